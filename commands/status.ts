@@ -1,0 +1,34 @@
+import {adminCall} from '../src/admin/client.js'
+import type {DaemonStatus} from '../src/admin/protocol.js'
+import {BaseCommand} from '../src/cli/base-command.js'
+import {formatDuration, keyValues, listenersTable, table} from '../src/cli/output.js'
+
+export default class Status extends BaseCommand<DaemonStatus> {
+  static override summary = 'Show the running gateway: pid, version, uptime, listeners, calls and telemetry.'
+  static override description = 'Asks the daemon over the admin socket. Exits 1 with CC_ERR_DAEMON_NOT_RUNNING when no daemon answers, so scripts can use it as a liveness check.'
+
+  static override examples = [
+    {description: 'Human-readable status', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Active calls, for a script', command: "<%= config.bin %> <%= command.id %> --json | jq '.result.calls.active'"},
+  ]
+
+  async run(): Promise<DaemonStatus> {
+    const {flags} = await this.parse(Status)
+    const loaded = this.loadConfig(flags.config)
+    const status = await adminCall(loaded.socketPath, 'daemon.status')
+    if (!this.jsonEnabled()) {
+      this.log(keyValues([
+        ['state', status.draining ? 'draining' : 'running'],
+        ['pid', status.pid],
+        ['version', `${status.version} (admin protocol ${status.protocol}, node ${status.node})`],
+        ['uptime', formatDuration(status.uptimeSeconds)],
+        ['home', status.home],
+        ['config', status.configFile ?? '(built-in defaults)'],
+        ['active calls', status.calls.active],
+      ]))
+      this.log(listenersTable(status.listeners))
+      this.log(table(['telemetry', 'state', 'target'], Object.entries(status.telemetry).map(([name, stream]) => [name, stream.state, stream.target ?? '-'])))
+    }
+    return status
+  }
+}

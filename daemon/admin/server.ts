@@ -1,0 +1,151 @@
+// The admin socket server: JSON-RPC 2.0 lines over a Unix socket (mode 0600).
+// A bad line gets a JSON-RPC error and the connection stays open; nothing a
+// client sends can take the daemon down.
+import {chmodSync} from 'node:fs'
+import {createServer, type Server, type Socket} from 'node:net'
+import type {Logger} from 'pino'
+import {decodeRequest, encodeLine, errorResponse, LineSplitter, salvageId, type RpcId, type RpcNotification, type RpcResponse} from '../../src/admin/codec.js'
+import {
+  ADMIN_METHOD_NAMES,
+  ADMIN_METHODS,
+  ADMIN_PROTOCOL_VERSION,
+  isAdminMethod,
+  type AdminMethod,
+  type AdminParsedParams,
+  type AdminResult,
+  type HelloResult,
+} from '../../src/admin/protocol.js'
+import {CCError, toCCError} from '../../src/errors.js'
+
+export interface AdminConnection {
+  /** Sends a notification (no id) on this connection, e.g. `calls.event`. */
+  notify(method: string, params: unknown): void
+  /** Runs when the connection closes: subscriptions unsubscribe here. */
+  onClose(cleanup: () => void): void
+}
+
+type HandledMethod = Exclude<AdminMethod, 'daemon.hello'>
+export type AdminHandlers = {
+  [M in HandledMethod]: (params: AdminParsedParams<M>, connection: AdminConnection) => Promise<AdminResult<M>> | AdminResult<M>
+}
+
+/** `method` label values are bounded: anything not in the table counts as `unknown`. */
+export type AdminRequestObserver = (method: AdminMethod | 'unknown' | 'invalid', result: 'ok' | 'error') => void
+
+export interface AdminServerOptions {
+  readonly socketPath: string
+  readonly version: string
+  readonly handlers: AdminHandlers
+  readonly onRequest: AdminRequestObserver
+  readonly log: Logger
+}
+
+export class AdminServer {
+  private readonly server: Server
+  private readonly sockets = new Set<Socket>()
+
+  constructor(private readonly options: AdminServerOptions) {
+    this.server = createServer((socket) => this.accept(socket))
+  }
+
+  async start(): Promise<void> {
+    // The umask makes the socket 0600 from its first instant; chmod is the belt to those braces.
+    const previous = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject)
+        this.server.listen(this.options.socketPath, () => {
+          this.server.off('error', reject)
+          resolve()
+        })
+      })
+    } finally {
+      process.umask(previous)
+    }
+    chmodSync(this.options.socketPath, 0o600)
+  }
+
+  /** Stops accepting; open connections are closed after the last answers are written. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve())
+      for (const socket of this.sockets) socket.end()
+    })
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket)
+    socket.setEncoding('utf8')
+    // Set synchronously by a successful hello, so a request pipelined right behind it is accepted.
+    const state = {greeted: false}
+    const cleanups: Array<() => void> = []
+    const send = (message: RpcResponse | RpcNotification) => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeLine(message))
+    }
+    const connection: AdminConnection = {
+      notify: (method, params) => send({jsonrpc: '2.0', method, params}),
+      onClose: (cleanup) => cleanups.push(cleanup),
+    }
+    const splitter = new LineSplitter(
+      (line) => {
+        void this.handleLine(line, state, connection).then((response) => {
+          if (response) send(response)
+        })
+      },
+      () => {
+        this.options.onRequest('invalid', 'error')
+        send(errorResponse(null, new CCError('CC_ERR_ADMIN_INVALID_REQUEST', {detail: 'line longer than 1 MiB'})))
+      },
+    )
+    socket.on('data', (chunk: string) => splitter.push(chunk))
+    socket.on('error', (error) => this.options.log.debug({err: error}, 'admin connection error'))
+    socket.on('close', () => {
+      this.sockets.delete(socket)
+      for (const cleanup of cleanups) cleanup()
+    })
+  }
+
+  private async handleLine(line: string, state: {greeted: boolean}, connection: AdminConnection): Promise<RpcResponse | undefined> {
+    let id: RpcId = null
+    let label: AdminMethod | 'unknown' | 'invalid' = 'invalid'
+    try {
+      const request = decodeRequest(line)
+      id = request.id ?? null
+      const isNotification = !('id' in request)
+      if (!isAdminMethod(request.method)) {
+        label = 'unknown'
+        throw new CCError('CC_ERR_ADMIN_UNKNOWN_METHOD', {method: request.method, known: ADMIN_METHOD_NAMES.join(', ')})
+      }
+      label = request.method
+      const method = request.method
+      const parsed = ADMIN_METHODS[method].params.safeParse(request.params)
+      if (!parsed.success) {
+        const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'params'}: ${issue.message}`).join('; ')
+        throw new CCError('CC_ERR_ADMIN_INVALID_PARAMS', {method, detail})
+      }
+      if (method === 'daemon.hello') {
+        const hello = this.hello(parsed.data as AdminParsedParams<'daemon.hello'>)
+        state.greeted = true
+        this.options.onRequest(label, 'ok')
+        return isNotification ? undefined : {jsonrpc: '2.0', id, result: hello}
+      }
+      if (!state.greeted) throw new CCError('CC_ERR_ADMIN_HANDSHAKE_REQUIRED')
+      const handler = this.options.handlers[method] as (params: unknown, connection: AdminConnection) => unknown
+      const result = await handler(parsed.data, connection)
+      this.options.onRequest(label, 'ok')
+      return isNotification ? undefined : {jsonrpc: '2.0', id, result: result ?? null}
+    } catch (error) {
+      const failure = toCCError(error)
+      if (failure.code === 'CC_ERR_INTERNAL') this.options.log.error({err: error, method: label}, 'admin request failed')
+      this.options.onRequest(label, 'error')
+      return errorResponse(id ?? salvageId(line), failure)
+    }
+  }
+
+  private hello(params: AdminParsedParams<'daemon.hello'>): HelloResult {
+    if (params.protocol !== ADMIN_PROTOCOL_VERSION) {
+      throw new CCError('CC_ERR_ADMIN_PROTOCOL_MISMATCH', {cli: params.protocol, daemon: ADMIN_PROTOCOL_VERSION})
+    }
+    return {protocol: ADMIN_PROTOCOL_VERSION, version: this.options.version, pid: process.pid}
+  }
+}

@@ -1,0 +1,142 @@
+// The composition root: builds every part of the running gateway from the
+// loaded config and wires them together. Parts know nothing of each other;
+// this file is where they meet.
+import {rmSync} from 'node:fs'
+import type {Logger} from 'pino'
+import type {DaemonStatus, Listener, StopResult} from '../src/admin/protocol.js'
+import type {LoadedConfig} from '../src/config/load.js'
+import {CCError} from '../src/errors.js'
+import {inspectInstance, writePidFile} from '../src/instance.js'
+import {ensureHome} from '../src/paths.js'
+import {VERSION} from '../src/version.js'
+import {AdminServer} from './admin/server.js'
+import {createAdminHandlers} from './admin/handlers.js'
+import {CallRegistry} from './calls/registry.js'
+import {createMetricsRegistry} from './telemetry/metrics/families.js'
+import {MetricsServer} from './telemetry/metrics/server.js'
+
+/** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
+const NORMAL_CLEARING = 16
+
+export class Gateway {
+  readonly calls = new CallRegistry()
+  readonly startedAt = new Date()
+  private readonly metrics = createMetricsRegistry()
+  private readonly metricsServer: MetricsServer | undefined
+  private readonly admin: AdminServer
+  private draining: Promise<void> | undefined
+  private adminListening = false
+  private markStopped: () => void = () => {}
+  /** Resolves when a drain has finished and every listener is closed. */
+  readonly stopped: Promise<void> = new Promise((resolve) => {
+    this.markStopped = resolve
+  })
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    private readonly log: Logger,
+  ) {
+    const {config} = loaded
+    this.metricsServer = config.metrics.enabled ? new MetricsServer(this.metrics.registry, config.metrics.listen) : undefined
+    this.admin = new AdminServer({
+      socketPath: loaded.socketPath,
+      version: VERSION,
+      handlers: createAdminHandlers(this),
+      onRequest: (method, result) => this.metrics.families.adminRequestsTotal.inc({method, result}),
+      log,
+    })
+  }
+
+  get isDraining(): boolean {
+    return this.draining !== undefined
+  }
+
+  /** Binds every listener; on any failure, releases what was bound and rethrows. */
+  async start(): Promise<Listener[]> {
+    const {paths, socketPath} = this.loaded
+    ensureHome(paths.home)
+    const instance = await inspectInstance({pidFile: paths.pidFile, socketPath})
+    if (instance.running) throw new CCError('CC_ERR_DAEMON_RUNNING', {pid: instance.pid ?? 'unknown', socket: socketPath})
+    if (instance.cleaned.length > 0) this.log.warn({files: instance.cleaned}, 'removed stale files of a daemon that is gone')
+    writePidFile(paths.pidFile, process.pid)
+    try {
+      await this.metricsServer?.start()
+      await this.admin.start()
+      this.adminListening = true
+    } catch (error) {
+      await this.releaseListeners()
+      throw error
+    }
+    return this.listeners()
+  }
+
+  listeners(): Listener[] {
+    const listeners: Listener[] = [{name: 'admin', transport: 'unix', address: this.loaded.socketPath}]
+    if (this.metricsServer) {
+      const {host, port} = this.metricsServer.address
+      listeners.push({name: 'metrics', transport: 'http', address: host, port, url: this.metricsServer.url})
+    }
+    return listeners
+  }
+
+  status(): DaemonStatus {
+    const {config, paths, file} = this.loaded
+    return {
+      pid: process.pid,
+      version: VERSION,
+      protocol: 1,
+      node: process.version,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      home: paths.home,
+      configFile: file ?? null,
+      draining: this.isDraining,
+      listeners: this.listeners(),
+      calls: {active: this.calls.activeCount},
+      telemetry: {
+        metrics: this.metricsServer
+          ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
+          : {enabled: false, target: null, state: 'off'},
+        tracing: config.tracing.enabled ? {enabled: true, target: config.tracing.endpoint, state: 'configured'} : {enabled: false, target: null, state: 'off'},
+        cdr: config.cdr.enabled
+          ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: 'configured'}
+          : {enabled: false, target: null, state: 'off'},
+        hep: config.heplify.enabled
+          ? {enabled: true, target: config.heplify.endpoint, state: 'configured'}
+          : {enabled: false, target: null, state: 'off'},
+      },
+    }
+  }
+
+  /** Starts the drain and returns at once; `stopped` resolves when it is over. */
+  requestStop(timeoutMs: number): StopResult {
+    this.draining ??= this.drain(timeoutMs).finally(this.markStopped)
+    return {pid: process.pid, activeCalls: this.calls.activeCount, timeoutMs}
+  }
+
+  /** Forces the end of a drain already under way: remaining calls are hung up now. */
+  async forceStop(): Promise<void> {
+    this.log.warn({activeCalls: this.calls.activeCount}, 'forced stop: hanging up every call now')
+    await this.calls.hangupAll(NORMAL_CLEARING)
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    // Let the answer to `daemon.stop` go out before connections start closing.
+    await new Promise((resolve) => setImmediate(resolve))
+    this.log.info({activeCalls: this.calls.activeCount, timeoutMs}, 'draining: taking no new calls')
+    const emptied = await this.calls.waitUntilEmpty(timeoutMs)
+    if (!emptied) {
+      this.log.warn({activeCalls: this.calls.activeCount}, 'drain timeout: hanging up the remaining calls with cause 16')
+      await this.calls.hangupAll(NORMAL_CLEARING)
+    }
+    await this.releaseListeners()
+    this.log.info('stopped')
+  }
+
+  private async releaseListeners(): Promise<void> {
+    await Promise.allSettled([this.metricsServer?.stop(), this.admin.stop()])
+    // Only our own socket: a failed start must not remove another daemon's.
+    if (this.adminListening) rmSync(this.loaded.socketPath, {force: true})
+    rmSync(this.loaded.paths.pidFile, {force: true})
+  }
+}

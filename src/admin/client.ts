@@ -1,0 +1,133 @@
+// The CLI's side of the admin socket. `AdminClient.connect` opens the socket
+// and performs the protocol-version handshake; `call` is typed by the method
+// table, so a command cannot ask for a method or read a field that isn't there.
+import {createConnection, type Socket} from 'node:net'
+import {CCError} from '../errors.js'
+import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcNotification} from './codec.js'
+import {ADMIN_PROTOCOL_VERSION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
+
+interface Pending {
+  readonly method: string
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: CCError) => void
+  readonly timer: NodeJS.Timeout
+}
+
+export interface ConnectOptions {
+  readonly timeoutMs?: number
+  readonly client?: string
+}
+
+export class AdminClient {
+  private nextId = 1
+  private readonly pending = new Map<number, Pending>()
+  private readonly notificationHandlers = new Set<(notification: RpcNotification) => void>()
+  private closedError: CCError | undefined
+  hello: HelloResult | undefined
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly timeoutMs: number,
+  ) {
+    socket.setEncoding('utf8')
+    const splitter = new LineSplitter(
+      (line) => this.onLine(line),
+      () => this.failAll(new CCError('CC_ERR_INTERNAL', {detail: 'daemon sent an oversized line'})),
+    )
+    socket.on('data', (chunk: string) => splitter.push(chunk))
+    socket.on('close', () => this.failAll(new CCError('CC_ERR_ADMIN_CONNECTION_LOST')))
+    socket.on('error', () => {
+      // 'close' follows and fails whatever is pending.
+    })
+  }
+
+  /** Connects and says hello. Throws CC_ERR_DAEMON_NOT_RUNNING when nothing listens on the socket. */
+  static async connect(socketPath: string, options: ConnectOptions = {}): Promise<AdminClient> {
+    const timeoutMs = options.timeoutMs ?? 10_000
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const candidate = createConnection(socketPath)
+      candidate.once('connect', () => resolve(candidate))
+      candidate.once('error', (error: NodeJS.ErrnoException) => {
+        const notRunning = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK'
+        reject(notRunning ? new CCError('CC_ERR_DAEMON_NOT_RUNNING', {socket: socketPath}) : new CCError('CC_ERR_INTERNAL', {detail: `cannot connect to ${socketPath}: ${error.message}`}))
+      })
+    })
+    const client = new AdminClient(socket, timeoutMs)
+    try {
+      client.hello = await client.call('daemon.hello', {protocol: ADMIN_PROTOCOL_VERSION, client: options.client ?? 'clutchcall-cli'})
+    } catch (error) {
+      client.close()
+      throw error
+    }
+    return client
+  }
+
+  call<M extends AdminMethod>(method: M, params?: AdminParams<M>): Promise<AdminResult<M>> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const id = this.nextId++
+    return new Promise<AdminResult<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new CCError('CC_ERR_ADMIN_TIMEOUT', {method, seconds: this.timeoutMs / 1000}))
+      }, this.timeoutMs)
+      this.pending.set(id, {method, resolve: resolve as (value: unknown) => void, reject, timer})
+      this.socket.write(encodeLine({jsonrpc: '2.0', id, method, params: params ?? {}}))
+    })
+  }
+
+  /** Receives notifications (such as `calls.event`) sent on this connection. */
+  onNotification(handler: (notification: RpcNotification) => void): () => void {
+    this.notificationHandlers.add(handler)
+    return () => this.notificationHandlers.delete(handler)
+  }
+
+  /** Resolves when the daemon closes the connection (for example when it exits after a stop). */
+  closed(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve()
+    return new Promise((resolve) => this.socket.once('close', () => resolve()))
+  }
+
+  close(): void {
+    this.socket.end()
+    this.socket.destroy()
+  }
+
+  private onLine(line: string): void {
+    let message
+    try {
+      message = decodeMessage(line)
+    } catch (error) {
+      this.failAll(error as CCError)
+      return
+    }
+    if (!('id' in message)) {
+      for (const handler of this.notificationHandlers) handler(message)
+      return
+    }
+    const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined
+    if (!pending || typeof message.id !== 'number') return
+    this.pending.delete(message.id)
+    clearTimeout(pending.timer)
+    if ('error' in message) pending.reject(errorFromResponse(message.error))
+    else pending.resolve(message.result)
+  }
+
+  private failAll(error: CCError): void {
+    this.closedError ??= error
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer)
+      pending.reject(error)
+      this.pending.delete(id)
+    }
+  }
+}
+
+/** Connects, runs one call, and closes: what most commands need. */
+export const adminCall = async <M extends AdminMethod>(socketPath: string, method: M, params?: AdminParams<M>): Promise<AdminResult<M>> => {
+  const client = await AdminClient.connect(socketPath)
+  try {
+    return await client.call(method, params)
+  } finally {
+    client.close()
+  }
+}

@@ -1,0 +1,79 @@
+// The admin protocol: JSON-RPC 2.0, one object per line, over the Unix socket
+// in the home directory. This table is the single definition of every method,
+// its params (validated by the daemon) and its result type (trusted by the CLI).
+import * as z from 'zod/mini'
+
+/** Bumped whenever a method's params or result change incompatibly. */
+export const ADMIN_PROTOCOL_VERSION = 1
+
+export interface Listener {
+  /** What listens: `admin`, `metrics`, `sip`, `rtp`, … */
+  readonly name: string
+  readonly transport: 'unix' | 'tcp' | 'udp' | 'http'
+  readonly address: string
+  readonly port?: number
+  readonly url?: string
+}
+
+export interface TelemetryStreamState {
+  readonly enabled: boolean
+  /** Where the stream goes: a URL, `host:port`, or the local store. */
+  readonly target: string | null
+  /** One word an operator can alert on: `off`, `serving`, `configured`, … */
+  readonly state: string
+}
+
+export interface DaemonStatus {
+  readonly pid: number
+  readonly version: string
+  readonly protocol: number
+  readonly node: string
+  readonly startedAt: string
+  readonly uptimeSeconds: number
+  readonly home: string
+  readonly configFile: string | null
+  readonly draining: boolean
+  readonly listeners: readonly Listener[]
+  readonly calls: {readonly active: number}
+  readonly telemetry: {
+    readonly metrics: TelemetryStreamState
+    readonly tracing: TelemetryStreamState
+    readonly cdr: TelemetryStreamState
+    readonly hep: TelemetryStreamState
+  }
+}
+
+export interface HelloResult {
+  readonly protocol: number
+  readonly version: string
+  readonly pid: number
+}
+
+export interface StopResult {
+  readonly pid: number
+  readonly activeCalls: number
+  readonly timeoutMs: number
+}
+
+/** Declares one method: its params schema and, by type only, its result (curried so Params is inferred). */
+const method =
+  <Result>() =>
+  <Params extends z.ZodMiniType>(params: Params) => ({params, result: undefined as unknown as Result})
+
+const noParams = z.prefault(z.strictObject({}), {})
+
+export const ADMIN_METHODS = {
+  /** Must be the first request on a connection: checks both ends speak one protocol version. */
+  'daemon.hello': method<HelloResult>()(z.object({protocol: z.int(), client: z.string().check(z.maxLength(200))})),
+  'daemon.status': method<DaemonStatus>()(noParams),
+  /** Starts the drain of DESIGN §3 and answers at once; the connection closes when the process exits. */
+  'daemon.stop': method<StopResult>()(z.prefault(z.strictObject({timeout_ms: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 30_000)}), {})),
+} as const
+
+export type AdminMethod = keyof typeof ADMIN_METHODS
+export type AdminParams<M extends AdminMethod> = z.input<(typeof ADMIN_METHODS)[M]['params']>
+export type AdminParsedParams<M extends AdminMethod> = z.output<(typeof ADMIN_METHODS)[M]['params']>
+export type AdminResult<M extends AdminMethod> = (typeof ADMIN_METHODS)[M]['result']
+
+export const isAdminMethod = (name: string): name is AdminMethod => Object.hasOwn(ADMIN_METHODS, name)
+export const ADMIN_METHOD_NAMES = Object.keys(ADMIN_METHODS) as AdminMethod[]

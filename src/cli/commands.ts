@@ -1,0 +1,18 @@
+// Every command, for oclif's explicit command discovery: the CLI is bundled
+// into one file (scripts/bundle-cli.js) so a command starts without resolving
+// and compiling hundreds of modules. Adding a command means adding it here.
+import ConfigShow from '../../commands/config/show.js'
+import ConfigValidate from '../../commands/config/validate.js'
+import Start from '../../commands/start.js'
+import Status from '../../commands/status.js'
+import Stop from '../../commands/stop.js'
+
+export {execute} from '@oclif/core'
+
+export const COMMANDS = {
+  start: Start,
+  stop: Stop,
+  status: Status,
+  'config:validate': ConfigValidate,
+  'config:show': ConfigShow,
+}

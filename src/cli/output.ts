@@ -1,0 +1,36 @@
+// Everything a human reads on stdout goes through here: tables, key/value
+// blocks and durations. Commands hand over data; with --json they print nothing
+// of this and the envelope carries the data instead.
+import Table from 'cli-table3'
+
+export const table = (head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string => {
+  const rendered = new Table({head: [...head], style: {head: [], border: []}})
+  for (const row of rows) rendered.push(row.map((cell) => String(cell)))
+  return rendered.toString()
+}
+
+/** Aligned `key  value` lines. */
+export const keyValues = (pairs: ReadonlyArray<readonly [string, string | number]>): string => {
+  const width = Math.max(...pairs.map(([key]) => key.length))
+  return pairs.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n')
+}
+
+/** 3725 → `1h 2m 5s`. */
+export const formatDuration = (totalSeconds: number): string => {
+  const seconds = Math.max(0, Math.round(totalSeconds))
+  const parts: string[] = []
+  const days = Math.floor(seconds / 86_400)
+  const hours = Math.floor((seconds % 86_400) / 3600)
+  const minutes = Math.floor((seconds % 3600) / 60)
+  if (days > 0) parts.push(`${days}d`)
+  if (hours > 0) parts.push(`${hours}h`)
+  if (minutes > 0) parts.push(`${minutes}m`)
+  parts.push(`${seconds % 60}s`)
+  return parts.join(' ')
+}
+
+export const describeListener = (listener: {name: string; transport: string; address: string; port?: number; url?: string}): string =>
+  listener.url ?? (listener.port === undefined ? listener.address : `${listener.transport}://${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`)
+
+export const listenersTable = (listeners: ReadonlyArray<{name: string; transport: string; address: string; port?: number; url?: string}>): string =>
+  table(['listener', 'transport', 'where'], listeners.map((listener) => [listener.name, listener.transport, describeListener(listener)]))

@@ -1,0 +1,100 @@
+// The one error registry shared by the CLI and the daemon. Errors cross the
+// admin socket as their code plus details, and are rebuilt from this table on
+// the other side, so the wording and the exit code live in exactly one place.
+
+export const EXIT_OK = 0
+export const EXIT_FAILED = 1
+export const EXIT_USAGE = 2
+
+interface ErrorSpec {
+  /** Message template; `{name}` is filled from the error's details. */
+  readonly message: string
+  /** What the operator can try next. */
+  readonly hint: string
+  readonly exitCode: typeof EXIT_FAILED | typeof EXIT_USAGE
+  /** JSON-RPC error code used when the error crosses the admin socket. */
+  readonly rpcCode: number
+}
+
+const spec = (message: string, hint: string, rpcCode = -32000, exitCode: 1 | 2 = EXIT_FAILED): ErrorSpec => ({
+  message,
+  hint,
+  exitCode,
+  rpcCode,
+})
+
+export const ERRORS = {
+  CC_ERR_USAGE: spec('{detail}', 'Run the command with --help for its flags and examples.', -32602, EXIT_USAGE),
+  CC_ERR_INTERNAL: spec('Internal error: {detail}', 'This is a bug; the daemon log ($CLUTCHCALL_HOME/daemon.log) has the stack trace.', -32603),
+
+  CC_ERR_CONFIG_NOT_FOUND: spec('Config file {file} does not exist', 'Pass an existing file with --config, or unset CLUTCHCALL_CONFIG to run on the built-in defaults.', -32001, EXIT_USAGE),
+  CC_ERR_CONFIG_YAML: spec('{file}:{line}:{column}: invalid YAML: {detail}', 'Fix the YAML syntax at that line; `clutchcall config validate FILE` re-checks it.', -32002),
+  CC_ERR_CONFIG_INVALID: spec('{file}: {count} config error(s):\n{detail}', 'Fix each key named above; `clutchcall config validate FILE` re-checks it.', -32003),
+  CC_ERR_ENV_INVALID: spec('Environment variable {name} is invalid: {detail}', 'Fix or unset the variable.', -32004),
+
+  CC_ERR_DAEMON_NOT_RUNNING: spec('The gateway daemon is not running (no daemon answers on {socket})', 'Start it with `clutchcall start`.', -32010),
+  CC_ERR_DAEMON_RUNNING: spec('The gateway daemon is already running (pid {pid}, socket {socket})', 'Use `clutchcall status` to inspect it or `clutchcall stop` first.', -32011),
+  CC_ERR_DAEMON_START_FAILED: spec('The gateway daemon failed to start: {detail}', 'Read {log} for details, or run `clutchcall start --foreground` to watch it start.', -32012),
+  CC_ERR_DAEMON_START_TIMEOUT: spec('The gateway daemon did not report ready within {seconds}s', 'Read {log}; the daemon was stopped.', -32013),
+  CC_ERR_STOP_TIMEOUT: spec('The gateway daemon (pid {pid}) did not exit within {seconds}s', 'Retry with a longer --timeout, or `clutchcall stop --force`.', -32014),
+  CC_ERR_PORT_IN_USE: spec('Cannot listen on {address}:{port} for {purpose}: the port is already in use', 'Stop whatever holds the port (`ss -ltnup | grep :{port}`) or change {key} in the config.', -32015),
+  CC_ERR_LISTEN_FAILED: spec('Cannot listen on {address}:{port} for {purpose}: {detail}', 'Check the address exists on this host and the port is allowed ({key}).', -32016),
+  CC_ERR_HOME_UNSAFE: spec('{path} is not safe to use as the ClutchCall home: {detail}', 'Use a directory owned by this user (set CLUTCHCALL_HOME).', -32017),
+
+  CC_ERR_ADMIN_PROTOCOL_MISMATCH: spec('The CLI speaks admin protocol {cli} but the daemon speaks {daemon}', 'Use the clutchcall CLI from the same release as the running daemon, or restart the daemon with this one.', -32020),
+  CC_ERR_ADMIN_PARSE: spec('Admin request is not valid JSON: {detail}', 'Send one JSON-RPC 2.0 object per line.', -32700),
+  CC_ERR_ADMIN_INVALID_REQUEST: spec('Admin request is not a valid JSON-RPC 2.0 request: {detail}', 'Send {"jsonrpc":"2.0","id":1,"method":"topic.verb","params":{}}.', -32600),
+  CC_ERR_ADMIN_UNKNOWN_METHOD: spec('Unknown admin method {method}', 'Known methods: {known}.', -32601),
+  CC_ERR_ADMIN_INVALID_PARAMS: spec('Invalid params for {method}: {detail}', 'See the method table in src/admin/protocol.ts.', -32602),
+  CC_ERR_ADMIN_HANDSHAKE_REQUIRED: spec('The first admin request must be daemon.hello', 'Send daemon.hello with your protocol version first.', -32021),
+  CC_ERR_ADMIN_CONNECTION_LOST: spec('The admin connection to the daemon closed before it answered', 'Check `clutchcall status`; the daemon log says why it went away.', -32022),
+  CC_ERR_ADMIN_TIMEOUT: spec('The daemon did not answer {method} within {seconds}s', 'The daemon may be overloaded; check `clutchcall status` and its log.', -32023),
+  CC_ERR_DRAINING: spec('The gateway is draining and takes no new work', 'Wait for the stop to finish, then start it again.', -32024),
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+export type ErrorDetails = Record<string, string | number | boolean | undefined>
+
+const fill = (template: string, details: ErrorDetails): string =>
+  template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = details[name]
+    return value === undefined ? whole : String(value)
+  })
+
+export class CCError extends Error {
+  readonly code: ErrorCode
+  readonly details: ErrorDetails
+  readonly hint: string
+  readonly exitCode: number
+  /** Structured detail for --json consumers, such as the list of config problems. */
+  readonly data: unknown
+
+  constructor(code: ErrorCode, details: ErrorDetails = {}, options?: {cause?: unknown; data?: unknown}) {
+    const entry = ERRORS[code]
+    super(fill(entry.message, details), options?.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'CCError'
+    this.code = code
+    this.details = details
+    this.data = options?.data
+    this.hint = fill(entry.hint, details)
+    this.exitCode = entry.exitCode
+  }
+
+  get rpcCode(): number {
+    return ERRORS[this.code].rpcCode
+  }
+
+  toJSON(): {code: ErrorCode; message: string; hint: string; exitCode: number; details: ErrorDetails; data?: unknown} {
+    return {code: this.code, message: this.message, hint: this.hint, exitCode: this.exitCode, details: this.details, ...(this.data === undefined ? {} : {data: this.data})}
+  }
+}
+
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === 'string' && Object.hasOwn(ERRORS, value)
+
+/** Wraps anything thrown into a CCError, keeping CCErrors as they are. */
+export const toCCError = (error: unknown): CCError => {
+  if (error instanceof CCError) return error
+  const detail = error instanceof Error ? error.message : String(error)
+  return new CCError('CC_ERR_INTERNAL', {detail}, {cause: error})
+}
