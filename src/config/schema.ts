@@ -139,7 +139,7 @@ const baseSchema = z.strictObject({
   trunks: withDefault(z.array(trunk), []),
   dialplans: z.pipe(
     withDefault(z.record(identifier, dialplan), {}),
-    z.transform((plans: Record<string, Dialplan>) => ({default: BUILTIN_ECHO_DIALPLAN, ...plans})),
+    z.transform((plans: Record<string, Dialplan>): Record<string, Dialplan> => ({default: BUILTIN_ECHO_DIALPLAN, ...plans})),
   ),
   metrics: section({
     enabled: withDefault(z.boolean(), true),

@@ -37,7 +37,8 @@ const formatNumber = (value: number): string => {
 const formatLabels = (labels: MetricValue<string>['labels']): string => {
   const entries = Object.entries(labels).filter(([, value]) => value !== undefined)
   if (entries.length === 0) return ''
-  return `{${entries.map(([name, value]) => `${name}="${escapeLabel(name === 'le' ? formatNumber(Number(value)) : String(value))}"`).join(',')}}`
+  // prom-client gives `le` as a number, except the last bucket's which is already the string '+Inf'.
+  return `{${entries.map(([name, value]) => `${name}="${escapeLabel(typeof value === 'number' ? formatNumber(value) : String(value))}"`).join(',')}}`
 }
 
 const renderFamily = (metric: MetricObjectWithValues<MetricValue<string>>): string[] => {
