@@ -49,6 +49,7 @@ export const ERRORS = {
   CC_ERR_ADMIN_HANDSHAKE_REQUIRED: spec('The first admin request must be daemon.hello', 'Send daemon.hello with your protocol version first.', -32021),
   CC_ERR_ADMIN_CONNECTION_LOST: spec('The admin connection to the daemon closed before it answered', 'Check `clutchcall status`; the daemon log says why it went away.', -32022),
   CC_ERR_ADMIN_TIMEOUT: spec('The daemon did not answer {method} within {seconds}s', 'The daemon may be overloaded; check `clutchcall status` and its log.', -32023),
+  CC_ERR_CALL_NOT_FOUND: spec('No active call {call_sid}', 'List the active calls with `clutchcall calls list`; the call may have ended already.', -32030),
   CC_ERR_DRAINING: spec('The gateway is draining and takes no new work', 'Wait for the stop to finish, then start it again.', -32024),
 } as const satisfies Record<string, ErrorSpec>
 

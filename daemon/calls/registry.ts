@@ -2,27 +2,41 @@
 // observer (metrics, CDRs, traces, HEP, the admin stream) subscribes to.
 // Call code never calls a telemetry sink; sinks listen here.
 import {EventEmitter} from 'node:events'
+import type {CallEvent, CallEventType, CallSummary} from '../../src/calls/events.js'
 
 /** What the registry needs from a live call, whatever its transport. */
 export interface RegisteredCall {
   readonly sid: string
-  readonly tenant: string
-  readonly trunk: string
+  summary(): CallSummary
   /** Ends the call with a Q.850 cause; resolves when the call has ended. */
   hangup(cause: number): Promise<void>
 }
 
-export interface CallRegistryEvents {
-  added: [call: RegisteredCall]
-  removed: [call: RegisteredCall]
+type EventsByType = {[T in CallEventType]: [Extract<CallEvent, {type: T}>]}
+export type CallRegistryEvents = EventsByType & {
+  /** Every event, in order, for subscribers that want them all (the admin stream). */
+  event: [CallEvent]
+  removed: [RegisteredCall]
 }
 
 export class CallRegistry extends EventEmitter<CallRegistryEvents> {
   private readonly calls = new Map<string, RegisteredCall>()
 
+  constructor() {
+    super()
+    // Every sink and every `calls tail` connection is a listener; none of them is a leak.
+    this.setMaxListeners(0)
+  }
+
   add(call: RegisteredCall): void {
     this.calls.set(call.sid, call)
-    this.emit('added', call)
+  }
+
+  /** Publishes an event: typed listeners first, then the catch-all stream. */
+  publish(event: CallEvent): void {
+    const emit = this.emit as (type: CallEventType | 'event', event: CallEvent) => boolean
+    emit.call(this, event.type, event)
+    emit.call(this, 'event', event)
   }
 
   remove(sid: string): void {
@@ -36,6 +50,10 @@ export class CallRegistry extends EventEmitter<CallRegistryEvents> {
     return this.calls.get(sid)
   }
 
+  list(): RegisteredCall[] {
+    return [...this.calls.values()]
+  }
+
   get activeCount(): number {
     return this.calls.size
   }
@@ -44,16 +62,16 @@ export class CallRegistry extends EventEmitter<CallRegistryEvents> {
   waitUntilEmpty(timeoutMs: number): Promise<boolean> {
     if (this.calls.size === 0) return Promise.resolve(true)
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.off('removed', onRemoved)
-        resolve(this.calls.size === 0)
-      }, timeoutMs)
       const onRemoved = () => {
         if (this.calls.size > 0) return
         clearTimeout(timer)
         this.off('removed', onRemoved)
         resolve(true)
       }
+      const timer = setTimeout(() => {
+        this.off('removed', onRemoved)
+        resolve(this.calls.size === 0)
+      }, timeoutMs)
       this.on('removed', onRemoved)
     })
   }

@@ -2,6 +2,8 @@
 // in the home directory. This table is the single definition of every method,
 // its params (validated by the daemon) and its result type (trusted by the CLI).
 import * as z from 'zod/mini'
+import type {CallEvent, CallSummary} from '../calls/events.js'
+import {CALL_SID_PATTERN} from '../cdr/record.js'
 
 /** Bumped whenever a method's params or result change incompatibly. */
 export const ADMIN_PROTOCOL_VERSION = 1
@@ -55,6 +57,18 @@ export interface StopResult {
   readonly timeoutMs: number
 }
 
+export interface CallsSubscribeResult {
+  /** The calls up at the moment of subscribing; `calls.event` notifications follow on this connection. */
+  readonly calls: readonly CallSummary[]
+}
+
+/** The notification sent on a connection that called `calls.subscribe`. */
+export const CALLS_EVENT_NOTIFICATION = 'calls.event'
+export type CallsEventNotification = CallEvent
+
+const callSid = z.string().check(z.regex(CALL_SID_PATTERN, 'must be CA followed by 32 lowercase hex digits'))
+const callFilter = z.prefault(z.strictObject({tenant: z.optional(z.string()), trunk: z.optional(z.string())}), {})
+
 /** Declares one method: its params schema and, by type only, its result (curried so Params is inferred). */
 const method =
   <Result>() =>
@@ -68,6 +82,14 @@ export const ADMIN_METHODS = {
   'daemon.status': method<DaemonStatus>()(noParams),
   /** Starts the drain of DESIGN §3 and answers at once; the connection closes when the process exits. */
   'daemon.stop': method<StopResult>()(z.prefault(z.strictObject({timeout_ms: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 30_000)}), {})),
+  'calls.list': method<{readonly calls: readonly CallSummary[]}>()(callFilter),
+  'calls.get': method<CallSummary>()(z.strictObject({call_sid: callSid})),
+  /** Hangs up with a Q.850 cause (default 16); answers once the call has ended. */
+  'calls.hangup': method<{readonly call_sid: string; readonly q850_cause: number}>()(
+    z.strictObject({call_sid: callSid, cause: z._default(z.int().check(z.gte(1), z.lte(127)), 16)}),
+  ),
+  /** Streams `calls.event` notifications (filtered by tenant/trunk) until the connection closes. */
+  'calls.subscribe': method<CallsSubscribeResult>()(callFilter),
 } as const
 
 export type AdminMethod = keyof typeof ADMIN_METHODS
