@@ -103,6 +103,7 @@ const dialplanNode = z.discriminatedUnion('type', [
 
 const dialplan = z.strictObject({start: identifier, nodes: z.record(identifier, dialplanNode)})
 export type Dialplan = z.output<typeof dialplan>
+export type DialplanNode = z.output<typeof dialplanNode>
 
 /** The built-in `default` dialplan answers and echoes; defining one named `default` replaces it. */
 export const BUILTIN_ECHO_DIALPLAN: Dialplan = {

@@ -1,0 +1,209 @@
+// One call as the registry sees it: identity, state, timestamps, media quality
+// and outcome. Transports (SIP, WebRTC) drive it through a small surface and
+// give it the means to hang itself up; it publishes the call events.
+import {randomBytes} from 'node:crypto'
+import type {Logger} from 'pino'
+import type {CallState, CallSummary} from '../../src/calls/events.js'
+import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
+import type {CallRegistry, RegisteredCall} from './registry.js'
+
+export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`
+
+export interface CallInit {
+  readonly tenant: string
+  readonly trunk: string
+  readonly direction: CallDirection
+  readonly from: string
+  readonly to: string
+  readonly sipCallId: string
+}
+
+/** Media figures of the call's (A-leg) stream, cumulative since the stream began. */
+export interface MediaQuality {
+  readonly codec: string
+  readonly packetsSent: number
+  readonly packetsReceived: number
+  readonly packetsLost: number
+  readonly bytesSent: number
+  /** Loss over the last interval, 0..1. */
+  readonly lossRatio: number
+  readonly jitterMs: number
+  readonly rttMs: number | null
+  readonly estimatedMos: number
+}
+
+export interface CallEnding {
+  readonly cause: number
+  readonly status: CallStatus
+}
+
+const round = (value: number, digits: number): number => Number(value.toFixed(digits))
+
+export class Call implements RegisteredCall {
+  readonly sid = newCallSid()
+  readonly startedAt = Date.now()
+  readonly log: Logger
+  private answeredAt: number | null = null
+  private endedAt: number | null = null
+  private state: CallState = 'ringing'
+  private quality: MediaQuality | undefined
+  private codec = ''
+  private currentNode: string | null = null
+  private recordingUrl = ''
+  private agentId = ''
+  private ending: CallEnding | undefined
+  private terminate: ((cause: number) => Promise<void>) | undefined
+  private markEnded: () => void = () => {}
+  /** Resolves with the CDR when the call has ended. */
+  readonly ended: Promise<CdrRecord>
+
+  constructor(
+    readonly init: CallInit,
+    private readonly registry: CallRegistry,
+    parentLog: Logger,
+  ) {
+    let resolveEnded: (record: CdrRecord) => void = () => {}
+    this.ended = new Promise((resolve) => (resolveEnded = resolve))
+    this.markEnded = () => resolveEnded(this.record)
+    this.log = parentLog.child({call_sid: this.sid, sip_call_id: init.sipCallId})
+    registry.add(this)
+    registry.publish({
+      type: 'CHANNEL_CREATE',
+      call_sid: this.sid,
+      timestamp_ms: this.startedAt,
+      tenant_id: init.tenant,
+      trunk_id: init.trunk,
+      direction: init.direction,
+      from_number: init.from,
+      to_number: init.to,
+      sip_call_id: init.sipCallId,
+    })
+  }
+
+  /** How the transport ends this call (sends BYE, CANCEL or a final response). */
+  onHangupRequest(terminate: (cause: number) => Promise<void>): void {
+    this.terminate = terminate
+  }
+
+  isEnded(): boolean {
+    return this.endedAt !== null
+  }
+
+  get isAnswered(): boolean {
+    return this.answeredAt !== null
+  }
+
+  answered(codec: string): void {
+    if (this.answeredAt !== null || this.isEnded()) return
+    this.answeredAt = Date.now()
+    this.state = 'answered'
+    this.codec = codec
+    this.log.info({codec}, 'answered')
+    this.registry.publish({type: 'CHANNEL_ANSWER', call_sid: this.sid, timestamp_ms: this.answeredAt, tenant_id: this.init.tenant, trunk_id: this.init.trunk, codec})
+  }
+
+  enteredNode(nodeId: string): void {
+    this.currentNode = nodeId
+  }
+
+  setRecordingUrl(url: string): void {
+    this.recordingUrl = url
+  }
+
+  setAgentId(agentId: string): void {
+    this.agentId = agentId
+  }
+
+  qualityUpdate(quality: MediaQuality): void {
+    if (this.isEnded()) return
+    this.quality = quality
+    if (quality.codec) this.codec = quality.codec
+    this.registry.publish({
+      type: 'CHANNEL_QUALITY',
+      call_sid: this.sid,
+      timestamp_ms: Date.now(),
+      tenant_id: this.init.tenant,
+      trunk_id: this.init.trunk,
+      codec: this.codec,
+      packets_sent: quality.packetsSent,
+      packets_received: quality.packetsReceived,
+      packets_lost: quality.packetsLost,
+      loss_ratio: quality.lossRatio,
+      jitter_ms: round(quality.jitterMs, 3),
+      rtt_ms: quality.rttMs,
+      estimated_mos: round(quality.estimatedMos, 2),
+    })
+  }
+
+  /** Asks the transport to end the call; resolves when it has ended. */
+  async hangup(cause: number): Promise<void> {
+    if (this.isEnded()) return
+    this.state = 'ending'
+    if (this.terminate) await this.terminate(cause)
+    // A transport that could not end it cleanly still must not leave the call hanging in the registry.
+    if (!this.isEnded()) this.finish({cause, status: this.answeredAt === null ? 'canceled' : 'completed'})
+  }
+
+  /** Records the end: the last quality figures, the CDR in CHANNEL_HANGUP_COMPLETE, removal from the registry. */
+  finish(ending: CallEnding, finalQuality?: MediaQuality): void {
+    if (this.isEnded()) return
+    if (finalQuality) this.quality = finalQuality
+    this.ending = ending
+    this.endedAt = Date.now()
+    const record = this.record
+    this.log.info({status: record.status, q850_cause: record.q850_cause, duration_seconds: record.duration_seconds, estimated_mos: record.estimated_mos}, 'call ended')
+    this.registry.publish({type: 'CHANNEL_HANGUP_COMPLETE', timestamp_ms: this.endedAt, ...record})
+    this.registry.remove(this.sid)
+    this.markEnded()
+  }
+
+  /** The CDR of DESIGN §8 (meaningful once the call has ended). */
+  get record(): CdrRecord {
+    const ending = this.ending
+    const end = this.endedAt ?? Date.now()
+    const quality = this.quality
+    return {
+      call_sid: this.sid,
+      tenant_id: this.init.tenant,
+      trunk_id: this.init.trunk,
+      direction: this.init.direction,
+      from_number: this.init.from,
+      to_number: this.init.to,
+      start_timestamp_ms: this.startedAt,
+      answer_timestamp_ms: this.answeredAt,
+      end_timestamp_ms: end,
+      duration_seconds: this.answeredAt === null ? 0 : Math.max(0, Math.round((end - this.answeredAt) / 1000)),
+      q850_cause: ending?.cause ?? 16,
+      status: this.answeredAt === null ? (ending?.status ?? 'failed') : 'completed',
+      codec: this.codec,
+      packets_sent: quality?.packetsSent ?? 0,
+      packets_received: quality?.packetsReceived ?? 0,
+      packets_lost: quality?.packetsLost ?? 0,
+      bytes_sent: quality?.bytesSent ?? 0,
+      jitter_ms: round(quality?.jitterMs ?? 0, 3),
+      estimated_mos: round(quality?.estimatedMos ?? 0, 2),
+      recording_url: this.recordingUrl,
+      agent_id: this.agentId,
+    }
+  }
+
+  summary(): CallSummary {
+    return {
+      call_sid: this.sid,
+      sip_call_id: this.init.sipCallId,
+      tenant_id: this.init.tenant,
+      trunk_id: this.init.trunk,
+      direction: this.init.direction,
+      from_number: this.init.from,
+      to_number: this.init.to,
+      state: this.state,
+      start_timestamp_ms: this.startedAt,
+      answer_timestamp_ms: this.answeredAt,
+      codec: this.codec,
+      jitter_ms: round(this.quality?.jitterMs ?? 0, 3),
+      loss_ratio: this.quality?.lossRatio ?? 0,
+      estimated_mos: this.quality ? round(this.quality.estimatedMos, 2) : null,
+      node: this.currentNode,
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// Decides which trunk and tenant an inbound INVITE belongs to, from its source
+// address and the called number. Digest credentials are checked afterwards by
+// the engine, for the trunk chosen here.
+import {BlockList, isIP} from 'node:net'
+import type {Config} from '../../src/config/schema.js'
+import {NO_TRUNK} from '../../src/cdr/record.js'
+
+type TrunkConfig = Config['trunks'][number]
+
+export type InboundRoute =
+  | {readonly ok: true; readonly tenant: string; readonly dialplan: string; readonly trunk: string; readonly credentials: {readonly username: string; readonly password: string} | undefined}
+  | {readonly ok: false; readonly status: 403 | 404; readonly reason: string}
+
+interface CompiledTrunk {
+  readonly trunk: TrunkConfig
+  readonly sources: BlockList | undefined
+  readonly numbers: readonly string[]
+}
+
+/** `+1415555*` matches by prefix, `*` matches anything, anything else matches exactly. */
+export const numberMatches = (pattern: string, number: string): boolean =>
+  pattern.endsWith('*') ? number.startsWith(pattern.slice(0, -1)) : number === pattern
+
+const compileSources = (cidrs: readonly string[]): BlockList | undefined => {
+  if (cidrs.length === 0) return undefined
+  const list = new BlockList()
+  for (const cidr of cidrs) {
+    const [address = '', bits] = cidr.split('/')
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    if (bits === undefined) list.addAddress(address, family)
+    else list.addSubnet(address, Number(bits), family)
+  }
+  return list
+}
+
+/** An IPv4 peer may show up as ::ffff:a.b.c.d on a dual-stack socket. */
+const plainAddress = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address)
+
+export class InboundRouter {
+  private readonly trunks: readonly CompiledTrunk[]
+  private readonly dialplanOf: ReadonlyMap<string, string>
+  private readonly openTenant: string | undefined
+
+  constructor(config: Pick<Config, 'trunks' | 'tenants'>) {
+    this.trunks = config.trunks
+      .filter((trunk) => trunk.inbound !== undefined)
+      .map((trunk) => ({trunk, sources: compileSources(trunk.inbound?.cidrs ?? []), numbers: trunk.inbound?.numbers ?? ['*']}))
+    this.dialplanOf = new Map(config.tenants.map((tenant) => [tenant.id, tenant.dialplan]))
+    // With no inbound trunk configured, the gateway is open: every caller reaches the first tenant
+    // (the embedded default answers and echoes). One inbound trunk closes it to everyone else.
+    this.openTenant = this.trunks.length === 0 ? config.tenants[0]?.id : undefined
+  }
+
+  route(sourceAddress: string, calledNumber: string): InboundRoute {
+    if (this.openTenant !== undefined) {
+      return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined}
+    }
+    const address = plainAddress(sourceAddress)
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    // A trunk with no CIDRs accepts any source, but only with credentials: it is authenticated by digest alone.
+    const fromSource = this.trunks.filter(({trunk, sources}) => (sources ? sources.check(address, family) : trunk.inbound?.auth !== undefined))
+    if (fromSource.length === 0) return {ok: false, status: 403, reason: `source ${address} matches no trunk`}
+    const routed = fromSource.find(({numbers}) => numbers.some((pattern) => numberMatches(pattern, calledNumber)))
+    if (!routed) return {ok: false, status: 404, reason: `no route for ${calledNumber} on trunk(s) ${fromSource.map(({trunk}) => trunk.id).join(', ')}`}
+    const {trunk} = routed
+    return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth}
+  }
+}

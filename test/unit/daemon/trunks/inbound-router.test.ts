@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {parseConfigText} from '../../../../src/config/load.js'
+import {InboundRouter, numberMatches} from '../../../../daemon/trunks/inbound-router.js'
+
+const router = (yaml: string) => new InboundRouter(parseConfigText(yaml, 'test.yaml'))
+
+const TWO_TRUNKS = `
+tenants:
+  - { id: acme, dialplan: default }
+  - { id: globex, dialplan: default }
+trunks:
+  - id: carrier-a
+    tenant: acme
+    inbound: { cidrs: [203.0.113.0/24, "2001:db8::/32"], numbers: ["+1415555*"] }
+  - id: carrier-b
+    tenant: globex
+    inbound: { cidrs: [198.51.100.7], numbers: ["+442079460000", "+44113*"], auth: { username: gx, password: pw } }
+  - id: roaming
+    tenant: globex
+    inbound: { numbers: ["*"], auth: { username: roam, password: pw2 } }
+`
+
+describe('numberMatches', () => {
+  it('matches prefixes, the wildcard and exact numbers', () => {
+    assert.equal(numberMatches('+1415555*', '+14155550100'), true)
+    assert.equal(numberMatches('+1415555*', '+14165550100'), false)
+    assert.equal(numberMatches('*', ''), true)
+    assert.equal(numberMatches('+442079460000', '+442079460000'), true)
+    assert.equal(numberMatches('+442079460000', '+4420794600001'), false)
+  })
+})
+
+describe('InboundRouter', () => {
+  it('with no inbound trunks every caller reaches the first tenant through no trunk', () => {
+    const route = router('').route('192.0.2.55', 'anything')
+    assert.deepEqual(route, {ok: true, tenant: 'default', dialplan: 'default', trunk: 'none', credentials: undefined})
+  })
+
+  it('routes by source CIDR and called-number prefix', () => {
+    const route = router(TWO_TRUNKS).route('203.0.113.9', '+14155550100')
+    assert.equal(route.ok && route.trunk, 'carrier-a')
+    assert.equal(route.ok && route.tenant, 'acme')
+    assert.equal(route.ok && route.credentials, undefined)
+  })
+
+  it('matches IPv6 sources and IPv4-mapped IPv6 peers', () => {
+    const r = router(TWO_TRUNKS)
+    assert.equal(r.route('2001:db8::1', '+14155550100').ok, true)
+    const mapped = r.route('::ffff:203.0.113.200', '+14155550100')
+    assert.equal(mapped.ok && mapped.trunk, 'carrier-a')
+  })
+
+  it('a single-address CIDR and its credentials', () => {
+    const route = router(TWO_TRUNKS).route('198.51.100.7', '+441132220000')
+    assert.equal(route.ok && route.trunk, 'carrier-b')
+    assert.deepEqual(route.ok && route.credentials, {username: 'gx', password: 'pw'})
+  })
+
+  it('a source no trunk lists falls to the credential-only trunk', () => {
+    const route = router(TWO_TRUNKS).route('192.0.2.1', '+15550000')
+    assert.equal(route.ok && route.trunk, 'roaming')
+    assert.deepEqual(route.ok && route.credentials, {username: 'roam', password: 'pw2'})
+  })
+
+  it('an unknown source is 403 when no trunk accepts it', () => {
+    const route = router(TWO_TRUNKS.replace(/  - id: roaming[\s\S]*$/, '')).route('192.0.2.1', '+14155550100')
+    assert.deepEqual(route.ok ? undefined : route.status, 403)
+  })
+
+  it('a known source with a number no trunk of it serves is 404', () => {
+    const route = router(TWO_TRUNKS.replace(/  - id: roaming[\s\S]*$/, '')).route('203.0.113.9', '+16505550100')
+    assert.equal(route.ok, false)
+    assert.equal(route.ok ? 0 : route.status, 404)
+    assert.match(route.ok ? '' : route.reason, /carrier-a/)
+  })
+})
