@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {runForeground, runningDaemon, startDetached, type StartResult} from '../src/cli/daemon-control.js'
-import {keyValues, listenersTable} from '../src/cli/output.js'
+import {keyValues, listenersTable} from '../src/cli/output/index.js'
 
 export default class Start extends BaseCommand<StartResult> {
   static override summary = 'Start the gateway daemon.'

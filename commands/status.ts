@@ -1,7 +1,7 @@
 import {adminCall} from '../src/admin/client.js'
 import type {DaemonStatus} from '../src/admin/protocol.js'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {formatDuration, keyValues, listenersTable, table} from '../src/cli/output.js'
+import {formatDuration, keyValues, listenersTable, table} from '../src/cli/output/index.js'
 
 export default class Status extends BaseCommand<DaemonStatus> {
   static override summary = 'Show the running gateway: pid, version, uptime, listeners, calls and telemetry.'

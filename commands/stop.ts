@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {stopDaemon, type StopOutcome} from '../src/cli/daemon-control.js'
-import {keyValues} from '../src/cli/output.js'
+import {keyValues} from '../src/cli/output/index.js'
 
 export default class Stop extends BaseCommand<StopOutcome> {
   static override summary = 'Stop the gateway daemon, draining calls first.'

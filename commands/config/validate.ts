@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {keyValues} from '../../src/cli/output.js'
+import {keyValues} from '../../src/cli/output/index.js'
 import {summarizeConfig, type ConfigSummary} from '../../src/config/summary.js'
 
 export default class ConfigValidate extends BaseCommand<ConfigSummary> {

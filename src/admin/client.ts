@@ -2,9 +2,10 @@
 // and performs the protocol-version handshake; `call` is typed by the method
 // table, so a command cannot ask for a method or read a field that isn't there.
 import {createConnection, type Socket} from 'node:net'
+import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CCError} from '../errors.js'
 import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcNotification} from './codec.js'
-import {ADMIN_PROTOCOL_VERSION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
+import {ADMIN_PROTOCOL_VERSION, CALLS_EVENT_NOTIFICATION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
 
 interface Pending {
   readonly method: string
@@ -79,6 +80,32 @@ export class AdminClient {
   onNotification(handler: (notification: RpcNotification) => void): () => void {
     this.notificationHandlers.add(handler)
     return () => this.notificationHandlers.delete(handler)
+  }
+
+  /**
+   * `calls.subscribe`: resolves with the calls up now, then hands every
+   * `calls.event` notification on this connection to onEvent, in order, until
+   * the connection closes. Events that arrive with or right after the answer
+   * are held and delivered from the next turn of the event loop, so the caller
+   * has the initial calls in hand before the first event reaches it.
+   */
+  async subscribeCalls(filter: AdminParams<'calls.subscribe'>, onEvent: (event: CallEvent) => void): Promise<readonly CallSummary[]> {
+    const early: CallEvent[] = []
+    let deliver = (event: CallEvent) => {
+      early.push(event)
+    }
+    const unsubscribe = this.onNotification((notification) => {
+      if (notification.method === CALLS_EVENT_NOTIFICATION) deliver(notification.params as CallEvent)
+    })
+    const subscribed = await this.call('calls.subscribe', filter).catch((error: unknown) => {
+      unsubscribe()
+      throw error
+    })
+    setImmediate(() => {
+      for (const event of early) onEvent(event)
+      deliver = onEvent
+    })
+    return subscribed.calls
   }
 
   /** Resolves when the daemon closes the connection (for example when it exits after a stop). */

@@ -1,6 +1,9 @@
 // Every command, for oclif's explicit command discovery: the CLI is bundled
 // into one file (scripts/bundle-cli.js) so a command starts without resolving
 // and compiling hundreds of modules. Adding a command means adding it here.
+import CallsHangup from '../../commands/calls/hangup.js'
+import CallsList from '../../commands/calls/list.js'
+import CallsTail from '../../commands/calls/tail.js'
 import ConfigShow from '../../commands/config/show.js'
 import ConfigValidate from '../../commands/config/validate.js'
 import Start from '../../commands/start.js'
@@ -15,4 +18,7 @@ export const COMMANDS = {
   status: Status,
   'config:validate': ConfigValidate,
   'config:show': ConfigShow,
+  'calls:list': CallsList,
+  'calls:hangup': CallsHangup,
+  'calls:tail': CallsTail,
 }

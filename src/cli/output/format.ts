@@ -1,6 +1,4 @@
-// Everything a human reads on stdout goes through here: tables, key/value
-// blocks and durations. Commands hand over data; with --json they print nothing
-// of this and the envelope carries the data instead.
+// Generic building blocks of human output: tables, key/value blocks, durations.
 import Table from 'cli-table3'
 
 export const table = (head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string => {

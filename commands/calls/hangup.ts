@@ -1,0 +1,31 @@
+import {Flags} from '@oclif/core'
+import {adminCall} from '../../src/admin/client.js'
+import type {AdminResult} from '../../src/admin/protocol.js'
+import {BaseCommand} from '../../src/cli/base-command.js'
+import {callSidArg} from '../../src/cli/flags.js'
+
+export type CallsHangupResult = AdminResult<'calls.hangup'>
+
+export default class CallsHangup extends BaseCommand<CallsHangupResult> {
+  static override summary = 'Hang up an active call.'
+  static override description = `Ends the call with a Q.850 cause (default 16, normal clearing) and returns once the call has ended; its CDR and CHANNEL_HANGUP_COMPLETE event carry that cause. The SID is checked before anything is sent: a malformed one is a usage error (exit 2). A call that is not up (never was, or has ended already) fails with CC_ERR_CALL_NOT_FOUND (exit 1).`
+
+  static override examples = [
+    {description: 'Hang up with normal clearing (16)', command: '<%= config.bin %> <%= command.id %> CA0123456789abcdef0123456789abcdef'},
+    {description: 'Hang up as call rejected (21)', command: '<%= config.bin %> <%= command.id %> CA0123456789abcdef0123456789abcdef --cause 21'},
+  ]
+
+  static override args = {sid: callSidArg}
+
+  static override flags = {
+    cause: Flags.integer({summary: 'Q.850 cause to hang up with, 1 to 127 (16 normal clearing, 17 user busy, 21 call rejected).', default: 16, min: 1, max: 127}),
+  }
+
+  async run(): Promise<CallsHangupResult> {
+    const {args, flags} = await this.parse(CallsHangup)
+    const loaded = this.loadConfig(flags.config)
+    const result = await adminCall(loaded.socketPath, 'calls.hangup', {call_sid: args.sid, cause: flags.cause})
+    if (!this.jsonEnabled()) this.log(`Hung up ${result.call_sid} with Q.850 cause ${result.q850_cause}.`)
+    return result
+  }
+}

@@ -1,0 +1,62 @@
+import {AdminClient} from '../../src/admin/client.js'
+import {BaseCommand} from '../../src/cli/base-command.js'
+import {createEventFeed} from '../../src/cli/calls-state.js'
+import {callFilter, callFilterFlags, describeCallFilter} from '../../src/cli/flags.js'
+import {ndjsonLine} from '../../src/cli/output/index.js'
+import {onStopSignal} from '../../src/cli/signals.js'
+import {CCError} from '../../src/errors.js'
+
+type Ending = 'quit' | 'lost'
+
+export default class CallsTail extends BaseCommand<void> {
+  static override summary = 'Follow live calls and call events as they happen.'
+  static override description = `On a terminal: a live view of the active calls (tenant, trunk, from, to, state, duration, codec, jitter, loss, MOS), redrawn every second, above a log of the latest call events (one line each: time, type, call sid, and the key facts: numbers on CHANNEL_CREATE, codec on CHANNEL_ANSWER, final status, Q.850 cause, duration and MOS on CHANNEL_HANGUP_COMPLETE). Quality updates refresh the table rather than the log. q or Ctrl-C quits.
+
+This is a streaming command: with --json, or when stdout is not a terminal, it prints one JSON object per line (NDJSON), one per call event (CHANNEL_CREATE, CHANNEL_ANSWER, CHANNEL_QUALITY every second per call with media, CHANNEL_HANGUP_COMPLETE with every CDR field), written as each event arrives, with no envelope around the stream. Nothing is printed while no event happens; the calls already up when it starts are in \`calls list\`. SIGINT or SIGTERM ends it with exit 0. If the daemon goes away it fails with CC_ERR_ADMIN_CONNECTION_LOST (exit 1), as the JSON error envelope on stdout with --json.`
+
+  static override examples = [
+    {description: 'Watch every call live', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Watch one tenant', command: '<%= config.bin %> <%= command.id %> --tenant acme'},
+    {description: 'Final status and cause of every call that ends, as it ends', command: "<%= config.bin %> <%= command.id %> --json | jq -c 'select(.type == \"CHANNEL_HANGUP_COMPLETE\") | {call_sid, status, q850_cause}'"},
+  ]
+
+  static override flags = {...callFilterFlags}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(CallsTail)
+    const loaded = this.loadConfig(flags.config)
+    const filter = callFilter(flags)
+    const stop = onStopSignal()
+    try {
+      const live = process.stdout.isTTY === true && !this.jsonEnabled()
+      // ink and React load here, for this view only; before connecting, so no event waits on them.
+      const view = live ? await import('../../src/cli/output/tail-view.js') : undefined
+      const client = await AdminClient.connect(loaded.socketPath, {client: 'clutchcall calls tail'})
+      let ending: Ending
+      try {
+        const lost = client.closed().then((): Ending => 'lost')
+        const quit = stop.received.then((): Ending => 'quit')
+        if (view) {
+          const feed = createEventFeed()
+          const calls = await client.subscribeCalls(filter, (event) => feed.push(event))
+          const tail = view.runTailView({calls, subscribe: feed.subscribe, filter: describeCallFilter(filter)})
+          ending = await Promise.race([lost, quit, tail.done.then((): Ending => 'quit')])
+          tail.stop()
+          await tail.done
+        } else {
+          // A reader that goes away (`| head -1`) ends the stream like a signal would.
+          const readerGone = new Promise<Ending>((resolve) => process.stdout.once('error', () => resolve('quit')))
+          await client.subscribeCalls(filter, (event) => {
+            process.stdout.write(ndjsonLine(event))
+          })
+          ending = await Promise.race([lost, quit, readerGone])
+        }
+      } finally {
+        client.close()
+      }
+      if (ending === 'lost') throw new CCError('CC_ERR_ADMIN_CONNECTION_LOST')
+    } finally {
+      stop.dispose()
+    }
+  }
+}

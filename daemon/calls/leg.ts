@@ -1,0 +1,63 @@
+// What dialplan nodes need from a call leg and its media, whatever carries it
+// (SIP today, WebRTC later). The SIP engine adapts its dialogs and the media
+// engine's streams to these interfaces; nodes never see SIP or sockets.
+import type {CallStatus} from '../../src/cdr/record.js'
+import type {MediaQuality} from './call.js'
+
+export type PlaySource = {readonly tone: {readonly frequencyHz: number; readonly durationMs: number}} | {readonly file: string}
+
+export interface MediaEndpoint {
+  /** Sends nothing; received media is still measured. */
+  silence(): void
+  /** Sends every received frame back to the caller. */
+  echo(): void
+  /** Plays a tone or a WAV file; resolves when it has been sent. */
+  play(source: PlaySource): Promise<void>
+  /** Appends the caller's audio to a WAV file until the mode changes or the stream closes. */
+  record(file: string): void
+  /** Forwards this leg's media to the other leg and back (both must be in one media shard). */
+  relayWith(other: MediaEndpoint): void
+  /** Delivers each received 20 ms G.711 µ-law frame (AI agents take µ-law), and sends frames given to the returned function. */
+  tap(onFrame: (ulaw: Buffer) => void): (ulaw: Buffer) => void
+  /** DTMF digits received (RFC 4733). */
+  onDtmf(handler: (digit: string) => void): void
+  quality(): MediaQuality | undefined
+}
+
+export interface LegEnding {
+  readonly cause: number
+  readonly status: CallStatus
+}
+
+export interface CallLeg {
+  readonly media: MediaEndpoint
+  /** Answers (SIP: 200 OK with our SDP); resolves once the answer is confirmed (ACK). */
+  answer(): Promise<void>
+  hangup(cause: number): Promise<void>
+  /** Resolves when the leg has ended, whichever side ended it. */
+  readonly ended: Promise<LegEnding>
+}
+
+export type DialOutcome = 'answered' | 'busy' | 'no-answer' | 'failed' | 'canceled'
+
+export interface DialRequest {
+  readonly trunk: string | undefined
+  readonly uri: string | undefined
+  readonly to: string
+  readonly from: string
+  readonly timeoutS: number
+  /** The A-leg, whose media shard the B-leg must share for relaying. */
+  readonly aLeg: CallLeg
+  readonly callSid: string
+}
+
+export interface DialResult {
+  readonly outcome: DialOutcome
+  readonly leg?: CallLeg
+  readonly cause: number
+}
+
+/** Places outbound legs for bridge nodes. */
+export interface Dialer {
+  dial(request: DialRequest): Promise<DialResult>
+}

@@ -1,0 +1,21 @@
+// The SIP protocol library shared by the gateway daemon and the CLI's
+// synthetic caller: message codec, stream framing, header grammars, Digest
+// authentication, Q.850 mapping and SDP offer/answer. Pure: no sockets, no timers.
+export {SipParseError} from './errors.js'
+export * from './headers.js'
+export {SipParams, type SipParam} from './params.js'
+export * from './uri.js'
+export {formatNameAddr, parseNameAddr, parseNameAddrList, tagOf, type NameAddr} from './name-addr.js'
+export * from './via.js'
+export * from './header-values.js'
+export * from './ids.js'
+export * from './message.js'
+export * from './parser.js'
+export * from './serializer.js'
+export * from './framer.js'
+export * from './digest-header.js'
+export * from './digest.js'
+export * from './digest-server.js'
+export * from './q850.js'
+export * from './sdp.js'
+export * from './sdp-offer-answer.js'

@@ -1,0 +1,221 @@
+// SDP for the gateway's audio (RFC 4566, RFC 3551) through sdp-transform:
+// our own description (LocalAudioSdp) and what we need from a peer's
+// (RemoteAudioSdp). Offer/answer rules live in sdp-offer-answer.ts.
+import {isIP} from 'node:net'
+import * as sdpTransform from 'sdp-transform'
+
+export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive'
+
+export interface SdpCodec {
+  readonly payloadType: number
+  /** Encoding name as in a=rtpmap, e.g. PCMU, telephone-event. */
+  readonly name: string
+  readonly clockRate: number
+  /** Audio channels; 1 when absent. */
+  readonly channels?: number | undefined
+  readonly fmtp?: string | undefined
+}
+
+export const PCMU: SdpCodec = {payloadType: 0, name: 'PCMU', clockRate: 8000}
+export const PCMA: SdpCodec = {payloadType: 8, name: 'PCMA', clockRate: 8000}
+export const DEFAULT_AUDIO_CODECS: readonly SdpCodec[] = [PCMU, PCMA]
+export const DEFAULT_TELEPHONE_EVENT_PT = 101
+export const DEFAULT_PTIME = 20
+
+/** Static audio payload types (RFC 3551 §6) that may appear without a=rtpmap. */
+const STATIC_PAYLOADS: Readonly<Record<number, Omit<SdpCodec, 'payloadType'>>> = {
+  0: {name: 'PCMU', clockRate: 8000},
+  3: {name: 'GSM', clockRate: 8000},
+  4: {name: 'G723', clockRate: 8000},
+  5: {name: 'DVI4', clockRate: 8000},
+  6: {name: 'DVI4', clockRate: 16000},
+  7: {name: 'LPC', clockRate: 8000},
+  8: {name: 'PCMA', clockRate: 8000},
+  9: {name: 'G722', clockRate: 8000},
+  10: {name: 'L16', clockRate: 44100, channels: 2},
+  11: {name: 'L16', clockRate: 44100},
+  12: {name: 'QCELP', clockRate: 8000},
+  13: {name: 'CN', clockRate: 8000},
+  14: {name: 'MPA', clockRate: 90000},
+  15: {name: 'G728', clockRate: 8000},
+  16: {name: 'DVI4', clockRate: 11025},
+  17: {name: 'DVI4', clockRate: 22050},
+  18: {name: 'G729', clockRate: 8000},
+}
+
+export type SdpErrorCode = 'malformed' | 'no-audio' | 'no-common-codec'
+
+/** A remote SDP we cannot use. `status` is what to answer an INVITE carrying it with. */
+export class SdpError extends Error {
+  readonly code: SdpErrorCode
+  readonly status: 400 | 488
+
+  constructor(code: SdpErrorCode, message: string) {
+    super(message)
+    this.name = 'SdpError'
+    this.code = code
+    this.status = code === 'malformed' ? 400 : 488
+  }
+}
+
+/** A media line other than the one audio stream we use; kept so an answer or re-offer can reject it in place. */
+export interface RejectedMedia {
+  readonly index: number
+  readonly type: string
+  readonly protocol: string
+  readonly formats: string
+}
+
+/** Everything needed to write our SDP, and to write the next version of it. */
+export interface LocalAudioSdp {
+  readonly username: string
+  /** Digits; fits a safe integer. */
+  readonly sessionId: string
+  readonly sessionVersion: string
+  readonly address: string
+  readonly port: number
+  readonly protocol: string
+  readonly direction: SdpDirection
+  /** Audio codecs in preference order, with the payload types to send. */
+  readonly codecs: readonly SdpCodec[]
+  readonly telephoneEventPt?: number | undefined
+  readonly ptime: number
+  /** Media lines rejected with port 0, at their positions (answers and re-offers only). */
+  readonly rejected: readonly RejectedMedia[]
+}
+
+export interface RemoteAudioSdp {
+  /** Where to send RTP; 0.0.0.0 (or ::) when the peer holds the old way. */
+  readonly address: string
+  readonly port: number
+  readonly protocol: string
+  /** Known payloads in the peer's order: static types by number, dynamic ones by a=rtpmap. */
+  readonly payloads: readonly SdpCodec[]
+  readonly telephoneEventPt?: number | undefined
+  readonly ptime?: number | undefined
+  /** The peer's direction; c=0.0.0.0 counts as not receiving (RFC 3264 §8.4). */
+  readonly direction: SdpDirection
+  readonly onHold: boolean
+  readonly rtcpAddress: string
+  readonly rtcpPort: number
+  readonly rtcpMux: boolean
+  readonly sessionId: string
+  readonly sessionVersion: string
+  /** Position of the audio line among the m= lines. */
+  readonly mediaIndex: number
+  /** Every other m= line, for answering with them rejected. */
+  readonly otherMedia: readonly RejectedMedia[]
+}
+
+const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP'])
+const DIRECTIONS = new Set<string>(['sendrecv', 'sendonly', 'recvonly', 'inactive'])
+const LINE = /^[a-z]=[^\r\n]*$/
+const ORIGIN = /^o=(\S+) (\d{1,20}) (\d{1,20}) IN IP[46] (\S+)$/m
+const MEDIA = /^m=[a-z]+ \d{1,5}(?:\/\d+)? \S+(?: \S+)+$/
+
+const malformed = (message: string): SdpError => new SdpError('malformed', `malformed SDP: ${message}`)
+
+const checkLines = (text: string): void => {
+  const lines = text.split(/\r?\n/).filter((line) => line !== '')
+  if (lines[0] !== 'v=0') throw malformed('does not start with v=0')
+  for (const line of lines) {
+    if (!LINE.test(line)) throw malformed(`bad line ${JSON.stringify(line.slice(0, 40))}`)
+    if (line.startsWith('m=') && !MEDIA.test(line)) throw malformed(`bad media line ${JSON.stringify(line)}`)
+  }
+  if (!lines.some((line) => line.startsWith('m='))) throw malformed('no media line')
+}
+
+const payloadsOf = (media: sdpTransform.MediaDescription): SdpCodec[] => {
+  const formats = String(media.payloads ?? '').split(' ').filter((format) => format !== '')
+  return formats.flatMap((format): SdpCodec[] => {
+    const payloadType = Number(format)
+    if (!/^\d{1,3}$/.test(format) || payloadType > 127) throw malformed(`bad RTP payload type ${format}`)
+    const fmtp = media.fmtp.find((entry) => entry.payload === payloadType)?.config
+    const rtpmap = media.rtp.find((entry) => entry.payload === payloadType)
+    const known = rtpmap === undefined || rtpmap.rate === undefined ? STATIC_PAYLOADS[payloadType] : undefined
+    if (rtpmap !== undefined && rtpmap.rate !== undefined) {
+      const channels = rtpmap.encoding === undefined ? undefined : Number(rtpmap.encoding)
+      return [{payloadType, name: rtpmap.codec, clockRate: rtpmap.rate, ...(channels === undefined ? {} : {channels}), ...(fmtp === undefined ? {} : {fmtp})}]
+    }
+    return known === undefined ? [] : [{payloadType, ...known, ...(fmtp === undefined ? {} : {fmtp})}]
+  })
+}
+
+const isUsableAudio = (media: sdpTransform.MediaDescription): boolean => media.type === 'audio' && media.port !== 0 && SUPPORTED_PROTOCOLS.has(media.protocol)
+
+const heldDirection = (direction: SdpDirection): SdpDirection => {
+  if (direction === 'sendrecv') return 'sendonly'
+  if (direction === 'recvonly') return 'inactive'
+  return direction
+}
+
+/** Reads the first usable audio stream (RTP/AVP, port not 0) of a peer's SDP. Throws SdpError. */
+export const parseRemoteSdp = (sdp: string | Buffer): RemoteAudioSdp => {
+  const text = typeof sdp === 'string' ? sdp : sdp.toString('utf8')
+  checkLines(text)
+  const origin = ORIGIN.exec(text)
+  if (origin === null) throw malformed('bad or missing o= line')
+  const session = sdpTransform.parse(text)
+  const mediaIndex = session.media.findIndex(isUsableAudio)
+  const media = session.media[mediaIndex]
+  if (media === undefined) throw new SdpError('no-audio', 'the SDP has no usable RTP/AVP audio stream')
+  const rtcpMux = media.rtcpMux !== undefined
+  const rtcpPort = media.rtcp?.port
+  if (rtcpPort !== undefined && (!Number.isInteger(rtcpPort) || rtcpPort < 1 || rtcpPort > 65_535)) throw malformed('a=rtcp port out of range')
+  // Without a=rtcp or rtcp-mux, RTCP goes to the next port (RFC 3550 §11), which must exist.
+  if (media.port > (rtcpPort === undefined && !rtcpMux ? 65_534 : 65_535)) throw malformed(`audio port ${media.port} out of range`)
+  const connection = media.connection ?? session.connection
+  if (connection === undefined || isIP(connection.ip) === 0) throw malformed('no valid c= address for the audio stream')
+  const payloads = payloadsOf(media)
+  const direction = (media.direction ?? session.direction ?? 'sendrecv') as SdpDirection
+  if (!DIRECTIONS.has(direction)) throw malformed(`unknown direction ${direction}`)
+  const onHold = connection.ip === '0.0.0.0' || connection.ip === '::'
+  const ptime = media.ptime ?? (session as {ptime?: number}).ptime
+  return {
+    address: connection.ip,
+    port: media.port,
+    protocol: media.protocol,
+    payloads,
+    telephoneEventPt: payloads.find((payload) => payload.name.toLowerCase() === 'telephone-event')?.payloadType,
+    ptime,
+    direction: onHold ? heldDirection(direction) : direction,
+    onHold,
+    rtcpAddress: media.rtcp?.address ?? connection.ip,
+    rtcpPort: rtcpPort ?? (rtcpMux ? media.port : media.port + 1),
+    rtcpMux,
+    sessionId: origin[2] as string,
+    sessionVersion: origin[3] as string,
+    mediaIndex,
+    otherMedia: session.media.flatMap((other, index) => (index === mediaIndex ? [] : [{index, type: other.type, protocol: other.protocol, formats: String(other.payloads ?? '')}])),
+  }
+}
+
+const ipVersion = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4)
+
+/** Writes our SDP: one audio stream, plus any rejected streams at their positions. */
+export const formatLocalSdp = (local: LocalAudioSdp): string => {
+  const telephoneEvent: SdpCodec[] = local.telephoneEventPt === undefined ? [] : [{payloadType: local.telephoneEventPt, name: 'telephone-event', clockRate: local.codecs[0]?.clockRate ?? 8000, fmtp: '0-16'}]
+  const codecs = [...local.codecs, ...telephoneEvent]
+  const audio: sdpTransform.MediaDescription = {
+    type: 'audio',
+    port: local.port,
+    protocol: local.protocol,
+    payloads: codecs.map((codec) => codec.payloadType).join(' '),
+    rtp: codecs.map((codec) => ({payload: codec.payloadType, codec: codec.name, rate: codec.clockRate, ...(codec.channels === undefined || codec.channels === 1 ? {} : {encoding: codec.channels})})),
+    fmtp: codecs.flatMap((codec) => (codec.fmtp === undefined ? [] : [{payload: codec.payloadType, config: codec.fmtp}])),
+    ptime: local.ptime,
+    direction: local.direction,
+  }
+  const media: sdpTransform.MediaDescription[] = [audio]
+  for (const rejected of [...local.rejected].sort((a, b) => a.index - b.index)) {
+    media.splice(rejected.index, 0, {type: rejected.type, port: 0, protocol: rejected.protocol, payloads: rejected.formats, rtp: [], fmtp: []})
+  }
+  return sdpTransform.write({
+    version: 0,
+    origin: {username: local.username, sessionId: local.sessionId, sessionVersion: Number(local.sessionVersion), netType: 'IN', ipVer: ipVersion(local.address), address: local.address},
+    name: '-',
+    connection: {version: ipVersion(local.address), ip: local.address},
+    timing: {start: 0, stop: 0},
+    media,
+  })
+}
