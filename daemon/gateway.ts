@@ -2,6 +2,7 @@
 // loaded config and wires them together. Parts know nothing of each other;
 // this file is where they meet.
 import {rmSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
 import type {DaemonStatus, Listener, StopResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
@@ -12,6 +13,9 @@ import {VERSION} from '../src/version.js'
 import {AdminServer} from './admin/server.js'
 import {createAdminHandlers} from './admin/handlers.js'
 import {CallRegistry} from './calls/registry.js'
+import {MediaEngine} from './media/engine.js'
+import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
+import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
 
@@ -24,6 +28,9 @@ export class Gateway {
   private readonly metrics = createMetricsRegistry()
   private readonly metricsServer: MetricsServer | undefined
   private readonly admin: AdminServer
+  private readonly callMetrics: CallMetrics
+  private media: MediaEngine | undefined
+  private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
   private adminListening = false
   private markStopped: () => void = () => {}
@@ -38,6 +45,7 @@ export class Gateway {
   ) {
     const {config} = loaded
     this.metricsServer = config.metrics.enabled ? new MetricsServer(this.metrics.registry, config.metrics.listen) : undefined
+    this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
       version: VERSION,
@@ -61,6 +69,7 @@ export class Gateway {
     writePidFile(paths.pidFile, process.pid)
     try {
       await this.metricsServer?.start()
+      await this.startCalls()
       await this.admin.start()
       this.adminListening = true
     } catch (error) {
@@ -70,8 +79,28 @@ export class Gateway {
     return this.listeners()
   }
 
+  /** Media shards first (the SIP engine hands calls to them), then the SIP listeners. */
+  private async startCalls(): Promise<void> {
+    const {config, paths} = this.loaded
+    const shards = config.rtp.shards === 'auto' ? availableParallelism() : config.rtp.shards
+    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
+    const lag = this.metrics.families.codecEngineLagUs
+    this.media.on('lag', ({shard, samplesUs}) => {
+      const labels = {shard: String(shard)}
+      for (const sample of samplesUs) lag.observe(labels, sample)
+    })
+    this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
+    this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
+    await this.sip.start()
+  }
+
   listeners(): Listener[] {
-    const listeners: Listener[] = [{name: 'admin', transport: 'unix', address: this.loaded.socketPath}]
+    const {rtp} = this.loaded.config
+    const listeners: Listener[] = [
+      {name: 'admin', transport: 'unix', address: this.loaded.socketPath},
+      ...(this.sip?.listeners() ?? []),
+      ...(this.media ? [{name: 'rtp', transport: 'udp' as const, address: rtp.address, port: rtp.port_min, portEnd: rtp.port_max}] : []),
+    ]
     if (this.metricsServer) {
       const {host, port} = this.metricsServer.address
       listeners.push({name: 'metrics', transport: 'http', address: host, port, url: this.metricsServer.url})
@@ -123,6 +152,7 @@ export class Gateway {
   private async drain(timeoutMs: number): Promise<void> {
     // Let the answer to `daemon.stop` go out before connections start closing.
     await new Promise((resolve) => setImmediate(resolve))
+    this.sip?.drain()
     this.log.info({activeCalls: this.calls.activeCount, timeoutMs}, 'draining: taking no new calls')
     const emptied = await this.calls.waitUntilEmpty(timeoutMs)
     if (!emptied) {
@@ -134,6 +164,9 @@ export class Gateway {
   }
 
   private async releaseListeners(): Promise<void> {
+    this.callMetrics.stop()
+    await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
+    await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
     await Promise.allSettled([this.metricsServer?.stop(), this.admin.stop()])
     // Only our own socket: a failed start must not remove another daemon's.
     if (this.adminListening) rmSync(this.loaded.socketPath, {force: true})

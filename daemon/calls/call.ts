@@ -162,6 +162,7 @@ export class Call implements RegisteredCall {
     const ending = this.ending
     const end = this.endedAt ?? Date.now()
     const quality = this.quality
+    const receivedMedia = (quality?.packetsReceived ?? 0) > 0
     return {
       call_sid: this.sid,
       tenant_id: this.init.tenant,
@@ -180,8 +181,9 @@ export class Call implements RegisteredCall {
       packets_received: quality?.packetsReceived ?? 0,
       packets_lost: quality?.packetsLost ?? 0,
       bytes_sent: quality?.bytesSent ?? 0,
-      jitter_ms: round(quality?.jitterMs ?? 0, 3),
-      estimated_mos: round(quality?.estimatedMos ?? 0, 2),
+      // Without received media there is nothing to rate: 0 rather than a perfect score.
+      jitter_ms: round(receivedMedia ? (quality?.jitterMs ?? 0) : 0, 3),
+      estimated_mos: round(receivedMedia ? (quality?.estimatedMos ?? 0) : 0, 2),
       recording_url: this.recordingUrl,
       agent_id: this.agentId,
     }

@@ -14,6 +14,8 @@ export interface Listener {
   readonly transport: 'unix' | 'tcp' | 'udp' | 'http'
   readonly address: string
   readonly port?: number
+  /** The last port of a range (RTP). */
+  readonly portEnd?: number
   readonly url?: string
 }
 

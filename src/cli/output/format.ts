@@ -27,8 +27,13 @@ export const formatDuration = (totalSeconds: number): string => {
   return parts.join(' ')
 }
 
-export const describeListener = (listener: {name: string; transport: string; address: string; port?: number; url?: string}): string =>
-  listener.url ?? (listener.port === undefined ? listener.address : `${listener.transport}://${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`)
+type ListenerView = {name: string; transport: string; address: string; port?: number; portEnd?: number; url?: string}
 
-export const listenersTable = (listeners: ReadonlyArray<{name: string; transport: string; address: string; port?: number; url?: string}>): string =>
+export const describeListener = (listener: ListenerView): string =>
+  listener.url ??
+  (listener.port === undefined
+    ? listener.address
+    : `${listener.transport}://${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}${listener.portEnd === undefined ? '' : `-${listener.portEnd}`}`)
+
+export const listenersTable = (listeners: ReadonlyArray<ListenerView>): string =>
   table(['listener', 'transport', 'where'], listeners.map((listener) => [listener.name, listener.transport, describeListener(listener)]))

@@ -1,0 +1,85 @@
+// The messages between the media engine (main thread) and its shards (worker
+// threads). Everything here crosses a MessagePort, so it is plain data:
+// structured-clonable, no functions, no class instances.
+import type {PlayOutcome, PlaySource, RtpRemote, StreamCounters, StreamQuality} from '../../src/media/rtp-stream.js'
+
+/** workerData of a shard. */
+export interface ShardInit {
+  readonly shard: number
+  /** Local address every stream of the shard binds. */
+  readonly address: string
+  /** The shard's share of the RTP range: `pairCount` even/odd pairs from `firstPort` on. */
+  readonly firstPort: number
+  readonly pairCount: number
+  /** How often per-stream quality is reported. */
+  readonly qualityIntervalMs: number
+  /** Period of the event-loop lag probe. */
+  readonly lagProbeIntervalMs: number
+  /** Mean RTCP report interval of the streams (RFC 3550 §6.2 recommends 5 s). */
+  readonly rtcpIntervalMs: number
+}
+
+/** A mode as the engine asks for it: tap and record carry no callback or handle, only data. */
+export type ModeSpec =
+  | {readonly kind: 'silence'}
+  | {readonly kind: 'echo'}
+  | {readonly kind: 'tap'}
+  | {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}
+  /** `path` is absolute: the engine resolves it inside the recordings directory. */
+  | {readonly kind: 'record'; readonly path: string}
+
+interface Request {
+  readonly requestId: number
+}
+
+export type ShardCommand =
+  | (Request & {readonly type: 'create'; readonly streamId: number; readonly callSid: string})
+  | (Request & {readonly type: 'set-remote'; readonly streamId: number; readonly remote: RtpRemote})
+  | (Request & {readonly type: 'set-mode'; readonly streamId: number; readonly mode: ModeSpec})
+  | (Request & {readonly type: 'relay'; readonly streamId: number; readonly peerId: number})
+  | (Request & {readonly type: 'close'; readonly streamId: number})
+  | (Request & {readonly type: 'shutdown'})
+  /** One frame of audio for a stream in tap mode; fire and forget (frames come 50 a second). */
+  | {readonly type: 'inject'; readonly streamId: number; readonly payload: Uint8Array}
+
+export type RequestType = Extract<ShardCommand, Request>['type']
+
+export interface QualityReport {
+  readonly streamId: number
+  readonly quality: StreamQuality
+  readonly counters: StreamCounters
+}
+
+/** What each request answers with. */
+export interface ReplyResults {
+  readonly create: {readonly localPort: number}
+  readonly 'set-remote': Record<string, never>
+  readonly 'set-mode': Record<string, never>
+  readonly relay: Record<string, never>
+  readonly close: QualityReport
+  readonly shutdown: {readonly finals: readonly QualityReport[]}
+}
+
+/** Why a shard refused a request, for the engine to act on (try another shard, or give up). */
+export type ShardErrorCode = 'ports-exhausted' | 'unknown-stream' | 'invalid' | 'failed'
+
+export type ShardEvent =
+  | {readonly type: 'ready'}
+  | {readonly type: 'reply'; readonly requestId: number; readonly ok: true; readonly result: ReplyResults[RequestType]}
+  | {readonly type: 'reply'; readonly requestId: number; readonly ok: false; readonly code: ShardErrorCode; readonly message: string}
+  /** Every stream of the shard, once per quality interval. */
+  | {readonly type: 'quality'; readonly reports: readonly QualityReport[]}
+  /** A play started by the set-mode request `requestId` has ended. */
+  | {readonly type: 'play-ended'; readonly streamId: number; readonly requestId: number; readonly outcome: PlayOutcome}
+  | {
+      readonly type: 'tap'
+      readonly streamId: number
+      readonly payload: Uint8Array
+      readonly sequenceNumber: number
+      readonly timestamp: number
+      readonly telephoneEvent: boolean
+    }
+  /** Event-loop lag samples (µs) of the last second, one per lag probe. */
+  | {readonly type: 'lag'; readonly samplesUs: Float64Array}
+  /** A mode failed and stopped (a recording that could not be written); the stream is in silence now. */
+  | {readonly type: 'stream-error'; readonly streamId: number; readonly message: string}

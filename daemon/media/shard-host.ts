@@ -1,0 +1,205 @@
+// Everything a media shard does, apart from being a worker thread: it binds
+// the port pairs, hosts the RtpStreams, executes the engine's commands and
+// reports quality, play endings, tapped audio and event-loop lag. It talks to
+// the engine through `post` only, so it also runs in-thread under test.
+import type {Socket} from 'node:dgram'
+import {isIP, isIPv6} from 'node:net'
+import {setImmediate as nextLoopTurn} from 'node:timers/promises'
+import type {TransferListItem} from 'node:worker_threads'
+import {wallClockMs} from '../../src/media/frame-ticker.js'
+import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
+import {LagMonitor} from './lag-monitor.js'
+import {PortPairPool, PortsExhaustedError} from './port-pool.js'
+import type {ModeSpec, QualityReport, ReplyResults, RequestType, ShardCommand, ShardErrorCode, ShardEvent, ShardInit} from './protocol.js'
+
+export type PostEvent = (event: ShardEvent, transfer?: readonly TransferListItem[]) => void
+
+/** A request the shard refuses, with the code the engine acts on. */
+export class ShardRequestError extends Error {
+  constructor(
+    readonly code: ShardErrorCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ShardRequestError'
+  }
+}
+
+interface HostedStream {
+  readonly id: number
+  readonly callSid: string
+  readonly port: number
+  readonly rtp: Socket
+  readonly rtcp: Socket
+  readonly stream: RtpStream
+}
+
+const LAG_BATCH_MS = 1000
+
+/** IPv6 literals in the form rinfo.address reports them, so the source check compares like with like. */
+const canonicalAddress = (address: string): string => (isIPv6(address) ? new URL(`http://[${address}]`).hostname.slice(1, -1) : address)
+
+const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535
+const isPayloadType = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 127
+
+const checkRemote = (remote: RtpRemote, localAddress: string): RtpRemote => {
+  if (isIP(remote.address) !== isIP(localAddress)) throw new ShardRequestError('invalid', `remote address ${remote.address} is not of the same family as the local ${localAddress}`)
+  if (!isPort(remote.rtpPort) || (remote.rtcpPort !== undefined && !isPort(remote.rtcpPort))) throw new ShardRequestError('invalid', `invalid remote ports ${remote.rtpPort}/${remote.rtcpPort}`)
+  if (!isPayloadType(remote.payloadType) || (remote.telephoneEventPayloadType !== undefined && !isPayloadType(remote.telephoneEventPayloadType))) {
+    throw new ShardRequestError('invalid', `invalid payload types ${remote.payloadType}/${remote.telephoneEventPayloadType}`)
+  }
+  if (remote.codec !== 'PCMU' && remote.codec !== 'PCMA') throw new ShardRequestError('invalid', `unsupported codec ${String(remote.codec)}`)
+  return {...remote, address: canonicalAddress(remote.address)}
+}
+
+const closeSocket = (socket: Socket): Promise<void> =>
+  new Promise((resolve) => {
+    try {
+      socket.close(() => resolve())
+    } catch {
+      resolve()
+    }
+  })
+
+/** dgram's send callback is the stream's "sent": UDP send errors count as lost packets, like any loss on the way. */
+const senderOn = (socket: Socket): DatagramSender => (datagram, port, address, sent) => socket.send(datagram, port, address, sent)
+
+export class ShardHost {
+  private readonly streams = new Map<number, HostedStream>()
+  private readonly pool: PortPairPool
+  private readonly lag: LagMonitor
+  private qualityTimer: NodeJS.Timeout | undefined
+  private shuttingDown = false
+
+  constructor(
+    private readonly init: ShardInit,
+    private readonly post: PostEvent,
+  ) {
+    this.pool = new PortPairPool(init.address, {firstPort: init.firstPort, pairCount: init.pairCount})
+    this.lag = new LagMonitor(init.lagProbeIntervalMs, LAG_BATCH_MS, (samplesUs) => this.post({type: 'lag', samplesUs}, [samplesUs.buffer as ArrayBuffer]))
+  }
+
+  get streamCount(): number {
+    return this.streams.size
+  }
+
+  start(): void {
+    this.lag.start()
+    this.qualityTimer = setInterval(() => this.reportQuality(), this.init.qualityIntervalMs)
+    this.post({type: 'ready'})
+  }
+
+  /** Executes one command; requests are answered with a reply event, failures included. */
+  handle(command: ShardCommand): void {
+    if (command.type === 'inject') {
+      this.streams.get(command.streamId)?.stream.inject(command.payload)
+      return
+    }
+    this.execute(command).then(
+      (result) => this.post({type: 'reply', requestId: command.requestId, ok: true, result}),
+      (error: unknown) => {
+        const code = error instanceof ShardRequestError ? error.code : error instanceof PortsExhaustedError ? 'ports-exhausted' : 'failed'
+        const message = error instanceof Error ? error.message : String(error)
+        this.post({type: 'reply', requestId: command.requestId, ok: false, code, message})
+      },
+    )
+  }
+
+  /** Closes every stream and stops the timers; returns the final quality of each stream. */
+  async shutdown(): Promise<QualityReport[]> {
+    this.shuttingDown = true
+    this.lag.stop()
+    if (this.qualityTimer !== undefined) clearInterval(this.qualityTimer)
+    return Promise.all([...this.streams.keys()].map((id) => this.closeStream(id)))
+  }
+
+  private async execute(command: Exclude<ShardCommand, {type: 'inject'}>): Promise<ReplyResults[RequestType]> {
+    if (this.shuttingDown && command.type !== 'shutdown') throw new ShardRequestError('failed', 'the media shard is shutting down')
+    switch (command.type) {
+      case 'create':
+        return this.createStream(command.streamId, command.callSid)
+      case 'set-remote':
+        this.hosted(command.streamId).stream.setRemote(checkRemote(command.remote, this.init.address))
+        return {}
+      case 'set-mode':
+        this.setMode(this.hosted(command.streamId), command.mode, command.requestId)
+        return {}
+      case 'relay': {
+        const peer = this.hosted(command.peerId)
+        this.hosted(command.streamId).stream.relayTo(peer.stream)
+        return {}
+      }
+      case 'close':
+        return this.closeStream(command.streamId)
+      case 'shutdown':
+        return {finals: await this.shutdown()}
+    }
+  }
+
+  private hosted(streamId: number): HostedStream {
+    const hosted = this.streams.get(streamId)
+    if (hosted === undefined) throw new ShardRequestError('unknown-stream', `no media stream ${streamId} on shard ${this.init.shard}`)
+    return hosted
+  }
+
+  private async createStream(id: number, callSid: string): Promise<ReplyResults['create']> {
+    if (this.streams.has(id)) throw new ShardRequestError('invalid', `media stream ${id} exists already`)
+    const {port, rtp, rtcp} = await this.pool.bind()
+    const stream = new RtpStream({
+      sendRtp: senderOn(rtp),
+      sendRtcp: senderOn(rtcp),
+      rtcpIntervalMs: this.init.rtcpIntervalMs,
+      onError: (error) => this.post({type: 'stream-error', streamId: id, message: error.message}),
+    })
+    rtp.on('message', (datagram, from) => stream.onRtp(datagram, from.address, from.port, wallClockMs()))
+    rtcp.on('message', (datagram, from) => stream.onRtcp(datagram, from.address, from.port, wallClockMs()))
+    // With a send callback dgram reports send errors there; these catch the rest (a socket that fails outright).
+    const onSocketError = (error: Error): void => this.post({type: 'stream-error', streamId: id, message: `socket: ${error.message}`})
+    rtp.on('error', onSocketError)
+    rtcp.on('error', onSocketError)
+    this.streams.set(id, {id, callSid, port, rtp, rtcp, stream})
+    return {localPort: port}
+  }
+
+  private setMode(hosted: HostedStream, spec: ModeSpec, requestId: number): void {
+    const {stream, id} = hosted
+    if (spec.kind === 'play') {
+      stream.setMode({kind: 'play', source: spec.source, loop: spec.loop}).then((outcome) => this.post({type: 'play-ended', streamId: id, requestId, outcome}))
+      return
+    }
+    let mode: Exclude<StreamMode, {kind: 'play'}>
+    if (spec.kind === 'tap') {
+      mode = {
+        kind: 'tap',
+        listener: (payload, info) => {
+          // A copy of just the payload: a view would clone the whole datagram's buffer across the port.
+          const copy = new Uint8Array(payload)
+          const event: ShardEvent = {type: 'tap', streamId: id, payload: copy, sequenceNumber: info.sequenceNumber, timestamp: info.timestamp, telephoneEvent: info.telephoneEvent}
+          this.post(event, [copy.buffer as ArrayBuffer])
+        },
+      }
+    } else {
+      mode = spec
+    }
+    stream.setMode(mode)
+  }
+
+  private async closeStream(id: number): Promise<QualityReport> {
+    const hosted = this.hosted(id)
+    this.streams.delete(id)
+    const quality = hosted.stream.close()
+    const report = {streamId: id, quality, counters: hosted.stream.counters()}
+    // dgram resolves the destination on the next tick: let the RTCP BYE leave before its socket closes.
+    await nextLoopTurn()
+    await Promise.all([closeSocket(hosted.rtp), closeSocket(hosted.rtcp)])
+    this.pool.release(hosted.port)
+    return report
+  }
+
+  private reportQuality(): void {
+    if (this.streams.size === 0) return
+    const reports: QualityReport[] = []
+    for (const {id, stream} of this.streams.values()) reports.push({streamId: id, quality: stream.quality(), counters: stream.counters()})
+    this.post({type: 'quality', reports})
+  }
+}

@@ -1,0 +1,93 @@
+// Places B-legs for bridge nodes: to a trunk's outbound URI (with its digest
+// credentials) or to a SIP URI, with a ring timeout, in the A-leg's media
+// shard so media can be relayed without leaving the thread.
+import type {Logger} from 'pino'
+import type {Config} from '../../src/config/schema.js'
+import {classifyCall} from '../../src/sip/q850.js'
+import {formatLocalSdp, parseRemoteSdp} from '../../src/sip/sdp.js'
+import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
+import {formatUri, parseSipUri} from '../../src/sip/uri.js'
+import type {UserAgent} from '../../src/sip/user-agent.js'
+import type {DialOutcome, DialRequest, DialResult, Dialer} from '../calls/leg.js'
+import type {MediaEngine} from '../media/engine.js'
+import {StreamMediaEndpoint} from './media-endpoint.js'
+import {remoteOf, SipLeg} from './sip-leg.js'
+
+export interface DialerServices {
+  readonly ua: UserAgent
+  readonly media: MediaEngine
+  readonly config: Config
+  readonly rtpAddress: string
+  readonly log: Logger
+}
+
+/** The Request-URI for a number: the trunk's (or node's) URI with the number as its user part. */
+export const requestUriFor = (baseUri: string, number: string): string => {
+  const uri = parseSipUri(baseUri)
+  if (number !== '') uri.user = number
+  return formatUri(uri)
+}
+
+export class SipDialer implements Dialer {
+  constructor(private readonly services: DialerServices) {}
+
+  async dial(request: DialRequest): Promise<DialResult> {
+    const {ua, media, config, rtpAddress} = this.services
+    const log = this.services.log.child({call_sid: request.callSid, leg: 'b'})
+    const trunk = request.trunk === undefined ? undefined : config.trunks.find((candidate) => candidate.id === request.trunk)
+    const base = trunk?.outbound?.uri ?? request.uri
+    if (base === undefined) return {outcome: 'failed', cause: 3}
+    const requestUri = requestUriFor(base, request.to)
+    const aStream = request.aLeg.media instanceof StreamMediaEndpoint ? request.aLeg.media.stream : undefined
+    const stream = await media.createStream({callSid: request.callSid, ...(aStream ? {shardHint: aStream.shard} : {})})
+    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort})
+    const host = parseSipUri(requestUri).host
+    const invite = ua.invite({
+      requestUri,
+      from: `<sip:${request.from || 'anonymous'}@${rtpAddress}>`,
+      to: `<sip:${request.to}@${host.includes(':') ? `[${host}]` : host}>`,
+      sdp: formatLocalSdp(offer),
+      ...(trunk?.outbound?.auth ? {credentials: trunk.outbound.auth} : {}),
+    })
+    let ringTimeout = false
+    const timer = setTimeout(() => {
+      ringTimeout = true
+      invite.cancel()
+    }, request.timeoutS * 1000)
+    // A caller who gives up while the B-leg rings takes the B-leg attempt with them.
+    void request.aLeg.ended.then(() => invite.cancel())
+    const result = await invite.result
+    clearTimeout(timer)
+    if (!result.ok) {
+      await stream.close().catch(() => undefined)
+      const {failure} = result
+      const {status, q850Cause} = classifyCall({
+        answered: false,
+        finalStatus: failure.source === 'response' ? failure.status : undefined,
+        reason: failure.response?.headers.getAll('reason'),
+        canceled: failure.canceled && !ringTimeout,
+        ringTimeout,
+      })
+      log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+      const outcome: DialOutcome = status === 'completed' ? 'failed' : status
+      return {outcome, cause: q850Cause}
+    }
+    const call = result.call
+    const endpoint = new StreamMediaEndpoint(stream, log)
+    try {
+      const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))
+      const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
+      if (!codec) throw new Error('the answer has no G.711 codec')
+      endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
+      await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+    } catch (error) {
+      log.warn({err: error}, 'B-leg answer unusable; hanging it up')
+      await call.bye({q850Cause: 65}).catch(() => undefined)
+      await stream.close().catch(() => undefined)
+      return {outcome: 'failed', cause: 65}
+    }
+    const leg = SipLeg.outbound(call, endpoint, log, offer)
+    void leg.ended.then(() => stream.close().catch(() => undefined))
+    return {outcome: 'answered', leg, cause: 16}
+  }
+}

@@ -1,0 +1,99 @@
+// The signalling engine behind a narrow interface (DESIGN §2): the built-in
+// TypeScript SIP stack today; a drachtio-server backend can implement the same
+// interface where one is deployed.
+import {randomBytes} from 'node:crypto'
+import type {Logger} from 'pino'
+import type {Listener} from '../../src/admin/protocol.js'
+import type {Config} from '../../src/config/schema.js'
+import {DigestServer} from '../../src/sip/digest-server.js'
+import {SipTransport, type SipTransportCounters} from '../../src/sip/transport/sip-transport.js'
+import type {SipPacketEvent} from '../../src/sip/transport/types.js'
+import {UserAgent} from '../../src/sip/user-agent.js'
+import type {CallRegistry} from '../calls/registry.js'
+import type {MediaEngine} from '../media/engine.js'
+import {listenError} from '../net/listen.js'
+import {InboundRouter} from '../trunks/inbound-router.js'
+import {SipDialer} from './dialer.js'
+import {handleInbound} from './inbound.js'
+
+export interface SignallingEngine {
+  /** Binds the listeners and starts taking calls. */
+  start(): Promise<void>
+  listeners(): Listener[]
+  /** Stops taking calls: new INVITEs get 503 from here on. */
+  drain(): void
+  stop(): Promise<void>
+  counters(): Readonly<SipTransportCounters>
+  /** Every SIP message sent or received, with its real addresses (for HEP capture). */
+  onPacket(listener: (packet: SipPacketEvent) => void): void
+}
+
+export interface SipEngineOptions {
+  readonly config: Config
+  readonly calls: CallRegistry
+  readonly media: MediaEngine
+  readonly recordingsDir: string
+  readonly log: Logger
+}
+
+export class BuiltinSipEngine implements SignallingEngine {
+  private transport: SipTransport | undefined
+  private ua: UserAgent | undefined
+  private draining = false
+  private readonly packetListeners: Array<(packet: SipPacketEvent) => void> = []
+
+  constructor(private readonly options: SipEngineOptions) {}
+
+  async start(): Promise<void> {
+    const {config, log} = this.options
+    try {
+      this.transport = await SipTransport.listen({listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port}))})
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException & {address?: string; port?: number}
+      const spec = config.sip.listen.find((listen) => listen.port === failure.port) ?? config.sip.listen[0]
+      throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: 'SIP', key: 'sip.listen'})
+    }
+    for (const listener of this.packetListeners) this.transport.on('packet', listener)
+    const ua = new UserAgent({transport: this.transport, product: 'ClutchCall'})
+    this.ua = ua
+    const rtpAddress = config.rtp.address
+    const dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log})
+    const services = {
+      config,
+      router: new InboundRouter(config),
+      digest: new DigestServer({realm: 'clutchcall', secret: randomBytes(32)}),
+      media: this.options.media,
+      calls: this.options.calls,
+      dialer,
+      recordingsDir: this.options.recordingsDir,
+      rtpAddress,
+      log,
+      isDraining: () => this.draining,
+    }
+    ua.on('invite', (incoming) => {
+      handleInbound(incoming, services).catch((error: unknown) => log.error({err: error, sip_call_id: incoming.callId}, 'inbound call failed'))
+    })
+  }
+
+  listeners(): Listener[] {
+    return (this.transport?.addresses ?? []).map((bound) => ({name: 'sip', transport: bound.transport, address: bound.address, port: bound.port}))
+  }
+
+  drain(): void {
+    this.draining = true
+  }
+
+  counters(): Readonly<SipTransportCounters> {
+    return this.transport?.counters ?? ({} as SipTransportCounters)
+  }
+
+  onPacket(listener: (packet: SipPacketEvent) => void): void {
+    this.packetListeners.push(listener)
+    this.transport?.on('packet', listener)
+  }
+
+  async stop(): Promise<void> {
+    this.ua?.close()
+    await this.transport?.close()
+  }
+}

@@ -1,0 +1,101 @@
+// One SIP leg of a call, as the dialplan sees it (CallLeg): an inbound INVITE
+// being answered, or an outbound call already answered, with its media stream.
+// It follows the dialog to its end and reports how the leg ended.
+import type {Logger} from 'pino'
+import {q850ToSipStatus} from '../../src/sip/q850.js'
+import type {LocalAudioSdp, RemoteAudioSdp} from '../../src/sip/sdp.js'
+import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
+import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
+import type {SipCall} from '../../src/sip/user-agent-call.js'
+import type {CallEnd} from '../../src/sip/user-agent-types.js'
+import type {CallLeg, LegEnding} from '../calls/leg.js'
+import type {StreamMediaEndpoint} from './media-endpoint.js'
+
+const NORMAL_CLEARING = 16
+/** Before answer, cause 16 has no SIP status of its own: "temporarily unavailable" is the closest refusal. */
+const DEFAULT_REJECT_STATUS = 480
+
+export const remoteOf = (remote: RemoteAudioSdp, codec: {payloadType: number; name: string}, telephoneEventPt: number | undefined) => ({
+  address: remote.address,
+  rtpPort: remote.port,
+  rtcpPort: remote.rtcpMux ? remote.port : remote.rtcpPort,
+  payloadType: codec.payloadType,
+  codec: (codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU') as 'PCMU' | 'PCMA',
+  ...(telephoneEventPt === undefined ? {} : {telephoneEventPayloadType: telephoneEventPt}),
+})
+
+const isHeld = (remote: RemoteAudioSdp): boolean => remote.port === 0 || remote.address === '0.0.0.0' || remote.address === '::'
+
+export class SipLeg implements CallLeg {
+  readonly ended: Promise<LegEnding>
+  private resolveEnded: (ending: LegEnding) => void = () => {}
+  private sipCall: SipCall | undefined
+  private finished = false
+
+  private constructor(
+    readonly media: StreamMediaEndpoint,
+    private readonly log: Logger,
+    private readonly incoming: IncomingInvite | undefined,
+    private localSdp: LocalAudioSdp,
+    private readonly answerSdp: string,
+  ) {
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+  }
+
+  /** The A-leg of an inbound call: not answered yet; `answer()` sends the 200 with `answerSdp`. */
+  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string): SipLeg {
+    const leg = new SipLeg(media, log, incoming, local, answerSdp)
+    incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled'}))
+    return leg
+  }
+
+  /** A B-leg whose 2xx has arrived. */
+  static outbound(call: SipCall, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp): SipLeg {
+    const leg = new SipLeg(media, log, undefined, local, '')
+    leg.follow(call)
+    return leg
+  }
+
+  get isAnswered(): boolean {
+    return this.sipCall !== undefined
+  }
+
+  async answer(): Promise<void> {
+    if (this.sipCall || this.finished || !this.incoming) return
+    const call = await this.incoming.answer(this.answerSdp)
+    this.follow(call)
+  }
+
+  async hangup(cause: number): Promise<void> {
+    if (this.finished) return
+    if (this.sipCall) {
+      await this.sipCall.bye({q850Cause: cause}).catch((error: unknown) => this.log.warn({err: error}, 'BYE failed'))
+      this.end({cause, status: 'completed'})
+      return
+    }
+    this.incoming?.reject(q850ToSipStatus(cause) ?? DEFAULT_REJECT_STATUS, {q850Cause: cause})
+    this.end({cause, status: cause === 17 ? 'busy' : 'failed'})
+  }
+
+  end(ending: LegEnding): void {
+    if (this.finished) return
+    this.finished = true
+    this.resolveEnded(ending)
+  }
+
+  private follow(call: SipCall): void {
+    this.sipCall = call
+    call.reinviteHandler = (offer) => this.answerReinvite(offer.sdp)
+    void call.ended.then((end: CallEnd) => this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'}))
+  }
+
+  /** Hold, unhold and session refresh: answer from our current SDP and follow a new remote address. */
+  private async answerReinvite(sdp: Buffer | undefined): Promise<string> {
+    if (sdp === undefined || sdp.length === 0) throw new Error('offerless re-INVITE')
+    const answer = answerAudioOffer(sdp, {address: this.localSdp.address, port: this.localSdp.port, codecs: this.localSdp.codecs, previous: this.localSdp})
+    this.localSdp = answer.local
+    if (!isHeld(answer.remote)) await this.media.stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt))
+    this.log.info({direction: answer.remote.direction, held: isHeld(answer.remote) || answer.remote.onHold}, 're-INVITE answered')
+    return answer.sdp
+  }
+}

@@ -1,0 +1,460 @@
+// One RTP endpoint: the negotiated remote, reception statistics, RTCP, and
+// the mode that decides what is sent (silence, echo, play, record, relay,
+// tap). It owns no socket: datagrams come in through onRtp/onRtcp and leave
+// through the send functions it is given, so the daemon's media shards and
+// the CLI's synthetic caller run the very same code.
+//
+// Reception rules:
+//  - only datagrams from the negotiated remote IP count; the source port is
+//    latched from the first packet (symmetric RTP, RFC 4961, which also gets
+//    media through NAT), and we send to the latched port from then on;
+//  - only the negotiated payload types (audio, telephone-event) reach the
+//    mode; garbage, foreign sources and other payload types are counted as
+//    dropped and never throw;
+//  - a new SSRC from the remote replaces the current source once it has sent
+//    two sequential packets, so a stray datagram cannot reset the statistics.
+import {roundTripTimeMs, unixMsToNtp} from './ntp.js'
+import {ALAW_TO_ULAW, ULAW_TO_ALAW} from './g711.js'
+import {FRAME_MS, sharedFrameTicker, wallClockMs, type FrameTicker} from './frame-ticker.js'
+import {PlayMode, type PlayOutcome, type PlaySource} from './play-mode.js'
+import {estimateMos} from './quality.js'
+import {ReceiverStats} from './receiver-stats.js'
+import {RecordMode} from './record-mode.js'
+import {buildCompoundReport, parseRtcp, type ReportBlock, type RtcpPacket} from './rtcp.js'
+import {createRtpPacket, isRtcp, parseRtp, type RtpPacket} from './rtp.js'
+import {RTP_CLOCK_RATE, RtpSender, type DatagramSender, type SenderTarget} from './rtp-sender.js'
+import {
+  EchoMode,
+  RelayMode,
+  SilenceMode,
+  TapMode,
+  type ActiveMode,
+  type G711Codec,
+  type ModeHost,
+  type ModeKind,
+  type RelayPeer,
+  type TapListener,
+} from './stream-modes.js'
+
+export type {DatagramSender} from './rtp-sender.js'
+export type {G711Codec, ModeKind, TapFrameInfo, TapListener} from './stream-modes.js'
+export type {PlayOutcome, PlaySource} from './play-mode.js'
+
+export interface RtpRemote {
+  readonly address: string
+  readonly rtpPort: number
+  /** Default rtpPort + 1 (RFC 3550 §11); equal to rtpPort for rtcp-mux. */
+  readonly rtcpPort?: number
+  readonly payloadType: number
+  readonly codec: G711Codec
+  /** The negotiated RFC 4733 payload type, when the remote offered one. */
+  readonly telephoneEventPayloadType?: number
+}
+
+export type PlayStreamMode = {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}
+export type StreamMode =
+  | {readonly kind: 'silence'}
+  | {readonly kind: 'echo'}
+  | PlayStreamMode
+  | {readonly kind: 'record'; readonly path: string}
+  | {readonly kind: 'tap'; readonly listener: TapListener}
+
+export interface RtpStreamOptions {
+  readonly sendRtp: DatagramSender
+  readonly sendRtcp: DatagramSender
+  /** SDES CNAME; default a random one per stream (RFC 7022 §4.2). */
+  readonly cname?: string
+  /** Our SSRC; default random. */
+  readonly ssrc?: number
+  /** Unix time in ms, the clock of arrival times and NTP timestamps; default wallClockMs. */
+  readonly now?: () => number
+  /** Mean RTCP report interval; 0 sends reports only through sendReport(). Default 5000. */
+  readonly rtcpIntervalMs?: number
+  /** Uniform [0, 1) source for the RTCP interval randomization; default Math.random. */
+  readonly random?: () => number
+  /** Paces play mode; default the thread's shared 20 ms ticker. */
+  readonly ticker?: FrameTicker
+  /** A mode failed and stopped (a recording that could not be written). */
+  readonly onError?: (error: Error) => void
+  /** A mode ended by itself (a play that finished); the stream is in silence now. */
+  readonly onModeEnded?: (kind: ModeKind) => void
+}
+
+/** The MediaQuality of a call's stream (daemon/calls/call.ts), cumulative since the stream began. */
+export interface StreamQuality {
+  readonly codec: string
+  readonly packetsSent: number
+  readonly packetsReceived: number
+  readonly packetsLost: number
+  readonly bytesSent: number
+  /** Loss over the interval since the previous quality() call, 0..1. */
+  readonly lossRatio: number
+  readonly jitterMs: number
+  readonly rttMs: number | null
+  readonly estimatedMos: number
+}
+
+export interface StreamCounters {
+  readonly bytesReceived: number
+  /** Every datagram left out: the three reasons below plus malformed RTCP. */
+  readonly packetsDropped: number
+  readonly droppedMalformed: number
+  readonly droppedForeignSource: number
+  readonly droppedPayloadType: number
+  readonly duplicates: number
+  readonly rtcpSent: number
+  readonly rtcpReceived: number
+  readonly remoteSsrc: number | null
+}
+
+export const DEFAULT_RTCP_INTERVAL_MS = 5000
+/**
+ * Mouth-to-ear delay the MOS is computed with: half the RTCP round trip, a
+ * jitter buffer of twice the measured jitter, and one frame of packetization.
+ */
+export const JITTER_BUFFER_FACTOR = 2
+
+const randomCname = (): string => `clutchcall-${Math.random().toString(36).slice(2, 12)}`
+
+export class RtpStream {
+  readonly ssrc: number
+  readonly cname: string
+  private remoteInfo: RtpRemote | undefined
+  private latchedRtpPort: number | undefined
+  private latchedRtcpPort: number | undefined
+  private readonly target: SenderTarget = {address: '', port: 0}
+  private readonly sender: RtpSender
+  private readonly packet: RtpPacket = createRtpPacket()
+  private readonly now: () => number
+  private readonly random: () => number
+  private readonly rtcpIntervalMs: number
+  private readonly ticker: FrameTicker
+  private rtcpTimer: NodeJS.Timeout | undefined
+  private active: ActiveMode
+  private isClosed = false
+
+  private source: ReceiverStats | undefined
+  private carriedReceived = 0
+  private carriedExpected = 0
+  private candidateSsrc = -1
+  private candidateSequence = -1
+  private qualityExpected = 0
+  private qualityReceived = 0
+  private rttMs: number | null = null
+
+  private bytesReceived = 0
+  private droppedMalformed = 0
+  private droppedForeignSource = 0
+  private droppedPayloadType = 0
+  private duplicates = 0
+  private rtcpSent = 0
+  private rtcpReceived = 0
+
+  private readonly host: ModeHost = {
+    sendFrame: (payload, nowMs) => {
+      if (this.remoteInfo && !this.isClosed) this.sender.sendFrame(this.remoteInfo.payloadType, payload, nowMs)
+    },
+    echo: (packet, telephoneEvent, nowMs) => {
+      if (this.remoteInfo && !this.isClosed) this.sender.forward(packet, packet.payloadType, telephoneEvent ? 0 : packet.payload.length, nowMs)
+    },
+    modeEnded: (mode) => {
+      if (this.active !== mode) return
+      this.active = new SilenceMode()
+      this.sender.resync()
+      this.options.onModeEnded?.(mode.kind)
+    },
+    reportError: (error) => this.options.onError?.(error),
+  }
+
+  private readonly relayEndpoint: RelayPeer = {
+    receiveRelayed: (packet, telephoneEvent, fromCodec, nowMs) => {
+      const remote = this.remoteInfo
+      if (remote === undefined || this.isClosed) return
+      if (telephoneEvent) {
+        // Events go out under this leg's own telephone-event payload type, or not at all.
+        if (remote.telephoneEventPayloadType !== undefined) this.sender.forward(packet, remote.telephoneEventPayloadType, 0, nowMs)
+        return
+      }
+      const table = fromCodec === undefined || fromCodec === remote.codec ? undefined : fromCodec === 'PCMU' ? ULAW_TO_ALAW : ALAW_TO_ULAW
+      this.sender.forward(packet, remote.payloadType, packet.payload.length, nowMs, table)
+    },
+    unrelay: (from) => {
+      if (this.active instanceof RelayMode && this.active.peer === from) this.replaceMode(new SilenceMode())
+    },
+  }
+
+  constructor(private readonly options: RtpStreamOptions) {
+    this.now = options.now ?? wallClockMs
+    this.random = options.random ?? Math.random
+    this.rtcpIntervalMs = options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS
+    this.ticker = options.ticker ?? sharedFrameTicker()
+    this.cname = options.cname ?? randomCname()
+    this.sender = new RtpSender(options.sendRtp, this.target, options.ssrc)
+    this.ssrc = this.sender.ssrc
+    this.active = new SilenceMode()
+  }
+
+  get remote(): RtpRemote | undefined {
+    return this.remoteInfo
+  }
+
+  get mode(): ModeKind {
+    return this.active.kind
+  }
+
+  get closed(): boolean {
+    return this.isClosed
+  }
+
+  /** Sets (or, on a re-INVITE, changes) the negotiated remote. A new address or port drops the latched ports. */
+  setRemote(remote: RtpRemote): void {
+    this.ensureOpen()
+    const previous = this.remoteInfo
+    if (previous === undefined || previous.address !== remote.address || previous.rtpPort !== remote.rtpPort || previous.rtcpPort !== remote.rtcpPort) {
+      this.latchedRtpPort = undefined
+      this.latchedRtcpPort = undefined
+    }
+    this.remoteInfo = remote
+    this.target.address = remote.address
+    this.target.port = this.latchedRtpPort ?? remote.rtpPort
+    this.sender.resync()
+    if (this.rtcpTimer === undefined && this.rtcpIntervalMs > 0) this.scheduleReport()
+  }
+
+  /** An RTP datagram that arrived at our RTP port (an RTCP one there is taken as rtcp-mux). */
+  onRtp(datagram: Buffer, fromAddress: string, fromPort: number, arrivalMs: number): void {
+    if (this.isClosed) return
+    const remote = this.remoteInfo
+    if (remote === undefined || fromAddress !== remote.address || (this.latchedRtpPort !== undefined && fromPort !== this.latchedRtpPort)) {
+      this.droppedForeignSource++
+      return
+    }
+    if (isRtcp(datagram)) {
+      this.onRtcp(datagram, fromAddress, fromPort, arrivalMs)
+      return
+    }
+    const packet = parseRtp(datagram, this.packet)
+    if (!packet.ok) {
+      this.droppedMalformed++
+      return
+    }
+    const telephoneEvent = packet.payloadType === remote.telephoneEventPayloadType
+    if (packet.payloadType !== remote.payloadType && !telephoneEvent) {
+      this.droppedPayloadType++
+      return
+    }
+    const stats = this.sourceFor(packet)
+    if (stats === undefined) {
+      this.droppedForeignSource++
+      return
+    }
+    if (this.latchedRtpPort === undefined) {
+      this.latchedRtpPort = fromPort
+      this.target.port = fromPort
+    }
+    if (stats.onPacket(packet.sequenceNumber, packet.timestamp, arrivalMs, packet.payload.length) === 'duplicate') {
+      this.duplicates++
+      return
+    }
+    this.bytesReceived += packet.payload.length
+    this.active.onMedia(packet, telephoneEvent, arrivalMs)
+  }
+
+  /** An RTCP datagram that arrived at our RTCP port. */
+  onRtcp(datagram: Buffer, fromAddress: string, fromPort: number, arrivalMs: number): void {
+    if (this.isClosed) return
+    const remote = this.remoteInfo
+    if (remote === undefined || fromAddress !== remote.address) {
+      this.droppedForeignSource++
+      return
+    }
+    const parsed = parseRtcp(datagram)
+    if (!parsed.ok) {
+      this.droppedMalformed++
+      return
+    }
+    this.latchedRtcpPort ??= fromPort
+    this.rtcpReceived++
+    for (const packet of parsed.packets) this.applyRtcp(packet, arrivalMs)
+  }
+
+  /** Switches mode; a play resolves when it has played out (or was interrupted). Throws on a file that cannot be opened. */
+  setMode(mode: PlayStreamMode): Promise<PlayOutcome>
+  setMode(mode: Exclude<StreamMode, PlayStreamMode>): void
+  setMode(mode: StreamMode): Promise<PlayOutcome> | void
+  setMode(mode: StreamMode): Promise<PlayOutcome> | void {
+    this.ensureOpen()
+    switch (mode.kind) {
+      case 'silence':
+        this.replaceMode(new SilenceMode())
+        return
+      case 'echo':
+        this.replaceMode(new EchoMode(this.host))
+        return
+      case 'tap':
+        this.replaceMode(new TapMode(this.host, mode.listener))
+        return
+      case 'record':
+        this.replaceMode(new RecordMode(this.host, mode.path, this.requireCodec('record')))
+        return
+      case 'play': {
+        const play = new PlayMode(this.host, this.requireCodec('play'), mode.source, mode.loop ?? false, this.ticker)
+        this.replaceMode(play)
+        return play.done
+      }
+    }
+  }
+
+  /** Bridges this stream and `peer` both ways: each sends what the other receives (transcoding µ-law/A-law as needed). */
+  relayTo(peer: RtpStream): void {
+    this.ensureOpen()
+    peer.ensureOpen()
+    if (peer === this) throw new Error('a stream cannot relay to itself')
+    if (this.active instanceof RelayMode && this.active.peer === peer.relayEndpoint) return
+    this.replaceMode(new RelayMode(this.relayEndpoint, peer.relayEndpoint, () => this.remoteInfo?.codec))
+    peer.replaceMode(new RelayMode(peer.relayEndpoint, this.relayEndpoint, () => peer.remoteInfo?.codec))
+  }
+
+  /** In tap mode, sends one frame (in the remote's codec) now; false when the stream is in another mode. */
+  inject(payload: Uint8Array, nowMs: number = this.now()): boolean {
+    if (this.isClosed || !(this.active instanceof TapMode)) return false
+    this.active.inject(payload, nowMs)
+    return true
+  }
+
+  /** Sends an RTCP compound report now (SR or RR, SDES CNAME, and BYE when given). */
+  sendReport(bye?: {readonly reason?: string}): void {
+    const remote = this.remoteInfo
+    if (remote === undefined) return
+    const nowMs = this.now()
+    let sender
+    if (this.sender.sentSinceReport) {
+      const ntp = unixMsToNtp(nowMs)
+      sender = {
+        ntpSeconds: ntp.seconds,
+        ntpFraction: ntp.fraction,
+        rtpTimestamp: this.sender.rtpTimestampAt(nowMs),
+        packetCount: this.sender.packetsSent,
+        octetCount: this.sender.octetsSent,
+      }
+      this.sender.sentSinceReport = false
+    }
+    const reports: ReportBlock[] = this.source?.snapshot().validated ? [this.source.reportBlockFields(nowMs)] : []
+    const datagram = buildCompoundReport({ssrc: this.ssrc, cname: this.cname, sender, reports, bye})
+    this.rtcpSent++
+    this.options.sendRtcp(datagram, this.latchedRtcpPort ?? remote.rtcpPort ?? remote.rtpPort + 1, remote.address, noop)
+  }
+
+  quality(): StreamQuality {
+    const snapshot = this.source?.snapshot()
+    const received = this.carriedReceived + (snapshot?.received ?? 0)
+    const expected = this.carriedExpected + (snapshot?.expected ?? 0)
+    const intervalExpected = expected - this.qualityExpected
+    const intervalLost = intervalExpected - (received - this.qualityReceived)
+    this.qualityExpected = expected
+    this.qualityReceived = received
+    const lost = Math.max(0, expected - received)
+    const jitterMs = snapshot?.jitterMs ?? 0
+    const codec = this.remoteInfo?.codec
+    const oneWayDelayMs = (this.rttMs ?? 0) / 2 + JITTER_BUFFER_FACTOR * jitterMs + FRAME_MS
+    return {
+      codec: codec ?? '',
+      packetsSent: this.sender.packetsSent,
+      packetsReceived: received,
+      packetsLost: lost,
+      bytesSent: this.sender.octetsSent,
+      lossRatio: intervalExpected > 0 ? Math.min(1, Math.max(0, intervalLost / intervalExpected)) : 0,
+      jitterMs,
+      rttMs: this.rttMs,
+      // Both laws have the same E-model values; before negotiation G.711 is what we would use.
+      estimatedMos: estimateMos({codec: codec ?? 'PCMU', packetLossPercent: expected > 0 ? (100 * lost) / expected : 0, oneWayDelayMs}).mos,
+    }
+  }
+
+  counters(): StreamCounters {
+    return {
+      bytesReceived: this.bytesReceived,
+      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType,
+      droppedMalformed: this.droppedMalformed,
+      droppedForeignSource: this.droppedForeignSource,
+      droppedPayloadType: this.droppedPayloadType,
+      duplicates: this.duplicates,
+      rtcpSent: this.rtcpSent,
+      rtcpReceived: this.rtcpReceived,
+      remoteSsrc: this.source?.ssrc ?? null,
+    }
+  }
+
+  /** Ends the mode (closing a recording, interrupting a play), sends RTCP BYE, and returns the final quality. */
+  close(reason?: string): StreamQuality {
+    if (!this.isClosed) {
+      this.replaceMode(new SilenceMode())
+      if (this.rtcpTimer !== undefined) clearTimeout(this.rtcpTimer)
+      this.rtcpTimer = undefined
+      this.sendReport({reason})
+      this.isClosed = true
+    }
+    return this.quality()
+  }
+
+  private replaceMode(next: ActiveMode): void {
+    const previous = this.active
+    // Set first: stopping a relay makes its peer call back into unrelay().
+    this.active = next
+    this.sender.resync()
+    previous.stop()
+  }
+
+  private requireCodec(mode: ModeKind): G711Codec {
+    if (this.remoteInfo === undefined) throw new Error(`${mode} needs the remote (and its codec) to be set first`)
+    return this.remoteInfo.codec
+  }
+
+  private ensureOpen(): void {
+    if (this.isClosed) throw new Error('RTP stream is closed')
+  }
+
+  /** The statistics of the packet's source, switching sources on two sequential packets of a new SSRC. */
+  private sourceFor(packet: RtpPacket): ReceiverStats | undefined {
+    const current = this.source
+    if (current !== undefined && current.ssrc === packet.ssrc) return current
+    if (current !== undefined) {
+      const follows = packet.ssrc === this.candidateSsrc && packet.sequenceNumber === ((this.candidateSequence + 1) & 0xffff)
+      this.candidateSsrc = packet.ssrc
+      this.candidateSequence = packet.sequenceNumber
+      if (!follows) return undefined
+      const retired = current.snapshot()
+      this.carriedReceived += retired.received
+      this.carriedExpected += retired.expected
+    }
+    this.candidateSsrc = -1
+    this.source = new ReceiverStats({ssrc: packet.ssrc, clockRate: RTP_CLOCK_RATE})
+    return this.source
+  }
+
+  private applyRtcp(packet: RtcpPacket, arrivalMs: number): void {
+    if (packet.type !== 'SR' && packet.type !== 'RR') return
+    if (packet.type === 'SR' && this.source !== undefined && packet.ssrc === this.source.ssrc) {
+      this.source.onSenderReport(packet.ntpSeconds, packet.ntpFraction, arrivalMs)
+    }
+    for (const block of packet.reports) {
+      if (block.ssrc !== this.ssrc) continue
+      const rtt = roundTripTimeMs(arrivalMs, block)
+      if (rtt !== undefined) this.rttMs = rtt
+    }
+  }
+
+  private scheduleReport(): void {
+    // RFC 3550 §6.3.1: a uniform 0.5..1.5 × the interval, so reports of many streams do not synchronize.
+    const delay = this.rtcpIntervalMs * (0.5 + this.random())
+    this.rtcpTimer = setTimeout(() => {
+      this.rtcpTimer = undefined
+      if (this.isClosed) return
+      this.sendReport()
+      this.scheduleReport()
+    }, delay)
+    this.rtcpTimer.unref()
+  }
+}
+
+const noop = (): void => {}

@@ -1,0 +1,116 @@
+// Types shared by the SIP transport layer (RFC 3261 §18) and the layers
+// above it. The transaction layer and the user agent depend on
+// SipTransportLike only, so unit tests can drive them with a fake transport.
+import type {SipMessage, SipResponse} from '../message.js'
+
+export type SipTransportProtocol = 'udp' | 'tcp'
+
+export interface ListenSpec {
+  readonly transport: SipTransportProtocol
+  /** An IP address; 0.0.0.0 or :: listen on every interface. */
+  readonly address: string
+  /** 0 asks the OS for a free port. */
+  readonly port: number
+  /**
+   * Host written in Via sent-by and Contact. Defaults to the bound address,
+   * which must then not be a wildcard (0.0.0.0 / ::) to be reachable.
+   */
+  readonly advertise?: string | undefined
+}
+
+export interface SocketAddress {
+  readonly address: string
+  readonly port: number
+}
+
+export interface BoundListener {
+  readonly transport: SipTransportProtocol
+  readonly address: string
+  readonly port: number
+  /** What goes into Via sent-by and Contact. */
+  readonly advertise: string
+}
+
+/** Where an incoming message came from and on what it arrived. */
+export interface InboundContext {
+  readonly transport: SipTransportProtocol
+  readonly local: SocketAddress
+  readonly remote: SocketAddress
+  /** The TCP connection that carried it; responses go back over it (RFC 3261 §18.2.2). */
+  readonly connectionId?: number | undefined
+  /** Wall clock at reception (preciseNow). */
+  readonly receivedAt: number
+}
+
+/** Where to send a request (or a response routed by the caller). */
+export interface SipTarget {
+  readonly transport: SipTransportProtocol
+  /** An IP address: names are resolved before (see resolveSipTarget). */
+  readonly address: string
+  readonly port: number
+  /** A TCP connection to prefer while it is open (the flow a dialog was created on). */
+  readonly connectionId?: number | undefined
+}
+
+/** How a message actually left. */
+export interface SentInfo {
+  readonly transport: SipTransportProtocol
+  readonly local: SocketAddress
+  readonly remote: SocketAddress
+  readonly connectionId?: number | undefined
+}
+
+/**
+ * One SIP message on the wire, in either direction: what HEP capture
+ * (DESIGN §9) encodes. `message` is absent when the bytes did not parse.
+ */
+export interface SipPacketEvent {
+  readonly direction: 'in' | 'out'
+  readonly transport: SipTransportProtocol
+  readonly local: SocketAddress
+  readonly remote: SocketAddress
+  readonly bytes: Buffer
+  readonly message?: SipMessage | undefined
+  /** Wall clock in milliseconds since the epoch, with microsecond precision. */
+  readonly timestamp: number
+}
+
+/** A send that could not happen: no route, connection refused, socket closed. */
+export class SipTransportError extends Error {
+  constructor(message: string, readonly target?: SocketAddress & {transport: SipTransportProtocol}, options?: {cause?: unknown}) {
+    super(message, options)
+    this.name = 'SipTransportError'
+  }
+}
+
+export type InboundMessageListener = (message: SipMessage, context: InboundContext) => void
+
+/** What the transaction layer and the user agent need from a transport. */
+export interface SipTransportLike {
+  /** Sends a request or a response to an explicit target. Rejects with SipTransportError. */
+  send(message: SipMessage, target: SipTarget, bytes?: Buffer): Promise<SentInfo>
+  /** Sends a response to a request received in `context`, routed per RFC 3261 §18.2.2. */
+  respond(response: SipResponse, context: InboundContext, bytes?: Buffer): Promise<SentInfo>
+  /** The listener whose address goes into Via and Contact for this transport; undefined when none. */
+  listenerFor(transport: SipTransportProtocol): BoundListener | undefined
+  onMessage(listener: InboundMessageListener): () => void
+}
+
+export const isReliable = (transport: SipTransportProtocol): boolean => transport === 'tcp'
+
+/** Wall-clock milliseconds with sub-millisecond precision, for timestamps that are compared. */
+export const preciseNow = (): number => performance.timeOrigin + performance.now()
+
+/**
+ * The host for Via and Contact when a listener gives none: its own address,
+ * or for a wildcard bind the first external address of the family (loopback
+ * when the machine has none).
+ */
+export const defaultAdvertise = (address: string, interfaces: ReturnType<typeof import('node:os').networkInterfaces>): string => {
+  if (address !== '0.0.0.0' && address !== '::') return address
+  const family = address === '::' ? 'IPv6' : 'IPv4'
+  for (const list of Object.values(interfaces)) {
+    for (const entry of list ?? []) if (entry.family === family && !entry.internal && !entry.address.startsWith('fe80:')) return entry.address
+  }
+  return family === 'IPv6' ? '::1' : '127.0.0.1'
+}

@@ -1,0 +1,213 @@
+// An established call (both directions): one dialog (RFC 3261 §12) with
+// its SDP, BYE in both directions (§15), re-INVITE in both directions
+// (§14, user-agent-reinvite.ts), the UAS 2xx retransmission until ACK
+// (§13.3.1.4) and the ACK retransmission for a UAC (§13.2.2.4).
+import {EventEmitter} from 'node:events'
+import type {DigestClient} from './digest.js'
+import {Uas2xxRetransmitter} from './dialog-2xx-retransmitter.js'
+import type {Dialog} from './dialog.js'
+import {cseqOf, type SipRequest, type SipResponse} from './message.js'
+import {q850FromReason} from './q850.js'
+import {serializeSipMessage} from './serializer.js'
+import type {ServerTransaction} from './transaction/types.js'
+import {preciseNow, type SipTarget} from './transport/types.js'
+import {buildResponse, dialogTarget, productHeader, reasonHeader, type DialogUser, type UserAgentCore} from './user-agent-core.js'
+import {answerReinvite, sendReinvite} from './user-agent-reinvite.js'
+import {failureStatus, sendRequest} from './user-agent-request.js'
+import {headerEntries, type CallEnd, type HangupOptions, type ReinviteHandler, type ReinviteResult} from './user-agent-types.js'
+
+export interface SipCallEvents {
+  /** Inbound: the ACK for our 2xx arrived. */
+  established: []
+  /** The peer sent BYE (already answered 200); its Q.850 cause when it gave one. */
+  bye: [request: SipRequest, q850Cause: number | undefined]
+  /** The call is over, whoever ended it. */
+  ended: [end: CallEnd]
+  /** The peer's SDP changed (re-INVITE offer or answer). */
+  'remote-sdp': [sdp: Buffer]
+  /** An INFO within the dialog (e.g. DTMF relay), already answered 200. */
+  info: [request: SipRequest]
+}
+
+export type SipCallState = 'confirming' | 'established' | 'ended'
+
+interface AwaitedAck {
+  readonly seq: number
+  readonly retransmitter: Uas2xxRetransmitter
+  /** The ACK, or undefined when the call ended before it came. */
+  readonly settle: (ack: SipRequest | undefined) => void
+}
+
+export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
+  state: SipCallState
+  localSdp: Buffer
+  remoteSdp: Buffer | undefined
+  /** Answers changed re-INVITE offers; without one, our current SDP answers with the direction adjusted. */
+  reinviteHandler: ReinviteHandler | undefined
+  end: CallEnd | undefined
+  readonly timing: {answeredAt: number; establishedAt?: number; endedAt?: number}
+  /** Resolves when the call ends, however it ends; never rejects. */
+  readonly ended: Promise<CallEnd>
+  /** @internal re-INVITE bookkeeping (user-agent-reinvite.ts). */
+  reinviteInProgress: 'incoming' | 'outgoing' | undefined
+  private awaited: AwaitedAck | undefined
+  private lastAck: {ack: SipRequest; bytes: Buffer; target: SipTarget; seq: number} | undefined
+  private pendingBye: HangupOptions | undefined
+  private resolveEnded!: (end: CallEnd) => void
+  private readonly forget: () => void
+
+  constructor(
+    /** @internal */ readonly core: UserAgentCore,
+    readonly dialog: Dialog,
+    readonly direction: 'inbound' | 'outbound',
+    sdp: {local: Buffer; remote: Buffer | undefined},
+    /** @internal */ readonly digest?: DigestClient,
+  ) {
+    super()
+    this.state = direction === 'inbound' ? 'confirming' : 'established'
+    this.localSdp = sdp.local
+    this.remoteSdp = sdp.remote
+    this.timing = {answeredAt: preciseNow()}
+    if (direction === 'outbound') this.timing.establishedAt = this.timing.answeredAt
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+    core.register(this)
+    this.forget = core.track(this)
+  }
+
+  get callId(): string {
+    return this.dialog.callId
+  }
+
+  /** @internal A 2xx of ours is still waiting for its ACK. */
+  get awaitingAck(): boolean {
+    return this.awaited !== undefined
+  }
+
+  /** Sends BYE (§15.1.1), with `Reason: Q.850;cause=N` when given. Resolves with the BYE's final status (408 on timeout). */
+  async bye(options: HangupOptions = {}): Promise<{status: number}> {
+    if (this.state === 'ended') return {status: 481}
+    if (this.awaited !== undefined) {
+      // §15: a UAS sends no BYE before the ACK; it goes once the ACK (or the give-up) comes.
+      this.pendingBye = options
+      await this.ended
+      return {status: 200}
+    }
+    return this.sendBye(options, 'bye')
+  }
+
+  private async sendBye(options: HangupOptions, cause: CallEnd['cause']): Promise<{status: number}> {
+    const request = this.dialog.createRequest('BYE', {headers: [...productHeader(this.core), ...reasonHeader(options), ...headerEntries(options.headers)]})
+    this.finish({by: cause === 'bye' ? 'local' : 'stack', cause, q850Cause: options.q850Cause, request, at: preciseNow()}, false)
+    try {
+      const target = await dialogTarget(this.dialog)
+      const outcome = await sendRequest(this.core, request, target, {digest: this.digest, nextSeq: () => this.dialog.nextSequence()})
+      return {status: outcome.kind === 'response' ? outcome.response.status : failureStatus(outcome.failure)}
+    } catch {
+      return {status: 503}
+    } finally {
+      this.core.unregister(this)
+    }
+  }
+
+  /** Sends a re-INVITE with a new offer (hold, unhold, address change); 491 when one is already in progress. */
+  reinvite(sdp: Buffer | string, options: {headers?: import('./user-agent-types.js').ExtraHeaders} = {}): Promise<ReinviteResult> {
+    return sendReinvite(this, typeof sdp === 'string' ? Buffer.from(sdp) : sdp, options.headers)
+  }
+
+  /**
+   * @internal UAS side: retransmits `response` until its ACK arrives
+   * (§13.3.1.4). Resolves with the ACK, or undefined when the call ended
+   * first (a BYE crossed it); rejects when no ACK came within 64·T1.
+   */
+  awaitAck(response: SipResponse, transaction: ServerTransaction): Promise<SipRequest | undefined> {
+    return new Promise((resolve, reject) => {
+      const seq = cseqOf(response).seq
+      const retransmitter = new Uas2xxRetransmitter(this.core.transport, response, transaction.context, this.core.timers, () => {
+        this.awaited = undefined
+        reject(new Error(`no ACK for the 2xx within ${64 * this.core.timers.t1} ms`))
+        // §13.3.1.4: the dialog is confirmed, then ended with a BYE.
+        if (this.state !== 'ended') void this.sendBye(this.pendingBye ?? {}, 'no-ack')
+      })
+      this.awaited = {seq, retransmitter, settle: resolve}
+    })
+  }
+
+  receiveAck(ack: SipRequest): void {
+    const awaited = this.awaited
+    if (awaited === undefined || cseqOf(ack).seq !== awaited.seq) return
+    awaited.retransmitter.stop()
+    this.awaited = undefined
+    if (this.state === 'confirming') {
+      this.state = 'established'
+      this.dialog.state = 'confirmed'
+      this.timing.establishedAt = preciseNow()
+      this.emit('established')
+    }
+    awaited.settle(ack)
+    if (this.pendingBye !== undefined && this.state !== 'ended') void this.sendBye(this.pendingBye, 'bye')
+  }
+
+  /** @internal UAC side: sends the ACK for the 2xx to our INVITE with CSeq `seq`, and keeps it for retransmitted 2xx. */
+  async sendAck(seq: number, credentials: ReadonlyArray<readonly [string, string]> = []): Promise<void> {
+    const ack = this.dialog.createAck(seq, {credentials, headers: productHeader(this.core)})
+    const target = await dialogTarget(this.dialog)
+    this.core.transactions.addVia(ack, target)
+    const bytes = serializeSipMessage(ack)
+    this.lastAck = {ack, bytes, target, seq}
+    await this.core.transactions.sendAck(ack, target, bytes)
+  }
+
+  /** @internal A 2xx came again (our ACK was lost): the same ACK goes again. */
+  resendAck(response: SipResponse): void {
+    const last = this.lastAck
+    if (last === undefined || last.seq !== cseqOf(response).seq) return
+    this.core.transactions.sendAck(last.ack, last.target, last.bytes).catch(() => {})
+  }
+
+  receiveRequest(request: SipRequest, transaction: ServerTransaction): void {
+    const respond = (status: number, extra: {headers?: Array<[string, string]>; reason?: string} = {}): void => transaction.respond(buildResponse(this.core, request, status, extra))
+    if (this.state === 'ended' && request.method !== 'BYE') return respond(481)
+    if (!this.dialog.acceptRemoteSequence(request)) return respond(500, {reason: 'CSeq Out Of Order'})
+    switch (request.method) {
+      case 'BYE': {
+        respond(200)
+        if (this.state === 'ended') return
+        const q850Cause = q850FromReason(request.headers.getAll('reason'))?.cause
+        this.finish({by: 'remote', cause: 'bye', q850Cause, request, at: preciseNow()}, true)
+        this.emit('bye', request, q850Cause)
+        return
+      }
+      case 'INVITE':
+        return answerReinvite(this, request, transaction)
+      case 'OPTIONS':
+        return respond(200)
+      case 'INFO':
+        respond(200)
+        this.emit('info', request)
+        return
+      default:
+        return respond(501)
+    }
+  }
+
+  /** @internal Ends the call once: stops timers, emits `ended`; `unregister` now unless a BYE of ours is still in flight. */
+  finish(end: CallEnd, unregister: boolean): void {
+    if (this.state === 'ended') return
+    this.state = 'ended'
+    this.dialog.state = 'terminated'
+    this.end = end
+    this.timing.endedAt = end.at
+    const awaited = this.awaited
+    this.awaited = undefined
+    awaited?.retransmitter.stop()
+    awaited?.settle(undefined)
+    this.forget()
+    if (unregister) this.core.unregister(this)
+    this.resolveEnded(end)
+    this.emit('ended', end)
+  }
+
+  shutdown(): void {
+    this.finish({by: 'stack', cause: 'closed', at: preciseNow()}, true)
+  }
+}

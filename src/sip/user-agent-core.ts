@@ -1,0 +1,72 @@
+// What the pieces of the user agent (outgoing and incoming INVITEs, calls)
+// share: the transaction layer, the dialog registry, and how our messages
+// are dressed (Contact, User-Agent/Server, Allow). Internal to the UA.
+import {formatReason} from './header-values.js'
+import {createResponseTo, type SipRequest, type SipResponse} from './message.js'
+import type {Dialog} from './dialog.js'
+import type {SipTransactionLayer} from './transaction/transaction-layer.js'
+import type {SipTimerConfig} from './transaction/timers.js'
+import {resolveSipTarget} from './transport/target.js'
+import type {SipTarget, SipTransportLike, SipTransportProtocol} from './transport/types.js'
+import {parseSipUri} from './uri.js'
+import {headerEntries, type ExtraHeaders, type HangupOptions} from './user-agent-types.js'
+
+/** Methods we implement (RFC 3261 §20.5 Allow). */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO']
+
+/** A registered dialog's owner: receives the in-dialog requests and ACKs the UA routes to it. */
+export interface DialogUser {
+  readonly dialog: Dialog
+  receiveRequest(request: SipRequest, transaction: import('./transaction/types.js').ServerTransaction): void
+  receiveAck(ack: SipRequest): void
+  /** The UA is closing: stop timers, end quietly. */
+  shutdown(): void
+}
+
+export interface UserAgentCore {
+  readonly transactions: SipTransactionLayer
+  readonly transport: SipTransportLike
+  readonly timers: SipTimerConfig
+  readonly product: string
+  contactFor(transport: SipTransportProtocol): string
+  register(user: DialogUser): void
+  lookup(key: string): DialogUser | undefined
+  unregister(user: DialogUser): void
+  /** Keeps an object to shut down on close(); returns the function that forgets it. */
+  track(closable: {shutdown(): void}): () => void
+}
+
+/** Where in-dialog requests go: the first route or the remote target; TCP reuses the dialog's connection. */
+export const dialogTarget = (dialog: Dialog): Promise<SipTarget> =>
+  resolveSipTarget(parseSipUri(dialog.nextHopUri), dialog.transport, dialog.transport === 'tcp' ? dialog.connectionId : undefined)
+
+/** A response to `request` with the headers a UAS adds: To tag, Contact, Record-Route (§12.1.1), Server. */
+export const buildResponse = (
+  core: UserAgentCore,
+  request: SipRequest,
+  status: number,
+  options: {toTag?: string; contact?: boolean; transport?: SipTransportProtocol; body?: Buffer; contentType?: string; reason?: string; headers?: ExtraHeaders} = {},
+): SipResponse => {
+  const response = createResponseTo(request, status, {...(options.toTag === undefined ? {} : {toTag: options.toTag}), ...(options.reason === undefined ? {} : {reason: options.reason})})
+  const dialogCreating = options.toTag !== undefined && request.method === 'INVITE' && status > 100 && status < 300
+  if (dialogCreating) for (const value of request.headers.getAll('record-route')) response.headers.append('Record-Route', value)
+  if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport))
+  if (core.product !== '') response.headers.append('Server', core.product)
+  // §8.2.1: a 405 must list what we allow; 2xx to INVITE and OPTIONS say it too (§13.3.1.4, §11.2).
+  if (status === 405 || (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'OPTIONS'))) {
+    response.headers.append('Allow', ALLOWED_METHODS.join(', '))
+  }
+  for (const [name, value] of headerEntries(options.headers)) response.headers.append(name, value)
+  if (options.body !== undefined && options.body.length > 0) {
+    response.headers.append('Content-Type', options.contentType ?? 'application/sdp')
+    response.body = options.body
+  }
+  return response
+}
+
+/** `Reason: Q.850;cause=N[;text="..."]` (RFC 3326) as a header entry, when a cause is given. */
+export const reasonHeader = (options: Pick<HangupOptions, 'q850Cause' | 'text'> | undefined): Array<[string, string]> =>
+  options?.q850Cause === undefined ? [] : [['Reason', formatReason({protocol: 'Q.850', cause: options.q850Cause, text: options.text})]]
+
+/** Request headers our UA adds to every request it originates. */
+export const productHeader = (core: UserAgentCore): Array<[string, string]> => (core.product === '' ? [] : [['User-Agent', core.product]])

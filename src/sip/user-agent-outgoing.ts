@@ -1,0 +1,230 @@
+// An outgoing call attempt (UAC, RFC 3261 §13.2): the INVITE, its
+// provisional responses and post-dial delay, one Digest retry, CANCEL
+// (§9.1: sent only after a provisional response; a 2xx that crosses it is
+// ACKed and ended with BYE), and the call once a 2xx arrives.
+import {EventEmitter} from 'node:events'
+import {DigestClient} from './digest.js'
+import {Dialog, credentialsOf} from './dialog.js'
+import {formatCSeq} from './header-values.js'
+import {SipHeaders} from './headers.js'
+import {generateCallId, generateTag} from './ids.js'
+import {createRequest, cseqOf, type SipRequest, type SipResponse} from './message.js'
+import {formatNameAddr, parseNameAddr} from './name-addr.js'
+import {q850FromReason, sipStatusToQ850} from './q850.js'
+import type {ClientTransaction} from './transaction/types.js'
+import {transactionTimeout} from './transaction/timers.js'
+import {parseHostPort, resolveHost, resolveSipTarget, uriTransport} from './transport/target.js'
+import {preciseNow, type SipTarget, type SipTransportProtocol} from './transport/types.js'
+import {parseSipUri, parseUri} from './uri.js'
+import {SipCall} from './user-agent-call.js'
+import {ALLOWED_METHODS, productHeader, reasonHeader, type UserAgentCore} from './user-agent-core.js'
+import {failureStatus, sendRequest, type RequestOutcome} from './user-agent-request.js'
+import {hangUpUnwanted2xx} from './user-agent-stray.js'
+import {headerEntries, type HangupOptions, type InviteFailure, type InviteOptions, type InviteResult, type InviteTiming, type ProvisionalInfo} from './user-agent-types.js'
+
+export interface OutgoingInviteEvents {
+  /** A 101-199 response (100 Trying is not reported). */
+  provisional: [info: ProvisionalInfo]
+  /** A 2xx: the dialog is established and our ACK is on its way. */
+  answered: [call: SipCall]
+  /** A final failure, a local timeout or transport error, or the end of a cancelled attempt. */
+  failed: [failure: InviteFailure]
+}
+
+export type OutgoingInviteState = 'starting' | 'calling' | 'proceeding' | 'answered' | 'failed'
+
+const asBuffer = (sdp: Buffer | string): Buffer => (typeof sdp === 'string' ? Buffer.from(sdp) : sdp)
+
+export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
+  readonly callId: string
+  readonly localTag: string
+  readonly transport: SipTransportProtocol
+  readonly timing: InviteTiming = {}
+  /** Settles once with the call or the failure; never rejects. */
+  readonly result: Promise<InviteResult>
+  state: OutgoingInviteState = 'starting'
+  /** The INVITE last sent (the authenticated retry after a challenge). */
+  request: SipRequest
+  call: SipCall | undefined
+  private readonly sdp: Buffer
+  private readonly digest: DigestClient | undefined
+  private transaction: ClientTransaction | undefined
+  private target: SipTarget | undefined
+  private cancelRequest: HangupOptions | undefined
+  private cancelSent = false
+  private cancelTimer: NodeJS.Timeout | undefined
+  private resolveResult!: (result: InviteResult) => void
+  private readonly forget: () => void
+
+  constructor(private readonly core: UserAgentCore, private readonly options: InviteOptions) {
+    super()
+    this.result = new Promise((resolve) => (this.resolveResult = resolve))
+    this.callId = options.callId ?? generateCallId()
+    this.localTag = generateTag()
+    this.sdp = asBuffer(options.sdp)
+    this.digest = options.credentials === undefined ? undefined : new DigestClient(options.credentials)
+    const uri = parseUri(options.requestUri)
+    this.transport = options.transport ?? (uri.kind === 'sip' ? uriTransport(uri, 'udp') : 'udp')
+    this.request = this.buildInvite()
+    this.forget = core.track(this)
+    void this.start()
+  }
+
+  /** INVITE sent → first 18x, in ms. */
+  get pddMs(): number | undefined {
+    const {inviteSentAt, firstProvisionalAt} = this.timing
+    return inviteSentAt === undefined || firstProvisionalAt === undefined ? undefined : firstProvisionalAt - inviteSentAt
+  }
+
+  private buildInvite(): SipRequest {
+    const from = parseNameAddr(this.options.from, 'From')
+    from.params.set('tag', this.localTag)
+    const to = parseNameAddr(this.options.to, 'To')
+    const contact = this.options.contact ?? this.core.contactFor(this.transport)
+    const headers = new SipHeaders([
+      ['Max-Forwards', '70'],
+      ['From', formatNameAddr(from)],
+      ['To', formatNameAddr(to)],
+      ['Call-ID', this.callId],
+      ['CSeq', formatCSeq({seq: 1, method: 'INVITE'})],
+      ['Contact', contact.includes('<') ? contact : `<${contact}>`],
+      ['Allow', ALLOWED_METHODS.join(', ')],
+      ...productHeader(this.core),
+      ...headerEntries(this.options.headers),
+      ['Content-Type', 'application/sdp'],
+    ])
+    return createRequest('INVITE', this.options.requestUri, headers, this.sdp)
+  }
+
+  private async resolveTarget(): Promise<SipTarget> {
+    if (this.options.destination !== undefined) {
+      const {host, port} = parseHostPort(this.options.destination)
+      return {transport: this.transport, address: await resolveHost(host), port}
+    }
+    return resolveSipTarget(parseSipUri(this.options.requestUri), this.transport)
+  }
+
+  private async start(): Promise<void> {
+    let target: SipTarget
+    try {
+      target = await this.resolveTarget()
+    } catch (error) {
+      return this.fail({status: 503, source: 'transport-error', error: error as Error})
+    }
+    if (this.cancelRequest !== undefined) return this.fail({status: 487, source: 'cancel'})
+    this.target = target
+    this.state = 'calling'
+    this.timing.inviteSentAt = preciseNow()
+    const outcome = await sendRequest(this.core, this.request, target, {
+      digest: this.digest,
+      provisional: (response) => this.onProvisional(response),
+      later2xx: (response) => this.onAnotherAnswer(response),
+      started: (transaction, request) => {
+        this.transaction = transaction
+        this.request = request
+      },
+    })
+    this.onFinal(outcome)
+  }
+
+  private onProvisional(response: SipResponse): void {
+    if (this.state !== 'calling' && this.state !== 'proceeding') return
+    this.state = 'proceeding'
+    if (this.cancelRequest !== undefined) return this.sendCancel()
+    if (response.status === 100) return
+    const first = this.timing.firstProvisionalAt === undefined
+    if (first) this.timing.firstProvisionalAt = preciseNow()
+    this.emit('provisional', {status: response.status, reason: response.reason, sdp: response.body.length > 0 ? response.body : undefined, pddMs: first ? this.pddMs : undefined, response})
+  }
+
+  private onFinal(outcome: RequestOutcome): void {
+    if (outcome.kind === 'failure') {
+      return this.fail({status: failureStatus(outcome.failure), source: outcome.failure.kind, error: outcome.failure.kind === 'transport-error' ? outcome.failure.error : undefined})
+    }
+    const {response, request} = outcome
+    if (response.status >= 300) return this.fail({status: response.status, source: 'response', response})
+    if (this.state === 'failed' || this.cancelRequest !== undefined) {
+      // The 2xx crossed our CANCEL (or came after we gave up on it): ACK, then BYE (§9.1, §15).
+      hangUpUnwanted2xx(this.core, response, this.transport, this.transaction?.sent?.connectionId)
+      return this.fail({status: 487, source: 'cancel'})
+    }
+    const dialog = Dialog.asUac(request, response, {transport: this.transport, connectionId: this.transaction?.sent?.connectionId, localContact: this.request.headers.get('contact') ?? ''})
+    const call = new SipCall(this.core, dialog, 'outbound', {local: this.sdp, remote: response.body.length > 0 ? response.body : undefined}, this.digest)
+    this.call = call
+    call.sendAck(cseqOf(request).seq, credentialsOf(request)).catch(() => {})
+    this.state = 'answered'
+    this.timing.answeredAt = this.timing.finalAt = call.timing.answeredAt
+    this.finishAttempt()
+    this.emit('answered', call)
+    this.resolveResult({ok: true, call})
+  }
+
+  /** A 2xx after the first: a retransmission (same dialog, ACK again) or another fork (ACK and BYE). */
+  private onAnotherAnswer(response: SipResponse): void {
+    hangUpUnwanted2xx(this.core, response, this.transport, this.transaction?.sent?.connectionId)
+  }
+
+  /**
+   * Cancels the attempt (§9.1). Before any provisional response the CANCEL
+   * waits for one; after a final response it does nothing (hang up an
+   * answered call with `call.bye()`).
+   */
+  cancel(options: HangupOptions = {}): void {
+    if (this.cancelRequest !== undefined || this.state === 'answered' || this.state === 'failed') return
+    this.cancelRequest = options
+    if (this.state === 'proceeding') this.sendCancel()
+  }
+
+  private sendCancel(): void {
+    const target = this.transaction?.target ?? this.target
+    if (this.cancelSent || target === undefined) return
+    this.cancelSent = true
+    const invite = this.request
+    // §9.1: the INVITE's Request-URI, Call-ID, From, To, CSeq number, top Via and Route.
+    const headers = new SipHeaders()
+    headers.append('Via', invite.headers.get('via') ?? '')
+    for (const route of invite.headers.getAll('route')) headers.append('Route', route)
+    headers.append('Max-Forwards', '70')
+    for (const name of ['From', 'To', 'Call-ID']) headers.append(name, invite.headers.get(name) ?? '')
+    headers.append('CSeq', formatCSeq({seq: cseqOf(invite).seq, method: 'CANCEL'}))
+    for (const [name, value] of [...productHeader(this.core), ...reasonHeader(this.cancelRequest)]) headers.append(name, value)
+    void sendRequest(this.core, createRequest('CANCEL', invite.uri, headers), target)
+    // §9.1: without a final response 64·T1 after the CANCEL, the INVITE transaction is given up.
+    this.cancelTimer = setTimeout(() => {
+      this.transaction?.terminate()
+      this.fail({status: 487, source: 'cancel'})
+    }, transactionTimeout(this.core.timers))
+  }
+
+  private fail(failure: {status: number; source: InviteFailure['source']; response?: SipResponse; error?: Error | undefined}): void {
+    if (this.state === 'answered' || this.state === 'failed') return
+    this.state = 'failed'
+    this.timing.finalAt = preciseNow()
+    this.finishAttempt()
+    const response = failure.response
+    const q850Cause = (response === undefined ? undefined : q850FromReason(response.headers.getAll('reason'))?.cause) ?? sipStatusToQ850(failure.status)
+    const result: InviteFailure = {
+      status: failure.status,
+      reason: response?.reason ?? ({408: 'Request Timeout', 487: 'Request Terminated', 503: 'Service Unavailable'}[failure.status] ?? 'Failed'),
+      q850Cause,
+      canceled: this.cancelRequest !== undefined,
+      source: failure.source,
+      response,
+      error: failure.error,
+    }
+    this.emit('failed', result)
+    this.resolveResult({ok: false, failure: result})
+  }
+
+  private finishAttempt(): void {
+    if (this.cancelTimer !== undefined) clearTimeout(this.cancelTimer)
+    this.cancelTimer = undefined
+    this.forget()
+  }
+
+  /** The UA is closing: the attempt ends as a transport failure. */
+  shutdown(): void {
+    this.transaction?.terminate()
+    this.fail({status: 503, source: 'transport-error', error: new Error('user agent closed')})
+  }
+}

@@ -1,0 +1,122 @@
+// Public option and result types of the user agent (user-agent.ts).
+import type {SipRequest, SipResponse} from './message.js'
+import type {SipTimerConfig} from './transaction/timers.js'
+import type {SipTransportLike, SipTransportProtocol} from './transport/types.js'
+
+export interface UserAgentOptions {
+  readonly transport: SipTransportLike
+  /** T1, T2, T4 and the 100 Trying delay; RFC 3261 defaults. */
+  readonly timers?: Partial<SipTimerConfig>
+  /** Value of User-Agent (requests) and Server (responses); default `ClutchCall`. Empty string: none. */
+  readonly product?: string
+  /** User part of our Contact; default `clutchcall`. */
+  readonly contactUser?: string
+}
+
+export type ExtraHeaders = Iterable<readonly [string, string]> | Readonly<Record<string, string>>
+
+export interface Credentials {
+  readonly username: string
+  readonly password: string
+}
+
+export interface InviteOptions {
+  /** Request-URI, e.g. `sip:+14155550100@sbc.example:5060;transport=tcp`. */
+  readonly requestUri: string
+  /** From: a URI or name-addr; our tag is added. */
+  readonly from: string
+  /** To: a URI or name-addr. */
+  readonly to: string
+  /** Our Contact; default built from the transport's listener. */
+  readonly contact?: string
+  /** The SDP offer. */
+  readonly sdp: Buffer | string
+  /** Extra headers for the INVITE (and its authenticated retry), e.g. traceparent. */
+  readonly headers?: ExtraHeaders
+  /** Answers one 401/407 challenge (Digest MD5 or SHA-256). */
+  readonly credentials?: Credentials
+  /** Default: the Request-URI's transport parameter, else UDP. */
+  readonly transport?: SipTransportProtocol
+  /** Next hop (outbound proxy) as `host[:port]`; default the Request-URI's host and port. */
+  readonly destination?: string
+  /** Default: a random Call-ID. */
+  readonly callId?: string
+}
+
+/** Timestamps (wall-clock ms, sub-ms precision) of an outgoing INVITE. */
+export interface InviteTiming {
+  inviteSentAt?: number
+  /** First 18x (100 Trying excluded): post-dial delay ends here. */
+  firstProvisionalAt?: number
+  /** The 2xx. */
+  answeredAt?: number
+  /** The final response or local failure. */
+  finalAt?: number
+}
+
+export interface ProvisionalInfo {
+  readonly status: number
+  readonly reason: string
+  /** Early media SDP, when the 18x carries one. */
+  readonly sdp?: Buffer | undefined
+  /** INVITE sent → this first 18x, ms; only on the first. */
+  readonly pddMs?: number | undefined
+  readonly response: SipResponse
+}
+
+export interface InviteFailure {
+  /** The final status, or the one standing for a local failure (408 timeout, 503 transport error, 487 cancel). */
+  readonly status: number
+  readonly reason: string
+  /** A Reason: Q.850 header's cause when present (RFC 3326), else mapped from the status (RFC 3398). */
+  readonly q850Cause: number
+  /** We sent (or wanted to send) CANCEL. */
+  readonly canceled: boolean
+  /** `response`: a final response arrived; otherwise the status stands for what happened here. */
+  readonly source: 'response' | 'timeout' | 'transport-error' | 'cancel'
+  readonly response?: SipResponse | undefined
+  readonly error?: Error | undefined
+}
+
+export interface HangupOptions {
+  /** Adds `Reason: Q.850;cause=N` (RFC 3326). */
+  readonly q850Cause?: number
+  readonly text?: string
+  readonly headers?: ExtraHeaders
+}
+
+export interface RejectOptions extends HangupOptions {
+  /** Reason phrase; default the standard one. */
+  readonly reason?: string
+}
+
+export interface CallEnd {
+  /** Who ended it: our BYE, theirs, or the stack (no ACK, transport failure, 408/481 to a re-INVITE). */
+  readonly by: 'local' | 'remote' | 'stack'
+  readonly cause: 'bye' | 'no-ack' | 'transport-error' | 'dialog-gone' | 'closed'
+  /** From a Reason: Q.850 header of the BYE, when one was sent or received. */
+  readonly q850Cause?: number | undefined
+  readonly request?: SipRequest | undefined
+  readonly at: number
+}
+
+export interface ReinviteOffer {
+  /** The peer's new offer, absent for an offerless re-INVITE (we offer, they answer in the ACK). */
+  readonly sdp: Buffer | undefined
+  readonly request: SipRequest
+}
+
+/** Returns our answer SDP to a changed offer (hold, unhold, new address); throw to refuse (488). */
+export type ReinviteHandler = (offer: ReinviteOffer) => string | Buffer | Promise<string | Buffer>
+
+export type ReinviteResult =
+  | {readonly ok: true; readonly status: number; readonly remoteSdp: Buffer | undefined}
+  | {readonly ok: false; readonly status: number; readonly reason: string}
+
+export type InviteResult = {readonly ok: true; readonly call: import('./user-agent-call.js').SipCall} | {readonly ok: false; readonly failure: InviteFailure}
+
+export const headerEntries = (headers: ExtraHeaders | undefined): Array<readonly [string, string]> => {
+  if (headers === undefined) return []
+  if (Symbol.iterator in headers) return [...(headers as Iterable<readonly [string, string]>)]
+  return Object.entries(headers as Record<string, string>)
+}

@@ -1,0 +1,152 @@
+// The user agent core (RFC 3261 §8, §12-§15) on top of the transaction
+// layer: places calls (invite → OutgoingInvite), takes calls (`invite`
+// event → IncomingInvite), routes in-dialog requests and ACKs to their call,
+// answers OPTIONS outside a dialog, 481 for unknown dialogs, 405/501 for
+// methods we do not handle, 420 for extensions we do not support. Used by
+// the gateway (a B2BUA is two of its calls) and by the CLI's caller.
+import {EventEmitter} from 'node:events'
+import {dialogKeyOfRequest} from './dialog.js'
+import {cseqOf, toOf, type SipRequest, type SipResponse} from './message.js'
+import {tagOf} from './name-addr.js'
+import {SipTransactionLayer} from './transaction/transaction-layer.js'
+import type {ServerTransaction} from './transaction/types.js'
+import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
+import {buildResponse, type DialogUser, type UserAgentCore} from './user-agent-core.js'
+import {IncomingInvite} from './user-agent-incoming.js'
+import {OutgoingInvite} from './user-agent-outgoing.js'
+import {hangUpUnwanted2xx} from './user-agent-stray.js'
+import type {InviteOptions, UserAgentOptions} from './user-agent-types.js'
+
+export interface UserAgentEvents {
+  /** A new call. Without a listener it is refused with 480. */
+  invite: [incoming: IncomingInvite]
+}
+
+/** Methods we know but do not serve: 405 with Allow (§8.2.1); anything else unknown gets 501. */
+const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'])
+
+/** Requests that belong in a dialog: outside one they get 481. */
+const DIALOG_ONLY = new Set(['BYE', 'INFO'])
+
+export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgentCore {
+  readonly transactions: SipTransactionLayer
+  readonly transport: SipTransportLike
+  readonly product: string
+  private readonly contactUser: string
+  private readonly dialogs = new Map<string, DialogUser>()
+  private readonly incoming = new WeakMap<ServerTransaction, IncomingInvite>()
+  private readonly live = new Set<{shutdown(): void}>()
+  private closed = false
+
+  constructor(options: UserAgentOptions) {
+    super()
+    this.transport = options.transport
+    this.product = options.product ?? 'ClutchCall'
+    this.contactUser = options.contactUser ?? 'clutchcall'
+    this.transactions = new SipTransactionLayer(options.transport, {
+      request: (request, transaction) => this.onRequest(request, transaction),
+      ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
+      strayInvite2xx: (response, context) => this.onStray2xx(response, context),
+    }, {timers: options.timers ?? {}})
+  }
+
+  get timers(): UserAgentCore['timers'] {
+    return this.transactions.timers
+  }
+
+  /** Calls with a dialog (established, being answered or being hung up). */
+  get dialogCount(): number {
+    return this.dialogs.size
+  }
+
+  /** Places a call. Failures (including a bad destination) arrive as the `failed` event and in `result`. */
+  invite(options: InviteOptions): OutgoingInvite {
+    if (this.closed) throw new Error('user agent is closed')
+    return new OutgoingInvite(this, options)
+  }
+
+  contactFor(transport: SipTransportProtocol): string {
+    const listener = this.transport.listenerFor(transport)
+    if (listener === undefined) throw new Error(`no ${transport.toUpperCase()} listener for a Contact`)
+    const host = listener.advertise.includes(':') ? `[${listener.advertise}]` : listener.advertise
+    return `<sip:${this.contactUser}@${host}:${listener.port}${transport === 'tcp' ? ';transport=tcp' : ''}>`
+  }
+
+  register(user: DialogUser): void {
+    this.dialogs.set(user.dialog.key, user)
+  }
+
+  unregister(user: DialogUser): void {
+    if (this.dialogs.get(user.dialog.key) === user) this.dialogs.delete(user.dialog.key)
+  }
+
+  lookup(key: string): DialogUser | undefined {
+    return this.dialogs.get(key)
+  }
+
+  track(closable: {shutdown(): void}): () => void {
+    this.live.add(closable)
+    return () => this.live.delete(closable)
+  }
+
+  private onRequest(request: SipRequest, transaction: ServerTransaction): void {
+    const respond = (status: number, headers?: Array<[string, string]>): void => transaction.respond(buildResponse(this, request, status, headers === undefined ? {} : {headers}))
+    if (this.closed) return respond(503)
+    if (request.method === 'CANCEL') return this.onCancel(request, transaction)
+    // §8.2.2.3: we support no extension, so any Require (other than on ACK/CANCEL) is refused.
+    const required = request.headers.values('require')
+    if (required.length > 0) return respond(420, [['Unsupported', required.join(', ')]])
+    if (tagOf(toOf(request)) !== undefined) {
+      const user = this.dialogs.get(dialogKeyOfRequest(request) ?? '')
+      // §12.2.2: a request for a dialog we do not have.
+      if (user === undefined) return respond(481)
+      return user.receiveRequest(request, transaction)
+    }
+    switch (request.method) {
+      case 'INVITE':
+        return this.onInvite(request, transaction)
+      case 'OPTIONS':
+        // Keep-alive probes and capability queries (§11.2).
+        return respond(200, [['Accept', 'application/sdp']])
+      default:
+        if (DIALOG_ONLY.has(request.method)) return respond(481)
+        return respond(KNOWN_UNSUPPORTED.has(request.method) ? 405 : 501)
+    }
+  }
+
+  private onInvite(request: SipRequest, transaction: ServerTransaction): void {
+    const contentType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
+    // §8.2.3: a body we cannot read. SDP is the only session description we take.
+    if (request.body.length > 0 && contentType !== 'application/sdp') {
+      return transaction.respond(buildResponse(this, request, 415, {headers: [['Accept', 'application/sdp']]}))
+    }
+    if (this.listenerCount('invite') === 0) return transaction.respond(buildResponse(this, request, 480))
+    const incoming = new IncomingInvite(this, request, transaction)
+    this.incoming.set(transaction, incoming)
+    this.emit('invite', incoming)
+  }
+
+  /** §9.2: 200 to the CANCEL and 487 to its INVITE when that is still unanswered; 481 when there is no such INVITE. */
+  private onCancel(cancel: SipRequest, transaction: ServerTransaction): void {
+    const invite = this.transactions.findInviteServerTransaction(cancel)
+    if (invite === undefined) return transaction.respond(buildResponse(this, cancel, 481))
+    transaction.respond(buildResponse(this, cancel, 200))
+    const incoming = this.incoming.get(invite)
+    if (incoming !== undefined) incoming.cancelled(cancel)
+    else if (!invite.finished) invite.respond(buildResponse(this, invite.request, 487))
+  }
+
+  private onStray2xx(response: SipResponse, context: InboundContext): void {
+    if (cseqOf(response).method !== 'INVITE') return
+    hangUpUnwanted2xx(this, response, context.transport, context.connectionId)
+  }
+
+  /** Ends every call and attempt without signalling, stops every timer. The transport stays open (its owner closes it). */
+  close(): void {
+    this.closed = true
+    for (const closable of [...this.live]) closable.shutdown()
+    for (const user of [...this.dialogs.values()]) user.shutdown()
+    this.dialogs.clear()
+    this.transactions.close()
+  }
+}

@@ -1,0 +1,84 @@
+// The shard's command handling, run in this thread with real sockets.
+import {describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import type {ShardCommand, ShardEvent} from '../../../../daemon/media/protocol.js'
+import {ShardHost} from '../../../../daemon/media/shard-host.js'
+
+const harness = (pairCount: number) => {
+  const events: ShardEvent[] = []
+  const waiters = new Map<number, (event: ShardEvent) => void>()
+  const firstPort = 47_000 + 2 * Math.floor(Math.random() * 4_000)
+  const host = new ShardHost(
+    {shard: 3, address: '127.0.0.1', firstPort, pairCount, qualityIntervalMs: 50, lagProbeIntervalMs: 10, rtcpIntervalMs: 5000},
+    (event) => {
+      events.push(event)
+      if (event.type === 'reply') waiters.get(event.requestId)?.(event)
+    },
+  )
+  let nextId = 1
+  const request = (command: Record<string, unknown> & {type: string}): Promise<Extract<ShardEvent, {type: 'reply'}>> => {
+    const requestId = nextId++
+    return new Promise((resolve) => {
+      waiters.set(requestId, resolve as (event: ShardEvent) => void)
+      host.handle({...command, requestId} as unknown as ShardCommand)
+    })
+  }
+  return {host, events, request, firstPort}
+}
+
+describe('ShardHost', () => {
+  it('creates streams until its ports run out, then answers ports-exhausted', async () => {
+    const {host, request, firstPort} = harness(2)
+    host.start()
+    try {
+      const first = await request({type: 'create', streamId: 1, callSid: 'CA1'})
+      const second = await request({type: 'create', streamId: 2, callSid: 'CA2'})
+      assert.deepEqual([first.ok && first.result, second.ok && second.result], [{localPort: firstPort}, {localPort: firstPort + 2}])
+      const third = await request({type: 'create', streamId: 3, callSid: 'CA3'})
+      assert.equal(third.ok, false)
+      assert.equal(!third.ok && third.code, 'ports-exhausted')
+      const duplicate = await request({type: 'create', streamId: 1, callSid: 'CA1'})
+      assert.equal(!duplicate.ok && duplicate.code, 'invalid')
+    } finally {
+      await host.shutdown()
+    }
+  })
+
+  it('answers unknown streams and invalid remotes with an error code, never by throwing', async () => {
+    const {host, request} = harness(2)
+    host.start()
+    try {
+      const unknown = await request({type: 'set-mode', streamId: 99, mode: {kind: 'echo'}})
+      assert.equal(!unknown.ok && unknown.code, 'unknown-stream')
+      await request({type: 'create', streamId: 1, callSid: 'CA1'})
+      const wrongFamily = await request({type: 'set-remote', streamId: 1, remote: {address: '::1', rtpPort: 4000, payloadType: 0, codec: 'PCMU'}})
+      assert.equal(!wrongFamily.ok && wrongFamily.code, 'invalid')
+      assert.match(!wrongFamily.ok ? wrongFamily.message : '', /same family/)
+      const badPort = await request({type: 'set-remote', streamId: 1, remote: {address: '127.0.0.1', rtpPort: 0, payloadType: 0, codec: 'PCMU'}})
+      assert.equal(!badPort.ok && badPort.code, 'invalid')
+      const badCodec = await request({type: 'set-remote', streamId: 1, remote: {address: '127.0.0.1', rtpPort: 4000, payloadType: 18, codec: 'G729'}})
+      assert.equal(!badCodec.ok && badCodec.code, 'invalid')
+      const play = await request({type: 'set-mode', streamId: 1, mode: {kind: 'play', source: {type: 'tone', frequencyHz: 440}}})
+      assert.equal(!play.ok && play.code, 'failed', 'play before the remote is known')
+    } finally {
+      await host.shutdown()
+    }
+  })
+
+  it('reports quality of every stream periodically and final quality on shutdown', async () => {
+    const {host, events, request} = harness(4)
+    host.start()
+    await request({type: 'create', streamId: 7, callSid: 'CA7'})
+    await request({type: 'create', streamId: 8, callSid: 'CA8'})
+    await new Promise((resolve) => setTimeout(resolve, 130))
+    const reports = events.filter((event) => event.type === 'quality')
+    assert.ok(reports.length >= 2, `${reports.length} quality batches`)
+    assert.deepEqual(reports.at(-1)?.type === 'quality' && reports.at(-1)?.reports.map((report) => report.streamId), [7, 8])
+    assert.equal(events[0]?.type, 'ready')
+    const finals = await host.shutdown()
+    assert.deepEqual(finals.map((report) => report.streamId), [7, 8])
+    assert.equal(host.streamCount, 0)
+    const late = await request({type: 'create', streamId: 9, callSid: 'CA9'})
+    assert.match(!late.ok ? late.message : '', /shutting down/)
+  })
+})
