@@ -37,10 +37,12 @@ const runGenerator = async () => {
   for (let index = 0; index < count; index++) {
     const socket = createSocket('udp4')
     await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve))
-    const stream = {socket, ssrc: 0x10000 + index, target: 0, seq: 0, stats: new ReceiverStats({ssrc: 0, clockRate: 8000}), echoed: 0}
+    const stream = {socket, ssrc: 0x10000 + index, seq: 0, stats: new ReceiverStats({ssrc: 0, clockRate: 8000}), echoed: 0}
     // Each echo's own SSRC is new to this ReceiverStats: it is created on the first echo.
     socket.on('message', (datagram) => {
-      if (datagram.length < 12) return
+      // RTCP of another stream can land here (its RTP port + 1 may be this socket): count RTP only.
+      const packetType = datagram.length >= 12 ? datagram[1] & 0x7f : -1
+      if (packetType !== 0) return
       if (stream.echoed === 0) stream.stats = new ReceiverStats({ssrc: datagram.readUInt32BE(8), clockRate: 8000})
       stream.echoed++
       stream.stats.onPacket(datagram.readUInt16BE(2), datagram.readUInt32BE(4), performance.timeOrigin + performance.now(), datagram.length - 12)
@@ -49,7 +51,8 @@ const runGenerator = async () => {
   }
   process.send({ports: streams.map((stream) => stream.socket.address().port)})
   const {targets, seconds} = await new Promise((resolve) => process.once('message', resolve))
-  targets.forEach((target, index) => (streams[index].target = target))
+  // Connected sockets: dgram skips its per-send address lookup, about 3× cheaper per packet.
+  await Promise.all(targets.map((target, index) => new Promise((resolve) => streams[index].socket.connect(target, '127.0.0.1', resolve))))
 
   // Drift-compensated 20 ms ticks; the generator's own lag is reported so it can be told apart.
   const lags = []
@@ -68,7 +71,7 @@ const runGenerator = async () => {
         packet.writeUInt32BE((stream.seq * 160) >>> 0, 4)
         packet.writeUInt32BE(stream.ssrc, 8)
         payload.copy(packet, 12)
-        stream.socket.send(packet, stream.target, '127.0.0.1')
+        stream.socket.send(packet)
         stream.seq++
       }
       frames++
@@ -105,6 +108,7 @@ const stats = (values) => {
 
 const runRound = async (engine, count, seconds) => {
   const generator = fork(fileURLToPath(import.meta.url), [GENERATOR_FLAG], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+  const exited = new Promise((resolve) => generator.once('exit', resolve))
   const reply = () => new Promise((resolve) => generator.once('message', resolve))
   generator.send({count})
   const {ports} = await reply()
@@ -130,7 +134,7 @@ const runRound = async (engine, count, seconds) => {
   const cpu = process.cpuUsage(cpuBefore)
   engine.off('lag', onLag)
   const finals = await Promise.all(streams.map((stream) => stream.close()))
-  await new Promise((resolve) => generator.once('exit', resolve))
+  await exited
 
   const received = finals.reduce((sum, quality) => sum + quality.packetsReceived, 0)
   const sentByEngine = finals.reduce((sum, quality) => sum + quality.packetsSent, 0)

@@ -139,10 +139,17 @@ export class Call implements RegisteredCall {
   async hangup(cause: number): Promise<void> {
     if (this.isEnded()) return
     this.state = 'ending'
-    if (this.terminate) await this.terminate(cause)
+    if (this.terminate) {
+      await this.terminate(cause)
+      // The transport finishes the call once its media has closed; give it a moment.
+      await Promise.race([this.ended, new Promise((resolve) => setTimeout(resolve, Call.hangupGraceMs))])
+    }
     // A transport that could not end it cleanly still must not leave the call hanging in the registry.
     if (!this.isEnded()) this.finish({cause, status: this.answeredAt === null ? 'canceled' : 'completed'})
   }
+
+  /** How long `hangup` waits for the transport to finish the call before finishing it itself. */
+  static hangupGraceMs = 5000
 
   /** Records the end: the last quality figures, the CDR in CHANNEL_HANGUP_COMPLETE, removal from the registry. */
   finish(ending: CallEnding, finalQuality?: MediaQuality): void {

@@ -61,7 +61,9 @@ export class BuiltinSipEngine implements SignallingEngine {
     const services = {
       config,
       router: new InboundRouter(config),
-      digest: new DigestServer({realm: 'clutchcall', secret: randomBytes(32)}),
+      // MD5 is offered first: many deployed UAs (SIPp among them) answer only the first challenge and
+      // know only MD5. Clients that do SHA-256 (RFC 8760) still find it in the second challenge.
+      digest: new DigestServer({realm: 'clutchcall', secret: randomBytes(32), algorithms: ['MD5', 'SHA-256']}),
       media: this.options.media,
       calls: this.options.calls,
       dialer,

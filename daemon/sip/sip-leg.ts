@@ -2,7 +2,7 @@
 // being answered, or an outbound call already answered, with its media stream.
 // It follows the dialog to its end and reports how the leg ended.
 import type {Logger} from 'pino'
-import {q850ToSipStatus} from '../../src/sip/q850.js'
+import {classifyCall, q850ToSipStatus} from '../../src/sip/q850.js'
 import type {LocalAudioSdp, RemoteAudioSdp} from '../../src/sip/sdp.js'
 import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
@@ -74,7 +74,7 @@ export class SipLeg implements CallLeg {
       return
     }
     this.incoming?.reject(q850ToSipStatus(cause) ?? DEFAULT_REJECT_STATUS, {q850Cause: cause})
-    this.end({cause, status: cause === 17 ? 'busy' : 'failed'})
+    this.end({cause, status: classifyCall({answered: false, cause}).status})
   }
 
   end(ending: LegEnding): void {

@@ -12,17 +12,18 @@
 //    mode; garbage, foreign sources and other payload types are counted as
 //    dropped and never throw;
 //  - a new SSRC from the remote replaces the current source once it has sent
-//    two sequential packets, so a stray datagram cannot reset the statistics.
+//    two sequential packets (stream-reception.ts).
 import {roundTripTimeMs, unixMsToNtp} from './ntp.js'
 import {ALAW_TO_ULAW, ULAW_TO_ALAW} from './g711.js'
 import {FRAME_MS, sharedFrameTicker, wallClockMs, type FrameTicker} from './frame-ticker.js'
-import {PlayMode, type PlayOutcome, type PlaySource} from './play-mode.js'
+import {PlayMode, type PlayOutcome} from './play-mode.js'
 import {estimateMos} from './quality.js'
-import {ReceiverStats} from './receiver-stats.js'
 import {RecordMode} from './record-mode.js'
-import {buildCompoundReport, parseRtcp, type ReportBlock, type RtcpPacket} from './rtcp.js'
+import {buildCompoundReport, parseRtcp, type RtcpPacket} from './rtcp.js'
 import {createRtpPacket, isRtcp, parseRtp, type RtpPacket} from './rtp.js'
-import {RTP_CLOCK_RATE, RtpSender, type DatagramSender, type SenderTarget} from './rtp-sender.js'
+import {RtpSender, type SenderTarget} from './rtp-sender.js'
+import type {PlayStreamMode, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
+import {StreamReception} from './stream-reception.js'
 import {
   EchoMode,
   RelayMode,
@@ -33,79 +34,12 @@ import {
   type ModeHost,
   type ModeKind,
   type RelayPeer,
-  type TapListener,
 } from './stream-modes.js'
 
 export type {DatagramSender} from './rtp-sender.js'
+export type {PlayStreamMode, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
 export type {G711Codec, ModeKind, TapFrameInfo, TapListener} from './stream-modes.js'
 export type {PlayOutcome, PlaySource} from './play-mode.js'
-
-export interface RtpRemote {
-  readonly address: string
-  readonly rtpPort: number
-  /** Default rtpPort + 1 (RFC 3550 §11); equal to rtpPort for rtcp-mux. */
-  readonly rtcpPort?: number
-  readonly payloadType: number
-  readonly codec: G711Codec
-  /** The negotiated RFC 4733 payload type, when the remote offered one. */
-  readonly telephoneEventPayloadType?: number
-}
-
-export type PlayStreamMode = {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}
-export type StreamMode =
-  | {readonly kind: 'silence'}
-  | {readonly kind: 'echo'}
-  | PlayStreamMode
-  | {readonly kind: 'record'; readonly path: string}
-  | {readonly kind: 'tap'; readonly listener: TapListener}
-
-export interface RtpStreamOptions {
-  readonly sendRtp: DatagramSender
-  readonly sendRtcp: DatagramSender
-  /** SDES CNAME; default a random one per stream (RFC 7022 §4.2). */
-  readonly cname?: string
-  /** Our SSRC; default random. */
-  readonly ssrc?: number
-  /** Unix time in ms, the clock of arrival times and NTP timestamps; default wallClockMs. */
-  readonly now?: () => number
-  /** Mean RTCP report interval; 0 sends reports only through sendReport(). Default 5000. */
-  readonly rtcpIntervalMs?: number
-  /** Uniform [0, 1) source for the RTCP interval randomization; default Math.random. */
-  readonly random?: () => number
-  /** Paces play mode; default the thread's shared 20 ms ticker. */
-  readonly ticker?: FrameTicker
-  /** A mode failed and stopped (a recording that could not be written). */
-  readonly onError?: (error: Error) => void
-  /** A mode ended by itself (a play that finished); the stream is in silence now. */
-  readonly onModeEnded?: (kind: ModeKind) => void
-}
-
-/** The MediaQuality of a call's stream (daemon/calls/call.ts), cumulative since the stream began. */
-export interface StreamQuality {
-  readonly codec: string
-  readonly packetsSent: number
-  readonly packetsReceived: number
-  readonly packetsLost: number
-  readonly bytesSent: number
-  /** Loss over the interval since the previous quality() call, 0..1. */
-  readonly lossRatio: number
-  readonly jitterMs: number
-  readonly rttMs: number | null
-  readonly estimatedMos: number
-}
-
-export interface StreamCounters {
-  readonly bytesReceived: number
-  /** Every datagram left out: the three reasons below plus malformed RTCP. */
-  readonly packetsDropped: number
-  readonly droppedMalformed: number
-  readonly droppedForeignSource: number
-  readonly droppedPayloadType: number
-  readonly duplicates: number
-  readonly rtcpSent: number
-  readonly rtcpReceived: number
-  readonly remoteSsrc: number | null
-}
 
 export const DEFAULT_RTCP_INTERVAL_MS = 5000
 /**
@@ -133,13 +67,7 @@ export class RtpStream {
   private active: ActiveMode
   private isClosed = false
 
-  private source: ReceiverStats | undefined
-  private carriedReceived = 0
-  private carriedExpected = 0
-  private candidateSsrc = -1
-  private candidateSequence = -1
-  private qualityExpected = 0
-  private qualityReceived = 0
+  private readonly reception = new StreamReception()
   private rttMs: number | null = null
 
   private bytesReceived = 0
@@ -243,7 +171,7 @@ export class RtpStream {
       this.droppedPayloadType++
       return
     }
-    const stats = this.sourceFor(packet)
+    const stats = this.reception.statsFor(packet)
     if (stats === undefined) {
       this.droppedForeignSource++
       return
@@ -339,35 +267,27 @@ export class RtpStream {
       }
       this.sender.sentSinceReport = false
     }
-    const reports: ReportBlock[] = this.source?.snapshot().validated ? [this.source.reportBlockFields(nowMs)] : []
-    const datagram = buildCompoundReport({ssrc: this.ssrc, cname: this.cname, sender, reports, bye})
+    const datagram = buildCompoundReport({ssrc: this.ssrc, cname: this.cname, sender, reports: this.reception.reportBlocks(nowMs), bye})
     this.rtcpSent++
     this.options.sendRtcp(datagram, this.latchedRtcpPort ?? remote.rtcpPort ?? remote.rtpPort + 1, remote.address, noop)
   }
 
+  /** Figures since the stream began; lossRatio covers the interval since the previous call. */
   quality(): StreamQuality {
-    const snapshot = this.source?.snapshot()
-    const received = this.carriedReceived + (snapshot?.received ?? 0)
-    const expected = this.carriedExpected + (snapshot?.expected ?? 0)
-    const intervalExpected = expected - this.qualityExpected
-    const intervalLost = intervalExpected - (received - this.qualityReceived)
-    this.qualityExpected = expected
-    this.qualityReceived = received
-    const lost = Math.max(0, expected - received)
-    const jitterMs = snapshot?.jitterMs ?? 0
+    const totals = this.reception.totals()
     const codec = this.remoteInfo?.codec
-    const oneWayDelayMs = (this.rttMs ?? 0) / 2 + JITTER_BUFFER_FACTOR * jitterMs + FRAME_MS
+    const oneWayDelayMs = (this.rttMs ?? 0) / 2 + JITTER_BUFFER_FACTOR * totals.jitterMs + FRAME_MS
     return {
       codec: codec ?? '',
       packetsSent: this.sender.packetsSent,
-      packetsReceived: received,
-      packetsLost: lost,
+      packetsReceived: totals.received,
+      packetsLost: totals.lost,
       bytesSent: this.sender.octetsSent,
-      lossRatio: intervalExpected > 0 ? Math.min(1, Math.max(0, intervalLost / intervalExpected)) : 0,
-      jitterMs,
+      lossRatio: totals.intervalLossRatio,
+      jitterMs: totals.jitterMs,
       rttMs: this.rttMs,
       // Both laws have the same E-model values; before negotiation G.711 is what we would use.
-      estimatedMos: estimateMos({codec: codec ?? 'PCMU', packetLossPercent: expected > 0 ? (100 * lost) / expected : 0, oneWayDelayMs}).mos,
+      estimatedMos: estimateMos({codec: codec ?? 'PCMU', packetLossPercent: totals.expected > 0 ? (100 * totals.lost) / totals.expected : 0, oneWayDelayMs}).mos,
     }
   }
 
@@ -381,7 +301,7 @@ export class RtpStream {
       duplicates: this.duplicates,
       rtcpSent: this.rtcpSent,
       rtcpReceived: this.rtcpReceived,
-      remoteSsrc: this.source?.ssrc ?? null,
+      remoteSsrc: this.reception.sourceSsrc ?? null,
     }
   }
 
@@ -414,29 +334,9 @@ export class RtpStream {
     if (this.isClosed) throw new Error('RTP stream is closed')
   }
 
-  /** The statistics of the packet's source, switching sources on two sequential packets of a new SSRC. */
-  private sourceFor(packet: RtpPacket): ReceiverStats | undefined {
-    const current = this.source
-    if (current !== undefined && current.ssrc === packet.ssrc) return current
-    if (current !== undefined) {
-      const follows = packet.ssrc === this.candidateSsrc && packet.sequenceNumber === ((this.candidateSequence + 1) & 0xffff)
-      this.candidateSsrc = packet.ssrc
-      this.candidateSequence = packet.sequenceNumber
-      if (!follows) return undefined
-      const retired = current.snapshot()
-      this.carriedReceived += retired.received
-      this.carriedExpected += retired.expected
-    }
-    this.candidateSsrc = -1
-    this.source = new ReceiverStats({ssrc: packet.ssrc, clockRate: RTP_CLOCK_RATE})
-    return this.source
-  }
-
   private applyRtcp(packet: RtcpPacket, arrivalMs: number): void {
     if (packet.type !== 'SR' && packet.type !== 'RR') return
-    if (packet.type === 'SR' && this.source !== undefined && packet.ssrc === this.source.ssrc) {
-      this.source.onSenderReport(packet.ntpSeconds, packet.ntpFraction, arrivalMs)
-    }
+    if (packet.type === 'SR') this.reception.onSenderReport(packet.ssrc, packet.ntpSeconds, packet.ntpFraction, arrivalMs)
     for (const block of packet.reports) {
       if (block.ssrc !== this.ssrc) continue
       const rtt = roundTripTimeMs(arrivalMs, block)

@@ -41,6 +41,19 @@ const NONCE_RANDOM_BYTES = 9
 const NONCE_MAC_BYTES = 16
 const CLOCK_SKEW_MS = 5_000
 
+/**
+ * RFC 3261 §22.4 wants the digest-uri to equal the Request-URI. Deployed UAs
+ * (SIPp among them) put the Request-URI without its user part there, so the
+ * same scheme, host and port is accepted too; the response hash still covers
+ * the URI they sent, and nonces expire.
+ */
+const sameRequestTarget = (digestUri: string, requestUri: string): boolean => {
+  if (digestUri === requestUri) return true
+  const target = (uri: string) => /^(sips?):(?:[^@]*@)?([^;?]+)/i.exec(uri)?.slice(1).join(':').toLowerCase()
+  const digestTarget = target(digestUri)
+  return digestTarget !== undefined && digestTarget === target(requestUri)
+}
+
 const safeEqual = (left: string, right: string): boolean => {
   const a = Buffer.from(left)
   const b = Buffer.from(right)
@@ -140,7 +153,7 @@ export class DigestServer {
     }
     if (credentials.realm !== this.realm) return fail('wrong-realm')
     if (credentials.username !== request.username) return fail('wrong-username')
-    if (credentials.uri !== request.uri) return fail('wrong-uri')
+    if (!sameRequestTarget(credentials.uri, request.uri)) return fail('wrong-uri')
     const algorithm = digestAlgorithm(credentials.algorithm ?? 'MD5')
     if (algorithm === undefined || !this.algorithms.includes(algorithm)) return fail('unsupported')
     const qop = credentials.qop

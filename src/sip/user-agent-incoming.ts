@@ -4,7 +4,7 @@ import {EventEmitter} from 'node:events'
 import {parseDigestCredentials} from './digest-header.js'
 import type {DigestServer, DigestVerification} from './digest-server.js'
 import {Dialog} from './dialog.js'
-import {generateTag} from './ids.js'
+import {newTag} from './id-pool.js'
 import {callIdOf, fromOf, toOf, type SipRequest} from './message.js'
 import type {NameAddr} from './name-addr.js'
 import {q850FromReason} from './q850.js'
@@ -35,7 +35,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
   /** The caller's offer; undefined for an offerless INVITE. */
   readonly remoteSdp: Buffer | undefined
   /** Our To tag, the same in every response. */
-  readonly localTag = generateTag()
+  readonly localTag = newTag()
   readonly timing: {receivedAt: number; ringingAt?: number; answeredAt?: number; ackedAt?: number}
   state: IncomingInviteState = 'pending'
   call: SipCall | undefined

@@ -7,7 +7,7 @@ import {DigestClient} from './digest.js'
 import {Dialog, credentialsOf} from './dialog.js'
 import {formatCSeq} from './header-values.js'
 import {SipHeaders} from './headers.js'
-import {generateCallId, generateTag} from './ids.js'
+import {newCallId, newTag} from './id-pool.js'
 import {createRequest, cseqOf, type SipRequest, type SipResponse} from './message.js'
 import {formatNameAddr, parseNameAddr} from './name-addr.js'
 import {q850FromReason, sipStatusToQ850} from './q850.js'
@@ -59,8 +59,8 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   constructor(private readonly core: UserAgentCore, private readonly options: InviteOptions) {
     super()
     this.result = new Promise((resolve) => (this.resolveResult = resolve))
-    this.callId = options.callId ?? generateCallId()
-    this.localTag = generateTag()
+    this.callId = options.callId ?? newCallId()
+    this.localTag = newTag()
     this.sdp = asBuffer(options.sdp)
     this.digest = options.credentials === undefined ? undefined : new DigestClient(options.credentials)
     const uri = parseUri(options.requestUri)
@@ -130,11 +130,13 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   private onProvisional(response: SipResponse): void {
     if (this.state !== 'calling' && this.state !== 'proceeding') return
     this.state = 'proceeding'
-    if (this.cancelRequest !== undefined) return this.sendCancel()
-    if (response.status === 100) return
-    const first = this.timing.firstProvisionalAt === undefined
-    if (first) this.timing.firstProvisionalAt = preciseNow()
-    this.emit('provisional', {status: response.status, reason: response.reason, sdp: response.body.length > 0 ? response.body : undefined, pddMs: first ? this.pddMs : undefined, response})
+    if (response.status > 100) {
+      const first = this.timing.firstProvisionalAt === undefined
+      if (first) this.timing.firstProvisionalAt = preciseNow()
+      this.emit('provisional', {status: response.status, reason: response.reason, sdp: response.body.length > 0 ? response.body : undefined, pddMs: first ? this.pddMs : undefined, response})
+    }
+    // A cancel() that waited for this first provisional response (§9.1).
+    if (this.cancelRequest !== undefined) this.sendCancel()
   }
 
   private onFinal(outcome: RequestOutcome): void {

@@ -3,12 +3,11 @@
 // matches every incoming message to its transaction (§17.1.3, §17.2.3), and
 // hands the TU what no transaction absorbs.
 import {SipParseError} from '../errors.js'
-import {generateBranch} from '../ids.js'
+import {newBranch} from '../id-pool.js'
 import {cseqOf, topViaOf, type SipMessage, type SipRequest, type SipResponse} from '../message.js'
 import {serializeSipMessage} from '../serializer.js'
 import {SipTransportError, type InboundContext, type SentInfo, type SipTarget, type SipTransportLike} from '../transport/types.js'
-import {formatVia, viaBranch} from '../via.js'
-import {SipParams} from '../params.js'
+import {viaBranch} from '../via.js'
 import {InviteClientTransaction} from './client-invite.js'
 import {NonInviteClientTransaction} from './client-non-invite.js'
 import {clientKeyOf, clientKeyOfResponse, serverKeyOf} from './keys.js'
@@ -53,14 +52,15 @@ export class SipTransactionLayer {
   /**
    * Adds our Via (sent-by from the transport's listener, a new branch and
    * `rport`, RFC 3581 §3) unless the request already has one, as a CANCEL
-   * copied from its INVITE does (§9.1).
+   * copied from its INVITE does (§9.1). Returns the branch it added.
    */
-  addVia(request: SipRequest, target: SipTarget, branch: string = generateBranch()): void {
-    if (request.headers.has('via')) return
+  addVia(request: SipRequest, target: SipTarget, branch: string = newBranch()): string | undefined {
+    if (request.headers.has('via')) return undefined
     const listener = this.transport.listenerFor(target.transport)
     if (listener === undefined) throw new SipTransportError(`no ${target.transport.toUpperCase()} listener to send from`, target)
-    const params = new SipParams().set('branch', branch).set('rport', null)
-    request.headers.prepend('Via', formatVia({protocol: 'SIP', version: '2.0', transport: target.transport.toUpperCase(), host: listener.advertise, port: listener.port, params}))
+    const host = listener.advertise.includes(':') ? `[${listener.advertise}]` : listener.advertise
+    request.headers.prepend('Via', `SIP/2.0/${target.transport.toUpperCase()} ${host}:${listener.port};branch=${branch};rport`)
+    return branch
   }
 
   /** Sends a request (never ACK) in a new client transaction. */
@@ -68,8 +68,7 @@ export class SipTransactionLayer {
     if (request.method === 'ACK') throw new TypeError('ACK is not sent in a transaction; use sendAck')
     let branch: string | undefined
     try {
-      this.addVia(request, target)
-      branch = viaBranch(topViaOf(request))
+      branch = this.addVia(request, target) ?? viaBranch(topViaOf(request))
     } catch (error) {
       const failed = new NonInviteClientTransaction(this.env, '', request, target, handler)
       failed.state = 'terminated'

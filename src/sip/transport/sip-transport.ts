@@ -8,7 +8,7 @@ import {EventEmitter} from 'node:events'
 import {isIP} from 'node:net'
 import {SipParseError} from '../errors.js'
 import type {SipFrameEvent} from '../framer.js'
-import {generateTag} from '../ids.js'
+import {newTag} from '../id-pool.js'
 import {createResponseTo, type SipMessage, type SipResponse} from '../message.js'
 import {answerableRequest, DEFAULT_SIP_LIMITS, isSipKeepAlive, parseSipMessage, type SipLimits} from '../parser.js'
 import {serializeSipMessage} from '../serializer.js'
@@ -243,7 +243,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
     }
     this.counts.badRequestsAnswered++
     this.warn({kind: 'bad-message', reason: `answered ${parseError.status}: ${reason}`, transport: context.transport, remote: context.remote})
-    const response = createResponseTo(request, parseError.status, {toTag: generateTag()})
+    const response = createResponseTo(request, parseError.status, {toTag: newTag()})
     const listener = this.listenerFor(context.transport)
     // RFC 3261 §20.43: 399 is the miscellaneous warning; the text says what was wrong.
     response.headers.append('Warning', `399 ${listener?.advertise ?? context.local.address} "${reason.replace(/["\\\r\n]/g, ' ')}"`)

@@ -63,6 +63,7 @@ describe('Call', () => {
   })
 
   it('hangup goes through the transport, and ends the call even if the transport does not', async () => {
+    Call.hangupGraceMs = 20
     const registry = new CallRegistry()
     const call = new Call(init, registry, silent)
     const causes: number[] = []

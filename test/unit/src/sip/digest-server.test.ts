@@ -43,8 +43,18 @@ describe('DigestServer', () => {
     assert.deepEqual(verify(answer(challenge), {username: 'other'}), {ok: false, failure: 'wrong-username', stale: false})
     assert.deepEqual(verify(answer(challenge.replace('clutchcall', 'elsewhere'))), {ok: false, failure: 'wrong-realm', stale: false})
     assert.deepEqual(verify(answer(challenge, ACCOUNT.password, 'BYE')), {ok: false, failure: 'bad-response', stale: false})
-    assert.deepEqual(verify(answer(challenge, ACCOUNT.password, 'INVITE', 'sip:other@gw.example.com')), {ok: false, failure: 'wrong-uri', stale: false})
+    assert.deepEqual(verify(answer(challenge, ACCOUNT.password, 'INVITE', 'sip:other@elsewhere.example.com')), {ok: false, failure: 'wrong-uri', stale: false})
+    assert.deepEqual(verify(answer(challenge, ACCOUNT.password, 'INVITE', 'sips:gw.example.com')), {ok: false, failure: 'wrong-uri', stale: false})
     assert.deepEqual(verify('Digest garbage'), {ok: false, failure: 'malformed', stale: false})
+  })
+
+  it('accepts the Request-URI without its user part as the digest-uri, as SIPp and other UAs send it', () => {
+    const server = serverAt({now: 1_700_000_000_000})
+    const [challenge = ''] = server.challenges()
+    const userless = URI.replace(/^sip:[^@]*@/, 'sip:')
+    assert.notEqual(userless, URI)
+    const result = server.verify(answer(challenge, ACCOUNT.password, 'INVITE', userless), {method: 'INVITE', uri: URI, ...ACCOUNT}) as {ok: boolean}
+    assert.equal(result.ok, true)
   })
 
   it('rejects nonces it did not issue, including ones signed with another secret', () => {

@@ -1,0 +1,73 @@
+// The public shapes of an RtpStream: the negotiated remote, the modes, the
+// options, and the figures it reports.
+import type {FrameTicker} from './frame-ticker.js'
+import type {PlaySource} from './play-mode.js'
+import type {DatagramSender} from './rtp-sender.js'
+import type {G711Codec, ModeKind, TapListener} from './stream-modes.js'
+
+export interface RtpRemote {
+  readonly address: string
+  readonly rtpPort: number
+  /** Default rtpPort + 1 (RFC 3550 §11); equal to rtpPort for rtcp-mux. */
+  readonly rtcpPort?: number
+  readonly payloadType: number
+  readonly codec: G711Codec
+  /** The negotiated RFC 4733 payload type, when the remote offered one. */
+  readonly telephoneEventPayloadType?: number
+}
+
+export type PlayStreamMode = {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}
+export type StreamMode =
+  | {readonly kind: 'silence'}
+  | {readonly kind: 'echo'}
+  | PlayStreamMode
+  | {readonly kind: 'record'; readonly path: string}
+  | {readonly kind: 'tap'; readonly listener: TapListener}
+
+export interface RtpStreamOptions {
+  readonly sendRtp: DatagramSender
+  readonly sendRtcp: DatagramSender
+  /** SDES CNAME; default a random one per stream (RFC 7022 §4.2). */
+  readonly cname?: string
+  /** Our SSRC; default random. */
+  readonly ssrc?: number
+  /** Unix time in ms, the clock of arrival times and NTP timestamps; default wallClockMs. */
+  readonly now?: () => number
+  /** Mean RTCP report interval; 0 sends reports only through sendReport(). Default 5000. */
+  readonly rtcpIntervalMs?: number
+  /** Uniform [0, 1) source for the RTCP interval randomization; default Math.random. */
+  readonly random?: () => number
+  /** Paces play mode; default the thread's shared 20 ms ticker. */
+  readonly ticker?: FrameTicker
+  /** A mode failed and stopped (a recording that could not be written). */
+  readonly onError?: (error: Error) => void
+  /** A mode ended by itself (a play that finished); the stream is in silence now. */
+  readonly onModeEnded?: (kind: ModeKind) => void
+}
+
+/** The MediaQuality of a call's stream (daemon/calls/call.ts), cumulative since the stream began. */
+export interface StreamQuality {
+  readonly codec: string
+  readonly packetsSent: number
+  readonly packetsReceived: number
+  readonly packetsLost: number
+  readonly bytesSent: number
+  /** Loss over the interval since the previous quality() call, 0..1. */
+  readonly lossRatio: number
+  readonly jitterMs: number
+  readonly rttMs: number | null
+  readonly estimatedMos: number
+}
+
+export interface StreamCounters {
+  readonly bytesReceived: number
+  /** Every datagram left out: the three reasons below plus malformed RTCP. */
+  readonly packetsDropped: number
+  readonly droppedMalformed: number
+  readonly droppedForeignSource: number
+  readonly droppedPayloadType: number
+  readonly duplicates: number
+  readonly rtcpSent: number
+  readonly rtcpReceived: number
+  readonly remoteSsrc: number | null
+}

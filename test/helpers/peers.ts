@@ -1,0 +1,249 @@
+// Real SIP peers for gateway integration tests: SIPp (Debian's sip-tester)
+// run with scenarios written here, bounded in time, killed on cleanup.
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {freePort} from './cli.js'
+
+export const PCAP = '/usr/share/sip-tester/g711a.pcap'
+
+const sdp = `v=0
+o=user1 53655765 2353687637 IN IP4 [media_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 0 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+`
+
+const dialogHeaders = (cseq: string) => `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:+15550001111@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: ${cseq}
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70`
+
+const invite = (cseq = 1, attributes = 'retrans="500"', branchOffset = '') => `<send ${attributes}><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders(`${cseq} INVITE`).replace('branch=[branch]', `branch=[branch${branchOffset}]`)}
+Content-Type: application/sdp
+Content-Length: [len]
+
+${sdp}]]></send>`
+
+const ack = (cseq: number, branch = '[branch]') => `<send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders(`${cseq} ACK`).replace('branch=[branch]', `branch=${branch}`)}
+Content-Length: 0
+
+]]></send>`
+
+const bye = (cseq: number) => `<send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders(`${cseq} BYE`)}
+Content-Length: 0
+
+]]></send>
+<recv response="200" crlf="true"/>`
+
+const answerBye = `<recv request="BYE"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`
+
+const provisional = `<recv response="100" optional="true"/>
+<recv response="180" optional="true"/>
+<recv response="183" optional="true"/>`
+
+const scenario = (name: string, body: string) => `<?xml version="1.0" encoding="UTF-8" ?>
+<scenario name="${name}">
+${body}
+</scenario>
+`
+
+/** Calls, plays the PCMA pcap (7 s of audio) `plays` times, hangs up. */
+export const uacWithAudio = (plays = 1) =>
+  scenario('uac with audio', `${invite()}
+${provisional}
+<recv response="200" rtd="true"/>
+${ack(1)}
+${Array.from({length: plays}, () => `<nop><action><exec play_pcap_audio="${PCAP}"/></action></nop>
+<pause milliseconds="7100"/>`).join('\n')}
+${bye(2)}`)
+
+/** Calls and waits for the gateway to hang up. */
+export const uacAwaitingBye = () => scenario('uac awaiting bye', `${invite()}
+${provisional}
+<recv response="200"/>
+${ack(1)}
+<nop><action><exec play_pcap_audio="${PCAP}"/></action></nop>
+${answerBye}`)
+
+/** Calls and expects the call to be refused with `status` (ACKing it). */
+export const uacExpectingRefusal = (status: number) => scenario(`uac expecting ${status}`, `${invite()}
+${provisional}
+<recv response="${status}"/>
+${ack(1, '[branch-5]')}`)
+
+/** Calls, is challenged, answers the challenge with [authentication], talks, hangs up. */
+export const uacWithDigest = () => scenario('uac with digest', `${invite()}
+<recv response="100" optional="true"/>
+<recv response="401" auth="true"/>
+${ack(1, '[branch-3]')}
+<send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders('2 INVITE').replace('[peer_tag_param]', '')}
+[authentication username=alice password=wonderland]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${sdp}]]></send>
+${provisional}
+<recv response="200"/>
+${ack(2)}
+<pause milliseconds="500"/>
+${bye(3)}`)
+
+/** Calls, hears it ring, cancels. */
+export const uacCancelling = () => scenario('uac cancelling', `${invite()}
+<recv response="100" optional="true"/>
+<recv response="180"/>
+<pause milliseconds="500"/>
+<send><![CDATA[
+CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
+From: sipp <sip:+15550001111@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="200"/>
+<recv response="487"/>
+${ack(1, '[branch-7]')}`)
+
+const uasReceiveInvite = `<recv request="INVITE" crlf="true"/>`
+const uasSend = (status: number, reason: string, withSdp = false) => `<send${status >= 200 && status < 300 ? ' retrans="500"' : ''}><![CDATA[
+SIP/2.0 ${status} ${reason}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port]>
+${withSdp ? `Content-Type: application/sdp
+Content-Length: [len]
+
+${sdp}` : `Content-Length: 0
+`}
+]]></send>`
+
+/** A callee that answers, echoes RTP (run with -rtp_echo) and waits for BYE. */
+export const uasAnswering = () => scenario('uas answering', `${uasReceiveInvite}
+${uasSend(180, 'Ringing')}
+${uasSend(200, 'OK', true)}
+<recv request="ACK"/>
+${answerBye}`)
+
+/** A callee that is busy. */
+export const uasBusy = () => scenario('uas busy', `${uasReceiveInvite}
+${uasSend(486, 'Busy Here')}
+<recv request="ACK"/>`)
+
+/** A callee that rings until it is cancelled; the 487 answers the INVITE, so it carries the INVITE's CSeq. */
+export const uasRingingUntilCancel = () => scenario('uas ringing', `<recv request="INVITE" crlf="true">
+  <action><ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="inviteCseq"/></action>
+</recv>
+${uasSend(180, 'Ringing')}
+<recv request="CANCEL"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+${uasSend(487, 'Request Terminated').replace('[last_CSeq:]', 'CSeq:[$inviteCseq]')}
+<recv request="ACK"/>`)
+
+export interface SippRun {
+  readonly done: Promise<{code: number; output: string}>
+  readonly process: ChildProcess
+  stop(): void
+}
+
+/**
+ * Runs SIPp with a scenario. As a client, `target` is the gateway's SIP address;
+ * as a server, `port` is where it listens. Bounded by -timeout.
+ */
+export const runSipp = async (options: {
+  scenarioXml: string
+  target?: string
+  port?: number
+  service?: string
+  localIp?: string
+  calls?: number
+  transport?: 'u1' | 't1'
+  extraArgs?: readonly string[]
+  timeoutS?: number
+}): Promise<SippRun> => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-sipp-'))
+  const file = join(dir, 'scenario.xml')
+  writeFileSync(file, options.scenarioXml)
+  const localIp = options.localIp ?? '127.0.0.1'
+  const port = options.port ?? (await freePort())
+  const mediaPort = await freePort()
+  const args = [
+    ...(options.target ? [options.target] : []),
+    '-sf', file,
+    '-i', localIp,
+    '-mi', localIp,
+    '-p', String(port),
+    '-mp', String(mediaPort + (mediaPort % 2)),
+    '-m', String(options.calls ?? 1),
+    '-t', options.transport ?? 'u1',
+    '-timeout', `${options.timeoutS ?? 30}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_err',
+    '-error_file', join(dir, 'errors.log'),
+    ...(options.service ? ['-s', options.service] : []),
+    ...(options.extraArgs ?? []),
+  ]
+  const child = spawn('sipp', args, {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
+  // A server must be listening before the test sends it anything.
+  if (!options.target) await new Promise((resolve) => setTimeout(resolve, 500))
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const done = new Promise<{code: number; output: string}>((resolve) =>
+    child.once('exit', (code) => {
+      let errors = ''
+      try {
+        errors = readFileSync(join(dir, 'errors.log'), 'utf8')
+      } catch {
+        // No error file: SIPp saw no errors.
+      }
+      rmSync(dir, {recursive: true, force: true})
+      resolve({code: code ?? 1, output: `${output.slice(-3000)}\n${errors.slice(-3000)}`})
+    }),
+  )
+  return {done, process: child, stop: () => child.kill('SIGKILL')}
+}

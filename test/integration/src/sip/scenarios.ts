@@ -1,0 +1,206 @@
+// SIPp XML scenarios for the integration tests. Message text follows SIPp's
+// conventions: [last_*] copies headers of the last message received,
+// [branch-N] reuses the branch of the message N steps back.
+
+/** SIPp refuses variables that are assigned and never used: the checks' variables are declared used. */
+const scenario = (name: string, body: string): string => {
+  const checked = [...body.matchAll(/assign_to="(\w+)"/g)].map((match) => match[1] as string).filter((variable) => !body.includes(`[$${variable}]`))
+  const reference = checked.length === 0 ? '' : `  <Reference variables="${checked.join(',')}"/>\n`
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="${name}">
+${body}
+${reference}</scenario>
+`
+}
+
+const SDP = `v=0
+o=sipp 53655765 [sdp_version] IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+a=[sdp_direction]`
+
+const sdp = (version: number, direction: string): string => SDP.replace('[sdp_version]', String(version)).replace('[sdp_direction]', direction)
+
+const request = (method: string, options: {cseq: number; branch?: string; toTag?: boolean; body?: string; extra?: string[]; uri?: string}): string => `    <![CDATA[
+      ${method} ${options.uri ?? 'sip:[service]@[remote_ip]:[remote_port]'} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${options.branch ?? '[branch]'}
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>${options.toTag === true ? '[peer_tag_param]' : ''}
+      Call-ID: [call_id]
+      CSeq: ${options.cseq} ${method}
+      Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+${(options.extra ?? []).map((line) => `      ${line}\n`).join('')}${options.body === undefined ? '      Content-Length: 0' : `      Content-Type: application/sdp\n      Content-Length: [len]\n\n${options.body}`}
+    ]]>`
+
+/** Checks a header or the body of the message just received against a regular expression; the call fails otherwise. */
+const check = (where: 'body' | string, regexp: string, variable: string): string =>
+  where === 'body'
+    ? `<action><ereg regexp="${regexp}" search_in="body" check_it="true" assign_to="${variable}"/></action>`
+    : `<action><ereg regexp="${regexp}" search_in="hdr" header="${where}" check_it="true" assign_to="${variable}"/></action>`
+
+/** UAC over any transport: INVITE, optional 100/180, 200 (its Contact checked against `contact`), ACK, BYE. */
+export const uacCall = (contact: string): string => scenario('uac call', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true">
+    ${check('Contact:', contact, 'contact')}
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <pause milliseconds="100"/>
+  <send retrans="500">
+${request('BYE', {cseq: 2, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+
+/** UAC that cancels after the ringing: CANCEL (same branch), 200 to it, 487 to the INVITE, ACK (same branch). */
+export const uacCancel = scenario('uac cancel', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <send retrans="500">
+${request('CANCEL', {cseq: 1, branch: '[branch-3]', extra: ['Reason: Q.850;cause=31']})}
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+  <send>
+${request('ACK', {cseq: 1, branch: '[branch-6]', toTag: true})}
+  </send>
+`)
+
+/** UAC answering a Digest challenge: INVITE, 401, ACK, INVITE with credentials, 200, ACK, BYE. */
+export const uacAuth = (username: string, password: string): string => scenario('uac auth', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="401" auth="true"/>
+  <send>
+${request('ACK', {cseq: 1, branch: '[branch-3]', toTag: true})}
+  </send>
+  <send retrans="500">
+${request('INVITE', {cseq: 2, body: sdp(1, 'sendrecv'), extra: [`[authentication username=${username} password=${password}]`]})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+${request('ACK', {cseq: 2, toTag: true})}
+  </send>
+  <send retrans="500">
+${request('BYE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+
+/** UAC that holds and resumes with re-INVITEs and checks our answers (recvonly, then sendrecv). */
+export const uacHold = scenario('uac hold', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200">
+    <action><ereg regexp="sip:[^>]*" search_in="hdr" header="Contact:" check_it="true" assign_to="target"/></action>
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, toTag: true, uri: '[$target]'})}
+  </send>
+  <send retrans="500">
+${request('INVITE', {cseq: 2, toTag: true, uri: '[$target]', body: sdp(2, 'sendonly')})}
+  </send>
+  <recv response="200">
+    ${check('body', 'a=recvonly', 'held')}
+  </recv>
+  <send>
+${request('ACK', {cseq: 2, toTag: true, uri: '[$target]'})}
+  </send>
+  <send retrans="500">
+${request('INVITE', {cseq: 3, toTag: true, uri: '[$target]', body: sdp(3, 'sendrecv')})}
+  </send>
+  <recv response="200">
+    ${check('body', 'a=sendrecv', 'resumed')}
+  </recv>
+  <send>
+${request('ACK', {cseq: 3, toTag: true, uri: '[$target]'})}
+  </send>
+  <send retrans="500">
+${request('BYE', {cseq: 4, toTag: true, uri: '[$target]'})}
+  </send>
+  <recv response="200"/>
+`)
+
+const response = (status: string, options: {toTag?: boolean; extra?: string[]; body?: string; cseq?: string} = {}): string => `    <![CDATA[
+      SIP/2.0 ${status}
+      [last_Via:]
+      [last_From:]
+      [last_To:]${options.toTag === false ? '' : ';tag=[pid]SIPpTag01[call_number]'}
+      [last_Call-ID:]
+      ${options.cseq ?? '[last_CSeq:]'}
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+${(options.extra ?? []).map((line) => `      ${line}\n`).join('')}${options.body === undefined ? '      Content-Length: 0' : `      Content-Type: application/sdp\n      Content-Length: [len]\n\n${options.body}`}
+    ]]>`
+
+/** UAS rejecting the INVITE with `status`, optionally with extra headers (a Reason), then taking the ACK. */
+export const uasReject = (status: string, extra: string[] = []): string => scenario('uas reject', `
+  <recv request="INVITE"/>
+  <send>
+${response(status, {extra})}
+  </send>
+  <recv request="ACK"/>
+`)
+
+/** UAS that only rings, then takes the CANCEL: 200 to it, 487 to the INVITE, ACK. */
+export const uasRingUntilCancel = scenario('uas ring until cancel', `
+  <recv request="INVITE"/>
+  <send>
+${response('180 Ringing')}
+  </send>
+  <recv request="CANCEL">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq"/></action>
+  </recv>
+  <send>
+${response('200 OK', {toTag: true})}
+  </send>
+  <send>
+${response('487 Request Terminated', {cseq: 'CSeq: [$cseq] INVITE'})}
+  </send>
+  <recv request="ACK"/>
+`)
+
+/** UAS requiring Digest: 401 challenge, then the re-sent INVITE must carry valid credentials (else 403). */
+export const uasChallenge = (username: string, password: string): string => scenario('uas challenge', `
+  <recv request="INVITE"/>
+  <send>
+${response('401 Unauthorized', {extra: ['WWW-Authenticate: Digest realm="sipp.test", nonce="4f6d2a1b9c3e", qop="auth", algorithm=MD5']})}
+  </send>
+  <recv request="ACK"/>
+  <recv request="INVITE">
+    <action><verifyauth assign_to="authvalid" username="${username}" password="${password}"/></action>
+  </recv>
+  <nop hide="true" test="authvalid" next="valid"/>
+  <send next="refused">
+${response('403 Forbidden')}
+  </send>
+  <label id="valid"/>
+  <send retrans="500">
+${response('200 OK', {body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send>
+${response('200 OK', {toTag: false})}
+  </send>
+  <label id="refused"/>
+`)
