@@ -14,6 +14,7 @@ import {AdminServer} from './admin/server.js'
 import {createAdminHandlers} from './admin/handlers.js'
 import {CallRegistry} from './calls/registry.js'
 import {MediaEngine} from './media/engine.js'
+import {observeShardLag} from './media/lag-metrics.js'
 import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
@@ -84,11 +85,7 @@ export class Gateway {
     const {config, paths} = this.loaded
     const shards = config.rtp.shards === 'auto' ? availableParallelism() : config.rtp.shards
     this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
-    const lag = this.metrics.families.codecEngineLagUs
-    this.media.on('lag', ({shard, samplesUs}) => {
-      const labels = {shard: String(shard)}
-      for (const sample of samplesUs) lag.observe(labels, sample)
-    })
+    observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
     await this.sip.start()

@@ -5,6 +5,7 @@ import {randomBytes} from 'node:crypto'
 import type {Logger} from 'pino'
 import type {CallState, CallSummary} from '../../src/calls/events.js'
 import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
+import type {StreamQuality} from '../../src/media/rtp-stream-types.js'
 import type {CallRegistry, RegisteredCall} from './registry.js'
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`
@@ -18,19 +19,8 @@ export interface CallInit {
   readonly sipCallId: string
 }
 
-/** Media figures of the call's (A-leg) stream, cumulative since the stream began. */
-export interface MediaQuality {
-  readonly codec: string
-  readonly packetsSent: number
-  readonly packetsReceived: number
-  readonly packetsLost: number
-  readonly bytesSent: number
-  /** Loss over the last interval, 0..1. */
-  readonly lossRatio: number
-  readonly jitterMs: number
-  readonly rttMs: number | null
-  readonly estimatedMos: number
-}
+/** Media figures of the call's (A-leg) stream, cumulative since the stream began (the media engine's own type). */
+export type MediaQuality = StreamQuality
 
 export interface CallEnding {
   readonly cause: number

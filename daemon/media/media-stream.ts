@@ -103,6 +103,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   setMode(mode: PlayMediaMode): Promise<PlayOutcome>
   setMode(mode: RecordMediaMode): Promise<{readonly path: string}>
   setMode(mode: Exclude<MediaMode, PlayMediaMode | RecordMediaMode>): Promise<void>
+  setMode(mode: MediaMode): Promise<PlayOutcome | {readonly path: string} | void>
   async setMode(mode: MediaMode): Promise<PlayOutcome | {readonly path: string} | void> {
     this.ensureLive()
     if (mode.kind === 'record') {

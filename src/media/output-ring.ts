@@ -1,7 +1,7 @@
-// Reusable output buffers for one RTP sender. node:dgram keeps a reference to
-// the buffer it is given until its send callback runs (it resolves the address
-// on the next tick even for IP literals), so a buffer is only rewritten once
-// that callback has released it. In steady state two or three slots cycle and
+// Reusable output buffers for one RTP sender. node:dgram may keep a reference
+// to the buffer it is given until its send callback runs (after a deferred
+// address lookup, or while the kernel's send buffer is full), so a buffer is
+// only rewritten once that callback has released it. In steady state two or three slots cycle and
 // nothing is allocated per packet; a burst of sends in one tick adds slots.
 
 export class OutputSlot {
