@@ -3,18 +3,14 @@
 // from either side, a digest-authenticated trunk, 403 and 404. The call events
 // (`calls tail --json`) and the metrics are checked against what happened.
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
 import {after, before, describe, it} from 'node:test'
-import type {CallEvent, ChannelHangupComplete} from '../../../../src/calls/events.js'
-import {BIN, freePort, testConfig, TestHome} from '../../../helpers/cli.js'
+import {freePort} from '../../../helpers/cli.js'
+import {TestGateway} from '../../../helpers/gateway.js'
 import {runSipp, uacAwaitingBye, uacCancelling, uacExpectingRefusal, uacWithAudio, uacWithDigest, uasAnswering, uasBusy, uasRingingUntilCancel} from '../../../helpers/peers.js'
 
-const home = new TestHome()
+const gw = new TestGateway()
 let gateway = ''
-let metricsPort = 0
 let calleePort = 0
-let tail: ChildProcess | undefined
-const events: CallEvent[] = []
 
 const config = (callee: number) => `tenants:
   - { id: echo, dialplan: default }
@@ -43,49 +39,18 @@ dialplans:
       bye: { type: hangup, cause: 16 }
 `
 
-const waitFor = async <T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-const hangupOf = (to: string) => waitFor(`the end of the call to ${to}`, () => events.find((event): event is ChannelHangupComplete => event.type === 'CHANNEL_HANGUP_COMPLETE' && event.to_number === to))
-const eventsOf = (sid: string) => events.filter((event) => event.call_sid === sid).map((event) => event.type)
-
-const metric = async (line: RegExp): Promise<number> => {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
-  const match = line.exec(text)
-  return match ? Number(match[1]) : 0
-}
+const hangupOf = (to: string) => gw.hangupOf(to)
+const eventsOf = (sid: string) => gw.typesOf(sid)
+const events = gw.events
+const metric = (line: RegExp) => gw.metric(line)
 
 before(async () => {
-  metricsPort = await freePort()
   calleePort = await freePort()
-  home.writeConfig(testConfig(metricsPort, config(calleePort)))
-  const started = await home.json(['start'])
-  assert.equal(started.code, 0, JSON.stringify(started.body))
-  const sip = started.body.result.listeners.find((listener: {name: string; transport: string}) => listener.name === 'sip' && listener.transport === 'udp')
-  gateway = `127.0.0.1:${sip.port}`
-  tail = spawn(process.execPath, [BIN, 'calls', 'tail', '--json'], {env: home.env, stdio: ['ignore', 'pipe', 'inherit']})
-  let buffered = ''
-  tail.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const lines = buffered.split('\n')
-    buffered = lines.pop() ?? ''
-    for (const line of lines) if (line.trim()) events.push(JSON.parse(line) as CallEvent)
-  })
-  // The subscription is up once the tail has connected; a status round trip after spawn is enough margin.
-  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await gw.start(config(calleePort))
+  gateway = gw.sip
 })
 
-after(async () => {
-  tail?.kill('SIGINT')
-  await home.cleanup()
-})
+after(() => gw.stop())
 
 describe('the echo dialplan', () => {
   it('answers a SIPp caller, echoes its audio, and reports the call in order with its CDR fields', async () => {
@@ -111,7 +76,7 @@ describe('the echo dialplan', () => {
   })
 
   it('works over TCP too', async () => {
-    const caller = await runSipp({scenarioXml: uacWithAudio(), target: gateway.replace(/:\d+$/, `:${(await home.json(['status'])).body.result.listeners.find((l: {name: string; transport: string}) => l.name === 'sip' && l.transport === 'tcp').port}`), service: '+15550000002', transport: 't1'})
+    const caller = await runSipp({scenarioXml: uacWithAudio(), target: gw.sipAddress('tcp'), service: '+15550000002', transport: 't1'})
     const {code, output} = await caller.done
     assert.equal(code, 0, output)
     assert.equal((await hangupOf('+15550000002')).status, 'completed')
@@ -119,9 +84,9 @@ describe('the echo dialplan', () => {
 
   it('hangs up from the gateway side with `calls hangup`: the caller gets a BYE', async () => {
     const caller = await runSipp({scenarioXml: uacAwaitingBye(), target: gateway, service: '+15550000003'})
-    const create = await waitFor('the call to appear', () => events.find((event) => event.type === 'CHANNEL_CREATE' && event.to_number === '+15550000003'))
-    await waitFor('the answer', () => events.find((event) => event.type === 'CHANNEL_ANSWER' && event.call_sid === create.call_sid))
-    const hangup = await home.json(['calls', 'hangup', create.call_sid, '--cause', '16'])
+    const create = await gw.created('+15550000003')
+    await gw.answered(create.call_sid)
+    const hangup = await gw.home.json(['calls', 'hangup', create.call_sid, '--cause', '16'])
     assert.equal(hangup.code, 0, JSON.stringify(hangup.body))
     const {code, output} = await caller.done
     assert.equal(code, 0, output)

@@ -2,20 +2,16 @@
 // caller to a WAV, and stream the call to an AI agent over a WebSocket. SIPp
 // is the caller; the agent is a WebSocket server in the test.
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
 import {WebSocketServer} from 'ws'
-import type {CallEvent, ChannelHangupComplete} from '../../../../src/calls/events.js'
 import {readWavFile} from '../../../../src/media/wav.js'
-import {BIN, freePort, testConfig, TestHome} from '../../../helpers/cli.js'
+import {freePort} from '../../../helpers/cli.js'
+import {TestGateway} from '../../../helpers/gateway.js'
 import {runSipp, uacAwaitingBye} from '../../../helpers/peers.js'
 
-const home = new TestHome()
-let gateway = ''
-let tail: ChildProcess | undefined
-const events: CallEvent[] = []
+const gw = new TestGateway()
 let agent: WebSocketServer | undefined
 const agentFrames: Array<{event: string; [key: string]: unknown}> = []
 
@@ -44,15 +40,7 @@ dialplans:
       bye: { type: hangup, cause: 16 }
 `
 
-const hangupOf = async (to: string): Promise<ChannelHangupComplete> => {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const end = events.find((event): event is ChannelHangupComplete => event.type === 'CHANNEL_HANGUP_COMPLETE' && event.to_number === to)
-    if (end) return end
-    if (Date.now() > deadline) throw new Error(`no end of the call to ${to}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+const hangupOf = (to: string) => gw.hangupOf(to)
 
 before(async () => {
   const agentPort = await freePort()
@@ -63,31 +51,17 @@ before(async () => {
     setTimeout(() => socket.send(JSON.stringify({event: 'media', media: {payload: Buffer.alloc(8000, 0x7f).toString('base64')}})), 2000)
     setTimeout(() => socket.close(), 3500)
   })
-  home.writeConfig(testConfig(await freePort(), config(agentPort)))
-  const started = await home.json(['start'])
-  assert.equal(started.code, 0, JSON.stringify(started.body))
-  const sip = started.body.result.listeners.find((listener: {name: string; transport: string}) => listener.name === 'sip' && listener.transport === 'udp')
-  gateway = `127.0.0.1:${sip.port}`
-  tail = spawn(process.execPath, [BIN, 'calls', 'tail', '--json'], {env: home.env, stdio: ['ignore', 'pipe', 'inherit']})
-  let buffered = ''
-  tail.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const lines = buffered.split('\n')
-    buffered = lines.pop() ?? ''
-    for (const line of lines) if (line.trim()) events.push(JSON.parse(line) as CallEvent)
-  })
-  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await gw.start(config(agentPort))
 })
 
 after(async () => {
-  tail?.kill('SIGINT')
   agent?.close()
-  await home.cleanup()
+  await gw.stop()
 })
 
 describe('media nodes on real calls', () => {
   it('plays a tone, records the caller to a WAV under the home, and hangs up', async () => {
-    const caller = await runSipp({scenarioXml: uacAwaitingBye(), target: gateway, service: '+12000000001'})
+    const caller = await runSipp({scenarioXml: uacAwaitingBye(), target: gw.sip, service: '+12000000001'})
     const {code, output} = await caller.done
     assert.equal(code, 0, output)
     const end = await hangupOf('+12000000001')
@@ -95,7 +69,7 @@ describe('media nodes on real calls', () => {
     assert.ok(end.packets_sent >= 45 && end.packets_sent <= 60, `one second of tone: ${end.packets_sent} packets sent`)
     assert.match(end.recording_url, /^file:\/\/.*\/recordings\/CA[0-9a-f]{32}\.wav$/)
     const file = fileURLToPath(end.recording_url)
-    assert.ok(file.startsWith(home.dir), 'recordings live under the home directory')
+    assert.ok(file.startsWith(gw.home.dir), 'recordings live under the home directory')
     assert.ok(existsSync(file))
     const wav = readWavFile(file)
     const seconds = wav.samples.length / 8000
@@ -104,7 +78,7 @@ describe('media nodes on real calls', () => {
   })
 
   it('streams the call to an AI agent: start, caller audio, agent audio to the caller, agent_id in the CDR', async () => {
-    const caller = await runSipp({scenarioXml: uacAwaitingBye(), target: gateway, service: '+13000000001'})
+    const caller = await runSipp({scenarioXml: uacAwaitingBye(), target: gw.sip, service: '+13000000001'})
     const {code, output} = await caller.done
     assert.equal(code, 0, output)
     const end = await hangupOf('+13000000001')

@@ -1,0 +1,383 @@
+// baresip (Debian's 1.0.0) as a real SIP user agent for gateway integration
+// tests: headless, from a private config directory, on loopback only.
+//
+// What works unattended with 1.0.0:
+// - audio source `aufile` playing a WAV written here (8 kHz mono 16-bit; its
+//   `ausine` only does 48 kHz stereo), no audio player at all (1.0.0's aufile
+//   has no player; with no player module the decoder still runs), and the
+//   `sndfile` filter dumping what was sent and heard to dump-*-enc.wav and
+//   dump-*-dec.wav;
+// - `net_interface 127.0.0.1`: without it baresip puts the first non-loopback
+//   address in its SDP (`lo` by name is refused: "could not get IPv4 address");
+// - control over `ctrl_tcp` (netstring-framed JSON commands, and every UA event
+//   pushed back as JSON), so a test can dial, wait and hang up when it wants to
+//   (`-e` only runs commands at start-up; the `stdio` UI wants a terminal);
+// - `;regint=0` so the account never registers, `;answermode=auto` to answer
+//   incoming calls. An incoming INVITE is taken by the account whose AOR user
+//   is the Request-URI user, so a callee's account is named after the number.
+// Every instance is bounded by `-t` (baresip quits by itself) and killed by
+// disposeAll().
+import {spawn, type ChildProcess} from 'node:child_process'
+import {createSocket} from 'node:dgram'
+import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {connect, createServer, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {ToneGenerator} from '../../src/media/tone.js'
+import {readWavFile, WavWriter} from '../../src/media/wav.js'
+import {freePort} from './cli.js'
+
+export const BARESIP_MODULES = '/usr/lib/baresip/modules'
+
+/** A UA event as ctrl_tcp pushes it: CALL_RINGING, CALL_ESTABLISHED, CALL_CLOSED, CALL_INCOMING, … */
+export interface BaresipEvent {
+  readonly type: string
+  readonly class?: string
+  readonly accountaor?: string
+  readonly direction?: string
+  readonly peeruri?: string
+  readonly id?: string
+  readonly param?: string
+}
+
+export interface BaresipOptions {
+  /** The account's user part; a callee must be named after the number it is called at. Default `baresip`. */
+  readonly user?: string
+  /** Answers incoming calls by itself. */
+  readonly autoAnswer?: boolean
+  /** The tone it sends in every call, Hz. Default 440. */
+  readonly toneHz?: number
+  /** baresip quits by itself after this long (-t). Default 30. */
+  readonly lifetimeS?: number
+  /** The SIP port, when the gateway's config must name it first. Default: a free one. */
+  readonly sipPort?: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const tcpFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+
+const udpFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = createSocket('udp4')
+    socket.once('error', () => resolve(false))
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)))
+  })
+
+/**
+ * A port for baresip's `sip_listen`: it binds UDP and TCP there, and TLS on
+ * the next port, and fails to start if any of them is taken.
+ */
+export const freeSipPort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort()
+    if (port < 65535 && (await udpFree(port)) && (await tcpFree(port + 1))) return port
+  }
+  throw new Error('found no free port pair for baresip')
+}
+
+// The call status line the menu redraws every 100 ms on stderr ("[0:00:03] audio=64000/64000 (bit/s)").
+const STATUS_LINE = /\[\d+:\d\d:\d\d\] audio=[^\r\n]*?\(bit\/s\)\s*/g
+const MAX_OUTPUT = 2_000_000
+
+const live = new Set<Baresip>()
+
+export class Baresip {
+  readonly dir: string
+  readonly user: string
+  readonly sipPort: number
+  readonly ctrlPort: number
+  readonly toneHz: number
+  /** Every UA event, in order. */
+  readonly events: BaresipEvent[] = []
+  readonly exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
+  private readonly child: ChildProcess
+  private rawOutput = ''
+  private socket: Socket | undefined
+  private received = ''
+  private token = 0
+  private readonly pending = new Map<string, {resolve: (data: string) => void; reject: (error: Error) => void}>()
+  private hasExited = false
+
+  private constructor(dir: string, user: string, sipPort: number, ctrlPort: number, toneHz: number, child: ChildProcess) {
+    this.dir = dir
+    this.user = user
+    this.sipPort = sipPort
+    this.ctrlPort = ctrlPort
+    this.toneHz = toneHz
+    this.child = child
+    const append = (chunk: Buffer) => {
+      if (this.rawOutput.length < MAX_OUTPUT) this.rawOutput += chunk.toString()
+    }
+    child.stdout?.on('data', append)
+    child.stderr?.on('data', append)
+    this.exited = new Promise((resolve) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.hasExited) return
+        this.hasExited = true
+        for (const {reject} of this.pending.values()) reject(new Error(`baresip exited (${code ?? signal})\n${this.tail()}`))
+        this.pending.clear()
+        resolve({code, signal})
+      }
+      child.once('exit', finish)
+      // Not installed: no 'exit' follows. CI installs it with `apt-get install -y baresip`.
+      child.once('error', (error) => {
+        this.rawOutput += `cannot run baresip (apt-get install -y baresip): ${error.message}\n`
+        finish(null, null)
+      })
+    })
+  }
+
+  /** Writes the config, starts baresip, and returns once its control socket answers. */
+  static async start(options: BaresipOptions = {}): Promise<Baresip> {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-baresip-'))
+    const user = options.user ?? 'baresip'
+    const toneHz = options.toneHz ?? 440
+    const lifetimeS = options.lifetimeS ?? 30
+    const sipPort = options.sipPort ?? (await freeSipPort())
+    const ctrlPort = await freePort()
+    const tone = join(dir, 'tone.wav')
+    const writer = WavWriter.create(tone, 'pcm16')
+    const generator = new ToneGenerator({frequencyHz: toneHz, levelDbm0: -10})
+    // A little longer than baresip may live: aufile stops the source at the end of the file.
+    for (let frame = 0; frame < (lifetimeS + 2) * 50; frame++) writer.appendPcm(generator.nextFrame())
+    writer.close()
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        'poll_method epoll',
+        `sip_listen 127.0.0.1:${sipPort}`,
+        'net_interface 127.0.0.1',
+        'call_local_timeout 30',
+        'call_max_calls 4',
+        'audio_player',
+        `audio_source aufile,${tone}`,
+        'audio_alert',
+        'ausrc_srate 8000',
+        'ausrc_channels 1',
+        'rtp_stats no',
+        `module_path ${BARESIP_MODULES}`,
+        'module g711.so',
+        'module aufile.so',
+        'module sndfile.so',
+        'module_tmp account.so',
+        'module_app menu.so',
+        'module_app ctrl_tcp.so',
+        `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+        `snd_path ${dir}`,
+        '',
+      ].join('\n'),
+    )
+    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}\n`)
+    writeFileSync(join(dir, 'contacts'), '')
+    // -s: a SIP trace in the output, for diagnostics.
+    const child = spawn('baresip', ['-f', dir, '-s', '-t', String(lifetimeS)], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
+    const phone = new Baresip(dir, user, sipPort, ctrlPort, toneHz, child)
+    live.add(phone)
+    try {
+      await phone.connect()
+      await phone.waitForOutput(/baresip is ready\./, 5_000)
+    } catch (error) {
+      await phone.dispose()
+      throw error
+    }
+    return phone
+  }
+
+  /** Kills every instance still running and removes its directory (for `after`). */
+  static async disposeAll(): Promise<void> {
+    await Promise.all([...live].map((phone) => phone.dispose()))
+  }
+
+  /** `127.0.0.1:PORT`, its SIP address. */
+  get address(): string {
+    return `127.0.0.1:${this.sipPort}`
+  }
+
+  /** stdout and stderr so far, without the call status line. */
+  get output(): string {
+    return this.rawOutput.replace(STATUS_LINE, '')
+  }
+
+  /** The end of the output and the events, for assertion messages. */
+  tail(chars = 6000): string {
+    return `baresip output (last ${chars} chars):\n${this.output.slice(-chars)}\nbaresip events: ${this.events.map((event) => `${event.type}(${event.param ?? ''})`).join(' ')}`
+  }
+
+  /** Sends a command over ctrl_tcp; resolves with its data once baresip says ok. */
+  command(command: string, params = '', timeoutMs = 5_000): Promise<string> {
+    const socket = this.socket
+    if (!socket || this.hasExited) return Promise.reject(new Error(`baresip is not running\n${this.tail()}`))
+    const token = `t${++this.token}`
+    const body = JSON.stringify({command, params, token})
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(token)
+        reject(new Error(`baresip did not answer '${command} ${params}' in ${timeoutMs} ms\n${this.tail()}`))
+      }, timeoutMs)
+      this.pending.set(token, {
+        resolve: (data) => {
+          clearTimeout(timer)
+          resolve(data)
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      })
+      socket.write(`${Buffer.byteLength(body)}:${body},`)
+    })
+  }
+
+  dial(uri: string): Promise<string> {
+    return this.command('dial', uri)
+  }
+
+  hangup(): Promise<string> {
+    return this.command('hangup')
+  }
+
+  /** The first event of `type` (after `from`, an index into events) that `matches`. */
+  async waitForEvent(type: string, timeoutMs = 10_000, from = 0): Promise<BaresipEvent> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const event = this.events.slice(from).find((candidate) => candidate.type === type)
+      if (event) return event
+      if (Date.now() > deadline || this.hasExited) throw new Error(`baresip: no ${type} event within ${timeoutMs} ms${this.hasExited ? ' (it exited)' : ''}\n${this.tail()}`)
+      await sleep(25)
+    }
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const match = pattern.exec(this.output)
+      if (match) return match
+      if (Date.now() > deadline || this.hasExited) throw new Error(`baresip: no output matching ${pattern} within ${timeoutMs} ms${this.hasExited ? ' (it exited)' : ''}\n${this.tail()}`)
+      await sleep(25)
+    }
+  }
+
+  /** Asks baresip to quit and waits for it (SIGKILL after `timeoutMs`); keeps the directory. */
+  async quit(timeoutMs = 3_000): Promise<void> {
+    if (this.hasExited) return
+    await this.command('quit', '', timeoutMs).catch(() => undefined)
+    const exited = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)])
+    if (!exited) {
+      this.child.kill('SIGKILL')
+      await this.exited
+    }
+  }
+
+  /**
+   * What baresip heard in its last call, decoded: sndfile's dump. libsndfile
+   * writes the sizes into the WAV header when the call's audio is destroyed,
+   * just after CALL_CLOSED, so this waits for a complete file.
+   */
+  async heardAudio(timeoutMs = 3_000): Promise<Int16Array> {
+    const deadline = Date.now() + timeoutMs
+    let problem = 'no dump-*-dec.wav yet'
+    for (;;) {
+      const last = readdirSync(this.dir).filter((name) => /^dump-.*-dec\.wav$/.test(name)).sort().at(-1)
+      if (last !== undefined) {
+        try {
+          const {samples} = readWavFile(join(this.dir, last))
+          if (samples.length > 0) return samples
+          problem = `${last} is still empty`
+        } catch (error) {
+          problem = `${last}: ${String(error)}`
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`baresip's decoded audio: ${problem}\n${this.tail()}`)
+      await sleep(50)
+    }
+  }
+
+  /** Stops baresip (killing it if need be) and removes its directory. */
+  async dispose(): Promise<void> {
+    if (!this.hasExited) {
+      this.child.kill('SIGTERM')
+      const exited = await Promise.race([this.exited.then(() => true), sleep(2_000).then(() => false)])
+      if (!exited) {
+        this.child.kill('SIGKILL')
+        await this.exited
+      }
+    }
+    this.socket?.destroy()
+    live.delete(this)
+    rmSync(this.dir, {recursive: true, force: true})
+  }
+
+  private async connect(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    let socket: Socket
+    for (;;) {
+      if (this.hasExited) throw new Error(`baresip exited while starting\n${this.tail()}`)
+      try {
+        socket = await new Promise<Socket>((resolve, reject) => {
+          const attempt = connect(this.ctrlPort, '127.0.0.1')
+          attempt.once('connect', () => {
+            attempt.off('error', reject)
+            resolve(attempt)
+          })
+          attempt.once('error', reject)
+        })
+        break
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`baresip's ctrl_tcp on port ${this.ctrlPort} did not answer: ${String(error)}\n${this.tail()}`)
+        await sleep(50)
+      }
+    }
+    this.socket = socket
+    socket.on('error', () => undefined)
+    socket.on('data', (chunk: Buffer) => {
+      this.received += chunk.toString()
+      this.drain()
+    })
+  }
+
+  /** Netstrings: `LENGTH:JSON,`. */
+  private drain(): void {
+    for (;;) {
+      const header = /^(\d+):/.exec(this.received)
+      if (!header) return
+      const start = header[0].length
+      const end = start + Number(header[1])
+      if (this.received.length < end + 1) return
+      const body = this.received.slice(start, end)
+      this.received = this.received.slice(end + 1)
+      let message: {event?: boolean; response?: boolean; ok?: boolean; data?: string; token?: string} & Partial<BaresipEvent>
+      try {
+        message = JSON.parse(body) as typeof message
+      } catch {
+        continue
+      }
+      if (message.event && typeof message.type === 'string') {
+        this.events.push(message as BaresipEvent)
+      } else if (message.response && typeof message.token === 'string') {
+        const waiter = this.pending.get(message.token)
+        this.pending.delete(message.token)
+        if (message.ok) waiter?.resolve(message.data ?? '')
+        else waiter?.reject(new Error(`baresip refused the command: ${message.data ?? ''}\n${this.tail()}`))
+      }
+    }
+  }
+}
+
+/** Goertzel power of one frequency in 8 kHz samples, normalized by the block length. */
+export const goertzel = (samples: Int16Array, frequencyHz: number): number => {
+  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / 8000)
+  let previous = 0
+  let beforePrevious = 0
+  for (const sample of samples) {
+    const current = sample + coefficient * previous - beforePrevious
+    beforePrevious = previous
+    previous = current
+  }
+  return (previous ** 2 + beforePrevious ** 2 - coefficient * previous * beforePrevious) / samples.length
+}
