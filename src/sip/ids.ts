@@ -1,17 +1,34 @@
 // Random identifiers for dialogs and transactions. RFC 3261 asks for at least
 // 32 random bits in tags (§19.3) and for globally unique Call-IDs and branches
-// (§8.1.1.4, §8.1.1.7); all three use the CSPRNG.
+// (§8.1.1.4, §8.1.1.7); all three come from the CSPRNG, drawn from a pooled
+// buffer: one randomBytes call per 4 KiB instead of one per identifier, which
+// showed up as several percent of the signalling CPU at a few hundred call
+// setups per second.
 import {randomBytes} from 'node:crypto'
 import {BRANCH_MAGIC_COOKIE} from './via.js'
 
+const POOL_BYTES = 4096
+let pool = randomBytes(POOL_BYTES)
+let offset = 0
+
+const randomHex = (bytes: number): string => {
+  if (offset + bytes > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES)
+    offset = 0
+  }
+  const hex = pool.toString('hex', offset, offset + bytes)
+  offset += bytes
+  return hex
+}
+
 /** A From/To tag: 64 random bits as 16 hex digits. */
-export const generateTag = (): string => randomBytes(8).toString('hex')
+export const generateTag = (): string => randomHex(8)
 
 /** A Call-ID: 128 random bits, `@host` appended when a host is given. */
 export const generateCallId = (host?: string): string => {
-  const id = randomBytes(16).toString('hex')
+  const id = randomHex(16)
   return host === undefined || host === '' ? id : `${id}@${host}`
 }
 
 /** A Via branch: the RFC 3261 magic cookie and 96 random bits. */
-export const generateBranch = (): string => `${BRANCH_MAGIC_COOKIE}${randomBytes(12).toString('hex')}`
+export const generateBranch = (): string => `${BRANCH_MAGIC_COOKIE}${randomHex(12)}`

@@ -11,10 +11,10 @@ import {q850FromReason} from './q850.js'
 import {serializeSipMessage} from './serializer.js'
 import type {ServerTransaction} from './transaction/types.js'
 import {preciseNow, type SipTarget} from './transport/types.js'
-import {buildResponse, dialogTarget, productHeader, reasonHeader, type DialogUser, type UserAgentCore} from './user-agent-core.js'
+import {buildResponse, dialogTarget, KNOWN_UNSUPPORTED, productHeader, reasonHeader, type DialogUser, type UserAgentCore} from './user-agent-core.js'
 import {answerReinvite, sendReinvite} from './user-agent-reinvite.js'
 import {failureStatus, sendRequest} from './user-agent-request.js'
-import {headerEntries, type CallEnd, type HangupOptions, type ReinviteHandler, type ReinviteResult} from './user-agent-types.js'
+import {headerEntries, type CallEnd, type ExtraHeaders, type HangupOptions, type ReinviteHandler, type ReinviteResult} from './user-agent-types.js'
 
 export interface SipCallEvents {
   /** Inbound: the ACK for our 2xx arrived. */
@@ -53,6 +53,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
   private awaited: AwaitedAck | undefined
   private lastAck: {ack: SipRequest; bytes: Buffer; target: SipTarget; seq: number} | undefined
   private pendingBye: HangupOptions | undefined
+  /** The BYE a pending bye() waited for, once sent. */
+  private byeSent: Promise<{status: number}> | undefined
   private resolveEnded!: (end: CallEnd) => void
   private readonly forget: () => void
 
@@ -90,7 +92,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
       // §15: a UAS sends no BYE before the ACK; it goes once the ACK (or the give-up) comes.
       this.pendingBye = options
       await this.ended
-      return {status: 200}
+      return (await this.byeSent) ?? {status: 481}
     }
     return this.sendBye(options, 'bye')
   }
@@ -110,7 +112,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
   }
 
   /** Sends a re-INVITE with a new offer (hold, unhold, address change); 491 when one is already in progress. */
-  reinvite(sdp: Buffer | string, options: {headers?: import('./user-agent-types.js').ExtraHeaders} = {}): Promise<ReinviteResult> {
+  reinvite(sdp: Buffer | string, options: {headers?: ExtraHeaders} = {}): Promise<ReinviteResult> {
     return sendReinvite(this, typeof sdp === 'string' ? Buffer.from(sdp) : sdp, options.headers)
   }
 
@@ -126,7 +128,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
         this.awaited = undefined
         reject(new Error(`no ACK for the 2xx within ${64 * this.core.timers.t1} ms`))
         // §13.3.1.4: the dialog is confirmed, then ended with a BYE.
-        if (this.state !== 'ended') void this.sendBye(this.pendingBye ?? {}, 'no-ack')
+        if (this.state !== 'ended') this.byeSent = this.sendBye(this.pendingBye ?? {}, 'no-ack')
       })
       this.awaited = {seq, retransmitter, settle: resolve}
     })
@@ -144,7 +146,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
       this.emit('established')
     }
     awaited.settle(ack)
-    if (this.pendingBye !== undefined && this.state !== 'ended') void this.sendBye(this.pendingBye, 'bye')
+    if (this.pendingBye !== undefined && this.state !== 'ended') this.byeSent = this.sendBye(this.pendingBye, 'bye')
   }
 
   /** @internal UAC side: sends the ACK for the 2xx to our INVITE with CSeq `seq`, and keeps it for retransmitted 2xx. */
@@ -186,7 +188,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
         this.emit('info', request)
         return
       default:
-        return respond(501)
+        return respond(KNOWN_UNSUPPORTED.has(request.method) ? 405 : 501)
     }
   }
 

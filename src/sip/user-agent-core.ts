@@ -2,6 +2,7 @@
 // share: the transaction layer, the dialog registry, and how our messages
 // are dressed (Contact, User-Agent/Server, Allow). Internal to the UA.
 import {formatReason} from './header-values.js'
+import {generateTag} from './ids.js'
 import {createResponseTo, type SipRequest, type SipResponse} from './message.js'
 import type {Dialog} from './dialog.js'
 import type {SipTransactionLayer} from './transaction/transaction-layer.js'
@@ -13,6 +14,9 @@ import {headerEntries, type ExtraHeaders, type HangupOptions} from './user-agent
 
 /** Methods we implement (RFC 3261 §20.5 Allow). */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO']
+
+/** Methods we know but do not serve: 405 with Allow (§8.2.1); anything else unknown gets 501. */
+export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'])
 
 /** A registered dialog's owner: receives the in-dialog requests and ACKs the UA routes to it. */
 export interface DialogUser {
@@ -47,7 +51,9 @@ export const buildResponse = (
   status: number,
   options: {toTag?: string; contact?: boolean; transport?: SipTransportProtocol; body?: Buffer; contentType?: string; reason?: string; headers?: ExtraHeaders} = {},
 ): SipResponse => {
-  const response = createResponseTo(request, status, {...(options.toTag === undefined ? {} : {toTag: options.toTag}), ...(options.reason === undefined ? {} : {reason: options.reason})})
+  // §8.2.6.2: a response other than 100 carries a To tag; createResponseTo keeps one already there.
+  const toTag = options.toTag ?? (status > 100 ? generateTag() : undefined)
+  const response = createResponseTo(request, status, {...(toTag === undefined ? {} : {toTag}), ...(options.reason === undefined ? {} : {reason: options.reason})})
   const dialogCreating = options.toTag !== undefined && request.method === 'INVITE' && status > 100 && status < 300
   if (dialogCreating) for (const value of request.headers.getAll('record-route')) response.headers.append('Record-Route', value)
   if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport))

@@ -4,7 +4,7 @@ import {EventEmitter} from 'node:events'
 import {parseDigestCredentials} from './digest-header.js'
 import type {DigestServer, DigestVerification} from './digest-server.js'
 import {Dialog} from './dialog.js'
-import {newTag} from './id-pool.js'
+import {generateTag} from './ids.js'
 import {callIdOf, fromOf, toOf, type SipRequest} from './message.js'
 import type {NameAddr} from './name-addr.js'
 import {q850FromReason} from './q850.js'
@@ -35,12 +35,18 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
   /** The caller's offer; undefined for an offerless INVITE. */
   readonly remoteSdp: Buffer | undefined
   /** Our To tag, the same in every response. */
-  readonly localTag = newTag()
+  readonly localTag = generateTag()
   readonly timing: {receivedAt: number; ringingAt?: number; answeredAt?: number; ackedAt?: number}
   state: IncomingInviteState = 'pending'
   call: SipCall | undefined
 
-  constructor(private readonly core: UserAgentCore, readonly request: SipRequest, readonly transaction: ServerTransaction) {
+  constructor(
+    private readonly core: UserAgentCore,
+    readonly request: SipRequest,
+    readonly transaction: ServerTransaction,
+    /** Called once the attempt is over (final response sent or failed), so the UA can forget it. */
+    private readonly settled: () => void = () => {},
+  ) {
     super()
     const context = transaction.context
     this.source = {transport: context.transport, ...context.remote}
@@ -51,15 +57,16 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
     this.requestUri = request.uri
     this.remoteSdp = request.body.length > 0 ? request.body : undefined
     this.timing = {receivedAt: context.receivedAt}
-    transaction.observe({transportError: () => this.settle('failed')})
+    transaction.observe({transportError: () => this.open && this.settle('failed')})
   }
 
   private get open(): boolean {
     return this.state === 'pending' || this.state === 'ringing'
   }
 
-  private settle(state: IncomingInviteState): void {
+  private settle(state: 'answered' | 'rejected' | 'cancelled' | 'failed'): void {
     this.state = state
+    this.settled()
   }
 
   /** 180 Ringing, or 183 Session Progress when early-media SDP is given. False when it is too late. */
@@ -88,7 +95,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
     const call = new SipCall(this.core, dialog, 'inbound', {local: body, remote: this.remoteSdp})
     this.call = call
     const response = buildResponse(this.core, this.request, 200, {toTag: this.localTag, contact: true, transport, body, ...(options.headers === undefined ? {} : {headers: options.headers})})
-    this.state = 'answered'
+    this.settle('answered')
     this.timing.answeredAt = call.timing.answeredAt
     this.transaction.respond(response)
     const ack = await call.awaitAck(response, this.transaction)
@@ -104,7 +111,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
     if (status < 300 || status > 699) throw new RangeError(`reject() sends 300-699, not ${status}`)
     const headers = [...reasonHeader(options), ...headerEntries(options.headers)]
     this.transaction.respond(buildResponse(this.core, this.request, status, {toTag: this.localTag, headers, ...(options.reason === undefined ? {} : {reason: options.reason})}))
-    this.state = 'rejected'
+    this.settle('rejected')
     return true
   }
 
@@ -137,7 +144,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
   cancelled(cancel: SipRequest): void {
     if (!this.open) return
     this.transaction.respond(buildResponse(this.core, this.request, 487, {toTag: this.localTag}))
-    this.state = 'cancelled'
+    this.settle('cancelled')
     this.emit('cancelled', cancel, q850FromReason(cancel.headers.getAll('reason'))?.cause)
   }
 }

@@ -7,8 +7,8 @@ import {DigestClient} from './digest.js'
 import {Dialog, credentialsOf} from './dialog.js'
 import {formatCSeq} from './header-values.js'
 import {SipHeaders} from './headers.js'
-import {newCallId, newTag} from './id-pool.js'
-import {createRequest, cseqOf, type SipRequest, type SipResponse} from './message.js'
+import {generateCallId, generateTag} from './ids.js'
+import {createRequest, cseqOf, reasonPhrase, type SipRequest, type SipResponse} from './message.js'
 import {formatNameAddr, parseNameAddr} from './name-addr.js'
 import {q850FromReason, sipStatusToQ850} from './q850.js'
 import type {ClientTransaction} from './transaction/types.js'
@@ -59,8 +59,8 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   constructor(private readonly core: UserAgentCore, private readonly options: InviteOptions) {
     super()
     this.result = new Promise((resolve) => (this.resolveResult = resolve))
-    this.callId = options.callId ?? newCallId()
-    this.localTag = newTag()
+    this.callId = options.callId ?? generateCallId()
+    this.localTag = generateTag()
     this.sdp = asBuffer(options.sdp)
     this.digest = options.credentials === undefined ? undefined : new DigestClient(options.credentials)
     const uri = parseUri(options.requestUri)
@@ -150,7 +150,13 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
       hangUpUnwanted2xx(this.core, response, this.transport, this.transaction?.sent?.connectionId)
       return this.fail({status: 487, source: 'cancel'})
     }
-    const dialog = Dialog.asUac(request, response, {transport: this.transport, connectionId: this.transaction?.sent?.connectionId, localContact: this.request.headers.get('contact') ?? ''})
+    let dialog: Dialog
+    try {
+      dialog = Dialog.asUac(request, response, {transport: this.transport, connectionId: this.transaction?.sent?.connectionId, localContact: this.request.headers.get('contact') ?? ''})
+    } catch (error) {
+      // A 2xx without a To tag cannot make a dialog (§12.1.2): nothing to ACK or hang up in it.
+      return this.fail({status: 502, source: 'response', response, error: error as Error})
+    }
     const call = new SipCall(this.core, dialog, 'outbound', {local: this.sdp, remote: response.body.length > 0 ? response.body : undefined}, this.digest)
     this.call = call
     call.sendAck(cseqOf(request).seq, credentialsOf(request)).catch(() => {})
@@ -167,9 +173,11 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   }
 
   /**
-   * Cancels the attempt (§9.1). Before any provisional response the CANCEL
-   * waits for one; after a final response it does nothing (hang up an
-   * answered call with `call.bye()`).
+   * Cancels the attempt (§9.1). Before the INVITE went out (the target is
+   * still being resolved) it is never sent; before any provisional response
+   * the CANCEL waits for one; after a final response it does nothing (hang
+   * up an answered call with `call.bye()`). Ends in `failed` with 487 and
+   * `canceled: true`, whatever raced the CANCEL.
    */
   cancel(options: HangupOptions = {}): void {
     if (this.cancelRequest !== undefined || this.state === 'answered' || this.state === 'failed') return
@@ -207,7 +215,7 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
     const q850Cause = (response === undefined ? undefined : q850FromReason(response.headers.getAll('reason'))?.cause) ?? sipStatusToQ850(failure.status)
     const result: InviteFailure = {
       status: failure.status,
-      reason: response?.reason ?? ({408: 'Request Timeout', 487: 'Request Terminated', 503: 'Service Unavailable'}[failure.status] ?? 'Failed'),
+      reason: (response?.status === failure.status ? response.reason : undefined) ?? reasonPhrase(failure.status),
       q850Cause,
       canceled: this.cancelRequest !== undefined,
       source: failure.source,

@@ -6,12 +6,12 @@
 // the gateway (a B2BUA is two of its calls) and by the CLI's caller.
 import {EventEmitter} from 'node:events'
 import {dialogKeyOfRequest} from './dialog.js'
-import {cseqOf, toOf, type SipRequest, type SipResponse} from './message.js'
+import {callIdOf, cseqOf, fromOf, toOf, type SipRequest, type SipResponse} from './message.js'
 import {tagOf} from './name-addr.js'
 import {SipTransactionLayer} from './transaction/transaction-layer.js'
 import type {ServerTransaction} from './transaction/types.js'
 import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
-import {buildResponse, type DialogUser, type UserAgentCore} from './user-agent-core.js'
+import {buildResponse, KNOWN_UNSUPPORTED, type DialogUser, type UserAgentCore} from './user-agent-core.js'
 import {IncomingInvite} from './user-agent-incoming.js'
 import {OutgoingInvite} from './user-agent-outgoing.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
@@ -22,9 +22,6 @@ export interface UserAgentEvents {
   invite: [incoming: IncomingInvite]
 }
 
-/** Methods we know but do not serve: 405 with Allow (§8.2.1); anything else unknown gets 501. */
-const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'])
-
 /** Requests that belong in a dialog: outside one they get 481. */
 const DIALOG_ONLY = new Set(['BYE', 'INFO'])
 
@@ -34,7 +31,10 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
   readonly product: string
   private readonly contactUser: string
   private readonly dialogs = new Map<string, DialogUser>()
-  private readonly incoming = new WeakMap<ServerTransaction, IncomingInvite>()
+  /** Unanswered incoming INVITEs by transaction, for CANCEL; each leaves at its final response. */
+  private readonly incoming = new Map<ServerTransaction, IncomingInvite>()
+  /** The same unanswered INVITEs by Call-ID, From tag and CSeq, to spot merged requests (§8.2.2.2). */
+  private readonly pendingInvites = new Set<string>()
   private readonly live = new Set<{shutdown(): void}>()
   private closed = false
 
@@ -59,7 +59,11 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     return this.dialogs.size
   }
 
-  /** Places a call. Failures (including a bad destination) arrive as the `failed` event and in `result`. */
+  /**
+   * Places a call. Network failures (an unresolvable or unreachable
+   * destination included) arrive as the `failed` event and in `result`; a
+   * malformed Request-URI, From or To throws (SipParseError) right here.
+   */
   invite(options: InviteOptions): OutgoingInvite {
     if (this.closed) throw new Error('user agent is closed')
     return new OutgoingInvite(this, options)
@@ -121,8 +125,15 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
       return transaction.respond(buildResponse(this, request, 415, {headers: [['Accept', 'application/sdp']]}))
     }
     if (this.listenerCount('invite') === 0) return transaction.respond(buildResponse(this, request, 480))
-    const incoming = new IncomingInvite(this, request, transaction)
+    // §8.2.2.2: the same INVITE reaching us again by another path (a forking proxy) is a merged request.
+    const mergeKey = `${callIdOf(request)}\n${tagOf(fromOf(request)) ?? ''}\n${cseqOf(request).seq}`
+    if (this.pendingInvites.has(mergeKey)) return transaction.respond(buildResponse(this, request, 482))
+    const incoming = new IncomingInvite(this, request, transaction, () => {
+      this.incoming.delete(transaction)
+      this.pendingInvites.delete(mergeKey)
+    })
     this.incoming.set(transaction, incoming)
+    this.pendingInvites.add(mergeKey)
     this.emit('invite', incoming)
   }
 
@@ -147,6 +158,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     for (const closable of [...this.live]) closable.shutdown()
     for (const user of [...this.dialogs.values()]) user.shutdown()
     this.dialogs.clear()
+    this.incoming.clear()
+    this.pendingInvites.clear()
     this.transactions.close()
   }
 }

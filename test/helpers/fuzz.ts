@@ -352,7 +352,17 @@ export interface MediaGarbage {
 /** One datagram of media garbage: random bytes, broken RTP, RTP that is valid but not ours, broken RTCP. */
 export const mediaGarbage = (random: Random): MediaGarbage => {
   const payload = (length: number) => randomBytes(random, length)
-  switch (pickOf(random, 11)) {
+  switch (pickOf(random, 12)) {
+    case 11: {
+      // A well-formed receiver report (RFC 3550 §6.4.2) about a source that is not the gateway, from a port that is not the caller's.
+      const report = Buffer.alloc(32)
+      report[0] = 0x81
+      report[1] = 201
+      report.writeUInt16BE(7, 2)
+      report.writeUInt32BE(pickOf(random, 0x1_0000_0000), 4)
+      report.writeUInt32BE(pickOf(random, 0x1_0000_0000), 8)
+      return {kind: 'valid RTCP receiver report from a foreign port', bytes: report}
+    }
     case 0:
       return {kind: 'random bytes', bytes: payload(1 + pickOf(random, 1500))}
     case 1:

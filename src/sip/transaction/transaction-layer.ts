@@ -3,7 +3,7 @@
 // matches every incoming message to its transaction (§17.1.3, §17.2.3), and
 // hands the TU what no transaction absorbs.
 import {SipParseError} from '../errors.js'
-import {newBranch} from '../id-pool.js'
+import {generateBranch} from '../ids.js'
 import {cseqOf, topViaOf, type SipMessage, type SipRequest, type SipResponse} from '../message.js'
 import {serializeSipMessage} from '../serializer.js'
 import {SipTransportError, type InboundContext, type SentInfo, type SipTarget, type SipTransportLike} from '../transport/types.js'
@@ -54,7 +54,7 @@ export class SipTransactionLayer {
    * `rport`, RFC 3581 §3) unless the request already has one, as a CANCEL
    * copied from its INVITE does (§9.1). Returns the branch it added.
    */
-  addVia(request: SipRequest, target: SipTarget, branch: string = newBranch()): string | undefined {
+  addVia(request: SipRequest, target: SipTarget, branch: string = generateBranch()): string | undefined {
     if (request.headers.has('via')) return undefined
     const listener = this.transport.listenerFor(target.transport)
     if (listener === undefined) throw new SipTransportError(`no ${target.transport.toUpperCase()} listener to send from`, target)
@@ -122,7 +122,7 @@ export class SipTransactionLayer {
     const key = serverKeyOf(request)
     const existing = this.servers.get(key)
     if (existing !== undefined) {
-      this.counts.retransmissionsAbsorbed++
+      if (request.method !== 'ACK') this.counts.retransmissionsAbsorbed++
       existing.receiveRequest(request, context)
       return
     }

@@ -8,7 +8,7 @@ import {EventEmitter} from 'node:events'
 import {isIP} from 'node:net'
 import {SipParseError} from '../errors.js'
 import type {SipFrameEvent} from '../framer.js'
-import {newTag} from '../id-pool.js'
+import {generateTag} from '../ids.js'
 import {createResponseTo, type SipMessage, type SipResponse} from '../message.js'
 import {answerableRequest, DEFAULT_SIP_LIMITS, isSipKeepAlive, parseSipMessage, type SipLimits} from '../parser.js'
 import {serializeSipMessage} from '../serializer.js'
@@ -188,6 +188,16 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
   }
 
   private onDatagram(bytes: Buffer, remote: SocketAddress, udp: UdpListener): void {
+    try {
+      this.receiveDatagram(bytes, remote, udp)
+    } catch (error) {
+      // Whatever a datagram does, it must not take the socket (or the process) down.
+      this.counts.handlerErrors++
+      this.warn({kind: 'handler-error', reason: error instanceof Error ? error.message : String(error), transport: 'udp', remote})
+    }
+  }
+
+  private receiveDatagram(bytes: Buffer, remote: SocketAddress, udp: UdpListener): void {
     const listener = udp.listener
     const context: InboundContext = {transport: 'udp', local: {address: isWildcard(listener.address) ? listener.advertise : listener.address, port: listener.port}, remote, receivedAt: preciseNow()}
     // CRLF keep-alives on UDP carry no message and need no answer.
@@ -243,7 +253,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
     }
     this.counts.badRequestsAnswered++
     this.warn({kind: 'bad-message', reason: `answered ${parseError.status}: ${reason}`, transport: context.transport, remote: context.remote})
-    const response = createResponseTo(request, parseError.status, {toTag: newTag()})
+    const response = createResponseTo(request, parseError.status, {toTag: generateTag()})
     const listener = this.listenerFor(context.transport)
     // RFC 3261 §20.43: 399 is the miscellaneous warning; the text says what was wrong.
     response.headers.append('Warning', `399 ${listener?.advertise ?? context.local.address} "${reason.replace(/["\\\r\n]/g, ' ')}"`)

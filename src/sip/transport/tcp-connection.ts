@@ -47,7 +47,15 @@ export class TcpConnection {
 
   private receive(chunk: Buffer): void {
     if (!this.open) return
-    for (const event of this.framer.push(chunk)) {
+    let events: SipFrameEvent[]
+    try {
+      events = this.framer.push(chunk)
+    } catch {
+      // Not a framing result but a fault: the stream cannot be trusted any more.
+      this.close()
+      return
+    }
+    for (const event of events) {
       if (event.type === 'ping') this.write(SIP_PONG).catch(() => {})
       else if (event.type !== 'pong') this.events.frame(this, event)
       if (event.type === 'fatal') {

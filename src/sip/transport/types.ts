@@ -7,7 +7,7 @@ export type SipTransportProtocol = 'udp' | 'tcp'
 
 export interface ListenSpec {
   readonly transport: SipTransportProtocol
-  /** An IP address; 0.0.0.0 or :: listen on every interface. */
+  /** An IP address; 0.0.0.0 or :: listen on every interface of that family (:: is IPv6 only: add 0.0.0.0 for IPv4). */
   readonly address: string
   /** 0 asks the OS for a free port. */
   readonly port: number

@@ -107,12 +107,15 @@ describe('UAS 2xx retransmission over UDP (§13.3.1.4)', () => {
     peer.send(invite('retrans-1'), ours.port('udp'), '127.0.0.1')
     await new Promise((resolve) => setTimeout(resolve, T1 + 2 * T1 + 4 * T1 + T2 + T2 / 2))
     const oks = seen.filter(({line}) => line === '200')
-    // Sent at 0, then after 50, 100, 200 (capped), 200: at ~0, 50, 150, 350, 550.
-    assert.ok(oks.length >= 4 && oks.length <= 6, `200 OK sent ${oks.length} times`)
+    // Sent at 0, then after 50, 100, 200 (capped), 200: at ~0, 50, 150, 350, 550. Timers only
+    // fire late, so each gap is at least ~its interval; the upper bounds leave room for a busy machine.
+    assert.ok(oks.length >= 3 && oks.length <= 6, `200 OK sent ${oks.length} times`)
     const gaps = oks.slice(1).map(({at}, index) => at - (oks[index] as {at: number}).at)
-    assert.ok(gaps[0] !== undefined && gaps[0] >= T1 * 0.8 && gaps[0] < T1 * 2, `first gap ${gaps[0]}`)
-    assert.ok(gaps[1] !== undefined && gaps[1] >= 2 * T1 * 0.8 && gaps[1] < 3 * T1, `second gap ${gaps[1]}`)
-    assert.ok(gaps.slice(2).every((gap) => gap >= T2 * 0.8 && gap < T2 * 1.6), `capped gaps ${gaps.slice(2).join(', ')}`)
+    const expected = [T1, 2 * T1, T2, T2]
+    gaps.forEach((gap, index) => {
+      const interval = expected[index] as number
+      assert.ok(gap >= interval * 0.8 && gap < interval + 100, `gap ${index + 1} was ${gap.toFixed(0)} ms, expected ${interval} (all: ${gaps.map((value) => value.toFixed(0)).join(', ')})`)
+    })
     assert.ok((oks[0]?.at ?? 0) - sentAt < T1)
     peer.send(ack('retrans-1', oks[0]?.toTag ?? ''), ours.port('udp'), '127.0.0.1')
     await new Promise((resolve) => setTimeout(resolve, 20))

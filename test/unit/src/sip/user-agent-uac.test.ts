@@ -103,6 +103,17 @@ describe('UserAgent: outgoing calls', () => {
     assert.equal(result.failure.q850Cause, 21)
   })
 
+  it('fails with 502 on a 2xx without a To tag, which cannot make a dialog', async () => {
+    const outgoing = call()
+    const invite = await sentInvite()
+    const broken = answer(invite, 200, {body: SDP})
+    broken.headers.set('To', invite.headers.get('to') ?? '')
+    fake.inject(broken)
+    const result = await outgoing.result
+    assert.ok(!result.ok)
+    assert.deepEqual({status: result.failure.status, reason: result.failure.reason}, {status: 502, reason: 'Bad Gateway'})
+  })
+
   it('fails with 408 when nothing answers (Timer B) and with 503 when the INVITE cannot be sent', async () => {
     const silent = call()
     const timedOut = await silent.result

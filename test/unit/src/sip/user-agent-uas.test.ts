@@ -5,11 +5,12 @@ import assert from 'node:assert/strict'
 import {afterEach, beforeEach, describe, it, type TestContext} from 'node:test'
 import {DigestClient} from '../../../../src/sip/digest.js'
 import {DigestServer} from '../../../../src/sip/digest-server.js'
-import {cseqOf, toOf, type SipRequest, type SipResponse} from '../../../../src/sip/message.js'
+import {createResponseTo, cseqOf, toOf, type SipRequest, type SipResponse} from '../../../../src/sip/message.js'
 import {tagOf} from '../../../../src/sip/name-addr.js'
 import {UserAgent} from '../../../../src/sip/user-agent.js'
+import type {SipCall} from '../../../../src/sip/user-agent-call.js'
 import type {IncomingInvite} from '../../../../src/sip/user-agent-incoming.js'
-import {FakeSipTransport, VirtualClock, wire} from './fake-sip-transport.js'
+import {FakeSipTransport, sleep, VirtualClock, wire} from './fake-sip-transport.js'
 import {ANSWER, OFFER, request, TIMERS} from './user-agent-fixtures.js'
 
 describe('UserAgent: requests outside a dialog', () => {
@@ -35,7 +36,9 @@ describe('UserAgent: requests outside a dialog', () => {
   })
 
   it('answers 501 to an unknown method, 405 to REGISTER, 481 to BYE for an unknown dialog, 481 to a stray CANCEL', () => {
-    assert.equal(statusFor(request('FOO')).status, 501)
+    const unknown = statusFor(request('FOO'))
+    assert.equal(unknown.status, 501)
+    assert.match(unknown.headers.get('to') ?? '', /;tag=[0-9a-f]{16}$/, 'a final response carries a To tag (§8.2.6.2)')
     const register = statusFor(request('REGISTER'))
     assert.equal(register.status, 405)
     assert.ok(register.headers.has('allow'))
@@ -47,6 +50,15 @@ describe('UserAgent: requests outside a dialog', () => {
     const response = statusFor(request('INVITE', {extra: ['Require: 100rel'], body: OFFER}))
     assert.equal(response.status, 420)
     assert.equal(response.headers.get('unsupported'), '100rel')
+  })
+
+  it('refuses a merged request (same Call-ID, From tag and CSeq by another path) with 482 (§8.2.2.2)', () => {
+    const seen: string[] = []
+    ua.on('invite', (incoming) => seen.push(incoming.callId))
+    fake.inject(request('INVITE', {body: OFFER}))
+    fake.inject(request('INVITE', {body: OFFER, branch: 'z9hG4bKotherpath'}))
+    assert.deepEqual(seen, ['uas-test'])
+    assert.equal(fake.responses().at(-1)?.status, 482)
   })
 
   it('answers 480 when no application takes calls, and 415 to a body that is not SDP', () => {
@@ -131,6 +143,22 @@ describe('UserAgent: incoming calls', () => {
     assert.ok(bye !== undefined, 'a BYE went out')
     assert.equal(bye.uri, 'sip:alice@192.0.2.20:5062')
     assert.match(bye.headers.get('to') ?? '', /;tag=alice1$/)
+  })
+
+  it('holds a BYE asked for before the ACK until the ACK has arrived (§15), then resolves with its status', async () => {
+    setup()
+    fake.inject(request('INVITE', {body: OFFER}))
+    const incoming = invites[0] as IncomingInvite
+    const answered = incoming.answer(ANSWER)
+    const hangup = (incoming.call as SipCall).bye({q850Cause: 16})
+    await sleep(10)
+    assert.equal(fake.requests('BYE').length, 0)
+    fake.inject(request('ACK', {toTag: incoming.localTag, branch: 'z9hG4bKack9'}))
+    const bye = (await fake.next(({message}) => message.kind === 'request' && message.method === 'BYE')).message as SipRequest
+    assert.equal(bye.headers.get('reason'), 'Q.850;cause=16')
+    fake.inject(createResponseTo(bye, 200))
+    assert.deepEqual(await hangup, {status: 200})
+    assert.equal((await answered).end?.by, 'local')
   })
 
   it('rejects with the Reason header when a Q.850 cause is given', () => {

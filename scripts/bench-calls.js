@@ -1,0 +1,632 @@
+#!/usr/bin/env node
+// Call benchmark: a daemon in a temporary home on its echo dialplan, SIPp as
+// the callers, everything on this machine (the load generator competes for
+// the same cores, and the numbers say how much it takes).
+//
+//  (a) concurrent G.711 calls: ramps through LEVELS; at each level SIPp holds
+//      that many PCMA calls (rtp_stream, 20 ms frames) for HOLD_S seconds once
+//      all are up. Reports the calls reached, mean MOS and loss from the
+//      gateway's CDRs (CHANNEL_HANGUP_COMPLETE), daemon and SIPp CPU (from
+//      /proc/<pid>/stat, the daemon split into main thread and shard threads),
+//      each media shard's lag p99 (clutchcall_codec_engine_lag_us) and UDP
+//      drops. A level passes with mean MOS >= 4.3 and loss < 0.1 %; the ramp
+//      stops at the first level that fails.
+//  (b) call setup rate: SIPp calls and hangs up at once, at increasing -r
+//      rates, SETUP_S seconds each, until calls fail or INVITEs are
+//      retransmitted. Reports the rate achieved and INVITE -> 200 p50/p99
+//      (SIPp rtd timers, -trace_rtt).
+//  (c) CPU per concurrent call: daemon CPU seconds per call-second at the
+//      levels of (a).
+// Then where it saturates, with the evidence.
+//
+//   npm run bench:calls                       # HOLD_S=60, the full ramp
+//   HOLD_S=20 LEVELS=100,250,500 npm run bench:calls
+//   PARTS=b RATES=100,200,300,400 npm run bench:calls
+//
+// Environment: HOLD_S (60), LEVELS (100,250,500,750,1000,1250,1500,2000),
+// RAMP_CPS (100), RATES (100,200,300,400,500,600,800,1000), SETUP_S (10),
+// PARTS (a,b), SHARDS (auto), RTP_MIN/RTP_MAX (10000/17999, the daemon's
+// RTP range), SIPP_MEDIA_PORT (20000, SIPp's first RTP port), KEEP=1 keeps
+// the temporary home. Needs a build (npm run build) and sipp on the PATH.
+import {spawn, spawnSync} from 'node:child_process'
+import {createSocket} from 'node:dgram'
+import {copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {createConnection} from 'node:net'
+import {availableParallelism, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const bin = join(root, 'bin', 'run.js')
+const scenarios = join(root, 'bench', 'scenarios')
+const PCAP = '/usr/share/sip-tester/g711a.pcap'
+
+const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
+const listEnv = (name, fallback) => (process.env[name] ?? fallback).split(',').map(Number).filter((value) => value > 0)
+const HOLD_S = numberEnv('HOLD_S', 60)
+const LEVELS = listEnv('LEVELS', '100,250,500,750,1000,1250,1500,2000')
+const RAMP_CPS = numberEnv('RAMP_CPS', 100)
+const RATES = listEnv('RATES', '100,200,300,400,500,600,800,1000')
+const SETUP_S = numberEnv('SETUP_S', 10)
+const PARTS = new Set((process.env.PARTS ?? 'a,b').split(','))
+const SHARDS = process.env.SHARDS ?? 'auto'
+const RTP_MIN = numberEnv('RTP_MIN', 10_000)
+const RTP_MAX = numberEnv('RTP_MAX', 17_999)
+const SIPP_MEDIA_PORT = numberEnv('SIPP_MEDIA_PORT', 20_000)
+const MOS_GOAL = 4.3
+const LOSS_GOAL = 0.001
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
+const CORES = availableParallelism()
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const log = (line = '') => process.stdout.write(`${line}\n`)
+const pct = (value) => `${value.toFixed(0)}%`
+const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
+
+// ---- /proc ----
+
+const readTicks = (path) => {
+  try {
+    const stat = readFileSync(path, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return 0
+  }
+}
+const processTicks = (pid) => readTicks(`/proc/${pid}/stat`)
+const threadTicks = (pid) => {
+  const ticks = new Map()
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ticks.set(Number(tid), readTicks(`/proc/${pid}/task/${tid}/stat`))
+  } catch {
+    // The process is gone.
+  }
+  return ticks
+}
+const machineTicks = () => {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+  const idle = fields[3] + fields[4]
+  const total = fields.reduce((sum, value) => sum + value, 0)
+  return {busy: total - idle, total}
+}
+/** Kernel drops (receive buffer full) summed over the local UDP ports in [from, to]. */
+const udpDrops = (from, to) => {
+  let drops = 0
+  let sockets = 0
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = ''
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/)
+      if (fields.length < 13) continue
+      const port = Number.parseInt(fields[1].split(':')[1], 16)
+      if (port < from || port > to) continue
+      sockets++
+      drops += Number(fields[12])
+    }
+  }
+  return {drops, sockets}
+}
+const snmpUdp = () => {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'))
+  const names = lines[0].split(/\s+/).slice(1)
+  const values = lines[1].split(/\s+/).slice(1).map(Number)
+  return Object.fromEntries(names.map((name, index) => [name, values[index]]))
+}
+
+/** CPU ticks of every process, to name what else was busy. */
+const allProcesses = () => {
+  const ticks = new Map()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const value = readTicks(`/proc/${entry}/stat`)
+    if (value > 0) ticks.set(Number(entry), value)
+  }
+  return ticks
+}
+const commandOf = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((part) => part.replace(/^.*\/(?=[^/]+$)/, '')).join(' ').slice(0, 70)
+  } catch {
+    return `pid ${pid}`
+  }
+}
+
+/** A CPU snapshot of the daemon (per thread), SIPp, this script, every other process and the whole machine. */
+const snapshot = (daemonPid, sippPid) => ({
+  at: performance.now(),
+  daemon: threadTicks(daemonPid),
+  sipp: sippPid ? processTicks(sippPid) : 0,
+  sippPid,
+  self: process.cpuUsage(),
+  machine: machineTicks(),
+  processes: allProcesses(),
+  snmp: snmpUdp(),
+})
+
+/** CPU use between two snapshots, in % of one core; the daemon as main thread, its `shards` busiest other threads, and the rest. */
+const cpuBetween = (before, after, daemonPid, shards) => {
+  const seconds = (after.at - before.at) / 1000
+  const ofCore = (ticks) => (100 * ticks) / CLK_TCK / seconds
+  const deltas = [...after.daemon].map(([tid, ticks]) => [tid, ticks - (before.daemon.get(tid) ?? 0)])
+  const main = deltas.find(([tid]) => tid === daemonPid)?.[1] ?? 0
+  const others = deltas.filter(([tid]) => tid !== daemonPid).sort((a, b) => b[1] - a[1])
+  const shardTicks = others.slice(0, shards).map(([, ticks]) => ticks)
+  const rest = others.slice(shards).reduce((sum, [, ticks]) => sum + ticks, 0)
+  const daemonTicks = deltas.reduce((sum, [, ticks]) => sum + ticks, 0)
+  const selfMicros = after.self.user + after.self.system - before.self.user - before.self.system
+  const machineBusy = after.machine.busy - before.machine.busy
+  const machineTotal = after.machine.total - before.machine.total
+  const machine = (100 * CORES * machineBusy) / Math.max(1, machineTotal)
+  const daemon = ofCore(daemonTicks)
+  const sipp = ofCore(after.sipp - before.sipp)
+  const self = selfMicros / 1e4 / seconds
+  const busiestOthers = [...after.processes]
+    .filter(([pid]) => pid !== daemonPid && pid !== process.pid && !(after.sipp > 0 && pid === after.sippPid))
+    .map(([pid, ticks]) => [pid, ofCore(ticks - (before.processes.get(pid) ?? ticks))])
+    .filter(([, share]) => share >= 5)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([pid, share]) => `${commandOf(pid)} ${share.toFixed(0)}%`)
+  return {
+    seconds,
+    busiestOthers,
+    daemon,
+    daemonSeconds: daemonTicks / CLK_TCK,
+    main: ofCore(main),
+    shards: shardTicks.map(ofCore),
+    otherThreads: ofCore(rest),
+    sipp,
+    self,
+    machine,
+    elsewhere: Math.max(0, machine - daemon - sipp - self),
+    rcvbufErrors: after.snmp.RcvbufErrors - before.snmp.RcvbufErrors,
+    sndbufErrors: after.snmp.SndbufErrors - before.snmp.SndbufErrors,
+  }
+}
+
+// ---- metrics ----
+
+const scrape = async (url) => (await fetch(url)).text()
+/** Cumulative bucket counts of clutchcall_codec_engine_lag_us per shard. */
+const lagBuckets = (text) => {
+  const shards = new Map()
+  for (const match of text.matchAll(/^clutchcall_codec_engine_lag_us_bucket\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((label) => [label[1], label[2]]))
+    const le = labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(labels.le)
+    const list = shards.get(labels.shard) ?? []
+    list.push([le, Number(match[2])])
+    shards.set(labels.shard, list)
+  }
+  for (const list of shards.values()) list.sort((a, b) => a[0] - b[0])
+  return shards
+}
+/** histogram_quantile over the difference of two scrapes, per shard (linear within a bucket, as Prometheus does). */
+const lagQuantiles = (before, after, q) => {
+  const result = []
+  for (const [shard, buckets] of after) {
+    const earlier = new Map(before.get(shard) ?? [])
+    const delta = buckets.map(([le, count]) => [le, count - (earlier.get(le) ?? 0)])
+    const total = delta.at(-1)?.[1] ?? 0
+    if (total === 0) {
+      result.push({shard, value: Number.NaN, samples: 0})
+      continue
+    }
+    const rank = q * total
+    let previousLe = 0
+    let previousCount = 0
+    let value = Number.NaN
+    for (const [le, count] of delta) {
+      if (count >= rank) {
+        value = le === Number.POSITIVE_INFINITY ? previousLe : previousLe + ((le - previousLe) * (rank - previousCount)) / Math.max(1, count - previousCount)
+        break
+      }
+      previousLe = le
+      previousCount = count
+    }
+    const finite = delta.filter(([le]) => le !== Number.POSITIVE_INFINITY).at(-1)
+    result.push({shard, value, samples: total, over: finite ? {le: finite[0], share: (total - finite[1]) / total} : undefined})
+  }
+  return result.sort((a, b) => Number(a.shard) - Number(b.shard))
+}
+
+// ---- the admin socket (JSON-RPC lines), for status and the call event stream ----
+
+class Admin {
+  static open(path) {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(path, () => resolve(new Admin(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  constructor(socket) {
+    this.socket = socket
+    this.nextId = 1
+    this.pending = new Map()
+    this.onEvent = undefined
+    let buffered = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk) => {
+      buffered += chunk
+      let newline = buffered.indexOf('\n')
+      while (newline !== -1) {
+        const message = JSON.parse(buffered.slice(0, newline))
+        buffered = buffered.slice(newline + 1)
+        newline = buffered.indexOf('\n')
+        if (message.id !== undefined && this.pending.has(message.id)) {
+          this.pending.get(message.id)(message)
+          this.pending.delete(message.id)
+        } else if (message.method === 'calls.event') this.onEvent?.(message.params)
+      }
+    })
+  }
+
+  async request(method, params = {}) {
+    const id = this.nextId++
+    const answer = new Promise((resolve) => this.pending.set(id, resolve))
+    this.socket.write(`${JSON.stringify({jsonrpc: '2.0', id, method, params})}\n`)
+    const message = await answer
+    if (message.error) throw new Error(`${method}: ${message.error.message}`)
+    return message.result
+  }
+
+  static async connect(path) {
+    const admin = await Admin.open(path)
+    await admin.request('daemon.hello', {protocol: 1, client: 'bench-calls'})
+    return admin
+  }
+
+  close() {
+    this.socket.destroy()
+  }
+}
+
+// ---- the pcap, as the raw PCMA file SIPp's rtp_stream plays ----
+
+const rawAudioFromPcap = (pcapFile) => {
+  const data = readFileSync(pcapFile)
+  const little = data.readUInt32LE(0) === 0xa1b2c3d4
+  const u32 = (offset) => (little ? data.readUInt32LE(offset) : data.readUInt32BE(offset))
+  const payloads = []
+  for (let offset = 24; offset + 16 <= data.length; ) {
+    const length = u32(offset + 8)
+    const frame = data.subarray(offset + 16, offset + 16 + length)
+    offset += 16 + length
+    if (frame.length < 14 + 20 + 8 + 12 || frame.readUInt16BE(12) !== 0x0800) continue
+    const ip = frame.subarray(14)
+    if (ip[9] !== 17) continue
+    const rtp = ip.subarray((ip[0] & 0x0f) * 4 + 8)
+    if (rtp[0] >> 6 !== 2 || (rtp[1] & 0x7f) !== 8) continue
+    payloads.push(rtp.subarray(12 + (rtp[0] & 0x0f) * 4))
+  }
+  return Buffer.concat(payloads)
+}
+
+// ---- SIPp ----
+
+const freeUdpPort = () =>
+  new Promise((resolve) => {
+    const socket = createSocket('udp4')
+    socket.bind(0, '127.0.0.1', () => {
+      const {port} = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
+
+const runSipp = (args, cwd) => {
+  const child = spawn('sipp', args, {cwd, stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk.toString()).slice(-4000)))
+  const done = new Promise((resolve) => child.once('exit', (code) => resolve({code: code ?? 1, stderr})))
+  return {child, done}
+}
+
+/** The last line of SIPp's -trace_stat file, by column name. */
+const sippStats = (cwd, scenario, pid) => {
+  const file = join(cwd, `${scenario}_${pid}_.csv`)
+  if (!existsSync(file)) return undefined
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  const names = lines[0].split(';')
+  const values = lines.at(-1).split(';')
+  return Object.fromEntries(names.map((name, index) => [name, values[index]]))
+}
+const sippErrors = (cwd, scenario, pid) => {
+  const file = join(cwd, `${scenario}_${pid}_errors.log`)
+  if (!existsSync(file)) return []
+  const counts = new Map()
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const text = line.replace(/^[\d\-:.\s]+\t?[\d.]*:?\s*/, '').replace(/\d+/g, 'N').slice(0, 120).trim()
+    if (text) counts.set(text, (counts.get(text) ?? 0) + 1)
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3)
+}
+const elapsedSeconds = (text) => {
+  const [h, m, s] = (text ?? '0:0:0').split(':').map(Number)
+  return h * 3600 + m * 60 + s
+}
+
+// ---- the run ----
+
+const home = mkdtempSync(join(tmpdir(), 'cc-bench-calls-'))
+const env = {...process.env, CLUTCHCALL_HOME: home}
+delete env.CLUTCHCALL_CONFIG
+const cli = (args) => {
+  const result = spawnSync(process.execPath, [bin, ...args, '--json'], {env, encoding: 'utf8'})
+  return JSON.parse(result.stdout)
+}
+
+writeFileSync(
+  join(home, 'clutchcall.yaml'),
+  `sip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n    - { transport: tcp, address: 127.0.0.1, port: 0 }\n` +
+    `rtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\n  shards: ${SHARDS}\n` +
+    `metrics:\n  listen: 127.0.0.1:0\ntracing:\n  enabled: false\n`,
+)
+for (const file of ['uac-hold-pcma.xml', 'uac-setup-bye.xml']) copyFileSync(join(scenarios, file), join(home, file))
+writeFileSync(join(home, 'g711a.raw'), rawAudioFromPcap(PCAP))
+
+const started = cli(['start'])
+if (started.status !== 0) {
+  log(`the daemon did not start: ${JSON.stringify(started.error)}`)
+  process.exit(1)
+}
+const daemonPid = started.result.pid
+const sipPort = started.result.listeners.find((listener) => listener.name === 'sip' && listener.transport === 'udp').port
+const metricsUrl = started.result.listeners.find((listener) => listener.name === 'metrics').url
+const admin = await Admin.connect(join(home, 'admin.sock'))
+const shardCount = SHARDS === 'auto' ? CORES : Number(SHARDS)
+const active = async () => (await admin.request('daemon.status')).calls.active
+
+let stopping = false
+const running = new Set()
+const cleanup = () => {
+  for (const child of running) child.kill('SIGKILL')
+  admin.close()
+  spawnSync(process.execPath, [bin, 'stop', '--force', '--timeout', '5', '--json'], {env, stdio: 'ignore'})
+  if (process.env.KEEP !== '1') rmSync(home, {recursive: true, force: true})
+}
+process.once('SIGINT', () => {
+  stopping = true
+  cleanup()
+  process.exit(130)
+})
+
+/** Waits (up to QUIET_WAIT_S) for the machine to be nearly idle before a measurement: it is shared, and this bench measures the gateway. */
+const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 120)
+const waitForQuietMachine = async () => {
+  const started = Date.now()
+  let busy = 0
+  while (Date.now() - started < QUIET_WAIT_S * 1000) {
+    const before = machineTicks()
+    await sleep(3000)
+    const after = machineTicks()
+    busy = (100 * CORES * (after.busy - before.busy)) / Math.max(1, after.total - before.total)
+    if (busy < 25) break
+  }
+  return {waitedS: (Date.now() - started) / 1000, busy}
+}
+
+const waitForIdle = async (timeoutMs) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if ((await active()) === 0) return true
+    await sleep(500)
+  }
+  return false
+}
+
+log(`bench:calls — node ${process.version}, ${CORES} cores, ${shardCount} media shard(s), daemon pid ${daemonPid}, SIP 127.0.0.1:${sipPort}, ${new Date().toISOString()}`)
+log(`load generator: SIPp (${spawnSync('sipp', ['-v'], {encoding: 'utf8'}).stdout.match(/v[\d.]+\S*/)?.[0] ?? '?'}) on the same machine; machine load average at start: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+
+// ---- (a) concurrent calls ----
+
+const levelResults = []
+const runLevel = async (level) => {
+  const rampS = Math.ceil(level / RAMP_CPS)
+  // Each call holds long enough that all `level` overlap for HOLD_S: the first one answered waits for the last.
+  const holdMs = (HOLD_S + rampS + 3) * 1000
+  const sippPort = await freeUdpPort()
+  const args = [
+    `127.0.0.1:${sipPort}`, '-sf', 'uac-hold-pcma.xml', '-s', 'bench', '-i', '127.0.0.1', '-mi', '127.0.0.1',
+    '-p', String(sippPort), '-mp', String(SIPP_MEDIA_PORT), '-m', String(level), '-l', String(level), '-r', String(RAMP_CPS),
+    '-d', String(holdMs), '-nostdin', '-trace_stat', '-fd', '5', '-trace_err', '-rtp_threadtasks', '50',
+    '-timeout', `${HOLD_S + 3 * rampS + 120}s`, '-timeout_error',
+  ]
+  const sipp = runSipp(args, home)
+  running.add(sipp.child)
+  let sippExited = false
+  void sipp.done.then(() => (sippExited = true))
+
+  // Up: every call answered.
+  const upDeadline = Date.now() + (3 * rampS + 30) * 1000
+  let reached = 0
+  while (Date.now() < upDeadline && !sippExited && !stopping) {
+    reached = await active()
+    if (reached >= level) break
+    await sleep(500)
+  }
+  const plateauLagBefore = lagBuckets(await scrape(metricsUrl))
+  const before = snapshot(daemonPid, sipp.child.pid)
+  // Hold: sample the calls up.
+  const samples = []
+  const holdUntil = performance.now() + HOLD_S * 1000
+  while (performance.now() < holdUntil && !sippExited && !stopping) {
+    samples.push(await active())
+    await sleep(Math.min(2000, Math.max(0, holdUntil - performance.now())))
+  }
+  const after = snapshot(daemonPid, sipp.child.pid)
+  const plateauLagAfter = lagBuckets(await scrape(metricsUrl))
+  const daemonDrops = udpDrops(RTP_MIN, RTP_MAX)
+  const sippDrops = udpDrops(SIPP_MEDIA_PORT, SIPP_MEDIA_PORT + 4 * level + 100)
+  // The calls now end; their CDRs arrive as CHANNEL_HANGUP_COMPLETE on a subscription opened just before.
+  const events = await Admin.connect(join(home, 'admin.sock'))
+  const cdrs = []
+  events.onEvent = (event) => {
+    if (event.type === 'CHANNEL_HANGUP_COMPLETE' && event.to_number === 'bench') cdrs.push(event)
+  }
+  await events.request('calls.subscribe', {})
+  const result = await sipp.done
+  running.delete(sipp.child)
+  const cdrDeadline = Date.now() + 20_000
+  while (cdrs.length < Math.min(reached, level) && Date.now() < cdrDeadline) await sleep(200)
+  events.close()
+  await waitForIdle(30_000)
+
+  const stats = sippStats(home, 'uac-hold-pcma', sipp.child.pid)
+  const cpu = cpuBetween(before, after, daemonPid, shardCount)
+  const lag = lagQuantiles(plateauLagBefore, plateauLagAfter, 0.99)
+  const received = cdrs.reduce((sum, cdr) => sum + cdr.packets_received, 0)
+  const lost = cdrs.reduce((sum, cdr) => sum + cdr.packets_lost, 0)
+  const mos = cdrs.map((cdr) => cdr.estimated_mos)
+  const meanMos = mos.reduce((sum, value) => sum + value, 0) / Math.max(1, mos.length)
+  const loss = lost / Math.max(1, received + lost)
+  const held = samples.length > 0 ? Math.min(...samples) : 0
+  const peak = samples.length > 0 ? Math.max(...samples) : 0
+  const failed = Number(stats?.['FailedCall(C)'] ?? Number.NaN)
+  const callSeconds = (samples.reduce((sum, value) => sum + value, 0) / Math.max(1, samples.length)) * cpu.seconds
+  const entry = {
+    level, reached, held, peak, failed, sippCode: result.code, cdrs: cdrs.length, meanMos, minMos: mos.length ? Math.min(...mos) : Number.NaN,
+    loss, received, lost, notCompleted: cdrs.filter((cdr) => cdr.status !== 'completed').length,
+    cpu, lag, daemonDrops, sippDrops, cpuPerCallSecond: cpu.daemonSeconds / Math.max(1, callSeconds), errors: sippErrors(home, 'uac-hold-pcma', sipp.child.pid),
+  }
+  entry.pass = held >= level && failed === 0 && cdrs.length >= level && meanMos >= MOS_GOAL && loss < LOSS_GOAL
+  levelResults.push(entry)
+  return entry
+}
+
+const lagText = (shard) => (shard.over && shard.over.share > 0.01 ? `>${fixed(shard.over.le / 1000, 0)} (${fixed(shard.over.share * 100, 0)}%)` : fixed(shard.value / 1000, 1))
+const printLevel = (entry) => {
+  const lag = entry.lag.map((shard) => `s${shard.shard} ${lagText(shard)}`).join(' ')
+  log(
+    `${String(entry.level).padStart(5)}  ${String(entry.held).padStart(5)}/${String(entry.peak).padEnd(5)} ${String(Number.isNaN(entry.failed) ? '?' : entry.failed).padStart(5)}  ${fixed(entry.meanMos).padStart(4)} (min ${fixed(entry.minMos)})  ${fixed(entry.loss * 100, 3).padStart(6)}%  ` +
+      `${pct(entry.cpu.daemon).padStart(5)} [main ${pct(entry.cpu.main)}, shards ${entry.cpu.shards.map(pct).join('/')}]  ${pct(entry.cpu.sipp).padStart(5)}  ${pct(entry.cpu.machine).padStart(5)} (${pct(entry.cpu.elsewhere)} other)  ` +
+      `${lag.padEnd(16)} ${String(entry.daemonDrops.drops).padStart(6)}/${String(entry.sippDrops.drops).padEnd(6)}  ${(entry.cpuPerCallSecond * 1000).toFixed(2).padStart(6)} ms  ${entry.pass ? 'pass' : 'FAIL'}`,
+  )
+  if (!entry.pass) {
+    const why = []
+    if (entry.held < entry.level) why.push(`only ${entry.held} calls held (peak ${entry.peak})`)
+    if (entry.failed > 0) why.push(`${entry.failed} calls failed in SIPp (exit ${entry.sippCode})`)
+    if (entry.cdrs < entry.level) why.push(`${entry.cdrs} CDRs`)
+    if (entry.meanMos < MOS_GOAL) why.push(`mean MOS ${fixed(entry.meanMos)} < ${MOS_GOAL}`)
+    if (entry.loss >= LOSS_GOAL) why.push(`loss ${fixed(entry.loss * 100, 3)}% >= 0.1% (${entry.lost} of ${entry.received + entry.lost})`)
+    if (entry.cpu.busiestOthers.length) why.push(`also busy: ${entry.cpu.busiestOthers.join(', ')}`)
+    log(`       why: ${why.join('; ')}${entry.errors.length ? `; SIPp errors: ${entry.errors.map(([text, count]) => `${count}× ${text}`).join(' | ')}` : ''}`)
+  }
+}
+
+if (PARTS.has('a')) {
+  log('')
+  log(`(a) concurrent PCMA calls, each level held ${HOLD_S} s with all calls up (ramp ${RAMP_CPS} calls/s); pass: mean MOS >= ${MOS_GOAL}, loss < 0.1 %`)
+  log('level  held/peak  fail  MOS           loss     daemon CPU (% of a core)             SIPp  machine         lag p99 ms       UDP drops gw/SIPp*  CPU/call-s')
+  log('  (* SIPp rtp_stream does not read the echoes it gets back, so its sockets overflow by design: that column only shows the echo arrived)')
+  for (const level of LEVELS) {
+    if (stopping) break
+    if (!(await waitForIdle(60_000))) {
+      log(`calls still up before level ${level}; stopping`)
+      break
+    }
+    const quiet = await waitForQuietMachine()
+    if (quiet.busy >= 25) log(`       (machine still ${pct(quiet.busy)} busy with other work after waiting ${quiet.waitedS.toFixed(0)} s: measuring anyway)`)
+    const entry = await runLevel(level)
+    printLevel(entry)
+    if (!entry.pass) break
+  }
+}
+
+// ---- (b) setup rate ----
+
+const rateResults = []
+const percentile = (sorted, q) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))])
+if (PARTS.has('b') && !stopping) {
+  log('')
+  log(`(b) call setup rate: INVITE -> 200 -> ACK -> BYE at once, ${SETUP_S} s per rate; stops at the first failed call or retransmission`)
+  log(' rate  achieved  calls   failed  retrans  INVITE->200 p50  p99  max ms   daemon CPU [main, shards]        SIPp')
+  for (const rate of RATES) {
+    if (stopping) break
+    await waitForIdle(30_000)
+    const quiet = await waitForQuietMachine()
+    if (quiet.busy >= 25) log(`       (machine still ${pct(quiet.busy)} busy with other work after waiting ${quiet.waitedS.toFixed(0)} s: measuring anyway)`)
+    const sippPort = await freeUdpPort()
+    const total = rate * SETUP_S
+    const args = [
+      `127.0.0.1:${sipPort}`, '-sf', 'uac-setup-bye.xml', '-s', 'setup', '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', String(sippPort),
+      '-mp', String(SIPP_MEDIA_PORT), '-m', String(total), '-r', String(rate), '-rp', '1000', '-l', String(Math.max(200, rate * 4)),
+      '-nostdin', '-trace_rtt', '-rtt_freq', '1', '-trace_stat', '-fd', '1', '-trace_err', '-timeout', `${SETUP_S * 4 + 40}s`, '-timeout_error',
+    ]
+    const sipp = runSipp(args, home)
+    running.add(sipp.child)
+    const before = snapshot(daemonPid, sipp.child.pid)
+    let last = before
+    const watcher = setInterval(() => (last = snapshot(daemonPid, sipp.child.pid)), 250)
+    const result = await sipp.done
+    clearInterval(watcher)
+    running.delete(sipp.child)
+    const cpu = cpuBetween(before, last, daemonPid, shardCount)
+    const stats = sippStats(home, 'uac-setup-bye', sipp.child.pid) ?? {}
+    const rttFile = join(home, `uac-setup-bye_${sipp.child.pid}_rtt.csv`)
+    const rtts = existsSync(rttFile)
+      ? readFileSync(rttFile, 'utf8').split('\n').slice(1).map((line) => Number(line.split(';')[1])).filter(Number.isFinite).sort((a, b) => a - b)
+      : []
+    const succeeded = Number(stats['SuccessfulCall(C)'] ?? 0)
+    const failed = Number(stats['FailedCall(C)'] ?? Number.NaN)
+    const retrans = Number(stats['Retransmissions(C)'] ?? Number.NaN)
+    const elapsed = Math.max(1, elapsedSeconds(stats['ElapsedTime(C)']))
+    const achieved = succeeded / elapsed
+    const entry = {rate, achieved, succeeded, failed, retrans, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), max: rtts.at(-1) ?? Number.NaN, cpu, code: result.code, errors: sippErrors(home, 'uac-setup-bye', sipp.child.pid)}
+    rateResults.push(entry)
+    log(
+      `${String(rate).padStart(5)}  ${fixed(achieved, 0).padStart(8)}  ${String(succeeded).padStart(6)}  ${String(failed).padStart(6)}  ${String(retrans).padStart(7)}  ${String(entry.p50).padStart(15)}  ${String(entry.p99).padStart(4)}  ${String(entry.max).padStart(6)}   ` +
+        `${pct(cpu.daemon).padStart(5)} [${pct(cpu.main)}, ${cpu.shards.map(pct).join('/')}]   ${pct(cpu.sipp).padStart(10)}`,
+    )
+    if (entry.errors.length) log(`       SIPp errors: ${entry.errors.map(([text, count]) => `${count}× ${text}`).join(' | ')}`)
+    if (failed > 0 || retrans > 0 || result.code !== 0) break
+  }
+}
+
+// ---- (c) and the analysis ----
+
+if (levelResults.length > 0) {
+  log('')
+  log('(c) daemon CPU per concurrent call (CPU seconds per call-second, i.e. cores per call):')
+  for (const entry of levelResults) {
+    const perCall = entry.cpuPerCallSecond
+    log(`  ${String(entry.level).padStart(5)} calls: ${(perCall * 1000).toFixed(2)} ms CPU per call-second (${(perCall * 100).toFixed(3)} % of a core per call; ${fixed(1 / perCall, 0)} calls per core at this rate), main thread ${pct(entry.cpu.main)}, shards ${entry.cpu.shards.map(pct).join('/')}`)
+  }
+}
+
+log('')
+log('where it saturates:')
+const best = [...levelResults].reverse().find((entry) => entry.pass)
+const failedLevel = levelResults.find((entry) => !entry.pass)
+if (levelResults.length > 0) log(`  most concurrent calls passing: ${best ? best.level : 'none'}${failedLevel ? `; first failing level: ${failedLevel.level}` : ' (no level failed: raise LEVELS)'}`)
+if (failedLevel) {
+  const {cpu} = failedLevel
+  const shardMax = Math.max(...cpu.shards, 0)
+  const lagMax = Math.max(...failedLevel.lag.map((shard) => shard.value).filter(Number.isFinite), 0)
+  log(`  at ${failedLevel.level}: machine ${pct(cpu.machine)} of ${CORES * 100}% (daemon ${pct(cpu.daemon)}: main ${pct(cpu.main)}, shards ${cpu.shards.map(pct).join('/')}, other threads ${pct(cpu.otherThreads)}; SIPp ${pct(cpu.sipp)}; this script ${pct(cpu.self)}; other processes ${pct(cpu.elsewhere)})`)
+  log(`  media shard lag p99 ${failedLevel.lag.map((shard) => `shard ${shard.shard} ${lagText(shard)} ms`).join(', ')}; UDP drops at the gateway's RTP sockets ${failedLevel.daemonDrops.drops}, at SIPp's ${failedLevel.sippDrops.drops}; system RcvbufErrors +${cpu.rcvbufErrors}, SndbufErrors +${cpu.sndbufErrors}`)
+  if (cpu.busiestOthers.length) log(`  busiest other processes: ${cpu.busiestOthers.join('; ')}`)
+  const causes = []
+  if (cpu.machine > 0.9 * CORES * 100) causes.push(`the machine is out of CPU (${pct(cpu.machine)} of ${CORES * 100}%)`)
+  if (shardMax > 85) causes.push(`a media shard thread is at ${pct(shardMax)} of a core`)
+  if (cpu.main > 85) causes.push(`the daemon's main thread is at ${pct(cpu.main)} of a core`)
+  if (cpu.sipp > 80) causes.push(`SIPp takes ${pct(cpu.sipp)} of the ${CORES * 100}%`)
+  if (cpu.elsewhere > 30) causes.push(`other processes on the machine take ${pct(cpu.elsewhere)}`)
+  if (lagMax > 20_000) causes.push(`shard event loops lag ${fixed(lagMax / 1000, 1)} ms at p99 (a 20 ms frame is late)`)
+  if (failedLevel.daemonDrops.drops > 0) causes.push(`the gateway's RTP sockets overflowed (${failedLevel.daemonDrops.drops} datagrams dropped by the kernel)`)
+  if (failedLevel.sippDrops.drops > 0) causes.push(`SIPp's RTP sockets overflowed (${failedLevel.sippDrops.drops} dropped: echoes SIPp did not read)`)
+  log(`  evidence: ${causes.length ? causes.join('; ') : 'no resource at its limit: see the SIPp errors above'}`)
+}
+const lastRate = rateResults.at(-1)
+if (lastRate) {
+  const bestRate = [...rateResults].reverse().find((entry) => entry.failed === 0 && entry.retrans === 0 && entry.code === 0)
+  log(`  setup rate: ${bestRate ? `${fixed(bestRate.achieved, 0)} calls/s clean (p99 INVITE->200 ${bestRate.p99} ms)` : 'no clean rate'}${lastRate !== bestRate ? `; at -r ${lastRate.rate}: ${lastRate.failed} failed, ${lastRate.retrans} retransmissions, daemon main thread ${pct(lastRate.cpu.main)}, SIPp ${pct(lastRate.cpu.sipp)}, machine ${pct(lastRate.cpu.machine)}` : ' (no rate failed: raise RATES)'}`)
+}
+log(`  (HOLD_S=${HOLD_S}; the numbers include SIPp on the same ${CORES} cores and whatever else ran on the machine, shown as "other")`)
+
+cleanup()
