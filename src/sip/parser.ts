@@ -142,25 +142,46 @@ const failWith = (error: unknown, start: StartLine | undefined, headers: SipHead
   throw problem.withContext(status, start === undefined ? undefined : messageFor(start, headers ?? new SipHeaders()))
 }
 
-const decodeLines = (head: Buffer): string[] => {
+/** The lines of a header section; one that is not UTF-8 is still read (as Latin-1) for the partial request, then refused. */
+const decodeLines = (head: Buffer): {lines: string[]; encodingError?: SipParseError} => {
   try {
-    return utf8.decode(head).split('\r\n')
+    return {lines: utf8.decode(head).split('\r\n')}
   } catch {
-    throw syntaxError('header section is not UTF-8')
+    return {lines: head.toString('latin1').split('\r\n'), encodingError: syntaxError('header section is not UTF-8')}
   }
+}
+
+/**
+ * A request line that failed to parse but still names a method and a URI: kept
+ * so the request can be answered (505 for another SIP version, 416 for another
+ * URI scheme, RFC 4475 §3.1.2) rather than dropped.
+ */
+const answerableRequestLine = (line: string): StartLine | undefined => {
+  const [method, uri, version, extra] = line.split(' ')
+  if (extra !== undefined || method === undefined || uri === undefined || uri === '' || version === undefined || !isToken(method)) return undefined
+  return {kind: 'request', method, uri}
 }
 
 const parseHead = (head: Buffer, limits: SipLimits, looksLikeRequest: boolean): {start: StartLine; headers: SipHeaders} => {
   let start: StartLine | undefined
   let headers: SipHeaders | undefined
   try {
-    const [startLine = '', ...lines] = decodeLines(head)
+    const {lines: [startLine = '', ...lines], encodingError} = decodeLines(head)
     if (/[\r\n]/.test(startLine)) throw syntaxError('bare CR or LF in the start line')
     if (Buffer.byteLength(startLine) > limits.maxHeaderLineBytes) throw tooLarge('start line too long')
-    start = parseStartLine(startLine)
+    let startError: unknown
+    try {
+      start = parseStartLine(startLine)
+    } catch (error) {
+      startError = error
+      start = looksLikeRequest ? answerableRequestLine(startLine) : undefined
+    }
     const parsed = parseHeaderLines(lines, limits)
     headers = parsed.headers
+    if (startError !== undefined) throw startError
+    if (encodingError !== undefined) throw encodingError
     if (parsed.error !== undefined) throw parsed.error
+    if (start === undefined) throw syntaxError('malformed start line')
     return {start, headers}
   } catch (error) {
     return failWith(error, start, headers, looksLikeRequest)

@@ -257,7 +257,10 @@ describe('parseSipMessage: malformed requests (RFC 4475 §3.1.2 and friends)', (
 
   it('answers 505 to an unknown SIP version (badvers)', () => {
     const error = rejects(sip(['OPTIONS sip:t.watson@example.org SIP/7.0', 'Via: SIP/7.0/UDP c.example.com;branch=z9hG4bKkdjuw', 'Max-Forwards: 70', 'From: A. Bell <sip:a.g.bell@example.com>;tag=qweoiqpe', 'To: T. Watson <sip:t.watson@example.org>', 'Call-ID: badvers.31417@c.example.com', 'CSeq: 1 OPTIONS', 'l: 0']), 505)
-    assert.equal(error.partial, undefined)
+    // The request is kept so it can be answered 505 (RFC 4475 §3.1.2.17) when its Via allows it.
+    assert.equal(error.partial?.kind, 'request')
+    assert.equal(error.partial?.kind === 'request' ? error.partial.method : '', 'OPTIONS')
+    assert.equal(error.partial?.headers.get('call-id'), 'badvers.31417@c.example.com')
   })
 
   it('answers 400 to scalar fields that overflow (scalar02)', () => {
@@ -401,6 +404,21 @@ describe('answerableRequest', () => {
     assert.deepEqual(reply.headers.getAll('via'), ['SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;rport'])
     assert.equal(reply.headers.get('to'), 'Bob <sip:bob@biloxi.example.com>;tag=srv1')
     assert.equal(reply.headers.get('cseq'), '99999999999999 INVITE')
+  })
+
+  it('keeps an answerable request whose start line or header encoding is refused (505, 416, 400)', () => {
+    const lines = ['Via: SIP/2.0/UDP c.example.com;branch=z9hG4bKkdjuw', 'Max-Forwards: 70', 'From: <sip:a@example.com>;tag=1', 'To: <sip:b@example.org>', 'Call-ID: x1@c.example.com', 'CSeq: 1 OPTIONS', 'Content-Length: 0']
+    const version = parseError(sip(['OPTIONS sip:b@example.org SIP/3.0', ...lines]))
+    assert.equal(version.status, 505)
+    assert.equal(answerableRequest(version)?.method, 'OPTIONS')
+    const scheme = parseError(sip(['OPTIONS mailto:b@example.org SIP/2.0', ...lines]))
+    assert.equal(scheme.status, 416)
+    assert.ok(answerableRequest(scheme))
+    const latin1 = Buffer.from(`${['OPTIONS sip:b@example.org SIP/2.0', ...lines.slice(0, 2), 'Subject: caf\xe9'].join('\r\n')}\r\n${lines.slice(2).join('\r\n')}\r\n\r\n`, 'latin1')
+    const encoding = parseError(latin1)
+    assert.equal(encoding.status, 400)
+    assert.match(encoding.message, /UTF-8/)
+    assert.equal(answerableRequest(encoding)?.headers.get('call-id'), 'x1@c.example.com')
   })
 
   it('refuses when the top Via is unusable or the failure was a response', () => {
