@@ -66,6 +66,17 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
 
+  // The offer is checked before anything is allocated: a flood of INVITEs with unusable SDP gets 488/400
+  // and never exhausts the RTP ports a real caller needs.
+  try {
+    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0})
+  } catch (error) {
+    const status = error instanceof SdpError ? error.status : 400
+    log.info({err: error, status}, 'SDP offer refused')
+    incoming.reject(status)
+    return
+  }
+
   const call = new Call(
     {tenant: route.tenant, trunk: route.trunk, direction: 'inbound', from: userOf(incoming.from.uri), to: calledNumber, sipCallId: incoming.callId},
     services.calls,
@@ -81,16 +92,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const media = new StreamMediaEndpoint(stream, call.log)
-  let answer
-  try {
-    answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort})
-  } catch (error) {
-    const status = error instanceof SdpError ? error.status : 400
-    call.log.info({err: error, status}, 'SDP offer refused')
-    incoming.reject(status, {q850Cause: status === 488 ? 65 : 41})
-    call.finish({cause: status === 488 ? 65 : 41, status: 'failed'}, await stream.close())
-    return
-  }
+  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort})
   media.codec = answer.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
   await stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt))
   stream.on('quality', (quality) => call.qualityUpdate(quality))
