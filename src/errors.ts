@@ -50,6 +50,15 @@ export const ERRORS = {
   CC_ERR_ADMIN_CONNECTION_LOST: spec('The admin connection to the daemon closed before it answered', 'Check `clutchcall status`; the daemon log says why it went away.', -32022),
   CC_ERR_ADMIN_TIMEOUT: spec('The daemon did not answer {method} within {seconds}s', 'The daemon may be overloaded; check `clutchcall status` and its log.', -32023),
   CC_ERR_CALL_NOT_FOUND: spec('No active call {call_sid}', 'List the active calls with `clutchcall calls list`; the call may have ended already.', -32030),
+  CC_ERR_CDR_DISABLED: spec('CDRs are disabled in the config (cdr.enabled: false)', 'Set cdr.enabled: true and restart the gateway.', -32040),
+  CC_ERR_CDR_NO_CLICKHOUSE: spec('{command} needs a ClickHouse server, and none is configured (cdr.clickhouse is absent)', 'Add cdr.clickhouse (url, database, table) to the config; the embedded store in {spool} needs no migration.', -32041, EXIT_USAGE),
+  CC_ERR_CLICKHOUSE_UNREACHABLE: spec('Cannot reach ClickHouse at {url}: {detail}', 'Check that clickhouse-server runs and cdr.clickhouse.url is right (`curl {url}/ping` answers Ok.).', -32042),
+  CC_ERR_CLICKHOUSE_FAILED: spec('ClickHouse at {url} refused {operation}: {detail}', 'Read the ClickHouse error above; `clutchcall cdr migrate --dry-run` shows the DDL the writer expects.', -32043),
+  CC_ERR_CLICKHOUSE_TOO_OLD: spec('ClickHouse {version} at {url} is too old for {feature}', '{advice}', -32044),
+  CC_ERR_CHDB_UNAVAILABLE: spec('The embedded CDR store needs chDB (npm package chdb), which cannot be loaded: {detail}', 'Install it with `npm install chdb` (Linux or macOS, x86-64 or arm64), or configure cdr.clickhouse to query a server instead.', -32045),
+  CC_ERR_CDR_QUERY_FAILED: spec('The CDR query failed: {detail}', 'Check the filters; `--json` shows the SQL parameters that were sent.', -32046),
+  CC_ERR_CDR_FLUSH_INCOMPLETE: spec('{pending} CDR row(s) are still waiting for ClickHouse after {seconds}s; last error: {detail}', 'Nothing is lost: the rows stay in the spool and are retried. `clutchcall cdr status` shows the retries.', -32047),
+  CC_ERR_CDR_SPOOL: spec('The CDR spool in {path} cannot be used: {detail}', 'Check the disk and the permissions of that directory; the daemon log has the details.', -32048),
   CC_ERR_DRAINING: spec('The gateway is draining and takes no new work', 'Wait for the stop to finish, then start it again.', -32024),
 } as const satisfies Record<string, ErrorSpec>
 
