@@ -4,7 +4,7 @@
 import {rmSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {DaemonStatus, Listener, StopResult} from '../src/admin/protocol.js'
+import type {CdrStatus, DaemonStatus, Listener, StopResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
 import {CCError} from '../src/errors.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
@@ -16,6 +16,7 @@ import {CallRegistry} from './calls/registry.js'
 import {MediaEngine} from './media/engine.js'
 import {observeShardLag} from './media/lag-metrics.js'
 import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
+import {CdrSink} from './telemetry/cdr/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
@@ -30,6 +31,7 @@ export class Gateway {
   private readonly metricsServer: MetricsServer | undefined
   private readonly admin: AdminServer
   private readonly callMetrics: CallMetrics
+  private readonly cdr: CdrSink | undefined
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
@@ -47,6 +49,7 @@ export class Gateway {
     const {config} = loaded
     this.metricsServer = config.metrics.enabled ? new MetricsServer(this.metrics.registry, config.metrics.listen) : undefined
     this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
+    this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
       version: VERSION,
@@ -70,6 +73,8 @@ export class Gateway {
     writePidFile(paths.pidFile, process.pid)
     try {
       await this.metricsServer?.start()
+      // Before any call can end: every CDR goes through the spool.
+      this.cdr?.start()
       await this.startCalls()
       await this.admin.start()
       this.adminListening = true
@@ -124,14 +129,25 @@ export class Gateway {
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
           : {enabled: false, target: null, state: 'off'},
         tracing: config.tracing.enabled ? {enabled: true, target: config.tracing.endpoint, state: 'configured'} : {enabled: false, target: null, state: 'off'},
-        cdr: config.cdr.enabled
-          ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: 'configured'}
+        cdr: this.cdr
+          ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: this.cdr.state}
           : {enabled: false, target: null, state: 'off'},
         hep: config.heplify.enabled
           ? {enabled: true, target: config.heplify.endpoint, state: 'configured'}
           : {enabled: false, target: null, state: 'off'},
       },
     }
+  }
+
+  cdrStatus(): CdrStatus {
+    if (this.cdr) return this.cdr.status()
+    const spoolDir = this.loaded.paths.spoolDir
+    return {enabled: false, store: 'off', target: null, spoolDir, spool: {segments: 0, bytes: 0}, pendingRows: 0, oldestPendingAt: null, lastSuccessAt: null, lastError: null, nextRetryAt: null, rowsWritten: 0, batchesWritten: 0, failedAttempts: 0, dedup: null}
+  }
+
+  async cdrFlush(timeoutMs: number): Promise<CdrStatus> {
+    if (!this.cdr) throw new CCError('CC_ERR_CDR_DISABLED')
+    return this.cdr.flush(timeoutMs)
   }
 
   /** Starts the drain and returns at once; `stopped` resolves when it is over. */
@@ -164,6 +180,8 @@ export class Gateway {
     this.callMetrics.stop()
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
+    // After the calls: the last hangups of a drain still write their CDRs.
+    await this.cdr?.stop().catch((error: unknown) => this.log.warn({err: error}, 'CDR sink stop failed'))
     await Promise.allSettled([this.metricsServer?.stop(), this.admin.stop()])
     // Only our own socket: a failed start must not remove another daemon's.
     if (this.adminListening) rmSync(this.loaded.socketPath, {force: true})

@@ -36,6 +36,8 @@ export const createAdminHandlers = (gateway: Gateway): AdminHandlers => ({
     await call.hangup(cause)
     return {call_sid, q850_cause: cause}
   },
+  'cdr.status': () => gateway.cdrStatus(),
+  'cdr.flush': ({timeout_ms}) => gateway.cdrFlush(timeout_ms),
   'calls.subscribe': (filter, connection) => {
     // Events published while the answer is being written queue behind it on the socket, so none is lost or reordered.
     const forward = (event: CallEvent) => {

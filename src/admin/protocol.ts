@@ -64,6 +64,31 @@ export interface CallsSubscribeResult {
   readonly calls: readonly CallSummary[]
 }
 
+/** The CDR pipeline of DESIGN §8 as `clutchcall cdr status` shows it. */
+export interface CdrStatus {
+  readonly enabled: boolean
+  /** `clickhouse`: the spool feeds a server; `embedded`: the spool is the store (queried with chDB). */
+  readonly store: 'clickhouse' | 'embedded' | 'off'
+  /** The ClickHouse URL and table, or the spool directory. */
+  readonly target: string | null
+  readonly spoolDir: string
+  readonly spool: {readonly segments: number; readonly bytes: number}
+  /** Rows in the spool that ClickHouse has not acknowledged (always 0 for the embedded store). */
+  readonly pendingRows: number
+  /** End time (ISO-8601) of the oldest pending call, null when nothing is pending. */
+  readonly oldestPendingAt: string | null
+  readonly lastSuccessAt: string | null
+  readonly lastError: {readonly at: string; readonly code: string; readonly message: string} | null
+  /** When the next retry after a failure is due. */
+  readonly nextRetryAt: string | null
+  /** Rows acknowledged by ClickHouse (or stored) since the daemon started. */
+  readonly rowsWritten: number
+  readonly batchesWritten: number
+  readonly failedAttempts: number
+  /** How a retried batch is kept from being inserted twice (README "CDR delivery"); null until the server was reached. */
+  readonly dedup: 'token' | 'verify' | null
+}
+
 /** The notification sent on a connection that called `calls.subscribe`. */
 export const CALLS_EVENT_NOTIFICATION = 'calls.event'
 export type CallsEventNotification = CallEvent
@@ -92,6 +117,9 @@ export const ADMIN_METHODS = {
   ),
   /** Streams `calls.event` notifications (filtered by tenant/trunk) until the connection closes. */
   'calls.subscribe': method<CallsSubscribeResult>()(callFilter),
+  'cdr.status': method<CdrStatus>()(noParams),
+  /** Sends every pending row now and answers when ClickHouse has acknowledged them all (or fails with CC_ERR_CDR_FLUSH_INCOMPLETE). */
+  'cdr.flush': method<CdrStatus>()(z.prefault(z.strictObject({timeout_ms: z._default(z.int().check(z.gte(0), z.lte(600_000)), 30_000)}), {})),
 } as const
 
 export type AdminMethod = keyof typeof ADMIN_METHODS

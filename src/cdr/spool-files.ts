@@ -4,7 +4,7 @@
 //
 //   cdr-spool/seg-000000000001.ndjson   JSONEachRow lines (src/cdr/columns.ts), appended, rotated
 //   cdr-spool/state.json                 what ClickHouse has acknowledged (ClickHouse mode only)
-import {readdirSync} from 'node:fs'
+import {closeSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 const SEGMENT_PATTERN = /^seg-(\d{12})\.ndjson$/
@@ -30,4 +30,95 @@ export const listSegments = (spoolDir: string): number[] => {
     .filter((digits): digits is string => digits !== undefined)
     .map(Number)
     .sort((a, b) => a - b)
+}
+
+/** A byte position in the spool: a segment and an offset in it. */
+export interface SpoolPosition {
+  readonly segment: number
+  readonly offset: number
+}
+
+const NEWLINE = 0x0a
+
+const segmentSize = (spoolDir: string, segment: number): number => {
+  try {
+    return statSync(segmentPath(spoolDir, segment)).size
+  } catch {
+    return 0
+  }
+}
+
+/** The first complete line at or after `position`: one small synchronous read. */
+export const peekLine = (spoolDir: string, position: SpoolPosition): string | undefined => {
+  for (const segment of listSegments(spoolDir)) {
+    if (segment < position.segment) continue
+    const offset = segment === position.segment ? position.offset : 0
+    if (offset >= segmentSize(spoolDir, segment)) continue
+    const fd = openSync(segmentPath(spoolDir, segment), 'r')
+    try {
+      const buffer = Buffer.allocUnsafe(64 * 1024)
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, offset)
+      const newline = buffer.subarray(0, bytesRead).indexOf(NEWLINE)
+      return newline === -1 ? undefined : buffer.toString('utf8', 0, newline)
+    } finally {
+      closeSync(fd)
+    }
+  }
+  return undefined
+}
+
+/** Complete lines from `from` to the end of the spool. */
+export const countLines = (spoolDir: string, from: SpoolPosition): number => {
+  let count = 0
+  for (const segment of listSegments(spoolDir)) {
+    if (segment < from.segment) continue
+    const fd = openSync(segmentPath(spoolDir, segment), 'r')
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024)
+      let position = segment === from.segment ? from.offset : 0
+      for (;;) {
+        const bytesRead = readSync(fd, buffer, 0, buffer.length, position)
+        if (bytesRead === 0) break
+        for (let index = buffer.indexOf(NEWLINE); index !== -1 && index < bytesRead; index = buffer.indexOf(NEWLINE, index + 1)) count += 1
+        position += bytesRead
+      }
+    } finally {
+      closeSync(fd)
+    }
+  }
+  return count
+}
+
+export interface InflightBatch {
+  readonly start: SpoolPosition
+  readonly end: SpoolPosition
+  readonly rows: number
+}
+
+/** What ClickHouse has acknowledged (ClickHouse mode), saved in state.json by the writer. */
+export interface SpoolState {
+  /** Everything before this position is in ClickHouse. */
+  readonly acked: SpoolPosition
+  /** A batch that was (or was about to be) sent and not yet acknowledged: it may or may not be in ClickHouse. */
+  readonly inflight: InflightBatch | null
+}
+
+const isPosition = (value: unknown): value is SpoolPosition =>
+  typeof value === 'object' && value !== null && Number.isSafeInteger((value as SpoolPosition).segment) && Number.isSafeInteger((value as SpoolPosition).offset)
+
+/** The saved state, or null for a spool that never sent anything. A corrupt file is an error: guessing could duplicate or skip rows. */
+export const readSpoolState = (spoolDir: string): SpoolState | null => {
+  let text: string
+  try {
+    text = readFileSync(stateFilePath(spoolDir), 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw error
+  }
+  const parsed = JSON.parse(text) as Partial<SpoolState>
+  const inflight = parsed.inflight
+  if (!isPosition(parsed.acked) || (inflight !== null && (!inflight || !isPosition(inflight.start) || !isPosition(inflight.end) || !Number.isSafeInteger(inflight.rows)))) {
+    throw new Error(`${stateFilePath(spoolDir)} is not a spool state: ${text.slice(0, 200)}`)
+  }
+  return {acked: parsed.acked, inflight: inflight ?? null}
 }

@@ -83,6 +83,15 @@ ${Array.from({length: plays}, () => `<nop><action><exec play_pcap_audio="${PCAP}
 <pause milliseconds="7100"/>`).join('\n')}
 ${bye(2)}`)
 
+/** Calls, holds `holdMs` without sending media, hangs up: many short calls for CDR tests. */
+export const uacShortCall = (holdMs = 300) =>
+  scenario('uac short call', `${invite()}
+${provisional}
+<recv response="200" rtd="true"/>
+${ack(1)}
+<pause milliseconds="${holdMs}"/>
+${bye(2)}`)
+
 /** Calls and waits for the gateway to hang up. */
 export const uacAwaitingBye = () => scenario('uac awaiting bye', `${invite()}
 ${provisional}

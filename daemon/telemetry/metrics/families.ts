@@ -70,6 +70,22 @@ export const createMetricFamilies = (registry: Registry) => {
       labelNames: ['method', 'result'] as const,
       registers,
     }),
+    // The CDR writer's own health (issue: "extra metrics use the clutchcall_cdr_ prefix").
+    cdrRowsWrittenTotal: new Counter({
+      name: 'clutchcall_cdr_rows_written_total',
+      help: 'CDR rows acknowledged by ClickHouse (or stored in the embedded spool).',
+      registers,
+    }),
+    cdrInsertErrorsTotal: new Counter({
+      name: 'clutchcall_cdr_insert_errors_total',
+      help: 'Failed CDR batch inserts (each is retried; no row is dropped).',
+      registers,
+    }),
+    cdrPendingRows: new Gauge({
+      name: 'clutchcall_cdr_pending_rows',
+      help: 'CDR rows in the spool not yet acknowledged by ClickHouse.',
+      registers,
+    }),
   }
 }
 

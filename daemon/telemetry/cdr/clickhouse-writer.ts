@@ -1,0 +1,280 @@
+// Sends the spool to ClickHouse: batches in spool order, by size or interval,
+// retried with jittered backoff, and never inserted twice.
+//
+// Exactly-once, in two steps:
+//  1. Before a batch is sent its byte range is saved as `inflight` (spool-state),
+//     and the spool is fsync'd. After the server acknowledges it, `acked` moves
+//     past it. A daemon killed at any point restarts with the same range.
+//  2. A batch that may already be in ClickHouse (a timeout, a reset, a restart
+//     with a batch in flight) is resent so that it cannot land twice:
+//     - `token`: servers with `insert_deduplication_token` and a table that
+//       deduplicates (Replicated*, or MergeTree with non_replicated_deduplication_window,
+//       which `cdr migrate` sets) get the same bytes with the same token, the
+//       SHA-256 of the batch, and drop what they already have;
+//     - `verify`: otherwise (Debian's 18.16 has no token) the writer first asks
+//       which of the batch's call_sids the table already holds and sends only
+//       the others. A call_sid is unique per call, so this is exact.
+import {createHash} from 'node:crypto'
+import {appendFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {Readable} from 'node:stream'
+import {drainStream} from '@clickhouse/client'
+import type {Logger} from 'pino'
+import {clickHouseError, isConnectionRefused, serverCapabilities, type ClickHouseConnection} from '../../../src/cdr/clickhouse.js'
+import {CDR_INSERT_SETTINGS} from '../../../src/cdr/columns.js'
+import {listSegments} from '../../../src/cdr/spool-files.js'
+import {CALL_SID_PATTERN} from '../../../src/cdr/record.js'
+import {CCError, toCCError} from '../../../src/errors.js'
+import type {MetricFamilies} from '../metrics/families.js'
+import type {CdrSpool, SpoolPosition} from './spool.js'
+import {readSpoolState, writeSpoolState, type InflightBatch} from './spool-state.js'
+
+export type DedupMode = 'token' | 'verify'
+
+export interface WriterOptions {
+  readonly spool: CdrSpool
+  readonly connection: ClickHouseConnection
+  readonly batchSize: number
+  readonly flushIntervalMs: number
+  readonly metrics: MetricFamilies
+  readonly log: Logger
+}
+
+const BACKOFF_BASE_MS = 250
+const BACKOFF_MAX_MS = 30_000
+
+export class ClickHouseCdrWriter {
+  acked: SpoolPosition = {segment: 1, offset: 0}
+  pendingRows = 0
+  rowsWritten = 0
+  batchesWritten = 0
+  failedAttempts = 0
+  lastSuccessAt: Date | null = null
+  lastError: {at: Date; error: CCError} | null = null
+  nextRetryAt: Date | null = null
+  dedup: DedupMode | null = null
+
+  private inflight: InflightBatch | null = null
+  /** True when the in-flight batch may already be in ClickHouse. */
+  private inflightUncertain = false
+  private consecutiveFailures = 0
+  private oldestUnsentAt = 0
+  private flushWaiters = 0
+  private pumping: Promise<void> | undefined
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+
+  constructor(private readonly options: WriterOptions) {}
+
+  /** Picks up where the last run stopped: the acknowledged position and any batch in flight. */
+  start(): void {
+    const {spool} = this.options
+    const state = readSpoolState(spool.dir)
+    if (state) {
+      this.acked = state.acked
+      this.inflight = state.inflight
+      this.inflightUncertain = state.inflight !== null
+    } else {
+      // A spool that never fed ClickHouse (a fresh one, or the embedded store until now): all of it is pending.
+      this.acked = {segment: listSegments(spool.dir)[0] ?? spool.active.segment, offset: 0}
+    }
+    this.pendingRows = spool.countLines(this.acked)
+    this.options.metrics.cdrPendingRows.set(this.pendingRows)
+    if (this.pendingRows > 0) {
+      this.options.log.info({pendingRows: this.pendingRows, acked: this.acked, inflight: this.inflight}, 'CDR rows from an earlier run are waiting for ClickHouse')
+      this.schedule(0)
+    }
+  }
+
+  /** A row was appended to the spool. */
+  rowAppended(): void {
+    if (this.pendingRows === 0) this.oldestUnsentAt = Date.now()
+    this.pendingRows += 1
+    this.options.metrics.cdrPendingRows.set(this.pendingRows)
+    if (this.pendingRows >= this.options.batchSize) this.schedule(0)
+    else if (!this.timer) this.schedule(this.options.flushIntervalMs)
+  }
+
+  /** Sends everything pending now; resolves when it is all acknowledged or `timeoutMs` has passed. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    this.flushWaiters += 1
+    try {
+      this.consecutiveFailures = 0
+      this.nextRetryAt = null
+      while (this.pendingRows > 0 && !this.stopped) {
+        await this.kick()
+        if (this.pendingRows === 0) break
+        if (Date.now() >= deadline) return false
+        // A failure backs off; a flush keeps trying, once a second, until its deadline.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))))
+      }
+      return this.pendingRows === 0
+    } finally {
+      this.flushWaiters -= 1
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    this.timer = undefined
+    await this.pumping
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.kick()
+    }, delayMs)
+    this.timer.unref()
+  }
+
+  /** Starts the pump unless it runs already; resolves when it stops. */
+  private kick(): Promise<void> {
+    this.pumping ??= this.pump().finally(() => (this.pumping = undefined))
+    return this.pumping
+  }
+
+  /** Sends batches while they are due; one pump runs at a time, so batches leave in spool order. */
+  private async pump(): Promise<void> {
+    const {batchSize, flushIntervalMs} = this.options
+    while (!this.stopped && this.pendingRows > 0) {
+      const due = this.inflight !== null || this.flushWaiters > 0 || this.pendingRows >= batchSize || Date.now() - this.oldestUnsentAt >= flushIntervalMs
+      if (!due) return this.schedule(flushIntervalMs - (Date.now() - this.oldestUnsentAt))
+      try {
+        await this.sendBatch()
+        this.consecutiveFailures = 0
+        this.nextRetryAt = null
+      } catch (error) {
+        this.failed(error)
+        return
+      }
+    }
+  }
+
+  private async sendBatch(): Promise<void> {
+    const {spool, connection, batchSize, metrics} = this.options
+    let batch = this.inflight
+    let lines: readonly string[]
+    if (batch === null) {
+      const read = await spool.read(this.acked, batchSize)
+      if (read.lines.length === 0) {
+        this.pendingRows = 0
+        return
+      }
+      await spool.sync()
+      batch = {start: read.start, end: read.end, rows: read.lines.length}
+      await writeSpoolState(spool.dir, {acked: this.acked, inflight: batch})
+      this.inflight = batch
+      this.inflightUncertain = false
+      lines = read.lines
+    } else {
+      lines = (await spool.read(batch.start, batch.rows)).lines
+    }
+    const dedup = (this.dedup ??= await this.detectDedup())
+    let rows = this.validRows(lines)
+    if (this.inflightUncertain && dedup === 'verify') rows = await this.withoutRowsAlreadyStored(rows)
+    if (rows.length > 0) {
+      const body = rows.map((row) => row.line).join('')
+      const token = dedup === 'token' ? createHash('sha256').update(body).digest('hex') : undefined
+      try {
+        // exec, not insert: the lines are JSONEachRow already and go out byte for byte (insert would re-encode them).
+        const result = await connection.client.exec({
+          query: `INSERT INTO ${connection.table} FORMAT JSONEachRow`,
+          values: Readable.from([Buffer.from(body)]),
+          clickhouse_settings: {...CDR_INSERT_SETTINGS, ...(token === undefined ? {} : {insert_deduplication_token: token})},
+        })
+        await drainStream(result.stream)
+      } catch (error) {
+        // Refused before any byte reached a server: the batch is certainly not there.
+        this.inflightUncertain ||= !isConnectionRefused(error)
+        throw clickHouseError(connection, 'the CDR insert', error)
+      }
+    }
+    this.acked = batch.end
+    this.inflight = null
+    this.inflightUncertain = false
+    await writeSpoolState(spool.dir, {acked: this.acked, inflight: null})
+    this.pendingRows = Math.max(0, this.pendingRows - batch.rows)
+    this.rowsWritten += rows.length
+    this.batchesWritten += 1
+    this.lastSuccessAt = new Date()
+    metrics.cdrRowsWrittenTotal.inc(rows.length)
+    metrics.cdrPendingRows.set(this.pendingRows)
+    if (this.pendingRows > 0) this.oldestUnsentAt = 0
+    spool.removeSegmentsBefore(this.acked.segment)
+  }
+
+  /** Lines that cannot be a CDR (a damaged disk, a hand-edited file) go to rejected.ndjson instead of blocking the queue forever. */
+  private validRows(lines: readonly string[]): {line: string; callSid: string}[] {
+    const rows: {line: string; callSid: string}[] = []
+    for (const line of lines) {
+      let callSid: unknown
+      try {
+        callSid = (JSON.parse(line) as {call_sid?: unknown}).call_sid
+      } catch {
+        callSid = undefined
+      }
+      if (typeof callSid === 'string' && CALL_SID_PATTERN.test(callSid)) rows.push({line, callSid})
+      else {
+        appendFileSync(join(this.options.spool.dir, 'rejected.ndjson'), line.endsWith('\n') ? line : `${line}\n`)
+        this.options.log.error({line: line.slice(0, 500)}, 'CDR spool line is not a CDR; moved to rejected.ndjson')
+      }
+    }
+    return rows
+  }
+
+  /** The `verify` scheme: drop the rows the table already holds. call_sids match CALL_SID_PATTERN, so they are safe as SQL literals. */
+  private async withoutRowsAlreadyStored(rows: {line: string; callSid: string}[]): Promise<{line: string; callSid: string}[]> {
+    const {connection, log} = this.options
+    if (rows.length === 0) return rows
+    const list = rows.map((row) => `'${row.callSid}'`).join(',')
+    try {
+      const result = await connection.client.query({query: `SELECT call_sid FROM ${connection.table} WHERE call_sid IN (${list})`, format: 'JSONEachRow'})
+      const stored = new Set((await result.json<{call_sid: string}>()).map((row) => row.call_sid))
+      if (stored.size > 0) log.warn({alreadyStored: stored.size, batch: rows.length}, 'CDR batch was partly or wholly inserted before; sending only the missing rows')
+      return rows.filter((row) => !stored.has(row.callSid))
+    } catch (error) {
+      throw clickHouseError(connection, 'the CDR duplicate check', error)
+    }
+  }
+
+  private async detectDedup(): Promise<DedupMode> {
+    const {connection, log} = this.options
+    try {
+      const capabilities = await serverCapabilities(connection)
+      let mode: DedupMode = 'verify'
+      if (capabilities.dedupToken) {
+        const result = await connection.client.query({
+          query: 'SELECT engine, create_table_query FROM system.tables WHERE database = {database:String} AND name = {table:String}',
+          query_params: {database: connection.target.database, table: connection.target.table},
+          format: 'JSONEachRow',
+        })
+        const [table] = await result.json<{engine: string; create_table_query: string}>()
+        if (table && (table.engine.startsWith('Replicated') || /non_replicated_deduplication_window\s*=\s*[1-9]/.test(table.create_table_query))) mode = 'token'
+      }
+      log.info({server: capabilities.version, dedup: mode}, 'CDR writer connected to ClickHouse')
+      return mode
+    } catch (error) {
+      throw clickHouseError(connection, 'the server check', error)
+    }
+  }
+
+  private failed(error: unknown): void {
+    const failure = toCCError(error)
+    this.failedAttempts += 1
+    this.consecutiveFailures += 1
+    this.lastError = {at: new Date(), error: failure}
+    this.options.metrics.cdrInsertErrorsTotal.inc()
+    // Full jitter: many gateways recovering from one ClickHouse outage must not retry in step.
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.consecutiveFailures, 16))
+    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+    this.nextRetryAt = new Date(Date.now() + delay)
+    const level = this.consecutiveFailures === 1 || this.consecutiveFailures % 20 === 0 ? 'warn' : 'debug'
+    this.options.log[level]({code: failure.code, err: failure.message, pendingRows: this.pendingRows, retryInMs: delay}, 'CDR batch not written; will retry')
+    this.schedule(delay)
+  }
+}

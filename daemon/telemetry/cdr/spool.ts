@@ -1,0 +1,227 @@
+// The durable local spool of CDR lines (layout in src/cdr/spool-files.ts).
+//
+// A line is written to the active segment synchronously, inside the hangup
+// event, so by the time anyone else hears that a call ended its CDR is in the
+// kernel and survives the daemon being killed. fsync is batched: `sync()` runs
+// before any line is sent to ClickHouse, so a row is on disk before it leaves.
+import {closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {promisify} from 'node:util'
+import {countLines, listSegments, peekLine, segmentPath, type SpoolPosition} from '../../../src/cdr/spool-files.js'
+
+export type {SpoolPosition}
+import {CCError} from '../../../src/errors.js'
+
+const fdatasyncAsync = promisify(fdatasync)
+
+
+export interface SpoolRead {
+  readonly lines: readonly string[]
+  readonly start: SpoolPosition
+  readonly end: SpoolPosition
+}
+
+export interface SpoolOptions {
+  /** A new segment starts when the active one would grow past this size. */
+  readonly segmentMaxBytes?: number
+  /** …or when the UTC day changes, so retention and trimming work on whole days. */
+  readonly now?: () => number
+}
+
+const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024
+const NEWLINE = 0x0a
+const dayOf = (ms: number): number => Math.floor(ms / 86_400_000)
+
+export class CdrSpool {
+  private activeSegment = 0
+  private activeFd = -1
+  private activeBytes = 0
+  private activeDay = 0
+  private dirty = false
+  private readonly segmentMaxBytes: number
+  private readonly now: () => number
+
+  constructor(
+    readonly dir: string,
+    options: SpoolOptions = {},
+  ) {
+    this.segmentMaxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES
+    this.now = options.now ?? Date.now
+  }
+
+  /** Opens the newest segment for appending, after cutting off a line a crash left half-written. */
+  open(): void {
+    try {
+      mkdirSync(this.dir, {recursive: true, mode: 0o700})
+      const segments = listSegments(this.dir)
+      const last = segments.at(-1)
+      if (last === undefined) return this.startSegment(1)
+      const path = segmentPath(this.dir, last)
+      const repair = openSync(path, 'r+')
+      let kept: number
+      try {
+        const size = fstatSync(repair).size
+        kept = completeLength(repair, size)
+        if (kept !== size) ftruncateSync(repair, kept)
+      } finally {
+        closeSync(repair)
+      }
+      this.activeSegment = last
+      // Append mode: every write lands at the end, whatever the file position.
+      this.activeFd = openSync(path, 'a', 0o600)
+      this.activeBytes = kept
+      this.activeDay = dayOf(statSync(path).birthtimeMs || this.now())
+    } catch (error) {
+      throw spoolError(this.dir, error)
+    }
+  }
+
+  get active(): SpoolPosition {
+    return {segment: this.activeSegment, offset: this.activeBytes}
+  }
+
+  /** Appends whole lines (each ending in a newline), synchronously. */
+  append(lines: string): void {
+    const bytes = Buffer.from(lines)
+    if (this.activeBytes > 0 && (this.activeBytes + bytes.length > this.segmentMaxBytes || dayOf(this.now()) !== this.activeDay)) this.rotate()
+    let written = 0
+    while (written < bytes.length) written += writeSync(this.activeFd, bytes, written)
+    this.activeBytes += bytes.length
+    this.dirty = true
+  }
+
+  /** Makes every appended line durable (fdatasync, off the event loop). */
+  async sync(): Promise<void> {
+    if (!this.dirty) return
+    this.dirty = false
+    try {
+      await fdatasyncAsync(this.activeFd)
+    } catch (error) {
+      this.dirty = true
+      throw spoolError(this.dir, error)
+    }
+  }
+
+  /** Up to `maxLines` complete lines from `start`, within one segment; moves on to the next segment at the end of one. */
+  async read(start: SpoolPosition, maxLines: number): Promise<SpoolRead> {
+    let position = start
+    for (;;) {
+      const size = this.segmentSize(position.segment)
+      if (position.offset < size || position.segment >= this.activeSegment) break
+      const next = listSegments(this.dir).find((segment) => segment > position.segment)
+      if (next === undefined) break
+      position = {segment: next, offset: 0}
+    }
+    const size = this.segmentSize(position.segment)
+    if (position.offset >= size) return {lines: [], start: position, end: position}
+    const handle = await open(segmentPath(this.dir, position.segment), 'r')
+    try {
+      const lines: string[] = []
+      let lineBytes = 0
+      let offset = position.offset
+      let partial = Buffer.alloc(0)
+      const chunk = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(64 * 1024, maxLines * 700)))
+      while (lines.length < maxLines && offset < size) {
+        const {bytesRead} = await handle.read(chunk, 0, Math.min(chunk.length, size - offset), offset)
+        if (bytesRead === 0) break
+        offset += bytesRead
+        const data = partial.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([partial, chunk.subarray(0, bytesRead)])
+        let lineStart = 0
+        for (let newline = data.indexOf(NEWLINE); newline !== -1 && lines.length < maxLines; newline = data.indexOf(NEWLINE, lineStart)) {
+          lines.push(data.toString('utf8', lineStart, newline + 1))
+          lineBytes += newline + 1 - lineStart
+          lineStart = newline + 1
+        }
+        partial = Buffer.from(data.subarray(lineStart))
+      }
+      const end = {segment: position.segment, offset: position.offset + lineBytes}
+      return {lines, start: position, end}
+    } finally {
+      await handle.close()
+    }
+  }
+
+  /** The first complete line at or after `position`. */
+  peekLine(position: SpoolPosition): string | undefined {
+    return peekLine(this.dir, position)
+  }
+
+  /** Complete lines from `from` to the end of the spool (the pending depth after a restart). */
+  countLines(from: SpoolPosition): number {
+    return countLines(this.dir, from)
+  }
+
+  /** Removes every segment before `segment` (their rows are acknowledged, or past retention). */
+  removeSegmentsBefore(segment: number): number {
+    let removed = 0
+    for (const old of listSegments(this.dir)) {
+      if (old >= segment || old >= this.activeSegment) continue
+      rmSync(segmentPath(this.dir, old), {force: true})
+      removed += 1
+    }
+    return removed
+  }
+
+  /** Removes closed segments last written before `cutoffMs` (the embedded store's retention). */
+  removeSegmentsOlderThan(cutoffMs: number): number {
+    let removed = 0
+    for (const segment of listSegments(this.dir)) {
+      if (segment >= this.activeSegment) continue
+      const path = segmentPath(this.dir, segment)
+      if (statSync(path).mtimeMs < cutoffMs) {
+        rmSync(path, {force: true})
+        removed += 1
+      }
+    }
+    return removed
+  }
+
+  /** Total bytes and segment count on disk. */
+  usage(): {segments: number; bytes: number} {
+    const segments = listSegments(this.dir)
+    return {segments: segments.length, bytes: segments.reduce((total, segment) => total + this.segmentSize(segment), 0)}
+  }
+
+  segmentSize(segment: number): number {
+    if (segment === this.activeSegment) return this.activeBytes
+    try {
+      return statSync(segmentPath(this.dir, segment)).size
+    } catch {
+      return 0
+    }
+  }
+
+  close(): void {
+    if (this.activeFd >= 0) closeSync(this.activeFd)
+    this.activeFd = -1
+  }
+
+  private rotate(): void {
+    closeSync(this.activeFd)
+    this.startSegment(this.activeSegment + 1)
+  }
+
+  private startSegment(segment: number): void {
+    this.activeFd = openSync(segmentPath(this.dir, segment), 'a', 0o600)
+    this.activeSegment = segment
+    this.activeBytes = 0
+    this.activeDay = dayOf(this.now())
+  }
+}
+
+/** The length of the file up to and including its last newline. */
+const completeLength = (fd: number, size: number): number => {
+  const buffer = Buffer.allocUnsafe(64 * 1024)
+  let end = size
+  while (end > 0) {
+    const length = Math.min(buffer.length, end)
+    const bytesRead = readSync(fd, buffer, 0, length, end - length)
+    const index = buffer.subarray(0, bytesRead).lastIndexOf(NEWLINE)
+    if (index !== -1) return end - length + index + 1
+    end -= length
+  }
+  return 0
+}
+
+const spoolError = (dir: string, error: unknown): CCError =>
+  error instanceof CCError ? error : new CCError('CC_ERR_CDR_SPOOL', {path: dir, detail: error instanceof Error ? error.message : String(error)}, {cause: error})
