@@ -44,7 +44,15 @@ export class TestGateway {
       buffered += chunk.toString()
       const lines = buffered.split('\n')
       buffered = lines.pop() ?? ''
-      for (const line of lines) if (line.trim()) this.events.push(JSON.parse(line) as CallEvent)
+      for (const line of lines) {
+        // A daemon that dies makes the tail print its error envelope (pretty JSON): only event lines count.
+        if (!line.startsWith('{"')) continue
+        try {
+          this.events.push(JSON.parse(line) as CallEvent)
+        } catch {
+          // Not an event line.
+        }
+      }
     })
     // The tail is subscribed once the daemon has counted its calls.subscribe (after the handler ran):
     // a fixed sleep loses the first call's CHANNEL_CREATE on a loaded machine.
