@@ -17,8 +17,9 @@ await build({
   target: 'node20',
   sourcemap: true,
   // oclif requires TypeScript only to run commands from .ts sources, which the bundle never does;
-  // ink imports react-devtools-core only when DEV=true (an optional peer, not installed).
-  external: ['typescript', 'react-devtools-core'],
+  // ink imports react-devtools-core only when DEV=true (an optional peer, not installed);
+  // chdb is a native addon (and an optional dependency), loaded from node_modules by `cdr query|stats` only.
+  external: ['typescript', 'react-devtools-core', 'chdb'],
   logLevel: 'warning',
   // Code in a bundle still needs `require` for the CommonJS modules it inlines.
   banner: {js: "import {createRequire as __ccCreateRequire} from 'node:module'; const require = __ccCreateRequire(import.meta.url);"},

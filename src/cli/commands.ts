@@ -4,6 +4,11 @@
 import CallsHangup from '../../commands/calls/hangup.js'
 import CallsList from '../../commands/calls/list.js'
 import CallsTail from '../../commands/calls/tail.js'
+import CdrFlush from '../../commands/cdr/flush.js'
+import CdrMigrate from '../../commands/cdr/migrate.js'
+import CdrQuery from '../../commands/cdr/query.js'
+import CdrStats from '../../commands/cdr/stats.js'
+import CdrStatus from '../../commands/cdr/status.js'
 import ConfigShow from '../../commands/config/show.js'
 import ConfigValidate from '../../commands/config/validate.js'
 import Start from '../../commands/start.js'
@@ -21,4 +26,9 @@ export const COMMANDS = {
   'calls:list': CallsList,
   'calls:hangup': CallsHangup,
   'calls:tail': CallsTail,
+  'cdr:migrate': CdrMigrate,
+  'cdr:query': CdrQuery,
+  'cdr:stats': CdrStats,
+  'cdr:status': CdrStatus,
+  'cdr:flush': CdrFlush,
 }

@@ -4,4 +4,6 @@
 // The ink live view of `calls tail` is ./tail-view.js: it is imported
 // dynamically by that command only, so ink and React never load for the others.
 export * from './calls.js'
+export * from './cdr.js'
+export * from './cdr-status.js'
 export * from './format.js'
