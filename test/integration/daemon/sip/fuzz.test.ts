@@ -452,6 +452,18 @@ const fuzzTcp = async (): Promise<void> => {
     ['stray CR between messages', (peer) => Buffer.concat([serializeParts(baseRequest('OPTIONS', 300_008, peer)), Buffer.from('\r'), serializeParts(baseRequest('OPTIONS', 300_009, peer))])],
   ]
   progress('tcp: random done')
+  // A barrier: the daemon may still be working through the random flood (on a loaded machine, for
+  // seconds). Each breaker is judged by a quiet window, so wait until a plain OPTIONS is answered.
+  {
+    const socket = await openTcp()
+    socket.on('error', () => {})
+    const statuses: number[] = []
+    socket.on('data', responseReader((answer) => statuses.push(answer.status)))
+    socket.write(serializeParts(baseRequest('OPTIONS', 299_999, peerFor(socket))))
+    const deadline = Date.now() + 30_000
+    while (statuses.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    socket.destroy()
+  }
   for (const [name, build] of breakers) {
     progress(`tcp: breaker ${name}`)
     const socket = await openTcp()
