@@ -6,10 +6,15 @@
 // and prints the median. Needs a build (npm run build).
 //
 //   npm run bench:cdr-writer [-- --rows 300000 --batches 1000,10000,50000 --runs 3]
+//
+// Beside each writer figure: the same batches inserted back to back with nothing
+// else (no spool, no fsync, no state file), the ceiling this server allows, and
+// the writer's share of it.
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
+import {Readable} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -30,6 +35,7 @@ const {CdrSpool} = await import(join(dist, 'daemon/telemetry/cdr/spool.js'))
 const {ClickHouseCdrWriter} = await import(join(dist, 'daemon/telemetry/cdr/clickhouse-writer.js'))
 const {createMetricsRegistry} = await import(join(dist, 'daemon/telemetry/metrics/families.js'))
 const {pino} = await import('pino')
+const {drainStream} = await import('@clickhouse/client')
 
 const record = (n) => {
   const start = Date.UTC(2026, 10, 1) + n * 1000
@@ -53,7 +59,25 @@ const plan = cdrMigration({database: target.database, table: target.table}, capa
 for (const statement of plan.statements) await setup.client.command({query: statement.sql, clickhouse_settings: statement.settings})
 await setup.client.close()
 console.log(`ClickHouse ${capabilities.version} on loopback; ${rows.toLocaleString()} rows per run; median of ${runs} run(s)\n`)
-console.log('batch_size  rows/s (median)  runs')
+console.log('batch_size  writer rows/s  raw inserts rows/s  writer/raw  (writer runs)')
+
+/** The ceiling: the same batches sent back to back with no spool, fsync or state file. */
+const rawRate = async (batchSize) => {
+  await clickhouse.query('TRUNCATE TABLE default.telephony_cdrs')
+  const connection = openClickHouse(target)
+  const started = performance.now()
+  for (let offset = 0; offset < lines.length; offset += batchSize) {
+    const result = await connection.client.exec({
+      query: 'INSERT INTO default.telephony_cdrs FORMAT JSONEachRow',
+      values: Readable.from([Buffer.from(lines.slice(offset, offset + batchSize).join(''))]),
+      clickhouse_settings: {date_time_input_format: 'best_effort'},
+    })
+    await drainStream(result.stream)
+  }
+  const seconds = (performance.now() - started) / 1000
+  await connection.client.close()
+  return rows / seconds
+}
 
 const lines = Array.from({length: rows}, (_, n) => cdrLine(record(n)))
 const log = pino({level: 'silent'})
@@ -82,7 +106,10 @@ try {
       if (!done || stored !== rows) throw new Error(`batch ${batchSize}: ${stored} of ${rows} rows stored`)
       rates.push(rows / seconds)
     }
-    console.log(`${String(batchSize).padStart(10)}  ${Math.round(median(rates)).toLocaleString().padStart(15)}  ${rates.map((rate) => Math.round(rate)).join(', ')}`)
+    const raws = []
+    for (let run = 0; run < runs; run += 1) raws.push(await rawRate(batchSize))
+    const ratio = median(rates) / median(raws)
+    console.log(`${String(batchSize).padStart(10)}  ${Math.round(median(rates)).toLocaleString().padStart(12)}  ${Math.round(median(raws)).toLocaleString().padStart(18)}  ${ratio.toFixed(2).padStart(10)}  (${rates.map((rate) => Math.round(rate)).join(', ')})`)
   }
 } finally {
   await clickhouse.cleanup()

@@ -26,10 +26,13 @@ import {listSegments} from '../../../src/cdr/spool-files.js'
 import {CALL_SID_PATTERN} from '../../../src/cdr/record.js'
 import {CCError, toCCError} from '../../../src/errors.js'
 import type {MetricFamilies} from '../metrics/families.js'
-import type {CdrSpool, SpoolPosition} from './spool.js'
+import {splitLines, type CdrSpool, type SpoolPosition} from './spool.js'
 import {readSpoolState, writeSpoolState, type InflightBatch} from './spool-state.js'
 
 export type DedupMode = 'token' | 'verify'
+
+/** ClickHouse could not parse the input (codes 26, 27, 117): a bad line, not a bad server. */
+const isParseError = (error: unknown): boolean => error instanceof Error && /Cannot parse|CANNOT_PARSE|Code: (?:26|27|117)\b/.test(error.message)
 
 export interface WriterOptions {
   readonly spool: CdrSpool
@@ -55,6 +58,8 @@ export class ClickHouseCdrWriter {
   dedup: DedupMode | null = null
 
   private inflight: InflightBatch | null = null
+  /** The acknowledged position as state.json has it (it lags `acked` by one batch while batches flow). */
+  private persistedAcked: SpoolPosition = {segment: 1, offset: 0}
   /** True when the in-flight batch may already be in ClickHouse. */
   private inflightUncertain = false
   private consecutiveFailures = 0
@@ -72,11 +77,13 @@ export class ClickHouseCdrWriter {
     const state = readSpoolState(spool.dir)
     if (state) {
       this.acked = state.acked
+      this.persistedAcked = state.acked
       this.inflight = state.inflight
       this.inflightUncertain = state.inflight !== null
     } else {
       // A spool that never fed ClickHouse (a fresh one, or the embedded store until now): all of it is pending.
       this.acked = {segment: listSegments(spool.dir)[0] ?? spool.active.segment, offset: 0}
+      this.persistedAcked = this.acked
     }
     this.pendingRows = spool.countLines(this.acked)
     this.options.metrics.cdrPendingRows.set(this.pendingRows)
@@ -120,6 +127,7 @@ export class ClickHouseCdrWriter {
     clearTimeout(this.timer)
     this.timer = undefined
     await this.pumping
+    await this.persistAcked()
   }
 
   private schedule(delayMs: number): void {
@@ -158,54 +166,82 @@ export class ClickHouseCdrWriter {
   private async sendBatch(): Promise<void> {
     const {spool, connection, batchSize, metrics} = this.options
     let batch = this.inflight
-    let lines: readonly string[]
+    let body: Buffer
     if (batch === null) {
       const read = await spool.read(this.acked, batchSize)
-      if (read.lines.length === 0) {
+      if (read.rows === 0) {
         this.pendingRows = 0
+        await this.persistAcked()
         return
       }
       await spool.sync()
-      batch = {start: read.start, end: read.end, rows: read.lines.length}
+      batch = {start: read.start, end: read.end, rows: read.rows}
+      // One state write per batch: it also records the previous batch's acknowledgement.
       await writeSpoolState(spool.dir, {acked: this.acked, inflight: batch})
+      this.persistedAcked = this.acked
       this.inflight = batch
       this.inflightUncertain = false
-      lines = read.lines
+      body = read.body
     } else {
-      lines = (await spool.read(batch.start, batch.rows)).lines
+      body = (await spool.read(batch.start, batch.rows)).body
     }
     const dedup = (this.dedup ??= await this.detectDedup())
-    let rows = this.validRows(lines)
-    if (this.inflightUncertain && dedup === 'verify') rows = await this.withoutRowsAlreadyStored(rows)
-    if (rows.length > 0) {
-      const body = rows.map((row) => row.line).join('')
-      const token = dedup === 'token' ? createHash('sha256').update(body).digest('hex') : undefined
+    let rows = batch.rows
+    if (this.inflightUncertain && dedup === 'verify') {
+      const missing = await this.withoutRowsAlreadyStored(this.validRows(splitLines(body)))
+      body = Buffer.from(missing.map((row) => row.line).join(''))
+      rows = missing.length
+    }
+    if (rows > 0) {
       try {
-        // exec, not insert: the lines are JSONEachRow already and go out byte for byte (insert would re-encode them).
-        const result = await connection.client.exec({
-          query: `INSERT INTO ${connection.table} FORMAT JSONEachRow`,
-          values: Readable.from([Buffer.from(body)]),
-          clickhouse_settings: {...CDR_INSERT_SETTINGS, ...(token === undefined ? {} : {insert_deduplication_token: token})},
-        })
-        await drainStream(result.stream)
+        await this.insert(body, dedup)
       } catch (error) {
-        // Refused before any byte reached a server: the batch is certainly not there.
-        this.inflightUncertain ||= !isConnectionRefused(error)
-        throw clickHouseError(connection, 'the CDR insert', error)
+        // A line ClickHouse cannot parse would block the queue forever: set it aside and send the rest.
+        if (!isParseError(error)) throw this.insertFailed(error)
+        const valid = this.validRows(splitLines(body))
+        body = Buffer.from(valid.map((row) => row.line).join(''))
+        rows = valid.length
+        if (rows > 0) await this.insert(body, dedup).catch((retryError: unknown) => Promise.reject(this.insertFailed(retryError)))
       }
     }
     this.acked = batch.end
     this.inflight = null
     this.inflightUncertain = false
-    await writeSpoolState(spool.dir, {acked: this.acked, inflight: null})
     this.pendingRows = Math.max(0, this.pendingRows - batch.rows)
-    this.rowsWritten += rows.length
+    if (this.pendingRows === 0 || this.stopped) await this.persistAcked()
+    this.rowsWritten += rows
     this.batchesWritten += 1
     this.lastSuccessAt = new Date()
-    metrics.cdrRowsWrittenTotal.inc(rows.length)
+    metrics.cdrRowsWrittenTotal.inc(rows)
     metrics.cdrPendingRows.set(this.pendingRows)
     if (this.pendingRows > 0) this.oldestUnsentAt = 0
-    spool.removeSegmentsBefore(this.acked.segment)
+    // Only segments before the acknowledgement on disk: a restart may re-read the batch it names.
+    spool.removeSegmentsBefore(this.persistedAcked.segment)
+  }
+
+  /** Saves the acknowledged position when no next batch will (idle, or stopping). */
+  private async persistAcked(): Promise<void> {
+    if (this.persistedAcked === this.acked) return
+    await writeSpoolState(this.options.spool.dir, {acked: this.acked, inflight: null})
+    this.persistedAcked = this.acked
+  }
+
+  /** exec, not insert: the lines are JSONEachRow already and go out byte for byte (insert would re-encode them). */
+  private async insert(body: Buffer, dedup: DedupMode): Promise<void> {
+    const {connection} = this.options
+    const token = dedup === 'token' ? createHash('sha256').update(body).digest('hex') : undefined
+    const result = await connection.client.exec({
+      query: `INSERT INTO ${connection.table} FORMAT JSONEachRow`,
+      values: Readable.from([body]),
+      clickhouse_settings: {...CDR_INSERT_SETTINGS, ...(token === undefined ? {} : {insert_deduplication_token: token})},
+    })
+    await drainStream(result.stream)
+  }
+
+  private insertFailed(error: unknown): CCError {
+    // Refused before any byte reached a server: the batch is certainly not there.
+    this.inflightUncertain ||= !isConnectionRefused(error)
+    return clickHouseError(this.options.connection, 'the CDR insert', error)
   }
 
   /** Lines that cannot be a CDR (a damaged disk, a hand-edited file) go to rejected.ndjson instead of blocking the queue forever. */

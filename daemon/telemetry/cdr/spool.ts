@@ -16,7 +16,9 @@ const fdatasyncAsync = promisify(fdatasync)
 
 
 export interface SpoolRead {
-  readonly lines: readonly string[]
+  /** Whole lines, newline-terminated, exactly as spooled. */
+  readonly body: Buffer
+  readonly rows: number
   readonly start: SpoolPosition
   readonly end: SpoolPosition
 }
@@ -30,6 +32,16 @@ export interface SpoolOptions {
 
 const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024
 const NEWLINE = 0x0a
+
+/** The lines of a spool read, each with its newline. */
+export const splitLines = (body: Buffer): string[] => {
+  const lines: string[] = []
+  for (let start = 0, newline = body.indexOf(NEWLINE); newline !== -1; start = newline + 1, newline = body.indexOf(NEWLINE, start)) {
+    lines.push(body.toString('utf8', start, newline + 1))
+  }
+  return lines
+}
+
 const dayOf = (ms: number): number => Math.floor(ms / 86_400_000)
 
 export class CdrSpool {
@@ -102,7 +114,10 @@ export class CdrSpool {
     }
   }
 
-  /** Up to `maxLines` complete lines from `start`, within one segment; moves on to the next segment at the end of one. */
+  /**
+   * Up to `maxLines` complete lines from `start`, within one segment (moving on to the next
+   * segment at the end of one), as the bytes on disk: a batch is sent exactly as it was spooled.
+   */
   async read(start: SpoolPosition, maxLines: number): Promise<SpoolRead> {
     let position = start
     for (;;) {
@@ -113,29 +128,35 @@ export class CdrSpool {
       position = {segment: next, offset: 0}
     }
     const size = this.segmentSize(position.segment)
-    if (position.offset >= size) return {lines: [], start: position, end: position}
+    if (position.offset >= size) return {body: Buffer.alloc(0), rows: 0, start: position, end: position}
     const handle = await open(segmentPath(this.dir, position.segment), 'r')
     try {
-      const lines: string[] = []
-      let lineBytes = 0
+      const chunks: Buffer[] = []
+      let rows = 0
+      let length = 0
       let offset = position.offset
-      let partial = Buffer.alloc(0)
-      const chunk = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(64 * 1024, maxLines * 700)))
-      while (lines.length < maxLines && offset < size) {
-        const {bytesRead} = await handle.read(chunk, 0, Math.min(chunk.length, size - offset), offset)
+      const chunkSize = Math.min(8 * 1024 * 1024, Math.max(64 * 1024, maxLines * 600))
+      while (rows < maxLines && offset < size) {
+        const chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - offset))
+        const {bytesRead} = await handle.read(chunk, 0, chunk.length, offset)
         if (bytesRead === 0) break
         offset += bytesRead
-        const data = partial.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([partial, chunk.subarray(0, bytesRead)])
-        let lineStart = 0
-        for (let newline = data.indexOf(NEWLINE); newline !== -1 && lines.length < maxLines; newline = data.indexOf(NEWLINE, lineStart)) {
-          lines.push(data.toString('utf8', lineStart, newline + 1))
-          lineBytes += newline + 1 - lineStart
-          lineStart = newline + 1
+        // Count whole lines in this chunk, stopping at the one that completes the batch.
+        let usable = 0
+        for (let newline = chunk.indexOf(NEWLINE); newline !== -1 && newline < bytesRead && rows < maxLines; newline = chunk.indexOf(NEWLINE, newline + 1)) {
+          rows += 1
+          usable = newline + 1
         }
-        partial = Buffer.from(data.subarray(lineStart))
+        const last = rows >= maxLines || offset >= size
+        // A chunk that ends mid-line keeps its tail: the next chunk completes the line.
+        const keep = last ? usable : bytesRead
+        chunks.push(chunk.subarray(0, keep))
+        length += keep
+        if (last) break
       }
-      const end = {segment: position.segment, offset: position.offset + lineBytes}
-      return {lines, start: position, end}
+      const body = Buffer.concat(chunks, length)
+      const complete = body.lastIndexOf(NEWLINE) + 1
+      return {body: body.subarray(0, complete), rows, start: position, end: {segment: position.segment, offset: position.offset + complete}}
     } finally {
       await handle.close()
     }

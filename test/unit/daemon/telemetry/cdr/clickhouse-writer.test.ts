@@ -3,7 +3,7 @@
 // call_sid check on servers without one, order, and backoff after failures.
 // (The real-server behaviour is in test/integration/daemon/telemetry/cdr.)
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
@@ -44,6 +44,9 @@ const fakeServer = (options: {dedupToken: boolean; engine?: string; failures?: A
       for await (const chunk of values) chunks.push(chunk as Buffer)
       const body = Buffer.concat(chunks).toString()
       const token = clickhouse_settings.insert_deduplication_token
+      if (body.split('\n').some((candidate) => candidate !== '' && !candidate.startsWith('{'))) {
+        throw new Error('Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected { before: garbage')
+      }
       const failure = failures.shift()
       if (failure instanceof Error) throw failure
       // A token-capable server drops a block whose token it has seen.
@@ -153,6 +156,22 @@ describe('ClickHouseCdrWriter', () => {
     assert.equal(await writer.flush(10_000), true)
     assert.equal(server.stored.size, 1)
     assert.equal(server.inserts.length, 1)
+    await writer.stop()
+    spool.close()
+  })
+
+  it('sets a line ClickHouse cannot parse aside in rejected.ndjson and delivers the rest of its batch', async () => {
+    const server = fakeServer({dedupToken: false})
+    const {spool, writer} = writerWith(server.connection, 10)
+    writer.start()
+    for (const text of [line(1), 'garbage from a damaged disk\n', line(2)]) {
+      spool.append(text)
+      writer.rowAppended()
+    }
+    assert.equal(await writer.flush(5000), true)
+    assert.deepEqual([...server.stored].sort(), [sid(1), sid(2)])
+    assert.equal(readFileSync(join(dir, 'rejected.ndjson'), 'utf8'), 'garbage from a damaged disk\n')
+    assert.equal(writer.pendingRows, 0)
     await writer.stop()
     spool.close()
   })

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {listSegments, segmentPath} from '../../../../../src/cdr/spool-files.js'
-import {CdrSpool} from '../../../../../daemon/telemetry/cdr/spool.js'
+import {CdrSpool, splitLines} from '../../../../../daemon/telemetry/cdr/spool.js'
 
 let dir = ''
 beforeEach(() => {
@@ -21,12 +21,13 @@ describe('CdrSpool', () => {
     for (let n = 1; n <= 25; n += 1) spool.append(line(n))
     await spool.sync()
     const first = await spool.read({segment: 1, offset: 0}, 10)
-    assert.deepEqual(first.lines, Array.from({length: 10}, (_, i) => line(i + 1)))
+    assert.deepEqual(splitLines(first.body), Array.from({length: 10}, (_, i) => line(i + 1)))
+    assert.equal(first.rows, 10)
     const second = await spool.read(first.end, 100)
-    assert.equal(second.lines.length, 15)
-    assert.equal(second.lines[0], line(11))
+    assert.equal(second.rows, 15)
+    assert.equal(splitLines(second.body)[0], line(11))
     assert.equal(second.end.offset, Buffer.byteLength(readFileSync(segmentPath(dir, 1))))
-    assert.equal((await spool.read(second.end, 10)).lines.length, 0)
+    assert.equal((await spool.read(second.end, 10)).rows, 0)
     assert.equal(spool.countLines({segment: 1, offset: 0}), 25)
     assert.equal(spool.countLines(first.end), 15)
     assert.equal(spool.peekLine(first.end), line(11).trimEnd())
@@ -44,7 +45,7 @@ describe('CdrSpool', () => {
     assert.equal(readFileSync(segmentPath(dir, 1), 'utf8'), line(1) + line(2))
     reopened.append(line(3))
     const read = await reopened.read({segment: 1, offset: 0}, 10)
-    assert.deepEqual(read.lines, [line(1), line(2), line(3)])
+    assert.deepEqual(splitLines(read.body), [line(1), line(2), line(3)])
     reopened.close()
   })
 
@@ -61,8 +62,8 @@ describe('CdrSpool', () => {
     const seen: string[] = []
     for (;;) {
       const read = await spool.read(position, 2)
-      if (read.lines.length === 0) break
-      seen.push(...read.lines)
+      if (read.rows === 0) break
+      seen.push(...splitLines(read.body))
       position = read.end
     }
     assert.deepEqual(seen, Array.from({length: 8}, (_, i) => line(i + 1)))
@@ -72,6 +73,21 @@ describe('CdrSpool', () => {
     assert.equal(spool.removeSegmentsOlderThan(Date.now() - 86_400_000), 1)
     assert.equal(spool.removeSegmentsOlderThan(Date.now() + 86_400_000), 0, 'the active segment is never removed')
     assert.deepEqual(listSegments(dir), [4])
+    spool.close()
+  })
+
+  it('reads batches larger than one read chunk, and lines split across chunks, byte for byte', async () => {
+    const spool = new CdrSpool(dir)
+    spool.open()
+    const long = (n: number) => `{"call_sid":"CA${String(n).padStart(32, '0')}","pad":"${'x'.repeat(100 + (n % 977))}"}\n`
+    const all = Array.from({length: 3000}, (_, i) => long(i))
+    spool.append(all.join(''))
+    const first = await spool.read({segment: 1, offset: 0}, 2500)
+    assert.equal(first.rows, 2500)
+    assert.equal(first.body.toString(), all.slice(0, 2500).join(''))
+    const rest = await spool.read(first.end, 2500)
+    assert.equal(rest.rows, 500)
+    assert.equal(rest.body.toString(), all.slice(2500).join(''))
     spool.close()
   })
 })
