@@ -4,7 +4,7 @@
 import {rmSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {CdrStatus, DaemonStatus, Listener, StopResult} from '../src/admin/protocol.js'
+import type {AdminParsedParams, CdrStatus, DaemonStatus, HepStatus, Listener, StopResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
 import {CCError} from '../src/errors.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
@@ -17,6 +17,7 @@ import {MediaEngine} from './media/engine.js'
 import {observeShardLag} from './media/lag-metrics.js'
 import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
 import {CdrSink} from './telemetry/cdr/sink.js'
+import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
@@ -32,6 +33,7 @@ export class Gateway {
   private readonly admin: AdminServer
   private readonly callMetrics: CallMetrics
   private readonly cdr: CdrSink | undefined
+  private readonly hep: HepSink
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
@@ -50,6 +52,7 @@ export class Gateway {
     this.metricsServer = config.metrics.enabled ? new MetricsServer(this.metrics.registry, config.metrics.listen) : undefined
     this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
     this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
+    this.hep = new HepSink({config: config.heplify, calls: this.calls, metrics: this.metrics.families, log})
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
       version: VERSION,
@@ -93,6 +96,10 @@ export class Gateway {
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
+    this.hep.attach(this.sip, this.media)
+    // Before the SIP listeners: with heplify.enabled the very first message is captured. A collector
+    // that cannot be reached is no reason not to start: capture stays off and the log says why.
+    if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
   }
 
@@ -132,9 +139,7 @@ export class Gateway {
         cdr: this.cdr
           ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: this.cdr.state}
           : {enabled: false, target: null, state: 'off'},
-        hep: config.heplify.enabled
-          ? {enabled: true, target: config.heplify.endpoint, state: 'configured'}
-          : {enabled: false, target: null, state: 'off'},
+        hep: this.hep.isOn ? {enabled: true, target: this.hep.status().endpoint, state: this.hep.state} : {enabled: false, target: null, state: 'off'},
       },
     }
   }
@@ -148,6 +153,19 @@ export class Gateway {
   async cdrFlush(timeoutMs: number): Promise<CdrStatus> {
     if (!this.cdr) throw new CCError('CC_ERR_CDR_DISABLED')
     return this.cdr.flush(timeoutMs)
+  }
+
+  hepStatus(): HepStatus {
+    return this.hep.status()
+  }
+
+  hepEnable(params: AdminParsedParams<'hep.enable'>): Promise<HepStatus> {
+    if (this.isDraining) throw new CCError('CC_ERR_DRAINING')
+    return this.hep.enable({endpoint: params.endpoint, captureId: params.capture_id, password: params.password, ttlS: params.ttl_s, rtcp: params.rtcp}, 'command')
+  }
+
+  hepDisable(): Promise<HepStatus> {
+    return this.hep.disable('disabled')
   }
 
   /** Starts the drain and returns at once; `stopped` resolves when it is over. */
@@ -180,6 +198,8 @@ export class Gateway {
     this.callMetrics.stop()
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
+    // After SIP and media: the last BYEs and RTCP BYEs of a drain are captured too.
+    await this.hep.stop().catch((error: unknown) => this.log.warn({err: error}, 'HEP sink stop failed'))
     // After the calls: the last hangups of a drain still write their CDRs.
     await this.cdr?.stop().catch((error: unknown) => this.log.warn({err: error}, 'CDR sink stop failed'))
     await Promise.allSettled([this.metricsServer?.stop(), this.admin.stop()])

@@ -59,6 +59,13 @@ export const ERRORS = {
   CC_ERR_CDR_QUERY_FAILED: spec('The CDR query failed: {detail}', 'Check the filters; `--json` shows the SQL parameters that were sent.', -32046),
   CC_ERR_CDR_FLUSH_INCOMPLETE: spec('{pending} CDR row(s) are still waiting for ClickHouse after {seconds}s; last error: {detail}', 'Nothing is lost: the rows stay in the spool and are retried. `clutchcall cdr status` shows the retries.', -32047),
   CC_ERR_CDR_SPOOL: spec('The CDR spool in {path} cannot be used: {detail}', 'Check the disk and the permissions of that directory; the daemon log has the details.', -32048),
+  CC_ERR_HEP_ENDPOINT_UNRESOLVABLE: spec('Cannot switch HEP capture on: the collector host {host} does not resolve ({detail})', 'Check the name, or give the collector as an IP address: `clutchcall hep enable --endpoint 192.0.2.10:9060`.', -32050),
+  CC_ERR_HEP_SOCKET: spec('Cannot switch HEP capture on: no UDP socket towards {endpoint} ({detail})', 'Check that the address family of {endpoint} has a route on this host; the daemon log has the details.', -32051),
+  CC_ERR_HEP_NOT_READY: spec('HEP capture cannot be switched yet: the gateway is still starting or already stopping', 'Retry once `clutchcall status` shows the daemon running.', -32052),
+  CC_ERR_SYNTH_THRESHOLDS: spec('{failed} of {total} synthetic call(s) to {target} did not pass{note}', 'Each failed call names the threshold it missed (with --json: .error.data.calls[].failures); `clutchcall calls tail` on the gateway shows the calls as it sees them.', -32060),
+  CC_ERR_SYNTH_LOCAL: spec('The synthetic caller cannot run here: {detail}', 'Check that this host has a route to the target (or pass --local-address) and that UDP ports 40000-59999 are not all taken.', -32061),
+  CC_ERR_SYNTH_JUNIT_WRITE: spec('Cannot write the JUnit report {file}: {detail}', 'Pass a --junit path in a folder this user can write to.', -32062),
+  CC_ERR_SMOKE_FAILED: spec('Smoke test failed: {failed} of {total} check(s) failed ({checks})', 'Each FAIL line says what is wrong (with --json: .error.data.checks); `clutchcall status` and the daemon log say more.', -32063),
   CC_ERR_DRAINING: spec('The gateway is draining and takes no new work', 'Wait for the stop to finish, then start it again.', -32024),
 } as const satisfies Record<string, ErrorSpec>
 

@@ -38,6 +38,9 @@ export const createAdminHandlers = (gateway: Gateway): AdminHandlers => ({
   },
   'cdr.status': () => gateway.cdrStatus(),
   'cdr.flush': ({timeout_ms}) => gateway.cdrFlush(timeout_ms),
+  'hep.enable': (params) => gateway.hepEnable(params),
+  'hep.disable': () => gateway.hepDisable(),
+  'hep.status': () => gateway.hepStatus(),
   'calls.subscribe': (filter, connection) => {
     // Events published while the answer is being written queue behind it on the socket, so none is lost or reordered.
     const forward = (event: CallEvent) => {

@@ -13,7 +13,7 @@ import type {MediaQuality} from '../calls/call.js'
 import {percentile} from './lag-monitor.js'
 import {MediaStream, type StreamEndReason, type StreamOwner} from './media-stream.js'
 import {splitPortRange, type PortShare} from './port-pool.js'
-import type {ShardEvent, ShardInit} from './protocol.js'
+import type {RtcpCaptureReport, ShardEvent, ShardInit} from './protocol.js'
 import {ShardClient, ShardReplyError, type ShardFailedError} from './shard-client.js'
 
 export interface MediaEngineOptions {
@@ -59,6 +59,8 @@ export interface MediaEngineEvents {
   /** A mode failed and stopped (a recording that could not be written); the stream carries on in silence. */
   'stream-error': [stream: MediaStream, message: string]
   'shard-failed': [shard: number, error: Error]
+  /** An RTCP report sent or received by a stream, while RTCP capture is on (setRtcpCapture). */
+  rtcp: [report: RtcpCaptureReport]
 }
 
 export class MediaPortsExhaustedError extends Error {
@@ -86,6 +88,7 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
   private nextStreamId = 1
   private roundRobin = 0
   private stopping = false
+  private rtcpCapture = false
 
   private readonly owner: StreamOwner = {
     recordingPath: (stream, file) => this.recordingPath(stream, file),
@@ -188,6 +191,17 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
     )
   }
 
+  /** Starts or stops the forwarding of every stream's RTCP reports as 'rtcp' events (HEP capture); shards started later follow it. */
+  setRtcpCapture(enabled: boolean): void {
+    if (this.rtcpCapture === enabled) return
+    this.rtcpCapture = enabled
+    for (const slot of this.slots) slot.client?.setRtcpCapture(enabled)
+  }
+
+  get capturingRtcp(): boolean {
+    return this.rtcpCapture
+  }
+
   private placementOrder(): ShardSlot[] {
     const running = this.slots.filter((slot) => slot.client?.ready)
     const start = this.roundRobin++ % Math.max(1, this.slots.length)
@@ -197,12 +211,14 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
   }
 
   private async spawn(slot: ShardSlot): Promise<void> {
-    const client = await ShardClient.start(slot.init.shard, slot.init, this.workerUrl)
+    const client = await ShardClient.start(slot.init.shard, {...slot.init, rtcpCapture: this.rtcpCapture}, this.workerUrl)
     if (this.stopping) {
       await client.stop(STOP_TIMEOUT_MS)
       return
     }
     slot.client = client
+    // The switch may have flipped while the worker started.
+    if (this.rtcpCapture) client.setRtcpCapture(true)
     client.on('event', (event) => this.route(slot.init.shard, event))
     client.on('failed', (error) => this.shardFailed(slot, client, error))
   }
@@ -235,6 +251,10 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
         this.emit('stream-error', stream, event.message)
         return
       }
+      case 'rtcp':
+        if (!this.rtcpCapture) return
+        for (const report of event.reports) this.emit('rtcp', report)
+        return
       case 'ready':
       case 'reply':
         return

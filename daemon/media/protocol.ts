@@ -17,6 +17,8 @@ export interface ShardInit {
   readonly lagProbeIntervalMs: number
   /** Mean RTCP report interval of the streams (RFC 3550 §6.2 recommends 5 s). */
   readonly rtcpIntervalMs: number
+  /** Whether to forward RTCP reports ('rtcp' events) from the start; later changed with the rtcp-capture command. */
+  readonly rtcpCapture?: boolean
 }
 
 /** A mode as the engine asks for it: tap and record carry no callback or handle, only data. */
@@ -41,8 +43,24 @@ export type ShardCommand =
   | (Request & {readonly type: 'shutdown'})
   /** One frame of audio for a stream in tap mode; fire and forget (frames come 50 a second). */
   | {readonly type: 'inject'; readonly streamId: number; readonly payload: Uint8Array}
+  /** Starts or stops forwarding every RTCP report sent and received ('rtcp' events, for HEP capture); fire and forget. */
+  | {readonly type: 'rtcp-capture'; readonly enabled: boolean}
 
 export type RequestType = Extract<ShardCommand, Request>['type']
+
+/** One RTCP report on the wire, with the addresses it really travelled between. */
+export interface RtcpCaptureReport {
+  readonly streamId: number
+  readonly callSid: string
+  readonly direction: 'in' | 'out'
+  /** The report as Homer's RTCP JSON (src/hep/rtcp-json.ts), built in the shard so the main thread does not parse RTCP. */
+  readonly json: string
+  /** Our side: the stream's address and the port the report left from or arrived on. */
+  readonly local: {readonly address: string; readonly port: number}
+  readonly remote: {readonly address: string; readonly port: number}
+  /** Unix ms of the send or the arrival. */
+  readonly timestampMs: number
+}
 
 export interface QualityReport {
   readonly streamId: number
@@ -83,3 +101,5 @@ export type ShardEvent =
   | {readonly type: 'lag'; readonly samplesUs: Float64Array}
   /** A mode failed and stopped (a recording that could not be written); the stream is in silence now. */
   | {readonly type: 'stream-error'; readonly streamId: number; readonly message: string}
+  /** RTCP compound packets sent or received by the shard's streams while rtcp-capture is on, batched (at most RTCP_BATCH_MS late). */
+  | {readonly type: 'rtcp'; readonly reports: readonly RtcpCaptureReport[]}

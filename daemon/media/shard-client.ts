@@ -126,6 +126,12 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
     this.worker.postMessage({type: 'inject', streamId, payload: copy} satisfies ShardCommand, [copy.buffer])
   }
 
+  /** Switches the forwarding of RTCP reports ('rtcp' events) on or off. */
+  setRtcpCapture(enabled: boolean): void {
+    if (this.state !== 'ready') return
+    this.worker.postMessage({type: 'rtcp-capture', enabled} satisfies ShardCommand)
+  }
+
   /** Closes every stream (their final quality is the answer) and ends the thread. */
   async stop(timeoutMs: number): Promise<ReplyResults['shutdown']> {
     if (this.state === 'gone') return {finals: []}

@@ -6,11 +6,12 @@ import type {Socket} from 'node:dgram'
 import {isIP, isIPv6} from 'node:net'
 import {setImmediate as nextLoopTurn} from 'node:timers/promises'
 import type {TransferListItem} from 'node:worker_threads'
+import {rtcpReportJson} from '../../src/hep/rtcp-json.js'
 import {wallClockMs} from '../../src/media/frame-ticker.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
 import {PortPairPool, PortsExhaustedError} from './port-pool.js'
-import type {ModeSpec, QualityReport, ReplyResults, RequestType, ShardCommand, ShardErrorCode, ShardEvent, ShardInit} from './protocol.js'
+import type {ModeSpec, QualityReport, ReplyResults, RequestType, RtcpCaptureReport, ShardCommand, ShardErrorCode, ShardEvent, ShardInit} from './protocol.js'
 
 export type PostEvent = (event: ShardEvent, transfer?: readonly TransferListItem[]) => void
 
@@ -35,6 +36,9 @@ interface HostedStream {
 }
 
 const LAG_BATCH_MS = 1000
+/** RTCP reports for capture go to the engine in batches: at most this late, or once RTCP_BATCH_MAX have gathered. */
+const RTCP_BATCH_MS = 100
+const RTCP_BATCH_MAX = 64
 
 /** IPv6 literals in the form rinfo.address reports them, so the source check compares like with like. */
 const canonicalAddress = (address: string): string => (isIPv6(address) ? new URL(`http://[${address}]`).hostname.slice(1, -1) : address)
@@ -70,11 +74,16 @@ export class ShardHost {
   private readonly lag: LagMonitor
   private qualityTimer: NodeJS.Timeout | undefined
   private shuttingDown = false
+  /** Forward RTCP reports to the engine (HEP capture); off, the hot path pays one boolean test per report. */
+  private rtcpCapture: boolean
+  private rtcpBatch: RtcpCaptureReport[] = []
+  private rtcpBatchTimer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly init: ShardInit,
     private readonly post: PostEvent,
   ) {
+    this.rtcpCapture = init.rtcpCapture ?? false
     this.pool = new PortPairPool(init.address, {firstPort: init.firstPort, pairCount: init.pairCount})
     this.lag = new LagMonitor(init.lagProbeIntervalMs, LAG_BATCH_MS, (samplesUs) => this.post({type: 'lag', samplesUs}, [samplesUs.buffer as ArrayBuffer]))
   }
@@ -95,6 +104,15 @@ export class ShardHost {
       this.streams.get(command.streamId)?.stream.inject(command.payload)
       return
     }
+    if (command.type === 'rtcp-capture') {
+      this.rtcpCapture = command.enabled
+      if (!command.enabled) {
+        clearTimeout(this.rtcpBatchTimer)
+        this.rtcpBatchTimer = undefined
+        this.rtcpBatch = []
+      }
+      return
+    }
     this.execute(command).then(
       (result) => this.post({type: 'reply', requestId: command.requestId, ok: true, result}),
       (error: unknown) => {
@@ -110,10 +128,13 @@ export class ShardHost {
     this.shuttingDown = true
     this.lag.stop()
     if (this.qualityTimer !== undefined) clearInterval(this.qualityTimer)
-    return Promise.all([...this.streams.keys()].map((id) => this.closeStream(id)))
+    const finals = await Promise.all([...this.streams.keys()].map((id) => this.closeStream(id)))
+    // The closing reports (RTCP BYE) of the last streams still reach capture.
+    this.flushRtcp()
+    return finals
   }
 
-  private async execute(command: Exclude<ShardCommand, {type: 'inject'}>): Promise<ReplyResults[RequestType]> {
+  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'rtcp-capture'}>): Promise<ReplyResults[RequestType]> {
     if (this.shuttingDown && command.type !== 'shutdown') throw new ShardRequestError('failed', 'the media shard is shutting down')
     switch (command.type) {
       case 'create':
@@ -150,6 +171,14 @@ export class ShardHost {
       sendRtcp: senderOn(rtcp),
       rtcpIntervalMs: this.init.rtcpIntervalMs,
       onError: (error) => this.post({type: 'stream-error', streamId: id, message: error.message}),
+      onRtcpReport: (report) => {
+        if (!this.rtcpCapture) return
+        const json = rtcpReportJson(report.datagram)
+        if (json === undefined) return
+        // Reports leave from the RTCP socket; received ones arrive there, or on the RTP port with rtcp-mux.
+        const localPort = report.direction === 'in' && report.muxed ? port : port + 1
+        this.queueRtcp({streamId: id, callSid, direction: report.direction, json: JSON.stringify(json), local: {address: this.init.address, port: localPort}, remote: {address: report.address, port: report.port}, timestampMs: report.timestampMs})
+      },
     })
     rtp.on('message', (datagram, from) => stream.onRtp(datagram, from.address, from.port, wallClockMs()))
     rtcp.on('message', (datagram, from) => stream.onRtcp(datagram, from.address, from.port, wallClockMs()))
@@ -194,6 +223,21 @@ export class ShardHost {
     await Promise.all([closeSocket(hosted.rtp), closeSocket(hosted.rtcp)])
     this.pool.release(hosted.port)
     return report
+  }
+
+  private queueRtcp(report: RtcpCaptureReport): void {
+    this.rtcpBatch.push(report)
+    if (this.rtcpBatch.length >= RTCP_BATCH_MAX) this.flushRtcp()
+    else this.rtcpBatchTimer ??= setTimeout(() => this.flushRtcp(), RTCP_BATCH_MS)
+  }
+
+  private flushRtcp(): void {
+    clearTimeout(this.rtcpBatchTimer)
+    this.rtcpBatchTimer = undefined
+    if (this.rtcpBatch.length === 0) return
+    const reports = this.rtcpBatch
+    this.rtcpBatch = []
+    this.post({type: 'rtcp', reports})
   }
 
   private reportQuality(): void {

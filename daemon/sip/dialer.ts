@@ -3,6 +3,7 @@
 // shard so media can be relayed without leaving the thread.
 import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
+import {generateCallId} from '../../src/sip/ids.js'
 import {classifyCall} from '../../src/sip/q850.js'
 import {formatLocalSdp, parseRemoteSdp} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
@@ -19,6 +20,8 @@ export interface DialerServices {
   readonly config: Config
   readonly rtpAddress: string
   readonly log: Logger
+  /** Links the B-leg's Call-ID to its call before the INVITE leaves (capture correlation); returns the release for when the leg has ended. */
+  readonly linkLeg?: (bLegCallId: string, callSid: string) => () => void
 }
 
 /** The Request-URI for a number: the trunk's (or node's) URI with the number as its user part. */
@@ -42,7 +45,10 @@ export class SipDialer implements Dialer {
     const stream = await media.createStream({callSid: request.callSid, ...(aStream ? {shardHint: aStream.shard} : {})})
     const offer = createAudioOffer({address: rtpAddress, port: stream.localPort})
     const host = parseSipUri(requestUri).host
+    const callId = generateCallId()
+    const unlink = this.services.linkLeg?.(callId, request.callSid) ?? noop
     const invite = ua.invite({
+      callId,
       requestUri,
       from: `<sip:${request.from || 'anonymous'}@${rtpAddress}>`,
       to: `<sip:${request.to}@${host.includes(':') ? `[${host}]` : host}>`,
@@ -59,6 +65,7 @@ export class SipDialer implements Dialer {
     const result = await invite.result
     clearTimeout(timer)
     if (!result.ok) {
+      unlink()
       await stream.close().catch(() => undefined)
       const {failure} = result
       const {status, q850Cause} = classifyCall({
@@ -83,11 +90,17 @@ export class SipDialer implements Dialer {
     } catch (error) {
       log.warn({err: error}, 'B-leg answer unusable; hanging it up')
       await call.bye({q850Cause: 65}).catch(() => undefined)
+      unlink()
       await stream.close().catch(() => undefined)
       return {outcome: 'failed', cause: 65}
     }
     const leg = SipLeg.outbound(call, endpoint, log, offer)
-    void leg.ended.then(() => stream.close().catch(() => undefined))
+    void leg.ended.then(() => {
+      unlink()
+      return stream.close().catch(() => undefined)
+    })
     return {outcome: 'answered', leg, cause: 16}
   }
 }
+
+const noop = (): void => {}

@@ -14,6 +14,7 @@ import type {MediaEngine} from '../media/engine.js'
 import {listenError} from '../net/listen.js'
 import {InboundRouter} from '../trunks/inbound-router.js'
 import {SipDialer} from './dialer.js'
+import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound} from './inbound.js'
 
 export interface SignallingEngine {
@@ -24,8 +25,10 @@ export interface SignallingEngine {
   drain(): void
   stop(): Promise<void>
   counters(): Readonly<SipTransportCounters>
-  /** Every SIP message sent or received, with its real addresses (for HEP capture). */
-  onPacket(listener: (packet: SipPacketEvent) => void): void
+  /** Every SIP message sent or received, with its real addresses (for HEP capture); returns the unsubscribe. */
+  onPacket(listener: (packet: SipPacketEvent) => void): () => void
+  /** The A-leg SIP Call-ID of the call a Call-ID belongs to (a B-leg's maps to its A-leg's; any other is its own). */
+  correlationIdOf(sipCallId: string): string
 }
 
 export interface SipEngineOptions {
@@ -41,6 +44,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   private ua: UserAgent | undefined
   private draining = false
   private readonly packetListeners: Array<(packet: SipPacketEvent) => void> = []
+  private readonly legs = new LegCorrelation()
 
   constructor(private readonly options: SipEngineOptions) {}
 
@@ -57,7 +61,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     const ua = new UserAgent({transport: this.transport, product: 'ClutchCall'})
     this.ua = ua
     const rtpAddress = config.rtp.address
-    const dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log})
+    const dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
     const services = {
       config,
       router: new InboundRouter(config),
@@ -89,12 +93,28 @@ export class BuiltinSipEngine implements SignallingEngine {
     return this.transport?.counters ?? ({} as SipTransportCounters)
   }
 
-  onPacket(listener: (packet: SipPacketEvent) => void): void {
+  onPacket(listener: (packet: SipPacketEvent) => void): () => void {
     this.packetListeners.push(listener)
     this.transport?.on('packet', listener)
+    return () => {
+      const index = this.packetListeners.indexOf(listener)
+      if (index !== -1) this.packetListeners.splice(index, 1)
+      this.transport?.off('packet', listener)
+    }
+  }
+
+  correlationIdOf(sipCallId: string): string {
+    return this.legs.correlationIdOf(sipCallId)
+  }
+
+  /** A B-leg of call `callSid` is about to be placed with this Call-ID: its messages correlate to the A-leg's. */
+  private linkLeg(bLegCallId: string, callSid: string): () => void {
+    const aLegCallId = this.options.calls.get(callSid)?.summary().sip_call_id
+    return aLegCallId === undefined ? () => {} : this.legs.link(bLegCallId, aLegCallId)
   }
 
   async stop(): Promise<void> {
+    this.legs.stop()
     this.ua?.close()
     await this.transport?.close()
   }

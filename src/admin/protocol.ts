@@ -4,6 +4,7 @@
 import * as z from 'zod/mini'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
+import {checkHepEndpoint, HEP_CAPTURE_ID_MAX, HEP_PASSWORD_MAX_LENGTH, HEP_TTL_MAX_S} from '../hep/params.js'
 
 /** Bumped whenever a method's params or result change incompatibly. */
 export const ADMIN_PROTOCOL_VERSION = 1
@@ -89,6 +90,37 @@ export interface CdrStatus {
   readonly dedup: 'token' | 'verify' | null
 }
 
+/** HEPv3 capture (DESIGN §9) as `clutchcall hep status` shows it. Never carries the password. */
+export interface HepStatus {
+  /** `on`: every SIP message (and RTCP report, with `rtcp`) goes to the collector; `off`: nothing is sent. */
+  readonly state: 'on' | 'off'
+  /** The collector (HOST:PORT) in use when on; when off, the one `hep enable` would use (from the config). */
+  readonly endpoint: string
+  /** The address the endpoint resolved to when capture was switched on; null when off. */
+  readonly resolvedAddress: string | null
+  readonly captureId: number
+  /** Whether frames carry an auth key (chunk 0x0e). */
+  readonly passwordSet: boolean
+  /** Whether RTCP reports go out too (HEP type 5, JSON). */
+  readonly rtcp: boolean
+  /** What switched capture on: the config at start (`heplify.enabled`) or `hep enable`; null when off. */
+  readonly enabledBy: 'config' | 'command' | null
+  readonly enabledAt: string | null
+  /** When the TTL switches capture off by itself; null without a TTL (or when off). */
+  readonly expiresAt: string | null
+  /** Seconds until then, rounded up; null without a TTL. */
+  readonly timeLeftS: number | null
+  /** Frames handed to the kernel since the daemon started, SIP and RTCP. */
+  readonly framesSent: number
+  readonly sipFramesSent: number
+  readonly rtcpFramesSent: number
+  /** Frames that could not be sent since the daemon started (collector port closed, no route, frame too large, send queue full). */
+  readonly sendErrors: number
+  readonly lastError: {readonly at: string; readonly message: string} | null
+  /** Why capture went off the last time: `disabled` (hep disable), `ttl` (expired), `stopped`, `failed` (its sender thread died); null if it never went off. */
+  readonly lastOffReason: 'disabled' | 'ttl' | 'stopped' | 'failed' | null
+}
+
 /** The notification sent on a connection that called `calls.subscribe`. */
 export const CALLS_EVENT_NOTIFICATION = 'calls.event'
 export type CallsEventNotification = CallEvent
@@ -102,6 +134,25 @@ const method =
   <Params extends z.ZodMiniType>(params: Params) => ({params, result: undefined as unknown as Result})
 
 const noParams = z.prefault(z.strictObject({}), {})
+
+/** A check of src/hep/params.ts as a zod refinement, so the daemon refuses what the CLI refuses, with the same words. */
+const checked = <T>(check: (value: string) => {ok: true; value: T} | {ok: false; problem: string}) =>
+  z.string().check(
+    z.superRefine((value, ctx) => {
+      const result = check(value)
+      if (!result.ok) ctx.issues.push({code: 'custom', message: result.problem, input: value})
+    }),
+  )
+const hepEnableParams = z.prefault(
+  z.strictObject({
+    endpoint: z.optional(checked(checkHepEndpoint)),
+    capture_id: z.optional(z.int().check(z.gte(0), z.lte(HEP_CAPTURE_ID_MAX))),
+    password: z.optional(z.string().check(z.maxLength(HEP_PASSWORD_MAX_LENGTH))),
+    ttl_s: z.optional(z.int().check(z.gte(1), z.lte(HEP_TTL_MAX_S))),
+    rtcp: z._default(z.boolean(), true),
+  }),
+  {},
+)
 
 export const ADMIN_METHODS = {
   /** Must be the first request on a connection: checks both ends speak one protocol version. */
@@ -120,6 +171,11 @@ export const ADMIN_METHODS = {
   'cdr.status': method<CdrStatus>()(noParams),
   /** Sends every pending row now and answers when ClickHouse has acknowledged them all (or fails with CC_ERR_CDR_FLUSH_INCOMPLETE). */
   'cdr.flush': method<CdrStatus>()(z.prefault(z.strictObject({timeout_ms: z._default(z.int().check(z.gte(0), z.lte(600_000)), 30_000)}), {})),
+  /** Switches HEP capture on (or re-targets it when on); params override the config's heplify values for this capture only. */
+  'hep.enable': method<HepStatus>()(hepEnableParams),
+  /** Switches HEP capture off; answers with the status (idempotent). */
+  'hep.disable': method<HepStatus>()(noParams),
+  'hep.status': method<HepStatus>()(noParams),
 } as const
 
 export type AdminMethod = keyof typeof ADMIN_METHODS

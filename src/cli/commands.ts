@@ -4,16 +4,21 @@
 import CallsHangup from '../../commands/calls/hangup.js'
 import CallsList from '../../commands/calls/list.js'
 import CallsTail from '../../commands/calls/tail.js'
-import CdrFlush from '../../commands/cdr/flush.js'
 import CdrMigrate from '../../commands/cdr/migrate.js'
 import CdrQuery from '../../commands/cdr/query.js'
 import CdrStats from '../../commands/cdr/stats.js'
+import CdrFlush from '../../commands/cdr/flush.js'
 import CdrStatus from '../../commands/cdr/status.js'
 import ConfigShow from '../../commands/config/show.js'
+import HepDisable from '../../commands/hep/disable.js'
+import HepEnable from '../../commands/hep/enable.js'
+import HepStatus from '../../commands/hep/status.js'
 import ConfigValidate from '../../commands/config/validate.js'
+import Smoke from '../../commands/smoke.js'
 import Start from '../../commands/start.js'
 import Status from '../../commands/status.js'
 import Stop from '../../commands/stop.js'
+import SynthCall from '../../commands/synth/call.js'
 
 export {execute} from '@oclif/core'
 
@@ -31,4 +36,9 @@ export const COMMANDS = {
   'cdr:stats': CdrStats,
   'cdr:status': CdrStatus,
   'cdr:flush': CdrFlush,
+  'hep:enable': HepEnable,
+  'hep:disable': HepDisable,
+  'hep:status': HepStatus,
+  'synth:call': SynthCall,
+  smoke: Smoke,
 }

@@ -43,6 +43,23 @@ export interface RtpStreamOptions {
   readonly onError?: (error: Error) => void
   /** A mode ended by itself (a play that finished); the stream is in silence now. */
   readonly onModeEnded?: (kind: ModeKind) => void
+  /**
+   * Every RTCP compound packet sent, and every one received from the remote
+   * that parsed (for capture, HEP type 5). `muxed`: it arrived on the RTP port
+   * (rtcp-mux). The datagram is the stream's: copy it to keep it.
+   */
+  readonly onRtcpReport?: (report: RtcpReportInfo) => void
+}
+
+export interface RtcpReportInfo {
+  readonly direction: 'in' | 'out'
+  readonly datagram: Buffer
+  /** The remote side: where it came from, or where it went. */
+  readonly address: string
+  readonly port: number
+  readonly muxed: boolean
+  /** Unix ms of the arrival or the send. */
+  readonly timestampMs: number
 }
 
 /** The MediaQuality of a call's stream (daemon/calls/call.ts), cumulative since the stream began. */

@@ -37,7 +37,7 @@ import {
 } from './stream-modes.js'
 
 export type {DatagramSender} from './rtp-sender.js'
-export type {PlayStreamMode, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
+export type {PlayStreamMode, RtcpReportInfo, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
 export type {G711Codec, ModeKind, TapFrameInfo, TapListener} from './stream-modes.js'
 export type {PlayOutcome, PlaySource} from './play-mode.js'
 
@@ -158,7 +158,7 @@ export class RtpStream {
       return
     }
     if (isRtcp(datagram)) {
-      this.onRtcp(datagram, fromAddress, fromPort, arrivalMs)
+      this.acceptRtcp(datagram, fromAddress, fromPort, arrivalMs, true)
       return
     }
     const packet = parseRtp(datagram, this.packet)
@@ -190,6 +190,10 @@ export class RtpStream {
 
   /** An RTCP datagram that arrived at our RTCP port. */
   onRtcp(datagram: Buffer, fromAddress: string, fromPort: number, arrivalMs: number): void {
+    this.acceptRtcp(datagram, fromAddress, fromPort, arrivalMs, false)
+  }
+
+  private acceptRtcp(datagram: Buffer, fromAddress: string, fromPort: number, arrivalMs: number, muxed: boolean): void {
     if (this.isClosed) return
     const remote = this.remoteInfo
     if (remote === undefined || fromAddress !== remote.address) {
@@ -204,6 +208,7 @@ export class RtpStream {
     this.latchedRtcpPort ??= fromPort
     this.rtcpReceived++
     for (const packet of parsed.packets) this.applyRtcp(packet, arrivalMs)
+    this.options.onRtcpReport?.({direction: 'in', datagram, address: fromAddress, port: fromPort, muxed, timestampMs: arrivalMs})
   }
 
   /** Switches mode; a play resolves when it has played out (or was interrupted). Throws on a file that cannot be opened. */
@@ -269,7 +274,9 @@ export class RtpStream {
     }
     const datagram = buildCompoundReport({ssrc: this.ssrc, cname: this.cname, sender, reports: this.reception.reportBlocks(nowMs), bye})
     this.rtcpSent++
-    this.options.sendRtcp(datagram, this.latchedRtcpPort ?? remote.rtcpPort ?? remote.rtpPort + 1, remote.address, noop)
+    const port = this.latchedRtcpPort ?? remote.rtcpPort ?? remote.rtpPort + 1
+    this.options.sendRtcp(datagram, port, remote.address, noop)
+    this.options.onRtcpReport?.({direction: 'out', datagram, address: remote.address, port, muxed: false, timestampMs: nowMs})
   }
 
   /** Figures since the stream began; lossRatio covers the interval since the previous call. */

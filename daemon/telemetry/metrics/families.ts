@@ -86,6 +86,23 @@ export const createMetricFamilies = (registry: Registry) => {
       help: 'CDR rows in the spool not yet acknowledged by ClickHouse.',
       registers,
     }),
+    // HEP capture's own health (issue 5: extra metrics use the clutchcall_hep_ prefix).
+    hepFramesSentTotal: new Counter({
+      name: 'clutchcall_hep_frames_sent_total',
+      help: 'HEPv3 frames handed to the kernel for the collector, by payload (sip or rtcp).',
+      labelNames: ['type'] as const,
+      registers,
+    }),
+    hepSendErrorsTotal: new Counter({
+      name: 'clutchcall_hep_send_errors_total',
+      help: 'HEPv3 frames that could not be sent or were refused by the collector (ICMP port unreachable); calls are not affected.',
+      registers,
+    }),
+    hepCaptureEnabled: new Gauge({
+      name: 'clutchcall_hep_capture_enabled',
+      help: '1 while HEP capture is on, else 0 (alert on capture left on).',
+      registers,
+    }),
   }
 }
 

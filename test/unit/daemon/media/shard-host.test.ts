@@ -65,6 +65,35 @@ describe('ShardHost', () => {
     }
   })
 
+  it('forwards RTCP reports as Homer JSON only while rtcp-capture is on, with the stream\'s ports', async () => {
+    const {host, events, request, firstPort} = harness(2)
+    host.start()
+    try {
+      await request({type: 'create', streamId: 1, callSid: 'CA1'})
+      await request({type: 'set-remote', streamId: 1, remote: {address: '127.0.0.1', rtpPort: 40_000, payloadType: 0, codec: 'PCMU'}})
+      // Off (the default): closing sends an RTCP BYE report, and nothing is forwarded.
+      await request({type: 'create', streamId: 2, callSid: 'CA2'})
+      await request({type: 'set-remote', streamId: 2, remote: {address: '127.0.0.1', rtpPort: 40_002, payloadType: 0, codec: 'PCMU'}})
+      await request({type: 'close', streamId: 2})
+      host.handle({type: 'rtcp-capture', enabled: true})
+      await request({type: 'close', streamId: 1})
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      const batches = events.filter((event): event is Extract<ShardEvent, {type: 'rtcp'}> => event.type === 'rtcp')
+      const reports = batches.flatMap((batch) => batch.reports)
+      assert.equal(reports.length, 1, JSON.stringify(reports))
+      const [report] = reports
+      assert.equal(report?.callSid, 'CA1')
+      assert.equal(report?.direction, 'out')
+      assert.deepEqual(report?.local, {address: '127.0.0.1', port: firstPort + 1})
+      assert.deepEqual(report?.remote, {address: '127.0.0.1', port: 40_001})
+      const json = JSON.parse(report?.json ?? '{}') as {type: number; report_blocks: unknown[]}
+      assert.equal(json.type, 201, 'an RR: the stream sent no RTP')
+      assert.deepEqual(json.report_blocks, [])
+    } finally {
+      await host.shutdown()
+    }
+  })
+
   it('reports quality of every stream periodically and final quality on shutdown', async () => {
     const {host, events, request} = harness(4)
     host.start()

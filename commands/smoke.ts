@@ -1,0 +1,77 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base-command.js'
+import {smokeLine} from '../src/cli/output/index.js'
+import {onStopSignal} from '../src/cli/signals.js'
+import {callFlags, junitFlag, thresholdFlags} from '../src/cli/synth-flags.js'
+import {parseCallSettings, parseNumberFlag, parseTarget, parseThresholds} from '../src/synth/options.js'
+import type {SmokeReport} from '../src/smoke/smoke.js'
+
+const SMOKE_DURATION_S = 3
+const SMOKE_THRESHOLDS = {minMos: 4, maxLoss: 1, maxJitter: 30, maxPdd: 2000}
+const DEFAULT_SETTLE_S = 10
+
+export default class Smoke extends BaseCommand<SmokeReport> {
+  static override summary = 'Smoke-test a running gateway: admin socket, metrics, one synthetic call, its CDR, HEP.'
+  static override description = `The check CI runs after deploying or starting a gateway. It prints one line per check, each ok, FAIL or skip:
+
+daemon: daemon.status answers over the admin socket, and the gateway is not draining.
+
+call: one synthetic call (as \`synth call\`) to --target, by default the gateway's own UDP SIP listener (sip:smoke@ADDRESS:PORT, which the built-in dialplan answers with an echo), meets the thresholds: status 200, MOS ≥ 4 both ways, loss ≤ 1 %, jitter ≤ 30 ms and PDD ≤ 2000 ms unless the flags say otherwise.
+
+metrics: the metrics endpoint serves a valid Prometheus exposition (checked here, no promtool needed) with the ten clutchcall_* families of the design, and clutchcall_calls_total{tenant,trunk,direction,result} counted the call.
+
+cdr: the call's CDR is in ClickHouse (after cdr.flush; this CLI's config must have cdr.clickhouse) or, with the embedded store, in the spool. Skipped when CDRs are off.
+
+hep: with capture on, HEP frames were sent for the call without send errors. Skipped when capture is off.
+
+The gateway's record of the call is found by the call's SIP Call-ID (sip_call_id of CHANNEL_CREATE), so --target must reach this gateway directly. Exit 0 when no check failed (skips are fine), 1 otherwise (CC_ERR_SMOKE_FAILED, with the report in .error.data under --json), 2 for a bad flag. --junit writes one test case per check.`
+
+  static override examples = [
+    {description: 'Smoke-test the local gateway', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'In CI, with a JUnit report', command: '<%= config.bin %> <%= command.id %> --junit reports/smoke.xml'},
+    {description: 'Through a trunk number, over TCP, with a looser MOS', command: "<%= config.bin %> <%= command.id %> --target 'sip:+15550000001@10.0.0.5:5060;transport=tcp' --min-mos 3.8"},
+  ]
+
+  static override flags = {
+    target: Flags.string({summary: "The sip: URI to call (default: the gateway's own UDP SIP listener, sip:smoke@ADDRESS:PORT).", helpValue: 'URI'}),
+    ...callFlags({durationS: SMOKE_DURATION_S}),
+    ...thresholdFlags(SMOKE_THRESHOLDS),
+    settle: Flags.string({summary: `Seconds to wait after the call for the gateway's metrics, CDR and HEP counters to show it (default ${DEFAULT_SETTLE_S}).`, helpValue: 'SECONDS'}),
+    ...junitFlag,
+  }
+
+  async run(): Promise<SmokeReport> {
+    const {flags} = await this.parse(Smoke)
+    // Flags first: a bad one is a usage error before anything is tried.
+    if (flags.target !== undefined) parseTarget(flags.target)
+    const call = parseCallSettings(flags, {durationS: SMOKE_DURATION_S})
+    const thresholds = parseThresholds(flags, {minMos: SMOKE_THRESHOLDS.minMos, maxLossPercent: SMOKE_THRESHOLDS.maxLoss, maxJitterMs: SMOKE_THRESHOLDS.maxJitter, maxPddMs: SMOKE_THRESHOLDS.maxPdd})
+    const settleS = parseNumberFlag('settle', flags.settle, 0, 600, 'use seconds from 0 to 600') ?? DEFAULT_SETTLE_S
+    const loaded = this.loadConfig(flags.config)
+    const {runSmoke, smokeFailure, smokeJunitSuite} = await import('../src/smoke/smoke.js')
+    const stop = onStopSignal()
+    const abort = new AbortController()
+    void stop.received.then(() => abort.abort())
+    let report: SmokeReport
+    try {
+      report = await runSmoke({
+        socketPath: loaded.socketPath,
+        cdrConfig: loaded.config.cdr,
+        target: flags.target,
+        call,
+        thresholds,
+        settleMs: settleS * 1000,
+        signal: abort.signal,
+        onCheck: this.jsonEnabled() ? undefined : (check) => this.log(smokeLine(check)),
+      })
+    } finally {
+      stop.dispose()
+    }
+    if (flags.junit !== undefined) {
+      const {writeJunit} = await import('../src/synth/junit.js')
+      this.note(`JUnit report: ${writeJunit(flags.junit, smokeJunitSuite(report))}`)
+    }
+    if (!report.passed) throw smokeFailure(report)
+    return report
+  }
+}
