@@ -3,8 +3,8 @@
 // RFC 3550 §11). Pairs are handed out round-robin so a port just freed is
 // reused last: late packets of an ended call do not land in a new one. A
 // pair whose ports another process holds is skipped, not fatal.
-import {createSocket, type Socket} from 'node:dgram'
-import {isIPv6} from 'node:net'
+import type {Socket} from 'node:dgram'
+import {bindUdpSocket} from '../../src/media/udp-socket.js'
 
 export interface PortShare {
   readonly firstPort: number
@@ -37,28 +37,6 @@ export interface BoundPair {
   readonly rtcp: Socket
 }
 
-/**
- * Destinations are IP literals (the shard checks every remote), so they are
- * handed straight back: dgram then sends at once instead of after a
- * dns.lookup and a tick, which saves about 40% of the CPU of each send.
- */
-const literalLookup = (hostname: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void =>
-  callback(null, hostname, isIPv6(hostname) ? 6 : 4)
-
-const bindSocket = (address: string, port: number): Promise<Socket> =>
-  new Promise((resolve, reject) => {
-    const socket = createSocket({type: isIPv6(address) ? 'udp6' : 'udp4', lookup: literalLookup})
-    const onError = (error: Error): void => {
-      socket.close()
-      reject(error)
-    }
-    socket.once('error', onError)
-    socket.bind({port, address, exclusive: true}, () => {
-      socket.off('error', onError)
-      resolve(socket)
-    })
-  })
-
 export class PortPairPool {
   private readonly inUse: Uint8Array
   private cursor = 0
@@ -86,9 +64,9 @@ export class PortPairPool {
       this.used++
       const port = this.share.firstPort + index * 2
       try {
-        const rtp = await bindSocket(this.address, port)
+        const rtp = await bindUdpSocket(this.address, port)
         try {
-          const rtcp = await bindSocket(this.address, port + 1)
+          const rtcp = await bindUdpSocket(this.address, port + 1)
           this.cursor = (index + 1) % count
           return {port, rtp, rtcp}
         } catch (error) {

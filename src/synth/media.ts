@@ -9,8 +9,7 @@
 // each burst heard back, minus when that burst left, is the round trip of the
 // audio itself (`audioDelayMs`); this also works against echoes that send no
 // RTCP, such as SIPp's -rtp_echo.
-import {createSocket, type Socket} from 'node:dgram'
-import {isIPv6} from 'node:net'
+import type {Socket} from 'node:dgram'
 import {setImmediate as nextLoopTurn} from 'node:timers/promises'
 import {sharedFrameTicker, wallClockMs, FRAME_MS} from '../media/frame-ticker.js'
 import {ALAW_DECODE_TABLE, ULAW_DECODE_TABLE} from '../media/g711.js'
@@ -18,6 +17,7 @@ import {estimateMos} from '../media/quality.js'
 import {parseRtcp, type ReportBlock} from '../media/rtcp.js'
 import {RtpStream, JITTER_BUFFER_FACTOR, type RtpRemote} from '../media/rtp-stream.js'
 import {EchoProbeGenerator} from '../media/tone.js'
+import {bindUdpSocket} from '../media/udp-socket.js'
 import type {InboundQuality, OutboundQuality, SynthCodec} from './types.js'
 
 /** RTP ports tried for the synthetic caller (even: RTP, next odd: RTCP). Outside the gateway's default 20000-30000. */
@@ -60,26 +60,6 @@ export const frameLevel = (payload: Uint8Array, codec: SynthCodec): number => {
   return count === 0 ? 0 : sum / count
 }
 
-const literalLookup = (hostname: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void =>
-  callback(null, hostname, isIPv6(hostname) ? 6 : 4)
-
-const bindSocket = (address: string, port: number): Promise<Socket> =>
-  new Promise((resolve, reject) => {
-    const socket = createSocket({type: isIPv6(address) ? 'udp6' : 'udp4', lookup: literalLookup})
-    const onError = (error: Error): void => {
-      socket.close()
-      reject(error)
-    }
-    socket.once('error', onError)
-    socket.bind({port, address, exclusive: true}, () => {
-      socket.off('error', onError)
-      socket.on('error', () => {
-        // A send that fails (ICMP port unreachable on a closed far end) must not crash the caller: the loss shows in the figures.
-      })
-      resolve(socket)
-    })
-  })
-
 const closeSocket = (socket: Socket): Promise<void> =>
   new Promise((resolve) => {
     try {
@@ -97,8 +77,8 @@ const bindPair = async (address: string, random: () => number): Promise<{port: n
     const port = SYNTH_RTP_PORT_MIN + 2 * Math.floor(random() * pairs)
     let rtp: Socket | undefined
     try {
-      rtp = await bindSocket(address, port)
-      const rtcp = await bindSocket(address, port + 1)
+      rtp = await bindUdpSocket(address, port, {ignoreSendErrors: true})
+      const rtcp = await bindUdpSocket(address, port + 1, {ignoreSendErrors: true})
       return {port, rtp, rtcp}
     } catch (error) {
       lastError = error

@@ -7,6 +7,7 @@
 // (uniform in [0, maxDelayMs)); RTCP passes untouched. The relay counts what
 // it did, so a test compares the reported figures with the truth.
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
+import {prng} from './fuzz.js'
 
 export interface Impairment {
   /** Share of RTP packets dropped, 0..1. */
@@ -26,18 +27,6 @@ export interface DirectionStats {
   rtcpForwarded: number
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** The delay one relay leg adds to a packet it forwards, ms. */
 export const legDelay = (impairment: Impairment, random: () => number): number => (random() < impairment.delayShare ? random() * impairment.maxDelayMs : 0)
 
@@ -46,7 +35,7 @@ export const legDelay = (impairment: Impairment, random: () => number): number =
  * that `legs` relay legs in a row add: what interarrival jitter converges to.
  */
 export const expectedJitterMs = (impairment: Impairment, legs: number, samples = 400_000): number => {
-  const random = seededRandom(12345)
+  const random = prng(12345)
   const transit = () => {
     let total = 0
     for (let leg = 0; leg < legs; leg++) total += legDelay(impairment, random)
@@ -119,7 +108,7 @@ export class LossyRelay {
     private readonly callee: {address: string; port: number},
     readonly impairment: Impairment,
   ) {
-    this.random = seededRandom(impairment.seed ?? 1)
+    this.random = prng(impairment.seed ?? 1)
     sipClientSide.on('message', (message, from) => this.fromCaller(message, from))
     sipServerSide.on('message', (message) => this.fromCallee(message))
     const [calleeRtp, calleeRtcp] = calleeFacing
