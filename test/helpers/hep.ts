@@ -43,7 +43,8 @@ export class HepCollector {
   constructor(private readonly forwardTo?: number) {}
 
   async start(): Promise<this> {
-    const socket = createSocket('udp4')
+    // A large receive buffer: frames are decoded on this (test) thread, which a loaded machine delays.
+    const socket = createSocket({type: 'udp4', recvBufferSize: 8 * 1024 * 1024})
     this.socket = socket
     socket.on('message', (bytes) => {
       const decoded = hepJs.decapsulate(bytes)
