@@ -21,6 +21,7 @@ import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
+import {TracingSink} from './telemetry/traces/sink.js'
 
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
 const NORMAL_CLEARING = 16
@@ -34,6 +35,7 @@ export class Gateway {
   private readonly callMetrics: CallMetrics
   private readonly cdr: CdrSink | undefined
   private readonly hep: HepSink
+  private readonly tracing: TracingSink | undefined
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
@@ -53,6 +55,7 @@ export class Gateway {
     this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
     this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
     this.hep = new HepSink({config: config.heplify, calls: this.calls, metrics: this.metrics.families, log})
+    this.tracing = config.tracing.enabled ? new TracingSink({config: config.tracing, calls: this.calls, log}) : undefined
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
       version: VERSION,
@@ -78,6 +81,8 @@ export class Gateway {
       await this.metricsServer?.start()
       // Before any call can end: every CDR goes through the spool.
       this.cdr?.start()
+      // Before the first call: its root span opens with its first stage.
+      this.tracing?.start()
       await this.startCalls()
       await this.admin.start()
       this.adminListening = true
@@ -135,7 +140,7 @@ export class Gateway {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
           : {enabled: false, target: null, state: 'off'},
-        tracing: config.tracing.enabled ? {enabled: true, target: config.tracing.endpoint, state: 'configured'} : {enabled: false, target: null, state: 'off'},
+        tracing: this.tracing ? {enabled: true, target: config.tracing.endpoint, state: this.tracing.state} : {enabled: false, target: null, state: 'off'},
         cdr: this.cdr
           ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: this.cdr.state}
           : {enabled: false, target: null, state: 'off'},
@@ -202,6 +207,8 @@ export class Gateway {
     await this.hep.stop().catch((error: unknown) => this.log.warn({err: error}, 'HEP sink stop failed'))
     // After the calls: the last hangups of a drain still write their CDRs.
     await this.cdr?.stop().catch((error: unknown) => this.log.warn({err: error}, 'CDR sink stop failed'))
+    // After the calls too: the last calls' spans are ended and sent (bounded: a collector that is down does not hold the stop).
+    await this.tracing?.stop().catch((error: unknown) => this.log.warn({err: error}, 'tracing sink stop failed'))
     await Promise.allSettled([this.metricsServer?.stop(), this.admin.stop()])
     // Only our own socket: a failed start must not remove another daemon's.
     if (this.adminListening) rmSync(this.loaded.socketPath, {force: true})

@@ -7,6 +7,7 @@ import type {CallState, CallSummary} from '../../src/calls/events.js'
 import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
 import type {StreamQuality} from '../../src/media/rtp-stream-types.js'
 import type {CallRegistry, RegisteredCall} from './registry.js'
+import type {CallStageDone, HeaderCarrier} from './stage-events.js'
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`
 
@@ -17,6 +18,10 @@ export interface CallInit {
   readonly from: string
   readonly to: string
   readonly sipCallId: string
+  /** When the call's first message arrived, epoch ms (default: now). */
+  readonly receivedAtMs?: number
+  /** Context propagation headers of the inbound INVITE (`traceparent`, `tracestate`), when present. */
+  readonly propagation?: HeaderCarrier
 }
 
 /** Media figures of the call's (A-leg) stream, cumulative since the stream began (the media engine's own type). */
@@ -57,6 +62,17 @@ export class Call implements RegisteredCall {
     this.markEnded = () => resolveEnded(this.record)
     this.log = parentLog.child({call_sid: this.sid, sip_call_id: init.sipCallId})
     registry.add(this)
+    registry.stage({
+      kind: 'call.begin',
+      call_sid: this.sid,
+      tenant_id: init.tenant,
+      trunk_id: init.trunk,
+      direction: init.direction,
+      transport: 'sip',
+      sip_call_id: init.sipCallId,
+      start_ms: init.receivedAtMs ?? this.startedAt,
+      incoming: init.propagation ?? {},
+    })
     registry.publish({
       type: 'CHANNEL_CREATE',
       call_sid: this.sid,
@@ -92,8 +108,18 @@ export class Call implements RegisteredCall {
     this.registry.publish({type: 'CHANNEL_ANSWER', call_sid: this.sid, timestamp_ms: this.answeredAt, tenant_id: this.init.tenant, trunk_id: this.init.trunk, codec})
   }
 
-  enteredNode(nodeId: string): void {
+  enteredNode(nodeId: string, nodeType: string): void {
     this.currentNode = nodeId
+    this.registry.stage({kind: 'node.entered', call_sid: this.sid, node_id: nodeId, node_type: nodeType, at_ms: Date.now()})
+  }
+
+  leftNode(nodeId: string, outcome: string): void {
+    this.registry.stage({kind: 'node.left', call_sid: this.sid, node_id: nodeId, outcome, at_ms: Date.now()})
+  }
+
+  /** Publishes a finished setup stage (trunk lookup, RTP setup) of this call. */
+  stageDone(stage: CallStageDone['stage'], startMs: number, endMs: number, attributes: CallStageDone['attributes'] = {}, error?: string): void {
+    this.registry.stage({kind: 'stage', call_sid: this.sid, stage, start_ms: startMs, end_ms: endMs, attributes, ...(error === undefined ? {} : {error})})
   }
 
   setRecordingUrl(url: string): void {

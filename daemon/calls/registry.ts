@@ -3,6 +3,7 @@
 // Call code never calls a telemetry sink; sinks listen here.
 import {EventEmitter} from 'node:events'
 import type {CallEvent, CallEventType, CallSummary} from '../../src/calls/events.js'
+import type {CallStage} from './stage-events.js'
 
 /** What the registry needs from a live call, whatever its transport. */
 export interface RegisteredCall {
@@ -17,6 +18,8 @@ export type CallRegistryEvents = EventsByType & {
   /** Every event, in order, for subscribers that want them all (the admin stream). */
   event: [CallEvent]
   removed: [RegisteredCall]
+  /** Internal stages of a call (trunk lookup, SIP and RTP setup, dialplan nodes), for tracing; never streamed. */
+  stage: [CallStage]
 }
 
 export class CallRegistry extends EventEmitter<CallRegistryEvents> {
@@ -37,6 +40,16 @@ export class CallRegistry extends EventEmitter<CallRegistryEvents> {
     const emit = this.emit as (type: CallEventType | 'event', event: CallEvent) => boolean
     emit.call(this, event.type, event)
     emit.call(this, 'event', event)
+  }
+
+  /** Publishes an internal call stage (see stage-events.ts); a no-op when nobody listens. */
+  stage(stage: CallStage): void {
+    this.emit('stage', stage)
+  }
+
+  /** True when some sink listens to stages (call code may skip measuring otherwise). */
+  get observesStages(): boolean {
+    return this.listenerCount('stage') > 0
   }
 
   remove(sid: string): void {

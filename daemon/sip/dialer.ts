@@ -10,6 +10,8 @@ import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import {formatUri, parseSipUri} from '../../src/sip/uri.js'
 import type {UserAgent} from '../../src/sip/user-agent.js'
 import type {DialOutcome, DialRequest, DialResult, Dialer} from '../calls/leg.js'
+import type {CallRegistry} from '../calls/registry.js'
+import type {HeaderCarrier} from '../calls/stage-events.js'
 import type {MediaEngine} from '../media/engine.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {remoteOf, SipLeg} from './sip-leg.js'
@@ -22,6 +24,8 @@ export interface DialerServices {
   readonly log: Logger
   /** Links the B-leg's Call-ID to its call before the INVITE leaves (capture correlation); returns the release for when the leg has ended. */
   readonly linkLeg?: (bLegCallId: string, callSid: string) => () => void
+  /** Where the B-leg's stages are published (its subscribers may add headers, e.g. `traceparent`, to the INVITE). */
+  readonly calls?: CallRegistry
 }
 
 /** The Request-URI for a number: the trunk's (or node's) URI with the number as its user part. */
@@ -47,12 +51,19 @@ export class SipDialer implements Dialer {
     const host = parseSipUri(requestUri).host
     const callId = generateCallId()
     const unlink = this.services.linkLeg?.(callId, request.callSid) ?? noop
+    const calls = this.services.calls
+    const headers: HeaderCarrier = {}
+    calls?.stage({kind: 'leg.dialing', call_sid: request.callSid, leg_call_id: callId, request_uri: requestUri, trunk_id: trunk?.id, at_ms: Date.now(), headers})
+    const extraHeaders = Object.entries(headers)
+    const dialed = (status: number, outcome: string): void =>
+      calls?.stage({kind: 'leg.dialed', call_sid: request.callSid, leg_call_id: callId, status, outcome, at_ms: Date.now()})
     const invite = ua.invite({
       callId,
       requestUri,
       from: `<sip:${request.from || 'anonymous'}@${rtpAddress}>`,
       to: `<sip:${request.to}@${host.includes(':') ? `[${host}]` : host}>`,
       sdp: formatLocalSdp(offer),
+      ...(extraHeaders.length > 0 ? {headers: extraHeaders} : {}),
       ...(trunk?.outbound?.auth ? {credentials: trunk.outbound.auth} : {}),
     })
     let ringTimeout = false
@@ -77,9 +88,11 @@ export class SipDialer implements Dialer {
       })
       log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
       const outcome: DialOutcome = status === 'completed' ? 'failed' : status
+      dialed(failure.status, outcome)
       return {outcome, cause: q850Cause}
     }
     const call = result.call
+    dialed(200, 'answered')
     const endpoint = new StreamMediaEndpoint(stream, log)
     try {
       const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))

@@ -61,7 +61,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     const ua = new UserAgent({transport: this.transport, product: 'ClutchCall'})
     this.ua = ua
     const rtpAddress = config.rtp.address
-    const dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
+    const dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
     const services = {
       config,
       router: new InboundRouter(config),

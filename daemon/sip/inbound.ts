@@ -40,6 +40,16 @@ export const userOf = (uri: Uri | string): string => {
   return ''
 }
 
+/** The W3C trace context headers of an INVITE (a caller's trace this call continues), when present. */
+const propagationHeaders = (incoming: IncomingInvite): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  for (const name of ['traceparent', 'tracestate']) {
+    const value = incoming.request.headers.get(name)
+    if (value !== undefined) headers[name] = value
+  }
+  return headers
+}
+
 export const handleInbound = async (incoming: IncomingInvite, services: InboundServices): Promise<void> => {
   const log = services.log.child({sip_call_id: incoming.callId})
   if (services.isDraining()) {
@@ -47,7 +57,9 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const calledNumber = userOf(incoming.requestUri)
+  const lookupStart = Date.now()
   const route = services.router.route(incoming.source.address, calledNumber)
+  const lookupEnd = Date.now()
   if (!route.ok) {
     log.info({source: incoming.source.address, called: calledNumber, status: route.status, reason: route.reason}, 'inbound call refused')
     incoming.reject(route.status, {reason: route.status === 403 ? 'Forbidden' : 'Not Found'})
@@ -78,15 +90,27 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   }
 
   const call = new Call(
-    {tenant: route.tenant, trunk: route.trunk, direction: 'inbound', from: userOf(incoming.from.uri), to: calledNumber, sipCallId: incoming.callId},
+    {
+      tenant: route.tenant,
+      trunk: route.trunk,
+      direction: 'inbound',
+      from: userOf(incoming.from.uri),
+      to: calledNumber,
+      sipCallId: incoming.callId,
+      receivedAtMs: incoming.timing.receivedAt,
+      propagation: propagationHeaders(incoming),
+    },
     services.calls,
     services.log,
   )
+  call.stageDone('trunk.lookup', lookupStart, lookupEnd, {'trunk.id': route.trunk, 'sip.source': incoming.source.address, 'sip.called': calledNumber})
+  const rtpStart = Date.now()
   let stream
   try {
     stream = await services.media.createStream({callSid: call.sid})
   } catch (error) {
     call.log.error({err: error}, 'no media stream for the call')
+    call.stageDone('rtp.setup', rtpStart, Date.now(), {}, error instanceof Error ? error.message : String(error))
     incoming.reject(503, {reason: 'No Media Resources', q850Cause: 47})
     call.finish({cause: 47, status: 'failed'})
     return
@@ -95,6 +119,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort})
   media.codec = answer.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
   await stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt))
+  call.stageDone('rtp.setup', rtpStart, Date.now(), {'rtp.local_port': stream.localPort, 'rtp.codec': answer.codec.name, 'rtp.shard': stream.shard})
   stream.on('quality', (quality) => call.qualityUpdate(quality))
 
   const leg = SipLeg.inbound(incoming, media, call.log, answer.local, answer.sdp)
@@ -115,8 +140,9 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   }
   await runDialplan(plan, dialplanCall(call, leg, {dialer: services.dialer, recordingsDir: services.recordingsDir}), NODE_HANDLERS, {
     nodeStarted: (nodeId, node) => {
-      call.enteredNode(nodeId)
+      call.enteredNode(nodeId, node.type)
       call.log.debug({node: nodeId, type: node.type}, 'dialplan node')
     },
+    nodeFinished: (nodeId, _node, outcome) => call.leftNode(nodeId, outcome),
   })
 }

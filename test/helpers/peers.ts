@@ -92,6 +92,10 @@ ${ack(1)}
 <pause milliseconds="${holdMs}"/>
 ${bye(2)}`)
 
+/** Like uacShortCall, with extra header lines (e.g. `traceparent: 00-…-01`) on the INVITE. */
+export const uacShortCallWithHeaders = (headers: string, holdMs = 300) =>
+  uacShortCall(holdMs).replace('Content-Type: application/sdp', `${headers}\nContent-Type: application/sdp`)
+
 /** Calls and waits for the gateway to hang up. */
 export const uacAwaitingBye = () => scenario('uac awaiting bye', `${invite()}
 ${provisional}

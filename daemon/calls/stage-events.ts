@@ -1,0 +1,77 @@
+// Internal call stages: what a call went through on its way up (trunk lookup,
+// SIP setup, RTP setup, each dialplan node). Call code publishes them on the
+// call registry; sinks that want them (tracing) subscribe to `stage`. They are
+// not call events: `calls tail` and the admin stream never see them.
+import type {CallDirection} from '../../src/cdr/record.js'
+
+/** Header name → value, filled in by subscribers that propagate context (W3C `traceparent`, `tracestate`). */
+export type HeaderCarrier = Record<string, string>
+
+/** A call begins (published just before its CHANNEL_CREATE). */
+export interface CallBegin {
+  readonly kind: 'call.begin'
+  readonly call_sid: string
+  readonly tenant_id: string
+  readonly trunk_id: string
+  readonly direction: CallDirection
+  readonly transport: 'sip'
+  readonly sip_call_id: string
+  /** When the call's first message arrived (inbound INVITE), epoch ms. */
+  readonly start_ms: number
+  /** Context propagation headers taken from the INVITE (`traceparent`, `tracestate`) when it carried them. */
+  readonly incoming: HeaderCarrier
+}
+
+/** A finished stage with its own interval: trunk lookup, RTP setup. */
+export interface CallStageDone {
+  readonly kind: 'stage'
+  readonly call_sid: string
+  readonly stage: 'trunk.lookup' | 'rtp.setup'
+  readonly start_ms: number
+  readonly end_ms: number
+  readonly attributes: Readonly<Record<string, string | number | boolean>>
+  /** Why the stage failed, when it did. */
+  readonly error?: string
+}
+
+export interface NodeEntered {
+  readonly kind: 'node.entered'
+  readonly call_sid: string
+  readonly node_id: string
+  readonly node_type: string
+  readonly at_ms: number
+}
+
+export interface NodeLeft {
+  readonly kind: 'node.left'
+  readonly call_sid: string
+  readonly node_id: string
+  readonly outcome: string
+  readonly at_ms: number
+}
+
+/**
+ * An outbound leg's INVITE is about to leave. Subscribers may add headers to
+ * `headers` (synchronously): they go on the INVITE.
+ */
+export interface LegDialing {
+  readonly kind: 'leg.dialing'
+  readonly call_sid: string
+  readonly leg_call_id: string
+  readonly request_uri: string
+  readonly trunk_id: string | undefined
+  readonly at_ms: number
+  readonly headers: HeaderCarrier
+}
+
+/** The outbound leg's INVITE got its final response (or none: status 0). */
+export interface LegDialed {
+  readonly kind: 'leg.dialed'
+  readonly call_sid: string
+  readonly leg_call_id: string
+  readonly status: number
+  readonly outcome: string
+  readonly at_ms: number
+}
+
+export type CallStage = CallBegin | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict'
+import {it} from 'node:test'
+import {ExportResultCode, type ExportResult} from '@opentelemetry/core'
+import {InMemorySpanExporter, type ReadableSpan, type SpanExporter} from '@opentelemetry/sdk-trace'
+import pino from 'pino'
+import {Call} from '../../../../../daemon/calls/call.js'
+import {CallRegistry} from '../../../../../daemon/calls/registry.js'
+import type {HeaderCarrier} from '../../../../../daemon/calls/stage-events.js'
+import {TracingSink, tracesUrl} from '../../../../../daemon/telemetry/traces/sink.js'
+
+const config = {enabled: true, endpoint: 'http://127.0.0.1:1/'}
+
+it('the traces URL is the endpoint with /v1/traces', () => {
+  assert.equal(tracesUrl('http://localhost:4318'), 'http://localhost:4318/v1/traces')
+  assert.equal(tracesUrl('http://collector:4318/'), 'http://collector:4318/v1/traces')
+})
+
+it('builds one trace per call from the stages, continues an inbound traceparent and injects one for a B-leg', async () => {
+  const calls = new CallRegistry()
+  const exporter = new InMemorySpanExporter()
+  const sink = new TracingSink({config, calls, log: pino({level: 'silent'}), exporter, exportEveryMs: 10})
+  sink.start()
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const call = new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '2', sipCallId: 'x', propagation: {traceparent: `00-${traceId}-00f067aa0ba902b7-01`}}, calls, pino({level: 'silent'}))
+  call.stageDone('trunk.lookup', Date.now(), Date.now(), {'trunk.id': 'a'})
+  call.enteredNode('bridge', 'bridge')
+  const headers: HeaderCarrier = {}
+  calls.stage({kind: 'leg.dialing', call_sid: call.sid, leg_call_id: 'b1', request_uri: 'sip:2@h', trunk_id: 'b', at_ms: Date.now(), headers})
+  assert.match(headers.traceparent ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`))
+  calls.stage({kind: 'leg.dialed', call_sid: call.sid, leg_call_id: 'b1', status: 486, outcome: 'busy', at_ms: Date.now()})
+  call.leftNode('bridge', 'busy')
+  call.finish({cause: 17, status: 'busy'})
+  // Read before the stop: shutting down clears the in-memory exporter.
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const spans: ReadableSpan[] = exporter.getFinishedSpans()
+  await sink.stop()
+  const root = spans.find((span) => span.name === 'call')
+  assert.ok(root)
+  assert.equal(root.spanContext().traceId, traceId)
+  assert.equal(root.attributes['call.status'], 'busy')
+  const bridge = spans.find((span) => span.name === 'dialplan.node.bridge')
+  const bLeg = spans.find((span) => span.name === 'sip.setup' && span.attributes['sip.leg'] === 'b')
+  assert.equal(bLeg?.parentSpanContext?.spanId, bridge?.spanContext().spanId)
+  assert.equal(headers.traceparent?.split('-')[2], bLeg?.spanContext().spanId)
+  for (const span of spans) assert.equal(span.attributes['call.sid'], call.sid)
+  assert.deepEqual(spans.map((span) => span.name).sort(), ['call', 'dialplan.node.bridge', 'sip.setup', 'sip.setup', 'trunk.lookup'])
+})
+
+it('a failing exporter costs one warning per minute and the state says failing; nothing is thrown at calls', async () => {
+  const calls = new CallRegistry()
+  const results: ExportResultCode[] = []
+  let fail = true
+  const exporter: SpanExporter = {
+    export: (_spans, done: (result: ExportResult) => void) => {
+      const code = fail ? ExportResultCode.FAILED : ExportResultCode.SUCCESS
+      results.push(code)
+      done(fail ? {code, error: new Error('connect ECONNREFUSED')} : {code})
+    },
+    shutdown: () => Promise.resolve(),
+  }
+  const lines: string[] = []
+  const log = pino({level: 'info'}, {write: (line: string) => lines.push(line)})
+  const sink = new TracingSink({config, calls, log, exporter, exportEveryMs: 10})
+  sink.start()
+  assert.equal(sink.state, 'exporting')
+  for (let index = 0; index < 3; index++) {
+    new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: String(index), sipCallId: `x${index}`}, calls, pino({level: 'silent'})).finish({cause: 16, status: 'completed'})
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  assert.ok(results.length >= 2, `exports: ${results.length}`)
+  assert.equal(sink.state, 'failing')
+  assert.equal(lines.filter((line) => line.includes('traces cannot be exported')).length, 1)
+  fail = false
+  new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '9', sipCallId: 'y'}, calls, pino({level: 'silent'})).finish({cause: 16, status: 'completed'})
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(sink.state, 'exporting')
+  await sink.stop()
+  assert.equal(sink.state, 'off')
+})
