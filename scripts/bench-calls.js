@@ -34,9 +34,10 @@ import {spawn, spawnSync} from 'node:child_process'
 import {createSocket} from 'node:dgram'
 import {copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {createConnection} from 'node:net'
-import {availableParallelism, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {CLK_TCK, CORES, machineTicks, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = join(root, 'bin', 'run.js')
@@ -58,25 +59,12 @@ const SIPP_MEDIA_PORT = numberEnv('SIPP_MEDIA_PORT', 20_000)
 const NOISY_RETRIES = numberEnv('NOISY_RETRIES', 1)
 const MOS_GOAL = 4.3
 const LOSS_GOAL = 0.001
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
-const CORES = availableParallelism()
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const pct = (value) => `${value.toFixed(0)}%`
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
 
 // ---- /proc ----
 
-const readTicks = (path) => {
-  try {
-    const stat = readFileSync(path, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[11]) + Number(fields[12])
-  } catch {
-    return 0
-  }
-}
 const processTicks = (pid) => readTicks(`/proc/${pid}/stat`)
 /** Nanoseconds a thread ran and waited on a run queue (/proc/<pid>/task/<tid>/schedstat). */
 const threadSched = (pid) => {
@@ -99,12 +87,6 @@ const threadTicks = (pid) => {
     // The process is gone.
   }
   return ticks
-}
-const machineTicks = () => {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
-  const idle = fields[3] + fields[4]
-  const total = fields.reduce((sum, value) => sum + value, 0)
-  return {busy: total - idle, total}
 }
 /** Kernel drops (receive buffer full) summed over the local UDP ports in [from, to], and the fullest receive queue. */
 const udpDrops = (from, to) => {
@@ -463,20 +445,9 @@ process.once('SIGINT', () => {
   process.exit(130)
 })
 
-/** Waits (up to QUIET_WAIT_S) for the machine to be nearly idle before a measurement: it is shared, and this bench measures the gateway. */
+/** Before a measurement, up to QUIET_WAIT_S for the machine to be nearly idle: it is shared, and this bench measures the gateway. */
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 120)
-const waitForQuietMachine = async () => {
-  const started = Date.now()
-  let busy = 0
-  while (Date.now() - started < QUIET_WAIT_S * 1000) {
-    const before = machineTicks()
-    await sleep(3000)
-    const after = machineTicks()
-    busy = (100 * CORES * (after.busy - before.busy)) / Math.max(1, after.total - before.total)
-    if (busy < 25) break
-  }
-  return {waitedS: (Date.now() - started) / 1000, busy}
-}
+const waitForQuietMachine = () => waitUntilQuiet({maxWaitS: QUIET_WAIT_S, sampleMs: 3000, busyBelow: 25})
 
 const waitForIdle = async (timeoutMs) => {
   const deadline = Date.now() + timeoutMs
@@ -622,7 +593,6 @@ if (PARTS.has('a')) {
 // ---- (b) setup rate ----
 
 const rateResults = []
-const percentile = (sorted, q) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))])
 if (PARTS.has('b') && !stopping) {
   log('')
   log(`(b) call setup rate: INVITE -> 200 -> ACK -> BYE at once, ${SETUP_S} s per rate; stops at the first failed call or retransmission`)

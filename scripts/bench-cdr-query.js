@@ -10,6 +10,7 @@ import {closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {median} from './lib/measure.js'
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000)
 const RUNS = Number(process.env.RUNS ?? 5)
@@ -87,11 +88,6 @@ for (let day = 0; day < DAYS; day++) {
 }
 const seedSeconds = (performance.now() - seedStarted) / 1000
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
 
 /** Wall time (ms) and peak RSS (MB, from GNU time when present) of one CLI run. */
 const runOnce = (args) => {

@@ -16,6 +16,7 @@ import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {Readable} from 'node:stream'
 import {fileURLToPath} from 'node:url'
+import {median} from './lib/measure.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = join(root, 'dist')
@@ -48,7 +49,6 @@ const record = (n) => {
   }
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 const clickhouse = new TestClickHouse()
 await clickhouse.start()

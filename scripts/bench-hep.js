@@ -33,9 +33,10 @@ import {createSocket} from 'node:dgram'
 import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createConnection} from 'node:net'
 import readline from 'node:readline'
-import {availableParallelism, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {CLK_TCK, CORES, machineTicks, median, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = join(root, 'bin', 'run.js')
@@ -49,35 +50,9 @@ const REPEATS = numberEnv('REPEATS', 3)
 const SETUP_S = numberEnv('SETUP_S', 8)
 const RTCP = process.env.RTCP !== '0'
 const GOAL = 0.9
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
-const CORES = availableParallelism()
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const fixed = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
-const median = (values) => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b)
-  if (sorted.length === 0) return Number.NaN
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-const percentile = (sorted, q) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))])
 
-/** CPU ticks (user + system) of one thread or process from its /proc stat file. */
-const ticksOf = (path) => {
-  try {
-    const stat = readFileSync(path, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[11]) + Number(fields[12])
-  } catch {
-    return 0
-  }
-}
-const machineTicks = () => {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
-  const idle = fields[3] + fields[4]
-  return {busy: fields.reduce((sum, value) => sum + value, 0) - idle, total: fields.reduce((sum, value) => sum + value, 0)}
-}
 
 // ---- the admin socket (JSON-RPC lines) ----
 
@@ -223,20 +198,9 @@ const sippStats = (pid) => {
   return Object.fromEntries(names.map((name, index) => [name, values[index]]))
 }
 
-/** Waits (up to QUIET_WAIT_S) for the machine to be nearly idle before a run: it is shared, and this measures the gateway. */
+/** Before a run, up to QUIET_WAIT_S for the machine to be nearly idle: it is shared, and this measures the gateway. */
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 3)
-const waitForQuietMachine = async () => {
-  const started = Date.now()
-  let busy = 0
-  while (Date.now() - started < QUIET_WAIT_S * 1000) {
-    const before = machineTicks()
-    await sleep(1000)
-    const after = machineTicks()
-    busy = (100 * CORES * (after.busy - before.busy)) / Math.max(1, after.total - before.total)
-    if (busy < 20) break
-  }
-  return busy
-}
+const waitForQuietMachine = async () => (await waitUntilQuiet({maxWaitS: QUIET_WAIT_S, sampleMs: 1000, busyBelow: 20})).busy
 
 /** One run, capture as set: `fixed` places rate × SETUP_S calls; `max` places calls for SETUP_S seconds with at most LIMIT open. */
 const runOnce = async (kind, capture) => {
@@ -258,8 +222,8 @@ const runOnce = async (kind, capture) => {
   const framesBefore = await sinkCount()
   sinkProcess.kill('SIGSTOP')
   const hepBefore = await admin.request('hep.status')
-  const mainBefore = ticksOf(`/proc/${daemonPid}/task/${daemonPid}/stat`)
-  const daemonBefore = ticksOf(`/proc/${daemonPid}/stat`)
+  const mainBefore = readTicks(`/proc/${daemonPid}/task/${daemonPid}/stat`)
+  const daemonBefore = readTicks(`/proc/${daemonPid}/stat`)
   const machineBefore = machineTicks()
   const startedAt = performance.now()
   const child = spawn('sipp', args, {cwd: home, stdio: ['ignore', 'ignore', 'pipe']})
@@ -267,7 +231,7 @@ const runOnce = async (kind, capture) => {
   let stderr = ''
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk.toString()).slice(-2000)))
   let sippTicks = 0
-  const sippWatcher = setInterval(() => (sippTicks = Math.max(sippTicks, ticksOf(`/proc/${child.pid}/stat`))), 200)
+  const sippWatcher = setInterval(() => (sippTicks = Math.max(sippTicks, readTicks(`/proc/${child.pid}/stat`))), 200)
   const exited = new Promise((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 1)))
   // `max`: stop placing calls after SETUP_S seconds; SIPp finishes the open ones and exits.
   const stopper = kind === 'max' ? setTimeout(() => child.kill('SIGUSR1'), SETUP_S * 1000) : undefined
@@ -276,8 +240,8 @@ const runOnce = async (kind, capture) => {
   clearInterval(sippWatcher)
   running.delete(child)
   const seconds = (performance.now() - startedAt) / 1000
-  const mainTicks = ticksOf(`/proc/${daemonPid}/task/${daemonPid}/stat`) - mainBefore
-  const daemonTicks = ticksOf(`/proc/${daemonPid}/stat`) - daemonBefore
+  const mainTicks = readTicks(`/proc/${daemonPid}/task/${daemonPid}/stat`) - mainBefore
+  const daemonTicks = readTicks(`/proc/${daemonPid}/stat`) - daemonBefore
   const machineAfter = machineTicks()
   await sleep(300)
   const framesAfter = await sinkCount()

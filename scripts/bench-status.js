@@ -7,6 +7,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {median} from './lib/measure.js'
 
 const RUNS = Number(process.env.RUNS ?? 25)
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -16,11 +17,6 @@ const env = {...process.env, CLUTCHCALL_HOME: home}
 const configFile = join(home, 'clutchcall.yaml')
 execFileSync('sh', ['-c', `printf 'metrics:\\n  listen: 127.0.0.1:0\\n' > ${configFile}`])
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
 
 const time = (args) => {
   const samples = []
