@@ -77,15 +77,20 @@ const writerWith = (connection: ClickHouseConnection, batchSize: number) => {
   return {spool, writer}
 }
 
+/** What the CDR sink does per call: append to the spool, tell the writer. */
+const spoolRows = (spool: CdrSpool, writer: ClickHouseCdrWriter, lines: readonly string[]): void => {
+  for (const text of lines) {
+    spool.append(text)
+    writer.rowAppended()
+  }
+}
+
 describe('ClickHouseCdrWriter', () => {
   it('sends batches in spool order and moves the acknowledged position past each', async () => {
     const server = fakeServer({dedupToken: false})
     const {spool, writer} = writerWith(server.connection, 3)
     writer.start()
-    for (let n = 1; n <= 7; n += 1) {
-      spool.append(line(n))
-      writer.rowAppended()
-    }
+    spoolRows(spool, writer, Array.from({length: 7}, (_, i) => line(i + 1)))
     assert.equal(await writer.flush(5000), true)
     assert.deepEqual(server.inserts.map((insert) => insert.body), [line(1) + line(2) + line(3), line(4) + line(5) + line(6), line(7)])
     assert.equal(writer.pendingRows, 0)
@@ -98,10 +103,7 @@ describe('ClickHouseCdrWriter', () => {
     const server = fakeServer({dedupToken: true, failures: ['lost-ack']})
     const {spool, writer} = writerWith(server.connection, 10)
     writer.start()
-    for (let n = 1; n <= 4; n += 1) {
-      spool.append(line(n))
-      writer.rowAppended()
-    }
+    spoolRows(spool, writer, Array.from({length: 4}, (_, i) => line(i + 1)))
     assert.equal(await writer.flush(10_000), true)
     assert.equal(writer.dedup, 'token')
     assert.equal(writer.failedAttempts, 1)
@@ -116,10 +118,7 @@ describe('ClickHouseCdrWriter', () => {
     const server = fakeServer({dedupToken: false, failures: ['lost-ack']})
     const {spool, writer} = writerWith(server.connection, 10)
     writer.start()
-    for (let n = 1; n <= 4; n += 1) {
-      spool.append(line(n))
-      writer.rowAppended()
-    }
+    spoolRows(spool, writer, Array.from({length: 4}, (_, i) => line(i + 1)))
     assert.equal(await writer.flush(10_000), true)
     assert.equal(writer.dedup, 'verify')
     assert.equal(server.inserts.length, 1, 'nothing left to resend: all four were stored by the first attempt')
@@ -132,8 +131,7 @@ describe('ClickHouseCdrWriter', () => {
     const server = fakeServer({dedupToken: true, engine: 'Distributed'})
     const {spool, writer} = writerWith(server.connection, 10)
     writer.start()
-    spool.append(line(1))
-    writer.rowAppended()
+    spoolRows(spool, writer, [line(1)])
     assert.equal(await writer.flush(5000), true)
     assert.equal(writer.dedup, 'verify')
     assert.equal(server.inserts[0]!.token, undefined)
@@ -146,8 +144,7 @@ describe('ClickHouseCdrWriter', () => {
     const server = fakeServer({dedupToken: false, failures: [refused(), refused()]})
     const {spool, writer} = writerWith(server.connection, 1)
     writer.start()
-    spool.append(line(1))
-    writer.rowAppended()
+    spoolRows(spool, writer, [line(1)])
     assert.equal(await writer.flush(0), false)
     assert.equal(writer.pendingRows, 1)
     assert.equal(writer.lastError?.error.code, 'CC_ERR_CLICKHOUSE_UNREACHABLE')
@@ -164,10 +161,7 @@ describe('ClickHouseCdrWriter', () => {
     const server = fakeServer({dedupToken: false})
     const {spool, writer} = writerWith(server.connection, 10)
     writer.start()
-    for (const text of [line(1), 'garbage from a damaged disk\n', line(2)]) {
-      spool.append(text)
-      writer.rowAppended()
-    }
+    spoolRows(spool, writer, [line(1), 'garbage from a damaged disk\n', line(2)])
     assert.equal(await writer.flush(5000), true)
     assert.deepEqual([...server.stored].sort(), [sid(1), sid(2)])
     assert.equal(readFileSync(join(dir, 'rejected.ndjson'), 'utf8'), 'garbage from a damaged disk\n')
