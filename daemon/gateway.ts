@@ -21,7 +21,7 @@ import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
-import {TracingSink} from './telemetry/traces/sink.js'
+import {TracingSink} from './telemetry/tracing/sink.js'
 
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
 const NORMAL_CLEARING = 16

@@ -6,7 +6,7 @@ import pino from 'pino'
 import {Call} from '../../../../../daemon/calls/call.js'
 import {CallRegistry} from '../../../../../daemon/calls/registry.js'
 import type {HeaderCarrier} from '../../../../../daemon/calls/stage-events.js'
-import {TracingSink, tracesUrl} from '../../../../../daemon/telemetry/traces/sink.js'
+import {TracingSink, tracesUrl} from '../../../../../daemon/telemetry/tracing/sink.js'
 
 const config = {enabled: true, endpoint: 'http://127.0.0.1:1/'}
 
