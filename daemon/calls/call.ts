@@ -7,7 +7,7 @@ import type {CallState, CallSummary} from '../../src/calls/events.js'
 import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
 import type {StreamQuality} from '../../src/media/rtp-stream-types.js'
 import type {CallRegistry, RegisteredCall} from './registry.js'
-import type {CallStageDone, HeaderCarrier} from './stage-events.js'
+import type {CallStageDone, CallTransport, HeaderCarrier} from './stage-events.js'
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`
 
@@ -22,7 +22,12 @@ export interface CallInit {
   readonly receivedAtMs?: number
   /** Context propagation headers of the inbound INVITE (`traceparent`, `tracestate`), when present. */
   readonly propagation?: HeaderCarrier
+  /** Default `sip`. */
+  readonly transport?: CallTransport
 }
+
+/** The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), when there is one. */
+const traceIdOf = (traceparent: string | undefined): string | undefined => /^[\da-f]{2}-([\da-f]{32})-/.exec(traceparent ?? '')?.[1]
 
 /** Media figures of the call's (A-leg) stream, cumulative since the stream began (the media engine's own type). */
 export type MediaQuality = StreamQuality
@@ -60,19 +65,23 @@ export class Call implements RegisteredCall {
     let resolveEnded: (record: CdrRecord) => void = () => {}
     this.ended = new Promise((resolve) => (resolveEnded = resolve))
     this.markEnded = () => resolveEnded(this.record)
-    this.log = parentLog.child({call_sid: this.sid, sip_call_id: init.sipCallId})
     registry.add(this)
+    const context: HeaderCarrier = {}
     registry.stage({
       kind: 'call.begin',
       call_sid: this.sid,
       tenant_id: init.tenant,
       trunk_id: init.trunk,
       direction: init.direction,
-      transport: 'sip',
+      transport: init.transport ?? 'sip',
       sip_call_id: init.sipCallId,
       start_ms: init.receivedAtMs ?? this.startedAt,
       incoming: init.propagation ?? {},
+      context,
     })
+    // The tracing sink (when on) has put the call's trace context in `context`: the per-call logger carries its trace id.
+    const traceId = traceIdOf(context.traceparent)
+    this.log = parentLog.child({call_sid: this.sid, sip_call_id: init.sipCallId, ...(traceId === undefined ? {} : {trace_id: traceId})})
     registry.publish({
       type: 'CHANNEL_CREATE',
       call_sid: this.sid,

@@ -4,6 +4,9 @@
 // not call events: `calls tail` and the admin stream never see them.
 import type {CallDirection} from '../../src/cdr/record.js'
 
+/** How the call's A-leg reached the gateway (the span attribute `transport`). */
+export type CallTransport = 'sip' | 'webrtc'
+
 /** Header name → value, filled in by subscribers that propagate context (W3C `traceparent`, `tracestate`). */
 export type HeaderCarrier = Record<string, string>
 
@@ -14,12 +17,14 @@ export interface CallBegin {
   readonly tenant_id: string
   readonly trunk_id: string
   readonly direction: CallDirection
-  readonly transport: 'sip'
+  readonly transport: CallTransport
   readonly sip_call_id: string
   /** When the call's first message arrived (inbound INVITE), epoch ms. */
   readonly start_ms: number
   /** Context propagation headers taken from the INVITE (`traceparent`, `tracestate`) when it carried them. */
   readonly incoming: HeaderCarrier
+  /** Filled in (synchronously) by a subscriber that traces the call: the call's own `traceparent`, for its logger's `trace_id`. */
+  readonly context: HeaderCarrier
 }
 
 /** A finished stage with its own interval: trunk lookup, RTP setup. */

@@ -1,6 +1,7 @@
 // Secrets never leave the process: `config show`, logs and admin answers use
 // the redacted copy. A secret is any key named in SECRET_KEYS, at any depth.
-const SECRET_KEYS = new Set(['password', 'secret', 'token', 'private_key'])
+// JWK members k (a shared secret) and d, p, q, dp, dq, qi (private key parts) are secrets too.
+const SECRET_KEYS = new Set(['password', 'secret', 'token', 'private_key', 'k', 'd', 'p', 'q', 'dp', 'dq', 'qi'])
 export const REDACTED = '********'
 
 export const redactSecrets = <T>(value: T): T => {

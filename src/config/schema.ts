@@ -40,6 +40,9 @@ const httpUrl = z.string().check(
   }, 'must be an http:// or https:// URL'),
 )
 
+/** JWT algorithms a key may be verified with (RFC 7518, RFC 8037); `none` is deliberately absent. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const
+
 const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
 const sipUri = pattern(/^sips?:/, 'must be a sip: or sips: URI')
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
@@ -172,8 +175,25 @@ const baseSchema = z.strictObject({
     password: withDefault(z.string(), ''),
   }),
   admin: section({socket: z.optional(nonEmpty)}),
+  webrtc: section({
+    // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.
+    enabled: withDefault(z.boolean(), false),
+    listen: withDefault(hostPort, '127.0.0.1:8089'),
+  }),
   auth: section({
-    jwt: z.optional(z.strictObject({jwks_url: z.optional(httpUrl), issuer: nonEmpty, audience: nonEmpty})),
+    jwt: z.optional(
+      z.strictObject({
+        jwks_url: z.optional(httpUrl),
+        /** Public JWKs (or `oct` shared secrets) when there is no JWKS URL. */
+        keys: z.optional(z.array(z.looseObject({kty: nonEmpty}))),
+        issuer: nonEmpty,
+        audience: nonEmpty,
+        /** The allow-list; `none` can never be on it. */
+        algorithms: withDefault(z.array(z.enum(JWT_ALGORITHMS)).check(z.minLength(1)), ['RS256', 'ES256', 'EdDSA']),
+        tenant_claim: withDefault(nonEmpty, 'tenant'),
+        clock_tolerance_s: withDefault(integer(0, 300), 30),
+      }),
+    ),
   }),
 })
 
@@ -192,6 +212,9 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     trunkIds.add(entry.id)
     if (!tenantIds.has(entry.tenant)) problem(['trunks', index, 'tenant'], `tenant "${entry.tenant}" is not defined under tenants`)
   })
+  const jwt = config.auth.jwt
+  if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
+  if (config.webrtc.enabled && !jwt) problem(['webrtc', 'enabled'], 'the WebRTC endpoint admits only SDK clients with a JWT: configure auth.jwt')
   for (const [name, plan] of Object.entries(config.dialplans)) {
     if (!(plan.start in plan.nodes)) problem(['dialplans', name, 'start'], `start node "${plan.start}" is not defined under nodes`)
     for (const [nodeId, node] of Object.entries(plan.nodes)) {

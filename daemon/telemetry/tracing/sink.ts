@@ -222,7 +222,12 @@ export class TracingSink {
       parent,
     )
     const rootContext = trace.setSpan(ROOT_CONTEXT, root)
-    const sipSetup = this.tracer.startSpan('sip.setup', {kind: SpanKind.SERVER, startTime: stage.start_ms, attributes: {...attributes, 'sip.leg': 'a', 'sip.call_id': stage.sip_call_id}}, rootContext)
+    this.propagator.inject(rootContext, stage.context, setter)
+    // A WebRTC A-leg has no INVITE: its setup is the offer/answer, traced by the RPC that created the call.
+    const sipSetup =
+      stage.transport === 'sip'
+        ? this.tracer.startSpan('sip.setup', {kind: SpanKind.SERVER, startTime: stage.start_ms, attributes: {...attributes, 'sip.leg': 'a', 'sip.call_id': stage.sip_call_id}}, rootContext)
+        : undefined
     this.open.set(stage.call_sid, {root, rootContext, attributes, sipSetup, node: undefined, bLegs: new Map()})
   }
 
