@@ -1,9 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {smokeLine} from '../src/cli/output/index.js'
 import {onStopSignal} from '../src/cli/signals.js'
 import {callFlags, junitFlag, thresholdFlags} from '../src/cli/synth-flags.js'
-import {parseCallSettings, parseNumberFlag, parseTarget, parseThresholds} from '../src/synth/options.js'
 import type {SmokeReport} from '../src/smoke/smoke.js'
 
 const SMOKE_DURATION_S = 3
@@ -11,7 +9,7 @@ const SMOKE_THRESHOLDS = {minMos: 4, maxLoss: 1, maxJitter: 30, maxPdd: 2000}
 const DEFAULT_SETTLE_S = 10
 
 export default class Smoke extends BaseCommand<SmokeReport> {
-  static override summary = 'Smoke-test a running gateway: admin socket, metrics, one synthetic call, its CDR, HEP.'
+  static override summary = 'Smoke-test a running gateway: admin socket, metrics, one synthetic call, its CDR, HEP and trace.'
   static override description = `The check CI runs after deploying or starting a gateway. It prints one line per check, each ok, FAIL or skip:
 
 daemon: daemon.status answers over the admin socket, and the gateway is not draining.
@@ -23,6 +21,8 @@ metrics: the metrics endpoint serves a valid Prometheus exposition (checked here
 cdr: the call's CDR is in ClickHouse (after cdr.flush; this CLI's config must have cdr.clickhouse) or, with the embedded store, in the spool. Skipped when CDRs are off.
 
 hep: with capture on, HEP frames were sent for the call without send errors. Skipped when capture is off.
+
+trace: with tracing on, the OTLP collector acknowledged spans of the call's trace: the INVITE carries a W3C traceparent with a trace id chosen here (a traceparent given with --header is replaced), which the gateway's trace continues, and tracing.trace says how many of its spans the collector took. Waits up to 10 s (or --settle if longer); fails when the export failed or nothing was acknowledged by then. Skipped when tracing is off.
 
 The gateway's record of the call is found by the call's SIP Call-ID (sip_call_id of CHANNEL_CREATE), so --target must reach this gateway directly. Exit 0 when no check failed (skips are fine), 1 otherwise (CC_ERR_SMOKE_FAILED, with the report in .error.data under --json), 2 for a bad flag. --junit writes one test case per check.`
 
@@ -36,19 +36,21 @@ The gateway's record of the call is found by the call's SIP Call-ID (sip_call_id
     target: Flags.string({summary: "The sip: URI to call (default: the gateway's own UDP SIP listener, sip:smoke@ADDRESS:PORT).", helpValue: 'URI'}),
     ...callFlags({durationS: SMOKE_DURATION_S}),
     ...thresholdFlags(SMOKE_THRESHOLDS),
-    settle: Flags.string({summary: `Seconds to wait after the call for the gateway's metrics, CDR and HEP counters to show it (default ${DEFAULT_SETTLE_S}).`, helpValue: 'SECONDS'}),
+    settle: Flags.string({summary: `Seconds to wait after the call for the gateway's metrics, CDR, HEP counters and trace to show it (default ${DEFAULT_SETTLE_S}; the trace check waits at least 10).`, helpValue: 'SECONDS'}),
     ...junitFlag,
   }
 
   async run(): Promise<SmokeReport> {
     const {flags} = await this.parse(Smoke)
     // Flags first: a bad one is a usage error before anything is tried.
+    const {parseCallSettings, parseNumberFlag, parseTarget, parseThresholds} = await import('../src/synth/options.js')
     if (flags.target !== undefined) parseTarget(flags.target)
     const call = parseCallSettings(flags, {durationS: SMOKE_DURATION_S})
     const thresholds = parseThresholds(flags, {minMos: SMOKE_THRESHOLDS.minMos, maxLossPercent: SMOKE_THRESHOLDS.maxLoss, maxJitterMs: SMOKE_THRESHOLDS.maxJitter, maxPddMs: SMOKE_THRESHOLDS.maxPdd})
     const settleS = parseNumberFlag('settle', flags.settle, 0, 600, 'use seconds from 0 to 600') ?? DEFAULT_SETTLE_S
     const loaded = this.loadConfig(flags.config)
     const {runSmoke, smokeFailure, smokeJunitSuite} = await import('../src/smoke/smoke.js')
+    const {smokeLine} = await import('../src/cli/output/synth.js')
     const stop = onStopSignal()
     const abort = new AbortController()
     void stop.received.then(() => abort.abort())

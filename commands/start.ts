@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {runForeground, runningDaemon, startDetached, type StartResult} from '../src/cli/daemon-control.js'
-import {keyValues, listenersTable} from '../src/cli/output/index.js'
+import type {StartResult} from '../src/cli/daemon-control.js'
 
 export default class Start extends BaseCommand<StartResult> {
   static override summary = 'Start the gateway daemon.'
@@ -24,11 +23,12 @@ If a daemon already runs for this home, start reports it and exits 0 (as an init
   async run(): Promise<StartResult> {
     const {flags} = await this.parse(Start)
     const loaded = this.loadConfig(flags.config)
+    const {runForeground, runningDaemon, startDetached} = await import('../src/cli/daemon-control.js')
     const running = await runningDaemon(loaded)
     if (running) {
       this.note(`The gateway daemon is already running (pid ${running.pid}); nothing started.`)
       if (running.configFile !== (loaded.file ?? null)) this.note(`It runs with config ${running.configFile ?? '(defaults)'}, not ${loaded.file ?? '(defaults)'}.`)
-      this.print(running)
+      await this.print(running)
       return running
     }
     if (flags.foreground) {
@@ -36,12 +36,13 @@ If a daemon already runs for this home, start reports it and exits 0 (as an init
       this.exit(code)
     }
     const started = await startDetached(loaded, flags['ready-timeout'] * 1000)
-    this.print(started)
+    await this.print(started)
     return started
   }
 
-  private print(result: StartResult): void {
+  private async print(result: StartResult): Promise<void> {
     if (this.jsonEnabled()) return
+    const {keyValues, listenersTable} = await import('../src/cli/output/format.js')
     this.log(keyValues([
       ['state', result.alreadyRunning ? 'already running' : 'started'],
       ['pid', result.pid],

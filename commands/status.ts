@@ -1,7 +1,6 @@
 import {adminCall} from '../src/admin/client.js'
 import type {DaemonStatus} from '../src/admin/protocol.js'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {formatDuration, keyValues, listenersTable, table} from '../src/cli/output/index.js'
 
 export default class Status extends BaseCommand<DaemonStatus> {
   static override summary = 'Show the running gateway: pid, version, uptime, listeners, calls and telemetry.'
@@ -17,6 +16,7 @@ export default class Status extends BaseCommand<DaemonStatus> {
     const loaded = this.loadConfig(flags.config)
     const status = await adminCall(loaded.socketPath, 'daemon.status')
     if (!this.jsonEnabled()) {
+      const {formatDuration, keyValues, listenersTable, table} = await import('../src/cli/output/format.js')
       this.log(keyValues([
         ['state', status.draining ? 'draining' : 'running'],
         ['pid', status.pid],

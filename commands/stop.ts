@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
-import {stopDaemon, type StopOutcome} from '../src/cli/daemon-control.js'
-import {keyValues} from '../src/cli/output/index.js'
+import type {StopOutcome} from '../src/cli/daemon-control.js'
 
 export default class Stop extends BaseCommand<StopOutcome> {
   static override summary = 'Stop the gateway daemon, draining calls first.'
@@ -23,10 +22,12 @@ export default class Stop extends BaseCommand<StopOutcome> {
   async run(): Promise<StopOutcome> {
     const {flags} = await this.parse(Stop)
     const loaded = this.loadConfig(flags.config)
+    const {stopDaemon} = await import('../src/cli/daemon-control.js')
     const outcome = await stopDaemon(loaded, {timeoutMs: flags.timeout * 1000, force: flags.force})
     if (!outcome.wasRunning) this.note('The gateway daemon is not running; nothing to stop.')
     for (const file of outcome.cleaned) this.note(`Removed stale ${file}`)
     if (outcome.wasRunning && !this.jsonEnabled()) {
+      const {keyValues} = await import('../src/cli/output/format.js')
       this.log(keyValues([
         ['state', outcome.forced ? 'killed' : 'stopped'],
         ['pid', outcome.pid ?? '-'],

@@ -4,7 +4,7 @@
 import {rmSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {AdminParsedParams, CdrStatus, DaemonStatus, HepStatus, Listener, StopResult} from '../src/admin/protocol.js'
+import type {AdminParsedParams, CdrStatus, DaemonStatus, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
 import {CCError} from '../src/errors.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
@@ -22,6 +22,9 @@ import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
+import {RpcActivity} from './rpc/activity.js'
+import {JwtVerifier} from './rpc/jwt.js'
+import {WebRtcEndpoint} from './webrtc/endpoint.js'
 
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
 const NORMAL_CLEARING = 16
@@ -36,6 +39,9 @@ export class Gateway {
   private readonly cdr: CdrSink | undefined
   private readonly hep: HepSink
   private readonly tracing: TracingSink | undefined
+  /** SDK RPCs publish what they went through here; the tracing sink subscribes. */
+  private readonly rpcActivity = new RpcActivity()
+  private webrtc: WebRtcEndpoint | undefined
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
@@ -56,6 +62,7 @@ export class Gateway {
     this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
     this.hep = new HepSink({config: config.heplify, calls: this.calls, metrics: this.metrics.families, log})
     this.tracing = config.tracing.enabled ? new TracingSink({config: config.tracing, calls: this.calls, log}) : undefined
+    this.tracing?.attachRpc(this.rpcActivity)
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
       version: VERSION,
@@ -106,6 +113,21 @@ export class Gateway {
     // that cannot be reached is no reason not to start: capture stays off and the log says why.
     if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
+    await this.startWebRtc()
+  }
+
+  /** The SDK's WebRTC endpoint (webrtc.enabled; the schema guarantees auth.jwt then). */
+  private async startWebRtc(): Promise<void> {
+    const {config} = this.loaded
+    const jwt = config.auth.jwt
+    if (!config.webrtc.enabled || !jwt || !this.media || !this.sip?.dialer) return
+    const verifier = new JwtVerifier(jwt, new Set(config.tenants.map((tenant) => tenant.id)))
+    this.webrtc = new WebRtcEndpoint(
+      config.webrtc.listen,
+      {config, calls: this.calls, dialer: this.sip.dialer, media: this.media, verifier, activity: this.rpcActivity, rtpAddress: config.rtp.address, log: this.log, isDraining: () => this.isDraining},
+      this.log,
+    )
+    await this.webrtc.start()
   }
 
   listeners(): Listener[] {
@@ -115,6 +137,10 @@ export class Gateway {
       ...(this.sip?.listeners() ?? []),
       ...(this.media ? [{name: 'rtp', transport: 'udp' as const, address: rtp.address, port: rtp.port_min, portEnd: rtp.port_max}] : []),
     ]
+    if (this.webrtc) {
+      const {host, port} = this.webrtc.address
+      listeners.push({name: 'webrtc', transport: 'http', address: host, port, url: this.webrtc.url})
+    }
     if (this.metricsServer) {
       const {host, port} = this.metricsServer.address
       listeners.push({name: 'metrics', transport: 'http', address: host, port, url: this.metricsServer.url})
@@ -173,6 +199,12 @@ export class Gateway {
     return this.hep.disable('disabled')
   }
 
+  /** What the collector made of one trace (`tracing.trace`). */
+  tracingTrace(traceId: string): TracingTraceResult {
+    if (!this.tracing) return {enabled: false, endpoint: null, state: 'off', exportedSpans: 0, failedSpans: 0}
+    return {enabled: true, endpoint: this.tracing.endpoint, state: this.tracing.state, ...this.tracing.traceExport(traceId)}
+  }
+
   /** Starts the drain and returns at once; `stopped` resolves when it is over. */
   requestStop(timeoutMs: number): StopResult {
     this.draining ??= this.drain(timeoutMs).finally(this.markStopped)
@@ -189,6 +221,7 @@ export class Gateway {
     // Let the answer to `daemon.stop` go out before connections start closing.
     await new Promise((resolve) => setImmediate(resolve))
     this.sip?.drain()
+    this.webrtc?.drain()
     this.log.info({activeCalls: this.calls.activeCount, timeoutMs}, 'draining: taking no new calls')
     const emptied = await this.calls.waitUntilEmpty(timeoutMs)
     if (!emptied) {
@@ -201,6 +234,8 @@ export class Gateway {
 
   private async releaseListeners(): Promise<void> {
     this.callMetrics.stop()
+    // Before SIP: the SDK sessions' calls still get their BYEs out.
+    await this.webrtc?.stop().catch((error: unknown) => this.log.warn({err: error}, 'WebRTC endpoint stop failed'))
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
     // After SIP and media: the last BYEs and RTCP BYEs of a drain are captured too.

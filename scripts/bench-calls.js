@@ -30,17 +30,17 @@
 // level that failed while other processes took > 25 % is run once more), RTP_MIN/RTP_MAX (10000/17999, the daemon's
 // RTP range), SIPP_MEDIA_PORT (20000, SIPp's first RTP port), KEEP=1 keeps
 // the temporary home. Needs a build (npm run build) and sipp on the PATH.
-import {spawn, spawnSync} from 'node:child_process'
-import {createSocket} from 'node:dgram'
-import {copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
-import {createConnection} from 'node:net'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {Admin} from './lib/admin.js'
+import {daemonIn} from './lib/daemon.js'
 import {CLK_TCK, CORES, machineTicks, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
+import {elapsedSeconds, freeUdpPort, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const bin = join(root, 'bin', 'run.js')
 const scenarios = join(root, 'bench', 'scenarios')
 const PCAP = '/usr/share/sip-tester/g711a.pcap'
 
@@ -284,58 +284,6 @@ const lagQuantiles = (before, after, q) => {
   return result.sort((a, b) => Number(a.shard) - Number(b.shard))
 }
 
-// ---- the admin socket (JSON-RPC lines), for status and the call event stream ----
-
-class Admin {
-  static open(path) {
-    return new Promise((resolve, reject) => {
-      const socket = createConnection(path, () => resolve(new Admin(socket)))
-      socket.once('error', reject)
-    })
-  }
-
-  constructor(socket) {
-    this.socket = socket
-    this.nextId = 1
-    this.pending = new Map()
-    this.onEvent = undefined
-    let buffered = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => {
-      buffered += chunk
-      let newline = buffered.indexOf('\n')
-      while (newline !== -1) {
-        const message = JSON.parse(buffered.slice(0, newline))
-        buffered = buffered.slice(newline + 1)
-        newline = buffered.indexOf('\n')
-        if (message.id !== undefined && this.pending.has(message.id)) {
-          this.pending.get(message.id)(message)
-          this.pending.delete(message.id)
-        } else if (message.method === 'calls.event') this.onEvent?.(message.params)
-      }
-    })
-  }
-
-  async request(method, params = {}) {
-    const id = this.nextId++
-    const answer = new Promise((resolve) => this.pending.set(id, resolve))
-    this.socket.write(`${JSON.stringify({jsonrpc: '2.0', id, method, params})}\n`)
-    const message = await answer
-    if (message.error) throw new Error(`${method}: ${message.error.message}`)
-    return message.result
-  }
-
-  static async connect(path) {
-    const admin = await Admin.open(path)
-    await admin.request('daemon.hello', {protocol: 1, client: 'bench-calls'})
-    return admin
-  }
-
-  close() {
-    this.socket.destroy()
-  }
-}
-
 // ---- the pcap, as the raw PCMA file SIPp's rtp_stream plays ----
 
 const rawAudioFromPcap = (pcapFile) => {
@@ -357,58 +305,10 @@ const rawAudioFromPcap = (pcapFile) => {
   return Buffer.concat(payloads)
 }
 
-// ---- SIPp ----
-
-const freeUdpPort = () =>
-  new Promise((resolve) => {
-    const socket = createSocket('udp4')
-    socket.bind(0, '127.0.0.1', () => {
-      const {port} = socket.address()
-      socket.close(() => resolve(port))
-    })
-  })
-
-const runSipp = (args, cwd) => {
-  const child = spawn('sipp', args, {cwd, stdio: ['ignore', 'ignore', 'pipe']})
-  let stderr = ''
-  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk.toString()).slice(-4000)))
-  const done = new Promise((resolve) => child.once('exit', (code) => resolve({code: code ?? 1, stderr})))
-  return {child, done}
-}
-
-/** The last line of SIPp's -trace_stat file, by column name. */
-const sippStats = (cwd, scenario, pid) => {
-  const file = join(cwd, `${scenario}_${pid}_.csv`)
-  if (!existsSync(file)) return undefined
-  const lines = readFileSync(file, 'utf8').trim().split('\n')
-  const names = lines[0].split(';')
-  const values = lines.at(-1).split(';')
-  return Object.fromEntries(names.map((name, index) => [name, values[index]]))
-}
-const sippErrors = (cwd, scenario, pid) => {
-  const file = join(cwd, `${scenario}_${pid}_errors.log`)
-  if (!existsSync(file)) return []
-  const counts = new Map()
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const text = line.replace(/^[\d\-:.\s]+\t?[\d.]*:?\s*/, '').replace(/\d+/g, 'N').slice(0, 120).trim()
-    if (text) counts.set(text, (counts.get(text) ?? 0) + 1)
-  }
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3)
-}
-const elapsedSeconds = (text) => {
-  const [h, m, s] = (text ?? '0:0:0').split(':').map(Number)
-  return h * 3600 + m * 60 + s
-}
-
 // ---- the run ----
 
 const home = mkdtempSync(join(tmpdir(), 'cc-bench-calls-'))
-const env = {...process.env, CLUTCHCALL_HOME: home}
-delete env.CLUTCHCALL_CONFIG
-const cli = (args) => {
-  const result = spawnSync(process.execPath, [bin, ...args, '--json'], {env, encoding: 'utf8'})
-  return JSON.parse(result.stdout)
-}
+const daemon = daemonIn(home)
 
 writeFileSync(
   join(home, 'clutchcall.yaml'),
@@ -419,24 +319,24 @@ writeFileSync(
 for (const file of ['uac-hold-pcma.xml', 'uac-setup-bye.xml']) copyFileSync(join(scenarios, file), join(home, file))
 writeFileSync(join(home, 'g711a.raw'), rawAudioFromPcap(PCAP))
 
-const started = cli(['start'])
-if (started.status !== 0) {
-  log(`the daemon did not start: ${JSON.stringify(started.error)}`)
+let started
+try {
+  started = daemon.start()
+} catch (error) {
+  log(error.message)
   process.exit(1)
 }
-const daemonPid = started.result.pid
-const sipPort = started.result.listeners.find((listener) => listener.name === 'sip' && listener.transport === 'udp').port
-const metricsUrl = started.result.listeners.find((listener) => listener.name === 'metrics').url
-const admin = await Admin.connect(join(home, 'admin.sock'))
+const {pid: daemonPid, sipPort, metricsUrl} = started
+const admin = await Admin.connect(join(home, 'admin.sock'), 'bench-calls')
 const shardCount = SHARDS === 'auto' ? CORES : Number(SHARDS)
-const active = async () => (await admin.request('daemon.status')).calls.active
+const active = () => admin.active()
 
 let stopping = false
 const running = new Set()
 const cleanup = () => {
   for (const child of running) child.kill('SIGKILL')
   admin.close()
-  spawnSync(process.execPath, [bin, 'stop', '--force', '--timeout', '5', '--json'], {env, stdio: 'ignore'})
+  daemon.stop()
   if (process.env.KEEP !== '1') rmSync(home, {recursive: true, force: true})
 }
 process.once('SIGINT', () => {
@@ -449,14 +349,7 @@ process.once('SIGINT', () => {
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 120)
 const waitForQuietMachine = () => waitUntilQuiet({maxWaitS: QUIET_WAIT_S, sampleMs: 3000, busyBelow: 25})
 
-const waitForIdle = async (timeoutMs) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if ((await active()) === 0) return true
-    await sleep(500)
-  }
-  return false
-}
+const waitForIdle = (timeoutMs) => admin.waitForIdle(timeoutMs)
 
 log(`bench:calls — node ${process.version}, ${CORES} cores, ${shardCount} media shard(s), daemon pid ${daemonPid}, SIP 127.0.0.1:${sipPort}, ${new Date().toISOString()}`)
 log(`load generator: SIPp (${spawnSync('sipp', ['-v'], {encoding: 'utf8'}).stdout.match(/v[\d.]+\S*/)?.[0] ?? '?'}) on the same machine; machine load average at start: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
@@ -505,7 +398,7 @@ const runLevel = async (level) => {
   const daemonDrops = udpDrops(RTP_MIN, RTP_MAX)
   const sippDrops = udpDrops(SIPP_MEDIA_PORT, SIPP_MEDIA_PORT + 4 * level + 100)
   // The calls now end; their CDRs arrive as CHANNEL_HANGUP_COMPLETE on a subscription opened just before.
-  const events = await Admin.connect(join(home, 'admin.sock'))
+  const events = await Admin.connect(join(home, 'admin.sock'), 'bench-calls')
   const cdrs = []
   events.onEvent = (event) => {
     if (event.type === 'CHANNEL_HANGUP_COMPLETE' && event.to_number === 'bench') cdrs.push(event)
@@ -619,10 +512,9 @@ if (PARTS.has('b') && !stopping) {
     running.delete(sipp.child)
     const cpu = cpuBetween(before, last, daemonPid, shardCount)
     const stats = sippStats(home, 'uac-setup-bye', sipp.child.pid) ?? {}
-    const rttFile = join(home, `uac-setup-bye_${sipp.child.pid}_rtt.csv`)
-    const rtts = existsSync(rttFile)
-      ? readFileSync(rttFile, 'utf8').split('\n').slice(1).map((line) => Number(line.split(';')[1])).filter(Number.isFinite).sort((a, b) => a - b)
-      : []
+    const rtts = sippRtts(home, 'uac-setup-bye', sipp.child.pid)
+      .map((row) => row.ms)
+      .sort((a, b) => a - b)
     const succeeded = Number(stats['SuccessfulCall(C)'] ?? 0)
     const failed = Number(stats['FailedCall(C)'] ?? Number.NaN)
     const retrans = Number(stats['Retransmissions(C)'] ?? Number.NaN)

@@ -31,11 +31,12 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {createSocket} from 'node:dgram'
 import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createConnection} from 'node:net'
 import readline from 'node:readline'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+// The CLI's own admin client (src/admin/client.ts, as built): JSON-RPC over $CLUTCHCALL_HOME/admin.sock.
+import {AdminClient} from '../dist/src/admin/client.js'
 import {CLK_TCK, CORES, machineTicks, median, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -53,50 +54,6 @@ const GOAL = 0.9
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const fixed = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
 
-
-// ---- the admin socket (JSON-RPC lines) ----
-
-class Admin {
-  static async connect(path) {
-    const socket = await new Promise((resolve, reject) => {
-      const candidate = createConnection(path, () => resolve(candidate))
-      candidate.once('error', reject)
-    })
-    const admin = new Admin(socket)
-    await admin.request('daemon.hello', {protocol: 1, client: 'bench-hep'})
-    return admin
-  }
-
-  constructor(socket) {
-    this.socket = socket
-    this.nextId = 1
-    this.pending = new Map()
-    let buffered = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => {
-      buffered += chunk
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const message = JSON.parse(buffered.slice(0, newline))
-        buffered = buffered.slice(newline + 1)
-        this.pending.get(message.id)?.(message)
-        this.pending.delete(message.id)
-      }
-    })
-  }
-
-  async request(method, params = {}) {
-    const id = this.nextId++
-    const answer = new Promise((resolve) => this.pending.set(id, resolve))
-    this.socket.write(`${JSON.stringify({jsonrpc: '2.0', id, method, params})}\n`)
-    const message = await answer
-    if (message.error) throw new Error(`${method}: ${message.error.message}`)
-    return message.result
-  }
-
-  close() {
-    this.socket.destroy()
-  }
-}
 
 // ---- the HEP sink ----
 // A collector runs on another machine; here it would take a share of the same
@@ -156,7 +113,8 @@ if (started.status !== 0) {
 }
 const daemonPid = started.result.pid
 const sipPort = started.result.listeners.find((listener) => listener.name === 'sip' && listener.transport === 'udp').port
-const admin = await Admin.connect(join(home, 'admin.sock'))
+// A daemon at its call-rate limit may answer slowly: a longer deadline per request than the CLI's 10 s.
+const admin = await AdminClient.connect(join(home, 'admin.sock'), {client: 'bench-hep', timeoutMs: 60_000})
 
 const running = new Set()
 const cleanup = () => {
@@ -176,7 +134,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 const waitForIdle = async () => {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
-    if ((await admin.request('daemon.status')).calls.active === 0) return
+    if ((await admin.call('daemon.status')).calls.active === 0) return
   }
 }
 
@@ -206,8 +164,8 @@ const waitForQuietMachine = async () => (await waitUntilQuiet({maxWaitS: QUIET_W
 const runOnce = async (kind, capture) => {
   const rate = kind === 'max' ? MAX_RATE : FIXED_RATE
   await waitForIdle()
-  if (capture) await admin.request('hep.enable', {rtcp: RTCP})
-  else await admin.request('hep.disable')
+  if (capture) await admin.call('hep.enable', {rtcp: RTCP})
+  else await admin.call('hep.disable')
   const idleBusy = await waitForQuietMachine()
   const sippPort = await freeUdpPort()
   // SIPp binds an RTP socket even for calls that send no media: a free port, never a fixed one another process may hold.
@@ -221,7 +179,7 @@ const runOnce = async (kind, capture) => {
   ]
   const framesBefore = await sinkCount()
   sinkProcess.kill('SIGSTOP')
-  const hepBefore = await admin.request('hep.status')
+  const hepBefore = await admin.call('hep.status')
   const mainBefore = readTicks(`/proc/${daemonPid}/task/${daemonPid}/stat`)
   const daemonBefore = readTicks(`/proc/${daemonPid}/stat`)
   const machineBefore = machineTicks()
@@ -245,7 +203,7 @@ const runOnce = async (kind, capture) => {
   const machineAfter = machineTicks()
   await sleep(300)
   const framesAfter = await sinkCount()
-  const hepAfter = await admin.request('hep.status')
+  const hepAfter = await admin.call('hep.status')
   const stats = sippStats(child.pid)
   const rttFile = join(home, `uac-setup-bye_${child.pid}_rtt.csv`)
   const rtts = existsSync(rttFile) ? readFileSync(rttFile, 'utf8').split('\n').slice(1).map((line) => Number(line.split(';')[1])).filter(Number.isFinite).sort((a, b) => a - b) : []
@@ -299,7 +257,7 @@ for (const kind of ['fixed', 'max']) {
     }
   }
 }
-await admin.request('hep.disable')
+await admin.call('hep.disable')
 
 log('  (* CPU of everything else on the machine during the run, in % of one core, this script included; the machine has 2 cores = 200 %)')
 log('')

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Bundles the CLI (commands, src/, @oclif/core, zod, yaml, …) into dist/cli/.
 // Startup of a command is dominated by module resolution and compilation; one
-// file cuts that by more than half (see `npm run bench:status`).
+// file cuts that by more than half (see `npm run bench:status`). With splitting,
+// what commands import with `await import()` inside run() goes to chunks that
+// only those commands read; cli.js and its static chunks are what every
+// command loads (see src/cli/commands.ts).
 import {rmSync} from 'node:fs'
 import {build} from 'esbuild'
 

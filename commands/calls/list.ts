@@ -2,7 +2,6 @@ import {adminCall} from '../../src/admin/client.js'
 import type {CallSummary} from '../../src/calls/events.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {callFilter, callFilterFlags} from '../../src/cli/flags.js'
-import {callsTable} from '../../src/cli/output/index.js'
 
 export interface CallsListResult {
   readonly calls: readonly CallSummary[]
@@ -28,7 +27,10 @@ With no calls, the table is left out and "No active calls." goes to stderr. With
     const {calls} = await adminCall(loaded.socketPath, 'calls.list', callFilter(flags))
     if (!this.jsonEnabled()) {
       if (calls.length === 0) this.logToStderr('No active calls.')
-      else this.log(callsTable(calls, Date.now()))
+      else {
+        const {callsTable} = await import('../../src/cli/output/calls.js')
+        this.log(callsTable(calls, Date.now()))
+      }
     }
     return {calls}
   }

@@ -1,8 +1,6 @@
 import {AdminClient} from '../../src/admin/client.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {createEventFeed} from '../../src/cli/calls-state.js'
 import {callFilter, callFilterFlags, describeCallFilter} from '../../src/cli/flags.js'
-import {ndjsonLine} from '../../src/cli/output/index.js'
 import {onStopSignal} from '../../src/cli/signals.js'
 import {CCError} from '../../src/errors.js'
 
@@ -37,6 +35,7 @@ This is a streaming command: with --json, or when stdout is not a terminal, it p
         const lost = client.closed().then((): Ending => 'lost')
         const quit = stop.received.then((): Ending => 'quit')
         if (view) {
+          const {createEventFeed} = await import('../../src/cli/calls-state.js')
           const feed = createEventFeed()
           const calls = await client.subscribeCalls(filter, (event) => feed.push(event))
           const tail = view.runTailView({calls, subscribe: feed.subscribe, filter: describeCallFilter(filter)})
@@ -46,6 +45,7 @@ This is a streaming command: with --json, or when stdout is not a terminal, it p
         } else {
           // A reader that goes away (`| head -1`) ends the stream like a signal would.
           const readerGone = new Promise<Ending>((resolve) => process.stdout.once('error', () => resolve('quit')))
+          const {ndjsonLine} = await import('../../src/cli/output/calls.js')
           await client.subscribeCalls(filter, (event) => {
             process.stdout.write(ndjsonLine(event))
           })

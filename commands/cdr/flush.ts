@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {AdminClient} from '../../src/admin/client.js'
 import type {CdrStatus} from '../../src/admin/protocol.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {cdrStatusBlock} from '../../src/cli/output/cdr-status.js'
 
 export default class CdrFlush extends BaseCommand<CdrStatus> {
   static override summary = 'Send every pending CDR to ClickHouse now and wait for the acknowledgement.'
@@ -24,6 +23,7 @@ export default class CdrFlush extends BaseCommand<CdrStatus> {
     try {
       const status = await client.call('cdr.flush', {timeout_ms: flags.timeout * 1000})
       if (!this.jsonEnabled()) {
+        const {cdrStatusBlock} = await import('../../src/cli/output/cdr-status.js')
         this.logToStderr(status.store === 'clickhouse' ? `Flushed: ClickHouse has every row (${status.rowsWritten} written since start).` : 'Flushed: the spool is on disk.')
         this.log(cdrStatusBlock(status, 'running'))
       }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {cdrMigration, migrationScript, MODERN_CAPABILITIES, parseClusterName, type DdlCapabilities} from '../../src/cdr/ddl.js'
+import type {DdlCapabilities} from '../../src/cdr/ddl.js'
 import {CCError} from '../../src/errors.js'
 
 export interface CdrMigrateResult {
@@ -35,6 +35,7 @@ With --cluster NAME every statement runs ON CLUSTER NAME: the rows go to <table>
 
   async run(): Promise<CdrMigrateResult> {
     const {flags} = await this.parse(CdrMigrate)
+    const {cdrMigration, migrationScript, MODERN_CAPABILITIES, parseClusterName} = await import('../../src/cdr/ddl.js')
     const cluster = flags.cluster === undefined ? undefined : parseClusterName(flags.cluster)
     const dryRun = flags['dry-run']
     const loaded = this.loadConfig(flags.config)

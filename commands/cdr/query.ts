@@ -1,7 +1,5 @@
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {cdrQueryFlags} from '../../src/cli/cdr-flags.js'
-import {CDR_CSV_COLUMNS, cdrTable, machineRows, noCdrsMessage} from '../../src/cli/output/index.js'
-import {describeCdrFilter, parseCdrFilter, parseFormat, parseLimit, parseOrder} from '../../src/cdr/filters.js'
 import type {CdrRecord} from '../../src/cdr/record.js'
 
 export interface CdrQueryResult {
@@ -30,6 +28,7 @@ Times: the table shows each call's start in this machine's time zone, or in UTC 
 
   async run(): Promise<CdrQueryResult> {
     const {flags} = await this.parse(CdrQuery)
+    const {describeCdrFilter, parseCdrFilter, parseFormat, parseLimit, parseOrder} = await import('../../src/cdr/filters.js')
     const filter = parseCdrFilter(flags, {now: Date.now(), zone: flags.utc ? 'utc' : 'local'})
     const limit = parseLimit(flags.limit)
     const order = parseOrder(flags.order)
@@ -40,6 +39,7 @@ Times: the table shows each call's start in this machine's time zone, or in UTC 
     const answer = await runCdrQuery({clickhouse: loaded.config.cdr.clickhouse, spoolDir: loaded.paths.spoolDir, command: 'cdr query'}, {filter, order, limit})
     if (answer.rows.length === limit) this.note(`Showing the ${order} ${limit} CDR(s); more may match (raise --limit).`)
     if (!this.jsonEnabled()) {
+      const {CDR_CSV_COLUMNS, cdrTable, machineRows, noCdrsMessage} = await import('../../src/cli/output/cdr.js')
       if (format === 'table') {
         if (answer.rows.length === 0) this.logToStderr(noCdrsMessage(answer, describeCdrFilter(filter)))
         else this.log(cdrTable(answer.rows, flags.utc))

@@ -1,7 +1,6 @@
 import {BaseCommand} from '../../src/cli/base-command.js'
 import {cdrStatsFlags} from '../../src/cli/cdr-flags.js'
-import {cdrStatsTable, machineRows, noCdrsMessage, statsCsvColumns} from '../../src/cli/output/index.js'
-import {describeCdrFilter, parseCdrFilter, parseFormat, parseGroupBy, type CdrGroupBy} from '../../src/cdr/filters.js'
+import type {CdrGroupBy} from '../../src/cdr/filters.js'
 import type {CdrStatsRow} from '../../src/cdr/query-sql.js'
 
 export interface CdrStatsResult {
@@ -30,6 +29,7 @@ Day and hour buckets are in UTC, so figures match carrier invoices and do not mo
 
   async run(): Promise<CdrStatsResult> {
     const {flags} = await this.parse(CdrStats)
+    const {describeCdrFilter, parseCdrFilter, parseFormat, parseGroupBy} = await import('../../src/cdr/filters.js')
     const local = flags.local === true
     const filter = parseCdrFilter(flags, {now: Date.now(), zone: local ? 'local' : 'utc'})
     const groupBy = parseGroupBy(flags['group-by'])
@@ -39,6 +39,7 @@ Day and hour buckets are in UTC, so figures match carrier invoices and do not mo
     const {runCdrStats} = await import('../../src/cdr/stores.js')
     const answer = await runCdrStats({clickhouse: loaded.config.cdr.clickhouse, spoolDir: loaded.paths.spoolDir, command: 'cdr stats'}, {filter, groupBy, timeZone})
     if (!this.jsonEnabled()) {
+      const {cdrStatsTable, machineRows, noCdrsMessage, statsCsvColumns} = await import('../../src/cli/output/cdr.js')
       if (format === 'table') {
         if (answer.rows.length === 0) this.logToStderr(noCdrsMessage(answer, describeCdrFilter(filter)))
         else this.log(cdrStatsTable(answer.rows, groupBy, timeZone))

@@ -1,8 +1,6 @@
 import {AdminClient} from '../../src/admin/client.js'
 import type {CdrStatus} from '../../src/admin/protocol.js'
-import {offlineCdrStatus} from '../../src/cdr/offline-status.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {cdrStatusBlock} from '../../src/cli/output/cdr-status.js'
 import {CCError} from '../../src/errors.js'
 
 export type CdrStatusResult = CdrStatus & {readonly daemon: 'running' | 'stopped'}
@@ -32,9 +30,13 @@ When the daemon is not running the command reads the spool on disk instead and s
     } catch (error) {
       if (!(error instanceof CCError) || error.code !== 'CC_ERR_DAEMON_NOT_RUNNING') throw error
       this.note('The daemon is not running; this is what the spool on disk holds.')
+      const {offlineCdrStatus} = await import('../../src/cdr/offline-status.js')
       result = {...offlineCdrStatus(loaded.config.cdr, loaded.paths.spoolDir), daemon: 'stopped'}
     }
-    if (!this.jsonEnabled()) this.log(cdrStatusBlock(result, result.daemon))
+    if (!this.jsonEnabled()) {
+      const {cdrStatusBlock} = await import('../../src/cli/output/cdr-status.js')
+      this.log(cdrStatusBlock(result, result.daemon))
+    }
     return result
   }
 }

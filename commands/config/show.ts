@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
+// yaml is in every command's bundle already: the config loader parses with it.
 import {stringify} from 'yaml'
 import {BaseCommand} from '../../src/cli/base-command.js'
 import type {Config} from '../../src/config/schema.js'
-import {redactSecrets} from '../../src/config/redact.js'
 
 export interface ConfigShowResult {
   readonly file: string | null
@@ -31,6 +31,7 @@ export default class ConfigShow extends BaseCommand<ConfigShowResult> {
   async run(): Promise<ConfigShowResult> {
     const {flags} = await this.parse(ConfigShow)
     const loaded = this.loadConfig(flags.config)
+    const {redactSecrets} = await import('../../src/config/redact.js')
     const config = redactSecrets(loaded.config)
     const result: ConfigShowResult = {file: loaded.file ?? null, home: loaded.paths.home, socket: loaded.socketPath, envOverrides: loaded.envOverrides, config}
     if (!this.jsonEnabled()) {

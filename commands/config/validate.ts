@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {keyValues} from '../../src/cli/output/index.js'
-import {summarizeConfig, type ConfigSummary} from '../../src/config/summary.js'
+import type {ConfigSummary} from '../../src/config/summary.js'
 
 export default class ConfigValidate extends BaseCommand<ConfigSummary> {
   static override summary = 'Check a config file against the schema without starting anything.'
@@ -19,8 +18,10 @@ export default class ConfigValidate extends BaseCommand<ConfigSummary> {
   async run(): Promise<ConfigSummary> {
     const {args, flags} = await this.parse(ConfigValidate)
     const loaded = this.loadConfig(args.file ?? flags.config)
+    const {summarizeConfig} = await import('../../src/config/summary.js')
     const summary = summarizeConfig(loaded)
     if (!this.jsonEnabled()) {
+      const {keyValues} = await import('../../src/cli/output/format.js')
       this.log(`${loaded.file ?? '(built-in defaults)'}: valid`)
       this.log(keyValues([
         ['tenants', summary.tenants.join(', ')],

@@ -1,7 +1,6 @@
 import {adminCall} from '../../src/admin/client.js'
 import type {HepStatus} from '../../src/admin/protocol.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {hepStatusBlock} from '../../src/cli/output/index.js'
 
 export default class HepDisable extends BaseCommand<HepStatus> {
   static override summary = 'Switch HEPv3 SIP capture off.'
@@ -17,6 +16,7 @@ export default class HepDisable extends BaseCommand<HepStatus> {
     const loaded = this.loadConfig(flags.config)
     const status = await adminCall(loaded.socketPath, 'hep.disable')
     if (!this.jsonEnabled()) {
+      const {hepStatusBlock} = await import('../../src/cli/output/hep.js')
       this.logToStderr('HEP capture is off.')
       this.log(hepStatusBlock(status))
     }

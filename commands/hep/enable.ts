@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 import {adminCall} from '../../src/admin/client.js'
 import type {HepStatus} from '../../src/admin/protocol.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {hepStatusBlock} from '../../src/cli/output/index.js'
 import {CCError} from '../../src/errors.js'
-import {checkHepEndpoint, checkHepTtl, HEP_CAPTURE_ID_MAX} from '../../src/hep/params.js'
+// The flags need only the limit; the checks load in run().
+import {HEP_CAPTURE_ID_MAX} from '../../src/hep/params.js'
 
 export default class HepEnable extends BaseCommand<HepStatus> {
   static override summary = 'Switch HEPv3 SIP capture on, at runtime, optionally for a limited time.'
@@ -30,6 +30,7 @@ Capture never blocks or fails a call: a collector that is down or refuses the fr
 
   async run(): Promise<HepStatus> {
     const {flags} = await this.parse(HepEnable)
+    const {checkHepEndpoint, checkHepTtl} = await import('../../src/hep/params.js')
     const params: {endpoint?: string; capture_id?: number; password?: string; ttl_s?: number; rtcp: boolean} = {rtcp: flags.rtcp}
     if (flags.endpoint !== undefined) {
       const endpoint = checkHepEndpoint(flags.endpoint)
@@ -46,6 +47,7 @@ Capture never blocks or fails a call: a collector that is down or refuses the fr
     const loaded = this.loadConfig(flags.config)
     const status = await adminCall(loaded.socketPath, 'hep.enable', params)
     if (!this.jsonEnabled()) {
+      const {hepStatusBlock} = await import('../../src/cli/output/hep.js')
       this.logToStderr(`HEP capture is on${status.timeLeftS === null ? ' until `clutchcall hep disable`' : ` for ${flags.ttl ?? `${status.timeLeftS}s`}`}.`)
       this.log(hepStatusBlock(status))
     }

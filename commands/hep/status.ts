@@ -1,7 +1,6 @@
 import {adminCall} from '../../src/admin/client.js'
 import type {HepStatus} from '../../src/admin/protocol.js'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {hepStatusBlock} from '../../src/cli/output/index.js'
 
 export default class HepStatusCommand extends BaseCommand<HepStatus> {
   static override summary = 'Show HEPv3 capture: state, collector, capture id, frames sent, send errors, time left.'
@@ -16,7 +15,10 @@ export default class HepStatusCommand extends BaseCommand<HepStatus> {
     const {flags} = await this.parse(HepStatusCommand)
     const loaded = this.loadConfig(flags.config)
     const status = await adminCall(loaded.socketPath, 'hep.status')
-    if (!this.jsonEnabled()) this.log(hepStatusBlock(status))
+    if (!this.jsonEnabled()) {
+      const {hepStatusBlock} = await import('../../src/cli/output/hep.js')
+      this.log(hepStatusBlock(status))
+    }
     return status
   }
 }

@@ -1,10 +1,8 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../src/cli/base-command.js'
-import {synthReportText} from '../../src/cli/output/index.js'
 import {onStopSignal} from '../../src/cli/signals.js'
 import {callFlags, junitFlag, loadFlags, thresholdFlags} from '../../src/cli/synth-flags.js'
 import {CCError} from '../../src/errors.js'
-import {parseSettings, parseThresholds} from '../../src/synth/options.js'
 import type {SynthProgress, SynthReport} from '../../src/synth/types.js'
 
 /** Runs expected to take longer than this get the live view on a terminal. */
@@ -41,6 +39,7 @@ A call passes when its final status is one of --expect-status (default 200) and,
 
   async run(): Promise<SynthReport> {
     const {args, flags} = await this.parse(SynthCall)
+    const {parseSettings, parseThresholds} = await import('../../src/synth/options.js')
     const settings = parseSettings(args.uri, flags)
     const thresholds = parseThresholds(flags)
     const expectedS = Math.ceil(settings.count / settings.concurrency) * (settings.durationS + 1)
@@ -70,7 +69,10 @@ A call passes when its final status is one of --expect-status (default 200) and,
       const written = writeJunit(flags.junit, synthJunitSuite(report))
       this.note(`JUnit report: ${written}`)
     }
-    if (!this.jsonEnabled()) this.log(synthReportText(report))
+    if (!this.jsonEnabled()) {
+      const {synthReportText} = await import('../../src/cli/output/synth.js')
+      this.log(synthReportText(report))
+    }
     const failed = settings.count - report.summary.passed
     const notPlaced = settings.count - report.calls.length
     const note = notPlaced > 0 ? ` (${notPlaced} not placed: interrupted)` : ''

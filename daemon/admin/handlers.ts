@@ -41,6 +41,7 @@ export const createAdminHandlers = (gateway: Gateway): AdminHandlers => ({
   'hep.enable': (params) => gateway.hepEnable(params),
   'hep.disable': () => gateway.hepDisable(),
   'hep.status': () => gateway.hepStatus(),
+  'tracing.trace': ({trace_id}) => gateway.tracingTrace(trace_id),
   'calls.subscribe': (filter, connection) => {
     // Events published while the answer is being written queue behind it on the socket, so none is lost or reordered.
     const forward = (event: CallEvent) => {

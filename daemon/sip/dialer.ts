@@ -46,6 +46,7 @@ export class SipDialer implements Dialer {
     if (base === undefined) return {outcome: 'failed', cause: 3}
     const requestUri = requestUriFor(base, request.to)
     const aStream = request.aLeg.media instanceof StreamMediaEndpoint ? request.aLeg.media.stream : undefined
+    const rtpStart = Date.now()
     const stream = await media.createStream({callSid: request.callSid, ...(aStream ? {shardHint: aStream.shard} : {})})
     const offer = createAudioOffer({address: rtpAddress, port: stream.localPort})
     const host = parseSipUri(requestUri).host
@@ -57,6 +58,17 @@ export class SipDialer implements Dialer {
     const extraHeaders = Object.entries(headers)
     const dialed = (status: number, outcome: string): void =>
       calls?.stage({kind: 'leg.dialed', call_sid: request.callSid, leg_call_id: callId, status, outcome, at_ms: Date.now()})
+    // The B-leg's RTP setup: stream created … remote address (from the answer) set, or the answer found unusable.
+    const rtpSetup = (codec: string | undefined, error?: string): void =>
+      calls?.stage({
+        kind: 'stage',
+        call_sid: request.callSid,
+        stage: 'rtp.setup',
+        start_ms: rtpStart,
+        end_ms: Date.now(),
+        attributes: {'sip.leg': 'b', 'sip.call_id': callId, 'rtp.local_port': stream.localPort, ...(codec === undefined ? {} : {'rtp.codec': codec}), 'rtp.shard': stream.shard},
+        ...(error === undefined ? {} : {error}),
+      })
     const invite = ua.invite({
       callId,
       requestUri,
@@ -94,19 +106,23 @@ export class SipDialer implements Dialer {
     const call = result.call
     dialed(200, 'answered')
     const endpoint = new StreamMediaEndpoint(stream, log)
+    let codecName: string | undefined
     try {
       const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))
       const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
       if (!codec) throw new Error('the answer has no G.711 codec')
+      codecName = codec.name
       endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
       await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
     } catch (error) {
+      rtpSetup(codecName, error instanceof Error ? error.message : String(error))
       log.warn({err: error}, 'B-leg answer unusable; hanging it up')
       await call.bye({q850Cause: 65}).catch(() => undefined)
       unlink()
       await stream.close().catch(() => undefined)
       return {outcome: 'failed', cause: 65}
     }
+    rtpSetup(codecName)
     const leg = SipLeg.outbound(call, endpoint, log, offer)
     void leg.ended.then(() => {
       unlink()

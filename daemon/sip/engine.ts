@@ -9,6 +9,7 @@ import {DigestServer} from '../../src/sip/digest-server.js'
 import {SipTransport, type SipTransportCounters} from '../../src/sip/transport/sip-transport.js'
 import type {SipPacketEvent} from '../../src/sip/transport/types.js'
 import {UserAgent} from '../../src/sip/user-agent.js'
+import type {Dialer} from '../calls/leg.js'
 import type {CallRegistry} from '../calls/registry.js'
 import type {MediaEngine} from '../media/engine.js'
 import {listenError} from '../net/listen.js'
@@ -29,6 +30,8 @@ export interface SignallingEngine {
   onPacket(listener: (packet: SipPacketEvent) => void): () => void
   /** The A-leg SIP Call-ID of the call a Call-ID belongs to (a B-leg's maps to its A-leg's; any other is its own). */
   correlationIdOf(sipCallId: string): string
+  /** Places outbound legs (bridge nodes, SDK calls); undefined until started. */
+  readonly dialer: Dialer | undefined
 }
 
 export interface SipEngineOptions {
@@ -45,6 +48,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   private draining = false
   private readonly packetListeners: Array<(packet: SipPacketEvent) => void> = []
   private readonly legs = new LegCorrelation()
+  dialer: Dialer | undefined
 
   constructor(private readonly options: SipEngineOptions) {}
 
@@ -61,7 +65,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     const ua = new UserAgent({transport: this.transport, product: 'ClutchCall'})
     this.ua = ua
     const rtpAddress = config.rtp.address
-    const dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
+    const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))
     const services = {
       config,
       router: new InboundRouter(config),

@@ -121,6 +121,23 @@ export interface HepStatus {
   readonly lastOffReason: 'disabled' | 'ttl' | 'stopped' | 'failed' | null
 }
 
+/** What the collector made of one trace (`tracing.trace`; `clutchcall smoke` asks about its synthetic call's). */
+export interface TracingTraceResult {
+  /** Whether the daemon exports traces at all (`tracing.enabled`, `OTEL_SDK_DISABLED`). */
+  readonly enabled: boolean
+  /** The OTLP/HTTP base endpoint spans go to; null when tracing is off. */
+  readonly endpoint: string | null
+  /** The sink's state, as `clutchcall status` shows it: the last export succeeded, failed, or tracing is off. */
+  readonly state: 'exporting' | 'failing' | 'off'
+  /** Spans of the trace the collector acknowledged (the daemon remembers the last few thousand traces). */
+  readonly exportedSpans: number
+  /** Spans of the trace in exports that failed. */
+  readonly failedSpans: number
+}
+
+/** A W3C trace id: 32 lowercase hex digits, not all zero. */
+export const TRACE_ID_PATTERN = /^(?!0{32})[0-9a-f]{32}$/
+
 /** The notification sent on a connection that called `calls.subscribe`. */
 export const CALLS_EVENT_NOTIFICATION = 'calls.event'
 export type CallsEventNotification = CallEvent
@@ -176,6 +193,8 @@ export const ADMIN_METHODS = {
   /** Switches HEP capture off; answers with the status (idempotent). */
   'hep.disable': method<HepStatus>()(noParams),
   'hep.status': method<HepStatus>()(noParams),
+  /** How many spans of one trace the collector acknowledged (or lost in failed exports). */
+  'tracing.trace': method<TracingTraceResult>()(z.strictObject({trace_id: z.string().check(z.regex(TRACE_ID_PATTERN, 'must be a W3C trace id: 32 lowercase hex digits, not all zero'))})),
 } as const
 
 export type AdminMethod = keyof typeof ADMIN_METHODS

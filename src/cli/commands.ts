@@ -1,6 +1,16 @@
 // Every command, for oclif's explicit command discovery: the CLI is bundled
 // into one file (scripts/bundle-cli.js) so a command starts without resolving
 // and compiling hundreds of modules. Adding a command means adding it here.
+//
+// Every command module below is evaluated on every start, so its top level
+// imports only what its static surface needs (the flags and args with their
+// help, for oclif's manifest and parser): @oclif/core, BaseCommand, the flag
+// modules of src/cli, types (and the admin client, small and used by most,
+// status included). What only run() uses (parsers of flag values, daemon
+// control, stores, output formatting) is imported with `await import()` inside
+// run(); esbuild puts it in chunks read only by the commands that need them
+// (scripts/bundle-cli.js). esbuild splits by module, not by statement: a module
+// a flag definition takes a constant from is in every start whole.
 import CallsHangup from '../../commands/calls/hangup.js'
 import CallsList from '../../commands/calls/list.js'
 import CallsTail from '../../commands/calls/tail.js'

@@ -1,4 +1,4 @@
-// `clutchcall smoke`: the CI smoke test of a running gateway. Five checks,
+// `clutchcall smoke`: the CI smoke test of a running gateway. Six checks,
 // each ok, FAIL or skip with one line saying why:
 //
 //   daemon   daemon.status over the admin socket
@@ -9,15 +9,19 @@
 //   cdr      the call's CDR is in ClickHouse (after cdr.flush) or in the spool
 //   hep      capture on: HEP frames were sent for the call without errors;
 //            capture off: skipped
+//   trace    tracing on: the collector acknowledged spans of the call's trace
+//            (the INVITE carries a traceparent with a trace id chosen here,
+//            which the gateway continues); tracing off: skipped
 //
 // The call is tied to the gateway's record of it by its SIP Call-ID: the
 // CHANNEL_CREATE event carries it as sip_call_id, with the call_sid the
 // metrics, CDR and HEP checks look for.
+import {randomBytes} from 'node:crypto'
 import {closeSync, openSync, readSync, statSync} from 'node:fs'
 import {isIPv6} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {AdminClient} from '../admin/client.js'
-import type {DaemonStatus, HepStatus} from '../admin/protocol.js'
+import type {DaemonStatus, HepStatus, TracingTraceResult} from '../admin/protocol.js'
 import type {CallEvent, ChannelCreate, ChannelHangupComplete} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
 import {listSegments, segmentName, segmentPath} from '../cdr/spool-files.js'
@@ -29,8 +33,8 @@ import {parseTarget, type CallSettings} from '../synth/options.js'
 import type {SyntheticCallResult, Thresholds} from '../synth/types.js'
 import {missingFamilies, parseExposition, sumSamples, type Exposition} from './exposition.js'
 
-export type SmokeCheckName = 'daemon' | 'call' | 'metrics' | 'cdr' | 'hep'
-export const SMOKE_CHECKS: readonly SmokeCheckName[] = ['daemon', 'call', 'metrics', 'cdr', 'hep']
+export type SmokeCheckName = 'daemon' | 'call' | 'metrics' | 'cdr' | 'hep' | 'trace'
+export const SMOKE_CHECKS: readonly SmokeCheckName[] = ['daemon', 'call', 'metrics', 'cdr', 'hep', 'trace']
 
 export interface SmokeCheck {
   readonly name: SmokeCheckName
@@ -49,6 +53,8 @@ export interface SmokeReport {
   readonly call: SyntheticCallResult | null
   /** The gateway's call_sid for it, when the gateway saw it. */
   readonly callSid: string | null
+  /** The W3C trace id the call's INVITE carried (in its traceparent), when a call was placed. */
+  readonly traceId: string | null
 }
 
 export interface SmokeOptions {
@@ -74,6 +80,22 @@ const SCRAPE_TIMEOUT_MS = 5000
 /** At least this many SIP frames for a call: INVITE, 200, ACK and BYE (plus provisionals and the BYE's 200). */
 const MIN_HEP_FRAMES = 4
 const SPOOL_TAIL_BYTES = 8 * 1024 * 1024
+/** How long the trace check waits (at least) for the collector to acknowledge the call's spans: the sink sends every ~1 s, an export retries for up to 5 s. */
+const TRACE_WAIT_MS = 10_000
+
+/** Random non-zero hex of `bytes` bytes: a W3C trace id (16) or span id (8). */
+const randomId = (bytes: number): string => {
+  for (;;) {
+    const id = randomBytes(bytes).toString('hex')
+    if (/[^0]/.test(id)) return id
+  }
+}
+
+/** A W3C traceparent (version 00, sampled) starting a new trace. */
+export const newTraceparent = (): {readonly traceId: string; readonly header: string} => {
+  const traceId = randomId(16)
+  return {traceId, header: `00-${traceId}-${randomId(8)}-01`}
+}
 
 const errorText = (error: unknown): string => {
   const failure = toCCError(error)
@@ -150,6 +172,7 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
   let target: string | undefined = options.target
   let call: SyntheticCallResult | null = null
   let callSid: string | null = null
+  let traceId: string | null = null
   try {
     // daemon
     let since = performance.now()
@@ -189,8 +212,12 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
       record('call', status === undefined ? 'skip' : 'fail', status === undefined ? "needs the daemon's SIP address, or --target" : 'the daemon has no SIP listener; pass --target', since)
     } else {
       try {
+        // The call's trace id is ours: the gateway continues the INVITE's traceparent (one given with --header is replaced).
+        const traceparent = newTraceparent()
+        traceId = traceparent.traceId
+        const headers = [...options.call.headers.filter(([name]) => name.toLowerCase() !== 'traceparent'), ['traceparent', traceparent.header] as const]
         const report = await runSynth({
-          settings: {...options.call, target: parseTarget(target), count: 1, concurrency: 1, rate: 1},
+          settings: {...options.call, headers, target: parseTarget(target), count: 1, concurrency: 1, rate: 1},
           thresholds: options.thresholds,
           signal: options.signal,
         })
@@ -318,6 +345,16 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
         else record('hep', 'ok', `${frames} SIP frame(s) sent ${where} during the call, no send errors`, since)
       }
     }
+
+    // trace
+    since = performance.now()
+    if (status === undefined || client === undefined) {
+      record('trace', 'skip', 'needs the daemon', since)
+    } else if (!status.telemetry.tracing.enabled) {
+      record('trace', 'skip', 'tracing off (tracing.enabled: false or OTEL_SDK_DISABLED=true)', since)
+    } else if (dependsOnCall('trace', since) && traceId !== null) {
+      record('trace', ...(await traceCheck(client, traceId, Math.max(TRACE_WAIT_MS, options.settleMs))), since)
+    }
   } finally {
     client?.close()
   }
@@ -330,7 +367,32 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
     checks: ordered,
     call,
     callSid,
+    traceId,
   }
+}
+
+/** Asks the daemon until the collector has acknowledged spans of the trace, an export of it failed, or the wait is over. */
+const traceCheck = async (client: AdminClient, traceId: string, waitMs: number): Promise<['ok' | 'fail', string]> => {
+  let latest: TracingTraceResult | undefined
+  let failure: string | undefined
+  await poll(Date.now() + waitMs, async () => {
+    try {
+      latest = await client.call('tracing.trace', {trace_id: traceId})
+    } catch (error) {
+      failure = errorText(error)
+      return true
+    }
+    return latest.exportedSpans >= 1 || latest.failedSpans >= 1 || !latest.enabled ? true : undefined
+  }, 200)
+  if (failure !== undefined || latest === undefined) return ['fail', `tracing.trace: ${failure ?? 'no answer'}`]
+  const collector = `the collector at ${latest.endpoint ?? '?'}`
+  if (!latest.enabled) return ['fail', 'daemon.status said tracing is on, tracing.trace says off']
+  if (latest.failedSpans > 0) {
+    const acknowledged = latest.exportedSpans > 0 ? `, ${latest.exportedSpans} acknowledged` : ''
+    return ['fail', `${collector} did not acknowledge trace ${traceId}: the export of ${latest.failedSpans} of its span(s) failed${acknowledged} (tracing ${latest.state})`]
+  }
+  if (latest.exportedSpans === 0) return ['fail', `${collector} did not acknowledge trace ${traceId} within ${waitMs / 1000} s (tracing ${latest.state})`]
+  return ['ok', `${latest.exportedSpans} span(s) of trace ${traceId} acknowledged by ${collector}`]
 }
 
 /** With ClickHouse: flush the spool (so the row is sent now), then count the rows with the sid. */
@@ -371,6 +433,7 @@ export const smokeJunitSuite = (report: SmokeReport): import('../synth/junit.js'
   properties: [
     ['target', report.target ?? ''],
     ['call_sid', report.callSid ?? ''],
+    ['trace_id', report.traceId ?? ''],
   ],
   cases: report.checks.map((check) => ({
     name: check.name,

@@ -22,7 +22,10 @@ import type {ChannelAnswer, ChannelHangupComplete} from '../../../src/calls/even
 import type {Config} from '../../../src/config/schema.js'
 import {VERSION} from '../../../src/version.js'
 import type {CallRegistry} from '../../calls/registry.js'
+import type {RpcActivity} from '../../rpc/activity.js'
+import {RpcSpans} from './rpc-spans.js'
 import type {CallBegin, CallStage, HeaderCarrier, LegDialed, LegDialing, NodeEntered, NodeLeft, CallStageDone} from '../../calls/stage-events.js'
+import {ExportedTraces, type TraceExportCounts} from './exported-traces.js'
 
 export const SERVICE_NAME = 'clutchcall-gateway'
 /** At most one warning about a failing collector per minute. */
@@ -64,22 +67,22 @@ const setter = {
   },
 }
 
-/** Watches every export: success or failure decides the state and the (rate-limited) warning. */
+/** Watches every export: success or failure decides the state and the (rate-limited) warning, and is remembered per trace. */
 class WatchedExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
-    private readonly onResult: (result: ExportResult) => void,
+    private readonly onResult: (result: ExportResult, spans: readonly ReadableSpan[]) => void,
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     try {
       this.inner.export(spans, (result) => {
-        this.onResult(result)
+        this.onResult(result, spans)
         resultCallback(result)
       })
     } catch (error) {
       const result = {code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error))}
-      this.onResult(result)
+      this.onResult(result, spans)
       resultCallback(result)
     }
   }
@@ -97,6 +100,7 @@ export class TracingSink {
   private readonly provider: TracerProvider
   private readonly tracer: Tracer
   private readonly propagator = new W3CTraceContextPropagator()
+  private rpc: {readonly spans: RpcSpans; readonly activity: RpcActivity} | undefined
   private readonly open = new Map<string, CallSpans>()
   private readonly log: Logger
   private lastExportFailed = false
@@ -105,6 +109,7 @@ export class TracingSink {
   private exported = 0
   private failed = 0
   private started = false
+  private readonly exportedTraces = new ExportedTraces()
 
   private readonly onStage = (stage: CallStage): void => this.handleStage(stage)
   private readonly onAnswer = (event: ChannelAnswer): void => this.answered(event)
@@ -113,7 +118,7 @@ export class TracingSink {
   constructor(private readonly options: TracingSinkOptions) {
     this.log = options.log.child({sink: 'tracing'})
     const inner = options.exporter ?? new OTLPTraceExporter({url: tracesUrl(options.config.endpoint), timeoutMillis: 5000})
-    const exporter = new WatchedExporter(inner, (result) => this.exportResult(result))
+    const exporter = new WatchedExporter(inner, (result, spans) => this.exportResult(result, spans))
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({
         'service.name': SERVICE_NAME,
@@ -150,9 +155,21 @@ export class TracingSink {
   }
 
   /** Unsubscribes, ends what is still open, and sends the last spans (bounded in time). */
+  /** Traces the SDK RPCs published on `activity` too (see rpc-spans.ts). */
+  attachRpc(activity: RpcActivity): void {
+    if (this.rpc) return
+    this.rpc = {spans: new RpcSpans(this.tracer, this.propagator), activity}
+    activity.on('rpc', this.rpc.spans.handle)
+  }
+
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
+    if (this.rpc) {
+      this.rpc.activity.off('rpc', this.rpc.spans.handle)
+      this.rpc.spans.endAll(Date.now())
+      this.rpc = undefined
+    }
     const {calls} = this.options
     calls.off('stage', this.onStage)
     calls.off('CHANNEL_ANSWER', this.onAnswer)
@@ -168,7 +185,16 @@ export class TracingSink {
     clearTimeout(timer)
   }
 
-  private exportResult(result: ExportResult): void {
+  /** How many spans of a trace (32 lowercase hex) the collector acknowledged, and how many were in failed exports (the last few thousand traces). */
+  traceExport(traceId: string): TraceExportCounts {
+    return this.exportedTraces.get(traceId)
+  }
+
+  private exportResult(result: ExportResult, spans: readonly ReadableSpan[]): void {
+    this.exportedTraces.record(
+      spans.map((span) => span.spanContext().traceId),
+      result.code === ExportResultCode.SUCCESS,
+    )
     if (result.code === ExportResultCode.SUCCESS) {
       this.exported++
       if (this.lastExportFailed) this.log.info({endpoint: this.options.config.endpoint}, 'traces are exported again')
@@ -234,7 +260,9 @@ export class TracingSink {
   private stageDone(stage: CallStageDone): void {
     const spans = this.open.get(stage.call_sid)
     if (!spans) return
-    const span = this.tracer.startSpan(stage.stage, {startTime: stage.start_ms, attributes: {...spans.attributes, ...stage.attributes}}, spans.rootContext)
+    // A stage done while a node runs (a B-leg's RTP setup, under its bridge node) is that node's child, else the call's.
+    const parent = spans.node ? trace.setSpan(spans.rootContext, spans.node.span) : spans.rootContext
+    const span = this.tracer.startSpan(stage.stage, {startTime: stage.start_ms, attributes: {...spans.attributes, ...stage.attributes}}, parent)
     if (stage.error !== undefined) span.setStatus({code: SpanStatusCode.ERROR, message: stage.error})
     span.end(stage.end_ms)
   }

@@ -1,14 +1,16 @@
 // `clutchcall smoke` (the built CLI) against real daemons: a healthy gateway
-// with the embedded CDR store (and HEP capture switched on at runtime to a
-// collector here), one writing CDRs to a real clickhouse-server, a target that
-// is not the gateway, and a stopped daemon.
+// with the embedded CDR store exporting traces to an OTLP receiver here (and
+// HEP capture switched on at runtime to a collector here), one writing CDRs to
+// a real clickhouse-server with tracing off, one whose trace collector is
+// down, a target that is not the gateway, and a stopped daemon.
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
 import {freePort} from '../../../helpers/cli.js'
 import {TestClickHouse} from '../../../helpers/clickhouse.js'
-import {TestGateway} from '../../../helpers/gateway.js'
+import {TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {HepCollector} from '../../../helpers/hep.js'
+import {OtlpReceiver} from '../../../helpers/otlp-receiver.js'
 import {runSipp, uasAnswering} from '../../../helpers/peers.js'
 import {findAll, parseXml} from '../../../helpers/xml.js'
 
@@ -20,18 +22,28 @@ interface Check {
 
 const byName = (checks: readonly Check[]): Record<string, Check> => Object.fromEntries(checks.map((check) => [check.name, check]))
 
-describe('smoke against a running gateway (embedded CDR store)', () => {
-  const gw = new TestGateway()
-  before(() => gw.start())
-  after(() => gw.stop())
+const CHECKS = ['daemon', 'call', 'metrics', 'cdr', 'hep', 'trace']
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 
-  it('passes: daemon, call, metrics, CDR in the spool; HEP skipped with capture off; a JUnit case per check', async () => {
+describe('smoke against a running gateway (embedded CDR store, traces to an OTLP receiver)', () => {
+  const gw = new TestGateway()
+  const receiver = new OtlpReceiver()
+  before(async () => {
+    await receiver.start()
+    await gw.start(`tracing:\n  endpoint: "${receiver.endpoint}"\n`)
+  })
+  after(async () => {
+    await gw.stop()
+    await receiver.stop()
+  })
+
+  it('passes: daemon, call, metrics, CDR in the spool, the trace at the collector; HEP skipped with capture off; a JUnit case per check', async () => {
     const junit = gw.home.path('reports', 'smoke.xml')
     const run = await gw.home.json(['smoke', '--junit', junit])
     assert.equal(run.code, 0, JSON.stringify(run.body, null, 2))
     const {result} = run.body
     assert.equal(result.passed, true)
-    assert.deepEqual(result.checks.map((check: Check) => check.name), ['daemon', 'call', 'metrics', 'cdr', 'hep'])
+    assert.deepEqual(result.checks.map((check: Check) => check.name), CHECKS)
     const checks = byName(result.checks)
     assert.equal(checks.daemon?.outcome, 'ok')
     assert.match(checks.daemon?.detail ?? '', /^pid \d+, /)
@@ -46,26 +58,44 @@ describe('smoke against a running gateway (embedded CDR store)', () => {
     const end = await gw.hangupOf('smoke')
     assert.equal(end.call_sid, result.callSid)
 
-    const root = parseXml(readFileSync(junit, 'utf8'))
-    const [suite] = findAll(root, 'testsuite')
-    assert.equal(suite?.attributes.tests, '5')
+    // trace: the smoke chose the trace id, the gateway continued it, and the receiver really has those spans.
+    assert.match(result.traceId, /^[0-9a-f]{32}$/)
+    assert.equal(checks.trace?.outcome, 'ok', checks.trace?.detail)
+    const acknowledged = Number(/^(\d+) span\(s\) of trace /.exec(checks.trace?.detail ?? '')?.[1])
+    assert.equal(checks.trace?.detail, `${acknowledged} span(s) of trace ${result.traceId} acknowledged by the collector at ${receiver.endpoint}`)
+    assert.ok(acknowledged >= 1, checks.trace?.detail)
+    const spans = await receiver.traceOf(result.callSid)
+    assert.ok(spans.filter((span) => span.traceId === result.traceId).length >= acknowledged, `the receiver has ${spans.length} span(s) of the call`)
+    for (const span of spans) assert.equal(span.traceId, result.traceId, `${span.name} is in another trace`)
+    const root = spans.find((span) => span.name === 'call')
+    assert.equal(root?.attributes['sip.call_id'], result.call.callId)
+    // The root's parent is the span of the smoke's traceparent: not one the gateway sent.
+    assert.match(root?.parentSpanId ?? '', /^[0-9a-f]{16}$/)
+    assert.equal(spans.some((span) => span.spanId === root?.parentSpanId), false)
+
+    const xml = parseXml(readFileSync(junit, 'utf8'))
+    const [suite] = findAll(xml, 'testsuite')
+    assert.equal(suite?.attributes.tests, '6')
     assert.equal(suite?.attributes.failures, '0')
     assert.equal(suite?.attributes.skipped, '1')
-    const cases = findAll(root, 'testcase')
-    assert.deepEqual(cases.map((test) => test.attributes.name), ['daemon', 'call', 'metrics', 'cdr', 'hep'])
+    const cases = findAll(xml, 'testcase')
+    assert.deepEqual(cases.map((test) => test.attributes.name), CHECKS)
     assert.equal(findAll(cases[4] as never, 'skipped')[0]?.attributes.message, 'capture off')
+    const property = findAll(xml, 'property').find((candidate) => candidate.attributes.name === 'trace_id')
+    assert.equal(property?.attributes.value, result.traceId)
   })
 
   it('prints one line per check for a human', async () => {
     const run = await gw.home.run(['smoke', '--duration', '1'])
     assert.equal(run.code, 0, run.stdout + run.stderr)
     const lines = run.stdout.trim().split('\n')
-    assert.equal(lines.length, 5, run.stdout)
+    assert.equal(lines.length, 6, run.stdout)
     assert.match(lines[0] ?? '', /^ok {4}daemon {3}pid \d+/)
     assert.match(lines[1] ?? '', /^ok {4}call {5}sip:smoke@/)
     assert.match(lines[2] ?? '', /^ok {4}metrics {2}http:\/\/127\.0\.0\.1:\d+\/metrics: valid/)
     assert.match(lines[3] ?? '', /^ok {4}cdr {6}CA[0-9a-f]{32} in the spool/)
     assert.match(lines[4] ?? '', /^skip {2}hep {6}capture off$/)
+    assert.match(lines[5] ?? '', new RegExp(`^ok {4}trace {4}\\d+ span\\(s\\) of trace [0-9a-f]{32} acknowledged by the collector at ${escape(receiver.endpoint)}$`))
   })
 
   it('counts HEP frames when capture is on (switched on at runtime)', async () => {
@@ -101,7 +131,9 @@ describe('smoke against a running gateway (embedded CDR store)', () => {
     assert.equal(checks.metrics?.outcome, 'fail')
     assert.match(checks.metrics?.detail ?? '', /the gateway saw no call with the synthetic call's Call-ID/)
     assert.equal(checks.cdr?.outcome, 'fail')
-    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 2 of 5 check\(s\) failed \(metrics, cdr\)$/)
+    assert.equal(checks.trace?.outcome, 'fail')
+    assert.match(checks.trace?.detail ?? '', /the gateway saw no call with the synthetic call's Call-ID/)
+    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 3 of 6 check\(s\) failed \(metrics, cdr, trace\)$/)
   })
 
   it('a failed call fails the smoke test with the threshold it missed', async () => {
@@ -113,6 +145,7 @@ describe('smoke against a running gateway (embedded CDR store)', () => {
     // The call still went through the gateway: the other checks hold.
     assert.equal(checks.metrics?.outcome, 'ok')
     assert.equal(checks.cdr?.outcome, 'ok')
+    assert.equal(checks.trace?.outcome, 'ok', checks.trace?.detail)
   })
 
   it('fails with a clear line when the daemon is stopped', async () => {
@@ -122,25 +155,26 @@ describe('smoke against a running gateway (embedded CDR store)', () => {
     const human = await gw.home.run(['smoke', '--junit', junit])
     assert.equal(human.code, 1)
     const lines = human.stdout.trim().split('\n')
-    assert.match(lines[0] ?? '', new RegExp(`^FAIL  daemon   no daemon answers on ${gw.home.path('admin.sock').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: start it with \`clutchcall start\`$`))
+    assert.match(lines[0] ?? '', new RegExp(`^FAIL  daemon   no daemon answers on ${escape(gw.home.path('admin.sock'))}: start it with \`clutchcall start\`$`))
     assert.match(lines[1] ?? '', /^skip  call     needs the daemon's SIP address, or --target$/)
-    assert.match(human.stderr, /Error \(CC_ERR_SMOKE_FAILED\): Smoke test failed: 1 of 5 check\(s\) failed \(daemon\)/)
+    assert.match(lines[5] ?? '', /^skip  trace    needs the daemon$/)
+    assert.match(human.stderr, /Error \(CC_ERR_SMOKE_FAILED\): Smoke test failed: 1 of 6 check\(s\) failed \(daemon\)/)
     const json = await gw.home.json(['smoke'])
     assert.equal(json.code, 1)
     assert.equal(json.body.error?.code, 'CC_ERR_SMOKE_FAILED')
-    assert.deepEqual(json.body.error?.data.checks.map((check: Check) => check.outcome), ['fail', 'skip', 'skip', 'skip', 'skip'])
+    assert.deepEqual(json.body.error?.data.checks.map((check: Check) => check.outcome), ['fail', 'skip', 'skip', 'skip', 'skip', 'skip'])
     const root = parseXml(readFileSync(junit, 'utf8'))
     assert.equal(findAll(root, 'testsuite')[0]?.attributes.failures, '1')
-    assert.equal(findAll(root, 'testsuite')[0]?.attributes.skipped, '4')
+    assert.equal(findAll(root, 'testsuite')[0]?.attributes.skipped, '5')
   })
 })
 
-describe('smoke against a gateway writing CDRs to ClickHouse', () => {
+describe('smoke against a gateway writing CDRs to ClickHouse, tracing off', () => {
   const clickhouse = new TestClickHouse()
   const gw = new TestGateway()
   before(async () => {
     await clickhouse.start()
-    await gw.start(`cdr:\n  clickhouse: { url: "${clickhouse.url}" }\n  flush_interval_ms: 60000\n`)
+    await gw.start(`cdr:\n  clickhouse: { url: "${clickhouse.url}" }\n  flush_interval_ms: 60000\ntracing:\n  enabled: false\n`)
     const migrated = await gw.home.json(['cdr', 'migrate'])
     assert.equal(migrated.code, 0, JSON.stringify(migrated.body))
   })
@@ -149,13 +183,47 @@ describe('smoke against a gateway writing CDRs to ClickHouse', () => {
     await clickhouse.cleanup()
   })
 
-  it('flushes the spool and finds the call in ClickHouse', async () => {
+  it('flushes the spool and finds the call in ClickHouse; the trace check is skipped', async () => {
     const run = await gw.home.json(['smoke', '--duration', '1'])
     assert.equal(run.code, 0, JSON.stringify(run.body, null, 2))
+    assert.deepEqual(byName(run.body.result.checks).trace, {...byName(run.body.result.checks).trace, outcome: 'skip', detail: 'tracing off (tracing.enabled: false or OTEL_SDK_DISABLED=true)'})
     const cdr = byName(run.body.result.checks).cdr
     assert.equal(cdr?.outcome, 'ok')
     assert.equal(cdr?.detail, `${run.body.result.callSid} in ClickHouse ${clickhouse.url} default.telephony_cdrs`)
     const stored = await clickhouse.query(`SELECT count() FROM default.telephony_cdrs WHERE call_sid = '${run.body.result.callSid}'`)
     assert.equal(stored.trim(), '1')
+  })
+})
+
+describe('smoke against a gateway whose trace collector is down', () => {
+  const gw = new TestGateway()
+  let endpoint = ''
+  before(async () => {
+    // A port nothing listens on: every export is refused.
+    endpoint = `http://127.0.0.1:${await freePort()}`
+    await gw.start(`tracing:\n  endpoint: "${endpoint}"\n`)
+  })
+  after(() => gw.stop())
+
+  it('fails the trace check saying the collector did not acknowledge the trace; the other checks pass', async () => {
+    const junit = gw.home.path('reports', 'smoke.xml')
+    const run = await gw.home.json(['smoke', '--duration', '1', '--junit', junit])
+    assert.equal(run.code, 1, JSON.stringify(run.body, null, 2))
+    assert.equal(run.body.error?.code, 'CC_ERR_SMOKE_FAILED')
+    const report = run.body.error?.data
+    const checks = byName(report.checks)
+    assert.deepEqual(report.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'fail']])
+    assert.match(checks.trace?.detail ?? '', new RegExp(`^the collector at ${escape(endpoint)} did not acknowledge trace ${report.traceId}: the export of \\d+ of its span\\(s\\) failed \\(tracing failing\\)$|^the collector at ${escape(endpoint)} did not acknowledge trace ${report.traceId} within 10 s \\(tracing (exporting|failing)\\)$`))
+    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 1 of 6 check\(s\) failed \(trace\)$/)
+    const xml = parseXml(readFileSync(junit, 'utf8'))
+    const failure = findAll(findAll(xml, 'testcase')[5] as never, 'failure')[0]
+    assert.equal(failure?.attributes.type, 'trace')
+    assert.equal(failure?.attributes.message, checks.trace?.detail)
+    // The daemon says so too.
+    const status = await waitFor('tracing failing', async () => {
+      const body = (await gw.home.json(['status'])).body
+      return body.result?.telemetry?.tracing?.state === 'failing' ? body : undefined
+    })
+    assert.equal(status.result.telemetry.tracing.target, endpoint)
   })
 })

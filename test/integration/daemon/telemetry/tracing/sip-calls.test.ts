@@ -2,7 +2,8 @@
 // to a receiver in the test that decodes it with the official proto
 // definitions. SIPp calls: the echo plan (root span, trunk lookup, SIP setup,
 // RTP setup, one span per dialplan node, parent/child and attributes), a
-// bridge (the B-leg INVITE carries `traceparent`, the SIPp callee checks it),
+// bridge (the B-leg INVITE carries `traceparent`, the SIPp callee checks it;
+// the B-leg's SIP and RTP setup spans under the bridge node),
 // an inbound INVITE with `traceparent` (the trace continues it), and a
 // collector that is down (calls complete, one warning in the log).
 import assert from 'node:assert/strict'
@@ -13,7 +14,7 @@ import {after, before, describe, it} from 'node:test'
 import {freePort} from '../../../../helpers/cli.js'
 import {sleep, TestGateway, waitFor} from '../../../../helpers/gateway.js'
 import {OtlpReceiver, type ReceivedSpan} from '../../../../helpers/otlp-receiver.js'
-import {runSipp, uacAwaitingBye, uacShortCall, uacShortCallWithHeaders, uasAnswering} from '../../../../helpers/peers.js'
+import {runSipp, uacAwaitingBye, uacExpectingRefusal, uacShortCall, uacShortCallWithHeaders, uasAnswering} from '../../../../helpers/peers.js'
 
 const receiver = new OtlpReceiver()
 const gw = new TestGateway()
@@ -119,7 +120,7 @@ describe('traces of SIP calls', () => {
     for (const span of spans) assert.equal(span.traceId, traceId, span.name)
   })
 
-  it('puts traceparent on the B-leg INVITE: the SIPp callee gets the context of the B-leg SIP setup span, child of the bridge node', async () => {
+  it('puts traceparent on the B-leg INVITE: the SIPp callee gets the context of the B-leg SIP setup span, child of the bridge node, as is the B-leg RTP setup span', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cc-tp-'))
     const messages = join(dir, 'callee-messages.log')
     try {
@@ -151,9 +152,48 @@ describe('traces of SIP calls', () => {
       assert.equal(bLeg.attributes['trunk.id'], 'callee')
       assert.equal(received[1], root.traceId, 'the callee is in the call trace')
       assert.equal(received[2], bLeg.spanId, 'its parent is the B-leg SIP setup span')
+
+      // The B-leg's RTP setup (stream created … remote set from the 200's SDP): under the bridge node, since it
+      // begins before the B-leg INVITE and ends after its final response, around the B-leg SIP setup span.
+      const aRtp = byName(spans, 'rtp.setup').find((span) => span.attributes['sip.leg'] === undefined)
+      assert.equal(aRtp?.parentSpanId, root.spanId, 'the A-leg RTP setup stays a child of the call')
+      const bRtp = byName(spans, 'rtp.setup').find((span) => span.attributes['sip.leg'] === 'b')
+      assert.ok(bRtp, `a B-leg RTP setup span in ${JSON.stringify(spans.map((span) => [span.name, span.attributes['sip.leg']]))}`)
+      assert.equal(bRtp.traceId, root.traceId)
+      assert.equal(bRtp.parentSpanId, bridge.spanId)
+      assert.equal(bRtp.kind, 1, 'INTERNAL')
+      assert.equal(bRtp.statusCode, 0, 'unset: no error')
+      assert.equal(bRtp.attributes['sip.call_id'], bLeg.attributes['sip.call_id'])
+      assert.equal(bRtp.attributes['rtp.codec'], 'PCMA', 'the first codec of the callee answer')
+      assert.ok(Number(bRtp.attributes['rtp.local_port']) > 0, 'rtp.local_port')
+      assert.equal(typeof bRtp.attributes['rtp.shard'], 'number', 'rtp.shard')
+      assert.equal(bRtp.attributes['call.sid'], end.call_sid)
+      assert.equal(bRtp.attributes['tenant.id'], 'bridger')
+      assert.ok(bRtp.startMs <= bLeg.startMs && bRtp.endMs >= bLeg.endMs, 'it spans the B-leg SIP setup')
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
+  })
+
+  it('a B-leg answer with no usable codec: the B-leg RTP setup span is an error', async () => {
+    const g729Only = uasAnswering().replace('RTP/AVP 8 0 101', 'RTP/AVP 18 101').replace('a=rtpmap:8 PCMA/8000\na=rtpmap:0 PCMU/8000', 'a=rtpmap:18 G729/8000')
+    assert.match(g729Only, /RTP\/AVP 18 101\na=rtpmap:18 G729\/8000\n/)
+    const callee = await runSipp({scenarioXml: g729Only, port: calleePort})
+    // The bridge fails (the gateway hangs the B-leg up), the plan's hangup node refuses the caller: 480 for cause 16 before answer.
+    const caller = await runSipp({scenarioXml: uacExpectingRefusal(480), target: gw.sip, service: '+17770000002'})
+    const [a, b] = await Promise.all([caller.done, callee.done])
+    assert.equal(a.code, 0, a.output)
+    assert.equal(b.code, 0, b.output)
+    const end = await gw.hangupOf('+17770000002')
+    const spans = await receiver.traceOf(end.call_sid)
+    const bridge = one(spans, 'dialplan.node.bridge')
+    const bRtp = byName(spans, 'rtp.setup').find((span) => span.attributes['sip.leg'] === 'b')
+    assert.ok(bRtp, 'a B-leg RTP setup span')
+    assert.equal(bRtp.parentSpanId, bridge.spanId)
+    assert.equal(bRtp.statusCode, 2, 'ERROR')
+    assert.equal(bRtp.attributes['rtp.codec'], undefined, 'no codec chosen')
+    assert.ok(Number(bRtp.attributes['rtp.local_port']) > 0)
+    assert.ok(bRtp.attributes['sip.call_id'])
   })
 })
 

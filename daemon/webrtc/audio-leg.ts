@@ -1,0 +1,155 @@
+// The client's WebRTC audio as a call leg. werift terminates ICE/DTLS/SRTP;
+// the decrypted RTP is handed over loopback UDP to a media shard stream (the
+// same kind a SIP leg gets), so the dialer's B-leg relays to it in-shard and
+// quality, RTCP and CDR figures come from the one media engine. The pipe
+// socket renumbers what it forwards (one SSRC and sequence space) so DTMF
+// sent on the client's behalf fits between the browser's audio packets.
+import {createSocket, type Socket} from 'node:dgram'
+import type {Logger} from 'pino'
+import {dtmfDigitToEvent, planTelephoneEvent, serializeTelephoneEvent} from '../../src/media/telephone-event.js'
+import type {MediaQuality} from '../calls/call.js'
+import type {LegEnding} from '../calls/leg.js'
+import type {MediaEngine} from '../media/engine.js'
+import type {MediaStream} from '../media/media-stream.js'
+import type {ClientAudioLeg} from '../rpc/client-audio.js'
+import {StreamMediaEndpoint} from '../sip/media-endpoint.js'
+
+const PCMU = 0
+/** The RFC 4733 payload type on the pipe (it never leaves the host: the relay maps it to the B-leg's). */
+const TELEPHONE_EVENT = 101
+const RTP_HEADER_BYTES = 12
+const DTMF_INTERVAL_MS = 50
+const DTMF_GAP_MS = 60
+
+/** Where the client's decrypted RTP comes from and where the gateway's goes (the WebRTC peer's audio transceiver). */
+export interface ClientRtpPort {
+  /** Subscribes to received RTP: payload type, sequence number, timestamp, payload; returns the unsubscribe. */
+  onRtp(listener: (payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer) => void): () => void
+  /** Sends one RTP packet (header and payload) to the client. */
+  sendRtp(packet: Buffer): void
+}
+
+const rtpHeader = (marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number): Buffer => {
+  const header = Buffer.allocUnsafe(RTP_HEADER_BYTES)
+  header[0] = 0x80
+  header[1] = (marker ? 0x80 : 0) | payloadType
+  header.writeUInt16BE(sequenceNumber & 0xffff, 2)
+  header.writeUInt32BE(timestamp >>> 0, 4)
+  header.writeUInt32BE(ssrc >>> 0, 8)
+  return header
+}
+
+const isRtcp = (packet: Buffer): boolean => packet.length >= 2 && (packet[1] ?? 0) >= 200 && (packet[1] ?? 0) <= 204
+
+export class WebRtcAudioLeg implements ClientAudioLeg {
+  readonly codec = 'PCMU'
+  readonly media: StreamMediaEndpoint
+  readonly ended: Promise<LegEnding>
+  private resolveEnded: (ending: LegEnding) => void = () => {}
+  private finished = false
+  private readonly ssrc = (Math.random() * 0xffff_ffff) >>> 0
+  private sequence = Math.floor(Math.random() * 0xffff)
+  private lastClientSequence: number | undefined
+  private lastTimestamp = (Math.random() * 0xffff_ffff) >>> 0
+  private closing: Promise<MediaQuality | undefined> | undefined
+
+  private constructor(
+    private readonly stream: MediaStream,
+    private readonly pipe: Socket,
+    private readonly address: string,
+    private readonly unsubscribe: () => void,
+    log: Logger,
+  ) {
+    this.media = new StreamMediaEndpoint(stream, log)
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+  }
+
+  /** Opens a shard stream for call `callSid` and the loopback pipe between it and the client's RTP. */
+  static async open(options: {readonly media: MediaEngine; readonly callSid: string; readonly address: string; readonly client: ClientRtpPort; readonly log: Logger}): Promise<WebRtcAudioLeg> {
+    const {media, callSid, address, client, log} = options
+    const stream = await media.createStream({callSid})
+    const pipe = createSocket({type: address.includes(':') ? 'udp6' : 'udp4'})
+    try {
+      await new Promise<void>((resolve, reject) => {
+        pipe.once('error', reject)
+        pipe.bind(0, address, () => {
+          pipe.off('error', reject)
+          resolve()
+        })
+      })
+      await stream.setRemote({address, rtpPort: pipe.address().port, rtcpPort: pipe.address().port, payloadType: PCMU, codec: 'PCMU', telephoneEventPayloadType: TELEPHONE_EVENT})
+    } catch (error) {
+      pipe.close()
+      await stream.close().catch(() => undefined)
+      throw error
+    }
+    let leg: WebRtcAudioLeg | undefined
+    const unsubscribe = client.onRtp((payloadType, sequenceNumber, timestamp, payload) => leg?.fromClient(payloadType, sequenceNumber, timestamp, payload))
+    leg = new WebRtcAudioLeg(stream, pipe, address, unsubscribe, log)
+    pipe.on('message', (packet) => {
+      // The shard's RTCP is for the pipe, not the browser (werift sends its own); only audio goes on.
+      if (!isRtcp(packet) && ((packet[1] ?? 0) & 0x7f) === PCMU) client.sendRtp(packet)
+    })
+    pipe.on('error', (error) => log.warn({err: error}, 'WebRTC audio pipe error'))
+    return leg
+  }
+
+  get setupAttributes(): Readonly<Record<string, string | number>> {
+    return {'rtp.local_port': this.stream.localPort, 'rtp.codec': this.codec, 'rtp.shard': this.stream.shard}
+  }
+
+  onQuality(listener: (quality: MediaQuality) => void): void {
+    this.stream.on('quality', listener)
+  }
+
+  /** The client's audio into the shard, renumbered into the pipe's sequence space (a gap stays a gap). */
+  private fromClient(payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer): void {
+    if (this.finished || payloadType !== PCMU) return
+    const step = this.lastClientSequence === undefined ? 1 : (sequenceNumber - this.lastClientSequence) & 0xffff
+    // A reordered or repeated packet (a step "backwards") keeps its place instead of jumping the sequence.
+    if (step === 0 || step > 0x8000) return
+    this.lastClientSequence = sequenceNumber
+    this.sequence = (this.sequence + step) & 0xffff
+    this.lastTimestamp = timestamp
+    this.toShard(Buffer.concat([rtpHeader(false, PCMU, this.sequence, timestamp, this.ssrc), payload]))
+  }
+
+  private toShard(packet: Buffer): void {
+    this.pipe.send(packet, this.stream.localPort, this.address)
+  }
+
+  async sendDtmf(digits: string, durationMs: number): Promise<void> {
+    for (const digit of digits) {
+      const event = dtmfDigitToEvent(digit)
+      if (event === undefined || this.finished) continue
+      const timestamp = this.lastTimestamp
+      for (const packet of planTelephoneEvent({event, durationMs, packetIntervalMs: DTMF_INTERVAL_MS})) {
+        if (this.finished) return
+        this.sequence = (this.sequence + 1) & 0xffff
+        this.toShard(Buffer.concat([rtpHeader(packet.marker, TELEPHONE_EVENT, this.sequence, timestamp, this.ssrc), serializeTelephoneEvent(packet.payload)]))
+        await new Promise((resolve) => setTimeout(resolve, packet.payload.end ? 0 : DTMF_INTERVAL_MS))
+      }
+      await new Promise((resolve) => setTimeout(resolve, DTMF_GAP_MS))
+    }
+  }
+
+  /** Nothing to confirm: the client is connected before it can ask for a call. */
+  async answer(): Promise<void> {}
+
+  async hangup(cause: number): Promise<void> {
+    if (this.finished) return
+    this.finished = true
+    this.unsubscribe()
+    this.resolveEnded({cause, status: 'completed'})
+  }
+
+  close(): Promise<MediaQuality | undefined> {
+    this.closing ??= (async () => {
+      await this.hangup(16)
+      const quality = await this.stream.close().catch(() => this.stream.quality())
+      this.pipe.close()
+      return quality
+    })()
+    return this.closing
+  }
+}

@@ -1,0 +1,150 @@
+// One SDK client connected over WebRTC (werift): answers its offer, carries its
+// audio track (PCMU) as the client leg of its calls, and its RPC frames on the
+// DataChannel it opens. The session ends when the peer connection closes or
+// fails, or on DELETE of its resource; its calls are hung up then.
+import {randomBytes} from 'node:crypto'
+import type {Logger} from 'pino'
+import {RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver} from 'werift'
+import {CCError} from '../../src/errors.js'
+import type {MediaEngine} from '../media/engine.js'
+import type {RpcActivity} from '../rpc/activity.js'
+import type {ClientAudio} from '../rpc/client-audio.js'
+import type {JwtVerifier, RpcPrincipal} from '../rpc/jwt.js'
+import {createSessionMethods, type SessionMethods} from '../rpc/methods.js'
+import type {SdkCallServices} from '../rpc/sdk-call.js'
+import {RpcSession} from '../rpc/session.js'
+import {WebRtcAudioLeg, type ClientRtpPort} from './audio-leg.js'
+
+const NORMAL_CLEARING = 16
+/** How long an offer may take to answer (ICE gathering of host candidates is quick; a stuck one is not waited for). */
+const GATHER_TIMEOUT_MS = 5000
+
+export interface PeerServices extends SdkCallServices {
+  readonly media: MediaEngine
+  readonly verifier: JwtVerifier
+  readonly activity: RpcActivity
+  /** The address the media pipe binds to (rtp.address). */
+  readonly rtpAddress: string
+}
+
+/**
+ * werift's ICE falls back to stun.l.google.com when no STUN server is given and waits up to 5 s for it
+ * while gathering (every answer would take 5 s on a host without internet). The gateway answers with its
+ * host candidates only, so the fallback is removed from the transports the offer created.
+ */
+export const withoutFallbackStun = (pc: RTCPeerConnection): void => {
+  for (const transport of pc.iceTransports) (transport.connection as {stunServer?: unknown}).stunServer = undefined
+}
+
+const codecs = {audio: [new RTCRtpCodecParameters({mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0})]}
+
+export class WebRtcPeer {
+  readonly id = randomBytes(12).toString('hex')
+  readonly closed: Promise<void>
+  private markClosed: () => void = () => {}
+  private readonly pc: RTCPeerConnection
+  private readonly methods: SessionMethods
+  private readonly log: Logger
+  private audio: RTCRtpTransceiver | undefined
+  private rtpListeners = new Set<(payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer) => void>()
+  private activeLeg: WebRtcAudioLeg | undefined
+  private isClosed = false
+
+  constructor(
+    readonly principal: RpcPrincipal,
+    private readonly services: PeerServices,
+  ) {
+    this.log = services.log.child({webrtc_session: this.id, tenant: principal.tenant})
+    this.closed = new Promise((resolve) => (this.markClosed = resolve))
+    const loopback = /^127\.|^::1$/.test(services.rtpAddress) ? [services.rtpAddress] : []
+    // No STUN/TURN servers: werift's default (a public STUN server) would hold every answer until it times out
+    // on hosts without internet; the gateway's own host candidates are what clients reach.
+    this.pc = new RTCPeerConnection({codecs, bundlePolicy: 'max-bundle', iceServers: [], iceUseIpv6: false, iceAdditionalHostAddresses: loopback})
+    // Subscribed before the offer is applied: werift announces the remote track while applying it.
+    this.pc.onTrack.subscribe((track) => {
+      if (track.kind !== 'audio') return
+      track.onReceiveRtp.subscribe((rtp) => {
+        for (const listener of this.rtpListeners) listener(rtp.header.payloadType, rtp.header.sequenceNumber, rtp.header.timestamp, rtp.payload)
+      })
+    })
+    this.methods = createSessionMethods({...services, log: this.log}, principal.tenant, this.clientAudio())
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'failed' || state === 'closed') void this.close(`peer connection ${state}`)
+    })
+    this.pc.onDataChannel.subscribe((channel) => {
+      const session = new RpcSession({
+        principal,
+        transport: 'webrtc',
+        verifier: services.verifier,
+        activity: services.activity,
+        handlers: this.methods.handlers,
+        send: (frame) => {
+          if (channel.readyState !== 'open') return false
+          channel.send(frame)
+          return true
+        },
+        log: this.log,
+      })
+      channel.onMessage.subscribe((message) => {
+        void session.receive(typeof message === 'string' ? Buffer.from(message, 'utf8') : message)
+      })
+    })
+  }
+
+  /** Answers the client's offer; the answer carries every ICE candidate (no trickle). */
+  async answer(offerSdp: string): Promise<string> {
+    try {
+      await this.pc.setRemoteDescription({type: 'offer', sdp: offerSdp})
+    } catch (error) {
+      throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: error instanceof Error ? error.message : String(error)})
+    }
+    withoutFallbackStun(this.pc)
+    const audio = this.pc.getTransceivers().find((transceiver) => transceiver.kind === 'audio')
+    if (!audio) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: 'the offer has no audio m-line'})
+    if (audio.codecs.length === 0) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: 'the offer does not offer PCMU audio'})
+    audio.setDirection('sendrecv')
+    this.audio = audio
+    await this.pc.setLocalDescription(await this.pc.createAnswer())
+    if (this.pc.iceGatheringState !== 'complete') {
+      await Promise.race([this.pc.iceGatheringStateChange.watch((state) => state === 'complete'), new Promise((resolve) => setTimeout(resolve, GATHER_TIMEOUT_MS))])
+    }
+    const sdp = this.pc.localDescription?.sdp
+    if (!sdp) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: 'no local description could be made'})
+    this.log.info('WebRTC session answered')
+    return sdp
+  }
+
+  private clientAudio(): ClientAudio {
+    const port: ClientRtpPort = {
+      onRtp: (listener) => {
+        this.rtpListeners.add(listener)
+        return () => this.rtpListeners.delete(listener)
+      },
+      sendRtp: (packet) => {
+        void this.audio?.sender.sendRtp(packet).catch(() => undefined)
+      },
+    }
+    return {
+      open: async (callSid) => {
+        if (this.isClosed) throw new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail: 'the WebRTC session is closing'})
+        if (this.activeLeg) throw new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail: 'the session\'s audio track is in another call; hang it up first'})
+        const leg = await WebRtcAudioLeg.open({media: this.services.media, callSid, address: this.services.rtpAddress, client: port, log: this.log})
+        this.activeLeg = leg
+        void leg.ended.then(() => {
+          if (this.activeLeg === leg) this.activeLeg = undefined
+        })
+        return leg
+      },
+    }
+  }
+
+  /** Ends the session: calls hung up, subscriptions ended, the peer connection closed. */
+  async close(why: string): Promise<void> {
+    if (this.isClosed) return
+    this.isClosed = true
+    this.log.info({why}, 'WebRTC session closed')
+    await this.methods.close(NORMAL_CLEARING).catch((error: unknown) => this.log.warn({err: error}, 'hanging up the session\'s calls failed'))
+    await this.pc.close().catch(() => undefined)
+    this.markClosed()
+  }
+}
