@@ -10,8 +10,12 @@
 // and so the header stays the same on the QUIC/WebTransport transports planned
 // next (README "QUIC and WebTransport").
 import * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
 import {CCError} from '../errors.js'
+
+// zod/mini ships no messages: without a locale every problem reads "Invalid input".
+z.config(en())
 
 export const RPC_FRAME_VERSION = 1
 export const RPC_HEADER_BYTES = 10
@@ -45,7 +49,7 @@ export const encodeFrame = (frame: RpcFrame): Buffer => {
 
 const badFrame = (detail: string): CCError => new CCError('CC_ERR_RPC_BAD_FRAME', {detail})
 
-/** Parses one frame; throws CC_ERR_RPC_BAD_FRAME saying what is wrong. The header fields are returned even when the payload is bad (`partial`), so the error can answer the request. */
+/** Parses one frame; throws CC_ERR_RPC_BAD_FRAME saying what is wrong (an RpcFrameError, with the header ids, when only the payload is bad, so the error can answer the request). */
 export const decodeFrame = (data: Uint8Array): RpcFrame => {
   if (data.length < RPC_HEADER_BYTES) throw badFrame(`${data.length} bytes is shorter than the ${RPC_HEADER_BYTES}-byte header`)
   if (data.length > RPC_MAX_FRAME_BYTES) throw badFrame(`${data.length} bytes is more than the ${RPC_MAX_FRAME_BYTES}-byte limit`)
