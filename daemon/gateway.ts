@@ -24,7 +24,7 @@ import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
 import {RpcActivity} from './rpc/activity.js'
 import {JwtVerifier} from './rpc/jwt.js'
-import {WebRtcEndpoint} from './webrtc/endpoint.js'
+import type {WebRtcEndpoint} from './webrtc/endpoint.js'
 
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
 const NORMAL_CLEARING = 16
@@ -122,9 +122,11 @@ export class Gateway {
     const jwt = config.auth.jwt
     if (!config.webrtc.enabled || !jwt || !this.media || !this.sip?.dialer) return
     const verifier = new JwtVerifier(jwt, new Set(config.tenants.map((tenant) => tenant.id)))
+    // werift is loaded only when the endpoint is on: a SIP-only gateway does not pay its start-up.
+    const {WebRtcEndpoint} = await import('./webrtc/endpoint.js')
     this.webrtc = new WebRtcEndpoint(
       config.webrtc.listen,
-      {config, calls: this.calls, dialer: this.sip.dialer, media: this.media, verifier, activity: this.rpcActivity, rtpAddress: config.rtp.address, log: this.log, isDraining: () => this.isDraining},
+      {config, calls: this.calls, dialer: this.sip.dialer, media: this.media, verifier, activity: this.rpcActivity, rtpAddress: config.rtp.address, codecs: config.webrtc.codecs, log: this.log, isDraining: () => this.isDraining},
       this.log,
     )
     await this.webrtc.start()

@@ -5,8 +5,10 @@ import type {MediaQuality} from '../calls/call.js'
 import type {CallLeg} from '../calls/leg.js'
 
 export interface ClientAudioLeg extends CallLeg {
-  /** The codec the client's audio is in (`PCMU`). */
+  /** The codec the client's audio is in (`PCMU`, `opus`). */
   readonly codec: string
+  /** The codec of the leg's media in the gateway (what the call, its CDR and the RTP metrics name: `PCMU`). */
+  readonly mediaCodec: string
   /** The `rtp.setup` span attributes: local port, codec, shard. */
   readonly setupAttributes: Readonly<Record<string, string | number>>
   onQuality(listener: (quality: MediaQuality) => void): void

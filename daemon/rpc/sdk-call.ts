@@ -122,7 +122,7 @@ const bridge = async (call: Call, leg: ClientAudioLeg, destination: Destination,
     return
   }
   await leg.answer()
-  call.answered(leg.codec)
+  call.answered(leg.mediaCodec)
   leg.media.relayWith(bLeg.media)
   const first = await Promise.race([bLeg.ended.then((ending) => ({side: 'b' as const, ending})), leg.ended.then((ending) => ({side: 'client' as const, ending}))])
   if (first.side === 'client') await bLeg.hangup(first.ending.cause)

@@ -4,6 +4,7 @@
 // quality, RTCP and CDR figures come from the one media engine. The pipe
 // socket renumbers what it forwards (one SSRC and sequence space) so DTMF
 // sent on the client's behalf fits between the browser's audio packets.
+// A client that sends Opus is transcoded to and from PCMU at the pipe.
 import {createSocket, type Socket} from 'node:dgram'
 import type {Logger} from 'pino'
 import {dtmfDigitToEvent, planTelephoneEvent, serializeTelephoneEvent} from '../../src/media/telephone-event.js'
@@ -13,6 +14,7 @@ import type {MediaEngine} from '../media/engine.js'
 import type {MediaStream} from '../media/media-stream.js'
 import type {ClientAudioLeg} from '../rpc/client-audio.js'
 import {StreamMediaEndpoint} from '../sip/media-endpoint.js'
+import {FRAME_SAMPLES, OPUS_CLOCK_RATIO, OpusTranscoder} from './opus-transcoder.js'
 
 const PCMU = 0
 /** The RFC 4733 payload type on the pipe (it never leaves the host: the relay maps it to the B-leg's). */
@@ -25,9 +27,15 @@ const DTMF_GAP_MS = 60
 export interface ClientRtpPort {
   /** Subscribes to received RTP: payload type, sequence number, timestamp, payload; returns the unsubscribe. */
   onRtp(listener: (payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer) => void): () => void
-  /** Sends one RTP packet (header and payload) to the client. */
+  /** Sends one RTP packet (header and payload) to the client, in the codec it negotiated for sending. */
   sendRtp(packet: Buffer): void
+  /** The negotiated payload types the client may send, and their codecs. */
+  readonly codecs: ReadonlyMap<number, ClientCodec>
+  /** The codec the gateway sends to the client in (the first one negotiated). */
+  readonly sendCodec: ClientCodec
 }
+
+export type ClientCodec = 'PCMU' | 'opus'
 
 const rtpHeader = (marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number): Buffer => {
   const header = Buffer.allocUnsafe(RTP_HEADER_BYTES)
@@ -42,7 +50,9 @@ const rtpHeader = (marker: boolean, payloadType: number, sequenceNumber: number,
 const isRtcp = (packet: Buffer): boolean => packet.length >= 2 && (packet[1] ?? 0) >= 200 && (packet[1] ?? 0) <= 204
 
 export class WebRtcAudioLeg implements ClientAudioLeg {
-  readonly codec = 'PCMU'
+  /** What the client speaks towards the gateway's media (the shard side is always PCMU). */
+  readonly codec: ClientCodec
+  readonly mediaCodec = 'PCMU'
   readonly media: StreamMediaEndpoint
   readonly ended: Promise<LegEnding>
   private resolveEnded: (ending: LegEnding) => void = () => {}
@@ -52,16 +62,21 @@ export class WebRtcAudioLeg implements ClientAudioLeg {
   private lastClientSequence: number | undefined
   private lastTimestamp = (Math.random() * 0xffff_ffff) >>> 0
   private closing: Promise<MediaQuality | undefined> | undefined
+  /** Only when Opus is negotiated either way. */
+  private readonly opus: OpusTranscoder | undefined
+  private unsubscribe: () => void = () => {}
 
   private constructor(
     private readonly stream: MediaStream,
     private readonly pipe: Socket,
     private readonly address: string,
-    private readonly unsubscribe: () => void,
+    private readonly client: ClientRtpPort,
     log: Logger,
   ) {
     this.media = new StreamMediaEndpoint(stream, log)
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+    this.codec = client.sendCodec
+    this.opus = client.sendCodec === 'opus' || [...client.codecs.values()].includes('opus') ? new OpusTranscoder() : undefined
   }
 
   /** Opens a shard stream for call `callSid` and the loopback pipe between it and the client's RTP. */
@@ -83,35 +98,60 @@ export class WebRtcAudioLeg implements ClientAudioLeg {
       await stream.close().catch(() => undefined)
       throw error
     }
-    let leg: WebRtcAudioLeg | undefined
-    const unsubscribe = client.onRtp((payloadType, sequenceNumber, timestamp, payload) => leg?.fromClient(payloadType, sequenceNumber, timestamp, payload))
-    leg = new WebRtcAudioLeg(stream, pipe, address, unsubscribe, log)
+    const leg = new WebRtcAudioLeg(stream, pipe, address, client, log)
+    leg.unsubscribe = client.onRtp((payloadType, sequenceNumber, timestamp, payload) => leg.fromClient(payloadType, sequenceNumber, timestamp, payload))
     pipe.on('message', (packet) => {
       // The shard's RTCP is for the pipe, not the browser (werift sends its own); only audio goes on.
-      if (!isRtcp(packet) && ((packet[1] ?? 0) & 0x7f) === PCMU) client.sendRtp(packet)
+      if (!isRtcp(packet) && ((packet[1] ?? 0) & 0x7f) === PCMU) leg.toClient(packet)
     })
     pipe.on('error', (error) => log.warn({err: error}, 'WebRTC audio pipe error'))
     return leg
   }
 
   get setupAttributes(): Readonly<Record<string, string | number>> {
-    return {'rtp.local_port': this.stream.localPort, 'rtp.codec': this.codec, 'rtp.shard': this.stream.shard}
+    return {'rtp.local_port': this.stream.localPort, 'rtp.codec': 'PCMU', 'rtp.client_codec': this.codec, 'rtp.shard': this.stream.shard}
   }
 
   onQuality(listener: (quality: MediaQuality) => void): void {
     this.stream.on('quality', listener)
   }
 
-  /** The client's audio into the shard, renumbered into the pipe's sequence space (a gap stays a gap). */
+  /** The client's audio into the shard (Opus decoded to PCMU), renumbered into the pipe's sequence space (a gap stays a gap). */
   private fromClient(payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer): void {
-    if (this.finished || payloadType !== PCMU) return
+    if (this.finished) return
+    const codec = this.client.codecs.get(payloadType)
+    if (codec === undefined) return
     const step = this.lastClientSequence === undefined ? 1 : (sequenceNumber - this.lastClientSequence) & 0xffff
-    // A reordered or repeated packet (a step "backwards") keeps its place instead of jumping the sequence.
+    // A reordered or repeated packet (a step "backwards") is dropped rather than jumping the sequence.
     if (step === 0 || step > 0x8000) return
     this.lastClientSequence = sequenceNumber
-    this.sequence = (this.sequence + step) & 0xffff
-    this.lastTimestamp = timestamp
-    this.toShard(Buffer.concat([rtpHeader(false, PCMU, this.sequence, timestamp, this.ssrc), payload]))
+    if (codec === 'PCMU') {
+      this.sequence = (this.sequence + step) & 0xffff
+      this.lastTimestamp = timestamp
+      this.toShard(Buffer.concat([rtpHeader(false, PCMU, this.sequence, timestamp, this.ssrc), payload]))
+      return
+    }
+    const frames = this.opus?.decodeToUlaw(payload) ?? []
+    const start = Math.floor(timestamp / OPUS_CLOCK_RATIO)
+    frames.forEach((frame, index) => {
+      this.sequence = (this.sequence + (index === 0 ? step : 1)) & 0xffff
+      this.lastTimestamp = (start + index * FRAME_SAMPLES) >>> 0
+      this.toShard(Buffer.concat([rtpHeader(false, PCMU, this.sequence, this.lastTimestamp, this.ssrc), frame]))
+    })
+  }
+
+  /** The shard's PCMU to the client, encoded to Opus when that is what the client receives. */
+  private toClient(packet: Buffer): void {
+    if (this.finished) return
+    if (this.codec === 'PCMU' || !this.opus) {
+      this.client.sendRtp(packet)
+      return
+    }
+    const headerBytes = RTP_HEADER_BYTES + 4 * ((packet[0] ?? 0) & 0x0f)
+    const ulaw = packet.subarray(headerBytes)
+    if (ulaw.length < FRAME_SAMPLES) return
+    const opus = this.opus.encodeFromUlaw(ulaw)
+    this.client.sendRtp(Buffer.concat([rtpHeader(false, 0, packet.readUInt16BE(2), Math.imul(packet.readUInt32BE(4), OPUS_CLOCK_RATIO) >>> 0, 0), opus]))
   }
 
   private toShard(packet: Buffer): void {
@@ -148,6 +188,7 @@ export class WebRtcAudioLeg implements ClientAudioLeg {
       await this.hangup(16)
       const quality = await this.stream.close().catch(() => this.stream.quality())
       this.pipe.close()
+      this.opus?.delete()
       return quality
     })()
     return this.closing

@@ -13,7 +13,7 @@ import type {JwtVerifier, RpcPrincipal} from '../rpc/jwt.js'
 import {createSessionMethods, type SessionMethods} from '../rpc/methods.js'
 import type {SdkCallServices} from '../rpc/sdk-call.js'
 import {RpcSession} from '../rpc/session.js'
-import {WebRtcAudioLeg, type ClientRtpPort} from './audio-leg.js'
+import {WebRtcAudioLeg, type ClientCodec, type ClientRtpPort} from './audio-leg.js'
 
 const NORMAL_CLEARING = 16
 /** How long an offer may take to answer (ICE gathering of host candidates is quick; a stuck one is not waited for). */
@@ -25,6 +25,8 @@ export interface PeerServices extends SdkCallServices {
   readonly activity: RpcActivity
   /** The address the media pipe binds to (rtp.address). */
   readonly rtpAddress: string
+  /** webrtc.codecs: offered in this order. */
+  readonly codecs: readonly ClientCodec[]
 }
 
 /**
@@ -36,7 +38,16 @@ export const withoutFallbackStun = (pc: RTCPeerConnection): void => {
   for (const transport of pc.iceTransports) (transport.connection as {stunServer?: unknown}).stunServer = undefined
 }
 
-const codecs = {audio: [new RTCRtpCodecParameters({mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0})]}
+/** The codecs offered to clients, in the gateway's order of preference (webrtc.codecs). */
+const codecParameters = {
+  opus: new RTCRtpCodecParameters({mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111}),
+  PCMU: new RTCRtpCodecParameters({mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0}),
+} as const
+
+const clientCodec = (mimeType: string | undefined): ClientCodec | undefined => {
+  const name = mimeType?.toLowerCase()
+  return name === 'audio/pcmu' ? 'PCMU' : name === 'audio/opus' ? 'opus' : undefined
+}
 
 export class WebRtcPeer {
   readonly id = randomBytes(12).toString('hex')
@@ -59,6 +70,7 @@ export class WebRtcPeer {
     const loopback = /^127\.|^::1$/.test(services.rtpAddress) ? [services.rtpAddress] : []
     // No STUN/TURN servers: werift's default (a public STUN server) would hold every answer until it times out
     // on hosts without internet; the gateway's own host candidates are what clients reach.
+    const codecs = {audio: services.codecs.map((name) => codecParameters[name])}
     this.pc = new RTCPeerConnection({codecs, bundlePolicy: 'max-bundle', iceServers: [], iceUseIpv6: false, iceAdditionalHostAddresses: loopback})
     // Subscribed before the offer is applied: werift announces the remote track while applying it.
     this.pc.onTrack.subscribe((track) => {
@@ -101,7 +113,7 @@ export class WebRtcPeer {
     withoutFallbackStun(this.pc)
     const audio = this.pc.getTransceivers().find((transceiver) => transceiver.kind === 'audio')
     if (!audio) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: 'the offer has no audio m-line'})
-    if (audio.codecs.length === 0) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: 'the offer does not offer PCMU audio'})
+    if (!audio.codecs.some((codec) => clientCodec(codec.mimeType) !== undefined)) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: `the offer has none of the audio codecs ${this.services.codecs.join(', ')}`})
     audio.setDirection('sendrecv')
     this.audio = audio
     await this.pc.setLocalDescription(await this.pc.createAnswer())
@@ -115,17 +127,26 @@ export class WebRtcPeer {
   }
 
   private clientAudio(): ClientAudio {
-    const port: ClientRtpPort = {
-      onRtp: (listener) => {
-        this.rtpListeners.add(listener)
-        return () => this.rtpListeners.delete(listener)
-      },
-      sendRtp: (packet) => {
-        void this.audio?.sender.sendRtp(packet).catch(() => undefined)
-      },
-    }
     return {
       open: async (callSid) => {
+        const negotiated = this.audio?.codecs ?? []
+        const codecs = new Map<number, ClientCodec>()
+        for (const codec of negotiated) {
+          const name = clientCodec(codec.mimeType)
+          if (name) codecs.set(codec.payloadType, name)
+        }
+        const port: ClientRtpPort = {
+          onRtp: (listener) => {
+            this.rtpListeners.add(listener)
+            return () => this.rtpListeners.delete(listener)
+          },
+          sendRtp: (packet) => {
+            void this.audio?.sender.sendRtp(packet).catch(() => undefined)
+          },
+          codecs,
+          // werift's sender sends in the first negotiated codec (it rewrites the payload type to it).
+          sendCodec: clientCodec(this.audio?.sender.codec?.mimeType ?? negotiated[0]?.mimeType) ?? 'PCMU',
+        }
         if (this.isClosed) throw new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail: 'the WebRTC session is closing'})
         if (this.activeLeg) throw new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail: 'the session\'s audio track is in another call; hang it up first'})
         const leg = await WebRtcAudioLeg.open({media: this.services.media, callSid, address: this.services.rtpAddress, client: port, log: this.log})

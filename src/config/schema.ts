@@ -179,6 +179,8 @@ const baseSchema = z.strictObject({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.
     enabled: withDefault(z.boolean(), false),
     listen: withDefault(hostPort, '127.0.0.1:8089'),
+    /** Client audio codecs in order of preference; Opus is transcoded to the G.711 of the media engine. */
+    codecs: withDefault(z.array(z.enum(['opus', 'PCMU'])).check(z.minLength(1)), ['opus', 'PCMU']),
   }),
   auth: section({
     jwt: z.optional(

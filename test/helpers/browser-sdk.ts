@@ -13,16 +13,19 @@ import {waitFor} from './gateway.js'
 export const CHROMIUM = '/usr/bin/chromium'
 
 export const CHROMIUM_ARGS = [
-  // CI runs as root, where Chromium refuses to start with its sandbox.
-  '--no-sandbox',
-  // No component updates, safe-browsing or metrics traffic from a machine without internet.
-  '--disable-background-networking',
-  // getUserMedia gets a synthetic microphone (a beep tone) and no permission prompt.
+  // Needed: getUserMedia gets a synthetic microphone (a beep tone; without it "Requested device not found")
+  // and is granted without a prompt (without it "Permission denied").
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
-  // Host candidates as real addresses: the gateway (werift) cannot resolve .local mDNS names.
+  // CI runs as root, where Chromium will not start sandboxed (Playwright passes this by default; said here so it stays).
+  '--no-sandbox',
+  // No component updates, safe-browsing or metrics traffic from a test machine.
+  '--disable-background-networking',
+  // Host candidates as real addresses, not .local mDNS names werift cannot resolve. Chromium 156 headless
+  // gave real addresses without it here too; it is kept so no build or setting switches to mDNS names.
   '--disable-features=WebRtcHideLocalIpsWithMdns',
-  // Gather 127.0.0.1 too, the address the gateway's own host candidate and the test's everything are on.
+  // Gather 127.0.0.1 too (Chromium skips loopback by default): on a host with no other interface up,
+  // loopback is the only address both ends share (the gateway offers it as well).
   '--allow-loopback-in-peer-connection',
 ]
 
@@ -78,7 +81,7 @@ window.sdk = {
     if (response.status !== 201) throw new Error('HTTP ' + response.status + ': ' + body)
     await pc.setRemoteDescription({type: 'answer', sdp: body})
     if (channel.readyState !== 'open') await new Promise((resolve) => channel.addEventListener('open', resolve, {once: true}))
-    return {location: response.headers.get('location')}
+    return {location: response.headers.get('location'), answer: body}
   },
 
   request(methodId, params) {
@@ -122,7 +125,7 @@ export interface AudioStats {
 /** What the page script puts on `window` (typed here, since the page is plain JS). */
 interface PageGlobals {
   sdk: {
-    connect(endpoint: string, token: string): Promise<{location: string | null}>
+    connect(endpoint: string, token: string): Promise<{location: string | null; answer: string}>
     request(methodId: number, params: Record<string, unknown>): Promise<RpcReply>
     audioStats(): Promise<AudioStats>
     close(): void
@@ -155,12 +158,12 @@ export class BrowserSdk {
 
   async connect(endpoint: string, token: string): Promise<BrowserClient> {
     const page = await this.browser.newPage()
-    const client = new BrowserClient(page)
+    const events: Array<Record<string, unknown>> = []
     // Exposed before the page loads, so no event frame can arrive before it exists.
-    await page.exposeFunction('ccEvent', (event: Record<string, unknown>) => client.events.push(event))
+    await page.exposeFunction('ccEvent', (event: Record<string, unknown>) => events.push(event))
     await page.goto(this.pageUrl)
-    await page.evaluate(({endpoint, token}) => (globalThis as PageWindow).sdk.connect(endpoint, token), {endpoint, token})
-    return client
+    const {answer} = await page.evaluate(({endpoint, token}) => (globalThis as PageWindow).sdk.connect(endpoint, token), {endpoint, token})
+    return new BrowserClient(page, answer, events)
   }
 
   async close(): Promise<void> {
@@ -171,9 +174,20 @@ export class BrowserSdk {
 }
 
 export class BrowserClient {
-  readonly events: Array<Record<string, unknown>> = []
+  constructor(
+    readonly page: Page,
+    /** The gateway's SDP answer. */
+    readonly answer: string,
+    /** Every event frame received, in order. */
+    readonly events: Array<Record<string, unknown>>,
+  ) {}
 
-  constructor(readonly page: Page) {}
+  /** The codec the answer puts first on the audio m-line (what both ends send), e.g. `audio/PCMU`. */
+  get answeredCodec(): string {
+    const payloadType = /^m=audio \d+ \S+ (\d+)/m.exec(this.answer)?.[1]
+    const name = new RegExp(`^a=rtpmap:${payloadType ?? 'none'} ([^/\\s]+)/`, 'm').exec(this.answer)?.[1]
+    return `audio/${name ?? 'none'}`
+  }
 
   /** Sends a request frame from the page and resolves with the response or error frame of its request id. */
   request(method: RpcMethodName, params: Record<string, unknown> = {}): Promise<RpcReply> {

@@ -2,11 +2,15 @@
 // POSTs the offer with a bearer JWT to the gateway's WebRTC endpoint, speaks
 // the SDK RPC frames of src/rpc/protocol.ts, sends a tone and counts the audio
 // it gets back.
+import {createRequire} from 'node:module'
+import type OpusScriptType from 'opusscript'
 import {RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type RTCDataChannel, type RTCRtpTransceiver} from 'werift'
 import {withoutFallbackStun} from '../../daemon/webrtc/peer.js'
 import {linearToUlaw} from '../../src/media/g711.js'
 import {decodeFrame, encodeFrame, RPC_METHODS, type RpcFrame, type RpcMethodName} from '../../src/rpc/protocol.js'
 import {waitFor} from './gateway.js'
+
+const OpusScript = createRequire(import.meta.url)('opusscript') as typeof OpusScriptType
 
 export interface RpcReply {
   readonly kind: 'response' | 'error'
@@ -27,7 +31,8 @@ export class SdkClient {
     private readonly audio: RTCRtpTransceiver,
     /** The session resource (`Location`). */
     readonly location: string,
-    private readonly counter: {received: number},
+    private readonly counter: {received: number; decodable: number},
+    readonly codec: 'PCMU' | 'opus',
   ) {
     channel.onMessage.subscribe((message) => {
       const frame = decodeFrame(typeof message === 'string' ? Buffer.from(message) : message)
@@ -42,13 +47,31 @@ export class SdkClient {
     return this.counter.received
   }
 
+  /** Received packets that decode in the negotiated codec (20 ms of audio each, for Opus). */
+  get decodableAudioPackets(): number {
+    return this.counter.decodable
+  }
+
   /** The offer/answer exchange; throws with the HTTP status and body when the gateway refuses it. */
-  static async connect(endpoint: string, token: string | undefined): Promise<SdkClient> {
-    const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', codecs: {audio: [new RTCRtpCodecParameters({mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0})]}, iceServers: [], iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1']})
+  static async connect(endpoint: string, token: string | undefined, options: {codec?: 'PCMU' | 'opus'} = {}): Promise<SdkClient> {
+    const codec = options.codec ?? 'PCMU'
+    const parameters =
+      codec === 'opus'
+        ? new RTCRtpCodecParameters({mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111})
+        : new RTCRtpCodecParameters({mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0})
+    const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', codecs: {audio: [parameters]}, iceServers: [], iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1']})
     const audio = pc.addTransceiver('audio', {direction: 'sendrecv'})
     const channel = pc.createDataChannel('rpc')
-    const counter = {received: 0}
-    pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => counter.received++))
+    const counter = {received: 0, decodable: 0}
+    // Opus that comes back must really be Opus: each packet is decoded, and the ones that decode are counted.
+    const decoder = codec === 'opus' ? new OpusScript(48000, 1, OpusScript.Application.VOIP) : undefined
+    pc.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((rtp) => {
+        counter.received++
+        if (!decoder) counter.decodable++
+        else if (rtp.payload.length > 0 && decoder.decode(rtp.payload).length === 960 * 2) counter.decodable++
+      }),
+    )
     const offer = await pc.createOffer()
     withoutFallbackStun(pc)
     await pc.setLocalDescription(offer)
@@ -65,7 +88,7 @@ export class SdkClient {
     }
     await pc.setRemoteDescription({type: 'answer', sdp: body})
     if (channel.readyState !== 'open') await channel.stateChanged.watch((state) => state === 'open')
-    return new SdkClient(pc, channel, audio, new URL(response.headers.get('location') ?? '', endpoint).toString(), counter)
+    return new SdkClient(pc, channel, audio, new URL(response.headers.get('location') ?? '', endpoint).toString(), counter, codec)
   }
 
   /** Sends a request frame and resolves with the response or error frame of its request id. */
@@ -85,17 +108,21 @@ export class SdkClient {
     this.channel.send(bytes)
   }
 
-  /** Sends a 440 Hz PCMU tone in 20 ms packets until stopped. */
+  /** Sends a 440 Hz tone in 20 ms packets (PCMU, or Opus encoded here) until stopped. */
   startTone(): void {
     let sequenceNumber = 1000
-    let timestamp = 0
+    let sampleIndex = 0
     const ssrc = 0x1234_5678
+    const encoder = this.codec === 'opus' ? new OpusScript(8000, 1, OpusScript.Application.VOIP) : undefined
     this.toneTimer = setInterval(() => {
-      const payload = Buffer.alloc(160)
-      for (let index = 0; index < 160; index++) payload[index] = linearToUlaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * (timestamp + index)) / 8000)))
-      const header = new RtpHeader({payloadType: 0, sequenceNumber: sequenceNumber++ & 0xffff, timestamp, ssrc, marker: false})
-      timestamp += 160
-      void this.audio.sender.sendRtp(new RtpPacket(header, payload))
+      const pcm = new Int16Array(160)
+      for (let index = 0; index < 160; index++) pcm[index] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (sampleIndex + index)) / 8000))
+      const body = encoder ? Buffer.from(encoder.encode(Buffer.from(pcm.buffer), 160)) : Buffer.from(Array.from(pcm, (sample) => linearToUlaw(sample)))
+      // Opus's RTP clock is 48 kHz whatever the encoder's rate (RFC 7587).
+      const timestamp = encoder ? sampleIndex * 6 : sampleIndex
+      sampleIndex += 160
+      const header = new RtpHeader({payloadType: encoder ? 111 : 0, sequenceNumber: sequenceNumber++ & 0xffff, timestamp: timestamp >>> 0, ssrc, marker: false})
+      void this.audio.sender.sendRtp(new RtpPacket(header, body))
     }, 20)
   }
 

@@ -122,11 +122,38 @@ describe('SDK call over WebRTC (werift client, SIPp callee)', () => {
       const clientRtp = spans.find((span) => span.name === 'rtp.setup' && span.attributes['sip.leg'] !== 'b')
       assert.equal(clientRtp?.parentSpanId, root.spanId, 'the client leg\'s rtp.setup under the call')
       assert.equal(clientRtp?.attributes['rtp.codec'], 'PCMU')
+      assert.equal(clientRtp?.attributes['rtp.client_codec'], 'PCMU')
       const bLeg = spans.find((span) => span.name === 'sip.setup' && span.attributes['sip.leg'] === 'b')
       assert.ok(bLeg, 'the B-leg sip.setup span')
       assert.equal(bLeg.traceId, rpc.traceId)
       assert.equal(bLeg.attributes['sip.status_code'], 200)
       assert.ok(!spans.some((span) => span.name === 'sip.setup' && span.attributes['sip.leg'] === 'a'), 'a WebRTC A-leg has no SIP setup')
+    } finally {
+      await client.close()
+      callee.stop()
+    }
+  })
+
+  it('takes Opus from a client that offers only Opus: transcoded to PCMU both ways, and the echo decodes as Opus', async () => {
+    const callee = await runSipp({scenarioXml: uasAnswering(), port: calleePort, extraArgs: ['-rtp_echo']})
+    const client = await SdkClient.connect(endpoint, await issuer.token('acme'), {codec: 'opus'})
+    try {
+      await client.request('events.subscribe')
+      client.startTone()
+      const created = await client.request('call.create', {to: '+15550105', trunk: 'callee'})
+      const callSid = String(created.payload.call_sid)
+      await client.event((event) => event.type === 'CHANNEL_ANSWER' && event.call_sid === callSid, 'CHANNEL_ANSWER')
+      await waitFor('echoed Opus audio at the client', () => (client.decodableAudioPackets >= 25 ? true : undefined), 15_000)
+      await client.request('call.hangup', {call_sid: callSid})
+      const end = await client.event((event) => event.type === 'CHANNEL_HANGUP_COMPLETE' && event.call_sid === callSid, 'CHANNEL_HANGUP_COMPLETE')
+      assert.equal(end.status, 'completed')
+      // The gateway's side of the call is PCMU; what came from the client decoded into real 20 ms frames.
+      assert.equal(end.codec, 'PCMU')
+      assert.ok(Number(end.packets_received) >= 25, `packets_received ${String(end.packets_received)}`)
+      assert.ok(Number(end.estimated_mos) > 3.5, `estimated_mos ${String(end.estimated_mos)}`)
+      const spans = await receiver.traceOf(callSid)
+      const clientRtp = spans.find((span) => span.name === 'rtp.setup' && span.attributes['sip.leg'] !== 'b')
+      assert.equal(clientRtp?.attributes['rtp.client_codec'], 'opus')
     } finally {
       await client.close()
       callee.stop()
