@@ -400,10 +400,9 @@ const runLevel = async (level) => {
   // The calls now end; their CDRs arrive as CHANNEL_HANGUP_COMPLETE on a subscription opened just before.
   const events = await Admin.connect(join(home, 'admin.sock'), 'bench-calls')
   const cdrs = []
-  events.onEvent = (event) => {
+  await events.subscribe((event) => {
     if (event.type === 'CHANNEL_HANGUP_COMPLETE' && event.to_number === 'bench') cdrs.push(event)
-  }
-  await events.request('calls.subscribe', {})
+  })
   const result = await sipp.done
   running.delete(sipp.child)
   const cdrDeadline = Date.now() + 20_000

@@ -1,52 +1,26 @@
-// The daemon's admin socket for the benchmark scripts: JSON-RPC 2.0 lines on
-// $CLUTCHCALL_HOME/admin.sock, requests and the `calls.event` stream.
-import {createConnection} from 'node:net'
+// The daemon's admin socket for the benchmark scripts: the CLI's own client
+// (dist/src/admin/client.js, so `npm run build` first) with the two helpers
+// the benchmarks need on top.
+import {AdminClient} from '../../dist/src/admin/client.js'
 import {sleep} from './measure.js'
 
 export class Admin {
-  static open(path) {
-    return new Promise((resolve, reject) => {
-      const socket = createConnection(path, () => resolve(new Admin(socket)))
-      socket.once('error', reject)
-    })
-  }
-
-  /** Opens the socket and says hello (protocol 1) as `client`. */
+  /** Connects and says hello as `client`; requests time out after a minute (a loaded daemon answers slowly). */
   static async connect(path, client = 'bench') {
-    const admin = await Admin.open(path)
-    await admin.request('daemon.hello', {protocol: 1, client})
-    return admin
+    return new Admin(await AdminClient.connect(path, {client, timeoutMs: 60_000}))
   }
 
-  constructor(socket) {
-    this.socket = socket
-    this.nextId = 1
-    this.pending = new Map()
-    this.onEvent = undefined
-    let buffered = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => {
-      buffered += chunk
-      let newline = buffered.indexOf('\n')
-      while (newline !== -1) {
-        const message = JSON.parse(buffered.slice(0, newline))
-        buffered = buffered.slice(newline + 1)
-        newline = buffered.indexOf('\n')
-        if (message.id !== undefined && this.pending.has(message.id)) {
-          this.pending.get(message.id)(message)
-          this.pending.delete(message.id)
-        } else if (message.method === 'calls.event') this.onEvent?.(message.params)
-      }
-    })
+  constructor(client) {
+    this.client = client
   }
 
-  async request(method, params = {}) {
-    const id = this.nextId++
-    const answer = new Promise((resolve) => this.pending.set(id, resolve))
-    this.socket.write(`${JSON.stringify({jsonrpc: '2.0', id, method, params})}\n`)
-    const message = await answer
-    if (message.error) throw new Error(`${method}: ${message.error.message}`)
-    return message.result
+  request(method, params = {}) {
+    return this.client.call(method, params)
+  }
+
+  /** `calls.subscribe`: every call event from now on goes to onEvent. */
+  subscribe(onEvent) {
+    return this.client.subscribeCalls({}, onEvent)
   }
 
   /** Calls up now (daemon.status). */
@@ -65,6 +39,6 @@ export class Admin {
   }
 
   close() {
-    this.socket.destroy()
+    this.client.close()
   }
 }
