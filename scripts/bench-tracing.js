@@ -246,6 +246,8 @@ const run = async (daemon, calls) => {
     cpuMsPerCall: (1000 * daemonTicks) / CLK_TCK / Math.max(1, succeeded),
     mainMsPerCall: (1000 * mainTicks) / CLK_TCK / Math.max(1, succeeded),
     other: Math.max(0, other),
+    // This script's CPU per call while SIPp ran (the receiver's share in the "on" runs: it competes with the daemon for the cores).
+    benchMsPerCall: (selfUsage.user + selfUsage.system) / 1000 / Math.max(1, succeeded),
     spans: daemon.mode === 'on' ? receiver.roots - rootsBefore : 0,
     exported,
     idle,
@@ -301,6 +303,8 @@ const onCpu = median(on.runs.map((entry) => entry.cpuMsPerCall))
 const quietRounds = off.runs.map((entry, index) => [entry, on.runs[index]]).filter(([a, b]) => a.other < QUIET && b.other < QUIET)
 const offMain = median(off.runs.map((entry) => entry.mainMsPerCall))
 const onMain = median(on.runs.map((entry) => entry.mainMsPerCall))
+const offBench = median(off.runs.map((entry) => entry.benchMsPerCall))
+const onBench = median(on.runs.map((entry) => entry.benchMsPerCall))
 const allClean = [...off.runs, ...on.runs].every(clean)
 const allExported = on.runs.every((entry) => entry.exported)
 const status = await on.admin.request('daemon.status')
@@ -310,6 +314,7 @@ log(`median setup rate: off ${fixed(offRate)} calls/s, on ${fixed(onRate)} calls
 log(`on/off: ${fixed(ratio, 3)} (median of the rounds: ${paired.map((value) => fixed(value, 2)).join(', ')})`)
 log(`  rounds where other processes took < ${QUIET}% in both runs: ${quietRounds.length}${quietRounds.length > 0 ? `, their median on/off ${fixed(median(quietRounds.map(([a, b]) => b.rate / a.rate)), 3)}` : ''}`)
 log(`median daemon CPU per call: off ${fixed(offCpu, 2)} ms, on ${fixed(onCpu, 2)} ms (+${fixed(onCpu - offCpu, 2)} ms, ${fixed((100 * (onCpu - offCpu)) / offCpu)}%); main thread off ${fixed(offMain, 2)} ms, on ${fixed(onMain, 2)} ms (+${fixed(onMain - offMain, 2)} ms: a main-thread-bound rate would be ${fixed(offMain / onMain, 2)} of off)`)
+log(`this script's CPU per call while SIPp ran (the receiver, in the on runs): off ${fixed(offBench, 3)} ms, on ${fixed(onBench, 3)} ms`)
 log(`exporter: ${receiver.requests} requests, ${fixed(receiver.bytes / 1e6, 1)} MB, ${receiver.spans} spans for ${receiver.roots} traced calls (${fixed(receiver.spans / Math.max(1, receiver.roots), 1)} spans per call); daemon tracing state: ${status.telemetry?.tracing?.state ?? '?'}`)
 if (!allClean) log('warning: some runs had failed calls or SIPp errors (see above): the rates are not clean')
 if (!allExported) log('warning: some traced calls never reached the receiver')

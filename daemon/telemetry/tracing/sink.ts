@@ -16,7 +16,7 @@ import {ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Con
 import {ExportResultCode, W3CTraceContextPropagator, type ExportResult} from '@opentelemetry/core'
 import {OTLPTraceExporter} from '@opentelemetry/exporter-trace-otlp-proto'
 import {resourceFromAttributes} from '@opentelemetry/resources'
-import {BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter} from '@opentelemetry/sdk-trace'
+import {BatchSpanProcessor, TracerProvider, type IdGenerator, type ReadableSpan, type SpanExporter} from '@opentelemetry/sdk-trace'
 import type {Logger} from 'pino'
 import type {ChannelAnswer, ChannelHangupComplete} from '../../../src/calls/events.js'
 import type {Config} from '../../../src/config/schema.js'
@@ -51,11 +51,28 @@ export const tracesUrl = (endpoint: string): string => `${endpoint.replace(/\/+$
 interface CallSpans {
   readonly root: Span
   readonly rootContext: Context
-  readonly attributes: Attributes
+  readonly tenantId: string
+  readonly callSid: string
+  readonly transport: string
   sipSetup: Span | undefined
-  node: {readonly id: string; readonly span: Span} | undefined
+  /** The running dialplan node, with the context of its span (built once, for the spans under it). */
+  node: {readonly id: string; readonly span: Span; readonly context: Context} | undefined
   readonly bLegs: Map<string, Span>
 }
+
+// Span IDs as the SDK's RandomIdGenerator makes them (Math.random, lowercase hex, never all zero), without a Buffer write and hex slice per ID.
+const HEX = Array.from({length: 256}, (_, byte) => byte.toString(16).padStart(2, '0'))
+const randomHex = (bytes: number): string => {
+  let id = ''
+  let zero = true
+  for (let index = 0; index < bytes; index += 4) {
+    const word = (Math.random() * 2 ** 32) >>> 0
+    if (word !== 0) zero = false
+    id += HEX[word >>> 24]! + HEX[(word >>> 16) & 0xff]! + HEX[(word >>> 8) & 0xff]! + HEX[word & 0xff]!
+  }
+  return zero ? `${id.slice(0, -2)}01` : id
+}
+const idGenerator: IdGenerator = {generateTraceId: () => randomHex(16), generateSpanId: () => randomHex(8)}
 
 const getter = {
   keys: (carrier: HeaderCarrier) => Object.keys(carrier),
@@ -125,6 +142,7 @@ export class TracingSink {
         'service.version': VERSION,
         'service.instance.id': `${hostname()}:${process.pid}`,
       }),
+      idGenerator,
       spanProcessors: [new BatchSpanProcessor({exporter, scheduledDelayMillis: options.exportEveryMs ?? 1000, maxQueueSize: 8192, maxExportBatchSize: 512, exportTimeoutMillis: 10_000})],
     })
     this.tracer = this.provider.getTracer('clutchcall')
@@ -241,10 +259,13 @@ export class TracingSink {
 
   private begin(stage: CallBegin): void {
     const parent = this.propagator.extract(ROOT_CONTEXT, stage.incoming, getter)
-    const attributes: Attributes = {'tenant.id': stage.tenant_id, 'call.sid': stage.call_sid, transport: stage.transport}
     const root = this.tracer.startSpan(
       'call',
-      {kind: SpanKind.SERVER, startTime: stage.start_ms, attributes: {...attributes, 'trunk.id': stage.trunk_id, 'call.direction': stage.direction, 'sip.call_id': stage.sip_call_id}},
+      {
+        kind: SpanKind.SERVER,
+        startTime: stage.start_ms,
+        attributes: {'tenant.id': stage.tenant_id, 'call.sid': stage.call_sid, transport: stage.transport, 'trunk.id': stage.trunk_id, 'call.direction': stage.direction, 'sip.call_id': stage.sip_call_id},
+      },
       parent,
     )
     const rootContext = trace.setSpan(ROOT_CONTEXT, root)
@@ -252,17 +273,22 @@ export class TracingSink {
     // A WebRTC A-leg has no INVITE: its setup is the offer/answer, traced by the RPC that created the call.
     const sipSetup =
       stage.transport === 'sip'
-        ? this.tracer.startSpan('sip.setup', {kind: SpanKind.SERVER, startTime: stage.start_ms, attributes: {...attributes, 'sip.leg': 'a', 'sip.call_id': stage.sip_call_id}}, rootContext)
+        ? this.tracer.startSpan(
+            'sip.setup',
+            {kind: SpanKind.SERVER, startTime: stage.start_ms, attributes: {'tenant.id': stage.tenant_id, 'call.sid': stage.call_sid, transport: stage.transport, 'sip.leg': 'a', 'sip.call_id': stage.sip_call_id}},
+            rootContext,
+          )
         : undefined
-    this.open.set(stage.call_sid, {root, rootContext, attributes, sipSetup, node: undefined, bLegs: new Map()})
+    this.open.set(stage.call_sid, {root, rootContext, tenantId: stage.tenant_id, callSid: stage.call_sid, transport: stage.transport, sipSetup, node: undefined, bLegs: new Map()})
   }
 
   private stageDone(stage: CallStageDone): void {
     const spans = this.open.get(stage.call_sid)
     if (!spans) return
     // A stage done while a node runs (a B-leg's RTP setup, under its bridge node) is that node's child, else the call's.
-    const parent = spans.node ? trace.setSpan(spans.rootContext, spans.node.span) : spans.rootContext
-    const span = this.tracer.startSpan(stage.stage, {startTime: stage.start_ms, attributes: {...spans.attributes, ...stage.attributes}}, parent)
+    const attributes: Attributes = {'tenant.id': spans.tenantId, 'call.sid': spans.callSid, transport: spans.transport}
+    for (const key in stage.attributes) attributes[key] = stage.attributes[key]
+    const span = this.tracer.startSpan(stage.stage, {startTime: stage.start_ms, attributes}, spans.node?.context ?? spans.rootContext)
     if (stage.error !== undefined) span.setStatus({code: SpanStatusCode.ERROR, message: stage.error})
     span.end(stage.end_ms)
   }
@@ -273,10 +299,10 @@ export class TracingSink {
     spans.node?.span.end(stage.at_ms)
     const span = this.tracer.startSpan(
       `dialplan.node.${stage.node_type}`,
-      {startTime: stage.at_ms, attributes: {...spans.attributes, 'dialplan.node.id': stage.node_id, 'dialplan.node.type': stage.node_type}},
+      {startTime: stage.at_ms, attributes: {'tenant.id': spans.tenantId, 'call.sid': spans.callSid, transport: spans.transport, 'dialplan.node.id': stage.node_id, 'dialplan.node.type': stage.node_type}},
       spans.rootContext,
     )
-    spans.node = {id: stage.node_id, span}
+    spans.node = {id: stage.node_id, span, context: trace.setSpan(spans.rootContext, span)}
   }
 
   private nodeLeft(stage: NodeLeft): void {
@@ -290,16 +316,9 @@ export class TracingSink {
   private legDialing(stage: LegDialing): void {
     const spans = this.open.get(stage.call_sid)
     if (!spans) return
-    const parent = spans.node ? trace.setSpan(spans.rootContext, spans.node.span) : spans.rootContext
-    const span = this.tracer.startSpan(
-      'sip.setup',
-      {
-        kind: SpanKind.CLIENT,
-        startTime: stage.at_ms,
-        attributes: {...spans.attributes, 'sip.leg': 'b', 'sip.call_id': stage.leg_call_id, 'sip.request_uri': stage.request_uri, ...(stage.trunk_id === undefined ? {} : {'trunk.id': stage.trunk_id})},
-      },
-      parent,
-    )
+    const attributes: Attributes = {'tenant.id': spans.tenantId, 'call.sid': spans.callSid, transport: spans.transport, 'sip.leg': 'b', 'sip.call_id': stage.leg_call_id, 'sip.request_uri': stage.request_uri}
+    if (stage.trunk_id !== undefined) attributes['trunk.id'] = stage.trunk_id
+    const span = this.tracer.startSpan('sip.setup', {kind: SpanKind.CLIENT, startTime: stage.at_ms, attributes}, spans.node?.context ?? spans.rootContext)
     spans.bLegs.set(stage.leg_call_id, span)
     this.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), stage.headers, setter)
   }

@@ -11,6 +11,7 @@ import {TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {TestIssuer} from '../../../helpers/jwt.js'
 import {OtlpReceiver} from '../../../helpers/otlp-receiver.js'
 import {runSipp, uasAnswering} from '../../../helpers/peers.js'
+import {startSdkGateway} from '../../../helpers/sdk-gateway.js'
 
 const gw = new TestGateway()
 const receiver = new OtlpReceiver()
@@ -19,19 +20,6 @@ let issuer: TestIssuer
 let endpoint = ''
 let calleePort = 0
 
-const config = (jwt: string) => `tracing:
-  endpoint: ${receiver.endpoint}
-webrtc:
-  enabled: true
-  listen: 127.0.0.1:0
-tenants:
-  - { id: acme, dialplan: default }
-trunks:
-  - id: callee
-    tenant: acme
-    outbound: { uri: "sip:127.0.0.1:${calleePort}" }
-${jwt}`
-
 before(async () => {
   // Chromium takes seconds to start on a loaded machine: launched here, not inside the test's time.
   // A launch failure fails the suite with Playwright's reason (missing binary, sandbox, libraries).
@@ -39,10 +27,7 @@ before(async () => {
   issuer = await TestIssuer.create()
   await receiver.start()
   calleePort = await freePort()
-  await gw.start(config(issuer.configYaml()))
-  const listener = gw.listeners.find((candidate) => candidate.name === 'webrtc') as {url?: string} | undefined
-  assert.ok(listener?.url, `no webrtc listener in ${JSON.stringify(gw.listeners)}`)
-  endpoint = listener.url
+  endpoint = await startSdkGateway(gw, {tracingEndpoint: receiver.endpoint, tenants: ['acme'], trunks: [{id: 'callee', tenant: 'acme', port: calleePort}], issuer})
 })
 
 after(async () => {

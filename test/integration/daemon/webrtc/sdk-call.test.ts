@@ -12,6 +12,7 @@ import {TestIssuer, tamperedToken, unsignedToken, AUDIENCE, ISSUER} from '../../
 import {OtlpReceiver, type ReceivedSpan} from '../../../helpers/otlp-receiver.js'
 import {runSipp, uasAnswering, uasBusy} from '../../../helpers/peers.js'
 import {HttpError, SdkClient} from '../../../helpers/sdk-client.js'
+import {startSdkGateway} from '../../../helpers/sdk-gateway.js'
 
 const gw = new TestGateway()
 const receiver = new OtlpReceiver()
@@ -20,35 +21,21 @@ let endpoint = ''
 let calleePort = 0
 let busyPort = 0
 
-const config = (jwt: string) => `tracing:
-  endpoint: ${receiver.endpoint}
-webrtc:
-  enabled: true
-  listen: 127.0.0.1:0
-tenants:
-  - { id: acme, dialplan: default }
-  - { id: globex, dialplan: default }
-trunks:
-  - id: callee
-    tenant: acme
-    outbound: { uri: "sip:127.0.0.1:${calleePort}" }
-  - id: busy
-    tenant: acme
-    outbound: { uri: "sip:127.0.0.1:${busyPort}" }
-  - id: globex-out
-    tenant: globex
-    outbound: { uri: "sip:127.0.0.1:${calleePort}" }
-${jwt}`
-
 before(async () => {
   issuer = await TestIssuer.create()
   await receiver.start()
   calleePort = await freePort()
   busyPort = await freePort()
-  await gw.start(config(issuer.configYaml()))
-  const listener = gw.listeners.find((candidate) => candidate.name === 'webrtc') as {url?: string} | undefined
-  assert.ok(listener?.url, `no webrtc listener in ${JSON.stringify(gw.listeners)}`)
-  endpoint = listener.url
+  endpoint = await startSdkGateway(gw, {
+    tracingEndpoint: receiver.endpoint,
+    tenants: ['acme', 'globex'],
+    trunks: [
+      {id: 'callee', tenant: 'acme', port: calleePort},
+      {id: 'busy', tenant: 'acme', port: busyPort},
+      {id: 'globex-out', tenant: 'globex', port: calleePort},
+    ],
+    issuer,
+  })
 })
 
 after(async () => {
