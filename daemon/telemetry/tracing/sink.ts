@@ -14,7 +14,6 @@
 import {hostname} from 'node:os'
 import {ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer} from '@opentelemetry/api'
 import {ExportResultCode, W3CTraceContextPropagator, type ExportResult} from '@opentelemetry/core'
-import {OTLPTraceExporter} from '@opentelemetry/exporter-trace-otlp-proto'
 import {resourceFromAttributes} from '@opentelemetry/resources'
 import {BatchSpanProcessor, TracerProvider, type IdGenerator, type ReadableSpan, type SpanExporter} from '@opentelemetry/sdk-trace'
 import type {Logger} from 'pino'
@@ -24,6 +23,7 @@ import {VERSION} from '../../../src/version.js'
 import type {CallRegistry} from '../../calls/registry.js'
 import type {RpcActivity} from '../../rpc/activity.js'
 import {RpcSpans} from './rpc-spans.js'
+import {WorkerSpanExporter} from './worker-exporter.js'
 import type {CallBegin, CallStage, HeaderCarrier, LegDialed, LegDialing, NodeEntered, NodeLeft, CallStageDone} from '../../calls/stage-events.js'
 import {ExportedTraces, type TraceExportCounts} from './exported-traces.js'
 
@@ -134,14 +134,11 @@ export class TracingSink {
 
   constructor(private readonly options: TracingSinkOptions) {
     this.log = options.log.child({sink: 'tracing'})
-    const inner = options.exporter ?? new OTLPTraceExporter({url: tracesUrl(options.config.endpoint), timeoutMillis: 5000})
+    const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': `${hostname()}:${process.pid}`}
+    const inner = options.exporter ?? new WorkerSpanExporter({url: tracesUrl(options.config.endpoint), timeoutMillis: 5000, resource})
     const exporter = new WatchedExporter(inner, (result, spans) => this.exportResult(result, spans))
     this.provider = new TracerProvider({
-      resource: resourceFromAttributes({
-        'service.name': SERVICE_NAME,
-        'service.version': VERSION,
-        'service.instance.id': `${hostname()}:${process.pid}`,
-      }),
+      resource: resourceFromAttributes(resource),
       idGenerator,
       spanProcessors: [new BatchSpanProcessor({exporter, scheduledDelayMillis: options.exportEveryMs ?? 1000, maxQueueSize: 8192, maxExportBatchSize: 512, exportTimeoutMillis: 10_000})],
     })
