@@ -9,6 +9,7 @@ import type {Config} from '../../src/config/schema.js'
 import type {CallStatus} from '../../src/cdr/record.js'
 import {CCError} from '../../src/errors.js'
 import type {RpcParams} from '../../src/rpc/protocol.js'
+import {Q850_NORMAL_CLEARING, Q850_RESOURCE_UNAVAILABLE, Q850_TEMPORARY_FAILURE} from '../../src/sip/q850.js'
 import {Call} from '../calls/call.js'
 import type {CallLeg, Dialer} from '../calls/leg.js'
 import type {CallRegistry} from '../calls/registry.js'
@@ -16,9 +17,6 @@ import type {HeaderCarrier} from '../calls/stage-events.js'
 import {userOf} from '../sip/inbound.js'
 import type {ClientAudio, ClientAudioLeg} from './client-audio.js'
 
-const NORMAL_CLEARING = 16
-/** Q.850 47: resource unavailable (no media stream for the client). */
-const RESOURCE_UNAVAILABLE = 47
 
 export interface SdkCallServices {
   readonly config: Config
@@ -86,14 +84,14 @@ export const placeSdkCall = async (
     leg = await request.audio.open(call.sid)
   } catch (error) {
     call.stageDone('rtp.setup', rtpStart, Date.now(), {}, error instanceof Error ? error.message : String(error))
-    call.finish({cause: RESOURCE_UNAVAILABLE, status: 'failed'})
+    call.finish({cause: Q850_RESOURCE_UNAVAILABLE, status: 'failed'})
     throw error
   }
   call.stageDone('rtp.setup', rtpStart, Date.now(), leg.setupAttributes)
   leg.onQuality((quality) => call.qualityUpdate(quality))
   void bridge(call, leg, destination, params, services).catch((error: unknown) => {
     call.log.error({err: error}, 'SDK call failed')
-    if (!call.isEnded()) call.finish({cause: 41, status: 'failed'})
+    if (!call.isEnded()) call.finish({cause: Q850_TEMPORARY_FAILURE, status: 'failed'})
   })
   return {call, leg}
 }
@@ -117,8 +115,8 @@ const bridge = async (call: Call, leg: ClientAudioLeg, destination: Destination,
   }
   bLeg = result.leg
   if (call.isEnded() || requested !== undefined) {
-    await bLeg.hangup(requested ?? NORMAL_CLEARING)
-    call.finish({cause: requested ?? NORMAL_CLEARING, status: 'canceled'}, await leg.close())
+    await bLeg.hangup(requested ?? Q850_NORMAL_CLEARING)
+    call.finish({cause: requested ?? Q850_NORMAL_CLEARING, status: 'canceled'}, await leg.close())
     return
   }
   await leg.answer()
@@ -126,6 +124,6 @@ const bridge = async (call: Call, leg: ClientAudioLeg, destination: Destination,
   leg.media.relayWith(bLeg.media)
   const first = await Promise.race([bLeg.ended.then((ending) => ({side: 'b' as const, ending})), leg.ended.then((ending) => ({side: 'client' as const, ending}))])
   if (first.side === 'client') await bLeg.hangup(first.ending.cause)
-  else await leg.hangup(NORMAL_CLEARING)
+  else await leg.hangup(Q850_NORMAL_CLEARING)
   call.finish({cause: first.ending.cause, status: 'completed'}, await leg.close())
 }

@@ -92,16 +92,8 @@ export class RpcSession {
   }
 
   private dispatch(method: Exclude<RpcMethodName, 'session.open'>, payload: unknown, context: RpcContext): Promise<object> {
-    const {handlers} = this.options
-    switch (method) {
-      case 'call.create':
-        return handlers[method](parseRpcParams(method, payload), context)
-      case 'call.hangup':
-        return handlers[method](parseRpcParams(method, payload), context)
-      case 'call.dtmf':
-        return handlers[method](parseRpcParams(method, payload), context)
-      case 'events.subscribe':
-        return handlers[method](parseRpcParams(method, payload), context)
-    }
+    // parseRpcParams checked the payload against this method's own schema, so its handler takes the result.
+    const handler = this.options.handlers[method] as (params: unknown, context: RpcContext) => Promise<object>
+    return handler(parseRpcParams(method, payload), context)
   }
 }

@@ -4,7 +4,7 @@
 import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
-import {classifyCall} from '../../src/sip/q850.js'
+import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED} from '../../src/sip/q850.js'
 import {formatLocalSdp, parseRemoteSdp} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import {formatUri, parseSipUri} from '../../src/sip/uri.js'
@@ -117,10 +117,10 @@ export class SipDialer implements Dialer {
     } catch (error) {
       rtpSetup(codecName, error instanceof Error ? error.message : String(error))
       log.warn({err: error}, 'B-leg answer unusable; hanging it up')
-      await call.bye({q850Cause: 65}).catch(() => undefined)
+      await call.bye({q850Cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED}).catch(() => undefined)
       unlink()
       await stream.close().catch(() => undefined)
-      return {outcome: 'failed', cause: 65}
+      return {outcome: 'failed', cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED}
     }
     rtpSetup(codecName)
     const leg = SipLeg.outbound(call, endpoint, log, offer)

@@ -5,6 +5,7 @@ import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {DigestServer} from '../../src/sip/digest-server.js'
 import {SdpError} from '../../src/sip/sdp.js'
+import {Q850_RESOURCE_UNAVAILABLE} from '../../src/sip/q850.js'
 import type {Uri} from '../../src/sip/uri.js'
 import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
@@ -111,8 +112,8 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   } catch (error) {
     call.log.error({err: error}, 'no media stream for the call')
     call.stageDone('rtp.setup', rtpStart, Date.now(), {}, error instanceof Error ? error.message : String(error))
-    incoming.reject(503, {reason: 'No Media Resources', q850Cause: 47})
-    call.finish({cause: 47, status: 'failed'})
+    incoming.reject(503, {reason: 'No Media Resources', q850Cause: Q850_RESOURCE_UNAVAILABLE})
+    call.finish({cause: Q850_RESOURCE_UNAVAILABLE, status: 'failed'})
     return
   }
   const media = new StreamMediaEndpoint(stream, call.log)

@@ -8,9 +8,8 @@
 // the origin, is the credential, so any page may call it.
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {Logger} from 'pino'
-import {parseHostPort} from '../../src/config/schema.js'
 import {CCError, toCCError} from '../../src/errors.js'
-import {listenTcp} from '../net/listen.js'
+import {httpListenerUrl, listenAddress, listenTcp} from '../net/listen.js'
 import type {RpcStep} from '../rpc/activity.js'
 import {bearerToken} from '../rpc/jwt.js'
 import {WebRtcPeer, type PeerServices} from './peer.js'
@@ -73,14 +72,11 @@ export class WebRtcEndpoint {
   }
 
   get address(): {host: string; port: number} {
-    const parsed = parseHostPort(this.listen)
-    if (!parsed) throw new Error(`invalid webrtc.listen ${this.listen}`)
-    return {host: parsed.host, port: this.boundPort ?? parsed.port}
+    return listenAddress(this.listen, this.boundPort, 'webrtc.listen')
   }
 
   get url(): string {
-    const {host, port} = this.address
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}${BASE_PATH}`
+    return httpListenerUrl(this.address, BASE_PATH)
   }
 
   get sessions(): number {

@@ -6,6 +6,7 @@ import {randomBytes} from 'node:crypto'
 import type {Logger} from 'pino'
 import {RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver} from 'werift'
 import {CCError} from '../../src/errors.js'
+import {Q850_NORMAL_CLEARING} from '../../src/sip/q850.js'
 import type {MediaEngine} from '../media/engine.js'
 import type {RpcActivity} from '../rpc/activity.js'
 import type {ClientAudio} from '../rpc/client-audio.js'
@@ -15,7 +16,6 @@ import type {SdkCallServices} from '../rpc/sdk-call.js'
 import {RpcSession} from '../rpc/session.js'
 import {WebRtcAudioLeg, type ClientCodec, type ClientRtpPort} from './audio-leg.js'
 
-const NORMAL_CLEARING = 16
 /** How long an offer may take to answer (ICE gathering of host candidates is quick; a stuck one is not waited for). */
 const GATHER_TIMEOUT_MS = 5000
 
@@ -164,7 +164,7 @@ export class WebRtcPeer {
     if (this.isClosed) return
     this.isClosed = true
     this.log.info({why}, 'WebRTC session closed')
-    await this.methods.close(NORMAL_CLEARING).catch((error: unknown) => this.log.warn({err: error}, 'hanging up the session\'s calls failed'))
+    await this.methods.close(Q850_NORMAL_CLEARING).catch((error: unknown) => this.log.warn({err: error}, 'hanging up the session\'s calls failed'))
     await this.pc.close().catch(() => undefined)
     this.markClosed()
   }

@@ -12,6 +12,10 @@ export const Q850_USER_BUSY = 17
 export const Q850_NO_USER_RESPONDING = 18
 export const Q850_NO_ANSWER = 19
 export const Q850_TEMPORARY_FAILURE = 41
+/** No media stream (RTP port, shard) for the call. */
+export const Q850_RESOURCE_UNAVAILABLE = 47
+/** The answer offered no codec the gateway can use. */
+export const Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED = 65
 
 const SIP_TO_Q850: Readonly<Record<number, number>> = {
   400: 41, 401: 21, 402: 21, 403: 21, 404: 1, 405: 63, 406: 79, 407: 21, 408: 102, 410: 22, 413: 127, 414: 127, 415: 79,

@@ -2,7 +2,7 @@
 // challenged), the post-dial delays, the answer's codec, the test signal for
 // --duration seconds, BYE, the far end's final RTCP report, and the figures.
 import {setTimeout as sleep} from 'node:timers/promises'
-import {classifyCall} from '../sip/q850.js'
+import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED} from '../sip/q850.js'
 import {formatLocalSdp, parseRemoteSdp, PCMA, PCMU} from '../sip/sdp.js'
 import {createAudioOffer} from '../sip/sdp-offer-answer.js'
 import type {SipCall} from '../sip/user-agent-call.js'
@@ -23,8 +23,6 @@ const NO_RTCP_WAIT_MS = 250
 const FIRST_REPORT_DUE_S = 8
 /** After the test signal stops, before BYE: echoes and delayed packets still on their way are counted. */
 const DRAIN_MS = 60
-/** Q.850 65, "bearer capability not implemented": the answer had no codec we can use. */
-const CAUSE_UNUSABLE_ANSWER = 65
 
 export interface CallContext {
   readonly ua: UserAgent
@@ -79,7 +77,7 @@ const holdCall = async (call: SipCall, media: SynthMedia, context: CallContext):
     const codec: SynthCodec = payload.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
     media.start({address: remote.address, rtpPort: remote.port, rtcpPort: remote.rtcpMux ? remote.port : remote.rtcpPort, payloadType: payload.payloadType, codec})
   } catch (error) {
-    await call.bye({q850Cause: CAUSE_UNUSABLE_ANSWER})
+    await call.bye({q850Cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED})
     return {figures: await media.close(), durationS: 0, endedBy: 'local', interrupted: false, unusable: (error as Error).message}
   }
   const outcome = await holdFor(context.settings.durationS * 1000, call, context.signal)

@@ -3,8 +3,7 @@
 // beyond rendering the registry.
 import {createServer, type Server} from 'node:http'
 import type {Registry} from 'prom-client'
-import {parseHostPort} from '../../../src/config/schema.js'
-import {listenTcp} from '../../net/listen.js'
+import {httpListenerUrl, listenAddress, listenTcp} from '../../net/listen.js'
 import {renderMetrics} from './exposition.js'
 
 export class MetricsServer {
@@ -34,15 +33,11 @@ export class MetricsServer {
   }
 
   get address(): {host: string; port: number} {
-    const parsed = parseHostPort(this.listen)
-    if (!parsed) throw new Error(`invalid metrics.listen ${this.listen}`)
-    return {host: parsed.host, port: this.boundPort ?? parsed.port}
+    return listenAddress(this.listen, this.boundPort, 'metrics.listen')
   }
 
   get url(): string {
-    const {host, port} = this.address
-    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-    return `http://${shown}:${port}/metrics`
+    return httpListenerUrl(this.address, '/metrics')
   }
 
   async start(): Promise<void> {
