@@ -19,6 +19,7 @@ interface ProtoSpan {
   traceId: Uint8Array | string
   spanId: Uint8Array | string
   parentSpanId?: Uint8Array | string | null
+  traceState?: string | null
   name: string
   kind?: number | null
   startTimeUnixNano?: unknown
@@ -27,7 +28,7 @@ interface ProtoSpan {
   status?: {code?: number | null; message?: string | null} | null
 }
 interface ExportRequest {
-  resourceSpans?: Array<{resource?: {attributes?: KeyValue[] | null} | null; scopeSpans?: Array<{spans?: ProtoSpan[] | null}> | null}> | null
+  resourceSpans?: Array<{resource?: {attributes?: KeyValue[] | null} | null; scopeSpans?: Array<{scope?: {name?: string | null} | null; spans?: ProtoSpan[] | null}> | null}> | null
 }
 interface ProtoRoot {
   opentelemetry: {proto: {collector: {trace: {v1: {ExportTraceServiceRequest: {decode(bytes: Uint8Array): ExportRequest}; ExportTraceServiceResponse: {encode(message: object): {finish(): Uint8Array}}}}}}}
@@ -45,11 +46,18 @@ export interface ReceivedSpan {
   readonly parentSpanId: string
   /** OTLP SpanKind: 1 internal, 2 server, 3 client. */
   readonly kind: number
+  /** Whole milliseconds (truncated), and the exact nanoseconds. */
   readonly startMs: number
+  readonly startNanos: bigint
   readonly endMs: number
+  /** W3C `tracestate`, '' when none. */
+  readonly traceState: string
   readonly attributes: Readonly<Record<string, AttributeValue>>
   readonly resource: Readonly<Record<string, AttributeValue>>
   readonly statusCode: number
+  readonly statusMessage: string
+  /** The instrumentation scope's name. */
+  readonly scope: string
 }
 
 const hex = (id: Uint8Array | string | null | undefined): string => {
@@ -126,10 +134,14 @@ export class OtlpReceiver {
             parentSpanId: hex(span.parentSpanId),
             kind: span.kind ?? 0,
             startMs: nanosToMs(span.startTimeUnixNano),
+            startNanos: BigInt(String(span.startTimeUnixNano ?? 0)),
             endMs: nanosToMs(span.endTimeUnixNano),
+            traceState: span.traceState ?? '',
             attributes: attributesOf(span.attributes),
             resource,
             statusCode: span.status?.code ?? 0,
+            statusMessage: span.status?.message ?? '',
+            scope: scope.scope?.name ?? '',
           })
         }
       }

@@ -1,51 +1,39 @@
-// The OTLP export thread: receives finished spans as plain records from the
-// main thread, rebuilds the span shape the OTLP/HTTP protobuf exporter reads,
-// and sends them. Serialisation and HTTP stay off the thread that sets calls up.
+// The OTLP export thread: sends the ExportTraceServiceRequests the main thread
+// encoded with the OpenTelemetry OTLP/HTTP transport (the one
+// OTLPTraceExporter uses: its timeout, retries with backoff on 429/502/503/504,
+// concurrency limit, and the OTEL_EXPORTER_OTLP_* headers and TLS settings),
+// so HTTP stays off the thread that sets calls up.
 import {parentPort, workerData} from 'node:worker_threads'
-import type {Attributes, HrTime, SpanContext} from '@opentelemetry/api'
-import {OTLPTraceExporter} from '@opentelemetry/exporter-trace-otlp-proto'
-import {resourceFromAttributes} from '@opentelemetry/resources'
-import type {ReadableSpan} from '@opentelemetry/sdk-trace'
-import type {ExportWorkerData, ExportWorkerReply, ExportWorkerRequest, PlainSpan} from './worker-exporter.js'
+import {OTLPExporterBase} from '@opentelemetry/otlp-exporter-base'
+import {convertLegacyHttpOptions, createOtlpHttpExportDelegate} from '@opentelemetry/otlp-exporter-base/node-http'
+import {ProtobufTraceSerializer} from '@opentelemetry/otlp-transformer'
+import type {ExportWorkerData, ExportWorkerReply, ExportWorkerRequest} from './worker-exporter.js'
+
+interface EncodedRequest {
+  readonly bytes: Uint8Array
+  readonly spans: number
+}
 
 const options = workerData as ExportWorkerData
-const exporter = new OTLPTraceExporter({url: options.url, timeoutMillis: options.timeoutMillis})
-// One resource object: the exporter groups spans by resource identity.
-const resource = resourceFromAttributes(options.resource)
-const scopes = new Map<string, {name: string; version?: string}>()
-const NO_TIME: HrTime = [0, 0]
-
-const readable = (span: PlainSpan): ReadableSpan => {
-  const context: SpanContext = {traceId: span.traceId, spanId: span.spanId, traceFlags: span.traceFlags}
-  let scope = scopes.get(span.scope)
-  if (!scope) scopes.set(span.scope, (scope = {name: span.scope, ...(span.scopeVersion === undefined ? {} : {version: span.scopeVersion})}))
-  return {
-    name: span.name,
-    kind: span.kind,
-    spanContext: () => context,
-    ...(span.parentSpanId === undefined ? {} : {parentSpanContext: {traceId: span.traceId, spanId: span.parentSpanId, traceFlags: span.traceFlags, isRemote: span.parentIsRemote}}),
-    startTime: span.startTime,
-    endTime: span.endTime,
-    status: span.status,
-    attributes: span.attributes as Attributes,
-    links: [],
-    events: span.events,
-    duration: NO_TIME,
-    ended: true,
-    resource,
-    instrumentationScope: scope,
-    droppedAttributesCount: span.droppedAttributesCount,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  }
-}
+const exporter = new OTLPExporterBase<EncodedRequest>(
+  createOtlpHttpExportDelegate(
+    convertLegacyHttpOptions({url: options.url, timeoutMillis: options.timeoutMillis}, 'TRACES', 'v1/traces', {'Content-Type': 'application/x-protobuf'}),
+    // Already serialised; the collector's answer is read by the official deserializer.
+    {serializeRequest: (request: EncodedRequest) => request.bytes, deserializeResponse: ProtobufTraceSerializer.deserializeResponse},
+    'otlp_http_span_exporter',
+    {name: 'span', countItems: (request: EncodedRequest) => request.spans},
+    undefined,
+  ),
+)
 
 const reply = (message: ExportWorkerReply): void => parentPort?.postMessage(message)
 
 parentPort?.on('message', (message: ExportWorkerRequest) => {
   if (message.type === 'export') {
     try {
-      exporter.export(message.spans.map(readable), (result) => reply({type: 'result', id: message.id, ok: result.code === 0, ...(result.error ? {error: result.error.message} : {})}))
+      exporter.export({bytes: message.request, spans: message.spans}, (result) =>
+        reply({type: 'result', id: message.id, ok: result.code === 0, ...(result.error ? {error: result.error.message} : {})}),
+      )
     } catch (error) {
       reply({type: 'result', id: message.id, ok: false, error: error instanceof Error ? error.message : String(error)})
     }

@@ -1,73 +1,35 @@
-// A SpanExporter that hands the OTLP work (protobuf serialisation and the
-// HTTP request) to a worker thread: on the main thread an export is a copy of
-// each span into a plain record and one postMessage. Measured in README
-// "Tracing cost": serialisation and sending were about a third of what
-// tracing cost the call setup path.
+// Hands batches of spans to the OTLP export thread (export-worker.ts). On the
+// thread that sets calls up, an export is the OTLP protobuf encoding
+// (otlp-encoder.ts) and one postMessage that transfers the bytes; the export
+// thread sends them with the OpenTelemetry OTLP/HTTP transport.
 import {Worker} from 'node:worker_threads'
-import type {AttributeValue, HrTime, SpanStatus} from '@opentelemetry/api'
-import {ExportResultCode, type ExportResult} from '@opentelemetry/core'
-import type {ReadableSpan, SpanExporter, TimedEvent} from '@opentelemetry/sdk-trace'
+import type {SpanRecordExporter} from './span-batcher.js'
+import type {SpanRecord} from './span-record.js'
+import {OtlpTraceEncoder, type OtlpOrigin} from './otlp-encoder.js'
 
 export interface ExportWorkerData {
   readonly url: string
   readonly timeoutMillis: number
-  readonly resource: Readonly<Record<string, AttributeValue>>
 }
 
-/** A finished span as it crosses to the worker (structured clone: no functions, no class instances). */
-export interface PlainSpan {
-  readonly name: string
-  readonly kind: number
-  readonly traceId: string
-  readonly spanId: string
-  readonly traceFlags: number
-  readonly parentSpanId?: string
-  readonly parentIsRemote?: boolean
-  readonly startTime: HrTime
-  readonly endTime: HrTime
-  readonly status: SpanStatus
-  readonly attributes: Readonly<Record<string, unknown>>
-  readonly events: TimedEvent[]
-  readonly droppedAttributesCount: number
-  readonly scope: string
-  readonly scopeVersion?: string
-}
-
-export type ExportWorkerRequest = {readonly type: 'export'; readonly id: number; readonly spans: readonly PlainSpan[]} | {readonly type: 'shutdown'}
+/** `request`: an encoded ExportTraceServiceRequest holding `spans` spans. */
+export type ExportWorkerRequest = {readonly type: 'export'; readonly id: number; readonly request: Uint8Array; readonly spans: number} | {readonly type: 'shutdown'}
 export type ExportWorkerReply = {readonly type: 'result'; readonly id: number; readonly ok: boolean; readonly error?: string} | {readonly type: 'shutdown'}
-
-const plain = (span: ReadableSpan): PlainSpan => {
-  const context = span.spanContext()
-  const parent = span.parentSpanContext
-  return {
-    name: span.name,
-    kind: span.kind,
-    traceId: context.traceId,
-    spanId: context.spanId,
-    traceFlags: context.traceFlags,
-    ...(parent ? {parentSpanId: parent.spanId, parentIsRemote: parent.isRemote === true} : {}),
-    startTime: span.startTime,
-    endTime: span.endTime,
-    status: span.status,
-    attributes: span.attributes,
-    events: span.events,
-    droppedAttributesCount: span.droppedAttributesCount,
-    scope: span.instrumentationScope.name,
-    ...(span.instrumentationScope.version === undefined ? {} : {scopeVersion: span.instrumentationScope.version}),
-  }
-}
 
 const SHUTDOWN_WAIT_MS = 3000
 
-export class WorkerSpanExporter implements SpanExporter {
+export class WorkerSpanExporter implements SpanRecordExporter {
   private readonly worker: Worker
+  private readonly encoder: OtlpTraceEncoder
   private nextId = 1
-  private readonly pending = new Map<number, (result: ExportResult) => void>()
+  private readonly pending = new Map<number, (error: Error | undefined) => void>()
   private stopped: (() => void) | undefined
   private failure: Error | undefined
 
-  constructor(data: ExportWorkerData) {
-    this.worker = new Worker(new URL('./export-worker.js', import.meta.url), {workerData: data})
+  constructor(data: ExportWorkerData & OtlpOrigin) {
+    this.encoder = new OtlpTraceEncoder(data)
+    const workerData: ExportWorkerData = {url: data.url, timeoutMillis: data.timeoutMillis}
+    this.worker = new Worker(new URL('./export-worker.js', import.meta.url), {workerData})
     // The daemon's stop decides when tracing ends (shutdown); the thread alone keeps nothing alive.
     this.worker.unref()
     this.worker.on('message', (message: ExportWorkerReply) => {
@@ -77,12 +39,12 @@ export class WorkerSpanExporter implements SpanExporter {
       }
       const done = this.pending.get(message.id)
       this.pending.delete(message.id)
-      done?.(message.ok ? {code: ExportResultCode.SUCCESS} : {code: ExportResultCode.FAILED, error: new Error(message.error ?? 'export failed')})
+      done?.(message.ok ? undefined : new Error(message.error ?? 'export failed'))
     })
     // A thread that dies fails what it held and every export after: the sink's warning and `failing` state say so.
     const fail = (error: Error): void => {
       this.failure = error
-      for (const done of this.pending.values()) done({code: ExportResultCode.FAILED, error})
+      for (const done of this.pending.values()) done(error)
       this.pending.clear()
       this.stopped?.()
     }
@@ -90,15 +52,15 @@ export class WorkerSpanExporter implements SpanExporter {
     this.worker.on('exit', (code) => fail(new Error(`the OTLP export thread exited (code ${code})`)))
   }
 
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+  export(records: readonly SpanRecord[], done: (error: Error | undefined) => void): void {
     if (this.failure) {
-      resultCallback({code: ExportResultCode.FAILED, error: this.failure})
+      done(this.failure)
       return
     }
     const id = this.nextId++
-    this.pending.set(id, resultCallback)
-    const request: ExportWorkerRequest = {type: 'export', id, spans: spans.map(plain)}
-    this.worker.postMessage(request)
+    this.pending.set(id, done)
+    const request: ExportWorkerRequest = {type: 'export', id, request: this.encoder.encode(records), spans: records.length}
+    this.worker.postMessage(request, [request.request.buffer as ArrayBuffer])
   }
 
   async shutdown(): Promise<void> {
@@ -112,6 +74,4 @@ export class WorkerSpanExporter implements SpanExporter {
     await this.worker.terminate()
     this.failure ??= new Error('the OTLP exporter has been shut down')
   }
-
-  async forceFlush(): Promise<void> {}
 }
