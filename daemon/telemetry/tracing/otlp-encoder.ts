@@ -115,6 +115,13 @@ class ProtoWriter {
     this.pos = pos
   }
 
+  /** Bytes as they are (an already encoded part). */
+  raw(value: Uint8Array): void {
+    this.ensure(value.length)
+    this.buffer.set(value, this.pos)
+    this.pos += value.length
+  }
+
   bytes(value: Uint8Array): void {
     this.varint32(value.length)
     this.ensure(value.length)
@@ -242,8 +249,19 @@ export interface OtlpOrigin {
   readonly scope: {readonly name: string; readonly version?: string}
 }
 
+const overrides = (common: SpanAttributes, own: SpanAttributes): boolean => {
+  for (const key in own) if (hasOwn(common, key)) return true
+  return false
+}
+
 export class OtlpTraceEncoder {
   private readonly writer = new ProtoWriter()
+  /**
+   * The encoded KeyValues of each shared attribute object (a call's
+   * tenant.id, call.sid and transport): encoded for its first span, copied
+   * for the others. Shared objects are never changed once a span uses them.
+   */
+  private readonly encodedCommon = new WeakMap<SpanAttributes, Uint8Array>()
   /** ResourceSpans.resource and ScopeSpans.scope, tags included: the same for every request. */
   private readonly resourceField: Uint8Array
   private readonly scopeField: Uint8Array
@@ -291,6 +309,23 @@ export class OtlpTraceEncoder {
     return writer.take()
   }
 
+  private attributes(common: SpanAttributes | undefined, own: SpanAttributes): void {
+    const writer = this.writer
+    if (common === undefined || overrides(common, own)) {
+      writeAttributes(writer, 9, common, own)
+      return
+    }
+    const encoded = this.encodedCommon.get(common)
+    if (encoded) writer.raw(encoded)
+    else {
+      const start = writer.pos
+      writeAttributes(writer, 9, undefined, common)
+      // A copy (the writer's buffer is reused; Buffer#slice would be a view).
+      this.encodedCommon.set(common, new Uint8Array(writer.buffer.subarray(start, writer.pos)))
+    }
+    writeAttributes(writer, 9, undefined, own)
+  }
+
   private span(record: SpanRecord): void {
     const writer = this.writer
     const span = writer.begin()
@@ -315,7 +350,7 @@ export class OtlpTraceEncoder {
     writeTime(writer, record.startMs)
     writer.tag(8, I64)
     writeTime(writer, record.endMs)
-    writeAttributes(writer, 9, record.common, record.attributes)
+    this.attributes(record.common, record.attributes)
     // dropped attributes, events and links: none.
     writer.tag(10, VARINT)
     writer.varint32(0)

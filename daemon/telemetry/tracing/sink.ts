@@ -42,8 +42,10 @@ export interface TracingSinkOptions {
   readonly log: Logger
   /** For tests: where spans go instead of the OTLP exporter. */
   readonly exporter?: SpanExporter
-  /** How often the batch processor sends (ms). */
+  /** How often batches are sent (ms). */
   readonly exportEveryMs?: number
+  /** Finished spans waiting to be sent, at most (more are dropped, with a warning). */
+  readonly maxQueuedSpans?: number
 }
 
 /** The OTLP/HTTP traces URL of a base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` convention: `/v1/traces` appended). */
@@ -59,8 +61,8 @@ export class TracingSink {
   private lastExportFailed = false
   private lastWarnAt = -Infinity
   private failuresSinceWarn = 0
-  private exported = 0
-  private failed = 0
+  private lastDropWarnAt = -Infinity
+  private droppedAtLastWarn = 0
   private started = false
   private readonly exportedTraces = new ExportedTraces()
 
@@ -76,7 +78,8 @@ export class TracingSink {
     const exporter: SpanRecordExporter = options.exporter
       ? new SdkExporterAdapter(options.exporter, {resource: resourceFromAttributes(resource), scope: SCOPE})
       : new WorkerSpanExporter({url: tracesUrl(options.config.endpoint), timeoutMillis: 5000, resource, scope: SCOPE})
-    this.batcher = new SpanBatcher(exporter, {everyMs: options.exportEveryMs ?? 1000}, (records, error) => this.exportResult(records, error))
+    const batching = {everyMs: options.exportEveryMs ?? 1000, ...(options.maxQueuedSpans === undefined ? {} : {maxQueue: options.maxQueuedSpans})}
+    this.batcher = new SpanBatcher(exporter, batching, (records, error) => this.exportResult(records, error))
     this.callSpans = new CallSpans(this.record)
   }
 
@@ -88,10 +91,6 @@ export class TracingSink {
   get state(): TracingState {
     if (!this.started) return 'off'
     return this.lastExportFailed ? 'failing' : 'exporting'
-  }
-
-  get counts(): {readonly batchesExported: number; readonly batchesFailed: number; readonly openCalls: number; readonly spansDropped: number} {
-    return {batchesExported: this.exported, batchesFailed: this.failed, openCalls: this.callSpans.openCalls, spansDropped: this.batcher.dropped}
   }
 
   start(): void {
@@ -146,13 +145,12 @@ export class TracingSink {
       records.map((record) => record.traceId),
       error === undefined,
     )
+    this.warnIfDropped()
     if (error === undefined) {
-      this.exported++
       if (this.lastExportFailed) this.log.info({endpoint: this.options.config.endpoint}, 'traces are exported again')
       this.lastExportFailed = false
       return
     }
-    this.failed++
     this.lastExportFailed = true
     this.failuresSinceWarn++
     const now = Date.now()
@@ -160,5 +158,15 @@ export class TracingSink {
     this.lastWarnAt = now
     this.log.warn({endpoint: tracesUrl(this.options.config.endpoint), failed_exports: this.failuresSinceWarn, err: error.message}, 'traces cannot be exported (calls are not affected; next warning in a minute at the earliest)')
     this.failuresSinceWarn = 0
+  }
+
+  /** Spans the full export queue turned away since the last warning: one warning a minute at most. */
+  private warnIfDropped(): void {
+    const dropped = this.batcher.dropped
+    const now = Date.now()
+    if (dropped === this.droppedAtLastWarn || now - this.lastDropWarnAt < WARN_EVERY_MS) return
+    this.log.warn({endpoint: tracesUrl(this.options.config.endpoint), dropped_spans: dropped - this.droppedAtLastWarn}, 'spans dropped: the export queue is full (the collector is slow or down; calls are not affected)')
+    this.lastDropWarnAt = now
+    this.droppedAtLastWarn = dropped
   }
 }

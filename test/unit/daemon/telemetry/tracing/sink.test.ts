@@ -118,3 +118,29 @@ it('clamps a stage that ends before it starts to zero length, as the SDK does', 
   assert.deepEqual(rtp?.endTime, rtp?.startTime)
   assert.equal(rtp?.attributes['rtp.codec'], 'PCMU')
 })
+
+it('a collector too slow for the span rate costs dropped spans and one warning that says how many, never memory or calls', async () => {
+  const calls = new CallRegistry()
+  const held: Array<(result: ExportResult) => void> = []
+  const exporter: SpanExporter = {export: (_spans, done) => void held.push(done), shutdown: () => Promise.resolve()}
+  const lines: string[] = []
+  const log = pino({level: 'info'}, {write: (line: string) => lines.push(line)})
+  const sink = new TracingSink({config, calls, log, exporter, exportEveryMs: 5, maxQueuedSpans: 10})
+  sink.start()
+  for (let index = 0; index < 40; index++) {
+    new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: String(index), sipCallId: `d${index}`}, calls, pino({level: 'silent'})).finish({cause: 16, status: 'completed'})
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  assert.ok(held.length >= 1)
+  for (const done of held.splice(0)) done({code: ExportResultCode.SUCCESS})
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  for (const done of held.splice(0)) done({code: ExportResultCode.SUCCESS})
+  const warnings = lines.map((line) => JSON.parse(line) as {msg: string; dropped_spans?: number}).filter((line) => line.msg.startsWith('spans dropped'))
+  assert.equal(warnings.length, 1)
+  // 40 calls of 2 spans (call, sip.setup) against 4 batches in flight and 10 queued.
+  assert.ok((warnings[0]?.dropped_spans ?? 0) > 0, JSON.stringify(warnings))
+  assert.equal(sink.state, 'exporting')
+  const stopping = sink.stop()
+  for (const done of held.splice(0)) done({code: ExportResultCode.SUCCESS})
+  await stopping
+})
