@@ -16,7 +16,8 @@ export interface ExportWorkerData {
 export type ExportWorkerRequest = {readonly type: 'export'; readonly id: number; readonly request: Uint8Array; readonly spans: number} | {readonly type: 'shutdown'}
 export type ExportWorkerReply = {readonly type: 'result'; readonly id: number; readonly ok: boolean; readonly error?: string} | {readonly type: 'shutdown'}
 
-const SHUTDOWN_WAIT_MS = 3000
+/** How long the thread gets to end by itself; the sink has already waited (up to 2 s) for the answers to what it sent. */
+const SHUTDOWN_WAIT_MS = 500
 
 export class WorkerSpanExporter implements SpanRecordExporter {
   private readonly worker: Worker
@@ -73,5 +74,8 @@ export class WorkerSpanExporter implements SpanRecordExporter {
     this.worker.removeAllListeners('exit')
     await this.worker.terminate()
     this.failure ??= new Error('the OTLP exporter has been shut down')
+    // What the thread still held when it was ended did not reach the collector.
+    for (const done of this.pending.values()) done(this.failure)
+    this.pending.clear()
   }
 }

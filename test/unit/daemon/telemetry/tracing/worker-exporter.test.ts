@@ -2,6 +2,8 @@
 // opentelemetry-proto definitions): what the main thread hands over arrives
 // whole — names, ids, parents, kinds, times, attributes, status, resource.
 import assert from 'node:assert/strict'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {RecordedSpan, SpanKind, type SpanRecord} from '../../../../../daemon/telemetry/tracing/span-record.js'
 import {WorkerSpanExporter} from '../../../../../daemon/telemetry/tracing/worker-exporter.js'
@@ -74,5 +76,22 @@ describe('WorkerSpanExporter', () => {
     const exporter = new WorkerSpanExporter({url: `${receiver.endpoint}/v1/traces`, timeoutMillis: 2000, resource, scope})
     await exporter.shutdown()
     assert.match((await exportVia(exporter, finishedSpans()))?.message ?? '', /shut down/)
+  })
+
+  it('a collector that never answers does not hold a shutdown (the thread gets half a second), and what was pending fails', async () => {
+    const silent = createServer(() => undefined)
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const exporter = new WorkerSpanExporter({url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/traces`, timeoutMillis: 10_000, resource, scope})
+    try {
+      const pending = exportVia(exporter, finishedSpans())
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const started = Date.now()
+      await exporter.shutdown()
+      assert.ok(Date.now() - started < 2000, `shutdown took ${Date.now() - started} ms`)
+      assert.match((await pending)?.message ?? '', /shut down/)
+    } finally {
+      silent.closeAllConnections()
+      silent.close()
+    }
   })
 })
