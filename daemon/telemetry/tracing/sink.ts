@@ -31,7 +31,7 @@ import {WorkerSpanExporter} from './worker-exporter.js'
 export const SERVICE_NAME = 'clutchcall-gateway'
 /** At most one warning about a failing collector per minute. */
 export const WARN_EVERY_MS = 60_000
-/** How long a stop waits for the last spans to leave. */
+/** How long a stop waits for the collector to acknowledge the last spans. */
 const STOP_FLUSH_MS = 2000
 
 export type TracingState = 'exporting' | 'failing' | 'off'
