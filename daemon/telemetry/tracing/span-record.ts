@@ -2,7 +2,8 @@
 // make on the thread that sets calls up; otlp-encoder.ts writes it as OTLP.
 // `toReadableSpan` turns it into the span shape OpenTelemetry exporters read
 // (an SDK SpanExporter handed to the sink, as the tests do).
-import {SpanKind, SpanStatusCode, type Attributes, type HrTime, type TraceState} from '@opentelemetry/api'
+import {SpanKind, SpanStatusCode, type Attributes, type HrTime} from '@opentelemetry/api'
+import {TraceState} from '@opentelemetry/core'
 import type {Resource} from '@opentelemetry/resources'
 import type {ReadableSpan} from '@opentelemetry/sdk-trace'
 import {newSpanId, newTraceId, SAMPLED, type TraceContext} from './trace-context.js'
@@ -83,19 +84,6 @@ const hrTime = (epochMs: number): HrTime => {
   return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)]
 }
 
-const traceStates = new Map<string, TraceState>()
-/** The exporter only serialises a span's trace state. */
-const traceState = (value: string): TraceState => {
-  let state = traceStates.get(value)
-  if (!state) {
-    if (traceStates.size > 1024) traceStates.clear()
-    const serialize = (): string => value
-    state = {serialize, set: () => state!, unset: () => state!, get: () => undefined}
-    traceStates.set(value, state)
-  }
-  return state
-}
-
 export interface SpanOrigin {
   /** One object for all spans: the OTLP exporter groups spans by resource identity. */
   readonly resource: Resource
@@ -105,7 +93,7 @@ export interface SpanOrigin {
 const UNSET = {code: SpanStatusCode.UNSET}
 
 export const toReadableSpan = (record: SpanRecord, origin: SpanOrigin): ReadableSpan => {
-  const context = {traceId: record.traceId, spanId: record.spanId, traceFlags: record.flags, traceState: record.traceState === undefined ? undefined : traceState(record.traceState)}
+  const context = {traceId: record.traceId, spanId: record.spanId, traceFlags: record.flags, traceState: record.traceState === undefined ? undefined : new TraceState(record.traceState)}
   const parentSpanContext = record.parentSpanId === undefined ? undefined : {traceId: record.traceId, spanId: record.parentSpanId, traceFlags: record.flags, isRemote: record.parentIsRemote}
   return {
     name: record.name,
