@@ -17,6 +17,8 @@ export interface SchemaKey {
   readonly required: boolean
   /** False for sections, lists of objects and maps: their keys are listed separately. */
   readonly leaf: boolean
+  /** The key's own schema, for checking an example value against it; undefined for a union's discriminator and list items. */
+  readonly schema: unknown
 }
 
 interface Def {
@@ -157,7 +159,7 @@ const typeOf = (def: Def, names: NamedTypes): {text: string; nested: boolean} =>
 const walk = (schema: unknown, path: string, required: boolean, keys: SchemaKey[], names: NamedTypes): void => {
   const {inner, hasDefault, defaultValue, optional} = unwrap(schema)
   const {text, nested} = typeOf(inner, names)
-  if (path !== '') keys.push({path, type: text, hasDefault, defaultValue, required: required && !hasDefault && !optional, leaf: !nested})
+  if (path !== '') keys.push({path, type: text, hasDefault, defaultValue, required: required && !hasDefault && !optional, leaf: !nested, schema})
   if (!nested) return
   if (inner.type === 'object') {
     for (const [key, value] of Object.entries(inner.shape as Record<string, unknown>)) walk(value, path === '' ? key : `${path}.${key}`, true, keys, names)
@@ -173,7 +175,7 @@ const walk = (schema: unknown, path: string, required: boolean, keys: SchemaKey[
 /** The keys of a list item or map value, which has no entry of its own. */
 const walkItem = (def: Def, path: string, keys: SchemaKey[], names: NamedTypes): void => {
   if (def.type === 'union' && def.discriminator !== undefined) {
-    keys.push({path, type: typeOf(def, names).text, hasDefault: false, defaultValue: undefined, required: true, leaf: false})
+    keys.push({path, type: typeOf(def, names).text, hasDefault: false, defaultValue: undefined, required: true, leaf: false, schema: undefined})
     walkVariants(def, path, keys, names)
     return
   }
@@ -185,7 +187,7 @@ const walkVariants = (def: Def, path: string, keys: SchemaKey[], names: NamedTyp
   const discriminator = String(def.discriminator)
   const variants = (def.options as unknown[]).map((option) => defOf(option))
   const values = variants.map((variant) => (defOf((variant.shape as Record<string, unknown>)[discriminator]).values as unknown[])[0])
-  keys.push({path: `${path}.${discriminator}`, type: `one of ${values.map((value) => `\`${String(value)}\``).join(', ')}`, hasDefault: false, defaultValue: undefined, required: true, leaf: true})
+  keys.push({path: `${path}.${discriminator}`, type: `one of ${values.map((value) => `\`${String(value)}\``).join(', ')}`, hasDefault: false, defaultValue: undefined, required: true, leaf: true, schema: undefined})
   variants.forEach((variant, index) => {
     for (const [key, value] of Object.entries(variant.shape as Record<string, unknown>)) {
       if (key !== discriminator) walk(value, `${path}[${discriminator}=${String(values[index])}].${key}`, true, keys, names)
