@@ -10,12 +10,13 @@ import {describe, it} from 'node:test'
 import {Registry} from 'prom-client'
 import {createMetricFamilies} from '../../daemon/telemetry/metrics/families.js'
 import {ADMIN_METHOD_NAMES} from '../../src/admin/protocol.js'
+import {CDR_COLUMN_TYPES} from '../../src/cdr/columns.js'
 import {ROOT} from '../helpers/cli.js'
 
 /** The `### \`name\`` headings of a page. */
 const sectionNames = (page: string): string[] => [...readFileSync(join(ROOT, 'docs', page), 'utf8').matchAll(/^### `([^`]+)`$/gm)].map((match) => match[1] ?? '')
 
-describe('generated reference pages', () => {
+describe('reference pages', () => {
   it('docs/configuration.md, metrics.md and admin-protocol.md are up to date (run `npm run docs` after changing the config schema, a metric family or an admin method)', (t) => {
     const fresh = mkdtempSync(join(tmpdir(), 'cc-docs-'))
     t.after(() => rmSync(fresh, {recursive: true, force: true}))
@@ -36,5 +37,11 @@ describe('generated reference pages', () => {
 
   it('docs/admin-protocol.md describes each admin method, and no other', () => {
     assert.deepEqual(sectionNames('admin-protocol.md').sort(), [...ADMIN_METHOD_NAMES].sort())
+  })
+
+  it('docs/cdr.md lists every CDR column with its ClickHouse type, in table order', () => {
+    const page = readFileSync(join(ROOT, 'docs', 'cdr.md'), 'utf8')
+    const rows = [...page.matchAll(/^\| `([a-z0-9_]+)` \| `([^`]+)` \|/gm)].map((match) => [match[1], match[2]])
+    assert.deepEqual(rows, Object.entries(CDR_COLUMN_TYPES))
   })
 })
