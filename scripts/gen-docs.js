@@ -93,6 +93,8 @@ const configurationPage = () => {
     '',
     'Key paths: `a.b` is key `b` inside section `a`; `a[]` is an item of list `a`; `<plan>` and',
     '`<node>` stand for names you choose; `[type=play]` marks keys that only nodes of that type take.',
+    '"required" means the key must be given whenever the section or list item it belongs to is;',
+    '"—" means the key may be left out and has no default.',
     '',
     '## Sections',
     '',
