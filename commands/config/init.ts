@@ -13,7 +13,7 @@ export interface ConfigInitResult {
 
 export default class ConfigInit extends BaseCommand<ConfigInitResult> {
   static override summary = 'Write an annotated starting config: tenants, trunks, a dialplan, CDRs, HEP, tracing.'
-  static override description = `Writes a commented sample config to FILE, or to $CLUTCHCALL_HOME/clutchcall.yaml (where the daemon looks for it) without FILE. The sample has a tenant, an inbound trunk with a CIDR and digest auth, an outbound trunk, a dialplan that answers, plays a tone, hands the call to an AI agent and falls back to a bridge, CDRs in the embedded store (a ClickHouse section commented out), HEP capture off, and tracing. \`config validate\` accepts it as written; its passwords are samples (change-me) to replace.
+  static override description = `Writes a commented sample config to FILE (or the --config path), else to $CLUTCHCALL_HOME/clutchcall.yaml, where the daemon looks for it. The sample has a tenant, an inbound trunk with a CIDR and digest auth, an outbound trunk, a dialplan that answers, plays a tone, hands the call to an AI agent and falls back to a bridge, CDRs in the embedded store (a ClickHouse section commented out), HEP capture off, and tracing. \`config validate\` accepts it as written; its passwords are samples (change-me) to replace.
 
 An existing file is never replaced without --force. The file is created with mode 0600, its folder with 0700 if missing. FILE "-" or --stdout prints the sample instead of writing it.`
 
@@ -41,11 +41,12 @@ An existing file is never replaced without --force. The file is created with mod
     }
     const {resolve} = await import('node:path')
     const {expandTilde, homePaths, resolveHome} = await import('../../src/paths.js')
-    const file = args.file === undefined ? homePaths(resolveHome()).defaultConfig : resolve(expandTilde(args.file))
+    const target = args.file ?? flags.config
+    const file = target === undefined ? homePaths(resolveHome()).defaultConfig : resolve(expandTilde(target))
     const {writeSampleConfig} = await import('../../src/config/init.js')
     const written = writeSampleConfig(file, {force: flags.force})
     if (!this.jsonEnabled()) {
-      const validate = args.file === undefined ? `${this.config.bin} config validate` : `${this.config.bin} config validate ${file}`
+      const validate = target === undefined ? `${this.config.bin} config validate` : `${this.config.bin} config validate ${file}`
       this.log(`${written.overwritten ? 'Replaced' : 'Wrote'} ${file}`)
       this.log(`Next: replace the sample passwords (change-me) and addresses, then run \`${validate}\`.`)
     }

@@ -59,4 +59,12 @@ describe('clutchcall config init', () => {
     writeFileSync(home.path('printed.yaml'), printed.stdout)
     assert.equal((await home.json(['config', 'validate', home.path('printed.yaml')])).code, 0)
   })
+
+  it('--config names the file to write when FILE is not given', async () => {
+    const file = home.path('via-flag.yaml')
+    const {code, body} = await home.json(['config', 'init', '--config', file])
+    assert.equal(code, 0)
+    assert.equal(body.result.file, file)
+    assert.equal((await home.json(['config', 'validate', file])).code, 0)
+  })
 })
