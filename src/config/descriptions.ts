@@ -75,10 +75,10 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
 
   metrics: {text: 'The Prometheus endpoint ([metrics.md](metrics.md)).'},
   'metrics.enabled': {text: 'Serve `/metrics`.'},
-  'metrics.listen': {text: 'Where `/metrics` listens; port 0 for any free port. The default binds every interface, so a Prometheus elsewhere can scrape it.', example: '127.0.0.1:9091'},
+  'metrics.listen': {text: 'Where `/metrics` listens; port 0 for any free port. The scrape has no authentication: bind a non-loopback address only where Prometheus needs it.', example: '0.0.0.0:9091'},
 
-  tracing: {text: 'OTLP traces of every call and SDK RPC ([traces.md](traces.md)). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides the endpoint and `OTEL_SDK_DISABLED=true` switches tracing off.'},
-  'tracing.enabled': {text: 'Export traces.'},
+  tracing: {text: 'OTLP traces of every call and SDK RPC ([traces.md](traces.md)). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides the endpoint and `OTEL_SDK_DISABLED=true` switches tracing off; when tracing runs, and where, is in [telemetry-defaults.md](telemetry-defaults.md).'},
+  'tracing.enabled': {text: 'Export traces (`false` switches them off whatever else is set).', example: 'true'},
   'tracing.endpoint': {text: 'The OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces` as protobuf.', example: 'http://otel-collector.example:4318'},
 
   cdr: {text: 'Call Detail Records, one per call, through a durable spool ([cdr.md](cdr.md)).'},

@@ -72,11 +72,13 @@ metrics:
   enabled: true
   listen: 127.0.0.1:9091
 
-# OTLP/HTTP traces, one per call. OTEL_EXPORTER_OTLP_ENDPOINT overrides the
-# endpoint; OTEL_SDK_DISABLED=true switches tracing off.
-tracing:
-  enabled: true
-  endpoint: http://localhost:4318
+# OTLP/HTTP traces, one per call and per SDK RPC, to your collector (an
+# OpenTelemetry collector, SigNoz, Tempo, ...). Uncomment and point endpoint at
+# it; OTEL_EXPORTER_OTLP_ENDPOINT overrides it and OTEL_SDK_DISABLED=true
+# switches tracing off (docs/telemetry-defaults.md has the whole rule).
+# tracing:
+#   enabled: true
+#   endpoint: http://localhost:4318
 
 # Call Detail Records, one per call, spooled to disk before anything else.
 # Without a clickhouse section the spool is the store (\`clutchcall cdr query\`
