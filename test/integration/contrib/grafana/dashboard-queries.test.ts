@@ -144,7 +144,7 @@ const runAll = async (values: {instance: string; tenant: string; trunk: string})
   assert.deepEqual(problems, [], problems.join('\n'))
 }
 
-describe('the Grafana dashboard against Prometheus scraping a gateway that carried calls', () => {
+describe('the Grafana dashboard against Prometheus scraping a gateway that carried calls', {timeout: 60_000}, () => {
   it('answers every panel query for the whole fleet (All in every variable): no error, data in each', async () => {
     await runAll({instance: '.*', tenant: '.*', trunk: '.*'})
   })
@@ -171,7 +171,7 @@ describe('the Grafana dashboard against Prometheus scraping a gateway that carri
   })
 })
 
-describe('the shipped rules in that Prometheus', () => {
+describe('the shipped rules in that Prometheus', {timeout: 60_000}, () => {
   it('load, and every rule evaluates without error', async () => {
     interface RuleState {
       name: string

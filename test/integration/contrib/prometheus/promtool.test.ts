@@ -26,7 +26,7 @@ const testMutant = async (name: string, from: string | RegExp, to: string) => {
   return runProgram('promtool', ['test', 'rules', join(dir, 'clutchcall.rules.test.yml')])
 }
 
-describe('promtool and the shipped rules', () => {
+describe('promtool and the shipped rules', {timeout: 120_000}, () => {
   it('promtool check rules accepts the rules file, lint included', async () => {
     const result = await runProgram('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', RULES_FILE])
     assert.equal(result.code, 0, result.stdout + result.stderr)
