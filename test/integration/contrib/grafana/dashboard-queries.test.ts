@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {freePort} from '../../../helpers/cli.js'
 import {allPanels, loadDashboard, RULES_FILE, type Panel, type Target} from '../../../helpers/dashboards.js'
-import {sleep, TestGateway} from '../../../helpers/gateway.js'
+import {sleep, TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {HepCollector} from '../../../helpers/hep.js'
 import {runSipp, uacExpectingRefusal, uacShortCall, uacWithAudio, uasAnswering, uasBusy} from '../../../helpers/peers.js'
 import {TestPrometheus, type QueryResult, type Sample} from '../../../helpers/prometheus.js'
@@ -100,9 +100,12 @@ before(async () => {
   await wave(1)
   await sleep(3000)
   await wave(2)
-  const text = await (await fetch(`http://${instance}/metrics`)).text()
-  const total = [...text.matchAll(/^clutchcall_calls_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
-  assert.equal(total, 8, text)
+  // Eight calls ended: the gateway counts each when its hangup completes, which may follow SIPp's exit.
+  const total = await waitFor('eight calls counted by the gateway', async () => {
+    const text = await (await fetch(`http://${instance}/metrics`)).text()
+    const sum = [...text.matchAll(/^clutchcall_calls_total\{[^}]*\} (\d+)$/gm)].reduce((counted, match) => counted + Number(match[1]), 0)
+    return sum === 8 ? sum : undefined
+  })
   await prometheus.until('the last calls scraped', async () => ((await scalar('sum(clutchcall_calls_total)')) === total ? true : undefined))
   // Rules run on their own 1 s clock: wait for an evaluation that saw the second wave's audio call.
   await prometheus.until('the recording rules evaluated after the last scrape', async () => {

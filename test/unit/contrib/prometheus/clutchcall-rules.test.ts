@@ -2,8 +2,10 @@
 // recording rules `level:metric:operations`, and give every alert a `for:`, a
 // severity and the annotations an on-call engineer reads.
 import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
-import {loadRules, PROMQL_FUNCTIONS, promqlNames, seriesNames} from '../../../helpers/dashboards.js'
+import {parse} from 'yaml'
+import {loadRules, PROMQL_FUNCTIONS, promqlNames, RULES_TEST_FILE, seriesNames} from '../../../helpers/dashboards.js'
 
 const groups = loadRules()
 const rules = groups.flatMap((group) => group.rules)
@@ -50,5 +52,25 @@ describe('contrib/prometheus/clutchcall.rules.yml', () => {
     assert.match(byName.get('ClutchCallLowMOS')?.expr ?? '', /< 3\.6/)
     assert.match(byName.get('ClutchCallShardLagHigh')?.expr ?? '', /> 20000/)
     assert.equal(byName.get('ClutchCallHepCaptureLeftOn')?.for, '1h')
+  })
+
+  it('has promtool unit tests for every rule: each recording rule\'s value, each alert firing and not firing', () => {
+    interface UnitTests {
+      rule_files: string[]
+      tests: Array<{promql_expr_test?: Array<{expr: string}>; alert_rule_test?: Array<{alertname: string; exp_alerts?: unknown[]}>}>
+    }
+    const unitTests = parse(readFileSync(RULES_TEST_FILE, 'utf8')) as UnitTests
+    assert.deepEqual(unitTests.rule_files, ['clutchcall.rules.yml'])
+    const checkedExprs = unitTests.tests.flatMap((group) => (group.promql_expr_test ?? []).map((test) => test.expr))
+    const alertTests = unitTests.tests.flatMap((group) => group.alert_rule_test ?? [])
+    for (const rule of rules) {
+      if (rule.record) {
+        assert.ok(checkedExprs.some((expr) => promqlNames(expr).metrics.includes(rule.record ?? '')), `no promql_expr_test checks ${rule.record}`)
+      } else {
+        const mine = alertTests.filter((test) => test.alertname === rule.alert)
+        assert.ok(mine.some((test) => (test.exp_alerts ?? []).length > 0), `${rule.alert} is never tested firing`)
+        assert.ok(mine.some((test) => (test.exp_alerts ?? []).length === 0), `${rule.alert} is never tested not firing`)
+      }
+    }
   })
 })
