@@ -112,7 +112,7 @@ export const promqlNames = (expr: string): {metrics: string[]; functions: string
     .replace(/\[[^\]]*\]/g, ' ')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
     .replace(/\boffset\s+[0-9a-z]+/g, ' ')
-    .replace(/(?<![A-Za-z0-9_:])[0-9][0-9a-zA-Z.+-]*/g, ' ')
+    .replace(/(?<![A-Za-z0-9_:.])[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?(?![A-Za-z0-9_:])/g, ' ')
   const metrics: string[] = []
   const functions: string[] = []
   for (const match of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*(\s*\()?/g)) {

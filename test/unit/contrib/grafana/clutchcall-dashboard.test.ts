@@ -21,6 +21,7 @@ describe('promqlNames (the lexer these checks rely on)', () => {
     const names = promqlNames('sum by (tenant, le) (rate(foo_total{a="b", c=~"x|y"}[5m])) / on (instance) group_left bar:baz:rate5m offset 1h > 1e3 and absent(qux)')
     assert.deepEqual(names.metrics.sort(), ['bar:baz:rate5m', 'foo_total', 'qux'])
     assert.deepEqual(names.functions.sort(), ['absent', 'rate', 'sum'])
+    assert.deepEqual(promqlNames('1-rate(x_total[1h30m]) * 0.5 + 2.5e-3'), {metrics: ['x_total'], functions: ['rate']})
   })
 
   it('matchersOf returns the matchers of every selector of one metric', () => {
