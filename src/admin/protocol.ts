@@ -4,6 +4,7 @@
 import * as z from 'zod/mini'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
+import type {TracingCollectorSource, TracingOffReason} from '../config/tracing.js'
 import {checkHepEndpoint, HEP_CAPTURE_ID_MAX, HEP_PASSWORD_MAX_LENGTH, HEP_TTL_MAX_S} from '../hep/params.js'
 
 /** Bumped whenever a method's params or result change incompatibly. */
@@ -28,6 +29,14 @@ export interface TelemetryStreamState {
   readonly state: string
 }
 
+/** Tracing says why it is off, or which setting named its collector (docs/telemetry-defaults.md). */
+export interface TracingStreamState extends TelemetryStreamState {
+  /** `no-collector`, `disabled` (tracing.enabled: false) or `sdk-disabled` (OTEL_SDK_DISABLED=true); null when on. */
+  readonly reason: TracingOffReason | null
+  /** `tracing.endpoint`, `tracing.enabled`, `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; null when off. */
+  readonly configuredBy: TracingCollectorSource | null
+}
+
 export interface DaemonStatus {
   readonly pid: number
   readonly version: string
@@ -42,7 +51,7 @@ export interface DaemonStatus {
   readonly calls: {readonly active: number}
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
-    readonly tracing: TelemetryStreamState
+    readonly tracing: TracingStreamState
     readonly cdr: TelemetryStreamState
     readonly hep: TelemetryStreamState
   }
