@@ -8,12 +8,12 @@ import {table} from './format.js'
 const isTracing = (stream: TelemetryStreamState): stream is TracingStreamState => 'reason' in stream || 'configuredBy' in stream
 
 /** `off (no collector configured)`, `exporting`, `serving`, … */
-export const telemetryState = (stream: TelemetryStreamState): string => {
+export const telemetryState = (stream: TelemetryStreamState | TracingStreamState): string => {
   if (!isTracing(stream) || stream.reason == null) return stream.state
   return `${stream.state} (${TRACING_OFF_TEXT[stream.reason] ?? stream.reason})`
 }
 
-export const telemetryTarget = (stream: TelemetryStreamState): string => {
+export const telemetryTarget = (stream: TelemetryStreamState | TracingStreamState): string => {
   const target = stream.target ?? '-'
   return isTracing(stream) && stream.configuredBy != null && stream.target !== null ? `${target} (set by ${stream.configuredBy})` : target
 }
