@@ -18,8 +18,10 @@ export const DEFAULT_TRACING_ENDPOINT = 'http://localhost:4318'
 /** Why tracing is off, for scripts (`status --json`: telemetry.tracing.reason). */
 export type TracingOffReason = 'no-collector' | 'disabled' | 'sdk-disabled'
 
+/** The settings that name a collector, the first set one winning. */
+export const TRACING_COLLECTOR_SOURCES = ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'tracing.endpoint', 'tracing.enabled'] as const
 /** The setting that named the collector tracing exports to. */
-export type TracingCollectorSource = 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'tracing.endpoint' | 'tracing.enabled'
+export type TracingCollectorSource = (typeof TRACING_COLLECTOR_SOURCES)[number]
 
 /** How each off reason reads in `status` and `smoke`. */
 export const TRACING_OFF_TEXT: Readonly<Record<TracingOffReason, string>> = {
