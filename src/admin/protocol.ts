@@ -14,10 +14,12 @@ export interface Listener {
   /** What listens: `admin`, `metrics`, `sip`, `rtp`, … */
   readonly name: string
   readonly transport: 'unix' | 'tcp' | 'udp' | 'http'
+  /** The address as bound (a wildcard stays `0.0.0.0` / `::`); the socket path for `unix`; the configured address of the RTP range. */
   readonly address: string
   readonly port?: number
   /** The last port of a range (RTP). */
   readonly portEnd?: number
+  /** HTTP listeners: the URL to use from this host (loopback for a wildcard bind). */
   readonly url?: string
 }
 
