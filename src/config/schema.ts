@@ -18,6 +18,9 @@ const nonEmpty = z.string().check(z.minLength(1))
 const pattern = (regex: RegExp, message: string) => z.string().check(z.regex(regex, message))
 const withDefault = <T extends z.core.SomeType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) => z._default(schema, value)
 
+/** Where the scrape endpoint listens when metrics.listen is not set. */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091'
+
 /** `host:port` or `[v6]:port`; port 0 asks the OS for a free one. */
 const hostPortPattern = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/
 export const parseHostPort = (value: string): {host: string; port: number} | undefined => {
@@ -148,11 +151,13 @@ const baseSchema = z.strictObject({
   ),
   metrics: section({
     enabled: withDefault(z.boolean(), true),
-    listen: withDefault(hostPort, '0.0.0.0:9091'),
+    // Loopback, like SIP: the scrape has no authentication (docs/telemetry-defaults.md).
+    listen: withDefault(hostPort, DEFAULT_METRICS_LISTEN),
   }),
+  // No defaults here: whether each key was written decides whether a collector is configured (tracing.ts).
   tracing: section({
-    enabled: withDefault(z.boolean(), true),
-    endpoint: withDefault(httpUrl, 'http://localhost:4318'),
+    enabled: z.optional(z.boolean()),
+    endpoint: z.optional(httpUrl),
   }),
   cdr: section({
     enabled: withDefault(z.boolean(), true),
@@ -234,7 +239,10 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
 
 export const configSchema = baseSchema.check(z.superRefine(checkReferences))
 
-export type Config = z.output<typeof configSchema>
+/** The config file as written, checked: `tracing` still says only what the file said. */
+export type ConfigFile = z.output<typeof configSchema>
+/** The effective config: tracing resolved by the rule of tracing.ts (file and environment). */
+export type Config = Omit<ConfigFile, 'tracing'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type ConfigIssue = z.core.$ZodIssue
