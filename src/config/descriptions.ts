@@ -78,8 +78,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'metrics.listen': {text: 'Where `/metrics` listens; port 0 for any free port. The scrape has no authentication: bind a non-loopback address only where Prometheus needs it.', example: '0.0.0.0:9091'},
 
   tracing: {text: 'OTLP traces of every call and SDK RPC ([traces.md](traces.md)). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides the endpoint and `OTEL_SDK_DISABLED=true` switches tracing off; when tracing runs, and where, is in [telemetry-defaults.md](telemetry-defaults.md).'},
-  'tracing.enabled': {text: 'Export traces (`false` switches them off whatever else is set).', example: 'true'},
-  'tracing.endpoint': {text: 'The OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces` as protobuf.', example: 'http://otel-collector.example:4318'},
+  'tracing.enabled': {text: '`false` switches tracing off whatever else is set; `true` without an endpoint exports to `http://localhost:4318`. Left out, tracing runs only when a collector is configured (`tracing.endpoint` or the `OTEL_EXPORTER_OTLP_*` variables).', example: 'true'},
+  'tracing.endpoint': {text: 'The collector\'s OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces` as protobuf. Setting it switches tracing on.', example: 'http://otel-collector.example:4318'},
 
   cdr: {text: 'Call Detail Records, one per call, through a durable spool ([cdr.md](cdr.md)).'},
   'cdr.enabled': {text: 'Write CDRs.'},
