@@ -179,7 +179,7 @@ export class WebRtcEndpoint {
   private fail(response: ServerResponse, error: unknown): void {
     if (response.headersSent) return
     if (error instanceof HttpRefusal) {
-      response.writeHead(error.status, {...CORS, 'content-type': 'application/json'}).end(JSON.stringify({error: {code: `HTTP_${error.status}`, message: error.message, hint: 'See README "WebRTC transport".'}}))
+      response.writeHead(error.status, {...CORS, 'content-type': 'application/json'}).end(JSON.stringify({error: {code: `HTTP_${error.status}`, message: error.message, hint: 'See docs/sdk-rpc.md.'}}))
       return
     }
     const failure = toCCError(error)

@@ -97,7 +97,7 @@ export interface CdrStatus {
   readonly rowsWritten: number
   readonly batchesWritten: number
   readonly failedAttempts: number
-  /** How a retried batch is kept from being inserted twice (README "CDR delivery"); null until the server was reached. */
+  /** How a retried batch is kept from being inserted twice (docs/cdr.md, "Delivery"); null until the server was reached. */
   readonly dedup: 'token' | 'verify' | null
 }
 

@@ -46,7 +46,8 @@ const httpUrl = z.string().check(
 /** JWT algorithms a key may be verified with (RFC 7518, RFC 8037); `none` is deliberately absent. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const
 
-const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
+/** The ids of tenants, trunks, dialplans and nodes (exported for the config reference, which names it once). */
+export const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
 const sipUri = pattern(/^sips?:/, 'must be a sip: or sips: URI')
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
 
