@@ -131,6 +131,11 @@ export class Call implements RegisteredCall {
     this.registry.stage({kind: 'stage', call_sid: this.sid, stage, start_ms: startMs, end_ms: endMs, attributes, ...(error === undefined ? {} : {error})})
   }
 
+  /** Publishes the final error status the A-leg's INVITE was answered with (refused, busy, 487 after a CANCEL). */
+  sipFinal(status: number): void {
+    this.registry.stage({kind: 'sip.final', call_sid: this.sid, status, at_ms: Date.now()})
+  }
+
   setRecordingUrl(url: string): void {
     this.recordingUrl = url
   }

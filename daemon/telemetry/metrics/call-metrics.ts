@@ -31,6 +31,7 @@ export class CallMetrics {
     })
     registry.on('CHANNEL_QUALITY', (event) => this.countPackets(event.call_sid, event))
     registry.on('CHANNEL_HANGUP_COMPLETE', (event) => this.callEnded(event))
+    registry.on('refused', (attempt) => metrics.callAttemptsRefusedTotal.inc({tenant: attempt.tenant_id, trunk: attempt.trunk_id, reason: attempt.reason}))
     this.timer = setInterval(() => this.updateLossRatio(), LOSS_INTERVAL_MS)
     this.timer.unref()
   }
