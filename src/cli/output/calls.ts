@@ -72,9 +72,8 @@ export const eventFacts = (event: CallEvent): string => {
         event.status,
         `cause ${event.q850_cause}`,
         `duration ${formatDuration(event.duration_seconds)}`,
-        ...(event.codec ? [`codec ${event.codec}`] : []),
-        // The CDR stores "no media, nothing rated" as MOS 0: shown as none, like the live view.
-        ...(event.packets_received > 0 ? [`MOS ${fixed(event.estimated_mos, 2)}`] : []),
+        // The CDR stores "nothing received, nothing rated" as MOS 0: shown as none (`-`), like the live view.
+        ...(event.codec ? [`codec ${event.codec}`, `MOS ${event.packets_received > 0 ? fixed(event.estimated_mos, 2) : '-'}`] : []),
       ].join(', ')
     default:
       // A type this CLI does not know yet (a newer daemon): time, type and sid say enough.
