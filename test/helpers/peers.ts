@@ -144,6 +144,23 @@ ${ack(2)}
 <pause milliseconds="500"/>
 ${bye(3)}`)
 
+/** Calls, is challenged, answers the challenge with a wrong password, and is challenged again (ACKing both). */
+export const uacWithWrongDigest = () => scenario('uac with a wrong password', `${invite()}
+<recv response="100" optional="true"/>
+<recv response="401" auth="true"/>
+${ack(1, '[branch-3]')}
+<send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders('2 INVITE').replace('[peer_tag_param]', '')}
+[authentication username=alice password=not-the-password]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${sdp}]]></send>
+<recv response="100" optional="true"/>
+<recv response="401"/>
+${ack(2, '[branch-3]')}`)
+
 /** Calls, hears it ring, cancels. */
 export const uacCancelling = () => scenario('uac cancelling', `${invite()}
 <recv response="100" optional="true"/>

@@ -9,7 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import type {ChannelHangupComplete} from '../../../../src/calls/events.js'
 import {sleep, TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {OtlpReceiver, type ReceivedSpan} from '../../../helpers/otlp-receiver.js'
-import {G729_ONLY_SDP, runSipp, uacExpectingRefusal, uacOfferingExpectingRefusal, uacShortCall} from '../../../helpers/peers.js'
+import {G729_ONLY_SDP, runSipp, uacAwaitingBye, uacExpectingRefusal, uacOfferingExpectingRefusal, uacShortCall, uacWithDigest, uacWithWrongDigest} from '../../../helpers/peers.js'
 
 const receiver = new OtlpReceiver()
 const gw = new TestGateway()
@@ -20,6 +20,7 @@ tenants:
   - { id: acme, dialplan: short-echo }
 trunks:
   - { id: carrier-a, tenant: acme, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1555*"] } }
+  - { id: carrier-auth, tenant: acme, inbound: { cidrs: [127.0.0.3/32], numbers: ["+1666*"], auth: { username: alice, password: wonderland } } }
 dialplans:
   short-echo:
     start: answer
@@ -150,5 +151,53 @@ describe('refused call attempts', () => {
     assert.equal(query.code, 0, JSON.stringify(query.body))
     assert.equal(query.body.result.rows.length, 0)
     assert.equal(await gw.metric(/^clutchcall_calls_total\{tenant="none"[^}]*\} (\d+)/m), 0, 'no calls_total series for nobody')
+  })
+
+  it('a digest challenge is no refusal; wrong credentials are counted as auth_failed, with no call or CDR', async () => {
+    const failedBefore = await gw.metric(refusedCounter('acme', 'carrier-auth', 'auth_failed'))
+    const good = await runSipp({scenarioXml: uacWithDigest(), target: gw.sip, service: '+16660000001', localIp: '127.0.0.3'})
+    assert.equal((await good.done).code, 0)
+    const talked = await gw.hangupOf('+16660000001')
+    assert.equal(talked.status, 'completed')
+    assert.equal(await gw.metric(refusedCounter('acme', 'carrier-auth', 'auth_failed')), failedBefore, 'the first 401 challenged, it refused nothing')
+    const wrong = await runSipp({scenarioXml: uacWithWrongDigest(), target: gw.sip, service: '+16660000002', localIp: '127.0.0.3'})
+    const {code, output} = await wrong.done
+    assert.equal(code, 0, output)
+    await waitFor('auth_failed counted', async () => ((await gw.metric(refusedCounter('acme', 'carrier-auth', 'auth_failed'))) === failedBefore + 1 ? true : undefined))
+    await sleep(500)
+    assert.equal(gw.events.some((event) => event.type === 'CHANNEL_CREATE' && event.to_number === '+16660000002'), false, 'no call for wrong credentials')
+  })
+})
+
+describe('a draining gateway', () => {
+  it('refuses new INVITEs from a known trunk with 503: counted as draining, and a failed call with cause 41 in its CDR', async () => {
+    const draining = new TestGateway()
+    try {
+      // Calls echo until the drain's timeout hangs them up.
+      await draining.start(config('http://127.0.0.1:9').replace('max_duration_s: 1', 'max_duration_s: 60'))
+      // A call in progress keeps the daemon draining while the refused attempt arrives.
+      const talker = await runSipp({scenarioXml: uacAwaitingBye(), target: draining.sip, service: '+15550000100'})
+      await draining.created('+15550000100')
+      const stopping = draining.home.json(['stop', '--timeout', '6'])
+      await waitFor('the daemon draining', async () => {
+        const status = await draining.home.json(['status'])
+        return JSON.stringify(status.body).includes('"draining":true') ? true : undefined
+      })
+      const refused = await runSipp({scenarioXml: uacExpectingRefusal(503), target: draining.sip, service: '+15550000101'})
+      const {code, output} = await refused.done
+      assert.equal(code, 0, output)
+      const end = await draining.hangupOf('+15550000101')
+      assert.equal(end.status, 'failed')
+      assert.equal(end.q850_cause, 41)
+      assert.equal(end.trunk_id, 'carrier-a')
+      assert.equal(await draining.metric(refusedCounter('acme', 'carrier-a', 'draining')), 1)
+      await talker.done
+      assert.equal((await stopping).code, 0)
+      const rows = await draining.home.json(['cdr', 'query', '--to', '+15550000101'])
+      assert.equal(rows.body.result.rows.length, 1, 'the refused attempt outlives the drain in the CDR store')
+      assert.equal(rows.body.result.rows[0].status, 'failed')
+    } finally {
+      await draining.stop()
+    }
   })
 })
