@@ -5,6 +5,7 @@
 // from an unknown source (127.0.0.2) it is only counted, so a scanner's burst
 // leaves no CDR, event or span. `cdr stats` ASR is over attempts.
 import assert from 'node:assert/strict'
+import {createSocket} from 'node:dgram'
 import {after, before, describe, it} from 'node:test'
 import type {ChannelHangupComplete} from '../../../../src/calls/events.js'
 import {sleep, TestGateway, waitFor} from '../../../helpers/gateway.js'
@@ -201,3 +202,55 @@ describe('a draining gateway', () => {
     }
   })
 })
+
+/** An even UDP port whose next port is free too, on 127.0.0.1: one RTP/RTCP pair. */
+const freeRtpPair = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 44_000 + 2 * Math.floor(Math.random() * 2_000)
+    const sockets = [createSocket('udp4'), createSocket('udp4')]
+    const bound = await Promise.all(
+      sockets.map((socket, offset) => new Promise<boolean>((resolve) => {
+        socket.once('error', () => resolve(false))
+        socket.bind(base + offset, '127.0.0.1', () => resolve(true))
+      })),
+    )
+    for (const socket of sockets) socket.close()
+    if (bound.every(Boolean)) return base
+  }
+  throw new Error('no free RTP port pair')
+}
+
+describe('a gateway out of RTP ports', () => {
+  it('refuses the next INVITE with 503 and Reason cause 47: counted as no_media_ports, a failed call with cause 47 and a failed rtp.setup', async () => {
+    const full = new TestGateway()
+    const spans = new OtlpReceiver()
+    let talker: Awaited<ReturnType<typeof runSipp>> | undefined
+    try {
+      await spans.start()
+      const port = await freeRtpPair()
+      // One media shard with one port pair: room for one call.
+      await full.start(`rtp:\n  address: 127.0.0.1\n  port_min: ${port}\n  port_max: ${port + 1}\n  shards: 1\n${config(spans.endpoint).replace('max_duration_s: 1', 'max_duration_s: 60')}`)
+      talker = await runSipp({scenarioXml: uacAwaitingBye(), target: full.sip, service: '+15550000200'})
+      const talking = await full.created('+15550000200')
+      const refused = await runSipp({scenarioXml: uacExpectingRefusal(503), target: full.sip, service: '+15550000201'})
+      const {code, output} = await refused.done
+      assert.equal(code, 0, output)
+      const end = await full.hangupOf('+15550000201')
+      assert.equal(end.status, 'failed')
+      assert.equal(end.q850_cause, 47, 'the cause of the Reason header sent')
+      assert.equal(end.codec, '')
+      assert.equal(await full.metric(refusedCounter('acme', 'carrier-a', 'no_media_ports')), 1)
+      const trace = await spans.traceOf(end.call_sid)
+      assert.equal(spanNamed(trace, 'sip.setup').attributes['sip.status_code'], 503)
+      assert.equal(spanNamed(trace, 'rtp.setup').statusCode, 2, 'the failed step: no media stream')
+      // The talker hangs up on our BYE, so the stop has no call to wait for.
+      assert.equal((await full.home.json(['calls', 'hangup', talking.call_sid, '--cause', '16'])).code, 0)
+      assert.equal((await talker.done).code, 0)
+    } finally {
+      talker?.stop()
+      await full.stop()
+      await spans.stop()
+    }
+  })
+})
+
