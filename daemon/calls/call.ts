@@ -108,6 +108,27 @@ export class Call implements RegisteredCall {
     return this.answeredAt !== null
   }
 
+  /**
+   * Just before the answer reaches the caller (the 200 OK): subscribers that must record it durably
+   * first (the CDR journal) get up to `answerDurableMaxMs`; a disk that stalls longer does not stop calls.
+   */
+  async answering(codec: string): Promise<void> {
+    if (this.answeredAt !== null || this.isEnded()) return
+    const durable: Array<Promise<void>> = []
+    this.registry.stage({kind: 'call.answering', call_sid: this.sid, codec, at_ms: Date.now(), durable})
+    if (durable.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      Promise.allSettled(durable).then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Call.answerDurableMaxMs))),
+    ])
+    clearTimeout(timer)
+    if (timedOut) this.log.warn({waitedMs: Call.answerDurableMaxMs}, 'answering before the answer is durable in the CDR journal (the disk is slow)')
+  }
+
+  /** How long an answer waits for `answering` subscribers. */
+  static answerDurableMaxMs = 1000
+
   answered(codec: string): void {
     if (this.answeredAt !== null || this.isEnded()) return
     this.answeredAt = Date.now()
@@ -189,7 +210,7 @@ export class Call implements RegisteredCall {
     this.markEnded()
   }
 
-  /** The CDR of DESIGN §8 (meaningful once the call has ended). */
+  /** The CDR of DESIGN §8: final once the call has ended; while it is up, as if it ended now (the journal's checkpoints). */
   get record(): CdrRecord {
     const ending = this.ending
     const end = this.endedAt ?? Date.now()

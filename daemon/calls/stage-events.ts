@@ -27,6 +27,20 @@ export interface CallBegin {
   readonly context: HeaderCarrier
 }
 
+/**
+ * The call is about to be answered (an inbound 200 OK is about to leave). A
+ * subscriber that must record the answer durably before the caller hears it
+ * (the CDR journal: carriers bill from the 200 OK) pushes a promise onto
+ * `durable`; the answer waits for them, for a bounded time.
+ */
+export interface CallAnswering {
+  readonly kind: 'call.answering'
+  readonly call_sid: string
+  readonly codec: string
+  readonly at_ms: number
+  readonly durable: Array<Promise<void>>
+}
+
 /** A finished stage with its own interval: trunk lookup, RTP setup. */
 export interface CallStageDone {
   readonly kind: 'stage'
@@ -79,4 +93,4 @@ export interface LegDialed {
   readonly at_ms: number
 }
 
-export type CallStage = CallBegin | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed
+export type CallStage = CallBegin | CallAnswering | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed

@@ -31,6 +31,9 @@ export class SipLeg implements CallLeg {
   private resolveEnded: (ending: LegEnding) => void = () => {}
   private sipCall: SipCall | undefined
   private finished = false
+  private answering: Promise<void> | undefined
+  /** Runs before the 200 OK is sent (the call's `answering`: the CDR journal makes the answer durable). */
+  private beforeAnswer: (() => Promise<void>) | undefined
 
   private constructor(
     readonly media: StreamMediaEndpoint,
@@ -43,8 +46,9 @@ export class SipLeg implements CallLeg {
   }
 
   /** The A-leg of an inbound call: not answered yet; `answer()` sends the 200 with `answerSdp`. */
-  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string): SipLeg {
+  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string, beforeAnswer?: () => Promise<void>): SipLeg {
     const leg = new SipLeg(media, log, incoming, local, answerSdp)
+    leg.beforeAnswer = beforeAnswer
     incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled'}))
     return leg
   }
@@ -60,8 +64,16 @@ export class SipLeg implements CallLeg {
     return this.sipCall !== undefined
   }
 
-  async answer(): Promise<void> {
+  answer(): Promise<void> {
+    this.answering ??= this.sendAnswer()
+    return this.answering
+  }
+
+  private async sendAnswer(): Promise<void> {
     if (this.sipCall || this.finished || !this.incoming) return
+    await this.beforeAnswer?.()
+    // The caller may have cancelled while the answer was being recorded.
+    if (this.finished) return
     const call = await this.incoming.answer(this.answerSdp)
     this.follow(call)
   }
