@@ -94,7 +94,7 @@ export class ActiveCallJournal {
   private readonly compactBytes: number
   private readonly now: () => number
   /** Figures for the benchmark and the tests. */
-  readonly counters = {records: 0, fsyncs: 0, checkpoints: 0, compactions: 0, writeErrors: 0}
+  readonly counters = {records: 0, bytes: 0, fsyncs: 0, checkpoints: 0, compactions: 0, writeErrors: 0}
 
   private readonly onStage = (stage: CallStage) => {
     if (stage.kind === 'call.answering') stage.durable.push(this.answered(stage.call_sid, stage.at_ms, stage.codec))
@@ -333,6 +333,7 @@ export class ActiveCallJournal {
     this.bytes += line.length
     this.unsynced = true
     this.counters.records += 1
+    this.counters.bytes += line.length
     this.compactionTail?.push(line)
   }
 
