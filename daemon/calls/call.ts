@@ -108,26 +108,11 @@ export class Call implements RegisteredCall {
     return this.answeredAt !== null
   }
 
-  /**
-   * Just before the answer reaches the caller (the 200 OK): subscribers that must record it durably
-   * first (the CDR journal) get up to `answerDurableMaxMs`; a disk that stalls longer does not stop calls.
-   */
-  async answering(codec: string): Promise<void> {
+  /** Just before the answer reaches the caller (the 200 OK leaves): subscribers record it first (the CDR journal). */
+  answering(codec: string): void {
     if (this.answeredAt !== null || this.isEnded()) return
-    const durable: Array<Promise<void>> = []
-    this.registry.stage({kind: 'call.answering', call_sid: this.sid, codec, at_ms: Date.now(), durable})
-    if (durable.length === 0) return
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = await Promise.race([
-      Promise.allSettled(durable).then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Call.answerDurableMaxMs))),
-    ])
-    clearTimeout(timer)
-    if (timedOut) this.log.warn({waitedMs: Call.answerDurableMaxMs}, 'answering before the answer is durable in the CDR journal (the disk is slow)')
+    this.registry.stage({kind: 'call.answering', call_sid: this.sid, codec, at_ms: Date.now()})
   }
-
-  /** How long an answer waits for `answering` subscribers. */
-  static answerDurableMaxMs = 1000
 
   answered(codec: string): void {
     if (this.answeredAt !== null || this.isEnded()) return

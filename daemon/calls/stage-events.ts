@@ -28,17 +28,15 @@ export interface CallBegin {
 }
 
 /**
- * The call is about to be answered (an inbound 200 OK is about to leave). A
- * subscriber that must record the answer durably before the caller hears it
- * (the CDR journal: carriers bill from the 200 OK) pushes a promise onto
- * `durable`; the answer waits for them, for a bounded time.
+ * The call is about to be answered: published just before an inbound 200 OK
+ * leaves, so that a subscriber can record the answer first (the CDR journal:
+ * carriers bill from the 200 OK, and CHANNEL_ANSWER comes only with the ACK).
  */
 export interface CallAnswering {
   readonly kind: 'call.answering'
   readonly call_sid: string
   readonly codec: string
   readonly at_ms: number
-  readonly durable: Array<Promise<void>>
 }
 
 /** A finished stage with its own interval: trunk lookup, RTP setup. */

@@ -31,9 +31,8 @@ export class SipLeg implements CallLeg {
   private resolveEnded: (ending: LegEnding) => void = () => {}
   private sipCall: SipCall | undefined
   private finished = false
-  private answering: Promise<void> | undefined
-  /** Runs before the 200 OK is sent (the call's `answering`: the CDR journal makes the answer durable). */
-  private beforeAnswer: (() => Promise<void>) | undefined
+  /** Runs just before the 200 OK is sent (the call's `answering`: the CDR journal records the answer). */
+  private beforeAnswer: (() => void) | undefined
 
   private constructor(
     readonly media: StreamMediaEndpoint,
@@ -46,7 +45,7 @@ export class SipLeg implements CallLeg {
   }
 
   /** The A-leg of an inbound call: not answered yet; `answer()` sends the 200 with `answerSdp`. */
-  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string, beforeAnswer?: () => Promise<void>): SipLeg {
+  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string, beforeAnswer?: () => void): SipLeg {
     const leg = new SipLeg(media, log, incoming, local, answerSdp)
     leg.beforeAnswer = beforeAnswer
     incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled'}))
@@ -64,16 +63,9 @@ export class SipLeg implements CallLeg {
     return this.sipCall !== undefined
   }
 
-  answer(): Promise<void> {
-    this.answering ??= this.sendAnswer()
-    return this.answering
-  }
-
-  private async sendAnswer(): Promise<void> {
+  async answer(): Promise<void> {
     if (this.sipCall || this.finished || !this.incoming) return
-    await this.beforeAnswer?.()
-    // The caller may have cancelled while the answer was being recorded.
-    if (this.finished) return
+    this.beforeAnswer?.()
     const call = await this.incoming.answer(this.answerSdp)
     this.follow(call)
   }

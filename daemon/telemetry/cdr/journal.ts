@@ -2,11 +2,11 @@
 // connected call, so that a daemon that dies still gets each one its CDR at
 // the next start (journal-recovery.ts).
 //
-// Cheap on the hot path: an answer is one small write() into the kernel (a
-// SIGKILL keeps it), and durability comes from group commit: one fdatasync,
-// off the event loop, covers every record written since the last, so its cost
-// is per round, not per call. The 200 OK waits for that round (the `call.answering`
-// stage), so an answer the caller heard survives a power loss too.
+// Cheap on the hot path: an answer is one small write() into the kernel, made
+// just before the 200 OK leaves (the `call.answering` stage), so a killed
+// daemon keeps it. Durability against power loss comes from group commit: one
+// fdatasync, off the event loop, covers every record written since the last,
+// so its cost is per round, not per call, and the 200 OK never waits for it.
 //
 // End records are written at checkpoints, after the CDR spool's fsync: a call
 // is dropped from the journal only once its row is on disk.
@@ -97,7 +97,7 @@ export class ActiveCallJournal {
   readonly counters = {records: 0, bytes: 0, fsyncs: 0, checkpoints: 0, compactions: 0, writeErrors: 0}
 
   private readonly onStage = (stage: CallStage) => {
-    if (stage.kind === 'call.answering') stage.durable.push(this.answered(stage.call_sid, stage.at_ms, stage.codec))
+    if (stage.kind === 'call.answering') void this.answered(stage.call_sid, stage.at_ms, stage.codec)
   }
 
   private readonly onAnswer = (event: ChannelAnswer) => {
@@ -189,7 +189,7 @@ export class ActiveCallJournal {
     this.fd = -1
   }
 
-  /** Journals an answer; resolves once it is durable. */
+  /** Journals an answer (in the kernel on return); resolves once it is on disk. */
   private answered(callSid: string, answerMs: number, codec: string): Promise<void> {
     const call = this.options.calls.get(callSid)
     if (!call || this.fd < 0) return Promise.resolve()
@@ -200,7 +200,7 @@ export class ActiveCallJournal {
   }
 
   /** Resolves when everything appended so far is on disk (or its fsync failed, which is logged: calls go on). */
-  private commit(): Promise<void> {
+  commit(): Promise<void> {
     const round = (this.nextRound ??= newRound())
     if (!this.running) {
       this.running = true

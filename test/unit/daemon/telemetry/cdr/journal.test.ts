@@ -61,10 +61,11 @@ class Daemon {
     })
   }
 
-  /** An inbound call answered the way SIP answers: `answering` (durable) before the 200 OK, then the confirmed answer. */
+  /** An inbound call answered the way SIP answers: `answering` before the 200 OK, the confirmed answer with the ACK; then the group commit. */
   async connect(to: string): Promise<Call> {
     const call = new Call({tenant: 'acme', trunk: 'carrier-a', direction: 'inbound', from: '+15550001111', to, sipCallId: `${to}@test`}, this.calls, silent)
-    await call.answering('PCMA')
+    call.answering('PCMA')
+    await this.journal.commit()
     call.answered('PCMA')
     call.qualityUpdate(quality)
     return call
@@ -82,9 +83,13 @@ const spoolRows = (): Array<{call_sid: string; status: string; q850_cause: numbe
 const rowsOf = (sid: string) => spoolRows().filter((row) => row.call_sid === sid)
 
 describe('the active-call journal', () => {
-  it('has an answer on disk, with the call\'s CDR fields, before `answering` lets the 200 OK go', async () => {
+  it('has an answer in the file as soon as `answering` returns (before the 200 OK leaves), on disk at the next group commit', async () => {
     const daemon = new Daemon()
-    const call = await daemon.connect('+15550000001')
+    const call = new Call({tenant: 'acme', trunk: 'carrier-a', direction: 'inbound', from: '+15550001111', to: '+15550000001', sipCallId: 'a@test'}, daemon.calls, silent)
+    call.answering('PCMA')
+    assert.equal(journalRecords().length, 1, 'written synchronously: a SIGKILL right after the 200 OK keeps it')
+    assert.equal(daemon.journal.counters.fsyncs, 0)
+    await daemon.journal.commit()
     const [record] = journalRecords()
     assert.equal(record?.kind, 'answer')
     assert.ok(record?.kind === 'answer')
@@ -93,7 +98,7 @@ describe('the active-call journal', () => {
     assert.equal(record.call.tenant_id, 'acme')
     assert.equal(record.call.codec, 'PCMA')
     assert.ok(record.call.answer_timestamp_ms >= call.record.start_timestamp_ms)
-    assert.ok(daemon.journal.counters.fsyncs >= 1, 'group commit ran before answering returned')
+    assert.equal(daemon.journal.counters.fsyncs, 1)
     assert.equal(statSync(journalPath(journalDir)).mode & 0o777, 0o600)
     assert.equal(statSync(journalDir).mode & 0o777, 0o700)
   })
@@ -257,7 +262,7 @@ describe('the CDR sink with its journal', () => {
     const calls = new CallRegistry()
     sink(calls).start()
     const call = new Call({tenant: 'acme', trunk: 'none', direction: 'inbound', from: '1', to: '2', sipCallId: 'x@test'}, calls, silent)
-    await call.answering('PCMU')
+    call.answering('PCMU')
     call.answered('PCMU')
     // The daemon dies: the first sink is abandoned as it is.
 
