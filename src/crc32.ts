@@ -1,5 +1,7 @@
-// CRC-32 (IEEE 802.3, the polynomial of zlib and gzip). Node's zlib.crc32 only
-// exists from 20.15, and the package supports 20.6: a table-driven one here.
+// CRC-32 (IEEE 802.3, the polynomial of zlib and gzip). Node's native
+// zlib.crc32 (from 20.15) when there is one, about a hundred times faster on
+// a large checkpoint; the package supports 20.6, so a table-driven one otherwise.
+import * as zlib from 'node:zlib'
 
 const TABLE = (() => {
   const table = new Uint32Array(256)
@@ -11,9 +13,16 @@ const TABLE = (() => {
   return table
 })()
 
-/** The CRC-32 of `bytes[start, end)`, as an unsigned 32-bit integer. */
-export const crc32 = (bytes: Uint8Array, start = 0, end = bytes.length): number => {
+/** The table-driven CRC-32 of `bytes[start, end)` (Node before 20.15). */
+export const crc32Table = (bytes: Uint8Array, start = 0, end = bytes.length): number => {
   let crc = 0xffffffff
   for (let index = start; index < end; index++) crc = TABLE[(crc ^ bytes[index]!) & 0xff]! ^ (crc >>> 8)
   return (crc ^ 0xffffffff) >>> 0
 }
+
+const native = (zlib as {crc32?: (data: Uint8Array) => number}).crc32
+
+/** The CRC-32 of `bytes[start, end)`, as an unsigned 32-bit integer. */
+export const crc32: (bytes: Uint8Array, start?: number, end?: number) => number = native
+  ? (bytes, start = 0, end = bytes.length) => native(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end))
+  : crc32Table

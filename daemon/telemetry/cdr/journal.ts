@@ -267,7 +267,9 @@ export class ActiveCallJournal {
     for (const [sid, entry] of this.connected) {
       const call = this.options.calls.get(sid)
       // A call that has ended keeps its last figures: its row is in the spool, its end record comes soon.
-      if (call) this.connected.set(sid, journaled(call.record, entry.answer_timestamp_ms, now, call.record.codec || entry.codec))
+      if (!call) continue
+      const record = call.record
+      this.connected.set(sid, journaled(record, entry.answer_timestamp_ms, now, record.codec || entry.codec))
     }
     const line = encodeRecord({kind: 'checkpoint', at_ms: now, calls: [...this.connected.values()]})
     this.counters.checkpoints += 1
