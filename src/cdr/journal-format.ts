@@ -56,12 +56,9 @@ const PREFIX_LENGTH = 9
 
 /** One record as its line, newline included. */
 export const encodeRecord = (record: JournalRecord): Buffer => {
-  const json = Buffer.from(JSON.stringify(record))
-  const line = Buffer.allocUnsafe(PREFIX_LENGTH + json.length + 1)
-  line.write(crc32(json).toString(16).padStart(8, '0'), 0, 'latin1')
-  line[8] = SPACE
-  json.copy(line, PREFIX_LENGTH)
-  line[line.length - 1] = NEWLINE
+  // One buffer for the whole line (this runs once per answered call): the CRC is filled in over its JSON part.
+  const line = Buffer.from(`00000000 ${JSON.stringify(record)}\n`)
+  line.write(crc32(line, PREFIX_LENGTH, line.length - 1).toString(16).padStart(8, '0'), 0, 'latin1')
   return line
 }
 
