@@ -10,7 +10,7 @@
 //
 // End records are written at checkpoints, after the CDR spool's fsync: a call
 // is dropped from the journal only once its row is on disk.
-import {closeSync, fdatasync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, write, writeSync} from 'node:fs'
+import {closeSync, constants, fdatasync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, write, writeSync} from 'node:fs'
 import {promisify} from 'node:util'
 import type {Logger} from 'pino'
 import type {ChannelAnswer} from '../../../src/calls/events.js'
@@ -20,6 +20,9 @@ import {CCError} from '../../../src/errors.js'
 import type {CallRegistry} from '../../calls/registry.js'
 import type {CallStage} from '../../calls/stage-events.js'
 import type {CdrSpool} from './spool.js'
+
+/** Append mode: every write lands at the end, also after the file is truncated to nothing. */
+const CREATE_FOR_APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND
 
 const fdatasyncAsync = promisify(fdatasync)
 const fsyncAsync = promisify(fsync)
@@ -118,7 +121,7 @@ export class ActiveCallJournal {
     try {
       mkdirSync(this.options.dir, {recursive: true, mode: 0o700})
       const temporary = compactingPath(this.options.dir)
-      const fd = openSync(temporary, 'w', 0o600)
+      const fd = openSync(temporary, CREATE_FOR_APPEND, 0o600)
       // At start only, before any call: blocking is harmless here.
       fsyncSync(fd)
       renameSync(temporary, this.path)
@@ -171,20 +174,10 @@ export class ActiveCallJournal {
     calls.off('stage', this.onStage)
     calls.off('CHANNEL_ANSWER', this.onAnswer)
     clearInterval(this.timer)
-    await this.commitEnds()
+    // The last checkpoint: with every call ended and spooled, it leaves the journal empty.
+    await this.requestCheckpoint()
     if (this.fd < 0) return
-    try {
-      if (this.connected.size === 0) {
-        ftruncateSync(this.fd, 0)
-        this.bytes = 0
-        await fdatasyncAsync(this.fd)
-      } else {
-        await this.requestCheckpoint()
-        log.warn({connectedCalls: this.connected.size, journal: this.path}, 'calls still connected at stop stay in the journal; the next start writes their CDRs')
-      }
-    } catch (error) {
-      this.writeFailed(error)
-    }
+    if (this.connected.size > 0) log.warn({connectedCalls: this.connected.size, journal: this.path}, 'calls still connected at stop stay in the journal; the next start writes their CDRs')
     closeSync(this.fd)
     this.fd = -1
   }
@@ -263,6 +256,15 @@ export class ActiveCallJournal {
 
   /** Every journaled call with its figures as of now; the journal is compacted instead when it has grown. */
   private async checkpoint(): Promise<void> {
+    if (this.connected.size === 0) {
+      // Nothing to recover: an empty file says so, and an idle gateway writes and fsyncs nothing.
+      if (this.bytes > 0 && this.fd >= 0) {
+        ftruncateSync(this.fd, 0)
+        this.bytes = 0
+        this.unsynced = true
+      }
+      return
+    }
     const now = this.now()
     for (const [sid, entry] of this.connected) {
       const call = this.options.calls.get(sid)
@@ -286,7 +288,7 @@ export class ActiveCallJournal {
   private async compact(checkpoint: Buffer): Promise<void> {
     const {dir} = this.options
     const temporary = compactingPath(dir)
-    const fd = openSync(temporary, 'w', 0o600)
+    const fd = openSync(temporary, CREATE_FOR_APPEND, 0o600)
     this.compactionTail = []
     let size = checkpoint.length
     try {

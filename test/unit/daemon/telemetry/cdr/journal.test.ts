@@ -237,6 +237,26 @@ describe('the active-call journal', () => {
     assert.ok(!existsSync(compactingPath(journalDir)))
   })
 
+  it('empties itself once every call has ended, and then writes and fsyncs nothing while idle', async () => {
+    const daemon = new Daemon()
+    const calls = await Promise.all([daemon.connect('+15550000030'), daemon.connect('+15550000031')])
+    await daemon.journal.requestCheckpoint()
+    assert.ok(statSync(journalPath(journalDir)).size > 0)
+    for (const call of calls) call.finish({cause: 16, status: 'completed'})
+    await daemon.journal.requestCheckpoint()
+    assert.equal(statSync(journalPath(journalDir)).size, 0)
+    const fsyncs = daemon.journal.counters.fsyncs
+    for (let n = 0; n < 3; n++) await daemon.journal.requestCheckpoint()
+    assert.equal(daemon.journal.counters.fsyncs, fsyncs)
+    assert.equal(statSync(journalPath(journalDir)).size, 0)
+    // Appends after the truncation start at the beginning of the file, not after a hole.
+    const next = await daemon.connect('+15550000032')
+    const records = journalRecords()
+    assert.equal(records.length, 1)
+    assert.ok(records[0]?.kind === 'answer' && records[0].call.call_sid === next.sid)
+    assert.deepEqual(decodeJournal(readFileSync(journalPath(journalDir))).damaged, [])
+  })
+
   it('is empty after a graceful stop; a call still connected at stop stays for the next start', async () => {
     const first = new Daemon()
     const call = await first.connect('+15550000020')
