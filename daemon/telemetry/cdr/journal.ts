@@ -143,10 +143,6 @@ export class ActiveCallJournal {
     if (this.connected.has(callSid)) this.endedSinceCommit.push(callSid)
   }
 
-  get connectedCalls(): number {
-    return this.connected.size
-  }
-
   get sizeBytes(): number {
     return this.bytes
   }
