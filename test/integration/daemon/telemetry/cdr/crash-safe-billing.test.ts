@@ -14,7 +14,7 @@ import {decodeJournal, encodeRecord, journalPath} from '../../../../../src/cdr/j
 import {freePort, TestHome} from '../../../../helpers/cli.js'
 import {TestClickHouse} from '../../../../helpers/clickhouse.js'
 import {sleep, waitFor} from '../../../../helpers/gateway.js'
-import {runSipp, uacShortCall} from '../../../../helpers/peers.js'
+import {runSipp, uacShortCall, type SippRun} from '../../../../helpers/peers.js'
 
 const clickhouse = new TestClickHouse()
 const TABLE = 'default.telephony_cdrs'
@@ -88,7 +88,10 @@ interface LogLine {
 describe('crash-safe billing', () => {
   const home = new TestHome()
   const sippDir = mkdtempSync(join(tmpdir(), 'cc-billing-'))
+  let sipp: SippRun | undefined
   after(async () => {
+    // A failed assertion must not leave SIPp calling until its own timeout.
+    sipp?.stop()
     await home.cleanup()
     rmSync(sippDir, {recursive: true, force: true})
   })
@@ -117,7 +120,7 @@ describe('crash-safe billing', () => {
 
     const answeredLog = join(sippDir, 'answered.log')
     const began = Date.now()
-    const sipp = await runSipp({
+    sipp = await runSipp({
       scenarioXml: scenario,
       target: `127.0.0.1:${sipPort}`,
       calls: CALLS,
