@@ -29,8 +29,9 @@ export interface CallBegin {
 
 /**
  * The call is about to be answered: published just before an inbound 200 OK
- * leaves, so that a subscriber can record the answer first (the CDR journal:
- * carriers bill from the 200 OK, and CHANNEL_ANSWER comes only with the ACK).
+ * leaves (an SDK call: once its far end has answered), so that a subscriber can
+ * record the answer first (the CDR journal: carriers bill from the 200 OK, and
+ * CHANNEL_ANSWER comes only with the ACK).
  */
 export interface CallAnswering {
   readonly kind: 'call.answering'
