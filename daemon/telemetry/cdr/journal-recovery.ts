@@ -11,14 +11,14 @@
 //    so a crash in between finds them in the spool at the next start.
 // A damaged or torn journal is read for every whole record; the file is kept
 // aside and the log says what was lost.
-import {copyFileSync, readFileSync} from 'node:fs'
+import {copyFileSync} from 'node:fs'
 import type {Logger} from 'pino'
 import {cdrLine} from '../../../src/cdr/columns.js'
-import {compactingPath, decodeJournal, journalPath, replayJournal, type DamagedRange, type JournaledCall} from '../../../src/cdr/journal-format.js'
+import {journalContents, readJournalFiles} from '../../../src/cdr/journal-files.js'
+import type {DamagedRange} from '../../../src/cdr/journal-format.js'
 import type {CdrRecord} from '../../../src/cdr/record.js'
 import {recoveredCdr} from '../../../src/cdr/recovered-cdr.js'
 import {callSidsInSpool} from '../../../src/cdr/spool-files.js'
-import {CCError} from '../../../src/errors.js'
 import type {CdrSpool} from './spool.js'
 
 /** How far before a call's answer its spool row could sit, in a segment's mtime: wall-clock steps (NTP) included. */
@@ -36,44 +36,9 @@ export interface RecoveryResult {
   readonly keptAside: string[]
 }
 
-interface JournalFile {
-  readonly path: string
-  readonly bytes: Buffer
-}
-
-const readIfPresent = (path: string): JournalFile | undefined => {
-  try {
-    return {path, bytes: readFileSync(path)}
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new CCError('CC_ERR_CDR_JOURNAL', {path, detail: error instanceof Error ? error.message : String(error)}, {cause: error})
-  }
-}
-
-/** The calls each file leaves connected, merged: a call counts if either file has it and neither ended it. */
-const unresolvedCalls = (files: readonly JournalFile[]): {calls: Map<string, JournaledCall>; damaged: Array<DamagedRange & {file: string}>} => {
-  const calls = new Map<string, JournaledCall>()
-  const ended = new Set<string>()
-  const damaged: Array<DamagedRange & {file: string}> = []
-  // Both files exist only after a crash during compaction; which one was current is unknown, so the union
-  // is taken. That is safe: a call in it that had ended has its row in the spool, which the check finds.
-  for (const file of files) {
-    const decoded = decodeJournal(file.bytes)
-    damaged.push(...decoded.damaged.map((range) => ({...range, file: file.path})))
-    for (const record of decoded.records) if (record.kind === 'end') for (const sid of record.call_sids) ended.add(sid)
-    for (const [sid, call] of replayJournal(decoded.records)) {
-      const known = calls.get(sid)
-      if (!known || known.last_seen_ms < call.last_seen_ms) calls.set(sid, call)
-    }
-  }
-  for (const sid of ended) calls.delete(sid)
-  return {calls, damaged}
-}
-
 export const recoverJournal = (options: {readonly journalDir: string; readonly spool: CdrSpool; readonly log: Logger; readonly now?: () => number}): RecoveryResult => {
   const {journalDir, spool, log} = options
-  const files = [readIfPresent(journalPath(journalDir)), readIfPresent(compactingPath(journalDir))].filter((file): file is JournalFile => file !== undefined)
-  const {calls, damaged} = unresolvedCalls(files)
+  const {calls, damaged} = journalContents(readJournalFiles(journalDir))
 
   const keptAside: string[] = []
   if (damaged.length > 0) {

@@ -93,7 +93,7 @@ export class ActiveCallJournal {
   private compactionTail: Buffer[] | undefined
   private timer: NodeJS.Timeout | undefined
   private lastWarnAt = 0
-  private readonly path: string
+  private readonly file: string
   private readonly compactBytes: number
   private readonly now: () => number
   /** Figures for the benchmark and the tests. */
@@ -111,7 +111,7 @@ export class ActiveCallJournal {
   }
 
   constructor(private readonly options: JournalOptions) {
-    this.path = journalPath(options.dir)
+    this.file = journalPath(options.dir)
     this.compactBytes = options.compactBytes ?? DEFAULT_COMPACT_BYTES
     this.now = options.now ?? Date.now
   }
@@ -124,7 +124,7 @@ export class ActiveCallJournal {
       const fd = openSync(temporary, CREATE_FOR_APPEND, 0o600)
       // At start only, before any call: blocking is harmless here.
       fsyncSync(fd)
-      renameSync(temporary, this.path)
+      renameSync(temporary, this.file)
       syncDirectorySync(this.options.dir)
       this.fd = fd
       this.bytes = 0
@@ -141,6 +141,15 @@ export class ActiveCallJournal {
   /** The CDR sink spooled this call's row: it leaves the journal at the next checkpoint. */
   ended(callSid: string): void {
     if (this.connected.has(callSid)) this.endedSinceCommit.push(callSid)
+  }
+
+  /** Calls journaled and not yet ended by an end record. */
+  get journaledCalls(): number {
+    return this.connected.size
+  }
+
+  get path(): string {
+    return this.file
   }
 
   get sizeBytes(): number {
@@ -300,7 +309,7 @@ export class ActiveCallJournal {
         await fdatasyncAsync(fd)
       }
       // Synchronous from the empty-tail check to the switch: no record can fall between the two files.
-      renameSync(temporary, this.path)
+      renameSync(temporary, this.file)
       const old = this.fd
       this.fd = fd
       this.bytes = size
@@ -343,7 +352,7 @@ export class ActiveCallJournal {
     const now = Date.now()
     if (now - this.lastWarnAt < WARN_EVERY_MS) return
     this.lastWarnAt = now
-    this.options.log.error({err: error, journal: this.path, connectedCalls: this.connected.size}, 'the active-call journal cannot be written: calls connected now would get no CDR if the daemon died')
+    this.options.log.error({err: error, journal: this.file, connectedCalls: this.connected.size}, 'the active-call journal cannot be written: calls connected now would get no CDR if the daemon died')
   }
 }
 

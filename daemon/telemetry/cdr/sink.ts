@@ -36,6 +36,7 @@ export class CdrSink {
   private readonly journal: ActiveCallJournal | undefined
   private retentionTimer: NodeJS.Timeout | undefined
   private rowsStored = 0
+  private recoveredAtStart = 0
   private lastStoreError: {at: Date; code: string; message: string} | null = null
   private readonly onHangup = (event: ChannelHangupComplete) => this.record(event)
 
@@ -112,6 +113,7 @@ export class CdrSink {
   /** The CDRs of calls a daemon that died left connected (journal-recovery.ts); before the writer counts what is pending. */
   private recover(): void {
     const {recovered} = recoverJournal({journalDir: this.options.journalDir, spool: this.spool, log: this.options.log.child({sink: 'cdr-journal'})})
+    this.recoveredAtStart = recovered.length
     this.options.metrics.cdrRecoveredCallsTotal.inc(recovered.length)
     if (!this.writer) {
       this.rowsStored += recovered.length
@@ -154,6 +156,7 @@ export class CdrSink {
       batchesWritten: writer?.batchesWritten ?? 0,
       failedAttempts: writer?.failedAttempts ?? 0,
       dedup: writer?.dedup ?? null,
+      ...(this.journal ? {journal: {path: this.journal.path, bytes: this.journal.sizeBytes, calls: this.journal.journaledCalls, recoveredAtStart: this.recoveredAtStart}} : {}),
     }
   }
 

@@ -146,7 +146,15 @@ describe('crash-safe billing', () => {
     tearJournalTail(home)
     const tornJournal = readFileSync(journalPath(home.path('journal')))
     assert.ok(decodeJournal(tornJournal).damaged.some((range) => range.reason === 'torn'))
+    // With the daemon down, `cdr status` says what the next start will do.
+    const offline = await home.json(['cdr', 'status'])
+    assert.equal(offline.code, 0, JSON.stringify(offline.body))
+    const waiting = offline.body.result.journal.calls as number
+    assert.ok(waiting >= 20, `calls journaled at the host crash: ${waiting}`)
     await start(home)
+    const running = await home.json(['cdr', 'status'])
+    const recoveredAtStart = running.body.result.journal.recoveredAtStart as number
+    assert.ok(recoveredAtStart > 0 && recoveredAtStart <= waiting, `${recoveredAtStart} recovered of ${waiting} journaled (the rest had their rows in the spool)`)
 
     const {output} = await sipp.done
     const answered = new Set([...readFileSync(answeredLog, 'utf8').matchAll(/answered (\+17770\d+)/g)].map((match) => match[1]!))

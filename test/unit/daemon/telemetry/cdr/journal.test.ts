@@ -293,6 +293,7 @@ describe('the CDR sink with its journal', () => {
     assert.equal(rowsOf(call.sid)[0]?.status, 'failed')
     assert.match(await prom.metrics(), /^clutchcall_cdr_recovered_calls_total 1$/m)
     assert.equal(restarted.status().rowsWritten, 1)
+    assert.deepEqual(restarted.status().journal, {path: journalPath(journalDir), bytes: 0, calls: 0, recoveredAtStart: 1})
     await restarted.stop()
     assert.equal(statSync(journalPath(journalDir)).size, 0)
   })
