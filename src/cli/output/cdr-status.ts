@@ -27,7 +27,7 @@ export const cdrStatusBlock = (status: CdrStatus, daemon: 'running' | 'stopped')
   }
   const journal = status.journal
   if (journal) {
-    const held = journal.calls === null ? 'unreadable' : daemon === 'running' ? `${journal.calls} call(s) journaled` : `${journal.calls} call(s) the next start gives a recovered CDR (unless the spool has their rows)`
+    const held = journal.calls === null ? 'unreadable' : daemon === 'running' ? `${journal.calls} call(s) journaled` : `${journal.calls} call(s) for the next start to recover, less any whose row is in the spool`
     const recovered = journal.recoveredAtStart === null ? '' : `; ${journal.recoveredAtStart} CDR(s) recovered at start`
     pairs.push(['Journal', `${journal.path} (${held}, ${bytesText(journal.bytes)}${recovered})`])
   }
