@@ -60,7 +60,7 @@ export class Gateway {
     const {config} = loaded
     this.metricsServer = config.metrics.enabled ? new MetricsServer(this.metrics.registry, config.metrics.listen) : undefined
     this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
-    this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
+    this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, journalDir: loaded.paths.journalDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
     this.hep = new HepSink({config: config.heplify, calls: this.calls, metrics: this.metrics.families, log})
     // No collector configured, no sink and no export thread (src/config/tracing.ts).
     this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url}, calls: this.calls, log}) : undefined

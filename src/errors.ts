@@ -61,6 +61,7 @@ export const ERRORS = {
   CC_ERR_CDR_QUERY_FAILED: spec('The CDR query failed: {detail}', 'Check the filters; `--json` shows the SQL parameters that were sent.', -32046),
   CC_ERR_CDR_FLUSH_INCOMPLETE: spec('{pending} CDR row(s) are still waiting for ClickHouse after {seconds}s; last error: {detail}', 'Nothing is lost: the rows stay in the spool and are retried. `clutchcall cdr status` shows the retries.', -32047),
   CC_ERR_CDR_SPOOL: spec('The CDR spool in {path} cannot be used: {detail}', 'Check the disk and the permissions of that directory; the daemon log has the details.', -32048),
+  CC_ERR_CDR_JOURNAL: spec('The active-call journal in {path} cannot be used: {detail}', 'Check the disk and the permissions of that directory (the daemon needs to create and write it, mode 0700); the daemon log has the details.', -32049),
   CC_ERR_HEP_ENDPOINT_UNRESOLVABLE: spec('Cannot switch HEP capture on: the collector host {host} does not resolve ({detail})', 'Check the name, or give the collector as an IP address: `clutchcall hep enable --endpoint 192.0.2.10:9060`.', -32050),
   CC_ERR_HEP_SOCKET: spec('Cannot switch HEP capture on: no UDP socket towards {endpoint} ({detail})', 'Check that the address family of {endpoint} has a route on this host; the daemon log has the details.', -32051),
   CC_ERR_HEP_NOT_READY: spec('HEP capture cannot be switched yet: the gateway is still starting or already stopping', 'Retry once `clutchcall status` shows the daemon running.', -32052),

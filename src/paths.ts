@@ -1,5 +1,5 @@
 // Where ClutchCall keeps its state. The home directory holds the admin socket,
-// the pid file, the daemon log, the CDR spool and recordings.
+// the pid file, the daemon log, the CDR spool, the active-call journal and recordings.
 import {mkdirSync, statSync, chmodSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -13,6 +13,8 @@ export interface HomePaths {
   readonly defaultSocket: string
   readonly defaultConfig: string
   readonly spoolDir: string
+  /** The active-call journal (crash-safe billing: src/cdr/journal-format.ts). */
+  readonly journalDir: string
   readonly recordingsDir: string
 }
 
@@ -26,6 +28,7 @@ export const homePaths = (home: string): HomePaths => ({
   defaultSocket: join(home, 'admin.sock'),
   defaultConfig: join(home, 'clutchcall.yaml'),
   spoolDir: join(home, 'cdr-spool'),
+  journalDir: join(home, 'journal'),
   recordingsDir: join(home, 'recordings'),
 })
 

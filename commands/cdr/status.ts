@@ -29,9 +29,9 @@ When the daemon is not running the command reads the spool on disk instead and s
       }
     } catch (error) {
       if (!(error instanceof CCError) || error.code !== 'CC_ERR_DAEMON_NOT_RUNNING') throw error
-      this.note('The daemon is not running; this is what the spool on disk holds.')
+      this.note('The daemon is not running; this is what the spool and the journal on disk hold.')
       const {offlineCdrStatus} = await import('../../src/cdr/offline-status.js')
-      result = {...offlineCdrStatus(loaded.config.cdr, loaded.paths.spoolDir), daemon: 'stopped'}
+      result = {...offlineCdrStatus(loaded.config.cdr, loaded.paths.spoolDir, loaded.paths.journalDir), daemon: 'stopped'}
     }
     if (!this.jsonEnabled()) {
       const {cdrStatusBlock} = await import('../../src/cli/output/cdr-status.js')

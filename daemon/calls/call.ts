@@ -112,6 +112,12 @@ export class Call implements RegisteredCall {
     return this.answeredAt !== null
   }
 
+  /** Just before the answer reaches the caller (the 200 OK leaves): subscribers record it first (the CDR journal). */
+  answering(codec: string): void {
+    if (this.answeredAt !== null || this.isEnded()) return
+    this.registry.stage({kind: 'call.answering', call_sid: this.sid, codec, at_ms: Date.now()})
+  }
+
   answered(codec: string): void {
     if (this.answeredAt !== null || this.isEnded()) return
     this.answeredAt = Date.now()
@@ -206,7 +212,7 @@ export class Call implements RegisteredCall {
     this.markEnded()
   }
 
-  /** The CDR of DESIGN §8 (meaningful once the call has ended). */
+  /** The CDR of DESIGN §8: final once the call has ended; while it is up, as if it ended now (the journal's checkpoints). */
   get record(): CdrRecord {
     const ending = this.ending
     const end = this.endedAt ?? Date.now()

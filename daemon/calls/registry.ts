@@ -4,12 +4,15 @@
 import {EventEmitter} from 'node:events'
 import type {CallEvent, CallEventType, CallSummary} from '../../src/calls/events.js'
 import type {RefusedAttempt} from './refusals.js'
+import type {CdrRecord} from '../../src/cdr/record.js'
 import type {CallStage} from './stage-events.js'
 
 /** What the registry needs from a live call, whatever its transport. */
 export interface RegisteredCall {
   readonly sid: string
   summary(): CallSummary
+  /** The CDR as if the call ended now (the CDR journal checkpoints it); final once it has ended. */
+  readonly record: CdrRecord
   /** Ends the call with a Q.850 cause; resolves when the call has ended. */
   hangup(cause: number): Promise<void>
 }

@@ -27,6 +27,19 @@ export interface CallBegin {
   readonly context: HeaderCarrier
 }
 
+/**
+ * The call is about to be answered: published just before an inbound 200 OK
+ * leaves (an SDK call: once its far end has answered), so that a subscriber can
+ * record the answer first (the CDR journal: carriers bill from the 200 OK, and
+ * CHANNEL_ANSWER comes only with the ACK).
+ */
+export interface CallAnswering {
+  readonly kind: 'call.answering'
+  readonly call_sid: string
+  readonly codec: string
+  readonly at_ms: number
+}
+
 /** A finished stage with its own interval: trunk lookup, RTP setup. */
 export interface CallStageDone {
   readonly kind: 'stage'
@@ -87,4 +100,4 @@ export interface SipFinal {
   readonly at_ms: number
 }
 
-export type CallStage = CallBegin | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed | SipFinal
+export type CallStage = CallBegin | CallAnswering | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed | SipFinal

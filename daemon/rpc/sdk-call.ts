@@ -119,6 +119,8 @@ const bridge = async (call: Call, leg: ClientAudioLeg, destination: Destination,
     call.finish({cause: requested ?? Q850_NORMAL_CLEARING, status: 'canceled'}, await leg.close())
     return
   }
+  // The far end has answered: billable from now, so the CDR journal records it before the client hears it.
+  call.answering(leg.mediaCodec)
   await leg.answer()
   call.answered(leg.mediaCodec)
   leg.media.relayWith(bLeg.media)

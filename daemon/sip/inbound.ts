@@ -181,7 +181,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   call.stageDone('rtp.setup', rtpStart, Date.now(), {'rtp.local_port': stream.localPort, 'rtp.codec': answer.codec.name, 'rtp.shard': stream.shard})
   stream.on('quality', (quality) => call.qualityUpdate(quality))
 
-  const leg = SipLeg.inbound(incoming, media, call.log, answer.local, answer.sdp)
+  const leg = SipLeg.inbound(incoming, media, call.log, answer.local, answer.sdp, () => call.answering(answer.codec.name))
   const originalAnswer = leg.answer.bind(leg)
   leg.answer = async () => {
     await originalAnswer()

@@ -31,6 +31,8 @@ export class SipLeg implements CallLeg {
   private resolveEnded: (ending: LegEnding) => void = () => {}
   private sipCall: SipCall | undefined
   private finished = false
+  /** Runs just before the 200 OK is sent (the call's `answering`: the CDR journal records the answer). */
+  private beforeAnswer: (() => void) | undefined
 
   private constructor(
     readonly media: StreamMediaEndpoint,
@@ -43,8 +45,9 @@ export class SipLeg implements CallLeg {
   }
 
   /** The A-leg of an inbound call: not answered yet; `answer()` sends the 200 with `answerSdp`. */
-  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string): SipLeg {
+  static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string, beforeAnswer?: () => void): SipLeg {
     const leg = new SipLeg(media, log, incoming, local, answerSdp)
+    leg.beforeAnswer = beforeAnswer
     incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled', sipStatus: 487}))
     return leg
   }
@@ -62,6 +65,7 @@ export class SipLeg implements CallLeg {
 
   async answer(): Promise<void> {
     if (this.sipCall || this.finished || !this.incoming) return
+    this.beforeAnswer?.()
     const call = await this.incoming.answer(this.answerSdp)
     this.follow(call)
   }

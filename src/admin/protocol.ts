@@ -99,6 +99,21 @@ export interface CdrStatus {
   readonly failedAttempts: number
   /** How a retried batch is kept from being inserted twice (docs/cdr.md, "Delivery"); null until the server was reached. */
   readonly dedup: 'token' | 'verify' | null
+  /** The active-call journal (docs/crash-safe-billing.md); absent when cdr.journal.enabled is false. */
+  readonly journal?: CdrJournalStatus
+}
+
+export interface CdrJournalStatus {
+  readonly path: string
+  readonly bytes: number
+  /**
+   * Calls the journal holds: connected, or ended with their row not yet known to be on disk. With the
+   * daemon stopped, the calls the next start gives a recovered CDR (unless the spool has their row);
+   * null when the journal cannot be read.
+   */
+  readonly calls: number | null
+  /** CDRs the running daemon wrote from the journal when it started; null with the daemon stopped. */
+  readonly recoveredAtStart: number | null
 }
 
 /** HEPv3 capture (DESIGN §9) as `clutchcall hep status` shows it. Never carries the password. */

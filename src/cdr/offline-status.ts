@@ -1,11 +1,24 @@
 // `cdr status` with the daemon stopped: what the spool on disk says. Operators
 // ask "is anything stuck?" most often when the gateway is down.
-import type {CdrStatus} from '../admin/protocol.js'
+import type {CdrJournalStatus, CdrStatus} from '../admin/protocol.js'
 import type {Config} from '../config/schema.js'
+import {journalContents, readJournalFiles} from './journal-files.js'
+import {journalPath} from './journal-format.js'
 import {countLines, listSegments, peekLine, readSpoolState, segmentPath} from './spool-files.js'
 import {statSync} from 'node:fs'
 
-export const offlineCdrStatus = (config: Config['cdr'], spoolDir: string): CdrStatus => {
+/** What the journal on disk holds: the calls the next start recovers unless the spool has their rows. */
+const offlineJournalStatus = (journalDir: string): CdrJournalStatus => {
+  const path = journalPath(journalDir)
+  try {
+    const files = readJournalFiles(journalDir)
+    return {path, bytes: files.reduce((total, file) => total + file.bytes.length, 0), calls: journalContents(files).calls.size, recoveredAtStart: null}
+  } catch {
+    return {path, bytes: 0, calls: null, recoveredAtStart: null}
+  }
+}
+
+export const offlineCdrStatus = (config: Config['cdr'], spoolDir: string, journalDir: string): CdrStatus => {
   const segments = listSegments(spoolDir)
   const bytes = segments.reduce((total, segment) => total + statSync(segmentPath(spoolDir, segment)).size, 0)
   const clickhouse = config.clickhouse
@@ -39,5 +52,6 @@ export const offlineCdrStatus = (config: Config['cdr'], spoolDir: string): CdrSt
     batchesWritten: 0,
     failedAttempts: 0,
     dedup: null,
+    ...(config.enabled && config.journal.enabled ? {journal: offlineJournalStatus(journalDir)} : {}),
   }
 }

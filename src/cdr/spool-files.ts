@@ -122,3 +122,38 @@ export const readSpoolState = (spoolDir: string): SpoolState | null => {
   }
   return {acked: parsed.acked, inflight: inflight ?? null}
 }
+
+const CALL_SID_PREFIX = Buffer.from('{"call_sid":"')
+const CALL_SID_LENGTH = 34
+
+/**
+ * Which of `wanted` have a row in the spool segments last written at or after
+ * `sinceMs` (a row is appended when its call ends, so older segments cannot
+ * hold the row of a call answered later). Every row begins with its call_sid
+ * (src/cdr/columns.ts), so this reads line starts only.
+ */
+export const callSidsInSpool = (spoolDir: string, wanted: ReadonlySet<string>, sinceMs: number): Set<string> => {
+  const found = new Set<string>()
+  if (wanted.size === 0) return found
+  for (const segment of listSegments(spoolDir).reverse()) {
+    const path = segmentPath(spoolDir, segment)
+    let bytes: Buffer
+    try {
+      if (statSync(path).mtimeMs < sinceMs) continue
+      bytes = readFileSync(path)
+    } catch {
+      continue
+    }
+    for (let start = 0; start < bytes.length; ) {
+      const sidEnd = start + CALL_SID_PREFIX.length + CALL_SID_LENGTH
+      if (sidEnd <= bytes.length && bytes.compare(CALL_SID_PREFIX, 0, CALL_SID_PREFIX.length, start, start + CALL_SID_PREFIX.length) === 0) {
+        const sid = bytes.toString('latin1', start + CALL_SID_PREFIX.length, sidEnd)
+        if (wanted.has(sid)) found.add(sid)
+      }
+      const newline = bytes.indexOf(NEWLINE, start)
+      if (newline === -1) break
+      start = newline + 1
+    }
+  }
+  return found
+}

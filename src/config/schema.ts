@@ -173,6 +173,12 @@ const baseSchema = z.strictObject({
     batch_size: withDefault(integer(1, 1_000_000), 1000),
     flush_interval_ms: withDefault(integer(10, 3_600_000), 1000),
     retention_days: withDefault(integer(1, 36_500), 90),
+    /** Crash-safe billing: connected calls are journaled so a daemon that dies still writes their CDRs. */
+    journal: section({
+      enabled: withDefault(z.boolean(), true),
+      /** How often every connected call's last-known time and media counters are saved (a recovered CDR ends at the last one). */
+      checkpoint_interval_ms: withDefault(integer(100, 600_000), 5000),
+    }),
   }),
   heplify: section({
     enabled: withDefault(z.boolean(), false),

@@ -41,6 +41,8 @@ export interface WriterOptions {
   readonly flushIntervalMs: number
   readonly metrics: MetricFamilies
   readonly log: Logger
+  /** Before acknowledged segments are deleted: the journal's end records for their rows must be on disk first. */
+  readonly beforeTrim?: () => Promise<void>
 }
 
 const BACKOFF_BASE_MS = 250
@@ -216,7 +218,11 @@ export class ClickHouseCdrWriter {
     metrics.cdrPendingRows.set(this.pendingRows)
     if (this.pendingRows > 0) this.oldestUnsentAt = 0
     // Only segments before the acknowledgement on disk: a restart may re-read the batch it names.
-    spool.removeSegmentsBefore(this.persistedAcked.segment)
+    if (spool.hasSegmentsBefore(this.persistedAcked.segment)) {
+      // Journal recovery looks for rows in the spool: once they are gone, only end records say a call has its CDR.
+      await this.options.beforeTrim?.()
+      spool.removeSegmentsBefore(this.persistedAcked.segment)
+    }
   }
 
   /** Saves the acknowledged position when no next batch will (idle, or stopping). */

@@ -11,6 +11,8 @@ import {CCError} from '../../../src/errors.js'
 import type {CallRegistry} from '../../calls/registry.js'
 import type {MetricFamilies} from '../metrics/families.js'
 import {ClickHouseCdrWriter} from './clickhouse-writer.js'
+import {ActiveCallJournal} from './journal.js'
+import {recoverJournal} from './journal-recovery.js'
 import {CdrSpool} from './spool.js'
 
 const RETENTION_SWEEP_MS = 3_600_000
@@ -20,6 +22,8 @@ const STOP_FLUSH_MS = 5000
 export interface CdrSinkOptions {
   readonly config: Config['cdr']
   readonly spoolDir: string
+  /** The active-call journal (cdr.journal): connected calls, so that a daemon that dies still writes their CDRs. */
+  readonly journalDir: string
   readonly calls: CallRegistry
   readonly metrics: MetricFamilies
   readonly log: Logger
@@ -29,23 +33,40 @@ export class CdrSink {
   private readonly spool: CdrSpool
   private readonly connection: ClickHouseConnection | undefined
   private readonly writer: ClickHouseCdrWriter | undefined
+  private readonly journal: ActiveCallJournal | undefined
   private retentionTimer: NodeJS.Timeout | undefined
   private rowsStored = 0
+  private recoveredAtStart = 0
   private lastStoreError: {at: Date; code: string; message: string} | null = null
   private readonly onHangup = (event: ChannelHangupComplete) => this.record(event)
 
   constructor(private readonly options: CdrSinkOptions) {
     const {config, spoolDir, metrics, log} = options
     this.spool = new CdrSpool(spoolDir)
+    if (config.journal.enabled) {
+      this.journal = new ActiveCallJournal({dir: options.journalDir, checkpointIntervalMs: config.journal.checkpoint_interval_ms, calls: options.calls, spool: this.spool, log: log.child({sink: 'cdr-journal'})})
+    }
     if (config.clickhouse) {
       this.connection = openClickHouse(config.clickhouse)
-      this.writer = new ClickHouseCdrWriter({spool: this.spool, connection: this.connection, batchSize: config.batch_size, flushIntervalMs: config.flush_interval_ms, metrics, log: log.child({sink: 'cdr'})})
+      const journal = this.journal
+      this.writer = new ClickHouseCdrWriter({
+        spool: this.spool,
+        connection: this.connection,
+        batchSize: config.batch_size,
+        flushIntervalMs: config.flush_interval_ms,
+        metrics,
+        log: log.child({sink: 'cdr'}),
+        ...(journal ? {beforeTrim: () => journal.commitEnds()} : {}),
+      })
     }
   }
 
+  /** Before any call: the spool, the CDRs of calls a dead daemon left connected, the writer, a fresh journal. */
   start(): void {
     this.spool.open()
+    if (this.journal) this.recover()
     this.writer?.start()
+    this.journal?.start()
     if (!this.writer) {
       this.sweepRetention()
       this.retentionTimer = setInterval(() => this.sweepRetention(), RETENTION_SWEEP_MS)
@@ -63,6 +84,8 @@ export class CdrSink {
       if (this.writer.pendingRows > 0) this.options.log.warn({pendingRows: this.writer.pendingRows}, 'CDR rows stay in the spool until the next start')
     }
     await this.spool.sync().catch((error: unknown) => this.options.log.error({err: error}, 'CDR spool fsync failed at stop'))
+    // After the spool's fsync: every call that ended leaves the journal, which is then empty after a drain.
+    await this.journal?.stop().catch((error: unknown) => this.options.log.error({err: error}, 'active-call journal stop failed'))
     this.spool.close()
     await this.connection?.client.close()
   }
@@ -79,10 +102,22 @@ export class CdrSink {
       this.options.log.error({err: error, cdr: line.trimEnd()}, 'CDR could not be written to the spool')
       return
     }
+    this.journal?.ended(event.call_sid)
     if (this.writer) this.writer.rowAppended()
     else {
       this.rowsStored += 1
       this.options.metrics.cdrRowsWrittenTotal.inc()
+    }
+  }
+
+  /** The CDRs of calls a daemon that died left connected (journal-recovery.ts); before the writer counts what is pending. */
+  private recover(): void {
+    const {recovered} = recoverJournal({journalDir: this.options.journalDir, spool: this.spool, log: this.options.log.child({sink: 'cdr-journal'})})
+    this.recoveredAtStart = recovered.length
+    this.options.metrics.cdrRecoveredCallsTotal.inc(recovered.length)
+    if (!this.writer) {
+      this.rowsStored += recovered.length
+      this.options.metrics.cdrRowsWrittenTotal.inc(recovered.length)
     }
   }
 
@@ -121,6 +156,7 @@ export class CdrSink {
       batchesWritten: writer?.batchesWritten ?? 0,
       failedAttempts: writer?.failedAttempts ?? 0,
       dedup: writer?.dedup ?? null,
+      ...(this.journal ? {journal: {path: this.journal.path, bytes: this.journal.sizeBytes, calls: this.journal.journaledCalls, recoveredAtStart: this.recoveredAtStart}} : {}),
     }
   }
 

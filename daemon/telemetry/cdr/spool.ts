@@ -4,7 +4,7 @@
 // event, so by the time anyone else hears that a call ended its CDR is in the
 // kernel and survives the daemon being killed. fsync is batched: `sync()` runs
 // before any line is sent to ClickHouse, so a row is on disk before it leaves.
-import {closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {promisify} from 'node:util'
 import {countLines, listSegments, peekLine, segmentPath, type SpoolPosition} from '../../../src/cdr/spool-files.js'
@@ -50,6 +50,8 @@ export class CdrSpool {
   private activeBytes = 0
   private activeDay = 0
   private dirty = false
+  /** The fdatasync under way: a second caller waits for it rather than returning before the lines are on disk. */
+  private syncing: Promise<void> | undefined
   private readonly segmentMaxBytes: number
   private readonly now: () => number
 
@@ -104,12 +106,35 @@ export class CdrSpool {
 
   /** Makes every appended line durable (fdatasync, off the event loop). */
   async sync(): Promise<void> {
+    // Two callers (the writer before a batch, the journal before its end records) share one fdatasync;
+    // lines appended while one runs need the next.
+    while (this.dirty || this.syncing) {
+      if (this.syncing) {
+        await this.syncing
+        continue
+      }
+      this.dirty = false
+      this.syncing = fdatasyncAsync(this.activeFd).then(
+        () => {
+          this.syncing = undefined
+        },
+        (error: unknown) => {
+          this.syncing = undefined
+          this.dirty = true
+          throw spoolError(this.dir, error)
+        },
+      )
+      await this.syncing
+    }
+  }
+
+  /** The same, blocking: only at start, before any call is taken (journal recovery). */
+  syncNow(): void {
     if (!this.dirty) return
-    this.dirty = false
     try {
-      await fdatasyncAsync(this.activeFd)
+      fdatasyncSync(this.activeFd)
+      this.dirty = false
     } catch (error) {
-      this.dirty = true
       throw spoolError(this.dir, error)
     }
   }
@@ -172,6 +197,12 @@ export class CdrSpool {
     return countLines(this.dir, from)
   }
 
+  /** True when a closed segment older than `segment` is still on disk (removeSegmentsBefore would remove it). */
+  hasSegmentsBefore(segment: number): boolean {
+    const oldest = listSegments(this.dir)[0]
+    return oldest !== undefined && oldest < segment && oldest < this.activeSegment
+  }
+
   /** Removes every segment before `segment` (their rows are acknowledged, or past retention). */
   removeSegmentsBefore(segment: number): number {
     let removed = 0
@@ -218,7 +249,15 @@ export class CdrSpool {
   }
 
   private rotate(): void {
-    closeSync(this.activeFd)
+    // sync() only reaches the active segment: the one being closed must be on disk first. Once per
+    // segment (64 MiB or a UTC day), so a blocking fdatasync here costs calls nothing that shows.
+    const closing = this.activeFd
+    if (this.dirty) fdatasyncSync(closing)
+    this.dirty = false
+    // An fdatasync still running on the threadpool must not find its descriptor closed (or reused).
+    const close = () => closeSync(closing)
+    if (this.syncing) void this.syncing.then(close, close)
+    else close()
     this.startSegment(this.activeSegment + 1)
   }
 

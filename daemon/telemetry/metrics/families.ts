@@ -93,6 +93,11 @@ export const createMetricFamilies = (registry: Registry) => {
       help: 'CDR rows in the spool not yet acknowledged by ClickHouse.',
       registers,
     }),
+    cdrRecoveredCallsTotal: new Counter({
+      name: 'clutchcall_cdr_recovered_calls_total',
+      help: 'Calls connected when the daemon died that got their CDR from the active-call journal at start (status failed, cause 41).',
+      registers,
+    }),
     // HEP capture's own health (issue 5: extra metrics use the clutchcall_hep_ prefix).
     hepFramesSentTotal: new Counter({
       name: 'clutchcall_hep_frames_sent_total',

@@ -25,5 +25,11 @@ export const cdrStatusBlock = (status: CdrStatus, daemon: 'running' | 'stopped')
   } else if (status.store === 'embedded' && daemon === 'running') {
     pairs.push(['Stored', `${status.rowsWritten} row(s) since start`], ['Last error', status.lastError ? `${status.lastError.at}: ${status.lastError.message}` : 'none'])
   }
+  const journal = status.journal
+  if (journal) {
+    const held = journal.calls === null ? 'unreadable' : daemon === 'running' ? `${journal.calls} call(s) journaled` : `${journal.calls} call(s) for the next start to recover, less any whose row is in the spool`
+    const recovered = journal.recoveredAtStart === null ? '' : `; ${journal.recoveredAtStart} CDR(s) recovered at start`
+    pairs.push(['Journal', `${journal.path} (${held}, ${bytesText(journal.bytes)}${recovered})`])
+  }
   return keyValues(pairs)
 }

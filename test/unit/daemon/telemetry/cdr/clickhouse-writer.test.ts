@@ -10,6 +10,7 @@ import {Readable} from 'node:stream'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {pino} from 'pino'
 import type {ClickHouseConnection} from '../../../../../src/cdr/clickhouse.js'
+import {listSegments} from '../../../../../src/cdr/spool-files.js'
 import {ClickHouseCdrWriter} from '../../../../../daemon/telemetry/cdr/clickhouse-writer.js'
 import {CdrSpool} from '../../../../../daemon/telemetry/cdr/spool.js'
 import {readSpoolState} from '../../../../../daemon/telemetry/cdr/spool-state.js'
@@ -125,6 +126,41 @@ describe('ClickHouseCdrWriter', () => {
     assert.equal(writer.rowsWritten, 0, 'the retry wrote nothing new')
     await writer.stop()
     spool.close()
+  })
+
+  it('waits for beforeTrim (the journal\'s end records) before it deletes an acknowledged segment, and only then', async () => {
+    const server = fakeServer({dedupToken: false})
+    const spool = new CdrSpool(dir, {segmentMaxBytes: line(1).length * 2})
+    spool.open()
+    const seenByHook: number[][] = []
+    const writer = new ClickHouseCdrWriter({
+      spool, connection: server.connection, batchSize: 2, flushIntervalMs: 50, metrics: createMetricsRegistry().families, log: pino({level: 'silent'}),
+      beforeTrim: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        seenByHook.push(listSegments(dir))
+      },
+    })
+    writer.start()
+    spoolRows(spool, writer, Array.from({length: 7}, (_, i) => line(i + 1)))
+    assert.equal(await writer.flush(5000), true)
+    assert.ok(seenByHook.length >= 1, 'segments were trimmed, so the hook ran')
+    assert.equal(seenByHook[0]?.[0], 1, 'the first segment was still there while the hook ran')
+    assert.ok(listSegments(dir)[0]! > 1, 'and was deleted after it')
+    await writer.stop()
+    spool.close()
+
+    // Nothing to delete: no hook.
+    const quiet = fakeServer({dedupToken: false})
+    let calls = 0
+    const single = new CdrSpool(join(dir, 'single'))
+    single.open()
+    const second = new ClickHouseCdrWriter({spool: single, connection: quiet.connection, batchSize: 2, flushIntervalMs: 50, metrics: createMetricsRegistry().families, log: pino({level: 'silent'}), beforeTrim: async () => void (calls += 1)})
+    second.start()
+    spoolRows(single, second, [line(1), line(2), line(3)])
+    assert.equal(await second.flush(5000), true)
+    assert.equal(calls, 0)
+    await second.stop()
+    single.close()
   })
 
   it('a Distributed (or any non-deduplicating) table falls back to the call_sid check even on a token-capable server', async () => {

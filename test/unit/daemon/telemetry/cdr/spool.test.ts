@@ -34,6 +34,34 @@ describe('CdrSpool', () => {
     spool.close()
   })
 
+  it('does not let a second sync() return before the fdatasync under way has finished', async () => {
+    const spool = new CdrSpool(dir)
+    spool.open()
+    spool.append(line(1))
+    let firstDone = false
+    const first = spool.sync().then(() => (firstDone = true))
+    // The journal's sync before its end records, while the writer's is in flight: it must wait for the same fdatasync.
+    await spool.sync()
+    assert.equal(firstDone, true)
+    await first
+    spool.close()
+  })
+
+  it('fsyncs a segment before rotating away from it, so sync() never misses its rows', async () => {
+    const spool = new CdrSpool(dir, {segmentMaxBytes: line(1).length})
+    spool.open()
+    spool.append(line(1))
+    const pending = spool.sync()
+    // Rotates while that fdatasync may still run: the old descriptor must stay open until it is done.
+    spool.append(line(2))
+    await pending
+    await spool.sync()
+    assert.deepEqual(listSegments(dir), [1, 2])
+    assert.equal(readFileSync(segmentPath(dir, 1), 'utf8'), line(1))
+    assert.equal(readFileSync(segmentPath(dir, 2), 'utf8'), line(2))
+    spool.close()
+  })
+
   it('cuts off a half-written last line left by a crash, and keeps every whole line', async () => {
     const spool = new CdrSpool(dir)
     spool.open()
