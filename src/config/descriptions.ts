@@ -92,6 +92,9 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'cdr.batch_size': {text: 'Rows per INSERT: a batch leaves when this many rows are pending or the oldest has waited `flush_interval_ms`. Raise it to catch up faster after an outage.', example: '10000'},
   'cdr.flush_interval_ms': {text: 'The longest a CDR waits in the spool before its batch is sent.'},
   'cdr.retention_days': {text: 'How long the embedded store keeps spool segments.'},
+  'cdr.journal': {text: 'Crash-safe billing: connected calls are journaled so that a daemon that dies still writes their CDRs at its next start (status `failed`, cause 41); see [crash-safe-billing.md](crash-safe-billing.md).'},
+  'cdr.journal.enabled': {text: 'Journal connected calls (one checksummed line at answer, synced in the background, a checkpoint of every connected call each interval).'},
+  'cdr.journal.checkpoint_interval_ms': {text: 'How often every connected call\'s last-known time and media counters are saved; a recovered CDR ends at the last checkpoint, so its duration is short by less than one interval.', example: '2000'},
 
   heplify: {text: 'HEPv3 capture of every SIP message (and RTCP report) to Homer / heplify-server or sngrep ([hep.md](hep.md)); `clutchcall hep enable|disable` switch it at runtime.'},
   'heplify.enabled': {text: 'Capture from the start.'},
