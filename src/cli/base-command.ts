@@ -4,6 +4,7 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {loadConfig, type LoadedConfig} from '../config/load.js'
 import {CCError, EXIT_USAGE, toCCError} from '../errors.js'
+import {isPermissionError, permissionDenied} from '../permissions.js'
 
 /** The one --json envelope: `status` is the exit code; exactly one of result / error is present. */
 export type JsonEnvelope<T> =
@@ -63,6 +64,7 @@ export abstract class BaseCommand<T> extends Command {
 /** Flag and argument errors from oclif's parser are usage errors (exit 2); anything unknown is internal. */
 export const asRegistryError = (error: unknown): CCError => {
   if (error instanceof CCError) return error
+  if (isPermissionError(error) && typeof error.path === 'string') return permissionDenied(error.path, `cannot ${error.syscall ?? 'access'}`, error)
   if (error instanceof Errors.CLIError && ('parse' in error || error.oclif?.exit === EXIT_USAGE)) {
     const detail = error.message.split('\n').filter((line) => line.trim().length > 0 && !line.startsWith('See more help'))
     return new CCError('CC_ERR_USAGE', {detail: detail.join(' ').trim()})
