@@ -61,10 +61,25 @@ export abstract class BaseCommand<T> extends Command {
   }
 }
 
+/** What a failed system call was trying to do, in the words of a permission error. */
+const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
+  access: 'cannot access',
+  connect: 'cannot connect to',
+  lstat: 'cannot look at',
+  mkdir: 'cannot create',
+  open: 'cannot open',
+  opendir: 'cannot list',
+  rename: 'cannot rename',
+  rmdir: 'cannot remove',
+  scandir: 'cannot list',
+  stat: 'cannot look at',
+  unlink: 'cannot remove',
+}
+
 /** Flag and argument errors from oclif's parser are usage errors (exit 2); anything unknown is internal. */
 export const asRegistryError = (error: unknown): CCError => {
   if (error instanceof CCError) return error
-  if (isPermissionError(error) && typeof error.path === 'string') return permissionDenied(error.path, `cannot ${error.syscall ?? 'access'}`, error)
+  if (isPermissionError(error) && typeof error.path === 'string') return permissionDenied(error.path, SYSCALL_ACTIONS[error.syscall ?? ''] ?? 'cannot access', error)
   if (error instanceof Errors.CLIError && ('parse' in error || error.oclif?.exit === EXIT_USAGE)) {
     const detail = error.message.split('\n').filter((line) => line.trim().length > 0 && !line.startsWith('See more help'))
     return new CCError('CC_ERR_USAGE', {detail: detail.join(' ').trim()})
