@@ -66,7 +66,8 @@ describe('cdr query and cdr stats on the embedded store (chDB over the spool)', 
     assert.equal(body.result.source, home.path('cdr-spool'))
     const expected = expectedQuery(RECORDS, {}, 'newest', 100)
     assert.deepEqual(sids(body.result.rows), sids(expected))
-    assert.match(body.warnings.join('\n'), /newest 100 CDR\(s\); more may match/)
+    assert.match(body.warnings.join('\n'), /Showing 100 CDR\(s\), newest first; more may match\. Next page: --after \d+-CA[0-9a-f]{32}/)
+    assert.match(body.result.next_cursor, /^\d+-CA[0-9a-f]{32}$/)
     const one = await home.json(['cdr', 'query', '--call-sid', QUOTED.call_sid])
     assert.deepEqual(one.body.result.rows, [QUOTED], 'every column round-trips, timestamps as epoch ms')
     assert.deepEqual(one.body.warnings, [])
@@ -198,7 +199,7 @@ describe('cdr query and cdr stats on the embedded store (chDB over the spool)', 
       assert.deepEqual(sids(body.result.rows), sids(expectedQuery(RECORDS, filter, 'newest', 1000)), args.join(' '))
     }
     // Quotes and semicolons are user-part characters: an injection made of them is a literal that matches nothing.
-    const injection = await home.json(['cdr', 'query', '--from', "+1';DROP_TABLE_telephony_cdrs;--", '--to', "x'||'1'='1"])
+    const injection = await home.json(['cdr', 'query', '--from', "+1';DROP_TABLE_telephony_cdrs;--", '--to', "x'or'1'='1"])
     assert.equal(injection.code, 0, JSON.stringify(injection.body.error))
     assert.deepEqual(injection.body.result.rows, [])
     assert.equal(readFileSync(home.path('cdr-spool', segmentName(2)), 'utf8'), spoolBytes)
