@@ -27,6 +27,8 @@ export const ERRORS = {
   CC_ERR_USAGE: spec('{detail}', 'Run the command with --help for its flags and examples.', -32602, EXIT_USAGE),
   CC_ERR_INTERNAL: spec('Internal error: {detail}', 'This is a bug; the daemon log ($CLUTCHCALL_HOME/daemon.log) has the stack trace.', -32603),
 
+  CC_ERR_UNKNOWN_COMMAND: spec('Unknown command `{command}`{suggestion}', 'Run `clutchcall help` for the list of commands, or `clutchcall help TOPIC` for one topic.', -32605, EXIT_USAGE),
+  CC_ERR_PERMISSION_DENIED: spec('Permission denied: {action} {path} (as {user}); {blocker} belongs to {owner} with mode {mode}', 'Run the command as {owner} (e.g. `sudo -u {owner} clutchcall …`), or point CLUTCHCALL_HOME at a directory this user owns.', -32018),
   CC_ERR_CONFIG_NOT_FOUND: spec('Config file {file} does not exist', 'Pass an existing file with --config, or unset CLUTCHCALL_CONFIG to run on the built-in defaults.', -32001, EXIT_USAGE),
   CC_ERR_CONFIG_YAML: spec('{file}:{line}:{column}: invalid YAML: {detail}', 'Fix the YAML syntax at that line; `clutchcall config validate FILE` re-checks it.', -32002),
   CC_ERR_CONFIG_INVALID: spec('{file}: {count} config error(s):\n{detail}', 'Fix each key named above; `clutchcall config validate FILE` re-checks it.', -32003),
@@ -52,6 +54,8 @@ export const ERRORS = {
   CC_ERR_ADMIN_CONNECTION_LOST: spec('The admin connection to the daemon closed before it answered', 'Check `clutchcall status`; the daemon log says why it went away.', -32022),
   CC_ERR_ADMIN_TIMEOUT: spec('The daemon did not answer {method} within {seconds}s', 'The daemon may be overloaded; check `clutchcall status` and its log.', -32023),
   CC_ERR_CALL_NOT_FOUND: spec('No active call {call_sid}', 'List the active calls with `clutchcall calls list`; the call may have ended already.', -32030),
+  CC_ERR_CALL_SID_AMBIGUOUS: spec('The SID prefix {prefix} matches {count} {what}: {matches}', 'Give more characters of the SID ({where} shows them in full).', -32031, EXIT_USAGE),
+  CC_ERR_RECORDING_NOT_FOUND: spec('No recording {call_sid} in {dir}', 'List the recordings with `clutchcall recordings list`; a call is recorded only when its dialplan runs a record node.', -32032),
   CC_ERR_CDR_DISABLED: spec('CDRs are disabled in the config (cdr.enabled: false)', 'Set cdr.enabled: true and restart the gateway.', -32040),
   CC_ERR_CDR_NO_CLICKHOUSE: spec('{command} needs a ClickHouse server, and none is configured (cdr.clickhouse is absent)', 'Add cdr.clickhouse (url, database, table) to the config; the embedded store in {spool} needs no migration.', -32041, EXIT_USAGE),
   CC_ERR_CLICKHOUSE_UNREACHABLE: spec('Cannot reach ClickHouse at {url}: {detail}', 'Check that clickhouse-server runs and cdr.clickhouse.url is right (`curl {url}/ping` answers Ok.).', -32042),

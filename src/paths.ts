@@ -5,6 +5,7 @@ import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {CCError} from './errors.js'
+import {isPermissionError, permissionDenied, userName} from './permissions.js'
 
 export interface HomePaths {
   readonly home: string
@@ -38,11 +39,17 @@ export const resolveHome = (env: NodeJS.ProcessEnv = process.env): string =>
 
 /** Creates the home directory with mode 0700, and refuses one that others can read. */
 export const ensureHome = (home: string): void => {
-  mkdirSync(home, {recursive: true, mode: 0o700})
-  const stats = statSync(home)
+  let stats
+  try {
+    mkdirSync(home, {recursive: true, mode: 0o700})
+    stats = statSync(home)
+  } catch (error) {
+    if (isPermissionError(error)) throw permissionDenied(home, 'cannot create or enter the home', error)
+    throw error
+  }
   if (!stats.isDirectory()) throw new CCError('CC_ERR_HOME_UNSAFE', {path: home, detail: 'not a directory'})
   if (typeof process.getuid === 'function' && stats.uid !== process.getuid()) {
-    throw new CCError('CC_ERR_HOME_UNSAFE', {path: home, detail: `owned by uid ${stats.uid}, not by this user`})
+    throw new CCError('CC_ERR_HOME_UNSAFE', {path: home, detail: `owned by ${userName(stats.uid)} (uid ${stats.uid}), not by this user (uid ${process.getuid()})`})
   }
   if ((stats.mode & 0o077) !== 0) chmodSync(home, 0o700)
 }

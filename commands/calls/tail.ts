@@ -8,9 +8,9 @@ type Ending = 'quit' | 'lost'
 
 export default class CallsTail extends BaseCommand<void> {
   static override summary = 'Follow live calls and call events as they happen.'
-  static override description = `On a terminal: a live view of the active calls (tenant, trunk, from, to, state, duration, codec, jitter, loss, MOS), redrawn every second, above a log of the latest call events (one line each: time, type, call sid, and the key facts: numbers on CHANNEL_CREATE, codec on CHANNEL_ANSWER, final status, Q.850 cause, duration and MOS on CHANNEL_HANGUP_COMPLETE). Quality updates refresh the table rather than the log. q or Ctrl-C quits.
+  static override description = `On a terminal: a live view of the active calls (short sid, tenant, trunk, from, to, state, duration, codec, jitter, loss, MOS), redrawn every second, above a log of the latest call events (one line each: time, type, short call sid, and the key facts: numbers on CHANNEL_CREATE, codec on CHANNEL_ANSWER, final status, Q.850 cause, duration and MOS on CHANNEL_HANGUP_COMPLETE). Quality updates refresh the table rather than the log. The short sid (CA and 8 hex digits) is what \`calls hangup\` takes; on a narrow terminal (80 columns) the table leaves out trunk, codec and jitter, in that order, rather than wrap. q or Ctrl-C quits.
 
-This is a streaming command: with --json, or when stdout is not a terminal, it prints one JSON object per line (NDJSON), one per call event (CHANNEL_CREATE, CHANNEL_ANSWER, CHANNEL_QUALITY every second per call with media, CHANNEL_HANGUP_COMPLETE with every CDR field), written as each event arrives, with no envelope around the stream. Nothing is printed while no event happens; the calls already up when it starts are in \`calls list\`. SIGINT or SIGTERM ends it with exit 0. If the daemon goes away it fails with CC_ERR_ADMIN_CONNECTION_LOST (exit 1), as the JSON error envelope on stdout with --json.`
+This is a streaming command: with --json, or when stdout is not a terminal, it prints one JSON object per line (NDJSON), one per call event (CHANNEL_CREATE, CHANNEL_ANSWER, CHANNEL_QUALITY every second per call with media, CHANNEL_HANGUP_COMPLETE with every CDR field), written as each event arrives, with no envelope around the stream. Nothing is printed while no event happens; the calls already up when it starts are in \`calls list\`. SIGINT or SIGTERM ends it with exit 0. If the daemon goes away it fails with CC_ERR_ADMIN_CONNECTION_LOST (exit 1), as the JSON error envelope on stdout with --json, on one line like the events.`
 
   static override examples = [
     {description: 'Watch every call live', command: '<%= config.bin %> <%= command.id %>'},
@@ -19,6 +19,11 @@ This is a streaming command: with --json, or when stdout is not a terminal, it p
   ]
 
   static override flags = {...callFilterFlags}
+
+  /** The stream is NDJSON, so its error envelope is one line too: a reader parsing line by line gets it whole. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`)
+  }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(CallsTail)

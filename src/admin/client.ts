@@ -3,6 +3,7 @@
 // table, so a command cannot ask for a method or read a field that isn't there.
 import {createConnection, type Socket} from 'node:net'
 import type {CallEvent, CallSummary} from '../calls/events.js'
+import {isPermissionError, permissionDenied} from '../permissions.js'
 import {CCError} from '../errors.js'
 import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcNotification} from './codec.js'
 import {ADMIN_PROTOCOL_VERSION, CALLS_EVENT_NOTIFICATION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
@@ -50,7 +51,9 @@ export class AdminClient {
       candidate.once('connect', () => resolve(candidate))
       candidate.once('error', (error: NodeJS.ErrnoException) => {
         const notRunning = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK'
-        reject(notRunning ? new CCError('CC_ERR_DAEMON_NOT_RUNNING', {socket: socketPath}) : new CCError('CC_ERR_INTERNAL', {detail: `cannot connect to ${socketPath}: ${error.message}`}))
+        if (notRunning) reject(new CCError('CC_ERR_DAEMON_NOT_RUNNING', {socket: socketPath}))
+        else if (isPermissionError(error)) reject(permissionDenied(socketPath, 'cannot connect to', error))
+        else reject(new CCError('CC_ERR_INTERNAL', {detail: `cannot connect to ${socketPath}: ${error.message}`}))
       })
     })
     const client = new AdminClient(socket, timeoutMs)

@@ -15,7 +15,7 @@ export interface CdrFilter {
   readonly untilMs?: number
   readonly statuses?: readonly CallStatus[]
   readonly direction?: CallDirection
-  /** Prefix of from_number: `+`? and digits. */
+  /** Prefix of from_number: any SIP user part (RFC 3261 user characters). */
   readonly fromPrefix?: string
   readonly toPrefix?: string
   readonly callSid?: string
@@ -138,11 +138,40 @@ export const parseStatuses = (values: readonly string[]): CallStatus[] => {
   return statuses
 }
 
-const NUMBER_PREFIX = /^\+?\d{1,32}$/
+/** Longest --from / --to prefix accepted. */
+export const MAX_USER_PREFIX = 128
+/**
+ * The start of a SIP user part (RFC 3261 `user`): letters, digits, the marks
+ * -_.!~*'(), the user-unreserved &=+$,;?/ and %XX escapes. Spaces, quotes
+ * and @ are not in it. It is compared literally (a query parameter), so the
+ * check is about meaning, not safety.
+ */
+const SIP_USER_PREFIX = new RegExp(`^(?:[A-Za-z0-9\\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2}){1,${MAX_USER_PREFIX}}$`)
 
-const parseNumberPrefix = (flag: string, value: string): string => {
-  if (!NUMBER_PREFIX.test(value)) throw usage(flag, value, 'use a number prefix: an optional + and 1 to 32 digits, as in +1415 or 0049')
+const parseUserPrefix = (flag: string, value: string): string => {
+  if (!SIP_USER_PREFIX.test(value)) {
+    throw usage(
+      flag,
+      value,
+      `use the start of a number or SIP user part, 1 to ${MAX_USER_PREFIX} characters of letters, digits, -_.!~*'()&=+$,;?/ or %XX escapes (no spaces or @), as in +1415, 0049 or alice`,
+    )
+  }
   return value
+}
+
+/** Where a page of `cdr query` ends: the start time and sid of its last row, printed as `<epoch ms>-<sid>`. */
+export interface CdrCursor {
+  readonly startMs: number
+  readonly callSid: string
+}
+
+export const formatCursor = (row: {readonly start_timestamp_ms: number; readonly call_sid: string}): string => `${row.start_timestamp_ms}-${row.call_sid}`
+
+/** `--after CURSOR`, as `cdr query` printed it for the page before. */
+export const parseCursor = (value: string): CdrCursor => {
+  const match = /^(\d{1,15})-(CA[0-9a-f]{32})$/.exec(value.trim())
+  if (!match) throw usage('after', value, 'use the cursor a previous `cdr query` printed (next page: --after …), an epoch-ms start time, a dash and a call sid')
+  return {startMs: Number(match[1]), callSid: match[2] ?? ''}
 }
 
 /** Free-form ids (tenant, trunk, agent): anything printable; they are compared as literals. */
@@ -179,8 +208,8 @@ export const parseCdrFilter = (flags: CdrFilterFlags, options: {now: number; zon
     if (flags.direction !== 'inbound' && flags.direction !== 'outbound') throw usage('direction', flags.direction, 'use inbound or outbound')
     filter.direction = flags.direction
   }
-  if (flags.from !== undefined) filter.fromPrefix = parseNumberPrefix('from', flags.from)
-  if (flags.to !== undefined) filter.toPrefix = parseNumberPrefix('to', flags.to)
+  if (flags.from !== undefined) filter.fromPrefix = parseUserPrefix('from', flags.from)
+  if (flags.to !== undefined) filter.toPrefix = parseUserPrefix('to', flags.to)
   const callSid = flags['call-sid']
   if (callSid !== undefined) {
     if (!CALL_SID_PATTERN.test(callSid)) throw usage('call-sid', callSid, 'use CA followed by 32 lowercase hex digits')

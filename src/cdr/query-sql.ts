@@ -8,7 +8,7 @@
 // nothing depends on the server's or the machine's time zone; `cdr stats`
 // buckets days and hours in an explicit time zone (`UTC` unless asked).
 import {cdrStructure} from './columns.js'
-import type {CdrFilter, CdrGroupBy, CdrOrder} from './filters.js'
+import type {CdrCursor, CdrFilter, CdrGroupBy, CdrOrder} from './filters.js'
 import {CDR_COLUMNS} from './record.js'
 
 export type CdrSource =
@@ -28,6 +28,8 @@ export interface QuerySpec {
   readonly filter: CdrFilter
   readonly order: CdrOrder
   readonly limit: number
+  /** Continue after this row, in `order`: the next page of a previous query. */
+  readonly after?: CdrCursor
 }
 
 export interface StatsSpec {
@@ -99,9 +101,13 @@ const instant = (source: CdrSource, param: string): string =>
 const MEDIA = 'answer_timestamp_ms IS NOT NULL AND packets_received > 0'
 
 /** The WHERE conditions of a filter, with their parameters. */
-export const whereClause = (filter: CdrFilter, source: CdrSource): {readonly sql: string; readonly params: Record<string, SqlParam>} => {
-  const conditions: string[] = []
-  const params: Record<string, SqlParam> = {}
+export const whereClause = (
+  filter: CdrFilter,
+  source: CdrSource,
+  extra: {readonly conditions: readonly string[]; readonly params: Readonly<Record<string, SqlParam>>} = {conditions: [], params: {}},
+): {readonly sql: string; readonly params: Record<string, SqlParam>} => {
+  const conditions: string[] = [...extra.conditions]
+  const params: Record<string, SqlParam> = {...extra.params}
   const add = (condition: string, name: string, value: SqlParam) => {
     conditions.push(condition)
     params[name] = value
@@ -127,13 +133,21 @@ export const whereClause = (filter: CdrFilter, source: CdrSource): {readonly sql
 /**
  * `cdr query`: the 21 CDR columns of the newest (or oldest) matching calls,
  * timestamps as epoch ms. The inner query picks the rows (top-N by start time,
- * call_sid breaking ties); the outer one converts the timestamps under their
+ * call_sid breaking ties, past `after` when paging); the outer one converts the timestamps under their
  * own names, which an alias in the same SELECT could not do without shadowing
  * the columns the WHERE reads.
  */
 export const buildCdrQuery = (spec: QuerySpec, source: CdrSource): BuiltSql => {
-  const where = whereClause(spec.filter, source)
   const direction = spec.order === 'newest' ? 'DESC' : 'ASC'
+  // Keyset paging: rows strictly past the cursor in the same (start time, call sid) order, so a page never repeats or skips a row.
+  const past = direction === 'DESC' ? '<' : '>'
+  const after = spec.after === undefined
+    ? undefined
+    : {
+        conditions: [`(start_timestamp_ms ${past} ${instant(source, 'p_after_ms')} OR (start_timestamp_ms = ${instant(source, 'p_after_ms')} AND call_sid ${past} {p_after_sid:String}))`],
+        params: {p_after_ms: spec.after.startMs, p_after_sid: spec.after.callSid},
+      }
+  const where = whereClause(spec.filter, source, after)
   const inner = CDR_COLUMNS.map((column) => (isTimestamp(column) ? `${column} AS _${column}` : column)).join(', ')
   const outer = CDR_COLUMNS.map((column) => (isTimestamp(column) ? `${epochMs(source, `_${column}`)} AS ${column}` : column)).join(',\n  ')
   const sql = `SELECT

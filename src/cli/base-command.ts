@@ -4,6 +4,8 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {loadConfig, type LoadedConfig} from '../config/load.js'
 import {CCError, EXIT_USAGE, toCCError} from '../errors.js'
+import {isPermissionError, permissionDenied} from '../permissions.js'
+import {closestMatch} from '../suggest.js'
 
 /** The one --json envelope: `status` is the exit code; exactly one of result / error is present. */
 export type JsonEnvelope<T> =
@@ -47,10 +49,22 @@ export abstract class BaseCommand<T> extends Command {
     return {status: failure.exitCode, error: failure.toJSON(), warnings: this.warnings}
   }
 
+  /** An unknown flag, with the nearest flag of this command: `--tennant` → `--tenant`. */
+  private unknownFlagError(error: unknown): CCError | undefined {
+    const unknown = error instanceof Errors.CLIError && 'flags' in error && Array.isArray(error.flags) ? (error.flags as unknown[]).filter((flag): flag is string => typeof flag === 'string') : []
+    if (unknown.length === 0) return undefined
+    const known = Object.keys({...this.ctor.baseFlags, ...this.ctor.flags, json: true}).map((name) => `--${name}`)
+    const described = unknown.map((flag) => {
+      const nearest = flag.startsWith('--') ? closestMatch(flag.split('=')[0] ?? flag, known) : undefined
+      return nearest === undefined ? flag : `${flag} (did you mean ${nearest}?)`
+    })
+    return new CCError('CC_ERR_USAGE', {detail: `Nonexistent flag${unknown.length === 1 ? '' : 's'}: ${described.join(', ')}`})
+  }
+
   override async catch(error: Error & {exitCode?: number}): Promise<void> {
     // oclif signals `this.exit(n)` with an ExitError; it is no failure of ours.
     if (error instanceof Errors.ExitError) throw error
-    const failure = asRegistryError(error)
+    const failure = this.unknownFlagError(error) ?? asRegistryError(error)
     process.exitCode = failure.exitCode
     if (this.jsonEnabled()) {
       this.logJson(this.toErrorJson(failure))
@@ -60,9 +74,25 @@ export abstract class BaseCommand<T> extends Command {
   }
 }
 
+/** What a failed system call was trying to do, in the words of a permission error. */
+const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
+  access: 'cannot access',
+  connect: 'cannot connect to',
+  lstat: 'cannot look at',
+  mkdir: 'cannot create',
+  open: 'cannot open',
+  opendir: 'cannot list',
+  rename: 'cannot rename',
+  rmdir: 'cannot remove',
+  scandir: 'cannot list',
+  stat: 'cannot look at',
+  unlink: 'cannot remove',
+}
+
 /** Flag and argument errors from oclif's parser are usage errors (exit 2); anything unknown is internal. */
 export const asRegistryError = (error: unknown): CCError => {
   if (error instanceof CCError) return error
+  if (isPermissionError(error) && typeof error.path === 'string') return permissionDenied(error.path, SYSCALL_ACTIONS[error.syscall ?? ''] ?? 'cannot access', error)
   if (error instanceof Errors.CLIError && ('parse' in error || error.oclif?.exit === EXIT_USAGE)) {
     const detail = error.message.split('\n').filter((line) => line.trim().length > 0 && !line.startsWith('See more help'))
     return new CCError('CC_ERR_USAGE', {detail: detail.join(' ').trim()})

@@ -20,8 +20,8 @@ export const cdrFilterFlags = {
     helpGroup: 'FILTER',
   }),
   direction: Flags.string({summary: 'inbound or outbound.', helpValue: 'DIRECTION', helpGroup: 'FILTER'}),
-  from: Flags.string({summary: 'Caller number starts with this prefix (an optional + and digits).', helpValue: 'PREFIX', helpGroup: 'FILTER'}),
-  to: Flags.string({summary: 'Called number starts with this prefix (an optional + and digits).', helpValue: 'PREFIX', helpGroup: 'FILTER'}),
+  from: Flags.string({summary: 'Caller (number or SIP user part) starts with this: +1415, 0049, alice.', helpValue: 'PREFIX', helpGroup: 'FILTER'}),
+  to: Flags.string({summary: 'Called number or SIP user part starts with this: +49, 100, support.', helpValue: 'PREFIX', helpGroup: 'FILTER'}),
   'call-sid': Flags.string({summary: 'One call: CA followed by 32 lowercase hex digits.', helpValue: 'SID', helpGroup: 'FILTER'}),
   agent: Flags.string({summary: 'Only calls handled by this AI agent (agent_id).', helpValue: 'AGENT', helpGroup: 'FILTER'}),
   'min-mos': Flags.string({summary: 'Estimated MOS at least this (1 to 5); only calls that carried media.', helpValue: 'MOS', helpGroup: 'FILTER'}),
@@ -37,6 +37,7 @@ export const cdrQueryFlags = {
   ...cdrFilterFlags,
   limit: Flags.string({summary: `At most this many CDRs, 1 to 1,000,000 (default ${DEFAULT_LIMIT}).`, helpValue: 'N'}),
   order: Flags.string({summary: `${CDR_ORDERS.join(' or ')} first, by start time (default newest).`, helpValue: 'ORDER'}),
+  after: Flags.string({summary: 'The next page: continue after the cursor the previous page printed (same filters and --order).', helpValue: 'CURSOR'}),
   utc: Flags.boolean({summary: 'Show times in UTC and read times without an offset as UTC (default: this machine\'s time zone).'}),
 }
 

@@ -30,6 +30,11 @@ import Start from '../../commands/start.js'
 import Status from '../../commands/status.js'
 import Stop from '../../commands/stop.js'
 import SynthCall from '../../commands/synth/call.js'
+import Autocomplete from '../../commands/autocomplete.js'
+import HelpCommand from '../../commands/help.js'
+import RecordingsList from '../../commands/recordings/list.js'
+import RecordingsPath from '../../commands/recordings/path.js'
+import Version from '../../commands/version.js'
 
 export {execute} from '@oclif/core'
 
@@ -53,4 +58,9 @@ export const COMMANDS = {
   'hep:status': HepStatus,
   'synth:call': SynthCall,
   smoke: Smoke,
+  'recordings:list': RecordingsList,
+  'recordings:path': RecordingsPath,
+  version: Version,
+  help: HelpCommand,
+  autocomplete: Autocomplete,
 }

@@ -26,3 +26,17 @@ export const parseCallSid = async (input: string): Promise<string> => {
 }
 
 export const callSidArg = Args.string({description: 'The call sid: CA followed by 32 lowercase hex digits (see `calls list`).', required: true, parse: parseCallSid})
+
+/** A full call sid or its start (`CA` and at least 1 hex digit), as the short sids `calls tail` and `recordings list` show. */
+export const parseCallSidPrefix = async (input: string): Promise<string> => {
+  if (!/^CA[0-9a-f]{1,32}$/.test(input)) {
+    throw new CCError('CC_ERR_USAGE', {detail: `SID must be CA followed by up to 32 lowercase hex digits (a full sid, or the start of one as \`calls tail\` shows it), got ${JSON.stringify(input)}`})
+  }
+  return input
+}
+
+export const callSidPrefixArg = Args.string({
+  description: 'The call sid (CA followed by 32 lowercase hex digits), or its start as `calls tail` shows it (CA and 8 hex digits), if that names one call.',
+  required: true,
+  parse: parseCallSidPrefix,
+})

@@ -3,8 +3,9 @@
 // on reload) call loadConfig; nothing else looks at process.env for settings.
 import {existsSync, readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
+import {isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node} from 'yaml'
 import {CCError} from '../errors.js'
+import {closestMatch} from '../suggest.js'
 import {expandTilde, homePaths, resolveHome, type HomePaths} from '../paths.js'
 import {configSchema, type Config, type ConfigFile, type ConfigIssue} from './schema.js'
 import {resolveTracing, type TracingDecision} from './tracing.js'
@@ -32,6 +33,61 @@ export interface ConfigProblem {
   readonly message: string
   readonly line: number | undefined
   readonly column: number | undefined
+  /** For an unknown key: the allowed key nearest to it, when one is near. */
+  readonly suggestion?: string
+}
+
+/** Unwraps optional/default/pipe/… to the schema that holds keys or items. */
+const innerSchema = (schema: unknown): {type: string; def: Record<string, unknown>} | undefined => {
+  let current = schema as {_zod?: {def: Record<string, unknown> & {type: string}}} | undefined
+  for (let depth = 0; depth < 20 && current?._zod; depth++) {
+    const def = current._zod.def
+    if (['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(def.type)) current = def.innerType as typeof current
+    else if (def.type === 'pipe') current = def.in as typeof current
+    else return {type: def.type, def}
+  }
+  return undefined
+}
+
+/** The keys the schema allows in the object at `path` (every variant's keys under a union). */
+export const allowedKeysAt = (schema: unknown, path: readonly PropertyKey[]): string[] => {
+  const inner = innerSchema(schema)
+  if (!inner) return []
+  if (inner.type === 'union') return [...new Set((inner.def.options as unknown[]).flatMap((option) => allowedKeysAt(option, path)))]
+  if (path.length === 0) return inner.type === 'object' ? Object.keys(inner.def.shape as object) : []
+  const [head, ...rest] = path
+  switch (inner.type) {
+    case 'object':
+      return allowedKeysAt((inner.def.shape as Record<string, unknown>)[String(head)], rest)
+    case 'array':
+      return allowedKeysAt(inner.def.element, rest)
+    case 'record':
+      return allowedKeysAt(inner.def.valueType, rest)
+    default:
+      return []
+  }
+}
+
+const ALIAS_BOMB = 'too many alias expansions (possible YAML alias bomb): the aliases here expand to more nodes than a config can need'
+
+/** Where an alias bomb sits: the first alias whose anchor itself holds aliases (the nesting that multiplies), else the first alias. */
+const aliasBombLine = (doc: Document, lines: LineCounter): number | undefined => {
+  const anchored = new Map<string, Node>()
+  const aliases: Alias[] = []
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) aliases.push(node)
+      else if (node.anchor) anchored.set(node.anchor, node)
+    },
+  })
+  const nested = aliases.find((alias) => {
+    const target = anchored.get(alias.source)
+    let holdsAlias = false
+    if (target) visit(target, {Alias: () => ((holdsAlias = true), visit.BREAK)})
+    return holdsAlias
+  })
+  const culprit = nested ?? aliases[0]
+  return culprit?.range ? lines.linePos(culprit.range[0]).line : undefined
 }
 
 const locateFile = (options: LoadOptions, env: NodeJS.ProcessEnv, paths: HomePaths): string | undefined => {
@@ -76,7 +132,12 @@ const problemsFrom = (issues: readonly ConfigIssue[], doc: Document | undefined,
   }
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => located([...issue.path, key], 'unknown key', true))
+      const allowed = allowedKeysAt(configSchema, issue.path)
+      return issue.keys.map((key) => {
+        const suggestion = closestMatch(key, allowed)
+        const problem = located([...issue.path, key], suggestion === undefined ? 'unknown key' : `unknown key (did you mean ${suggestion}?)`, true)
+        return suggestion === undefined ? problem : {...problem, suggestion}
+      })
     }
     return [located(issue.path, issue.message, false)]
   })
@@ -94,7 +155,16 @@ const parseConfigFile = (text: string, file: string): ConfigFile => {
     const position = lines.linePos(yamlError.pos[0])
     throw new CCError('CC_ERR_CONFIG_YAML', {file, line: position.line, column: position.col, detail: yamlError.message.split('\n')[0]})
   }
-  const raw: unknown = doc.toJS() ?? {}
+  let raw: unknown
+  try {
+    raw = doc.toJS() ?? {}
+  } catch (error) {
+    // yaml refuses to expand more than maxAliasCount (100) alias nodes: a "billion laughs" file would otherwise take all memory.
+    if (!(error instanceof ReferenceError) || !/alias/i.test(error.message)) throw error
+    const excessive = /excessive alias/i.test(error.message)
+    const problem: ConfigProblem = {path: '(aliases)', message: excessive ? ALIAS_BOMB : error.message, line: excessive ? aliasBombLine(doc, lines) : undefined, column: undefined}
+    throw new CCError('CC_ERR_CONFIG_INVALID', {file, count: 1, detail: formatProblems([problem])}, {data: {problems: [problem]}, cause: error})
+  }
   const result = configSchema.safeParse(raw)
   if (!result.success) {
     const problems = problemsFrom(result.error.issues, doc, lines)

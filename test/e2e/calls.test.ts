@@ -81,8 +81,15 @@ describe('calls commands against a running daemon', () => {
     assert.match(human.stderr, /^Error \(CC_ERR_CALL_NOT_FOUND\): No active call CA/m)
   })
 
+  it('calls hangup of a short sid that names no active call: CC_ERR_CALL_NOT_FOUND naming it, exit 1', async () => {
+    const {code, body} = await home.json(['calls', 'hangup', 'CA01234567'])
+    assert.equal(code, 1)
+    assert.equal(body.error?.code, 'CC_ERR_CALL_NOT_FOUND')
+    assert.match(body.error?.message ?? '', /No active call CA01234567/)
+  })
+
   it('calls hangup with a malformed sid or cause is a usage error (exit 2), checked before the daemon is asked', async () => {
-    for (const args of [['CA123'], [WELL_FORMED_SID.toUpperCase()], [], [WELL_FORMED_SID, '--cause', '0'], [WELL_FORMED_SID, '--cause', '128'], [WELL_FORMED_SID, '--cause', 'normal']]) {
+    for (const args of [['CA12xz'], ['CA'], [WELL_FORMED_SID.toUpperCase()], [], [WELL_FORMED_SID, '--cause', '0'], [WELL_FORMED_SID, '--cause', '128'], [WELL_FORMED_SID, '--cause', 'normal']]) {
       const {code, body} = await home.json(['calls', 'hangup', ...args])
       assert.equal(code, 2, args.join(' '))
       assert.equal(body.status, 2)
@@ -135,6 +142,7 @@ describe('calls commands against a running daemon', () => {
     assert.equal(stop.code, 0, JSON.stringify(stop.body))
 
     assert.equal(await json.exited, 1)
+    assert.equal(json.output.stdout.split('\n').length, 2, `one line, as the stream's NDJSON: ${json.output.stdout}`)
     const envelope = JSON.parse(json.output.stdout) as {status: number; error: {code: string; exitCode: number}}
     assert.equal(envelope.status, 1)
     assert.equal(envelope.error.code, 'CC_ERR_ADMIN_CONNECTION_LOST')

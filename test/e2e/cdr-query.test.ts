@@ -66,7 +66,8 @@ describe('cdr query and cdr stats on the embedded store (chDB over the spool)', 
     assert.equal(body.result.source, home.path('cdr-spool'))
     const expected = expectedQuery(RECORDS, {}, 'newest', 100)
     assert.deepEqual(sids(body.result.rows), sids(expected))
-    assert.match(body.warnings.join('\n'), /newest 100 CDR\(s\); more may match/)
+    assert.match(body.warnings.join('\n'), /Showing 100 CDR\(s\), newest first; more may match\. Next page: --after \d+-CA[0-9a-f]{32}/)
+    assert.match(body.result.next_cursor, /^\d+-CA[0-9a-f]{32}$/)
     const one = await home.json(['cdr', 'query', '--call-sid', QUOTED.call_sid])
     assert.deepEqual(one.body.result.rows, [QUOTED], 'every column round-trips, timestamps as epoch ms')
     assert.deepEqual(one.body.warnings, [])
@@ -186,6 +187,46 @@ describe('cdr query and cdr stats on the embedded store (chDB over the spool)', 
     assert.deepEqual((JSON.parse(json.stdout) as Array<{hour: string}>).map((row) => row.hour), hours)
   })
 
+  it('--from / --to take any SIP user part, as a literal prefix', async () => {
+    for (const [args, filter] of [
+      [['--from', '+1415'], {fromPrefix: '+1415'}],
+      [['--from', 'alice'], {fromPrefix: 'alice'}],
+      [['--to', "o'brien;ext=(2)"], {toPrefix: "o'brien;ext=(2)"}],
+      [['--from', '%2B1415'], {fromPrefix: '%2B1415'}],
+    ] as Array<[string[], CdrFilter]>) {
+      const {code, body} = await home.json(['cdr', 'query', ...args, '--limit', '1000'])
+      assert.equal(code, 0, `${args.join(' ')}: ${JSON.stringify(body.error)}`)
+      assert.deepEqual(sids(body.result.rows), sids(expectedQuery(RECORDS, filter, 'newest', 1000)), args.join(' '))
+    }
+    // Quotes and semicolons are user-part characters: an injection made of them is a literal that matches nothing.
+    const injection = await home.json(['cdr', 'query', '--from', "+1';DROP_TABLE_telephony_cdrs;--", '--to', "x'or'1'='1"])
+    assert.equal(injection.code, 0, JSON.stringify(injection.body.error))
+    assert.deepEqual(injection.body.result.rows, [])
+    assert.equal(readFileSync(home.path('cdr-spool', segmentName(2)), 'utf8'), spoolBytes)
+  })
+
+  it('paging: --after the printed cursor walks every row once, in both orders', async () => {
+    for (const order of ['newest', 'oldest'] as const) {
+      const seen: string[] = []
+      let cursor: string | null = null
+      for (let page = 0; page < 10; page++) {
+        const {code, body} = await home.json(['cdr', 'query', '--order', order, '--limit', '100', ...(cursor === null ? [] : ['--after', cursor])])
+        assert.equal(code, 0)
+        const result = body.result as {rows: CdrRecord[]; next_cursor: string | null}
+        seen.push(...sids(result.rows))
+        cursor = result.next_cursor
+        if (cursor === null) break
+        const last = result.rows.at(-1)
+        assert.equal(cursor, `${last?.start_timestamp_ms}-${last?.call_sid}`)
+      }
+      assert.equal(cursor, null, 'the last page says so')
+      assert.deepEqual(seen, sids(expectedQuery(RECORDS, {}, order, 1000)), order)
+    }
+    const text = await home.run(['cdr', 'query', '--limit', '5', '--format', 'ndjson'])
+    const lastRow = JSON.parse(text.stdout.trimEnd().split('\n').at(-1) ?? '{}') as CdrRecord
+    assert.match(text.stderr, new RegExp(`Next page: --after ${lastRow.start_timestamp_ms}-${lastRow.call_sid}`))
+  })
+
   it('hostile values in the free-form filters are literals: no rows, exit 0, the spool untouched', async () => {
     for (const flag of ['--tenant', '--trunk', '--agent']) {
       for (const value of [INJECTION, "') OR 1=1 --", '{p_tenant:String}', '\\', "x' UNION SELECT * FROM system.tables --"]) {
@@ -204,8 +245,13 @@ describe('cdr query and cdr stats on the embedded store (chDB over the spool)', 
 
   it('hostile or impossible values in checked filters are usage errors (exit 2) that say what is accepted', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--from', "+1' OR 1=1 --"], /--from .*number prefix/],
-      [['--to', '49%'], /--to .*number prefix/],
+      [['--from', "+1' OR 1=1 --"], /--from .*SIP user part.*no spaces/],
+      [['--to', '49%'], /--to .*SIP user part/],
+      [['--to', '+1 (415)'], /--to "\+1 \(415\)" is not valid: .*no spaces or @/],
+      [['--from', 'alice@example.com'], /--from .*no spaces or @/],
+      [['--from', 'a'.repeat(129)], /--from .*1 to 128 characters/],
+      [['--after', 'yesterday'], /--after "yesterday" is not valid: use the cursor a previous `cdr query` printed/],
+      [['--after', `1772756400000-CA${'0'.repeat(32)}' OR 1=1`], /--after .*cursor/],
       [['--call-sid', `CA${'0'.repeat(32)}' OR 1=1`], /--call-sid .*CA followed by 32 lowercase hex/],
       [['--status', "completed' OR 1=1"], /--status .*completed, busy, no-answer, canceled, failed/],
       [['--status', 'answered'], /--status "answered" is not valid: use one of completed, busy, no-answer, canceled, failed/],

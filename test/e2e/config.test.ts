@@ -30,7 +30,27 @@ describe('clutchcall config validate', () => {
     const {code, body} = await home.json(['config', 'validate', file])
     assert.equal(code, 1)
     assert.equal(body.error?.code, 'CC_ERR_CONFIG_INVALID')
-    assert.deepEqual(body.error?.data.problems, [{path: 'heplify.capture-id', message: 'unknown key', line: 3, column: 3}])
+    assert.deepEqual(body.error?.data.problems, [{path: 'heplify.capture-id', message: 'unknown key (did you mean capture_id?)', line: 3, column: 3, suggestion: 'capture_id'}])
+  })
+
+  it('a key that resembles no allowed key gets no suggestion', async () => {
+    const file = home.writeConfig('heplify:\n  enabled: true\n  frobnicate: 1\n', 'unknown2.yaml')
+    const {code, body} = await home.json(['config', 'validate', file])
+    assert.equal(code, 1)
+    assert.deepEqual(body.error?.data.problems, [{path: 'heplify.frobnicate', message: 'unknown key', line: 3, column: 3}])
+  })
+
+  it('a YAML alias bomb is refused with its line, quickly', async () => {
+    const rows = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) rows.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`)
+    const file = home.writeConfig(`${rows.join('\n')}\n`, 'laughs.yaml')
+    const started = Date.now()
+    const {code, body} = await home.json(['config', 'validate', file])
+    assert.ok(Date.now() - started < 20_000, 'refused without expanding')
+    assert.equal(code, 1)
+    assert.equal(body.error?.code, 'CC_ERR_CONFIG_INVALID')
+    assert.match(body.error?.message ?? '', /line 3: \(aliases\): too many alias expansions \(possible YAML alias bomb\)/)
+    assert.equal(body.error?.data.problems[0].line, 3)
   })
 
   it('bad YAML names the file, line and column', async () => {

@@ -14,6 +14,18 @@ describe('usage errors and help', () => {
     assert.match(stderr, /frobnicate/)
   })
 
+  it('a mistyped flag names the nearest flag of that command, in the envelope too', async () => {
+    const {code, stderr} = await home.run(['calls', 'list', '--tennant', 'acme'])
+    assert.equal(code, 2)
+    assert.match(stderr, /Error \(CC_ERR_USAGE\): Nonexistent flag: --tennant \(did you mean --tenant\?\)/)
+    const {body} = await home.json(['cdr', 'query', '--limt', '5'])
+    assert.equal(body.status, 2)
+    assert.equal(body.error?.code, 'CC_ERR_USAGE')
+    assert.match(body.error?.message ?? '', /--limt \(did you mean --limit\?\)/)
+    const far = await home.json(['status', '--frobnicate'])
+    assert.equal(far.body.error?.message, 'Nonexistent flag: --frobnicate')
+  })
+
   it('a bad flag value exits 2 with the envelope on stdout under --json', async () => {
     const {code, body} = await home.json(['stop', '--timeout', 'soon'])
     assert.equal(code, 2)

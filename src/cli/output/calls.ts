@@ -2,6 +2,7 @@
 // the columns of `calls tail`'s live view, one log line per event, and the
 // NDJSON line of a streamed event. Pure functions of the data (and of `now`).
 import type {CallEvent, CallSummary} from '../../calls/events.js'
+import {shortSid} from '../../sid-prefix.js'
 import {formatDuration, table} from './format.js'
 
 /** Talk time since answer; while ringing, the time since the call started. */
@@ -30,11 +31,36 @@ export const callsTable = (calls: readonly CallSummary[], now: number): string =
     calls.map((call) => [call.call_sid, call.tenant_id, call.trunk_id, call.direction, call.from_number, call.to_number, call.state, callDuration(call, now), ...qualityCells(call)]),
   )
 
-export const LIVE_CALLS_HEAD = ['tenant', 'trunk', 'from', 'to', 'state', 'duration', 'codec', 'jitter ms', 'loss %', 'MOS'] as const
+/** `sid` is the short sid (CA and 8 hex digits), which `calls hangup` accepts as it is. */
+export const LIVE_CALLS_HEAD = ['sid', 'tenant', 'trunk', 'from', 'to', 'state', 'duration', 'codec', 'jitter ms', 'loss %', 'MOS'] as const
 
 /** The rows of `calls tail`'s live table, as cells. */
 export const liveCallRows = (calls: Iterable<CallSummary>, now: number): string[][] =>
-  [...calls].map((call) => [call.tenant_id, call.trunk_id, call.from_number, call.to_number, call.state, callDuration(call, now), ...qualityCells(call)])
+  [...calls].map((call) => [shortSid(call.call_sid), call.tenant_id, call.trunk_id, call.from_number, call.to_number, call.state, callDuration(call, now), ...qualityCells(call)])
+
+/** Columns a narrow terminal loses first, in order; sid, numbers, state and quality stay. */
+const NARROW_DROP_ORDER = ['trunk', 'codec', 'jitter ms', 'tenant', 'duration'] as const
+/** Longer cells (SIP user parts can be long) are cut to this many characters, ending in `…`. */
+const MAX_CELL = 18
+
+const clip = (cell: string): string => (cell.length > MAX_CELL ? `${cell.slice(0, MAX_CELL - 1)}…` : cell)
+
+/**
+ * Aligned lines (header first) that fit in `width` columns: long cells are
+ * clipped, then the columns of NARROW_DROP_ORDER are left out one by one
+ * until the widest line fits, so the sid and the quality stay readable at 80.
+ */
+export const fitColumns = (head: readonly string[], rows: ReadonlyArray<readonly string[]>, width: number): string[] => {
+  let keep = head.map((_, index) => index)
+  const render = () => alignColumns(keep.map((index) => head[index] ?? ''), rows.map((row) => keep.map((index) => clip(row[index] ?? ''))))
+  let lines = render()
+  for (const name of NARROW_DROP_ORDER) {
+    if (Math.max(...lines.map((line) => line.length)) <= width) break
+    keep = keep.filter((index) => head[index] !== name)
+    lines = render()
+  }
+  return lines
+}
 
 /** Pads cells into aligned lines (two spaces between columns), header first; for views that redraw in place. */
 export const alignColumns = (head: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] => {
@@ -81,9 +107,9 @@ export const eventFacts = (event: CallEvent): string => {
   }
 }
 
-/** One log line per event: time, type, call sid, key facts. */
+/** One log line per event: time, type, short call sid (as in the table), key facts. */
 export const formatEventLine = (event: CallEvent): string =>
-  `${formatClock(event.timestamp_ms)}  ${String(event.type).padEnd(TYPE_WIDTH)}  ${event.call_sid}  ${eventFacts(event)}`.trimEnd()
+  `${formatClock(event.timestamp_ms)}  ${String(event.type).padEnd(TYPE_WIDTH)}  ${shortSid(event.call_sid)}  ${eventFacts(event)}`.trimEnd()
 
 /** One NDJSON line: the object as compact JSON and a newline (JSON.stringify never emits a raw newline). */
 export const ndjsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`

@@ -6,7 +6,7 @@ import {Box, render, Text, useApp, useInput, useStdin, useStdout} from 'ink'
 import {useEffect, useReducer, useState} from 'react'
 import type {CallEvent, CallSummary} from '../../calls/events.js'
 import {initialTailState, reduceTail} from '../calls-state.js'
-import {alignColumns, formatEventLine, LIVE_CALLS_HEAD, liveCallRows} from './calls.js'
+import {fitColumns, formatEventLine, LIVE_CALLS_HEAD, liveCallRows} from './calls.js'
 
 export interface TailViewProps {
   /** The calls up when the subscription started. */
@@ -18,13 +18,15 @@ export interface TailViewProps {
   /** The clock and its tick, injectable for tests. */
   readonly now?: () => number
   readonly tickMs?: number
+  /** The terminal width; the view's stdout tells it unless given (tests). */
+  readonly columns?: number
 }
 
 /** Lines the view needs besides the table rows and the log: title, table header, blank, log title, and slack. */
 const CHROME_LINES = 6
 const MIN_LOG_LINES = 3
 
-export const TailView = ({calls, subscribe, filter = '', now = Date.now, tickMs = 1000}: TailViewProps) => {
+export const TailView = ({calls, subscribe, filter = '', now = Date.now, tickMs = 1000, columns}: TailViewProps) => {
   const [state, dispatch] = useReducer(reduceTail, calls, (initial) => initialTailState(initial))
   const [clock, setClock] = useState(now)
   const {exit} = useApp()
@@ -45,13 +47,14 @@ export const TailView = ({calls, subscribe, filter = '', now = Date.now, tickMs 
   )
 
   const sids = [...state.calls.keys()]
-  const [head, ...rows] = alignColumns(LIVE_CALLS_HEAD, liveCallRows(state.calls.values(), clock))
+  const width = columns ?? (stdout.columns > 0 ? stdout.columns : 80)
+  const [head, ...rows] = fitColumns(LIVE_CALLS_HEAD, liveCallRows(state.calls.values(), clock), width)
   const terminalRows = stdout.rows > 0 ? stdout.rows : 24
   const logLines = Math.max(MIN_LOG_LINES, Math.min(state.logSize, terminalRows - CHROME_LINES - Math.max(1, rows.length)))
   const log = state.log.slice(-logLines).map(formatEventLine)
 
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" width={width}>
       <Text wrap="truncate-end">
         <Text bold>Active calls: {state.calls.size}</Text>
         {filter ? ` (${filter})` : ''}

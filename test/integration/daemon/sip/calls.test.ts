@@ -94,6 +94,19 @@ describe('the echo dialplan', () => {
     assert.equal(end.status, 'completed')
     assert.equal(end.q850_cause, 16)
   })
+
+  it('`calls hangup` takes the short sid `calls tail` shows (CA and 8 hex digits)', async () => {
+    const caller = await runSipp({scenarioXml: uacAwaitingBye(), target: gateway, service: '+15550000004'})
+    const create = await gw.created('+15550000004')
+    await gw.answered(create.call_sid)
+    const short = create.call_sid.slice(0, 10)
+    const hangup = await gw.home.json(['calls', 'hangup', short, '--cause', '21'])
+    assert.equal(hangup.code, 0, JSON.stringify(hangup.body))
+    assert.equal(hangup.body.result.call_sid, create.call_sid)
+    const {code, output} = await caller.done
+    assert.equal(code, 0, output)
+    assert.equal((await hangupOf('+15550000004')).q850_cause, 21)
+  })
 })
 
 describe('bridging to a SIPp callee', () => {

@@ -58,6 +58,10 @@ const assertStats = (actual: readonly CdrStatsRow[], expected: readonly CdrStats
 
 // One call whose MOS is exactly the Float32 of 3.3, for `--min-mos 3.3`.
 const RECORDS = [...seedRecords(600), {...seedRecords(1, 7)[0], call_sid: `CA${'e'.repeat(32)}`, status: 'completed', answer_timestamp_ms: BASE_MS + 5000, packets_received: 100, estimated_mos: Math.fround(3.3)} as CdrRecord]
+// Calls that started in the same millisecond (paging must break the tie by call sid), and a caller that is a SIP user, not a number.
+const TIE_MS = BASE_MS + 3_600_000
+RECORDS.push(...seedRecords(3, 9).map((record, index) => ({...record, call_sid: `CA${'f'.repeat(31)}${index}`, start_timestamp_ms: TIE_MS, answer_timestamp_ms: null, end_timestamp_ms: TIE_MS + 500})))
+RECORDS.push({...seedRecords(1, 11)[0], call_sid: `CA${'a'.repeat(32)}`, from_number: 'alice.smith', to_number: 'support;line=2'} as CdrRecord)
 const SOME = RECORDS[123] as CdrRecord
 const INJECTIONS = [
   "acme' OR '1'='1",
@@ -85,6 +89,8 @@ const FILTERS: Array<[string, CdrFilter]> = [
   ['from prefix', {fromPrefix: '+1415'}],
   ['to prefix', {toPrefix: '0044'}],
   ['prefix that is all digits', {fromPrefix: '0049'}],
+  ['SIP user part', {fromPrefix: 'alice'}],
+  ['SIP user part with ;', {toPrefix: 'support;line='}],
   ['call sid', {callSid: SOME.call_sid}],
   ['min MOS', {minMos: 3.5}],
   ['max MOS', {maxMos: 2.5}],
@@ -189,6 +195,36 @@ describe('CDR SQL in chDB (ClickHouse 26) against seeded rows', () => {
         }
       }
       assert.ok(expectedQuery(RECORDS, {minMos: 3.3}, 'newest', 1e6).some((record) => record.estimated_mos === Math.fround(3.3)), 'a MOS equal to the bound is in')
+    })
+
+    it(`cdr query paging over the ${sourceName}: --after walks every row once, in order, ties included`, async () => {
+      for (const [name, filter] of [FILTERS[0], FILTERS[1], FILTERS[8]] as Array<[string, CdrFilter]>) {
+        for (const order of ['newest', 'oldest'] as const) {
+          const all = expectedQuery(RECORDS, filter, order, 1_000_000)
+          const seen: string[] = []
+          let after: {startMs: number; callSid: string} | undefined
+          for (let page = 0; page < 100; page++) {
+            const actual = (await rows(session, buildCdrQuery({filter, order, limit: 37, ...(after === undefined ? {} : {after})}, source))).map(toCdrRecord)
+            seen.push(...actual.map((record) => record.call_sid))
+            const last = actual.at(-1)
+            if (actual.length < 37 || last === undefined) break
+            after = {startMs: last.start_timestamp_ms, callSid: last.call_sid}
+          }
+          assert.deepEqual(seen, all.map((record) => record.call_sid), `${name}, ${order}`)
+        }
+      }
+      // A cursor in the middle of the tie continues with the tied rows after it.
+      const tied = expectedQuery(RECORDS, {}, 'oldest', 1_000_000).filter((record) => record.start_timestamp_ms === TIE_MS).map((record) => record.call_sid)
+      assert.equal(tied.length, 3)
+      const next = (await rows(session, buildCdrQuery({filter: {}, order: 'oldest', limit: 2, after: {startMs: TIE_MS, callSid: tied[0] ?? ''}}, source))).map(toCdrRecord)
+      assert.deepEqual(next.map((record) => record.call_sid), tied.slice(1))
+      // Cursor values are parameters too: a hostile sid is compared as a string (after every CA… sid), nothing more.
+      const later = expectedQuery(RECORDS, {sinceMs: TIE_MS + 1}, 'oldest', 5).map((record) => record.call_sid)
+      for (const value of INJECTIONS.filter((text) => text > 'CB')) {
+        const page = (await rows(session, buildCdrQuery({filter: {}, order: 'oldest', limit: 5, after: {startMs: TIE_MS, callSid: value}}, source))).map(toCdrRecord)
+        assert.deepEqual(page.map((record) => record.call_sid), later, value)
+      }
+      assert.equal(session.query('SELECT count() FROM cdr.telephony_cdrs', 'TSV').trim(), String(RECORDS.length))
     })
 
     it(`cdr stats over the ${sourceName}: every grouping and time zone, with filters`, async () => {

@@ -87,17 +87,29 @@ describe('cdr filters', () => {
     assert.equal(filter({status: []}).statuses, undefined)
   })
 
-  it('direction, number prefixes, call sid', () => {
+  it('direction, SIP user part prefixes, call sid', () => {
     assert.equal(filter({direction: 'inbound'}).direction, 'inbound')
     assert.throws(() => filter({direction: 'in'}), usageError('direction', 'in'))
-    assert.equal(filter({from: '+1415'}).fromPrefix, '+1415')
-    assert.equal(filter({to: '0049'}).toPrefix, '0049')
-    for (const bad of ['', '+', '1415-555', '+1 415', 'abc', "+1' OR 1=1 --", '%', '1'.repeat(33)]) {
+    for (const good of ['+1415', '0049', '+', '1415-555', 'abc', 'alice.smith', "o'brien", 'a;b=c', '%2B1', "-_.!~*'()&=+$,;?/", '1'.repeat(128)]) {
+      assert.equal(filter({from: good}).fromPrefix, good, good)
+      assert.equal(filter({to: good}).toPrefix, good, good)
+    }
+    for (const bad of ['', '+1 415', "+1' OR 1=1 --", '%', '%zz', 'alice@example.com', 'a"b', 'a\tb', 'ä', '1'.repeat(129)]) {
       assert.throws(() => filter({from: bad}), usageError('from', bad), bad)
       assert.throws(() => filter({to: bad}), usageError('to', bad), bad)
     }
     assert.equal(filter({'call-sid': SID}).callSid, SID)
     for (const bad of [SID.toUpperCase(), SID.slice(0, -1), `${SID}'--`]) assert.throws(() => filter({'call-sid': bad}), usageError('call-sid', bad))
+  })
+
+  it('--after: the cursor a page printed, `<epoch ms>-<sid>`', async () => {
+    const {formatCursor, parseCursor} = await import('../../../../src/cdr/filters.js')
+    const cursor = formatCursor({start_timestamp_ms: 1_772_756_400_123, call_sid: SID})
+    assert.equal(cursor, `1772756400123-${SID}`)
+    assert.deepEqual(parseCursor(cursor), {startMs: 1_772_756_400_123, callSid: SID})
+    for (const bad of ['', 'yesterday', SID, `-${SID}`, `1.5-${SID}`, `1772756400123-${SID.toUpperCase()}`, `1772756400123-${SID}' OR 1=1`]) {
+      assert.throws(() => parseCursor(bad), usageError('after', bad), bad)
+    }
   })
 
   it('free-form ids pass as they are (they only ever become query parameters)', () => {

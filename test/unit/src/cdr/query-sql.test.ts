@@ -40,6 +40,7 @@ describe('cdr query SQL', () => {
     it(`${name}: user input only in params, every param referenced`, () => {
       for (const built of [
         buildCdrQuery({filter: HOSTILE, order: 'newest', limit: 100}, source),
+        buildCdrQuery({filter: HOSTILE, order: 'oldest', limit: 100, after: {startMs: 1_772_756_400_123, callSid: "CA'; DROP TABLE x; --"}}, source),
         buildCdrStats({filter: HOSTILE, groupBy: 'day', timeZone: 'Europe/Berlin'}, source),
       ]) {
         for (const value of paramValues(built.params)) {

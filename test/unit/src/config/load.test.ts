@@ -92,7 +92,29 @@ describe('config errors name the line and the key path', () => {
   it('an unknown key, pointing at the key itself', () => {
     const error = failure('sip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 5060, tls: true }\nmetrix:\n  enabled: false\n')
     assert.match(error.message, /line 3: sip\.listen\[0\]\.tls: unknown key/)
-    assert.match(error.message, /line 4: metrix: unknown key/)
+    assert.match(error.message, /line 4: metrix: unknown key \(did you mean metrics\?\)/)
+  })
+
+  it('an unknown key suggests the nearest allowed key at its path, dialplan nodes and list items included', () => {
+    const error = failure('heplify:\n  capture-id: 5\ntrunks:\n  - { id: a, tenant: default, outbund: { uri: "sip:x" } }\ndialplans:\n  p:\n    start: n\n    nodes:\n      n: { type: hangup, casue: 16 }\n')
+    const problems = (error.data as {problems: Array<{path: string; suggestion?: string}>}).problems
+    assert.deepEqual(
+      problems.map((problem) => [problem.path, problem.suggestion]).sort(),
+      [['heplify.capture-id', 'capture_id'], ['trunks[0].outbund', 'outbound'], ['dialplans.p.nodes.n.casue', 'cause']].sort(),
+    )
+  })
+
+  it('a YAML alias bomb (billion laughs) is a config error with its line, not an internal one', () => {
+    const rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h'], ['j', 'i']]) rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`)
+    const error = failure(`${rows.join('\n')}\n`)
+    assert.equal(error.code, 'CC_ERR_CONFIG_INVALID')
+    assert.match(error.message, /line 3: \(aliases\): too many alias expansions \(possible YAML alias bomb\)/)
+  })
+
+  it('a few aliases (shared credentials) still work', () => {
+    const config = parseConfigText('tenants:\n  - &t { id: acme, dialplan: default }\ntrunks:\n  - { id: a, tenant: acme, outbound: { uri: "sip:x", auth: &cred { username: u, password: p } } }\n  - { id: b, tenant: acme, outbound: { uri: "sip:y", auth: *cred } }\n', 'test.yaml')
+    assert.equal(config.trunks[1]?.outbound?.auth?.username, 'u')
   })
 
   it('bad YAML', () => {
