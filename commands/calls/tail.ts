@@ -54,7 +54,8 @@ This is a streaming command: with --json, or when stdout is not a terminal, it p
       } finally {
         client.close()
       }
-      if (ending === 'lost') throw new CCError('CC_ERR_ADMIN_CONNECTION_LOST')
+      // The daemon may have said why it closed the stream (a tail that fell behind: CC_ERR_ADMIN_SUBSCRIBER_LAGGING).
+      if (ending === 'lost') throw client.closeReason ?? new CCError('CC_ERR_ADMIN_CONNECTION_LOST')
     } finally {
       stop.dispose()
     }

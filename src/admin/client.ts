@@ -4,8 +4,8 @@
 import {createConnection, type Socket} from 'node:net'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CCError} from '../errors.js'
-import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcNotification} from './codec.js'
-import {ADMIN_PROTOCOL_VERSION, CALLS_EVENT_NOTIFICATION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
+import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcErrorObject, type RpcNotification} from './codec.js'
+import {ADMIN_PROTOCOL_VERSION, CALLS_EVENT_NOTIFICATION, STREAM_ERROR_NOTIFICATION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
 
 interface Pending {
   readonly method: string
@@ -108,6 +108,15 @@ export class AdminClient {
     return subscribed.calls
   }
 
+  /**
+   * Why the connection ended: the daemon's own reason when it sent one (a
+   * `stream.error`, such as CC_ERR_ADMIN_SUBSCRIBER_LAGGING), else
+   * CC_ERR_ADMIN_CONNECTION_LOST; undefined while it is open.
+   */
+  get closeReason(): CCError | undefined {
+    return this.closedError
+  }
+
   /** Resolves when the daemon closes the connection (for example when it exits after a stop). */
   closed(): Promise<void> {
     if (this.socket.destroyed) return Promise.resolve()
@@ -128,6 +137,8 @@ export class AdminClient {
       return
     }
     if (!('id' in message)) {
+      // The daemon's last word before it closes the connection: it is why the connection ends.
+      if (message.method === STREAM_ERROR_NOTIFICATION) this.failAll(errorFromResponse(message.params as RpcErrorObject))
       for (const handler of this.notificationHandlers) handler(message)
       return
     }

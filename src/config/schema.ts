@@ -174,7 +174,15 @@ const baseSchema = z.strictObject({
     capture_id: withDefault(integer(0, 4_294_967_295), 2001),
     password: withDefault(z.string(), ''),
   }),
-  admin: section({socket: z.optional(nonEmpty)}),
+  admin: section({
+    socket: z.optional(nonEmpty),
+    /**
+     * Bytes of answers and events queued for one connection that its client has
+     * not read yet: past it the daemon stops reading that client's requests, and
+     * an event subscriber is disconnected (CC_ERR_ADMIN_SUBSCRIBER_LAGGING).
+     */
+    max_queued_bytes: withDefault(integer(16 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
+  }),
   webrtc: section({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.
     enabled: withDefault(z.boolean(), false),
