@@ -47,7 +47,8 @@ This is a streaming command: with --json, or when stdout is not a terminal, it p
           const readerGone = new Promise<Ending>((resolve) => process.stdout.once('error', () => resolve('quit')))
           const {ndjsonLine} = await import('../../src/cli/output/calls.js')
           await client.subscribeCalls(filter, (event) => {
-            process.stdout.write(ndjsonLine(event))
+            // A full stdout stops the reading of events: the daemon, not this process, holds what is behind (and says when it is too much).
+            if (!process.stdout.write(ndjsonLine(event))) client.pauseUntilDrained(process.stdout)
           })
           ending = await Promise.race([lost, quit, readerGone])
         }

@@ -24,6 +24,7 @@ export class AdminClient {
   private readonly pending = new Map<number, Pending>()
   private readonly notificationHandlers = new Set<(notification: RpcNotification) => void>()
   private closedError: CCError | undefined
+  private pausedFor: NodeJS.WritableStream | undefined
   hello: HelloResult | undefined
 
   private constructor(
@@ -115,6 +116,27 @@ export class AdminClient {
    */
   get closeReason(): CCError | undefined {
     return this.closedError
+  }
+
+  /**
+   * Stops reading from the daemon until `output` drains (or fails): a consumer
+   * that cannot keep up (a stdout pipe that is full) pushes back on the daemon
+   * instead of piling events up in this process. Call it when write() returned false.
+   */
+  pauseUntilDrained(output: NodeJS.WritableStream): void {
+    if (this.pausedFor !== undefined) return
+    this.pausedFor = output
+    const resume = () => {
+      output.off('drain', resume)
+      output.off('error', resume)
+      output.off('close', resume)
+      this.pausedFor = undefined
+      this.socket.resume()
+    }
+    output.on('drain', resume)
+    output.on('error', resume)
+    output.on('close', resume)
+    this.socket.pause()
   }
 
   /** Resolves when the daemon closes the connection (for example when it exits after a stop). */
