@@ -202,6 +202,10 @@ const baseSchema = z.strictObject({
         algorithms: withDefault(z.array(z.enum(JWT_ALGORITHMS)).check(z.minLength(1)), ['RS256', 'ES256', 'EdDSA']),
         tenant_claim: withDefault(nonEmpty, 'tenant'),
         clock_tolerance_s: withDefault(integer(0, 300), 30),
+        /** A token without `exp` would be good forever: refused unless this is switched off. */
+        require_exp: withDefault(z.boolean(), true),
+        /** Longest lifetime a token may claim: exp - iat, or exp - now when it has no iat (default 24 h). */
+        max_token_lifetime_s: withDefault(integer(1, 31_536_000), 86_400),
       }),
     ),
   }),
