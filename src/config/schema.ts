@@ -40,6 +40,9 @@ const httpUrl = z.string().check(
   }, 'must be an http:// or https:// URL'),
 )
 
+/** What our SIP messages call us unless sip.user_agent says otherwise. */
+export const SIP_USER_AGENT_DEFAULT = 'ClutchCall'
+
 /** JWT algorithms a key may be verified with (RFC 7518, RFC 8037); `none` is deliberately absent. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const
 
@@ -137,6 +140,8 @@ const baseSchema = z.strictObject({
       {transport: 'udp', address: '127.0.0.1', port: 5060},
       {transport: 'tcp', address: '127.0.0.1', port: 5060},
     ]),
+    /** The User-Agent of our requests and the Server of our responses; '' sends neither (no product banner for scanners). */
+    user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
   }),
   rtp,
   tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
