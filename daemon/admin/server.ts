@@ -54,6 +54,8 @@ export interface AdminServerOptions {
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024
 /** Requests of one connection being answered at once; more wait unread until one is done. */
 export const MAX_REQUESTS_IN_FLIGHT = 64
+/** On stop, a connection whose client does not read its last answers is destroyed after this long. */
+export const STOP_GRACE_MS = 2_000
 /** A lagging subscriber's last notification gets this long to reach it before the connection is destroyed. */
 export const LAGGING_CLOSE_GRACE_MS = 10_000
 
@@ -86,7 +88,12 @@ export class AdminServer {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve())
-      for (const socket of this.sockets) socket.end()
+      for (const socket of this.sockets) {
+        // Reading again lets the client's end be seen; a client that never reads its last answers is not waited for long.
+        socket.resume()
+        socket.end()
+        setTimeout(() => socket.destroy(), STOP_GRACE_MS).unref()
+      }
     })
   }
 
@@ -104,9 +111,10 @@ export class AdminServer {
     const writable = () => !socket.destroyed && socket.writable && !closing
     const congested = () => socket.writableLength >= maxQueuedBytes || inFlight >= MAX_REQUESTS_IN_FLIGHT
     const pump = () => {
+      if (closing) return
       while (waiting.length > 0 && !congested()) start(waiting.shift() as string)
       if (waiting.length > 0 || congested()) socket.pause()
-      else if (!closing) socket.resume()
+      else socket.resume()
     }
     const start = (line: string) => {
       inFlight++
@@ -123,6 +131,7 @@ export class AdminServer {
       socket.end(encodeLine({jsonrpc: '2.0', method: STREAM_ERROR_NOTIFICATION, params: errorObject(failure)}))
       // Its own cleanups run now: no more events are produced for a connection that is going away.
       for (const cleanup of cleanups.splice(0)) cleanup()
+      socket.resume()
       setTimeout(() => socket.destroy(), LAGGING_CLOSE_GRACE_MS).unref()
     }
     const connection: AdminConnection = {
@@ -141,6 +150,8 @@ export class AdminServer {
       },
     )
     socket.on('data', (chunk: string) => {
+      // Closing for lagging: what the client still sends is read (so its end is seen) and ignored.
+      if (closing) return
       splitter.push(chunk)
       pump()
     })
