@@ -48,7 +48,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
       request: (request, transaction) => this.onRequest(request, transaction),
       ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
       strayInvite2xx: (response, context) => this.onStray2xx(response, context),
-    }, {timers: options.timers ?? {}})
+    }, {timers: options.timers ?? {}, server: this.product})
   }
 
   get timers(): UserAgentCore['timers'] {

@@ -1,5 +1,6 @@
 // sip.user_agent against real daemons: the Server header of every response
-// (the UA core's and the transport's answer to a broken request) and the
+// (the UA core's final and provisional ones, and the transport's answer to a
+// broken request) and the
 // User-Agent of the INVITE the gateway places (a bridge to a raw UDP callee)
 // carry the configured value, and an empty value leaves both headers out.
 import assert from 'node:assert/strict'
@@ -75,6 +76,9 @@ for (const {title, userAgentLine, expected} of [
       peer.send(gw.sip, inviteFrom(peer, gw.sip, {callId: 'ua-call'}))
       const invite = await callee.next('the bridged INVITE', (message) => message.method === 'INVITE')
       check(invite.header('User-Agent'), 'User-Agent')
+      // The gateway rings at once (no automatic 100 Trying then; that one is covered in transaction-server.test.ts).
+      const ringing = await peer.next('the 18x to the caller', (message) => (message.status ?? 0) >= 180 && (message.status ?? 0) < 200 && message.text.includes('ua-call'))
+      check(ringing.header('Server'), 'Server')
       callee.send(`127.0.0.1:${invite.text.match(/Via: SIP\/2\.0\/UDP [^:]+:(\d+)/)?.[1] ?? '0'}`, responseTo(invite, 486, 'Busy Here'))
       const final = await peer.next('the final answer to the caller', (message) => (message.status ?? 0) >= 300 && message.text.includes('ua-call'), 15_000)
       check(final.header('Server'), 'Server')
