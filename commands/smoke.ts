@@ -22,7 +22,7 @@ cdr: the call's CDR is in ClickHouse (after cdr.flush; this CLI's config must ha
 
 hep: with capture on, HEP frames were sent for the call without send errors. Skipped when capture is off.
 
-trace: with tracing on, the OTLP collector acknowledged spans of the call's trace: the INVITE carries a W3C traceparent with a trace id chosen here (a traceparent given with --header is replaced), which the gateway's trace continues, and tracing.trace says how many of its spans the collector took. Waits up to 10 s (or --settle if longer); fails when the export failed or nothing was acknowledged by then. Skipped when tracing is off.
+trace: with tracing on, the OTLP collector acknowledged spans of the call's trace: the INVITE carries a W3C traceparent with a trace id chosen here (a traceparent given with --header is replaced), which the gateway's trace continues, and tracing.trace says how many of its spans the collector took. Waits up to 10 s (or --settle if longer); fails when the export failed or nothing was acknowledged by then. Skipped, saying why, when tracing is off: no collector configured (the default: neither tracing.endpoint, tracing.enabled: true nor OTEL_EXPORTER_OTLP_ENDPOINT is set), tracing.enabled: false, or OTEL_SDK_DISABLED=true. A configured collector that does not acknowledge fails the check.
 
 The gateway's record of the call is found by the call's SIP Call-ID (sip_call_id of CHANNEL_CREATE), so --target must reach this gateway directly. Exit 0 when no check failed (skips are fine), 1 otherwise (CC_ERR_SMOKE_FAILED, with the report in .error.data under --json), 2 for a bad flag. --junit writes one test case per check.`
 

@@ -16,7 +16,8 @@ export default class Status extends BaseCommand<DaemonStatus> {
     const loaded = this.loadConfig(flags.config)
     const status = await adminCall(loaded.socketPath, 'daemon.status')
     if (!this.jsonEnabled()) {
-      const {formatDuration, keyValues, listenersTable, table} = await import('../src/cli/output/format.js')
+      const {formatDuration, keyValues, listenersTable} = await import('../src/cli/output/format.js')
+      const {telemetryTable} = await import('../src/cli/output/telemetry.js')
       this.log(keyValues([
         ['state', status.draining ? 'draining' : 'running'],
         ['pid', status.pid],
@@ -27,7 +28,7 @@ export default class Status extends BaseCommand<DaemonStatus> {
         ['active calls', status.calls.active],
       ]))
       this.log(listenersTable(status.listeners))
-      this.log(table(['telemetry', 'state', 'target'], Object.entries(status.telemetry).map(([name, stream]) => [name, stream.state, stream.target ?? '-'])))
+      this.log(telemetryTable(status.telemetry))
     }
     return status
   }

@@ -6,6 +6,7 @@ import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
 import type {AdminParsedParams, CdrStatus, DaemonStatus, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
+import {TRACING_OFF_TEXT} from '../src/config/tracing.js'
 import {CCError} from '../src/errors.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
 import {ensureHome} from '../src/paths.js'
@@ -61,7 +62,8 @@ export class Gateway {
     this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
     this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
     this.hep = new HepSink({config: config.heplify, calls: this.calls, metrics: this.metrics.families, log})
-    this.tracing = config.tracing.enabled ? new TracingSink({config: config.tracing, calls: this.calls, log}) : undefined
+    // No collector configured, no sink and no export thread (src/config/tracing.ts).
+    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url}, calls: this.calls, log}) : undefined
     this.tracing?.attachRpc(this.rpcActivity)
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
@@ -91,6 +93,7 @@ export class Gateway {
       this.cdr?.start()
       // Before the first call: its root span opens with its first stage.
       this.tracing?.start()
+      if (!this.tracing) this.log.info({reason: this.loaded.tracing.offReason}, `tracing off (${TRACING_OFF_TEXT[this.loaded.tracing.offReason ?? 'disabled']})`)
       await this.startCalls()
       await this.admin.start()
       this.adminListening = true
@@ -169,7 +172,9 @@ export class Gateway {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
           : {enabled: false, target: null, state: 'off'},
-        tracing: this.tracing ? {enabled: true, target: config.tracing.endpoint, state: this.tracing.state} : {enabled: false, target: null, state: 'off'},
+        tracing: this.tracing
+          ? {enabled: true, target: this.tracing.endpoint, state: this.tracing.state, reason: null, configuredBy: this.loaded.tracing.configuredBy}
+          : {enabled: false, target: null, state: 'off', reason: this.loaded.tracing.offReason ?? 'disabled', configuredBy: null},
         cdr: this.cdr
           ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: this.cdr.state}
           : {enabled: false, target: null, state: 'off'},

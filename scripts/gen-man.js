@@ -35,7 +35,9 @@ const ENVIRONMENT = [
   '.SH ENVIRONMENT',
   '.TP', 'CLUTCHCALL_HOME', 'State directory (admin socket, pid file, log, CDR spool). Default ~/.clutchcall.',
   '.TP', 'CLUTCHCALL_CONFIG', 'Config file, when \\-\\-config is not given.',
-  '.TP', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTLP/HTTP endpoint for traces; overrides tracing.endpoint.',
+  '.TP', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTLP/HTTP base endpoint for traces (/v1/traces is appended); overrides tracing.endpoint and, unless tracing.enabled is false, switches trace export on.',
+  '.TP', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTLP/HTTP traces URL, used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT and switches trace export on the same way.',
+  '.TP', 'OTEL_SDK_DISABLED', 'true switches trace export off, whatever the config says.',
 ]
 
 const flagLines = (command) =>

@@ -30,6 +30,8 @@ export const ERRORS = {
   CC_ERR_CONFIG_NOT_FOUND: spec('Config file {file} does not exist', 'Pass an existing file with --config, or unset CLUTCHCALL_CONFIG to run on the built-in defaults.', -32001, EXIT_USAGE),
   CC_ERR_CONFIG_YAML: spec('{file}:{line}:{column}: invalid YAML: {detail}', 'Fix the YAML syntax at that line; `clutchcall config validate FILE` re-checks it.', -32002),
   CC_ERR_CONFIG_INVALID: spec('{file}: {count} config error(s):\n{detail}', 'Fix each key named above; `clutchcall config validate FILE` re-checks it.', -32003),
+  CC_ERR_CONFIG_EXISTS: spec('{file} already exists; config init does not overwrite it', 'Pass --force to replace it, give another FILE, or print the sample with `clutchcall config init --stdout`.', -32005, EXIT_USAGE),
+  CC_ERR_CONFIG_WRITE: spec('Cannot write the config file {file}: {detail}', 'Check that this user can write to that folder, or give another FILE.', -32006),
   CC_ERR_ENV_INVALID: spec('Environment variable {name} is invalid: {detail}', 'Fix or unset the variable.', -32004),
 
   CC_ERR_DAEMON_NOT_RUNNING: spec('The gateway daemon is not running (no daemon answers on {socket})', 'Start it with `clutchcall start`.', -32010),
@@ -68,9 +70,9 @@ export const ERRORS = {
   CC_ERR_SYNTH_JUNIT_WRITE: spec('Cannot write the JUnit report {file}: {detail}', 'Pass a --junit path in a folder this user can write to.', -32062),
   CC_ERR_SMOKE_FAILED: spec('Smoke test failed: {failed} of {total} check(s) failed ({checks})', 'Each FAIL line says what is wrong (with --json: .error.data.checks); `clutchcall status` and the daemon log say more.', -32063),
   CC_ERR_RPC_UNAUTHENTICATED: spec('The SDK client is not authenticated: {reason}', 'Send `Authorization: Bearer <JWT>` signed by a key of auth.jwt, with its issuer and audience, a tenant claim, and exp/nbf that hold now.', -32070),
-  CC_ERR_RPC_BAD_FRAME: spec('The SDK frame cannot be parsed: {detail}', 'A frame is 10 header bytes (version 1, kind, method_id u32, request_id u32, big-endian) and a UTF-8 JSON payload; see README "SDK RPC".', -32071),
+  CC_ERR_RPC_BAD_FRAME: spec('The SDK frame cannot be parsed: {detail}', 'A frame is 10 header bytes (version 1, kind, method_id u32, request_id u32, big-endian) and a UTF-8 JSON payload; see docs/sdk-rpc.md.', -32071),
   CC_ERR_RPC_UNKNOWN_METHOD: spec('Unknown SDK method id {method_id}', 'Known method ids: {known}.', -32072),
-  CC_ERR_RPC_INVALID_PARAMS: spec('Invalid params for {method}: {detail}', 'See the method table in README "SDK RPC".', -32073),
+  CC_ERR_RPC_INVALID_PARAMS: spec('Invalid params for {method}: {detail}', 'See the method table in docs/sdk-rpc.md.', -32073),
   CC_ERR_WEBRTC_OFFER: spec('The WebRTC offer cannot be answered: {detail}', 'POST an SDP offer (Content-Type: application/sdp) with an audio m-line offering PCMU and a DataChannel.', -32074),
   CC_ERR_DRAINING: spec('The gateway is draining and takes no new work', 'Wait for the stop to finish, then start it again.', -32024),
 } as const satisfies Record<string, ErrorSpec>

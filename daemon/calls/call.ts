@@ -5,6 +5,7 @@ import {randomBytes} from 'node:crypto'
 import type {Logger} from 'pino'
 import type {CallState, CallSummary} from '../../src/calls/events.js'
 import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
+import {reportedMos} from '../../src/media/quality.js'
 import type {StreamQuality} from '../../src/media/rtp-stream-types.js'
 import type {CallRegistry, RegisteredCall} from './registry.js'
 import type {CallStageDone, CallTransport, HeaderCarrier} from './stage-events.js'
@@ -38,6 +39,9 @@ export interface CallEnding {
 }
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits))
+
+const hasNewPackets = (now: MediaQuality, before: MediaQuality | undefined): boolean =>
+  now.packetsSent !== (before?.packetsSent ?? 0) || now.packetsReceived !== (before?.packetsReceived ?? 0)
 
 export class Call implements RegisteredCall {
   readonly sid = newCallSid()
@@ -131,6 +135,11 @@ export class Call implements RegisteredCall {
     this.registry.stage({kind: 'stage', call_sid: this.sid, stage, start_ms: startMs, end_ms: endMs, attributes, ...(error === undefined ? {} : {error})})
   }
 
+  /** Publishes the final error status the A-leg's INVITE was answered with (refused, busy, 487 after a CANCEL). */
+  sipFinal(status: number): void {
+    this.registry.stage({kind: 'sip.final', call_sid: this.sid, status, at_ms: Date.now()})
+  }
+
   setRecordingUrl(url: string): void {
     this.recordingUrl = url
   }
@@ -141,22 +150,28 @@ export class Call implements RegisteredCall {
 
   qualityUpdate(quality: MediaQuality): void {
     if (this.isEnded()) return
+    this.publishQuality(quality)
+  }
+
+  private publishQuality(quality: MediaQuality): void {
     this.quality = quality
-    if (quality.codec) this.codec = quality.codec
+    // The call's codec is the one an answered call talks with; a ringing stream's encoding is not the call's codec.
+    if (quality.codec && this.answeredAt !== null) this.codec = quality.codec
     this.registry.publish({
       type: 'CHANNEL_QUALITY',
       call_sid: this.sid,
       timestamp_ms: Date.now(),
       tenant_id: this.init.tenant,
       trunk_id: this.init.trunk,
-      codec: this.codec,
+      // The encoding of the packets counted here (what rtp_packets_total is labelled with), answered or not.
+      codec: quality.codec || this.codec,
       packets_sent: quality.packetsSent,
       packets_received: quality.packetsReceived,
       packets_lost: quality.packetsLost,
       loss_ratio: quality.lossRatio,
       jitter_ms: round(quality.jitterMs, 3),
       rtt_ms: quality.rttMs,
-      estimated_mos: round(quality.estimatedMos, 2),
+      estimated_mos: reportedMos(quality.packetsReceived, quality.estimatedMos),
     })
   }
 
@@ -179,6 +194,8 @@ export class Call implements RegisteredCall {
   /** Records the end: the last quality figures, the CDR in CHANNEL_HANGUP_COMPLETE, removal from the registry. */
   finish(ending: CallEnding, finalQuality?: MediaQuality): void {
     if (this.isEnded()) return
+    // Packets of an unanswered call since its last report: reported once more, with their encoding, since its CDR has no codec to label them with.
+    if (finalQuality && this.answeredAt === null && finalQuality.codec !== '' && hasNewPackets(finalQuality, this.quality)) this.publishQuality(finalQuality)
     if (finalQuality) this.quality = finalQuality
     this.ending = ending
     this.endedAt = Date.now()
@@ -215,7 +232,7 @@ export class Call implements RegisteredCall {
       bytes_sent: quality?.bytesSent ?? 0,
       // Without received media there is nothing to rate: 0 rather than a perfect score.
       jitter_ms: round(receivedMedia ? (quality?.jitterMs ?? 0) : 0, 3),
-      estimated_mos: round(receivedMedia ? (quality?.estimatedMos ?? 0) : 0, 2),
+      estimated_mos: reportedMos(quality?.packetsReceived ?? 0, quality?.estimatedMos ?? 0) ?? 0,
       recording_url: this.recordingUrl,
       agent_id: this.agentId,
     }
@@ -236,7 +253,7 @@ export class Call implements RegisteredCall {
       codec: this.codec,
       jitter_ms: round(this.quality?.jitterMs ?? 0, 3),
       loss_ratio: this.quality?.lossRatio ?? 0,
-      estimated_mos: this.quality ? round(this.quality.estimatedMos, 2) : null,
+      estimated_mos: reportedMos(this.quality?.packetsReceived ?? 0, this.quality?.estimatedMos ?? 0),
       node: this.currentNode,
     }
   }

@@ -1,6 +1,7 @@
 // What dialplan nodes need from a call leg and its media, whatever carries it
 // (SIP today, WebRTC later). The SIP engine adapts its dialogs and the media
 // engine's streams to these interfaces; nodes never see SIP or sockets.
+import type {Logger} from 'pino'
 import type {CallStatus} from '../../src/cdr/record.js'
 import type {MediaQuality} from './call.js'
 
@@ -27,6 +28,8 @@ export interface MediaEndpoint {
 export interface LegEnding {
   readonly cause: number
   readonly status: CallStatus
+  /** The final error status an unanswered inbound leg's INVITE got (486, 487 after a CANCEL…); absent once answered. */
+  readonly sipStatus?: number
 }
 
 export interface CallLeg {
@@ -49,6 +52,8 @@ export interface DialRequest {
   /** The A-leg, whose media shard the B-leg must share for relaying. */
   readonly aLeg: CallLeg
   readonly callSid: string
+  /** The call's logger (it carries call_sid and trace_id): the B-leg's lines join the call's trace. */
+  readonly log?: Logger
 }
 
 export interface DialResult {

@@ -3,6 +3,7 @@
 // Call code never calls a telemetry sink; sinks listen here.
 import {EventEmitter} from 'node:events'
 import type {CallEvent, CallEventType, CallSummary} from '../../src/calls/events.js'
+import type {RefusedAttempt} from './refusals.js'
 import type {CallStage} from './stage-events.js'
 
 /** What the registry needs from a live call, whatever its transport. */
@@ -20,6 +21,8 @@ export type CallRegistryEvents = EventsByType & {
   removed: [RegisteredCall]
   /** Internal stages of a call (trunk lookup, SIP and RTP setup, dialplan nodes), for tracing; never streamed. */
   stage: [CallStage]
+  /** An INVITE refused before its dialplan ran (refusals.ts); the metrics sink counts it. */
+  refused: [RefusedAttempt]
 }
 
 export class CallRegistry extends EventEmitter<CallRegistryEvents> {
@@ -45,6 +48,11 @@ export class CallRegistry extends EventEmitter<CallRegistryEvents> {
   /** Publishes an internal call stage (see stage-events.ts); a no-op when nobody listens. */
   stage(stage: CallStage): void {
     this.emit('stage', stage)
+  }
+
+  /** Publishes a refused call attempt (for a known source, after the call recorded for it has been created). */
+  refused(attempt: RefusedAttempt): void {
+    this.emit('refused', attempt)
   }
 
   /** True when some sink listens to stages (call code may skip measuring otherwise). */

@@ -79,4 +79,12 @@ export interface LegDialed {
   readonly at_ms: number
 }
 
-export type CallStage = CallBegin | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed
+/** The A-leg's INVITE got a final error response from us (a refusal, busy, a cancel's 487): the end of its SIP setup. */
+export interface SipFinal {
+  readonly kind: 'sip.final'
+  readonly call_sid: string
+  readonly status: number
+  readonly at_ms: number
+}
+
+export type CallStage = CallBegin | CallStageDone | NodeEntered | NodeLeft | LegDialing | LegDialed | SipFinal

@@ -3,6 +3,7 @@
 import type {Server} from 'node:net'
 import {parseHostPort} from '../../src/config/schema.js'
 import {CCError} from '../../src/errors.js'
+import {hostForPort, localAddressFor} from '../../src/net/addresses.js'
 
 export interface ListenTarget {
   readonly address: string
@@ -18,27 +19,33 @@ export const listenError = (error: NodeJS.ErrnoException, target: ListenTarget):
     ? new CCError('CC_ERR_PORT_IN_USE', {...target}, {cause: error})
     : new CCError('CC_ERR_LISTEN_FAILED', {...target, detail: error.code ?? error.message}, {cause: error})
 
-/** Listens and resolves with the bound port (useful when the config asks for port 0). */
-export const listenTcp = (server: Server, target: ListenTarget): Promise<number> =>
+/** An address a listener holds: the IP and port the kernel bound, not the config's spelling. */
+export interface BoundAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/** Listens and resolves with the address bound: the OS's port for port 0, the IP a host name such as `localhost` resolved to. */
+export const listenTcp = (server: Server, target: ListenTarget): Promise<BoundAddress> =>
   new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, target))
     server.once('error', onError)
     server.listen({host: target.address, port: target.port, exclusive: true}, () => {
       server.off('error', onError)
       const bound = server.address()
-      resolve(typeof bound === 'object' && bound ? bound.port : target.port)
+      resolve(typeof bound === 'object' && bound ? {host: bound.address, port: bound.port} : {host: target.address, port: target.port})
     })
   })
 
-/** Where a config `host:port` listener is (the bound port once listening, for port 0); a checked config never fails here. */
-export const listenAddress = (listen: string, boundPort: number | undefined, key: string): {host: string; port: number} => {
+/** Where a config `host:port` listener is: what was bound once listening, else what the config asks for; a checked config never fails here. */
+export const listenAddress = (listen: string, bound: BoundAddress | undefined, key: string): BoundAddress => {
+  if (bound) return bound
   const parsed = parseHostPort(listen)
   if (!parsed) throw new Error(`invalid ${key} ${listen}`)
-  return {host: parsed.host, port: boundPort ?? parsed.port}
+  return parsed
 }
 
-/** The URL a local client uses for an HTTP listener: a wildcard address is reached on loopback; IPv6 in brackets. */
-export const httpListenerUrl = ({host, port}: {host: string; port: number}, path: string): string => {
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-  return `http://${shown}:${port}${path}`
+/** The URL a client on this host uses for an HTTP listener: a wildcard address is reached on loopback; IPv6 in brackets. */
+export const httpListenerUrl = ({host, port}: BoundAddress, path: string): string => {
+  return `http://${hostForPort(localAddressFor(host))}:${port}${path}`
 }

@@ -5,7 +5,7 @@
 import {EventEmitter} from 'node:events'
 import type {HeaderCarrier} from '../calls/stage-events.js'
 
-/** The SDK transports of DESIGN §7; only `webrtc` exists today (README "QUIC and WebTransport"). */
+/** The SDK transports of DESIGN §7; only `webrtc` exists today (docs/sdk-rpc.md, "QUIC and WebTransport"). */
 export type RpcTransport = 'webrtc' | 'quic' | 'webtransport'
 
 export interface RpcStep {

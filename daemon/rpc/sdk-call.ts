@@ -105,7 +105,7 @@ const bridge = async (call: Call, leg: ClientAudioLeg, destination: Destination,
     // Ending the client leg cancels a B-leg still ringing (the dialer watches the A-leg); an answered one gets a BYE.
     await Promise.all([leg.hangup(cause), bLeg?.hangup(cause)])
   })
-  const result = await services.dialer.dial({trunk: destination.trunk, uri: destination.uri, to: destination.to, from: params.from ?? '', timeoutS: params.timeout_s, aLeg: leg, callSid: call.sid})
+  const result = await services.dialer.dial({trunk: destination.trunk, uri: destination.uri, to: destination.to, from: params.from ?? '', timeoutS: params.timeout_s, aLeg: leg, callSid: call.sid, log: call.log})
   call.log.info({outcome: result.outcome, cause: result.cause}, 'SDK call dialed')
   if (result.outcome !== 'answered' || !result.leg) {
     await leg.hangup(result.cause)

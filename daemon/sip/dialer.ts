@@ -40,7 +40,8 @@ export class SipDialer implements Dialer {
 
   async dial(request: DialRequest): Promise<DialResult> {
     const {ua, media, config, rtpAddress} = this.services
-    const log = this.services.log.child({call_sid: request.callSid, leg: 'b'})
+    // The call's own logger carries call_sid and trace_id already.
+    const log = request.log ? request.log.child({leg: 'b'}) : this.services.log.child({call_sid: request.callSid, leg: 'b'})
     const trunk = request.trunk === undefined ? undefined : config.trunks.find((candidate) => candidate.id === request.trunk)
     const base = trunk?.outbound?.uri ?? request.uri
     if (base === undefined) return {outcome: 'failed', cause: 3}
@@ -100,6 +101,8 @@ export class SipDialer implements Dialer {
       })
       log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
       const outcome: DialOutcome = status === 'completed' ? 'failed' : status
+      // The stream was opened for nothing: its setup ends unanswered, without a remote (and before the leg's final, under the same parent).
+      rtpSetup(undefined, outcome === 'failed' ? `B-leg failed with ${failure.status}` : undefined)
       dialed(failure.status, outcome)
       return {outcome, cause: q850Cause}
     }

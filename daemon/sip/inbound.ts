@@ -5,18 +5,20 @@ import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {DigestServer} from '../../src/sip/digest-server.js'
 import {SdpError} from '../../src/sip/sdp.js'
-import {Q850_RESOURCE_UNAVAILABLE} from '../../src/sip/q850.js'
+import {NO_TRUNK} from '../../src/cdr/record.js'
+import {Q850_RESOURCE_UNAVAILABLE, sipStatusToQ850} from '../../src/sip/q850.js'
 import type {Uri} from '../../src/sip/uri.js'
 import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
 import {Call} from '../calls/call.js'
 import type {Dialer} from '../calls/leg.js'
+import {NO_TENANT, type RefusalReason} from '../calls/refusals.js'
 import type {CallRegistry} from '../calls/registry.js'
 import {dialplanCall} from '../dialplan/call-context.js'
 import {runDialplan} from '../dialplan/executor.js'
 import {NODE_HANDLERS} from '../dialplan/nodes/index.js'
 import type {MediaEngine} from '../media/engine.js'
-import type {InboundRouter} from '../trunks/inbound-router.js'
+import type {InboundRouter, KnownSource} from '../trunks/inbound-router.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {SipLeg, remoteOf} from './sip-leg.js'
 
@@ -51,31 +53,98 @@ const propagationHeaders = (incoming: IncomingInvite): Record<string, string> =>
   return headers
 }
 
-export const handleInbound = async (incoming: IncomingInvite, services: InboundServices): Promise<void> => {
-  const log = services.log.child({sip_call_id: incoming.callId})
-  if (services.isDraining()) {
-    incoming.reject(503, {reason: 'Draining'})
+interface Refusal {
+  readonly reason: RefusalReason
+  readonly status: number
+  /** The reason phrase of the response, when not the default one. */
+  readonly phrase?: string
+  /** A Q.850 cause sent in a Reason header, which then is the call's cause; otherwise the status's RFC 3398 cause. */
+  readonly q850Cause?: number
+  /** The tenant and trunk the attempt is attributed to: only then is it recorded as a call. */
+  readonly known: KnownSource | undefined
+  /** When the trunk lookup ran (for its span). */
+  readonly lookup?: {readonly startMs: number; readonly endMs: number}
+}
+
+/**
+ * Refuses an INVITE and accounts for it. Every refusal is counted by reason. One from a known source
+ * is also a failed call (CHANNEL_CREATE, CHANNEL_HANGUP_COMPLETE, CDR, trace); one from an unknown
+ * source is only counted, so a scanner's flood cannot grow the CDR table (docs/call-accounting.md).
+ */
+const refuse = (incoming: IncomingInvite, services: InboundServices, refusal: Refusal): void => {
+  incoming.reject(refusal.status, {...(refusal.phrase === undefined ? {} : {reason: refusal.phrase}), ...(refusal.q850Cause === undefined ? {} : {q850Cause: refusal.q850Cause})})
+  const {known} = refusal
+  if (!known) {
+    services.calls.refused({reason: refusal.reason, status: refusal.status, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
     return
   }
+  const call = newInboundCall(incoming, services, known)
+  services.calls.refused({reason: refusal.reason, status: refusal.status, tenant_id: known.tenant, trunk_id: known.trunk, call_sid: call.sid})
+  if (refusal.lookup) lookupDone(call, incoming, known.trunk, refusal.lookup)
+  refuseCall(call, refusal)
+}
+
+/** Ends a call that was refused before its dialplan ran: failed, with the status's cause and no media. */
+const refuseCall = (call: Call, refusal: Pick<Refusal, 'reason' | 'status' | 'q850Cause'>): void => {
+  call.log.info({reason: refusal.reason, status: refusal.status}, 'inbound call refused')
+  call.sipFinal(refusal.status)
+  call.finish({cause: refusal.q850Cause ?? sipStatusToQ850(refusal.status), status: 'failed'})
+}
+
+const newInboundCall = (incoming: IncomingInvite, services: InboundServices, known: KnownSource): Call =>
+  new Call(
+    {
+      tenant: known.tenant,
+      trunk: known.trunk,
+      direction: 'inbound',
+      from: userOf(incoming.from.uri),
+      to: userOf(incoming.requestUri),
+      sipCallId: incoming.callId,
+      receivedAtMs: incoming.timing.receivedAt,
+      propagation: propagationHeaders(incoming),
+    },
+    services.calls,
+    services.log,
+  )
+
+const lookupDone = (call: Call, incoming: IncomingInvite, trunk: string, lookup: {readonly startMs: number; readonly endMs: number}): void =>
+  call.stageDone('trunk.lookup', lookup.startMs, lookup.endMs, {'trunk.id': trunk, 'sip.source': incoming.source.address, 'sip.called': userOf(incoming.requestUri)})
+
+export const handleInbound = async (incoming: IncomingInvite, services: InboundServices): Promise<void> => {
+  const log = services.log.child({sip_call_id: incoming.callId})
   const calledNumber = userOf(incoming.requestUri)
   const lookupStart = Date.now()
   const route = services.router.route(incoming.source.address, calledNumber)
-  const lookupEnd = Date.now()
+  const lookup = {startMs: lookupStart, endMs: Date.now()}
   if (!route.ok) {
     log.info({source: incoming.source.address, called: calledNumber, status: route.status, reason: route.reason}, 'inbound call refused')
-    incoming.reject(route.status, {reason: route.status === 403 ? 'Forbidden' : 'Not Found'})
+    const reason = route.status === 403 ? 'unknown_source' : 'no_route'
+    refuse(incoming, services, {reason, status: route.status, phrase: route.status === 403 ? 'Forbidden' : 'Not Found', known: route.known, lookup})
     return
   }
+  const known: KnownSource = {tenant: route.tenant, trunk: route.trunk}
+  // A credential-only trunk knows its caller once the digest checks out, not before.
+  let sourceKnown = route.sourceKnown
   if (route.credentials) {
     const check = incoming.verifyDigest(services.digest, route.credentials)
     if (!check.ok) {
-      if (check.failure !== 'missing') log.info({failure: check.failure, trunk: route.trunk}, 'digest authentication failed')
       incoming.challenge(services.digest, {stale: check.stale})
+      // No credentials yet (or a stale nonce) is the ordinary first round of digest, not a refusal.
+      if (check.failure !== 'missing' && !check.stale) {
+        log.info({failure: check.failure, trunk: route.trunk}, 'digest authentication failed')
+        services.calls.refused({reason: 'auth_failed', status: 401, tenant_id: sourceKnown ? known.tenant : NO_TENANT, trunk_id: sourceKnown ? known.trunk : NO_TRUNK})
+      }
       return
     }
+    sourceKnown = true
+  }
+  const attributed = sourceKnown ? known : undefined
+  if (services.isDraining()) {
+    refuse(incoming, services, {reason: 'draining', status: 503, phrase: 'Draining', known: attributed, lookup})
+    return
   }
   if (!incoming.remoteSdp || incoming.remoteSdp.length === 0) {
-    incoming.reject(488, {reason: 'Offer Required'})
+    refuse(incoming, services, {reason: 'no_offer', status: 488, phrase: 'Offer Required', known: attributed, lookup})
     return
   }
 
@@ -86,25 +155,12 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   } catch (error) {
     const status = error instanceof SdpError ? error.status : 400
     log.info({err: error, status}, 'SDP offer refused')
-    incoming.reject(status)
+    refuse(incoming, services, {reason: status === 400 ? 'bad_sdp' : 'no_common_codec', status, known: attributed, lookup})
     return
   }
 
-  const call = new Call(
-    {
-      tenant: route.tenant,
-      trunk: route.trunk,
-      direction: 'inbound',
-      from: userOf(incoming.from.uri),
-      to: calledNumber,
-      sipCallId: incoming.callId,
-      receivedAtMs: incoming.timing.receivedAt,
-      propagation: propagationHeaders(incoming),
-    },
-    services.calls,
-    services.log,
-  )
-  call.stageDone('trunk.lookup', lookupStart, lookupEnd, {'trunk.id': route.trunk, 'sip.source': incoming.source.address, 'sip.called': calledNumber})
+  const call = newInboundCall(incoming, services, known)
+  lookupDone(call, incoming, route.trunk, lookup)
   const rtpStart = Date.now()
   let stream
   try {
@@ -112,8 +168,10 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   } catch (error) {
     call.log.error({err: error}, 'no media stream for the call')
     call.stageDone('rtp.setup', rtpStart, Date.now(), {}, error instanceof Error ? error.message : String(error))
-    incoming.reject(503, {reason: 'No Media Resources', q850Cause: Q850_RESOURCE_UNAVAILABLE})
-    call.finish({cause: Q850_RESOURCE_UNAVAILABLE, status: 'failed'})
+    const refusal = {reason: 'no_media_ports', status: 503, q850Cause: Q850_RESOURCE_UNAVAILABLE} as const
+    incoming.reject(refusal.status, {reason: 'No Media Resources', q850Cause: refusal.q850Cause})
+    services.calls.refused({reason: refusal.reason, status: refusal.status, tenant_id: known.tenant, trunk_id: known.trunk, call_sid: call.sid})
+    refuseCall(call, refusal)
     return
   }
   const media = new StreamMediaEndpoint(stream, call.log)
@@ -131,7 +189,10 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   }
   call.onHangupRequest((cause) => leg.hangup(cause))
   // Whoever ends the leg (caller's BYE or CANCEL, our hangup), the call ends with the leg's cause and the stream's last figures.
-  void leg.ended.then(async (ending) => call.finish(ending, await stream.close().catch(() => stream.quality())))
+  void leg.ended.then(async (ending) => {
+    if (ending.sipStatus !== undefined) call.sipFinal(ending.sipStatus)
+    call.finish(ending, await stream.close().catch(() => stream.quality()))
+  })
   incoming.ring()
 
   const plan = services.config.dialplans[route.dialplan]

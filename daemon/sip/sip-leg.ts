@@ -45,7 +45,7 @@ export class SipLeg implements CallLeg {
   /** The A-leg of an inbound call: not answered yet; `answer()` sends the 200 with `answerSdp`. */
   static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string): SipLeg {
     const leg = new SipLeg(media, log, incoming, local, answerSdp)
-    incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled'}))
+    incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled', sipStatus: 487}))
     return leg
   }
 
@@ -73,8 +73,9 @@ export class SipLeg implements CallLeg {
       this.end({cause, status: 'completed'})
       return
     }
-    this.incoming?.reject(q850ToSipStatus(cause) ?? DEFAULT_REJECT_STATUS, {q850Cause: cause})
-    this.end({cause, status: classifyCall({answered: false, cause}).status})
+    const sipStatus = q850ToSipStatus(cause) ?? DEFAULT_REJECT_STATUS
+    this.incoming?.reject(sipStatus, {q850Cause: cause})
+    this.end({cause, status: classifyCall({answered: false, cause}).status, ...(this.incoming ? {sipStatus} : {})})
   }
 
   end(ending: LegEnding): void {

@@ -7,9 +7,29 @@ import {NO_TRUNK} from '../../src/cdr/record.js'
 
 type TrunkConfig = Config['trunks'][number]
 
+/** A trunk an INVITE is attributed to: its source is in the trunk's CIDRs (or the gateway is open), or its credentials proved it. */
+export interface KnownSource {
+  readonly tenant: string
+  readonly trunk: string
+}
+
 export type InboundRoute =
-  | {readonly ok: true; readonly tenant: string; readonly dialplan: string; readonly trunk: string; readonly credentials: {readonly username: string; readonly password: string} | undefined}
-  | {readonly ok: false; readonly status: 403 | 404; readonly reason: string}
+  | {
+      readonly ok: true
+      readonly tenant: string
+      readonly dialplan: string
+      readonly trunk: string
+      readonly credentials: {readonly username: string; readonly password: string} | undefined
+      /** True when the source alone identifies the trunk (its CIDRs, or an open gateway); false for a credential-only trunk until the digest checks out. */
+      readonly sourceKnown: boolean
+    }
+  | {
+      readonly ok: false
+      readonly status: 403 | 404
+      readonly reason: string
+      /** For a 404: the trunk whose CIDRs hold the source (a credential-only trunk identifies nobody without credentials). */
+      readonly known?: KnownSource
+    }
 
 interface CompiledTrunk {
   readonly trunk: TrunkConfig
@@ -53,7 +73,7 @@ export class InboundRouter {
 
   route(sourceAddress: string, calledNumber: string): InboundRoute {
     if (this.openTenant !== undefined) {
-      return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined}
+      return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined, sourceKnown: true}
     }
     const address = plainAddress(sourceAddress)
     const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
@@ -61,8 +81,12 @@ export class InboundRouter {
     const fromSource = this.trunks.filter(({trunk, sources}) => (sources ? sources.check(address, family) : trunk.inbound?.auth !== undefined))
     if (fromSource.length === 0) return {ok: false, status: 403, reason: `source ${address} matches no trunk`}
     const routed = fromSource.find(({numbers}) => numbers.some((pattern) => numberMatches(pattern, calledNumber)))
-    if (!routed) return {ok: false, status: 404, reason: `no route for ${calledNumber} on trunk(s) ${fromSource.map(({trunk}) => trunk.id).join(', ')}`}
-    const {trunk} = routed
-    return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth}
+    if (!routed) {
+      const reason = `no route for ${calledNumber} on trunk(s) ${fromSource.map(({trunk}) => trunk.id).join(', ')}`
+      const bySource = fromSource.find(({sources}) => sources !== undefined)?.trunk
+      return bySource ? {ok: false, status: 404, reason, known: {tenant: bySource.tenant, trunk: bySource.id}} : {ok: false, status: 404, reason}
+    }
+    const {trunk, sources} = routed
+    return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth, sourceKnown: sources !== undefined}
   }
 }

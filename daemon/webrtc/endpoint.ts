@@ -9,7 +9,7 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {Logger} from 'pino'
 import {CCError, toCCError} from '../../src/errors.js'
-import {httpListenerUrl, listenAddress, listenTcp} from '../net/listen.js'
+import {httpListenerUrl, listenAddress, listenTcp, type BoundAddress} from '../net/listen.js'
 import type {RpcStep} from '../rpc/activity.js'
 import {bearerToken} from '../rpc/jwt.js'
 import {WebRtcPeer, type PeerServices} from './peer.js'
@@ -93,7 +93,7 @@ const discardRest = (request: IncomingMessage, response: ServerResponse): void =
 export class WebRtcEndpoint {
   private readonly server: Server
   private readonly peers = new Map<string, WebRtcPeer>()
-  private boundPort: number | undefined
+  private bound: BoundAddress | undefined
   private draining = false
 
   constructor(
@@ -107,7 +107,7 @@ export class WebRtcEndpoint {
   }
 
   get address(): {host: string; port: number} {
-    return listenAddress(this.listen, this.boundPort, 'webrtc.listen')
+    return listenAddress(this.listen, this.bound, 'webrtc.listen')
   }
 
   get url(): string {
@@ -120,7 +120,7 @@ export class WebRtcEndpoint {
 
   async start(): Promise<void> {
     const {host, port} = this.address
-    this.boundPort = await listenTcp(this.server, {address: host, port, purpose: 'WebRTC offers', key: 'webrtc.listen'})
+    this.bound = await listenTcp(this.server, {address: host, port, purpose: 'WebRTC offers', key: 'webrtc.listen'})
   }
 
   /** New offers get 503; sessions already up keep their calls until the drain ends them. */
@@ -216,7 +216,7 @@ export class WebRtcEndpoint {
   private fail(request: IncomingMessage, response: ServerResponse, error: unknown): void {
     if (response.headersSent) return
     if (error instanceof HttpRefusal) {
-      response.writeHead(error.status, {...CORS, 'content-type': 'application/json'}).end(JSON.stringify({error: {code: `HTTP_${error.status}`, message: error.message, hint: 'See README "WebRTC transport".'}}))
+      response.writeHead(error.status, {...CORS, 'content-type': 'application/json'}).end(JSON.stringify({error: {code: `HTTP_${error.status}`, message: error.message, hint: 'See docs/sdk-rpc.md.'}}))
       if (error.status === 413 && !request.complete) discardRest(request, response)
       return
     }

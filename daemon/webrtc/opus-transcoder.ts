@@ -3,7 +3,7 @@
 // (libopus resamples internally) and encoded from 8 kHz, narrowband, at the
 // lowest complexity: the SIP leg cannot carry more than narrowband anyway, and
 // this keeps an encode at ~0.5 ms per 20 ms frame (libopus in WebAssembly via
-// opusscript; measured in README "SDK RPC over WebRTC").
+// opusscript; measured in docs/sdk-rpc.md).
 import {createRequire} from 'node:module'
 import type OpusScriptType from 'opusscript'
 import {encodeUlaw, ULAW_DECODE_TABLE} from '../../src/media/g711.js'

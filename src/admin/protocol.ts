@@ -4,6 +4,7 @@
 import * as z from 'zod/mini'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
+import type {TracingCollectorSource, TracingOffReason} from '../config/tracing.js'
 import {checkHepEndpoint, HEP_CAPTURE_ID_MAX, HEP_PASSWORD_MAX_LENGTH, HEP_TTL_MAX_S} from '../hep/params.js'
 
 /** Bumped whenever a method's params or result change incompatibly. */
@@ -13,10 +14,12 @@ export interface Listener {
   /** What listens: `admin`, `metrics`, `sip`, `rtp`, … */
   readonly name: string
   readonly transport: 'unix' | 'tcp' | 'udp' | 'http'
+  /** The address as bound (a wildcard stays `0.0.0.0` / `::`); the socket path for `unix`; the configured address of the RTP range. */
   readonly address: string
   readonly port?: number
   /** The last port of a range (RTP). */
   readonly portEnd?: number
+  /** HTTP listeners: the URL to use from this host (loopback for a wildcard bind). */
   readonly url?: string
 }
 
@@ -26,6 +29,14 @@ export interface TelemetryStreamState {
   readonly target: string | null
   /** One word an operator can alert on: `off`, `serving`, `configured`, … */
   readonly state: string
+}
+
+/** Tracing says why it is off, or which setting named its collector (docs/telemetry-defaults.md). */
+export interface TracingStreamState extends TelemetryStreamState {
+  /** `no-collector`, `disabled` (tracing.enabled: false) or `sdk-disabled` (OTEL_SDK_DISABLED=true); null when on. */
+  readonly reason: TracingOffReason | null
+  /** `tracing.endpoint`, `tracing.enabled`, `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; null when off. */
+  readonly configuredBy: TracingCollectorSource | null
 }
 
 export interface DaemonStatus {
@@ -42,7 +53,7 @@ export interface DaemonStatus {
   readonly calls: {readonly active: number}
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
-    readonly tracing: TelemetryStreamState
+    readonly tracing: TracingStreamState
     readonly cdr: TelemetryStreamState
     readonly hep: TelemetryStreamState
   }
@@ -86,7 +97,7 @@ export interface CdrStatus {
   readonly rowsWritten: number
   readonly batchesWritten: number
   readonly failedAttempts: number
-  /** How a retried batch is kept from being inserted twice (README "CDR delivery"); null until the server was reached. */
+  /** How a retried batch is kept from being inserted twice (docs/cdr.md, "Delivery"); null until the server was reached. */
   readonly dedup: 'token' | 'verify' | null
 }
 

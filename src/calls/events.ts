@@ -40,7 +40,8 @@ export interface ChannelQuality extends EventBase {
   readonly loss_ratio: number
   readonly jitter_ms: number
   readonly rtt_ms: number | null
-  readonly estimated_mos: number
+  /** null until the stream has received a packet (nothing to rate yet); the CDR then says 0. */
+  readonly estimated_mos: number | null
 }
 
 /** Carries every CDR field (DESIGN §5). */
@@ -66,6 +67,7 @@ export interface CallSummary {
   readonly codec: string
   readonly jitter_ms: number
   readonly loss_ratio: number
+  /** null until the call's stream has received a packet (as in CHANNEL_QUALITY). */
   readonly estimated_mos: number | null
   /** The dialplan node the call is in now. */
   readonly node: string | null

@@ -19,6 +19,7 @@ import CdrQuery from '../../commands/cdr/query.js'
 import CdrStats from '../../commands/cdr/stats.js'
 import CdrFlush from '../../commands/cdr/flush.js'
 import CdrStatus from '../../commands/cdr/status.js'
+import ConfigInit from '../../commands/config/init.js'
 import ConfigShow from '../../commands/config/show.js'
 import HepDisable from '../../commands/hep/disable.js'
 import HepEnable from '../../commands/hep/enable.js'
@@ -36,6 +37,7 @@ export const COMMANDS = {
   start: Start,
   stop: Stop,
   status: Status,
+  'config:init': ConfigInit,
   'config:validate': ConfigValidate,
   'config:show': ConfigShow,
   'calls:list': CallsList,

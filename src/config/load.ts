@@ -6,7 +6,8 @@ import {resolve} from 'node:path'
 import {isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
 import {CCError} from '../errors.js'
 import {expandTilde, homePaths, resolveHome, type HomePaths} from '../paths.js'
-import {configSchema, type Config, type ConfigIssue} from './schema.js'
+import {configSchema, type Config, type ConfigFile, type ConfigIssue} from './schema.js'
+import {resolveTracing, type TracingDecision} from './tracing.js'
 
 export interface LoadedConfig {
   readonly config: Config
@@ -16,6 +17,8 @@ export interface LoadedConfig {
   readonly socketPath: string
   /** Which environment variables changed the result, for `config show`. */
   readonly envOverrides: readonly string[]
+  /** Whether traces are exported, where to, and why (tracing.ts). */
+  readonly tracing: TracingDecision
 }
 
 export interface LoadOptions {
@@ -82,8 +85,8 @@ const problemsFrom = (issues: readonly ConfigIssue[], doc: Document | undefined,
 const formatProblems = (problems: readonly ConfigProblem[]): string =>
   problems.map((problem) => `  ${problem.line === undefined ? '' : `line ${problem.line}: `}${problem.path}: ${problem.message}`).join('\n')
 
-/** Parses and validates config text; throws CC_ERR_CONFIG_YAML or CC_ERR_CONFIG_INVALID with lines and key paths. */
-export const parseConfigText = (text: string, file: string): Config => {
+/** Parses and validates config text as written; throws CC_ERR_CONFIG_YAML or CC_ERR_CONFIG_INVALID with lines and key paths. */
+const parseConfigFile = (text: string, file: string): ConfigFile => {
   const lines = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
   const yamlError = doc.errors[0]
@@ -100,35 +103,24 @@ export const parseConfigText = (text: string, file: string): Config => {
   return result.data
 }
 
-const applyEnv = (config: Config, env: NodeJS.ProcessEnv): {config: Config; overrides: string[]} => {
-  const overrides: string[] = []
-  let tracing = config.tracing
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT
-  if (endpoint !== undefined && endpoint.length > 0) {
-    try {
-      const url = new URL(endpoint)
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)')
-    } catch {
-      throw new CCError('CC_ERR_ENV_INVALID', {name: 'OTEL_EXPORTER_OTLP_ENDPOINT', detail: `"${endpoint}" is not an http:// or https:// URL`})
-    }
-    tracing = {...tracing, endpoint}
-    overrides.push('OTEL_EXPORTER_OTLP_ENDPOINT')
-  }
-  if (env.OTEL_SDK_DISABLED?.toLowerCase() === 'true') {
-    tracing = {...tracing, enabled: false}
-    overrides.push('OTEL_SDK_DISABLED')
-  }
-  return {config: {...config, tracing}, overrides}
+const withTracing = (parsed: ConfigFile, tracing: TracingDecision): Config => ({...parsed, tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint}})
+
+/** Parses and validates config text, with no environment applied (tracing by the file alone). */
+export const parseConfigText = (text: string, file: string): Config => {
+  const parsed = parseConfigFile(text, file)
+  return withTracing(parsed, resolveTracing(parsed.tracing, {}))
 }
 
 export const loadConfig = (options: LoadOptions = {}): LoadedConfig => {
   const env = options.env ?? process.env
   const paths = homePaths(resolveHome(env))
   const file = locateFile(options, env, paths)
-  const parsed = file === undefined ? parseConfigText('', '(defaults)') : parseConfigText(readFileSync(file, 'utf8'), file)
-  const {config, overrides} = applyEnv(parsed, env)
+  const parsed = file === undefined ? parseConfigFile('', '(defaults)') : parseConfigFile(readFileSync(file, 'utf8'), file)
+  const tracing = resolveTracing(parsed.tracing, env)
+  const config = withTracing(parsed, tracing)
+  const overrides = [...tracing.envOverrides]
   if (env.CLUTCHCALL_HOME) overrides.unshift('CLUTCHCALL_HOME')
   if (options.file === undefined && env.CLUTCHCALL_CONFIG) overrides.unshift('CLUTCHCALL_CONFIG')
   const socketPath = resolve(expandTilde(config.admin.socket ?? paths.defaultSocket))
-  return {config, file, paths, socketPath, envOverrides: overrides}
+  return {config, file, paths, socketPath, envOverrides: overrides, tracing}
 }

@@ -18,6 +18,9 @@ const nonEmpty = z.string().check(z.minLength(1))
 const pattern = (regex: RegExp, message: string) => z.string().check(z.regex(regex, message))
 const withDefault = <T extends z.core.SomeType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) => z._default(schema, value)
 
+/** Where the scrape endpoint listens when metrics.listen is not set. */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091'
+
 /** `host:port` or `[v6]:port`; port 0 asks the OS for a free one. */
 const hostPortPattern = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/
 export const parseHostPort = (value: string): {host: string; port: number} | undefined => {
@@ -46,7 +49,8 @@ export const SIP_USER_AGENT_DEFAULT = 'ClutchCall'
 /** JWT algorithms a key may be verified with (RFC 7518, RFC 8037); `none` is deliberately absent. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const
 
-const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
+/** The ids of tenants, trunks, dialplans and nodes (exported for the config reference, which names it once). */
+export const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
 const sipUri = pattern(/^sips?:/, 'must be a sip: or sips: URI')
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
 
@@ -152,11 +156,13 @@ const baseSchema = z.strictObject({
   ),
   metrics: section({
     enabled: withDefault(z.boolean(), true),
-    listen: withDefault(hostPort, '0.0.0.0:9091'),
+    // Loopback, like SIP: the scrape has no authentication (docs/telemetry-defaults.md).
+    listen: withDefault(hostPort, DEFAULT_METRICS_LISTEN),
   }),
+  // No defaults here: whether each key was written decides whether a collector is configured (tracing.ts).
   tracing: section({
-    enabled: withDefault(z.boolean(), true),
-    endpoint: withDefault(httpUrl, 'http://localhost:4318'),
+    enabled: z.optional(z.boolean()),
+    endpoint: z.optional(httpUrl),
   }),
   cdr: section({
     enabled: withDefault(z.boolean(), true),
@@ -250,7 +256,10 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
 
 export const configSchema = baseSchema.check(z.superRefine(checkReferences))
 
-export type Config = z.output<typeof configSchema>
+/** The config file as written, checked: `tracing` still says only what the file said. */
+export type ConfigFile = z.output<typeof configSchema>
+/** The effective config: tracing resolved by the rule of tracing.ts (file and environment). */
+export type Config = Omit<ConfigFile, 'tracing'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type ConfigIssue = z.core.$ZodIssue

@@ -153,3 +153,12 @@ export const estimateMos = (input: MosInput): MosEstimate => {
   const rFactor = RO - is - id - ieEff + ADVANTAGE
   return {rFactor, mos: mosFromR(rFactor)}
 }
+
+/**
+ * The MOS a stream reports, live and final alike: none (null) until it has
+ * received a packet, since there is nothing to rate (the E-model of a silent
+ * stream would say 4.4); else the estimate rounded to 2 decimals. The CDR
+ * column is not nullable and stores "none" as 0.
+ */
+export const reportedMos = (packetsReceived: number, estimatedMos: number): number | null =>
+  packetsReceived > 0 ? Number(estimatedMos.toFixed(2)) : null

@@ -9,7 +9,12 @@
 //  - the packets that pass probation count (base_seq is the first of them,
 //    not the last);
 //  - duplicates are detected (over a window of recent sequence numbers) and
-//    not counted as received, so cumulative loss does not go negative.
+//    not counted as received, so cumulative loss does not go negative;
+//  - packets that arrived during probation but out of order (so they broke
+//    the sequential run instead of extending it) are remembered and counted
+//    once the source is validated, when they lie within the reorder window of
+//    the validating run: a stream whose first packets came reordered reports
+//    every packet it got.
 
 import type {ReportBlock} from './rtcp.js'
 import {compactNtp, msToCompactNtp} from './ntp.js'
@@ -21,6 +26,9 @@ const MAX_MISORDER = 100
 // A power of two above MAX_MISORDER: reordered packets older than that are
 // treated as a sequence jump by A.1 anyway.
 const SEEN_WINDOW = 128
+// Probation packets remembered for counting once the source validates (the last few; a longer
+// probation is a source that never settles, whose earliest packets are forgotten).
+const HELD_MAX = 8
 // Extended numbers go to −1 (and lower for packets reordered before the first counted one).
 const seenSlot = (extended: number): number => ((extended % SEEN_WINDOW) + SEEN_WINDOW) % SEEN_WINDOW
 const MIN_CUMULATIVE_LOST = -0x800000
@@ -96,6 +104,10 @@ export class ReceiverStats {
   private octets = 0
   private restarts = 0
   private readonly seen = new Float64Array(SEEN_WINDOW).fill(Number.NaN)
+  // Packets seen during probation (a ring of HELD_MAX): sequence numbers and payload sizes.
+  private readonly heldSeq = new Int32Array(HELD_MAX)
+  private readonly heldBytes = new Int32Array(HELD_MAX)
+  private heldCount = 0
 
   // A.8 state: transit time of the previous counted packet, in timestamp units.
   private hasTransit = false
@@ -125,6 +137,7 @@ export class ReceiverStats {
     const delta = (seq - this.maxSeq) & 0xffff
 
     if (this.probation > 0) {
+      this.hold(seq, payloadBytes)
       if (seq === ((this.maxSeq + 1) & 0xffff)) {
         this.probation--
         this.maxSeq = seq
@@ -135,6 +148,7 @@ export class ReceiverStats {
         }
         this.startEpoch(seq, MIN_SEQUENTIAL)
         this.noteTransit(arrivalMs, rtpTimestamp, true)
+        this.countHeld()
         return 'in-order'
       }
       this.probation = MIN_SEQUENTIAL - 1
@@ -246,6 +260,46 @@ export class ReceiverStats {
     this.pendingOctets = 0
     this.seen.fill(Number.NaN)
     for (let extended = this.baseSeq; extended <= seq; extended++) this.seen[seenSlot(extended)] = extended
+  }
+
+  private hold(seq: number, payloadBytes: number): void {
+    const slot = this.heldCount % HELD_MAX
+    this.heldSeq[slot] = seq
+    this.heldBytes[slot] = payloadBytes
+    this.heldCount++
+  }
+
+  /**
+   * Counts the probation packets outside the run that validated the source
+   * (which startEpoch counted): those within MAX_MISORDER behind it or
+   * MAX_DROPOUT ahead of it, each once. One ahead moves the highest number.
+   */
+  private countHeld(): void {
+    const validated = this.maxSeq
+    const held = Math.min(this.heldCount, HELD_MAX)
+    this.heldCount = 0
+    let highest = 0
+    for (let index = 0; index < held; index++) {
+      const seq = this.heldSeq[index] ?? 0
+      const ahead = (seq - validated) & 0xffff
+      let offset: number
+      if (ahead !== 0 && ahead < MAX_DROPOUT) offset = ahead
+      else if (ahead > RTP_SEQ_MOD - MAX_MISORDER) offset = ahead - RTP_SEQ_MOD
+      else continue
+      const extended = validated + offset
+      if (this.seen[seenSlot(extended)] === extended) continue
+      this.seen[seenSlot(extended)] = extended
+      this.epochReceived++
+      this.octets += this.heldBytes[index] ?? 0
+      this.reordered++
+      if (offset > highest) highest = offset
+      if (extended < this.baseSeq) this.baseSeq = extended
+    }
+    if (highest > 0) {
+      const top = validated + highest
+      if (top >= RTP_SEQ_MOD) this.cycles += RTP_SEQ_MOD
+      this.maxSeq = top & 0xffff
+    }
   }
 
   private count(extended: number, rtpTimestamp: number, arrivalMs: number, payloadBytes: number): void {

@@ -1,6 +1,6 @@
 // The SDK RPC: the frames an SDK client (browser, werift, any WebRTC stack)
 // exchanges with the gateway on its DataChannel, and the method table. Shared
-// by the daemon and the test clients; README "SDK RPC" documents it for SDK
+// by the daemon and the test clients; docs/sdk-rpc.md documents it for SDK
 // authors.
 //
 // A frame is one DataChannel message: a 10-byte big-endian header
@@ -8,7 +8,7 @@
 // then the payload, UTF-8 JSON (an object; empty means {}). Binary rather than
 // JSON-RPC so a method is routed by its number before its payload is parsed,
 // and so the header stays the same on the QUIC/WebTransport transports planned
-// next (README "QUIC and WebTransport").
+// next (docs/sdk-rpc.md, "QUIC and WebTransport").
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'

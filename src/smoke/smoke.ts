@@ -11,14 +11,14 @@
 //            capture off: skipped
 //   trace    tracing on: the collector acknowledged spans of the call's trace
 //            (the INVITE carries a traceparent with a trace id chosen here,
-//            which the gateway continues); tracing off: skipped
+//            which the gateway continues); tracing off (no collector
+//            configured, or switched off): skipped, saying which
 //
 // The call is tied to the gateway's record of it by its SIP Call-ID: the
 // CHANNEL_CREATE event carries it as sip_call_id, with the call_sid the
 // metrics, CDR and HEP checks look for.
 import {randomBytes} from 'node:crypto'
 import {closeSync, openSync, readSync, statSync} from 'node:fs'
-import {isIPv6} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {AdminClient} from '../admin/client.js'
 import type {DaemonStatus, HepStatus, TracingTraceResult} from '../admin/protocol.js'
@@ -26,7 +26,9 @@ import type {CallEvent, ChannelCreate, ChannelHangupComplete} from '../calls/eve
 import {CALL_SID_PATTERN} from '../cdr/record.js'
 import {listSegments, segmentName, segmentPath} from '../cdr/spool-files.js'
 import type {Config} from '../config/schema.js'
+import {TRACING_OFF_TEXT, type TracingOffReason} from '../config/tracing.js'
 import {CCError, toCCError} from '../errors.js'
+import {hostForPort, localAddressFor} from '../net/addresses.js'
 import {describeCall, callFacts, failureText} from '../synth/report.js'
 import {runSynth} from '../synth/runner.js'
 import {parseTarget, type CallSettings} from '../synth/options.js'
@@ -102,11 +104,7 @@ const errorText = (error: unknown): string => {
   return failure.code === 'CC_ERR_INTERNAL' ? failure.message.replace(/^Internal error: /, '') : `${failure.message} (${failure.code})`
 }
 
-const hostOf = (address: string): string => {
-  if (address === '0.0.0.0') return '127.0.0.1'
-  if (address === '::') return '[::1]'
-  return isIPv6(address) ? `[${address}]` : address
-}
+const hostOf = (address: string): string => hostForPort(localAddressFor(address))
 
 /** The default target: the daemon's UDP SIP listener (TCP if it has only that). */
 export const defaultTarget = (status: DaemonStatus): string | undefined => {
@@ -351,7 +349,7 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
     if (status === undefined || client === undefined) {
       record('trace', 'skip', 'needs the daemon', since)
     } else if (!status.telemetry.tracing.enabled) {
-      record('trace', 'skip', 'tracing off (tracing.enabled: false or OTEL_SDK_DISABLED=true)', since)
+      record('trace', 'skip', tracingOffDetail(status.telemetry.tracing.reason), since)
     } else if (dependsOnCall('trace', since) && traceId !== null) {
       record('trace', ...(await traceCheck(client, traceId, Math.max(TRACE_WAIT_MS, options.settleMs))), since)
     }
@@ -369,6 +367,13 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
     callSid,
     traceId,
   }
+}
+
+/** Why the trace check is skipped, from the daemon's reason (absent from daemons that predate it). */
+export const tracingOffDetail = (reason: TracingOffReason | null | undefined): string => {
+  if (reason == null) return 'tracing off (tracing.enabled: false or OTEL_SDK_DISABLED=true)'
+  const hint = reason === 'no-collector' ? '; set tracing.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT to export traces and check them' : ''
+  return `tracing off (${TRACING_OFF_TEXT[reason]}${hint})`
 }
 
 /** Asks the daemon until the collector has acknowledged spans of the trace, an export of it failed, or the wait is over. */

@@ -100,7 +100,7 @@ const median = (values: readonly number[]): number | null => {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
-/** The one-way delay the MOS is computed with: the gateway's formula (README "Media and call quality"). */
+/** The one-way delay the MOS is computed with: the gateway's formula (docs/calls.md, "Media and call quality"). */
 const mouthToEarMs = (rttMs: number | null, jitterMs: number): number => (rttMs ?? 0) / 2 + JITTER_BUFFER_FACTOR * jitterMs + FRAME_MS
 
 export interface MediaFigures {

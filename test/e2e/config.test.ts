@@ -79,7 +79,10 @@ describe('clutchcall config show', () => {
   it('names environment overrides and applies them', async () => {
     const {body} = await home.json(['config', 'show'], {OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel.example:4318'})
     assert.equal(body.result.config.tracing.endpoint, 'http://otel.example:4318')
+    assert.equal(body.result.config.tracing.enabled, true, 'a collector named in the environment switches export on')
     assert.ok(body.result.envOverrides.includes('OTEL_EXPORTER_OTLP_ENDPOINT'))
+    const without = await home.json(['config', 'show'])
+    assert.deepEqual(without.body.result.config.tracing, {enabled: false, endpoint: 'http://localhost:4318'}, 'no collector configured: tracing off')
   })
 
   it('--section prints one section and refuses an unknown one with exit 2', async () => {

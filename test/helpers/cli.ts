@@ -33,7 +33,8 @@ export class TestHome {
   get env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {...process.env, CLUTCHCALL_HOME: this.dir, NO_COLOR: '1'}
     delete env.CLUTCHCALL_CONFIG
-    delete env.OTEL_EXPORTER_OTLP_ENDPOINT
+    // The environment must not configure (or switch off) tracing behind a test's config.
+    for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name]
     return env
   }
 

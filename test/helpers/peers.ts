@@ -110,6 +110,21 @@ ${provisional}
 <recv response="${status}"/>
 ${ack(1, '[branch-5]')}`)
 
+/** An offer of audio in G.729 only: no codec in common with the gateway. */
+export const G729_ONLY_SDP = sdp.replace('RTP/AVP 8 0 101', 'RTP/AVP 18').replace(/a=rtpmap:8.*\n|a=rtpmap:0.*\n|a=rtpmap:101.*\n|a=fmtp:101.*\n/g, '') + 'a=rtpmap:18 G729/8000\n'
+
+/** Calls with `offer` as the INVITE's body (none when empty) and expects the call to be refused with `status` (ACKing it). */
+export const uacOfferingExpectingRefusal = (offer: string, status: number) => scenario(`uac offering, expecting ${status}`, `<send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders('1 INVITE')}
+${offer === '' ? 'Content-Length: 0\n\n' : `Content-Type: application/sdp
+Content-Length: [len]
+
+${offer}`}]]></send>
+${provisional}
+<recv response="${status}"/>
+${ack(1, '[branch-5]')}`)
+
 /** Calls, is challenged, answers the challenge with [authentication], talks, hangs up. */
 export const uacWithDigest = () => scenario('uac with digest', `${invite()}
 <recv response="100" optional="true"/>
@@ -128,6 +143,23 @@ ${provisional}
 ${ack(2)}
 <pause milliseconds="500"/>
 ${bye(3)}`)
+
+/** Calls, is challenged, answers the challenge with a wrong password, and is challenged again (ACKing both). */
+export const uacWithWrongDigest = () => scenario('uac with a wrong password', `${invite()}
+<recv response="100" optional="true"/>
+<recv response="401" auth="true"/>
+${ack(1, '[branch-3]')}
+<send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+${dialogHeaders('2 INVITE').replace('[peer_tag_param]', '')}
+[authentication username=alice password=not-the-password]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${sdp}]]></send>
+<recv response="100" optional="true"/>
+<recv response="401"/>
+${ack(2, '[branch-3]')}`)
 
 /** Calls, hears it ring, cancels. */
 export const uacCancelling = () => scenario('uac cancelling', `${invite()}

@@ -16,6 +16,7 @@ export const bridgeNode: NodeHandler<'bridge', DialplanCall> = async (node, ctx)
     timeoutS: node.timeout_s,
     aLeg: ctx.leg,
     callSid: call.sid,
+    log: call.log,
   })
   ctx.log.info({outcome: result.outcome, cause: result.cause}, 'bridge dial finished')
   if (result.outcome !== 'answered' || !result.leg) return result.outcome === 'canceled' ? 'failed' : result.outcome

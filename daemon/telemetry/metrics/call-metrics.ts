@@ -31,6 +31,7 @@ export class CallMetrics {
     })
     registry.on('CHANNEL_QUALITY', (event) => this.countPackets(event.call_sid, event))
     registry.on('CHANNEL_HANGUP_COMPLETE', (event) => this.callEnded(event))
+    registry.on('refused', (attempt) => metrics.callAttemptsRefusedTotal.inc({tenant: attempt.tenant_id, trunk: attempt.trunk_id, reason: attempt.reason}))
     this.timer = setInterval(() => this.updateLossRatio(), LOSS_INTERVAL_MS)
     this.timer.unref()
   }
@@ -56,7 +57,9 @@ export class CallMetrics {
   }
 
   private callEnded(event: ChannelHangupComplete): void {
-    this.countPackets(event.call_sid, event)
+    // An unanswered call has no codec (docs/call-accounting.md); its packets keep the encoding its quality reports gave.
+    const stream = this.streams.get(event.call_sid)
+    this.countPackets(event.call_sid, event.codec === '' && stream ? {...event, codec: stream.codec} : event)
     this.streams.delete(event.call_sid)
     const {tenant_id: tenant, trunk_id: trunk, status: result} = event
     this.metrics.callsActive.dec({tenant, trunk})

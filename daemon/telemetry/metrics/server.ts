@@ -3,12 +3,12 @@
 // beyond rendering the registry.
 import {createServer, type Server} from 'node:http'
 import type {Registry} from 'prom-client'
-import {httpListenerUrl, listenAddress, listenTcp} from '../../net/listen.js'
+import {httpListenerUrl, listenAddress, listenTcp, type BoundAddress} from '../../net/listen.js'
 import {renderMetrics} from './exposition.js'
 
 export class MetricsServer {
   private readonly server: Server
-  private boundPort: number | undefined
+  private bound: BoundAddress | undefined
 
   constructor(
     private readonly registry: Registry,
@@ -33,7 +33,7 @@ export class MetricsServer {
   }
 
   get address(): {host: string; port: number} {
-    return listenAddress(this.listen, this.boundPort, 'metrics.listen')
+    return listenAddress(this.listen, this.bound, 'metrics.listen')
   }
 
   get url(): string {
@@ -42,7 +42,7 @@ export class MetricsServer {
 
   async start(): Promise<void> {
     const {host, port} = this.address
-    this.boundPort = await listenTcp(this.server, {address: host, port, purpose: 'metrics', key: 'metrics.listen'})
+    this.bound = await listenTcp(this.server, {address: host, port, purpose: 'metrics', key: 'metrics.listen'})
   }
 
   async stop(): Promise<void> {

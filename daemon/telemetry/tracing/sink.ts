@@ -10,13 +10,14 @@
 // what tracing cost the call setup rate).
 //
 // A collector that is down or refuses costs nothing but a warning in the log,
-// at most one per WARN_EVERY_MS; `clutchcall status` then says `failing`.
+// at most one per WARN_EVERY_MS; `clutchcall status` then says `failing`. A
+// stop waits for the last spans only while the collector is answering.
 import {hostname} from 'node:os'
 import {resourceFromAttributes} from '@opentelemetry/resources'
 import type {SpanExporter} from '@opentelemetry/sdk-trace'
 import type {Logger} from 'pino'
 import type {ChannelAnswer, ChannelHangupComplete} from '../../../src/calls/events.js'
-import type {Config} from '../../../src/config/schema.js'
+import {tracesUrl} from '../../../src/config/tracing.js'
 import {VERSION} from '../../../src/version.js'
 import type {CallRegistry} from '../../calls/registry.js'
 import type {CallStage} from '../../calls/stage-events.js'
@@ -31,13 +32,18 @@ import {WorkerSpanExporter} from './worker-exporter.js'
 export const SERVICE_NAME = 'clutchcall-gateway'
 /** At most one warning about a failing collector per minute. */
 export const WARN_EVERY_MS = 60_000
-/** How long a stop waits for the collector to acknowledge the last spans. */
-const STOP_FLUSH_MS = 2000
+/** How long a stop waits for a collector that is answering to acknowledge the last spans. */
+export const STOP_FLUSH_MS = 2000
+/** How long a stop waits for the first export of all (a collector not asked yet): the last spans of a short run. */
+export const FIRST_EXPORT_WAIT_MS = 500
 
 export type TracingState = 'exporting' | 'failing' | 'off'
 
+export {tracesUrl}
+
 export interface TracingSinkOptions {
-  readonly config: Config['tracing']
+  /** The collector: `endpoint` as status shows it; `url` where spans are POSTed (default `endpoint` + /v1/traces). */
+  readonly config: {readonly endpoint: string; readonly url?: string | undefined}
   readonly calls: CallRegistry
   readonly log: Logger
   /** For tests: where spans go instead of the OTLP exporter. */
@@ -48,9 +54,6 @@ export interface TracingSinkOptions {
   readonly maxQueuedSpans?: number
 }
 
-/** The OTLP/HTTP traces URL of a base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` convention: `/v1/traces` appended). */
-export const tracesUrl = (endpoint: string): string => `${endpoint.replace(/\/+$/, '')}/v1/traces`
-
 const SCOPE = {name: 'clutchcall', version: VERSION}
 
 export class TracingSink {
@@ -59,6 +62,9 @@ export class TracingSink {
   private rpc: {readonly spans: RpcSpans; readonly activity: RpcActivity} | undefined
   private readonly log: Logger
   private lastExportFailed = false
+  /** Whether any export has been answered (acknowledged or failed) since start. */
+  private answeredAny = false
+  private readonly url: string
   private lastWarnAt = -Infinity
   private failuresSinceWarn = 0
   private lastDropWarnAt = -Infinity
@@ -74,10 +80,11 @@ export class TracingSink {
 
   constructor(private readonly options: TracingSinkOptions) {
     this.log = options.log.child({sink: 'tracing'})
+    this.url = options.config.url ?? tracesUrl(options.config.endpoint)
     const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': `${hostname()}:${process.pid}`}
     const exporter: SpanRecordExporter = options.exporter
       ? new SdkExporterAdapter(options.exporter, {resource: resourceFromAttributes(resource), scope: SCOPE})
-      : new WorkerSpanExporter({url: tracesUrl(options.config.endpoint), timeoutMillis: 5000, resource, scope: SCOPE})
+      : new WorkerSpanExporter({url: this.url, timeoutMillis: 5000, resource, scope: SCOPE})
     const batching = {everyMs: options.exportEveryMs ?? 1000, ...(options.maxQueuedSpans === undefined ? {} : {maxQueue: options.maxQueuedSpans})}
     this.batcher = new SpanBatcher(exporter, batching, (records, error) => this.exportResult(records, error))
     this.callSpans = new CallSpans(this.record)
@@ -100,7 +107,7 @@ export class TracingSink {
     calls.on('stage', this.onStage)
     calls.on('CHANNEL_ANSWER', this.onAnswer)
     calls.on('CHANNEL_HANGUP_COMPLETE', this.onHangup)
-    this.log.info({endpoint: tracesUrl(this.options.config.endpoint)}, 'tracing on')
+    this.log.info({endpoint: this.url}, 'tracing on')
   }
 
   /** Traces the SDK RPCs published on `activity` too (see rpc-spans.ts). */
@@ -124,7 +131,20 @@ export class TracingSink {
     calls.off('CHANNEL_ANSWER', this.onAnswer)
     calls.off('CHANNEL_HANGUP_COMPLETE', this.onHangup)
     this.callSpans.endOpen(Date.now())
-    await this.batcher.shutdown(STOP_FLUSH_MS)
+    await this.batcher.shutdown(this.stopWaitMs())
+  }
+
+  /**
+   * How long a stop waits for the last spans, by what the collector has done so far: acknowledged
+   * the last export, up to STOP_FLUSH_MS; not asked yet (the first batch is still queued), up to
+   * FIRST_EXPORT_WAIT_MS; asked and never answered, or failed the last export, not at all.
+   */
+  private stopWaitMs(): number {
+    if (this.answeredAny && !this.lastExportFailed) return STOP_FLUSH_MS
+    if (!this.answeredAny && this.batcher.batchesSent === 0) return FIRST_EXPORT_WAIT_MS
+    const why = this.answeredAny ? 'its last export failed' : 'it has not answered any export'
+    this.log.info({endpoint: this.url}, `tracing stops without waiting for the collector: ${why}`)
+    return 0
   }
 
   /** How many spans of a trace (32 lowercase hex) the collector acknowledged, and how many were in failed exports (the last few thousand traces). */
@@ -146,6 +166,7 @@ export class TracingSink {
       error === undefined,
     )
     this.warnIfDropped()
+    this.answeredAny = true
     if (error === undefined) {
       if (this.lastExportFailed) this.log.info({endpoint: this.options.config.endpoint}, 'traces are exported again')
       this.lastExportFailed = false
@@ -156,7 +177,7 @@ export class TracingSink {
     const now = Date.now()
     if (now - this.lastWarnAt < WARN_EVERY_MS) return
     this.lastWarnAt = now
-    this.log.warn({endpoint: tracesUrl(this.options.config.endpoint), failed_exports: this.failuresSinceWarn, err: error.message}, 'traces cannot be exported (calls are not affected; next warning in a minute at the earliest)')
+    this.log.warn({endpoint: this.url, failed_exports: this.failuresSinceWarn, err: error.message}, 'traces cannot be exported (calls are not affected; next warning in a minute at the earliest)')
     this.failuresSinceWarn = 0
   }
 
@@ -165,7 +186,7 @@ export class TracingSink {
     const dropped = this.batcher.dropped
     const now = Date.now()
     if (dropped === this.droppedAtLastWarn || now - this.lastDropWarnAt < WARN_EVERY_MS) return
-    this.log.warn({endpoint: tracesUrl(this.options.config.endpoint), dropped_spans: dropped - this.droppedAtLastWarn}, 'spans dropped: the export queue is full (the collector is slow or down; calls are not affected)')
+    this.log.warn({endpoint: this.url, dropped_spans: dropped - this.droppedAtLastWarn}, 'spans dropped: the export queue is full (the collector is slow or down; calls are not affected)')
     this.lastDropWarnAt = now
     this.droppedAtLastWarn = dropped
   }

@@ -10,7 +10,8 @@ import {toReadableSpan, type SpanOrigin, type SpanRecord} from './span-record.js
 export interface SpanRecordExporter {
   /** `done` gets undefined when the collector took the batch, else why not. */
   export(records: readonly SpanRecord[], done: (error: Error | undefined) => void): void
-  shutdown(): Promise<void>
+  /** `wait: false`: end now, failing what is still unanswered (the collector is not answering). */
+  shutdown(options?: {readonly wait: boolean}): Promise<void>
 }
 
 export interface SpanBatcherOptions {
@@ -27,6 +28,7 @@ export class SpanBatcher {
   private queue: SpanRecord[] = []
   private timer: NodeJS.Timeout | undefined
   private inFlight = 0
+  private sentCount = 0
   private readonly idle = new Set<() => void>()
   private readonly maxBatch: number
   private readonly maxQueue: number
@@ -68,6 +70,7 @@ export class SpanBatcher {
       const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch)
       this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch)
       this.inFlight++
+      this.sentCount++
       let answered = false
       const done = (error: Error | undefined): void => {
         if (answered) return
@@ -89,10 +92,19 @@ export class SpanBatcher {
     }
   }
 
-  /** Sends everything queued and waits (at most `waitMs`) for the answers, then shuts the exporter down. */
+  /**
+   * Sends everything queued, waits (at most `waitMs`) for the answers, then shuts the exporter down:
+   * gracefully when every batch was answered, at once when some were not (they fail).
+   * `waitMs` 0: nothing more is sent or waited for; what is queued is dropped.
+   */
   async shutdown(waitMs: number): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
+    if (waitMs <= 0) {
+      this.queue = []
+      await this.exporter.shutdown({wait: false}).catch(() => undefined)
+      return
+    }
     this.send()
     if (this.inFlight > 0 || this.queue.length > 0) {
       let resolveIdle: () => void = () => undefined
@@ -105,7 +117,12 @@ export class SpanBatcher {
       this.idle.delete(resolveIdle)
       clearTimeout(timer)
     }
-    await this.exporter.shutdown().catch(() => undefined)
+    await this.exporter.shutdown({wait: this.inFlight === 0}).catch(() => undefined)
+  }
+
+  /** Batches handed to the exporter since the start. */
+  get batchesSent(): number {
+    return this.sentCount
   }
 }
 

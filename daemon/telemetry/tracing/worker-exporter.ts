@@ -64,8 +64,9 @@ export class WorkerSpanExporter implements SpanRecordExporter {
     this.worker.postMessage(request, [request.request.buffer as ArrayBuffer])
   }
 
-  async shutdown(): Promise<void> {
-    if (!this.failure) {
+  /** Ends the thread: with `wait`, it gets SHUTDOWN_WAIT_MS to finish its exports; without, it is ended now. */
+  async shutdown(options: {readonly wait: boolean} = {wait: true}): Promise<void> {
+    if (!this.failure && options.wait) {
       const stopped = new Promise<void>((resolve) => (this.stopped = resolve))
       const request: ExportWorkerRequest = {type: 'shutdown'}
       this.worker.postMessage(request)

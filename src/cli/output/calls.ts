@@ -66,13 +66,14 @@ export const eventFacts = (event: CallEvent): string => {
     case 'CHANNEL_ANSWER':
       return `answered${event.codec ? `, codec ${event.codec}` : ''}`
     case 'CHANNEL_QUALITY':
-      return `codec ${event.codec || '-'}, jitter ${fixed(event.jitter_ms, 1)} ms, loss ${fixed(event.loss_ratio * 100, 1)}%, MOS ${fixed(event.estimated_mos, 2)}`
+      return `codec ${event.codec || '-'}, jitter ${fixed(event.jitter_ms, 1)} ms, loss ${fixed(event.loss_ratio * 100, 1)}%, MOS ${event.estimated_mos === null ? '-' : fixed(event.estimated_mos, 2)}`
     case 'CHANNEL_HANGUP_COMPLETE':
       return [
         event.status,
         `cause ${event.q850_cause}`,
         `duration ${formatDuration(event.duration_seconds)}`,
-        ...(event.codec ? [`codec ${event.codec}`, `MOS ${fixed(event.estimated_mos, 2)}`] : []),
+        // The CDR stores "nothing received, nothing rated" as MOS 0: shown as none (`-`), like the live view.
+        ...(event.codec ? [`codec ${event.codec}`, `MOS ${event.packets_received > 0 ? fixed(event.estimated_mos, 2) : '-'}`] : []),
       ].join(', ')
     default:
       // A type this CLI does not know yet (a newer daemon): time, type and sid say enough.

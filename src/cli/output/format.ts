@@ -1,5 +1,6 @@
 // Generic building blocks of human output: tables, key/value blocks, durations.
 import Table from 'cli-table3'
+import {hostForPort, isWildcardAddress, localAddressFor} from '../../net/addresses.js'
 
 export const table = (head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string => {
   const rendered = new Table({head: [...head], style: {head: [], border: []}})
@@ -29,11 +30,19 @@ export const formatDuration = (totalSeconds: number): string => {
 
 type ListenerView = {name: string; transport: string; address: string; port?: number; portEnd?: number; url?: string}
 
-export const describeListener = (listener: ListenerView): string =>
-  listener.url ??
-  (listener.port === undefined
-    ? listener.address
-    : `${listener.transport}://${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}${listener.portEnd === undefined ? '' : `-${listener.portEnd}`}`)
+/**
+ * Where a listener is, as bound: `udp://127.0.0.1:5060`, `http://127.0.0.1:9091/metrics`. A wildcard
+ * bind is shown as the wildcard (it is reachable from the network) plus the address to use from this host.
+ */
+export const describeListener = (listener: ListenerView): string => {
+  if (listener.port === undefined) return listener.address
+  const range = listener.portEnd === undefined ? '' : `-${listener.portEnd}`
+  const path = listener.url === undefined ? '' : new URL(listener.url).pathname
+  const bound = `${listener.transport}://${hostForPort(listener.address)}:${listener.port}${range}${path}`
+  if (!isWildcardAddress(listener.address)) return listener.url ?? bound
+  const local = listener.url ?? (listener.portEnd === undefined ? `${hostForPort(localAddressFor(listener.address))}:${listener.port}` : localAddressFor(listener.address))
+  return `${bound} (every interface; from this host: ${local})`
+}
 
 export const listenersTable = (listeners: ReadonlyArray<ListenerView>): string =>
   table(['listener', 'transport', 'where'], listeners.map((listener) => [listener.name, listener.transport, describeListener(listener)]))

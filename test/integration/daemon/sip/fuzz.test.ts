@@ -693,7 +693,7 @@ describe('SIP and RTP bad input against a daemon carrying a live call', {timeout
     // The quality reports kept their 1 s pace during the fuzz: media and the event stream were not starved.
     const during = qualityOfLive().filter((quality) => quality.timestamp_ms >= fuzzStartedAt - 1000 && quality.timestamp_ms <= fuzzEndedAt + 1000)
     const gaps = during.slice(1).map((quality, n) => quality.timestamp_ms - during[n]!.timestamp_ms)
-    console.log(`# live call: ${before.packets_received} packets before the fuzz, ${afterFuzz.packets_received} after; quality report gaps during the fuzz max ${Math.max(...gaps)} ms; MOS during ${Math.min(...during.map((quality) => quality.estimated_mos))}..${Math.max(...during.map((quality) => quality.estimated_mos))}`)
+    console.log(`# live call: ${before.packets_received} packets before the fuzz, ${afterFuzz.packets_received} after; quality report gaps during the fuzz max ${Math.max(...gaps)} ms; MOS during ${Math.min(...during.map((quality) => quality.estimated_mos ?? 0))}..${Math.max(...during.map((quality) => quality.estimated_mos ?? 0))}`)
     assert.ok(Math.max(...gaps) < 3000, `quality reports stalled for ${Math.max(...gaps)} ms`)
     const sipp = await live!.done
     assert.equal(sipp.code, 0, `SIPp failed: ${sipp.output}`)

@@ -260,6 +260,57 @@ describe('the embedded store (chDB over the spool, as `cdr query` runs it)', () 
     assertStats(stats.rows, expectedStats(RECORDS, {}, 'day', 'UTC'), 'embedded stats')
   })
 
+  it('ASR is over attempts: refused attempts (failed, no answer, no media) count as calls and never as answered or rated', async () => {
+    const attemptsDir = join(dir, 'attempts')
+    mkdirSync(attemptsDir)
+    const answered = (n: number): CdrRecord => ({
+      ...(seedRecords(1, 100 + n)[0] as CdrRecord),
+      call_sid: `CA${String(n).padStart(32, 'a')}`,
+      tenant_id: 'acme',
+      trunk_id: 'carrier-a',
+      direction: 'inbound',
+      start_timestamp_ms: BASE_MS + n * 1000,
+      answer_timestamp_ms: BASE_MS + n * 1000 + 500,
+      end_timestamp_ms: BASE_MS + n * 1000 + 60_500,
+      duration_seconds: 60,
+      status: 'completed',
+      q850_cause: 16,
+      codec: 'PCMU',
+      packets_received: 3000,
+      estimated_mos: 4,
+    })
+    // What the gateway writes for a refused attempt from a known trunk (404, 488, 503 draining).
+    const refused = (n: number, q850: number): CdrRecord => ({
+      ...answered(n),
+      call_sid: `CA${String(n).padStart(32, 'b')}`,
+      answer_timestamp_ms: null,
+      end_timestamp_ms: BASE_MS + n * 1000 + 2,
+      duration_seconds: 0,
+      status: 'failed',
+      q850_cause: q850,
+      codec: '',
+      packets_sent: 0,
+      packets_received: 0,
+      packets_lost: 0,
+      bytes_sent: 0,
+      jitter_ms: 0,
+      estimated_mos: 0,
+    })
+    const attempts = [answered(1), answered(2), refused(3, 1), refused(4, 127), refused(5, 41), refused(6, 1), answered(7), refused(8, 127)]
+    writeFileSync(join(attemptsDir, segmentName(1)), attempts.map(cdrLine).join(''))
+    const stats = await runCdrStats({spoolDir: attemptsDir, command: 'cdr stats'}, {filter: {}, groupBy: 'trunk', timeZone: 'UTC'})
+    assert.equal(stats.rows.length, 1)
+    const [carrier] = stats.rows
+    assert.equal(carrier?.calls, 8)
+    assert.equal(carrier?.answered, 3)
+    assert.equal(carrier?.asr, 3 / 8)
+    assert.equal(carrier?.acd_seconds, 60, 'refused attempts do not shorten the ACD')
+    assert.equal(carrier?.mos_calls, 3, 'refused attempts are not rated')
+    assert.equal(carrier?.mean_mos, 4)
+    const failed = await runCdrQuery({spoolDir: attemptsDir, command: 'cdr query'}, {filter: {statuses: ['failed']}, order: 'oldest', limit: 10})
+    assertRecords(failed.rows, attempts.filter((record) => record.status === 'failed'), 'the refused attempts, as written')
+  })
+
   it('a chDB that cannot be loaded is CC_ERR_CHDB_UNAVAILABLE', async () => {
     await assert.rejects(loadChdb('chdb-that-is-not-installed'), (error: unknown) => error instanceof CCError && error.code === 'CC_ERR_CHDB_UNAVAILABLE' && /chdb-that-is-not-installed/.test(error.message))
   })

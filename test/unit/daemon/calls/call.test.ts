@@ -53,6 +53,45 @@ describe('Call', () => {
     assert.equal(record.answer_timestamp_ms, null)
   })
 
+  it('before its first packet a call reports no MOS (null), live and final alike; the CDR stores that none as 0', async () => {
+    const registry = new CallRegistry()
+    const events = recordEvents(registry)
+    const call = new Call(init, registry, silent)
+    call.answered('PCMU')
+    // What a stream reports before any packet arrived: the E-model of nothing lost would say 4.4.
+    const silentStream: MediaQuality = {...quality, packetsSent: 50, packetsReceived: 0, packetsLost: 0, lossRatio: 0, jitterMs: 0, estimatedMos: 4.41}
+    call.qualityUpdate(silentStream)
+    assert.equal(call.summary().estimated_mos, null, 'calls list')
+    const live = events.find((event) => event.type === 'CHANNEL_QUALITY')
+    assert.ok(live?.type === 'CHANNEL_QUALITY')
+    assert.equal(live.estimated_mos, null, 'CHANNEL_QUALITY')
+    call.qualityUpdate({...silentStream, packetsReceived: 10})
+    assert.equal(call.summary().estimated_mos, 4.41, 'rated once a packet arrived')
+    call.finish({cause: 16, status: 'completed'}, silentStream)
+    const record = await call.ended
+    assert.equal(record.estimated_mos, 0)
+    assert.equal(record.jitter_ms, 0)
+  })
+
+  it('an unanswered call has no codec in its CDR and events, even when its stream reported one while ringing', async () => {
+    const registry = new CallRegistry()
+    const events = recordEvents(registry)
+    const call = new Call(init, registry, silent)
+    const ringing: MediaQuality = {...quality, codec: 'PCMA', packetsSent: 0, packetsReceived: 3, packetsLost: 0}
+    call.qualityUpdate(ringing)
+    assert.equal(call.summary().codec, '', 'calls list shows no codec while ringing')
+    const live = events.find((event) => event.type === 'CHANNEL_QUALITY')
+    assert.equal(live?.type === 'CHANNEL_QUALITY' && live.codec, 'PCMA', 'the quality report names its packets\' encoding')
+    // Packets after the last report: one more report with their encoding, then the end.
+    call.finish({cause: 127, status: 'canceled'}, {...ringing, packetsReceived: 7})
+    const record = await call.ended
+    assert.equal(record.codec, '')
+    assert.equal(record.packets_received, 7)
+    assert.deepEqual(events.map((event) => event.type), ['CHANNEL_CREATE', 'CHANNEL_QUALITY', 'CHANNEL_QUALITY', 'CHANNEL_HANGUP_COMPLETE'])
+    const last = events[2]
+    assert.equal(last?.type === 'CHANNEL_QUALITY' && last.packets_received, 7)
+  })
+
   it('an answered call is completed whatever cause ends it', async () => {
     const registry = new CallRegistry()
     const call = new Call(init, registry, silent)

@@ -34,7 +34,7 @@ describe('numberMatches', () => {
 describe('InboundRouter', () => {
   it('with no inbound trunks every caller reaches the first tenant through no trunk', () => {
     const route = router('').route('192.0.2.55', 'anything')
-    assert.deepEqual(route, {ok: true, tenant: 'default', dialplan: 'default', trunk: 'none', credentials: undefined})
+    assert.deepEqual(route, {ok: true, tenant: 'default', dialplan: 'default', trunk: 'none', credentials: undefined, sourceKnown: true})
   })
 
   it('routes by source CIDR and called-number prefix', () => {
@@ -73,5 +73,23 @@ describe('InboundRouter', () => {
     assert.equal(route.ok, false)
     assert.equal(route.ok ? 0 : route.status, 404)
     assert.match(route.ok ? '' : route.reason, /carrier-a/)
+  })
+
+  it('says whether the source alone identifies the trunk: by its CIDRs yes, by credentials alone no', () => {
+    const r = router(TWO_TRUNKS)
+    const byCidr = r.route('203.0.113.9', '+14155550100')
+    assert.equal(byCidr.ok && byCidr.sourceKnown, true)
+    const byCredentials = r.route('192.0.2.1', '+15550000')
+    assert.equal(byCredentials.ok, true)
+    assert.equal(byCredentials.ok && byCredentials.sourceKnown, false)
+  })
+
+  it('a 404 names the trunk whose CIDRs hold the source, and nobody for a credential-only match', () => {
+    const withoutRoaming = router(TWO_TRUNKS.replace(/  - id: roaming[\s\S]*$/, ''))
+    const known = withoutRoaming.route('203.0.113.9', '+16505550100')
+    assert.deepEqual(known.ok ? undefined : known.known, {tenant: 'acme', trunk: 'carrier-a'})
+    const credentialOnly = router(TWO_TRUNKS.replace('numbers: ["*"], auth', 'numbers: ["+9*"], auth')).route('192.0.2.1', '+15550000')
+    assert.equal(credentialOnly.ok ? 0 : credentialOnly.status, 404)
+    assert.equal(credentialOnly.ok ? 'routed' : credentialOnly.known, undefined)
   })
 })

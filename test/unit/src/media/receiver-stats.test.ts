@@ -65,6 +65,47 @@ describe('ReceiverStats', () => {
     assert.equal(snapshot.lost, 1)
   })
 
+  it('counts first packets that arrive out of order, before the source is validated', () => {
+    const stats = pcmuStats()
+    // 3 arrives before 1 and 2: it breaks the probation run, then 1, 2 validate the source.
+    const verdicts = feed(stats, [3, 1, 2, ...range(4, 50)])
+    assert.deepEqual(verdicts.slice(0, 4), ['probation', 'probation', 'in-order', 'in-order'])
+    const snapshot = stats.snapshot()
+    assert.equal(snapshot.received, 50)
+    assert.equal(snapshot.expected, 50)
+    assert.equal(snapshot.lost, 0)
+    assert.equal(snapshot.octets, 50 * 160)
+    assert.equal(snapshot.extendedHighestSeq, 50)
+    assert.equal(snapshot.jitter, 0, 'reordered arrivals on the sender\'s timing add no jitter')
+  })
+
+  it('counts several reordered first packets, behind and ahead of the validating run, each once', () => {
+    const stats = pcmuStats()
+    // 12 and 10 are late, 15 early; 13 arrives twice; then the stream flows from 16.
+    feed(stats, [15, 12, 13, 13, 10, 14, ...range(16, 40), 11])
+    const snapshot = stats.snapshot()
+    assert.equal(snapshot.expected, 31, '10..40')
+    assert.equal(snapshot.received, 31)
+    assert.equal(snapshot.lost, 0)
+    assert.equal(snapshot.extendedHighestSeq, 40)
+    const second = pcmuStats()
+    // The same start with a real loss: 11 never comes.
+    feed(second, [15, 12, 13, 10, 14, ...range(16, 40)])
+    assert.equal(second.snapshot().expected, 31)
+    assert.equal(second.snapshot().lost, 1)
+  })
+
+  it('counts reordered first packets across the 65535 → 0 wrap', () => {
+    const stats = pcmuStats()
+    // 65535 arrives first, then 65533, 65534 validate; 0.. follow.
+    feed(stats, [65535, 65533, 65534, ...range(65536, 65536 + 20)])
+    const snapshot = stats.snapshot()
+    assert.equal(snapshot.received, 24)
+    assert.equal(snapshot.expected, 24)
+    assert.equal(snapshot.lost, 0)
+    assert.equal(snapshot.extendedHighestSeq, 65536 + 20)
+  })
+
   it('does not count duplicates twice', () => {
     const stats = pcmuStats()
     const verdicts = feed(stats, [0, 1, 2, 2, 3, 1, 4, 4])

@@ -47,3 +47,23 @@ it('call events drive calls_total, calls_active, duration, RTP packets, loss rat
   assert.equal(await value(prom, 'clutchcall_estimated_mos_count', {tenant: 'acme'}), 1)
   assert.equal(await value(prom, 'clutchcall_estimated_mos_sum', {tenant: 'acme'}), 4.2)
 })
+
+it('refused attempts are counted by tenant, trunk and reason; an unanswered call\'s packets keep their encoding', async (t) => {
+  const prom = new Registry()
+  const families = createMetricFamilies(prom)
+  const calls = new CallRegistry()
+  const sink = new CallMetrics(calls, families)
+  t.after(() => sink.stop())
+  calls.refused({reason: 'unknown_source', status: 403, tenant_id: 'none', trunk_id: 'none'})
+  calls.refused({reason: 'unknown_source', status: 403, tenant_id: 'none', trunk_id: 'none'})
+  calls.refused({reason: 'no_route', status: 404, tenant_id: 'acme', trunk_id: 'a', call_sid: 'CA1'})
+  assert.equal(await value(prom, 'clutchcall_call_attempts_refused_total', {tenant: 'none', trunk: 'none', reason: 'unknown_source'}), 2)
+  assert.equal(await value(prom, 'clutchcall_call_attempts_refused_total', {tenant: 'acme', trunk: 'a', reason: 'no_route'}), 1)
+
+  // Early RTP from a caller who then cancels: the call has no codec, its packets are PCMA.
+  const ringing = new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '2', sipCallId: 'z'}, calls, pino({level: 'silent'}))
+  ringing.qualityUpdate({codec: 'PCMA', packetsSent: 0, packetsReceived: 20, packetsLost: 0, bytesSent: 0, lossRatio: 0, jitterMs: 1, rttMs: null, estimatedMos: 4.4})
+  ringing.finish({cause: 16, status: 'canceled'}, {codec: 'PCMA', packetsSent: 0, packetsReceived: 30, packetsLost: 0, bytesSent: 0, lossRatio: 0, jitterMs: 1, rttMs: null, estimatedMos: 4.4})
+  assert.equal((await ringing.ended).codec, '')
+  assert.equal(await value(prom, 'clutchcall_rtp_packets_total', {direction: 'rx', codec: 'PCMA'}), 30, 'every packet of the CDR counted')
+})

@@ -79,7 +79,7 @@ describe('TracingSink.traceExport', () => {
       },
       shutdown: () => Promise.resolve(),
     }
-    const sink = new TracingSink({config: {enabled: true, endpoint: 'http://127.0.0.1:1'}, calls, log: pino({level: 'silent'}), exporter, exportEveryMs: 10})
+    const sink = new TracingSink({config: {endpoint: 'http://127.0.0.1:1'}, calls, log: pino({level: 'silent'}), exporter, exportEveryMs: 10})
     sink.start()
     const waitExports = async (count: number): Promise<void> => {
       const deadline = Date.now() + 10_000

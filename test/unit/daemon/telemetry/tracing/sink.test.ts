@@ -6,9 +6,9 @@ import pino from 'pino'
 import {Call} from '../../../../../daemon/calls/call.js'
 import {CallRegistry} from '../../../../../daemon/calls/registry.js'
 import type {HeaderCarrier} from '../../../../../daemon/calls/stage-events.js'
-import {TracingSink, tracesUrl} from '../../../../../daemon/telemetry/tracing/sink.js'
+import {FIRST_EXPORT_WAIT_MS, STOP_FLUSH_MS, TracingSink, tracesUrl} from '../../../../../daemon/telemetry/tracing/sink.js'
 
-const config = {enabled: true, endpoint: 'http://127.0.0.1:1/'}
+const config = {endpoint: 'http://127.0.0.1:1/'}
 
 it('the traces URL is the endpoint with /v1/traces', () => {
   assert.equal(tracesUrl('http://localhost:4318'), 'http://localhost:4318/v1/traces')
@@ -143,4 +143,135 @@ it('a collector too slow for the span rate costs dropped spans and one warning t
   const stopping = sink.stop()
   for (const done of held.splice(0)) done({code: ExportResultCode.SUCCESS})
   await stopping
+})
+
+/** An exporter whose answers the test gives: `answer` is called per export, with what `export` received; undefined holds it. */
+const scriptedExporter = (answer: (index: number) => ExportResult | undefined) => {
+  const held: Array<(result: ExportResult) => void> = []
+  let exports = 0
+  let shutdowns = 0
+  const exporter: SpanExporter = {
+    export: (_spans, done) => {
+      const result = answer(exports++)
+      if (result === undefined) held.push(done)
+      else done(result)
+    },
+    shutdown: () => {
+      shutdowns++
+      return Promise.resolve()
+    },
+  }
+  return {exporter, held, exports: () => exports, shutdowns: () => shutdowns}
+}
+
+const endedCall = (calls: CallRegistry, to: string): void =>
+  new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to, sipCallId: `s-${to}`}, calls, pino({level: 'silent'})).finish({cause: 16, status: 'completed'})
+
+const until = async (what: string, condition: () => boolean): Promise<void> => {
+  const deadline = Date.now() + 10_000
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Whether `promise` settles before `ms` of real time: a stop that waited for the collector would not. */
+const settlesWithin = (promise: Promise<unknown>, ms: number): Promise<boolean> =>
+  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())])
+
+it('a stop does not wait for a collector that was asked and never answered; the exporter is shut down', async () => {
+  const calls = new CallRegistry()
+  const scripted = scriptedExporter(() => undefined)
+  const sink = new TracingSink({config, calls, log: pino({level: 'silent'}), exporter: scripted.exporter, exportEveryMs: 5})
+  sink.start()
+  endedCall(calls, '1')
+  await until('the first export', () => scripted.held.length === 1)
+  endedCall(calls, '2')
+  // Far less than the STOP_FLUSH_MS it would wait for a collector that answers.
+  assert.equal(await settlesWithin(sink.stop(), STOP_FLUSH_MS - 500), true, 'the stop waited for a collector that never answered')
+  assert.equal(scripted.exports(), 1, 'the spans queued since are not handed over')
+  assert.equal(scripted.shutdowns(), 1)
+  assert.equal(sink.state, 'off')
+})
+
+it('a stop does not wait for a collector whose last export failed, and sends it nothing more', async () => {
+  const calls = new CallRegistry()
+  const scripted = scriptedExporter(() => ({code: ExportResultCode.FAILED, error: new Error('connect ECONNREFUSED')}))
+  const lines: string[] = []
+  const sink = new TracingSink({config, calls, log: pino({level: 'info'}, {write: (line: string) => lines.push(line)}), exporter: scripted.exporter, exportEveryMs: 5})
+  sink.start()
+  endedCall(calls, '1')
+  await until('the failed export', () => sink.state === 'failing')
+  endedCall(calls, '2')
+  assert.equal(await settlesWithin(sink.stop(), STOP_FLUSH_MS - 500), true)
+  assert.equal(scripted.exports(), 1)
+  assert.ok(lines.some((line) => line.includes('tracing stops without waiting for the collector: its last export failed')), lines.join(''))
+})
+
+it('a stop waits for a collector that acknowledged its last export until it answers the last spans', async () => {
+  const calls = new CallRegistry()
+  const scripted = scriptedExporter((index) => (index === 0 ? {code: ExportResultCode.SUCCESS} : undefined))
+  const sink = new TracingSink({config, calls, log: pino({level: 'silent'}), exporter: scripted.exporter, exportEveryMs: 5})
+  sink.start()
+  endedCall(calls, '1')
+  await until('the first export', () => scripted.exports() === 1)
+  endedCall(calls, '2')
+  const stopping = sink.stop()
+  await until('the last spans handed over', () => scripted.held.length === 1)
+  assert.equal(await settlesWithin(stopping, 100), false, 'the stop gives an answering collector time for the last spans')
+  scripted.held[0]?.({code: ExportResultCode.SUCCESS})
+  assert.equal(await settlesWithin(stopping, STOP_FLUSH_MS), true)
+  assert.equal(scripted.exports(), 2)
+})
+
+it('a stop before any export hands the queued spans over and waits for them at most FIRST_EXPORT_WAIT_MS', async () => {
+  const calls = new CallRegistry()
+  const scripted = scriptedExporter(() => undefined)
+  const sink = new TracingSink({config, calls, log: pino({level: 'silent'}), exporter: scripted.exporter, exportEveryMs: 60_000})
+  sink.start()
+  endedCall(calls, '1')
+  assert.equal(scripted.exports(), 0)
+  const began = performance.now()
+  await sink.stop()
+  assert.equal(scripted.exports(), 1, 'the last spans of a short run are handed over')
+  assert.ok(performance.now() - began < STOP_FLUSH_MS, `a collector asked for the first time holds the stop ${FIRST_EXPORT_WAIT_MS} ms at most, not ${STOP_FLUSH_MS}`)
+})
+
+it('a refused call: sip.setup carries the status sent and is the failed step; a B-leg still ringing at the end of the call waits for its final response', async () => {
+  const calls = new CallRegistry()
+  const exporter = new InMemorySpanExporter()
+  const sink = new TracingSink({config, calls, log: pino({level: 'silent'}), exporter, exportEveryMs: 10})
+  sink.start()
+  const log = pino({level: 'silent'})
+  const refused = new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '2', sipCallId: 'r'}, calls, log)
+  refused.sipFinal(488)
+  refused.finish({cause: 127, status: 'failed'})
+
+  const cancelled = new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '3', sipCallId: 'c'}, calls, log)
+  cancelled.enteredNode('bridge', 'bridge')
+  calls.stage({kind: 'leg.dialing', call_sid: cancelled.sid, leg_call_id: 'b2', request_uri: 'sip:3@h', trunk_id: 'b', at_ms: Date.now(), headers: {}})
+  cancelled.sipFinal(487)
+  cancelled.finish({cause: 16, status: 'canceled'})
+  // After the call's end: the B-leg's RTP setup, then its 487.
+  calls.stage({kind: 'stage', call_sid: cancelled.sid, stage: 'rtp.setup', start_ms: Date.now(), end_ms: Date.now(), attributes: {'sip.leg': 'b', 'sip.call_id': 'b2', 'rtp.local_port': 20000, 'rtp.shard': 0}})
+  calls.stage({kind: 'leg.dialed', call_sid: cancelled.sid, leg_call_id: 'b2', status: 487, outcome: 'canceled', at_ms: Date.now()})
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const spans: ReadableSpan[] = exporter.getFinishedSpans()
+  await sink.stop()
+
+  const of = (sid: string) => spans.filter((span) => span.attributes['call.sid'] === sid)
+  const refusedSetup = of(refused.sid).find((span) => span.name === 'sip.setup')
+  assert.equal(refusedSetup?.attributes['sip.status_code'], 488)
+  assert.equal(refusedSetup?.attributes['sip.outcome'], 'failed')
+  assert.equal(refusedSetup?.status.code, 2, 'error')
+  const aSetup = of(cancelled.sid).find((span) => span.name === 'sip.setup' && span.attributes['sip.leg'] === 'a')
+  assert.equal(aSetup?.attributes['sip.status_code'], 487)
+  assert.equal(aSetup?.status.code, 0, 'a cancel is no error')
+  const bridge = of(cancelled.sid).find((span) => span.name === 'dialplan.node.bridge')
+  const bSetup = of(cancelled.sid).find((span) => span.name === 'sip.setup' && span.attributes['sip.leg'] === 'b')
+  assert.equal(bSetup?.attributes['sip.status_code'], 487)
+  assert.equal(bSetup?.attributes['sip.outcome'], 'canceled')
+  const bRtp = of(cancelled.sid).find((span) => span.name === 'rtp.setup')
+  assert.ok(bRtp, 'the B-leg RTP setup after the call ended')
+  assert.equal(bRtp.parentSpanContext?.spanId, bridge?.spanContext().spanId)
 })

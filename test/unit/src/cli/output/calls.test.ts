@@ -19,12 +19,16 @@ describe('formatEventLine', () => {
 
   it('CHANNEL_QUALITY: codec, jitter, loss and MOS', () => {
     assert.match(formatEventLine(quality(1)), new RegExp(`CHANNEL_QUALITY {10}${sid(1)}  codec PCMU, jitter 3\\.3 ms, loss 2\\.0%, MOS 4\\.21$`))
+    const beforeAudio = {...quality(2), packets_received: 0, estimated_mos: null}
+    assert.match(formatEventLine(beforeAudio), /, MOS -$/, 'no packet yet: no MOS')
   })
 
   it('CHANNEL_HANGUP_COMPLETE: final status, cause, duration and MOS', () => {
     assert.match(formatEventLine(hangup(1)), new RegExp(`CHANNEL_HANGUP_COMPLETE  ${sid(1)}  completed, cause 16, duration 1m 5s, codec PCMU, MOS 4\\.18$`))
     const busy = {...hangup(2), status: 'busy', q850_cause: 17, duration_seconds: 0, answer_timestamp_ms: null, codec: '', estimated_mos: 1} as const
     assert.match(formatEventLine(busy), /  busy, cause 17, duration 0s$/, 'no codec or MOS for a call that never had media')
+    const silent = {...hangup(3), packets_received: 0, estimated_mos: 0} as const
+    assert.match(formatEventLine(silent), /codec PCMU, MOS -$/, 'an answered call that received nothing has no MOS, not 0')
   })
 
   it('an unknown event type still gets its time, type and sid', () => {
