@@ -71,6 +71,7 @@ export class Gateway {
       handlers: createAdminHandlers(this),
       onRequest: (method, result) => this.metrics.families.adminRequestsTotal.inc({method, result}),
       log,
+      maxQueuedBytes: config.admin.max_queued_bytes,
     })
   }
 

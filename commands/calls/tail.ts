@@ -52,14 +52,16 @@ This is a streaming command: with --json, or when stdout is not a terminal, it p
           const readerGone = new Promise<Ending>((resolve) => process.stdout.once('error', () => resolve('quit')))
           const {ndjsonLine} = await import('../../src/cli/output/calls.js')
           await client.subscribeCalls(filter, (event) => {
-            process.stdout.write(ndjsonLine(event))
+            // A full stdout stops the reading of events: the daemon, not this process, holds what is behind (and says when it is too much).
+            if (!process.stdout.write(ndjsonLine(event))) client.pauseUntilDrained(process.stdout)
           })
           ending = await Promise.race([lost, quit, readerGone])
         }
       } finally {
         client.close()
       }
-      if (ending === 'lost') throw new CCError('CC_ERR_ADMIN_CONNECTION_LOST')
+      // The daemon may have said why it closed the stream (a tail that fell behind: CC_ERR_ADMIN_SUBSCRIBER_LAGGING).
+      if (ending === 'lost') throw client.closeReason ?? new CCError('CC_ERR_ADMIN_CONNECTION_LOST')
     } finally {
       stop.dispose()
     }

@@ -1,15 +1,20 @@
 // The admin socket server: JSON-RPC 2.0 lines over a Unix socket (mode 0600).
 // A bad line gets a JSON-RPC error and the connection stays open; nothing a
-// client sends can take the daemon down.
+// client sends can take the daemon down, and nothing a client leaves unread
+// grows the daemon without bound: past maxQueuedBytes of unread answers the
+// connection's requests are no longer read (the kernel then pushes back on the
+// client), and an event subscriber that falls that far behind is told so and
+// disconnected.
 import {chmodSync} from 'node:fs'
 import {createServer, type Server, type Socket} from 'node:net'
 import type {Logger} from 'pino'
-import {decodeRequest, encodeLine, errorResponse, LineSplitter, salvageId, type RpcId, type RpcNotification, type RpcResponse} from '../../src/admin/codec.js'
+import {decodeRequest, encodeLine, errorObject, errorResponse, LineSplitter, salvageId, type RpcId, type RpcNotification, type RpcResponse} from '../../src/admin/codec.js'
 import {
   ADMIN_METHOD_NAMES,
   ADMIN_METHODS,
   ADMIN_PROTOCOL_VERSION,
   isAdminMethod,
+  STREAM_ERROR_NOTIFICATION,
   type AdminMethod,
   type AdminParsedParams,
   type AdminResult,
@@ -18,7 +23,11 @@ import {
 import {CCError, toCCError} from '../../src/errors.js'
 
 export interface AdminConnection {
-  /** Sends a notification (no id) on this connection, e.g. `calls.event`. */
+  /**
+   * Sends a stream notification (no id) on this connection, e.g. `calls.event`.
+   * When the client has left more than the cap unread, it gets a final
+   * `stream.error` (CC_ERR_ADMIN_SUBSCRIBER_LAGGING) instead and the connection closes.
+   */
   notify(method: string, params: unknown): void
   /** Runs when the connection closes: subscriptions unsubscribe here. */
   onClose(cleanup: () => void): void
@@ -38,7 +47,17 @@ export interface AdminServerOptions {
   readonly handlers: AdminHandlers
   readonly onRequest: AdminRequestObserver
   readonly log: Logger
+  /** Unread bytes one connection may hold in the daemon (admin.max_queued_bytes, default 1 MiB). */
+  readonly maxQueuedBytes?: number
 }
+
+export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024
+/** Requests of one connection being answered at once; more wait unread until one is done. */
+export const MAX_REQUESTS_IN_FLIGHT = 64
+/** On stop, a connection whose client does not read its last answers is destroyed after this long. */
+export const STOP_GRACE_MS = 2_000
+/** A lagging subscriber's last notification gets this long to reach it before the connection is destroyed. */
+export const LAGGING_CLOSE_GRACE_MS = 10_000
 
 export class AdminServer {
   private readonly server: Server
@@ -69,39 +88,78 @@ export class AdminServer {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve())
-      for (const socket of this.sockets) socket.end()
+      for (const socket of this.sockets) {
+        // Reading again lets the client's end be seen; a client that never reads its last answers is not waited for long.
+        socket.resume()
+        socket.end()
+        setTimeout(() => socket.destroy(), STOP_GRACE_MS).unref()
+      }
     })
   }
 
   private accept(socket: Socket): void {
     this.sockets.add(socket)
     socket.setEncoding('utf8')
+    const {maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES, log} = this.options
     // Set synchronously by a successful hello, so a request pipelined right behind it is accepted.
     const state = {greeted: false}
     const cleanups: Array<() => void> = []
-    const send = (message: RpcResponse | RpcNotification) => {
-      if (!socket.destroyed && socket.writable) socket.write(encodeLine(message))
+    // Lines read but not yet handled: at most what one read brought in, because reading stops while any wait.
+    const waiting: string[] = []
+    let inFlight = 0
+    let closing = false
+    const writable = () => !socket.destroyed && socket.writable && !closing
+    const congested = () => socket.writableLength >= maxQueuedBytes || inFlight >= MAX_REQUESTS_IN_FLIGHT
+    const pump = () => {
+      if (closing) return
+      while (waiting.length > 0 && !congested()) start(waiting.shift() as string)
+      if (waiting.length > 0 || congested()) socket.pause()
+      else socket.resume()
+    }
+    const start = (line: string) => {
+      inFlight++
+      void this.handleLine(line, state, connection).then((response) => {
+        inFlight--
+        if (response && writable()) socket.write(encodeLine(response))
+        pump()
+      })
+    }
+    const closeLagging = (method: string) => {
+      closing = true
+      const failure = new CCError('CC_ERR_ADMIN_SUBSCRIBER_LAGGING', {max_bytes: maxQueuedBytes})
+      log.warn({method, queued_bytes: socket.writableLength, max_queued_bytes: maxQueuedBytes}, 'admin subscriber lagging: disconnected')
+      socket.end(encodeLine({jsonrpc: '2.0', method: STREAM_ERROR_NOTIFICATION, params: errorObject(failure)}))
+      // Its own cleanups run now: no more events are produced for a connection that is going away.
+      for (const cleanup of cleanups.splice(0)) cleanup()
+      socket.resume()
+      setTimeout(() => socket.destroy(), LAGGING_CLOSE_GRACE_MS).unref()
     }
     const connection: AdminConnection = {
-      notify: (method, params) => send({jsonrpc: '2.0', method, params}),
+      notify: (method, params) => {
+        if (!writable()) return
+        if (socket.writableLength >= maxQueuedBytes) closeLagging(method)
+        else socket.write(encodeLine({jsonrpc: '2.0', method, params} satisfies RpcNotification))
+      },
       onClose: (cleanup) => cleanups.push(cleanup),
     }
     const splitter = new LineSplitter(
-      (line) => {
-        void this.handleLine(line, state, connection).then((response) => {
-          if (response) send(response)
-        })
-      },
+      (line) => waiting.push(line),
       () => {
         this.options.onRequest('invalid', 'error')
-        send(errorResponse(null, new CCError('CC_ERR_ADMIN_INVALID_REQUEST', {detail: 'line longer than 1 MiB'})))
+        if (writable()) socket.write(encodeLine(errorResponse(null, new CCError('CC_ERR_ADMIN_INVALID_REQUEST', {detail: 'line longer than 1 MiB'}))))
       },
     )
-    socket.on('data', (chunk: string) => splitter.push(chunk))
-    socket.on('error', (error) => this.options.log.debug({err: error}, 'admin connection error'))
+    socket.on('data', (chunk: string) => {
+      // Closing for lagging: what the client still sends is read (so its end is seen) and ignored.
+      if (closing) return
+      splitter.push(chunk)
+      pump()
+    })
+    socket.on('drain', pump)
+    socket.on('error', (error) => log.debug({err: error}, 'admin connection error'))
     socket.on('close', () => {
       this.sockets.delete(socket)
-      for (const cleanup of cleanups) cleanup()
+      for (const cleanup of cleanups.splice(0)) cleanup()
     })
   }
 

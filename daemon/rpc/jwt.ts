@@ -37,10 +37,15 @@ export class JwtVerifier {
     this.#getKey = config.jwks_url === undefined ? localKeys((config.keys ?? []) as JWK[]) : remoteKeys(config.jwks_url)
   }
 
-  /** Verifies signature (alg allow-list), iss, aud, exp, nbf, and the tenant claim (a string naming a configured tenant). Throws CCError('CC_ERR_RPC_UNAUTHENTICATED', {reason}). */
-  async verify(token: string | undefined): Promise<RpcPrincipal> {
+  /**
+   * Verifies signature (alg allow-list), iss, aud, exp (required unless
+   * require_exp is off), nbf and iat (not in the future beyond the clock
+   * tolerance), the lifetime (at most max_token_lifetime_s), and the tenant
+   * claim (a string naming a configured tenant). Throws CCError('CC_ERR_RPC_UNAUTHENTICATED', {reason}).
+   */
+  async verify(token: string | undefined, nowMs: number = Date.now()): Promise<RpcPrincipal> {
     if (token === undefined || token.length === 0) throw unauthenticated('no bearer token')
-    const {algorithms, issuer, audience, tenant_claim: claim, clock_tolerance_s: clockTolerance} = this.#config
+    const {algorithms, issuer, audience, tenant_claim: claim, clock_tolerance_s: clockTolerance, require_exp: requireExp, max_token_lifetime_s: maxLifetime} = this.#config
     let header: JWSHeaderParameters
     try {
       header = decodeProtectedHeader(token)
@@ -49,9 +54,19 @@ export class JwtVerifier {
     }
     let payload
     try {
-      ;({payload} = await jwtVerify(token, this.#getKey, {algorithms, issuer, audience, clockTolerance}))
+      ;({payload} = await jwtVerify(token, this.#getKey, {algorithms, issuer, audience, clockTolerance, currentDate: new Date(nowMs), requiredClaims: requireExp ? ['exp'] : []}))
     } catch (error) {
       throw error instanceof CCError ? error : unauthenticated(reasonFor(error, header, algorithms))
+    }
+    // jose checks iat only together with a maximum age; a token from the future is refused here.
+    const nowS = nowMs / 1000
+    if (payload.iat !== undefined && payload.iat > nowS + clockTolerance) throw unauthenticated(`token issued in the future (iat ${iso(payload.iat)})`)
+    if (payload.exp !== undefined) {
+      // exp - iat is what the issuer granted; without iat, what is left of it now is the best bound there is.
+      const lifetime = payload.iat === undefined ? payload.exp - nowS - clockTolerance : payload.exp - payload.iat
+      if (lifetime > maxLifetime) {
+        throw unauthenticated(`token lifetime ${Math.round(lifetime)} s ${payload.iat === undefined ? 'from now ' : ''}exceeds the maximum of ${maxLifetime} s (auth.jwt.max_token_lifetime_s)`)
+      }
     }
     const tenant = payload[claim]
     if (tenant === undefined) throw unauthenticated(`no tenant claim ${quote(claim)}`)
@@ -86,6 +101,7 @@ const reasonFor = (error: unknown, header: JWSHeaderParameters, allowed: readonl
     if (error.claim === 'aud') return 'wrong audience'
     if (error.claim === 'iss') return 'wrong issuer'
     if (error.claim === 'nbf' && error.reason === 'check_failed') return `token not valid before ${iso(error.payload.nbf)}`
+    if (error.claim === 'exp' && error.reason === 'missing') return 'token has no exp claim: it would never expire (auth.jwt.require_exp)'
     return error.reason === 'missing' ? `missing claim ${quote(error.claim)}` : `claim ${quote(error.claim)} is invalid`
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify'

@@ -55,14 +55,17 @@ export class BuiltinSipEngine implements SignallingEngine {
   async start(): Promise<void> {
     const {config, log} = this.options
     try {
-      this.transport = await SipTransport.listen({listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port}))})
+      this.transport = await SipTransport.listen({
+        listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port})),
+        server: config.sip.user_agent,
+      })
     } catch (error) {
       const failure = error as NodeJS.ErrnoException & {address?: string; port?: number}
       const spec = config.sip.listen.find((listen) => listen.port === failure.port) ?? config.sip.listen[0]
       throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: 'SIP', key: 'sip.listen'})
     }
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
-    const ua = new UserAgent({transport: this.transport, product: 'ClutchCall'})
+    const ua = new UserAgent({transport: this.transport, product: config.sip.user_agent})
     this.ua = ua
     const rtpAddress = config.rtp.address
     const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))

@@ -38,22 +38,57 @@ class HttpRefusal extends Error {
   }
 }
 
+/**
+ * A refused body is read and thrown away, up to these bounds, before the
+ * connection closes: closing a socket with unread bytes resets it, and the
+ * client then sees a reset instead of the 413 it was sent.
+ */
+const DISCARD_MAX_BYTES = 1024 * 1024
+const DISCARD_MAX_MS = 5_000
+
+const tooLarge = () => new HttpRefusal(413, `the offer is larger than ${MAX_OFFER_BYTES} bytes`)
+
 const readBody = (request: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    request.on('data', (chunk: Buffer) => {
+    const collect = (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_OFFER_BYTES) {
-        reject(new HttpRefusal(413, `the offer is larger than ${MAX_OFFER_BYTES} bytes`))
-        request.destroy()
+        // The rest of the body is discarded by the refusal (discardRest).
+        request.off('data', collect)
+        chunks.length = 0
+        reject(tooLarge())
         return
       }
       chunks.push(chunk)
-    })
+    }
+    request.on('data', collect)
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     request.on('error', reject)
   })
+
+/** Lets the client finish sending a refused body (bounded), then closes the connection once the answer is out. */
+const discardRest = (request: IncomingMessage, response: ServerResponse): void => {
+  const socket = request.socket
+  let discarded = 0
+  const cut = () => {
+    clearTimeout(timer)
+    socket.destroy()
+  }
+  const timer = setTimeout(cut, DISCARD_MAX_MS)
+  timer.unref()
+  request.on('data', (chunk: Buffer) => {
+    discarded += chunk.length
+    if (discarded > DISCARD_MAX_BYTES) cut()
+  })
+  request.once('end', () => {
+    clearTimeout(timer)
+    if (response.writableFinished) socket.end()
+    else response.once('finish', () => socket.end())
+  })
+  request.resume()
+}
 
 export class WebRtcEndpoint {
   private readonly server: Server
@@ -67,7 +102,7 @@ export class WebRtcEndpoint {
     private readonly log: Logger,
   ) {
     this.server = createServer((request, response) => {
-      this.route(request, response).catch((error: unknown) => this.fail(response, error))
+      this.route(request, response).catch((error: unknown) => this.fail(request, response, error))
     })
   }
 
@@ -145,6 +180,8 @@ export class WebRtcEndpoint {
     const begin = () => activity.publish({kind: 'rpc.begin', rpc_id: rpcId, method_id: 0, method: 'session.open', transport: 'webrtc', tenant_id: tenant, start_ms: start, ...steps, context: {}})
     try {
       if (this.draining) throw new CCError('CC_ERR_DRAINING')
+      // A declared size over the limit is refused before anything else is done for it.
+      if (Number(request.headers['content-length'] ?? 0) > MAX_OFFER_BYTES) throw tooLarge()
       const principal = await timed('jwt', () => verifier.verify(bearerToken(request.headers.authorization)))
       tenant = principal.tenant
       const offer = await timed('parse', async () => {
@@ -176,10 +213,11 @@ export class WebRtcEndpoint {
     }
   }
 
-  private fail(response: ServerResponse, error: unknown): void {
+  private fail(request: IncomingMessage, response: ServerResponse, error: unknown): void {
     if (response.headersSent) return
     if (error instanceof HttpRefusal) {
       response.writeHead(error.status, {...CORS, 'content-type': 'application/json'}).end(JSON.stringify({error: {code: `HTTP_${error.status}`, message: error.message, hint: 'See docs/sdk-rpc.md.'}}))
+      if (error.status === 413 && !request.complete) discardRest(request, response)
       return
     }
     const failure = toCCError(error)

@@ -5,8 +5,8 @@ import {createConnection, type Socket} from 'node:net'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {isPermissionError, permissionDenied} from '../permissions.js'
 import {CCError} from '../errors.js'
-import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcNotification} from './codec.js'
-import {ADMIN_PROTOCOL_VERSION, CALLS_EVENT_NOTIFICATION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
+import {decodeMessage, encodeLine, errorFromResponse, LineSplitter, type RpcErrorObject, type RpcNotification} from './codec.js'
+import {ADMIN_PROTOCOL_VERSION, CALLS_EVENT_NOTIFICATION, STREAM_ERROR_NOTIFICATION, type AdminMethod, type AdminParams, type AdminResult, type HelloResult} from './protocol.js'
 
 interface Pending {
   readonly method: string
@@ -25,6 +25,7 @@ export class AdminClient {
   private readonly pending = new Map<number, Pending>()
   private readonly notificationHandlers = new Set<(notification: RpcNotification) => void>()
   private closedError: CCError | undefined
+  private pausedFor: NodeJS.WritableStream | undefined
   hello: HelloResult | undefined
 
   private constructor(
@@ -111,6 +112,36 @@ export class AdminClient {
     return subscribed.calls
   }
 
+  /**
+   * Why the connection ended: the daemon's own reason when it sent one (a
+   * `stream.error`, such as CC_ERR_ADMIN_SUBSCRIBER_LAGGING), else
+   * CC_ERR_ADMIN_CONNECTION_LOST; undefined while it is open.
+   */
+  get closeReason(): CCError | undefined {
+    return this.closedError
+  }
+
+  /**
+   * Stops reading from the daemon until `output` drains (or fails): a consumer
+   * that cannot keep up (a stdout pipe that is full) pushes back on the daemon
+   * instead of piling events up in this process. Call it when write() returned false.
+   */
+  pauseUntilDrained(output: NodeJS.WritableStream): void {
+    if (this.pausedFor !== undefined) return
+    this.pausedFor = output
+    const resume = () => {
+      output.off('drain', resume)
+      output.off('error', resume)
+      output.off('close', resume)
+      this.pausedFor = undefined
+      this.socket.resume()
+    }
+    output.on('drain', resume)
+    output.on('error', resume)
+    output.on('close', resume)
+    this.socket.pause()
+  }
+
   /** Resolves when the daemon closes the connection (for example when it exits after a stop). */
   closed(): Promise<void> {
     if (this.socket.destroyed) return Promise.resolve()
@@ -131,6 +162,8 @@ export class AdminClient {
       return
     }
     if (!('id' in message)) {
+      // The daemon's last word before it closes the connection: it is why the connection ends.
+      if (message.method === STREAM_ERROR_NOTIFICATION) this.failAll(errorFromResponse(message.params as RpcErrorObject))
       for (const handler of this.notificationHandlers) handler(message)
       return
     }

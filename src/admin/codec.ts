@@ -32,11 +32,9 @@ export interface RpcNotification {
 
 export const encodeLine = (message: RpcRequest | RpcResponse | RpcNotification): string => `${JSON.stringify(message)}\n`
 
-export const errorResponse = (id: RpcId, error: CCError): RpcResponse => ({
-  jsonrpc: '2.0',
-  id,
-  error: {code: error.rpcCode, message: error.message, data: {cc_code: error.code, hint: error.hint, details: error.details}},
-})
+export const errorObject = (error: CCError): RpcErrorObject => ({code: error.rpcCode, message: error.message, data: {cc_code: error.code, hint: error.hint, details: error.details}})
+
+export const errorResponse = (id: RpcId, error: CCError): RpcResponse => ({jsonrpc: '2.0', id, error: errorObject(error)})
 
 /** Rebuilds the registry error a daemon sent; an unknown code still keeps the daemon's words. */
 export const errorFromResponse = (error: RpcErrorObject): CCError => {

@@ -167,6 +167,12 @@ export const TRACE_ID_PATTERN = /^(?!0{32})[0-9a-f]{32}$/
 /** The notification sent on a connection that called `calls.subscribe`. */
 export const CALLS_EVENT_NOTIFICATION = 'calls.event'
 export type CallsEventNotification = CallEvent
+/**
+ * The last notification on a connection the daemon is about to close for a
+ * reason of its own (a subscriber that fell behind: CC_ERR_ADMIN_SUBSCRIBER_LAGGING).
+ * Its params are a JSON-RPC error object, as in an error response.
+ */
+export const STREAM_ERROR_NOTIFICATION = 'stream.error'
 
 const callSid = z.string().check(z.regex(CALL_SID_PATTERN, 'must be CA followed by 32 lowercase hex digits'))
 const callFilter = z.prefault(z.strictObject({tenant: z.optional(z.string()), trunk: z.optional(z.string())}), {})

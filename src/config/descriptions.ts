@@ -22,6 +22,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'sip.listen[].transport': {text: 'The transport: UDP or TCP (TLS is not supported).', example: 'udp'},
   'sip.listen[].address': {text: 'The local address to bind; `0.0.0.0` or `::` for every interface.', example: '127.0.0.1'},
   'sip.listen[].port': {text: 'The port to bind; 0 for any free port.', example: '5060'},
+  'sip.user_agent': {text: 'The `User-Agent` of the SIP requests the gateway sends and the `Server` of its responses; `""` sends neither, so scanners learn nothing ([security.md](security.md)). Printable ASCII, at most 200 characters.', example: '""'},
 
   rtp: {text: 'RTP media: the address and port range of media streams and the worker threads that carry them.'},
   'rtp.address': {text: 'The local address media streams bind and advertise in SDP.'},
@@ -104,6 +105,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
 
   admin: {text: 'The admin socket the CLI talks to ([admin-protocol.md](admin-protocol.md)).'},
   'admin.socket': {text: 'The socket path; default `$CLUTCHCALL_HOME/admin.sock`. `~/` is expanded.', example: '/run/clutchcall/admin.sock'},
+  'admin.max_queued_bytes': {text: 'Bytes of answers and events one connection may leave unread (16 KiB to 1 GiB). Past it the daemon stops reading that connection\'s requests, and an event subscriber (`calls tail`) is disconnected with `CC_ERR_ADMIN_SUBSCRIBER_LAGGING` ([security.md](security.md)).'},
 
   webrtc: {text: 'The WebRTC endpoint for SDK clients ([sdk-rpc.md](sdk-rpc.md)). Needs `auth.jwt`.'},
   'webrtc.enabled': {text: 'Serve the WHIP-style offer endpoint `POST /v1/webrtc`.', example: 'true'},
@@ -119,5 +121,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'auth.jwt.audience': {text: 'The required `aud` claim.', example: 'clutchcall'},
   'auth.jwt.algorithms': {text: 'The algorithms a token may be signed with; `none` can never be listed.'},
   'auth.jwt.tenant_claim': {text: 'The claim naming the client\'s tenant, which must be a configured tenant.'},
-  'auth.jwt.clock_tolerance_s': {text: 'Leeway for `exp` and `nbf`, in seconds.'},
+  'auth.jwt.clock_tolerance_s': {text: 'Leeway for `exp`, `nbf` and `iat`, in seconds; an `iat` further in the future is refused.'},
+  'auth.jwt.require_exp': {text: 'Refuse tokens without `exp`, which would be good forever. Turn off only for issuers whose keys you can rotate.'},
+  'auth.jwt.max_token_lifetime_s': {text: 'The longest lifetime a token may claim, in seconds (1 s to a year): `exp - iat`, or `exp - now` for a token without `iat`.', example: '3600'},
 }

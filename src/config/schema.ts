@@ -43,6 +43,9 @@ const httpUrl = z.string().check(
   }, 'must be an http:// or https:// URL'),
 )
 
+/** What our SIP messages call us unless sip.user_agent says otherwise. */
+export const SIP_USER_AGENT_DEFAULT = 'ClutchCall'
+
 /** JWT algorithms a key may be verified with (RFC 7518, RFC 8037); `none` is deliberately absent. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const
 
@@ -141,6 +144,8 @@ const baseSchema = z.strictObject({
       {transport: 'udp', address: '127.0.0.1', port: 5060},
       {transport: 'tcp', address: '127.0.0.1', port: 5060},
     ]),
+    /** The User-Agent of our requests and the Server of our responses; '' sends neither (no product banner for scanners). */
+    user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
   }),
   rtp,
   tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
@@ -186,7 +191,15 @@ const baseSchema = z.strictObject({
     capture_id: withDefault(integer(0, 4_294_967_295), 2001),
     password: withDefault(z.string(), ''),
   }),
-  admin: section({socket: z.optional(nonEmpty)}),
+  admin: section({
+    socket: z.optional(nonEmpty),
+    /**
+     * Bytes of answers and events queued for one connection that its client has
+     * not read yet: past it the daemon stops reading that client's requests, and
+     * an event subscriber is disconnected (CC_ERR_ADMIN_SUBSCRIBER_LAGGING).
+     */
+    max_queued_bytes: withDefault(integer(16 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
+  }),
   webrtc: section({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.
     enabled: withDefault(z.boolean(), false),
@@ -206,6 +219,10 @@ const baseSchema = z.strictObject({
         algorithms: withDefault(z.array(z.enum(JWT_ALGORITHMS)).check(z.minLength(1)), ['RS256', 'ES256', 'EdDSA']),
         tenant_claim: withDefault(nonEmpty, 'tenant'),
         clock_tolerance_s: withDefault(integer(0, 300), 30),
+        /** A token without `exp` would be good forever: refused unless this is switched off. */
+        require_exp: withDefault(z.boolean(), true),
+        /** Longest lifetime a token may claim: exp - iat, or exp - now when it has no iat (default 24 h). */
+        max_token_lifetime_s: withDefault(integer(1, 31_536_000), 86_400),
       }),
     ),
   }),

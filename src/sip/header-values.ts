@@ -87,3 +87,26 @@ export const formatReason = (reason: {protocol: string; cause?: number | undefin
   if (reason.text !== undefined) out += `;text=${quote(reason.text)}`
   return out
 }
+
+/**
+ * Whether Accept (RFC 3261 §20.1, the ranges of every Accept line) admits a
+ * media type: the most specific range that covers it (`type/subtype`, then
+ * `type/*`, then `*\/*`, as RFC 2616 §14.1 has it) decides, and admits it
+ * unless its q-value is 0. No Accept header admits it (`acceptValues`
+ * undefined); an Accept header with no ranges at all admits nothing.
+ */
+export const acceptsMediaType = (acceptValues: readonly string[] | undefined, mediaType: string): boolean => {
+  if (acceptValues === undefined) return true
+  const [type = '', subtype = ''] = mediaType.toLowerCase().split('/')
+  let best: {specificity: number; q: number} | undefined
+  for (const range of acceptValues) {
+    const [name = '', ...params] = range.split(';').map((part) => part.trim().toLowerCase())
+    const [rangeType, rangeSubtype] = name.split('/').map((part) => part.trim())
+    const specificity = rangeType === type && rangeSubtype === subtype ? 3 : rangeType === type && rangeSubtype === '*' ? 2 : rangeType === '*' && rangeSubtype === '*' ? 1 : 0
+    if (specificity === 0) continue
+    const qParam = params.find((param) => /^q\s*=/.test(param))
+    const q = qParam === undefined ? 1 : Number(qParam.slice(qParam.indexOf('=') + 1).trim())
+    if (best === undefined || specificity > best.specificity || (specificity === best.specificity && q > best.q)) best = {specificity, q: Number.isNaN(q) ? 0 : q}
+  }
+  return best !== undefined && best.q > 0
+}

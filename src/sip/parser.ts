@@ -238,9 +238,11 @@ export const parseSipMessage = (data: Buffer, options: SipParseOptions = {}): Si
 }
 
 /**
- * The partial request of a parse failure when enough of it was read to send
- * a response (RFC 3261 §8.2.6.2 copies Via, From, To, Call-ID and CSeq): the
- * top Via must parse, and the other four must each be present once.
+ * The partial request of a parse failure when a response can be routed back:
+ * its top Via parses. RFC 3261 §8.2.6.2 copies From, To, Call-ID and CSeq;
+ * a missing one is left out of the 400 and a repeated one is copied once
+ * (the first), as RFC 4475 asks for `insuf` (§3.3.1) and `multi01` (§3.3.8):
+ * the sender learns why, rather than retransmitting into silence.
  */
 export const answerableRequest = (error: SipParseError): SipRequest | undefined => {
   const partial = error.partial
@@ -253,8 +255,7 @@ export const answerableRequest = (error: SipParseError): SipRequest | undefined 
     if (viaError instanceof SipParseError) return undefined
     throw viaError
   }
-  const complete = ['From', 'To', 'Call-ID', 'CSeq'].every((name) => partial.headers.count(name) === 1)
-  return complete ? partial : undefined
+  return partial
 }
 
 /** A datagram of only CR and LF: a NAT keep-alive, not a message to parse or answer. */

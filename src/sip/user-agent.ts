@@ -6,6 +6,7 @@
 // the gateway (a B2BUA is two of its calls) and by the CLI's caller.
 import {EventEmitter} from 'node:events'
 import {dialogKeyOfRequest} from './dialog.js'
+import {acceptsMediaType} from './header-values.js'
 import {callIdOf, cseqOf, fromOf, toOf, type SipRequest, type SipResponse} from './message.js'
 import {tagOf} from './name-addr.js'
 import {SipTransactionLayer} from './transaction/transaction-layer.js'
@@ -47,7 +48,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
       request: (request, transaction) => this.onRequest(request, transaction),
       ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
       strayInvite2xx: (response, context) => this.onStray2xx(response, context),
-    }, {timers: options.timers ?? {}})
+    }, {timers: options.timers ?? {}, server: this.product})
   }
 
   get timers(): UserAgentCore['timers'] {
@@ -123,6 +124,10 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     // §8.2.3: a body we cannot read. SDP is the only session description we take.
     if (request.body.length > 0 && contentType !== 'application/sdp') {
       return transaction.respond(buildResponse(this, request, 415, {headers: [['Accept', 'application/sdp']]}))
+    }
+    // §21.4.7: our answer is SDP in every 2xx, so a caller that accepts no SDP cannot be answered (RFC 4475 §3.3.16, sdp01).
+    if (!acceptsMediaType(request.headers.has('accept') ? request.headers.values('accept') : undefined, 'application/sdp')) {
+      return transaction.respond(buildResponse(this, request, 406, {headers: [['Accept', 'application/sdp']]}))
     }
     if (this.listenerCount('invite') === 0) return transaction.respond(buildResponse(this, request, 480))
     // §8.2.2.2: the same INVITE reaching us again by another path (a forking proxy) is a merged request.

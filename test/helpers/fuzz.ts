@@ -104,9 +104,9 @@ const replaceHeader = (parts: RequestParts, name: string, value: string | null):
 const addHeaders = (parts: RequestParts, ...lines: string[]): RequestParts => ({...parts, headers: [...parts.headers, ...lines]})
 
 /**
- * Requests that keep Via, From, To, Call-ID and CSeq answerable (RFC 3261
- * §8.2.6.2) but are wrong in one definite way, with the status RFC 3261 asks
- * for; then requests that cannot be answered at all.
+ * Requests that keep a routable Via (so a response can go back) but are wrong
+ * in one definite way, with the status RFC 3261 / RFC 4475 ask for; then
+ * requests that cannot be answered at all.
  */
 export const structuredCases = (index: number, peer: FuzzPeer): StructuredCase[] => {
   const options = (): RequestParts => baseRequest('OPTIONS', index, peer)
@@ -152,12 +152,14 @@ export const structuredCases = (index: number, peer: FuzzPeer): StructuredCase[]
     framed('INVITE whose SDP is garbage', {...invite(), body: 'hello, this is not SDP\r\n'}, [400, 488, 503]),
     framed('INVITE whose SDP is binary', {...invite(), body: randomBytes(prng(index), 300).toString('latin1')}, [400, 488, 503]),
     // Not answerable: nothing can carry a response back, the request is dropped.
+    // Missing or repeated headers a response copies: answered 400 all the same, as RFC 4475 asks (insuf §3.3.1, multi01 §3.3.8).
+    framed('no Call-ID', replaceHeader(options(), 'Call-ID', null), [400]),
+    framed('two contradicting Call-IDs', addHeaders(options(), `Call-ID: other-${index}@fuzz.invalid`), [400]),
+    framed('two contradicting CSeq', addHeaders(options(), 'CSeq: 99 OPTIONS'), [400]),
+    framed('no From', replaceHeader(options(), 'From', null), [400]),
+    framed('two To', addHeaders(options(), `To: <sip:other@${peer.target}>`), [400]),
+    framed('INVITE that accepts no SDP', addHeaders(invite(), 'Accept: text/nobodyKnowsThis'), [406]),
     framed('no Via', replaceHeader(options(), 'Via', null), []),
-    framed('no Call-ID', replaceHeader(options(), 'Call-ID', null), []),
-    framed('two contradicting Call-IDs', addHeaders(options(), `Call-ID: other-${index}@fuzz.invalid`), []),
-    framed('two contradicting CSeq', addHeaders(options(), 'CSeq: 99 OPTIONS'), []),
-    framed('no From', replaceHeader(options(), 'From', null), []),
-    framed('two To', addHeaders(options(), `To: <sip:other@${peer.target}>`), []),
     framed('ACK that matches nothing', baseRequest('ACK', index, peer), []),
     // Not UTF-8 (a Latin-1 display name, as old PBXs send): malformed, but every header a response needs is intact.
     unframed('Latin-1 byte in the From display name', Buffer.from(serializeParts(replaceHeader(options(), 'From', `"Jos\xe9 ${index}" <sip:fuzz@${peer.host}>;tag=f${index}`)).toString('latin1'), 'latin1'), [400]),

@@ -40,7 +40,10 @@ export class InviteServerTransaction implements ServerTransaction {
 
   start(): void {
     this.timers.repeat(this.env.timers.trying, () => {
-      if (this.state === 'proceeding' && this.lastResponse === undefined) this.respond(createResponseTo(this.request, 100))
+      if (this.state !== 'proceeding' || this.lastResponse !== undefined) return
+      const trying = createResponseTo(this.request, 100)
+      if (this.env.server !== '') trying.headers.append('Server', this.env.server)
+      this.respond(trying)
     })
   }
 

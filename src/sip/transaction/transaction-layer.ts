@@ -34,11 +34,12 @@ export class SipTransactionLayer {
   private readonly unsubscribe: () => void
   private readonly counts: TransactionLayerCounters = {strayResponses: 0, retransmissionsAbsorbed: 0}
 
-  constructor(readonly transport: SipTransportLike, private readonly tu: TransactionUser, options?: {timers?: Partial<SipTimerConfig>}) {
+  constructor(readonly transport: SipTransportLike, private readonly tu: TransactionUser, options?: {timers?: Partial<SipTimerConfig>; server?: string}) {
     this.timers = sipTimers(options?.timers)
     this.env = {
       transport,
       timers: this.timers,
+      server: options?.server ?? '',
       terminated: (key, kind) => (kind === 'client' ? this.clients : this.servers).delete(key),
       passAck: (request, context) => this.tu.ack(request, context),
     }

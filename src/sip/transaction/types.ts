@@ -61,6 +61,8 @@ export interface ClientTransaction {
 export interface TransactionEnvironment {
   readonly transport: SipTransportLike
   readonly timers: SipTimerConfig
+  /** The Server header of the responses a transaction makes itself (the automatic 100 Trying); '' for none. */
+  readonly server: string
   /** Called once when the transaction reaches Terminated. */
   terminated(key: string, kind: 'client' | 'server'): void
   /** ACK for a 2xx that arrived at an INVITE server transaction in Accepted (RFC 6026 §8.7). */

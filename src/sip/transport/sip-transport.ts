@@ -29,6 +29,8 @@ export interface SipTransportOptions {
   readonly tcpConnectTimeoutMs?: number
   /** Accepted plus opened; default 10 000. */
   readonly maxTcpConnections?: number
+  /** The Server header of the answers the transport itself sends (to unparsable requests); '' or absent: none. */
+  readonly server?: string
 }
 
 export interface SipTransportCounters {
@@ -256,6 +258,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
     const response = createResponseTo(request, parseError.status, {toTag: generateTag()})
     const listener = this.listenerFor(context.transport)
     // RFC 3261 §20.43: 399 is the miscellaneous warning; the text says what was wrong.
+    if (this.options.server) response.headers.append('Server', this.options.server)
     response.headers.append('Warning', `399 ${listener?.advertise ?? context.local.address} "${reason.replace(/["\\\r\n]/g, ' ')}"`)
     this.respond(response, context).catch(() => {})
   }

@@ -36,7 +36,7 @@ import {
 import {runSipp, uacWithAudio, type SippRun} from '../../../helpers/peers.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc1a7c4)
-/** Rounds of the structured cases on UDP (43 cases each). */
+/** Rounds of the structured cases on UDP (44 cases each). */
 const UDP_STRUCTURED_ROUNDS = 40
 const UDP_RANDOM = 6_000
 /** Messages pipelined on one TCP stream. */
@@ -552,7 +552,7 @@ describe('SIP and RTP bad input against a daemon carrying a live call', {timeout
     await waitFor('two quality reports with audio', () => (qualityOfLive().filter((quality) => quality.packets_received > 0).length >= 2 ? true : undefined), 10_000)
   })
 
-  it(`sends ${UDP_STRUCTURED_ROUNDS * 43 + UDP_RANDOM} UDP, ${TCP_PIPELINED + TCP_RANDOM_CONNECTIONS * TCP_MUTANTS_PER_CONNECTION}+ TCP messages and ${MEDIA_DATAGRAMS} media datagrams while the call is up`, async () => {
+  it(`sends ${UDP_STRUCTURED_ROUNDS * 44 + UDP_RANDOM} UDP, ${TCP_PIPELINED + TCP_RANDOM_CONNECTIONS * TCP_MUTANTS_PER_CONNECTION}+ TCP messages and ${MEDIA_DATAGRAMS} media datagrams while the call is up`, async () => {
     fuzzStartedAt = Date.now()
     await Promise.all([fuzzUdp(), fuzzTcp(), fuzzMedia(), scanWithSipvicious()])
     fuzzEndedAt = Date.now()

@@ -32,6 +32,8 @@ const config = (overrides: Partial<JwtConfig> = {}): JwtConfig => ({
   algorithms: ['ES256'],
   tenant_claim: 'tenant',
   clock_tolerance_s: 30,
+  require_exp: true,
+  max_token_lifetime_s: 86_400,
   ...overrides,
 })
 
@@ -42,8 +44,10 @@ interface SignOptions {
   key?: CryptoKey | Uint8Array
   iss?: string
   aud?: string
-  exp?: number
+  /** null: no exp claim at all. */
+  exp?: number | null
   nbf?: number
+  iat?: number
 }
 const sign = async (options: SignOptions = {}): Promise<string> => {
   const jwt = new SignJWT(options.claims ?? {tenant: 'acme'})
@@ -51,8 +55,9 @@ const sign = async (options: SignOptions = {}): Promise<string> => {
     .setIssuer(options.iss ?? ISSUER)
     .setAudience(options.aud ?? AUDIENCE)
     .setSubject('user-1')
-    .setExpirationTime(options.exp ?? nowS() + 3600)
+  if (options.exp !== null) jwt.setExpirationTime(options.exp ?? nowS() + 3600)
   if (options.nbf !== undefined) jwt.setNotBefore(options.nbf)
+  if (options.iat !== undefined) jwt.setIssuedAt(options.iat)
   return jwt.sign(options.key ?? privateKey)
 }
 
@@ -162,6 +167,51 @@ describe('JwtVerifier with configured keys', () => {
     const otherSecret = new TextEncoder().encode('another shared secret of 32 byte')
     assert.equal(await refusal(verifier, await sign({alg: 'HS256', kid: 'shared', key: otherSecret})), 'signature does not verify')
     assert.equal(await refusal(verifier, await sign({alg: 'HS256', kid: 'nope', key: secret})), 'no key with key id "nope"')
+  })
+})
+
+describe('JwtVerifier: token lifetime (exp, iat, nbf, max_token_lifetime_s)', () => {
+  it('refuses a token without exp by default, and accepts it only with require_exp off', async () => {
+    const token = await sign({exp: null})
+    assert.equal(await refusal(new JwtVerifier(config(), TENANTS), token), 'token has no exp claim: it would never expire (auth.jwt.require_exp)')
+    const lenient = await new JwtVerifier(config({require_exp: false}), TENANTS).verify(token)
+    assert.equal(lenient.tenant, 'acme')
+    assert.equal(lenient.expiresAtMs, undefined)
+  })
+
+  it('refuses an iat in the future beyond the clock tolerance, and accepts one within it', async () => {
+    const iat = nowS() + 120
+    assert.equal(await refusal(new JwtVerifier(config(), TENANTS), await sign({iat, exp: iat + 600})), `token issued in the future (iat ${isoS(iat)})`)
+    const near = nowS() + 10
+    assert.equal((await new JwtVerifier(config(), TENANTS).verify(await sign({iat: near, exp: near + 600}))).tenant, 'acme')
+    assert.equal(await refusal(new JwtVerifier(config({clock_tolerance_s: 0}), TENANTS), await sign({iat: near, exp: near + 600})), `token issued in the future (iat ${isoS(near)})`)
+  })
+
+  it('refuses an nbf beyond the clock tolerance even with a valid iat and exp', async () => {
+    const nbf = nowS() + 31 + 5
+    assert.equal(await refusal(new JwtVerifier(config(), TENANTS), await sign({iat: nowS(), nbf, exp: nowS() + 600})), `token not valid before ${isoS(nbf)}`)
+  })
+
+  it('refuses exp - iat over max_token_lifetime_s and accepts it at the maximum', async () => {
+    const iat = nowS() - 60
+    const verifier = new JwtVerifier(config({max_token_lifetime_s: 3600}), TENANTS)
+    assert.equal((await verifier.verify(await sign({iat, exp: iat + 3600}))).tenant, 'acme')
+    assert.equal(await refusal(verifier, await sign({iat, exp: iat + 3601})), 'token lifetime 3601 s exceeds the maximum of 3600 s (auth.jwt.max_token_lifetime_s)')
+  })
+
+  it('defaults to 24 hours: a token good for a year is refused', async () => {
+    const iat = nowS()
+    const verifier = new JwtVerifier(config(), TENANTS)
+    assert.equal((await verifier.verify(await sign({iat, exp: iat + 86_400}))).tenant, 'acme')
+    assert.equal(await refusal(verifier, await sign({iat, exp: iat + 365 * 86_400})), `token lifetime ${365 * 86_400} s exceeds the maximum of 86400 s (auth.jwt.max_token_lifetime_s)`)
+  })
+
+  it('without iat, bounds exp - now (less the clock tolerance) by the maximum', async () => {
+    const verifier = new JwtVerifier(config({max_token_lifetime_s: 3600}), TENANTS)
+    const nowMs = Date.now()
+    const now = Math.floor(nowMs / 1000)
+    assert.equal((await verifier.verify(await sign({exp: now + 3600}), nowMs)).tenant, 'acme')
+    assert.match(await refusal(verifier, await sign({exp: now + 7200})), /^token lifetime 71\d\d s from now exceeds the maximum of 3600 s/)
   })
 })
 

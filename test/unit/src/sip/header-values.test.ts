@@ -1,6 +1,6 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {formatCSeq, formatReason, isValidCallId, MAX_CSEQ, parseContact, parseContentLength, parseCSeq, parseMaxForwards, parseReason} from '../../../../src/sip/header-values.js'
+import {acceptsMediaType, formatCSeq, formatReason, isValidCallId, MAX_CSEQ, parseContact, parseContentLength, parseCSeq, parseMaxForwards, parseReason} from '../../../../src/sip/header-values.js'
 import {SipParseError} from '../../../../src/sip/errors.js'
 
 describe('CSeq', () => {
@@ -70,5 +70,30 @@ describe('Reason (RFC 3326)', () => {
     const text = formatReason({protocol: 'Q.850', cause: 31, text: 'Normal, "unspecified"'})
     assert.equal(text, 'Q.850;cause=31;text="Normal, \\"unspecified\\""')
     assert.equal(parseReason(text)[0]?.text, 'Normal, "unspecified"')
+  })
+})
+
+describe('Accept (RFC 3261 §20.1)', () => {
+  const sdp = (...ranges: string[]) => acceptsMediaType(ranges, 'application/sdp')
+
+  it('admits application/sdp when no Accept is given, or a range covers it with q above 0', () => {
+    assert.equal(acceptsMediaType(undefined, 'application/sdp'), true)
+    for (const ranges of [['application/sdp'], ['APPLICATION/SDP'], ['text/plain', 'application/sdp;level=1'], ['application/*'], ['*/*'], ['text/plain', 'application/sdp;q=0.5']]) {
+      assert.equal(sdp(...ranges), true, ranges.join(', '))
+    }
+  })
+
+  it('refuses it for sdp01 (RFC 4475 §3.3.15), an empty Accept, q=0, and a longer subtype', () => {
+    for (const ranges of [['text/nobodyKnowsThis'], [], [''], ['application/sdp;q=0'], ['*/*;q=0.000'], ['application/sdpx']]) {
+      assert.equal(sdp(...ranges), false, JSON.stringify(ranges))
+    }
+  })
+
+  it('lets the most specific covering range decide', () => {
+    assert.equal(sdp('application/sdp;q=0', '*/*'), false)
+    assert.equal(sdp('application/*;q=0', '*/*'), false)
+    assert.equal(sdp('*/*;q=0', 'application/sdp'), true)
+    assert.equal(sdp('application/*;q=0', 'application/sdp'), true)
+    assert.equal(sdp('*/*;q=0', 'application/*'), true)
   })
 })

@@ -236,7 +236,8 @@ describe('parseSipMessage: malformed requests (RFC 4475 §3.1.2 and friends)', (
   for (const name of ['To', 'From', 'Call-ID', 'CSeq', 'Via']) {
     it(`answers 400 when ${name} is missing`, () => {
       const error = rejects(inviteWith({[name]: undefined}), 400, new RegExp(`missing ${name}`, 'i'))
-      assert.equal(answerableRequest(error) === undefined, true, 'a request missing a header it must copy is not answerable')
+      // RFC 4475 §3.3.1 (insuf): answered 400 when the Via can carry it back; without a Via nothing can.
+      assert.equal(answerableRequest(error) === undefined, name === 'Via', name === 'Via' ? 'no Via: not answerable' : 'answerable without the header')
     })
   }
 
@@ -419,6 +420,24 @@ describe('answerableRequest', () => {
     assert.equal(encoding.status, 400)
     assert.match(encoding.message, /UTF-8/)
     assert.equal(answerableRequest(encoding)?.headers.get('call-id'), 'x1@c.example.com')
+  })
+
+  it('answers insuf and multi01 (RFC 4475 §3.3.1, §3.3.8): what is missing is left out, what is repeated is copied once', () => {
+    const insuf = parseError(sip(['INVITE sip:user@example.com SIP/2.0', 'CSeq: 193942 INVITE', 'Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf', 'Content-Type: application/sdp', 'l: 0']))
+    assert.equal(insuf.status, 400)
+    const insufReply = createResponseTo(answerableRequest(insuf) as SipRequest, 400, {toTag: 'srv1'})
+    assert.deepEqual(insufReply.headers.getAll('via'), ['SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf'])
+    assert.equal(insufReply.headers.get('cseq'), '193942 INVITE')
+    assert.equal(insufReply.headers.has('call-id'), false)
+    const multi = parseError(
+      sip(['INVITE sip:user@company.com SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.25;branch=z9hG4bKkdjuw', 'Max-Forwards: 70', 'CSeq: 5 INVITE', 'Call-ID: multi01.98asdh@192.0.2.1', 'CSeq: 59 INVITE', 'Call-ID: multi01.98asdh@192.0.2.2', 'From: sip:caller@example.com;tag=3413415', 'To: sip:user@example.com', 'To: sip:other@example.net', 'From: sip:caller@example.net;tag=2923420123', 'l: 0']),
+    )
+    assert.equal(multi.status, 400)
+    assert.match(multi.message, /more than one/)
+    const multiReply = createResponseTo(answerableRequest(multi) as SipRequest, 400, {toTag: 'srv1'})
+    assert.deepEqual(multiReply.headers.getAll('call-id'), ['multi01.98asdh@192.0.2.1'])
+    assert.deepEqual(multiReply.headers.getAll('cseq'), ['5 INVITE'])
+    assert.deepEqual(multiReply.headers.getAll('to'), ['sip:user@example.com;tag=srv1'])
   })
 
   it('refuses when the top Via is unusable or the failure was a response', () => {

@@ -58,6 +58,21 @@ describe('INVITE server transaction (§17.2.1)', () => {
     assert.equal(trying[0]?.headers.get('to'), '<sip:gw@127.0.0.1>', '100 Trying carries no To tag')
   })
 
+  it('puts the Server value of the layer (sip.user_agent) on its 100 Trying, and none when it is empty', (t) => {
+    t.mock.timers.reset()
+    for (const server of ['Acme-SBC/2.1', '']) {
+      t.mock.timers.enable({apis: ['setTimeout']})
+      const fake = new FakeSipTransport()
+      const clock = new VirtualClock(t.mock.timers)
+      fake.clock = () => clock.now
+      new SipTransactionLayer(fake, {request: () => {}, ack: () => {}, strayInvite2xx: () => {}}, {timers: TIMERS, server})
+      fake.inject(requestText('INVITE'))
+      clock.advance(200)
+      assert.deepEqual(fake.responses(100)[0]?.headers.getAll('server'), server === '' ? [] : [server])
+      t.mock.timers.reset()
+    }
+  })
+
   it('sends no 100 Trying when the TU rings first, and repeats the last provisional on a retransmitted INVITE', () => {
     h.fake.inject(requestText('INVITE'))
     const transaction = h.created[0] as ServerTransaction
