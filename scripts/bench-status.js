@@ -2,15 +2,18 @@
 // Benchmark: wall time of `clutchcall status --json` as the docs tell users to
 // run it (the `clutchcall` on the PATH, put there by `npm install -g`), against
 // a running daemon, and what each part of it costs. Prints medians over RUNS
-// runs of each probe, all measured in this one run so they compare fairly.
+// runs of each probe, taken in turn (one run of each, then again) so that
+// other work on a shared machine weighs on every probe alike.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {median} from './lib/measure.js'
+import {CORES, median, waitForQuietMachine} from './lib/measure.js'
 
 const RUNS = Number(process.env.RUNS ?? 25)
+/** Seconds to wait for the machine to go quiet (under a quarter of one core busy) before measuring. */
+const QUIET_WAIT_S = Number(process.env.QUIET_WAIT_S ?? 120)
 const GOAL_MS = 250
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = join(root, 'bin', 'run.js')
@@ -48,16 +51,13 @@ const env = {...process.env, CLUTCHCALL_HOME: home}
 delete env.CLUTCHCALL_CONFIG
 writeFileSync(join(home, 'clutchcall.yaml'), 'metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n    - { transport: tcp, address: 127.0.0.1, port: 0 }\ntracing:\n  enabled: false\n')
 
-/** Median wall time of running `command args` RUNS times from a neutral working directory. */
-const time = (command, args) => {
-  const samples = []
-  for (let run = 0; run < RUNS; run += 1) {
-    const began = process.hrtime.bigint()
-    const result = spawnSync(command, args, {env, cwd: home, encoding: 'utf8'})
-    samples.push(Number(process.hrtime.bigint() - began) / 1e6)
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
-  }
-  return median(samples)
+/** Wall time in ms of one run of `command args` from a neutral working directory. */
+const timeOnce = (command, args) => {
+  const began = process.hrtime.bigint()
+  const result = spawnSync(command, args, {env, cwd: home, encoding: 'utf8'})
+  const ms = Number(process.hrtime.bigint() - began) / 1e6
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+  return ms
 }
 
 const node = process.execPath
@@ -72,9 +72,13 @@ const probes = [
 
 execFileSync(onPath, ['start', '--json'], {env, cwd: home, stdio: 'ignore'})
 try {
-  const results = probes.map(([name, command, args]) => [name, time(command, args)])
+  const quiet = await waitForQuietMachine({maxWaitS: QUIET_WAIT_S, sampleMs: 2000, busyBelow: 25})
+  const samples = probes.map(() => [])
+  for (let run = 0; run < RUNS; run += 1) probes.forEach(([, command, args], index) => samples[index].push(timeOnce(command, args)))
+  const results = probes.map(([name], index) => [name, median(samples[index])])
   const width = Math.max(...results.map(([name]) => name.length))
-  console.log(`median wall time over ${RUNS} runs (node ${process.version}, ${new Date().toISOString()})`)
+  console.log(`median wall time over ${RUNS} runs (node ${process.version}, ${CORES} cores, ${new Date().toISOString()})`)
+  console.log(`machine before measuring: ${quiet.busy.toFixed(0)} % of one core busy with other work${quiet.busy >= 25 ? ` after waiting ${quiet.waitedS.toFixed(0)} s: the figures below include that load` : ''}`)
   console.log(`clutchcall on the PATH: ${onPath} -> ${target}`)
   let previous = 0
   for (const [name, ms] of results) {
