@@ -5,12 +5,12 @@
 // what commands import with `await import()` inside run() goes to chunks that
 // only those commands read; cli.js and its static chunks are what every
 // command loads (see src/cli/commands.ts).
-import {readFile, rmSync} from 'node:fs'
-import {promisify} from 'node:util'
+import {rmSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {build} from 'esbuild'
 
 // Two start-up costs of @oclif/core that every command paid, removed at bundle
-// time with the same outcome (see "Benchmarks" in docs/install.md):
+// time with the same outcome (see "Benchmark" in docs/install.md):
 // - checkNodeVersion() loads semver, then throws inside its own try/catch on
 //   __dirname, which an ES module bundle does not have: the check never ran.
 //   Defining the variable it tests skips it before semver loads (~9 ms).
@@ -28,7 +28,7 @@ const oclifIdSort = {
   name: 'oclif-id-sort',
   setup(builder) {
     builder.onLoad({filter: OCLIF_ID_SORT.file}, async ({path}) => {
-      const source = await promisify(readFile)(path, 'utf8')
+      const source = await readFile(path, 'utf8')
       // An @oclif/core that sorts differently must be looked at again, not bundled as is.
       if (!source.includes(OCLIF_ID_SORT.from)) throw new Error(`${path}: the command sort this build rewrites is gone; check scripts/bundle-cli.js against this @oclif/core`)
       return {contents: source.replace(OCLIF_ID_SORT.from, OCLIF_ID_SORT.to), loader: 'js'}
