@@ -47,6 +47,10 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  // Half the source to read and compile on every start (1.0 → 0.66 MB for cli.js,
+  // ~7 ms of `status --json`); names are kept, so stacks and class names read the same.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // oclif requires TypeScript only to run commands from .ts sources, which the bundle never does;
   // ink imports react-devtools-core only when DEV=true (an optional peer, not installed);
   // chdb is a native addon (and an optional dependency), loaded from node_modules by `cdr query|stats` only.
