@@ -2,9 +2,11 @@
 // Writes one man page per command (plus clutchcall(1)) from the command
 // metadata oclif already has: summary, description, flags, args, examples.
 // Usage: node scripts/gen-man.js OUTDIR. The pages are checked in under man/;
-// a test regenerates them and fails when they are stale.
-import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+// a test regenerates them and fails when they are stale. Writing into man/
+// also updates package.json's "man" list, which `npm install -g` links into
+// the system's man path.
+import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Config} from '@oclif/core'
 
@@ -103,3 +105,10 @@ const overview = {
 mkdirSync(outDir, {recursive: true})
 for (const file of readdirSync(outDir)) if (file.endsWith('.1')) rmSync(join(outDir, file))
 for (const page of [overview, ...commands.map(commandPage)]) writeFileSync(join(outDir, page.file), page.text)
+
+if (resolve(outDir) === join(root, 'man')) {
+  const packageFile = join(root, 'package.json')
+  const pjson = JSON.parse(readFileSync(packageFile, 'utf8'))
+  pjson.man = readdirSync(outDir).filter((file) => file.endsWith('.1')).sort().map((file) => `./man/${file}`)
+  writeFileSync(packageFile, `${JSON.stringify(pjson, null, 2)}\n`)
+}

@@ -18,4 +18,7 @@ it('man/ is up to date with the commands (run `npm run man` after changing a com
   for (const file of generated) {
     assert.equal(readFileSync(join(ROOT, 'man', file), 'utf8'), readFileSync(join(fresh, file), 'utf8'), `man/${file} is stale`)
   }
+  // `npm install -g` links exactly the pages package.json lists into the system's man path.
+  const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {man?: string[]}
+  assert.deepEqual(pjson.man, generated.map((file) => `./man/${file}`), 'package.json "man" lists every page')
 })
