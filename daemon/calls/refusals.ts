@@ -30,7 +30,7 @@ export const NO_TENANT = 'none'
 
 export interface RefusedAttempt {
   readonly reason: RefusalReason
-  /** The final SIP status sent (401 for failed credentials). */
+  /** The final SIP status sent (401 for failed credentials); 0 when the request was dropped unanswered (security.unknown_sources: drop). */
   readonly status: number
   /** The tenant and trunk the attempt is attributed to, `none` when its source is unknown. */
   readonly tenant_id: string

@@ -18,6 +18,7 @@ import {dialplanCall} from '../dialplan/call-context.js'
 import {runDialplan} from '../dialplan/executor.js'
 import {NODE_HANDLERS} from '../dialplan/nodes/index.js'
 import type {MediaEngine} from '../media/engine.js'
+import type {SipGuard} from '../security/sip-guard.js'
 import type {InboundRouter, KnownSource} from '../trunks/inbound-router.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {SipLeg, remoteOf} from './sip-leg.js'
@@ -25,6 +26,8 @@ import {SipLeg, remoteOf} from './sip-leg.js'
 export interface InboundServices {
   readonly config: Config
   readonly router: InboundRouter
+  /** Told of each digest failure, so a source that keeps guessing gets banned. */
+  readonly guard: Pick<SipGuard, 'authFailed'>
   readonly digest: DigestServer
   readonly media: MediaEngine
   readonly calls: CallRegistry
@@ -132,6 +135,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
       // No credentials yet (or a stale nonce) is the ordinary first round of digest, not a refusal.
       if (check.failure !== 'missing' && !check.stale) {
         log.info({failure: check.failure, trunk: route.trunk}, 'digest authentication failed')
+        services.guard.authFailed(incoming.source.address)
         services.calls.refused({reason: 'auth_failed', status: 401, tenant_id: sourceKnown ? known.tenant : NO_TENANT, trunk_id: sourceKnown ? known.trunk : NO_TRUNK})
       }
       return

@@ -77,6 +77,24 @@ export const createMetricFamilies = (registry: Registry) => {
       labelNames: ['tenant', 'trunk', 'reason'] as const,
       registers,
     }),
+    // SIP abuse control (docs/sip-abuse-control.md): requests turned away before any transaction, and bans.
+    sipRequestsRefusedTotal: new Counter({
+      name: 'clutchcall_sip_requests_refused_total',
+      help: 'SIP requests dropped (or refused with a stateless 403) before any transaction state, by method (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, INFO, UPDATE, PRACK, REFER, other) and reason (unknown_source, rate_limit, banned).',
+      labelNames: ['method', 'reason'] as const,
+      registers,
+    }),
+    securityBansTotal: new Counter({
+      name: 'clutchcall_security_bans_total',
+      help: 'Sources banned, by reason (rate_limit, auth_failures).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    securityBannedSources: new Gauge({
+      name: 'clutchcall_security_banned_sources',
+      help: 'Sources banned now: every request from them is dropped.',
+      registers,
+    }),
     // The CDR writer's own health (issue: "extra metrics use the clutchcall_cdr_ prefix").
     cdrRowsWrittenTotal: new Counter({
       name: 'clutchcall_cdr_rows_written_total',
