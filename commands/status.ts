@@ -26,7 +26,7 @@ export default class Status extends BaseCommand<DaemonStatus> {
         ['home', status.home],
         ['config', status.configFile ?? '(built-in defaults)'],
         ['active calls', status.calls.active],
-        ['SIP transactions', status.sip.transactions],
+        ['SIP transactions', status.sip.overloaded ? `${status.sip.transactions} (overloaded: new INVITEs get 503)` : status.sip.transactions],
         ['banned sources', status.sip.bannedSources],
       ]))
       this.log(listenersTable(status.listeners))

@@ -185,7 +185,7 @@ export class Gateway {
       draining: this.isDraining,
       listeners: this.listeners(),
       calls: {active: this.calls.activeCount},
-      sip: {transactions: this.sip?.transactionCount() ?? 0, bannedSources: this.sip?.guard.bannedCount ?? 0},
+      sip: {transactions: this.sip?.transactionCount() ?? 0, bannedSources: this.sip?.guard.bannedCount ?? 0, overloaded: this.sip?.isOverloaded() ?? false},
       telemetry: {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}

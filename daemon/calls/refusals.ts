@@ -21,6 +21,8 @@ export const REFUSAL_REASONS = [
   'draining',
   /** 503: no RTP port or media shard for the call. */
   'no_media_ports',
+  /** 503 with Retry-After: the SIP thread is overloaded (security.overload). */
+  'overload',
 ] as const
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number]

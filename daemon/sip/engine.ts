@@ -15,6 +15,7 @@ import type {MediaEngine} from '../media/engine.js'
 import {listenError} from '../net/listen.js'
 import {NO_TRUNK} from '../../src/cdr/record.js'
 import {NO_TENANT} from '../calls/refusals.js'
+import {OverloadControl} from '../security/overload.js'
 import {SipGuard} from '../security/sip-guard.js'
 import {InboundRouter} from '../trunks/inbound-router.js'
 import {SipDialer} from './dialer.js'
@@ -39,6 +40,8 @@ export interface SignallingEngine {
   readonly guard: SipGuard
   /** SIP transactions held now, client and server. */
   transactionCount(): number
+  /** True while new INVITEs are refused for overload (security.overload). */
+  isOverloaded(): boolean
 }
 
 export interface SipEngineOptions {
@@ -58,6 +61,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   dialer: Dialer | undefined
   private readonly router: InboundRouter
   readonly guard: SipGuard
+  private overload: OverloadControl | undefined
 
   constructor(private readonly options: SipEngineOptions) {
     this.router = new InboundRouter(options.config)
@@ -83,6 +87,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     })
     const ua = new UserAgent({transport: this.transport, product: 'ClutchCall', screen: (request, context, belongs) => guard.screen(request, context, belongs)})
     this.ua = ua
+    const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log))
     const rtpAddress = config.rtp.address
     const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))
     const services = {
@@ -99,6 +104,7 @@ export class BuiltinSipEngine implements SignallingEngine {
       rtpAddress,
       log,
       isDraining: () => this.draining,
+      overloadRetryAfterS: () => (overload.active ? overload.retryAfterS : undefined),
     }
     ua.on('invite', (incoming) => {
       handleInbound(incoming, services).catch((error: unknown) => log.error({err: error, sip_call_id: incoming.callId}, 'inbound call failed'))
@@ -112,6 +118,10 @@ export class BuiltinSipEngine implements SignallingEngine {
   transactionCount(): number {
     const counters = this.ua?.transactions.counters
     return counters === undefined ? 0 : counters.clientTransactions + counters.serverTransactions
+  }
+
+  isOverloaded(): boolean {
+    return this.overload?.active ?? false
   }
 
   drain(): void {
@@ -145,6 +155,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   async stop(): Promise<void> {
     this.legs.stop()
     this.guard.stop()
+    this.overload?.stop()
     this.ua?.close()
     await this.transport?.close()
   }

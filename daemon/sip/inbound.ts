@@ -36,6 +36,8 @@ export interface InboundServices {
   readonly rtpAddress: string
   readonly log: Logger
   readonly isDraining: () => boolean
+  /** Set while the SIP thread is overloaded: new INVITEs get 503 with this Retry-After (seconds). */
+  readonly overloadRetryAfterS: () => number | undefined
 }
 
 /** The number of a party: the user part of a SIP URI, or a tel: URI's number. */
@@ -67,6 +69,7 @@ interface Refusal {
   readonly known: KnownSource | undefined
   /** When the trunk lookup ran (for its span). */
   readonly lookup?: {readonly startMs: number; readonly endMs: number}
+  readonly headers?: ReadonlyArray<readonly [string, string]>
 }
 
 /**
@@ -75,7 +78,11 @@ interface Refusal {
  * source is only counted, so a scanner's flood cannot grow the CDR table (docs/call-accounting.md).
  */
 const refuse = (incoming: IncomingInvite, services: InboundServices, refusal: Refusal): void => {
-  incoming.reject(refusal.status, {...(refusal.phrase === undefined ? {} : {reason: refusal.phrase}), ...(refusal.q850Cause === undefined ? {} : {q850Cause: refusal.q850Cause})})
+  incoming.reject(refusal.status, {
+    ...(refusal.phrase === undefined ? {} : {reason: refusal.phrase}),
+    ...(refusal.q850Cause === undefined ? {} : {q850Cause: refusal.q850Cause}),
+    ...(refusal.headers === undefined ? {} : {headers: refusal.headers}),
+  })
   const {known} = refusal
   if (!known) {
     services.calls.refused({reason: refusal.reason, status: refusal.status, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
@@ -145,6 +152,11 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   const attributed = sourceKnown ? known : undefined
   if (services.isDraining()) {
     refuse(incoming, services, {reason: 'draining', status: 503, phrase: 'Draining', known: attributed, lookup})
+    return
+  }
+  const retryAfterS = services.overloadRetryAfterS()
+  if (retryAfterS !== undefined) {
+    refuse(incoming, services, {reason: 'overload', status: 503, phrase: 'Overloaded', known: attributed, lookup, headers: [['Retry-After', String(retryAfterS)]]})
     return
   }
   if (!incoming.remoteSdp || incoming.remoteSdp.length === 0) {

@@ -52,8 +52,8 @@ export interface DaemonStatus {
   readonly draining: boolean
   readonly listeners: readonly Listener[]
   readonly calls: {readonly active: number}
-  /** SIP load and abuse control: transactions held now (ClutchCall's own state per request), sources banned now. */
-  readonly sip: {readonly transactions: number; readonly bannedSources: number}
+  /** SIP load and abuse control: transactions held now (ClutchCall's own state per request), sources banned now, whether new INVITEs are refused for overload. */
+  readonly sip: {readonly transactions: number; readonly bannedSources: number; readonly overloaded: boolean}
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
     readonly tracing: TracingStreamState

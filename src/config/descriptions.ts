@@ -116,6 +116,11 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'security.auth_failures.max': {text: 'Wrong credentials a source may present per window; the one reaching it bans the source.', example: '10'},
   'security.auth_failures.window_s': {text: 'The length of the counting window, in seconds.'},
   'security.auth_failures.ban_s': {text: 'How long a source with too many wrong credentials stays banned.'},
+  'security.overload': {text: 'Global overload control: while the SIP thread falls behind, new INVITEs get `503` with `Retry-After`; established calls and their BYEs go on, and recovery is automatic (checked every 500 ms).'},
+  'security.overload.enabled': {text: 'Refuse new INVITEs while overloaded.'},
+  'security.overload.max_event_loop_lag_ms': {text: 'Overloaded while the worst event-loop delay of the last 500 ms is above this.', example: '250'},
+  'security.overload.max_transactions': {text: 'Overloaded while more SIP transactions than this are held (`clutchcall status` shows the count).', example: '50000'},
+  'security.overload.retry_after_s': {text: 'The `Retry-After` of the 503, in seconds.'},
   'security.max_tracked_sources': {text: 'The most sources counted (and, separately, banned) at once; beyond it the least recently seen source is forgotten, so memory stays bounded under a spoofed-address flood.'},
 
   webrtc: {text: 'The WebRTC endpoint for SDK clients ([sdk-rpc.md](sdk-rpc.md)). Needs `auth.jwt`.'},

@@ -200,6 +200,12 @@ const baseSchema = z.strictObject({
       ban_s: withDefault(integer(1, 604_800), 900),
     }),
     max_tracked_sources: withDefault(integer(1000, 10_000_000), 100_000),
+    overload: section({
+      enabled: withDefault(z.boolean(), true),
+      max_event_loop_lag_ms: withDefault(integer(10, 60_000), 500),
+      max_transactions: withDefault(integer(1, 10_000_000), 100_000),
+      retry_after_s: withDefault(integer(1, 3600), 5),
+    }),
   }),
   webrtc: section({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.

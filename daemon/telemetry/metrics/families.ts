@@ -73,7 +73,7 @@ export const createMetricFamilies = (registry: Registry) => {
     // Refused attempts (docs/call-accounting.md): the INVITEs that never became a running call.
     callAttemptsRefusedTotal: new Counter({
       name: 'clutchcall_call_attempts_refused_total',
-      help: 'Inbound INVITEs refused before their dialplan ran, by reason (unknown_source, no_route, auth_failed, no_offer, bad_sdp, no_common_codec, draining, no_media_ports); tenant and trunk are none for an unknown source. Those from a known source also count in clutchcall_calls_total{result="failed"}.',
+      help: 'Inbound INVITEs refused before their dialplan ran, by reason (unknown_source, no_route, auth_failed, no_offer, bad_sdp, no_common_codec, draining, no_media_ports, overload); tenant and trunk are none for an unknown source. Those from a known source also count in clutchcall_calls_total{result="failed"}.',
       labelNames: ['tenant', 'trunk', 'reason'] as const,
       registers,
     }),
