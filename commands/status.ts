@@ -26,6 +26,8 @@ export default class Status extends BaseCommand<DaemonStatus> {
         ['home', status.home],
         ['config', status.configFile ?? '(built-in defaults)'],
         ['active calls', status.calls.active],
+        ['SIP transactions', status.sip.overloaded ? `${status.sip.transactions} (overloaded: new INVITEs get 503)` : status.sip.transactions],
+        ['banned sources', status.sip.bannedSources],
       ]))
       this.log(listenersTable(status.listeners))
       this.log(telemetryTable(status.telemetry))

@@ -4,7 +4,7 @@
 import {rmSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {AdminParsedParams, CdrStatus, DaemonStatus, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
+import type {AdminParsedParams, CdrStatus, DaemonStatus, SecurityBan, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
 import {TRACING_OFF_TEXT} from '../src/config/tracing.js'
 import {CCError} from '../src/errors.js'
@@ -112,12 +112,30 @@ export class Gateway {
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
+    this.observeGuard(this.sip)
     this.hep.attach(this.sip, this.media)
     // Before the SIP listeners: with heplify.enabled the very first message is captured. A collector
     // that cannot be reached is no reason not to start: capture stays off and the log says why.
     if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
     await this.startWebRtc()
+  }
+
+  /** The abuse guard's counters and banned-sources gauge. */
+  private observeGuard(sip: SignallingEngine): void {
+    const {families} = this.metrics
+    sip.guard.on('refused', (method, reason) => families.sipRequestsRefusedTotal.inc({method, reason}))
+    sip.guard.on('banned', (reason) => families.securityBansTotal.inc({reason}))
+    families.securityBannedSources.set(0)
+    sip.guard.on('bannedCount', (count) => families.securityBannedSources.set(count))
+  }
+
+  securityBans(): {bans: SecurityBan[]} {
+    return {bans: this.sip?.guard.bans() ?? []}
+  }
+
+  securityUnban(address: string | undefined): {unbanned: string[]} {
+    return {unbanned: this.sip?.guard.unban(address) ?? []}
   }
 
   /** The SDK's WebRTC endpoint (webrtc.enabled; the schema guarantees auth.jwt then). */
@@ -168,6 +186,7 @@ export class Gateway {
       draining: this.isDraining,
       listeners: this.listeners(),
       calls: {active: this.calls.activeCount},
+      sip: {transactions: this.sip?.transactionCount() ?? 0, bannedSources: this.sip?.guard.bannedCount ?? 0, overloaded: this.sip?.isOverloaded() ?? false},
       telemetry: {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}

@@ -42,6 +42,8 @@ export const createAdminHandlers = (gateway: Gateway): AdminHandlers => ({
   'hep.disable': () => gateway.hepDisable(),
   'hep.status': () => gateway.hepStatus(),
   'tracing.trace': ({trace_id}) => gateway.tracingTrace(trace_id),
+  'security.bans': () => gateway.securityBans(),
+  'security.unban': ({address}) => gateway.securityUnban(address),
   'calls.subscribe': (filter, connection) => {
     // Events published while the answer is being written queue behind it on the socket, so none is lost or reordered.
     const forward = (event: CallEvent) => {

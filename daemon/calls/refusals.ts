@@ -21,6 +21,8 @@ export const REFUSAL_REASONS = [
   'draining',
   /** 503: no RTP port or media shard for the call. */
   'no_media_ports',
+  /** 503 with Retry-After: the SIP thread is overloaded (security.overload). */
+  'overload',
 ] as const
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number]
@@ -30,7 +32,7 @@ export const NO_TENANT = 'none'
 
 export interface RefusedAttempt {
   readonly reason: RefusalReason
-  /** The final SIP status sent (401 for failed credentials). */
+  /** The final SIP status sent (401 for failed credentials); 0 when the request was dropped unanswered (security.unknown_sources: drop). */
   readonly status: number
   /** The tenant and trunk the attempt is attributed to, `none` when its source is unknown. */
   readonly tenant_id: string

@@ -13,6 +13,10 @@ import type {Dialer} from '../calls/leg.js'
 import type {CallRegistry} from '../calls/registry.js'
 import type {MediaEngine} from '../media/engine.js'
 import {listenError} from '../net/listen.js'
+import {NO_TRUNK} from '../../src/cdr/record.js'
+import {NO_TENANT} from '../calls/refusals.js'
+import {OverloadControl} from '../security/overload.js'
+import {SipGuard} from '../security/sip-guard.js'
 import {InboundRouter} from '../trunks/inbound-router.js'
 import {SipDialer} from './dialer.js'
 import {LegCorrelation} from './leg-correlation.js'
@@ -32,6 +36,12 @@ export interface SignallingEngine {
   correlationIdOf(sipCallId: string): string
   /** Places outbound legs (bridge nodes, SDK calls); undefined until started. */
   readonly dialer: Dialer | undefined
+  /** Admission of every request, per-source limits and bans (docs/sip-abuse-control.md). */
+  readonly guard: SipGuard
+  /** SIP transactions held now, client and server. */
+  transactionCount(): number
+  /** True while new INVITEs are refused for overload (security.overload). */
+  isOverloaded(): boolean
 }
 
 export interface SipEngineOptions {
@@ -49,8 +59,14 @@ export class BuiltinSipEngine implements SignallingEngine {
   private readonly packetListeners: Array<(packet: SipPacketEvent) => void> = []
   private readonly legs = new LegCorrelation()
   dialer: Dialer | undefined
+  private readonly router: InboundRouter
+  readonly guard: SipGuard
+  private overload: OverloadControl | undefined
 
-  constructor(private readonly options: SipEngineOptions) {}
+  constructor(private readonly options: SipEngineOptions) {
+    this.router = new InboundRouter(options.config)
+    this.guard = new SipGuard(options.config.security, this.router, options.log)
+  }
 
   async start(): Promise<void> {
     const {config, log} = this.options
@@ -65,13 +81,22 @@ export class BuiltinSipEngine implements SignallingEngine {
       throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: 'SIP', key: 'sip.listen'})
     }
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
-    const ua = new UserAgent({transport: this.transport, product: config.sip.user_agent})
+    const guard = this.guard
+    this.transport.screenUnparsable = (context) => guard.screenUnparsable(context)
+    // An INVITE from an unknown source stays a refused call attempt (docs/call-accounting.md), answered or not.
+    guard.on('refused', (method, reason) => {
+      if (method !== 'INVITE' || reason !== 'unknown_source') return
+      this.options.calls.refused({reason: 'unknown_source', status: guard.unknownSourceAction === 'reject' ? 403 : 0, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
+    })
+    const ua = new UserAgent({transport: this.transport, product: config.sip.user_agent, screen: (request, context, belongs) => guard.screen(request, context, belongs)})
     this.ua = ua
+    const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log))
     const rtpAddress = config.rtp.address
     const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))
     const services = {
       config,
-      router: new InboundRouter(config),
+      router: this.router,
+      guard,
       // MD5 is offered first: many deployed UAs (SIPp among them) answer only the first challenge and
       // know only MD5. Clients that do SHA-256 (RFC 8760) still find it in the second challenge.
       digest: new DigestServer({realm: 'clutchcall', secret: randomBytes(32), algorithms: ['MD5', 'SHA-256']}),
@@ -82,6 +107,7 @@ export class BuiltinSipEngine implements SignallingEngine {
       rtpAddress,
       log,
       isDraining: () => this.draining,
+      overloadRetryAfterS: () => (overload.active ? overload.retryAfterS : undefined),
     }
     ua.on('invite', (incoming) => {
       handleInbound(incoming, services).catch((error: unknown) => log.error({err: error, sip_call_id: incoming.callId}, 'inbound call failed'))
@@ -90,6 +116,15 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   listeners(): Listener[] {
     return (this.transport?.addresses ?? []).map((bound) => ({name: 'sip', transport: bound.transport, address: bound.address, port: bound.port}))
+  }
+
+  transactionCount(): number {
+    const counters = this.ua?.transactions.counters
+    return counters === undefined ? 0 : counters.clientTransactions + counters.serverTransactions
+  }
+
+  isOverloaded(): boolean {
+    return this.overload?.active ?? false
   }
 
   drain(): void {
@@ -122,6 +157,8 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   async stop(): Promise<void> {
     this.legs.stop()
+    this.guard.stop()
+    this.overload?.stop()
     this.ua?.close()
     await this.transport?.close()
   }

@@ -18,6 +18,7 @@ import {dialplanCall} from '../dialplan/call-context.js'
 import {runDialplan} from '../dialplan/executor.js'
 import {NODE_HANDLERS} from '../dialplan/nodes/index.js'
 import type {MediaEngine} from '../media/engine.js'
+import type {SipGuard} from '../security/sip-guard.js'
 import type {InboundRouter, KnownSource} from '../trunks/inbound-router.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {SipLeg, remoteOf} from './sip-leg.js'
@@ -25,6 +26,8 @@ import {SipLeg, remoteOf} from './sip-leg.js'
 export interface InboundServices {
   readonly config: Config
   readonly router: InboundRouter
+  /** Told of each digest failure, so a source that keeps guessing gets banned. */
+  readonly guard: Pick<SipGuard, 'authFailed'>
   readonly digest: DigestServer
   readonly media: MediaEngine
   readonly calls: CallRegistry
@@ -33,6 +36,8 @@ export interface InboundServices {
   readonly rtpAddress: string
   readonly log: Logger
   readonly isDraining: () => boolean
+  /** Set while the SIP thread is overloaded: new INVITEs get 503 with this Retry-After (seconds). */
+  readonly overloadRetryAfterS: () => number | undefined
 }
 
 /** The number of a party: the user part of a SIP URI, or a tel: URI's number. */
@@ -64,6 +69,7 @@ interface Refusal {
   readonly known: KnownSource | undefined
   /** When the trunk lookup ran (for its span). */
   readonly lookup?: {readonly startMs: number; readonly endMs: number}
+  readonly headers?: ReadonlyArray<readonly [string, string]>
 }
 
 /**
@@ -72,7 +78,11 @@ interface Refusal {
  * source is only counted, so a scanner's flood cannot grow the CDR table (docs/call-accounting.md).
  */
 const refuse = (incoming: IncomingInvite, services: InboundServices, refusal: Refusal): void => {
-  incoming.reject(refusal.status, {...(refusal.phrase === undefined ? {} : {reason: refusal.phrase}), ...(refusal.q850Cause === undefined ? {} : {q850Cause: refusal.q850Cause})})
+  incoming.reject(refusal.status, {
+    ...(refusal.phrase === undefined ? {} : {reason: refusal.phrase}),
+    ...(refusal.q850Cause === undefined ? {} : {q850Cause: refusal.q850Cause}),
+    ...(refusal.headers === undefined ? {} : {headers: refusal.headers}),
+  })
   const {known} = refusal
   if (!known) {
     services.calls.refused({reason: refusal.reason, status: refusal.status, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
@@ -132,6 +142,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
       // No credentials yet (or a stale nonce) is the ordinary first round of digest, not a refusal.
       if (check.failure !== 'missing' && !check.stale) {
         log.info({failure: check.failure, trunk: route.trunk}, 'digest authentication failed')
+        services.guard.authFailed(incoming.source.address)
         services.calls.refused({reason: 'auth_failed', status: 401, tenant_id: sourceKnown ? known.tenant : NO_TENANT, trunk_id: sourceKnown ? known.trunk : NO_TRUNK})
       }
       return
@@ -141,6 +152,11 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   const attributed = sourceKnown ? known : undefined
   if (services.isDraining()) {
     refuse(incoming, services, {reason: 'draining', status: 503, phrase: 'Draining', known: attributed, lookup})
+    return
+  }
+  const retryAfterS = services.overloadRetryAfterS()
+  if (retryAfterS !== undefined) {
+    refuse(incoming, services, {reason: 'overload', status: 503, phrase: 'Overloaded', known: attributed, lookup, headers: [['Retry-After', String(retryAfterS)]]})
     return
   }
   if (!incoming.remoteSdp || incoming.remoteSdp.length === 0) {

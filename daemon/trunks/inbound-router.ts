@@ -54,7 +54,7 @@ const compileSources = (cidrs: readonly string[]): BlockList | undefined => {
 }
 
 /** An IPv4 peer may show up as ::ffff:a.b.c.d on a dual-stack socket. */
-const plainAddress = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address)
+export const plainAddress = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address)
 
 export class InboundRouter {
   private readonly trunks: readonly CompiledTrunk[]
@@ -69,6 +69,23 @@ export class InboundRouter {
     // With no inbound trunk configured, the gateway is open: every caller reaches the first tenant
     // (the embedded default answers and echoes). One inbound trunk closes it to everyone else.
     this.openTenant = this.trunks.length === 0 ? config.tenants[0]?.id : undefined
+  }
+
+  /** True with no inbound trunk configured: every source may call. */
+  get isOpen(): boolean {
+    return this.openTenant !== undefined
+  }
+
+  /** True when some trunk admits callers by digest credentials alone (no CIDRs): its INVITEs may come from anywhere. */
+  get hasCredentialOnlyTrunk(): boolean {
+    return this.trunks.some(({trunk, sources}) => sources === undefined && trunk.inbound?.auth !== undefined)
+  }
+
+  /** True when the address is inside some trunk's `inbound.cidrs` (whatever number it calls). */
+  isTrunkSource(sourceAddress: string): boolean {
+    const address = plainAddress(sourceAddress)
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    return this.trunks.some(({sources}) => sources?.check(address, family) === true)
   }
 
   route(sourceAddress: string, calledNumber: string): InboundRoute {

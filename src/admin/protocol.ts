@@ -1,6 +1,7 @@
 // The admin protocol: JSON-RPC 2.0, one object per line, over the Unix socket
 // in the home directory. This table is the single definition of every method,
 // its params (validated by the daemon) and its result type (trusted by the CLI).
+import {isIP} from 'node:net'
 import * as z from 'zod/mini'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
@@ -51,6 +52,8 @@ export interface DaemonStatus {
   readonly draining: boolean
   readonly listeners: readonly Listener[]
   readonly calls: {readonly active: number}
+  /** SIP load and abuse control: transactions held now (ClutchCall's own state per request), sources banned now, whether new INVITEs are refused for overload. */
+  readonly sip: {readonly transactions: number; readonly bannedSources: number; readonly overloaded: boolean}
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
     readonly tracing: TracingStreamState
@@ -161,6 +164,18 @@ export interface TracingTraceResult {
   readonly failedSpans: number
 }
 
+/** A source banned by SIP abuse control (docs/sip-abuse-control.md); every request from it is dropped until `until`. */
+export interface SecurityBan {
+  readonly address: string
+  /** `rate_limit` (security.rate_limit) or `auth_failures` (security.auth_failures). */
+  readonly reason: 'rate_limit' | 'auth_failures'
+  /** ISO-8601. */
+  readonly since: string
+  readonly until: string
+  /** Requests dropped under this ban, the one that caused it included. */
+  readonly hits: number
+}
+
 /** A W3C trace id: 32 lowercase hex digits, not all zero. */
 export const TRACE_ID_PATTERN = /^(?!0{32})[0-9a-f]{32}$/
 
@@ -181,6 +196,8 @@ const callFilter = z.prefault(z.strictObject({tenant: z.optional(z.string()), tr
 const method =
   <Result>() =>
   <Params extends z.ZodMiniType>(params: Params) => ({params, result: undefined as unknown as Result})
+
+const ipAddressParam = z.string().check(z.refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address'))
 
 const noParams = z.prefault(z.strictObject({}), {})
 
@@ -227,6 +244,14 @@ export const ADMIN_METHODS = {
   'hep.status': method<HepStatus>()(noParams),
   /** How many spans of one trace the collector acknowledged (or lost in failed exports). */
   'tracing.trace': method<TracingTraceResult>()(z.strictObject({trace_id: z.string().check(z.regex(TRACE_ID_PATTERN, 'must be a W3C trace id: 32 lowercase hex digits, not all zero'))})),
+  /** The sources banned now, oldest ban first. */
+  'security.bans': method<{readonly bans: readonly SecurityBan[]}>()(noParams),
+  /** Lifts the ban on one address, or on every source with `all`; answers with the addresses let back in. */
+  'security.unban': method<{readonly unbanned: readonly string[]}>()(
+    z.strictObject({address: z.optional(ipAddressParam), all: z._default(z.boolean(), false)}).check(
+      z.refine((params) => (params.address === undefined) === params.all, 'give exactly one of address and all'),
+    ),
+  ),
 } as const
 
 export type AdminMethod = keyof typeof ADMIN_METHODS

@@ -24,6 +24,8 @@ import ConfigShow from '../../commands/config/show.js'
 import HepDisable from '../../commands/hep/disable.js'
 import HepEnable from '../../commands/hep/enable.js'
 import HepStatus from '../../commands/hep/status.js'
+import SecurityBans from '../../commands/security/bans.js'
+import SecurityUnban from '../../commands/security/unban.js'
 import ConfigValidate from '../../commands/config/validate.js'
 import Smoke from '../../commands/smoke.js'
 import Start from '../../commands/start.js'
@@ -56,6 +58,8 @@ export const COMMANDS = {
   'hep:enable': HepEnable,
   'hep:disable': HepDisable,
   'hep:status': HepStatus,
+  'security:bans': SecurityBans,
+  'security:unban': SecurityUnban,
   'synth:call': SynthCall,
   smoke: Smoke,
   'recordings:list': RecordingsList,

@@ -200,6 +200,32 @@ const baseSchema = z.strictObject({
      */
     max_queued_bytes: withDefault(integer(16 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
   }),
+  // SIP abuse control (docs/sip-abuse-control.md): admission of every request, per-source limits, bans.
+  security: section({
+    unknown_sources: withDefault(z.enum(['drop', 'reject']), 'drop'),
+    // Loopback by default: the embedded default gateway listens there, and local tools, proxies and load tests run there.
+    trusted_cidrs: withDefault(z.array(cidr), ['127.0.0.1/32', '::1/128']),
+    rate_limit: section({
+      enabled: withDefault(z.boolean(), true),
+      requests: withDefault(integer(1, 1_000_000), 100),
+      window_ms: withDefault(integer(10, 3_600_000), 1000),
+      ban_s: withDefault(integer(1, 604_800), 300),
+      trunk_sources: withDefault(z.enum(['exempt', 'limited']), 'exempt'),
+    }),
+    auth_failures: section({
+      enabled: withDefault(z.boolean(), true),
+      max: withDefault(integer(1, 1_000_000), 5),
+      window_s: withDefault(integer(1, 86_400), 60),
+      ban_s: withDefault(integer(1, 604_800), 900),
+    }),
+    max_tracked_sources: withDefault(integer(1000, 10_000_000), 100_000),
+    overload: section({
+      enabled: withDefault(z.boolean(), true),
+      max_event_loop_lag_ms: withDefault(integer(10, 60_000), 500),
+      max_transactions: withDefault(integer(1, 10_000_000), 100_000),
+      retry_after_s: withDefault(integer(1, 3600), 5),
+    }),
+  }),
   webrtc: section({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.
     enabled: withDefault(z.boolean(), false),

@@ -1,7 +1,7 @@
 // Public option and result types of the user agent (user-agent.ts).
 import type {SipRequest, SipResponse} from './message.js'
 import type {SipTimerConfig} from './transaction/timers.js'
-import type {SipTransportLike, SipTransportProtocol} from './transport/types.js'
+import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
 
 export interface UserAgentOptions {
   readonly transport: SipTransportLike
@@ -11,7 +11,17 @@ export interface UserAgentOptions {
   readonly product?: string
   /** User part of our Contact; default `clutchcall`. */
   readonly contactUser?: string
+  /** Decides, before any transaction state exists, what becomes of each request received; default: every request is admitted. */
+  readonly screen?: RequestScreen
 }
+
+/**
+ * What to do with a request: `admit` it, `drop` it silently, or `reject` it
+ * with a stateless 403 (never for ACK). `belongs` is true when it matches a
+ * transaction or dialog we have (a retransmission, an in-dialog request, a
+ * CANCEL of a pending INVITE).
+ */
+export type RequestScreen = (request: SipRequest, context: InboundContext, belongs: boolean) => 'admit' | 'drop' | 'reject'
 
 export type ExtraHeaders = Iterable<readonly [string, string]> | Readonly<Record<string, string>>
 

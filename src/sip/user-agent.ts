@@ -16,7 +16,7 @@ import {buildResponse, KNOWN_UNSUPPORTED, type DialogUser, type UserAgentCore} f
 import {IncomingInvite} from './user-agent-incoming.js'
 import {OutgoingInvite} from './user-agent-outgoing.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
-import type {InviteOptions, UserAgentOptions} from './user-agent-types.js'
+import type {InviteOptions, RequestScreen, UserAgentOptions} from './user-agent-types.js'
 
 export interface UserAgentEvents {
   /** A new call. Without a listener it is refused with 480. */
@@ -48,7 +48,28 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
       request: (request, transaction) => this.onRequest(request, transaction),
       ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
       strayInvite2xx: (response, context) => this.onStray2xx(response, context),
-    }, {timers: options.timers ?? {}, server: this.product})
+    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen)})})
+  }
+
+  /** The transaction layer's screen: adds what only the UA knows (its dialogs, pending INVITEs), and sends a `reject` its stateless 403. */
+  private screenWith(screen: RequestScreen): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
+    return (request, context, inTransaction) => {
+      const belongs = inTransaction || this.belongs(request)
+      const verdict = screen(request, context, belongs)
+      if (verdict === 'admit') return true
+      if (verdict === 'reject' && request.method !== 'ACK') {
+        // Stateless (RFC 3261 §8.2.6): no transaction, so a flood of rejected requests holds no memory.
+        this.transport.respond(buildResponse(this, request, 403), context).catch(() => {})
+      }
+      return false
+    }
+  }
+
+  /** True when a request matches a dialog we hold, or is a CANCEL of an INVITE we are still answering. */
+  private belongs(request: SipRequest): boolean {
+    if (request.method === 'CANCEL') return this.transactions.findInviteServerTransaction(request) !== undefined
+    if (tagOf(toOf(request)) === undefined) return false
+    return this.dialogs.has(dialogKeyOfRequest(request) ?? '')
   }
 
   get timers(): UserAgentCore['timers'] {

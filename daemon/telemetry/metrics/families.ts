@@ -73,8 +73,26 @@ export const createMetricFamilies = (registry: Registry) => {
     // Refused attempts (docs/call-accounting.md): the INVITEs that never became a running call.
     callAttemptsRefusedTotal: new Counter({
       name: 'clutchcall_call_attempts_refused_total',
-      help: 'Inbound INVITEs refused before their dialplan ran, by reason (unknown_source, no_route, auth_failed, no_offer, bad_sdp, no_common_codec, draining, no_media_ports); tenant and trunk are none for an unknown source. Those from a known source also count in clutchcall_calls_total{result="failed"}.',
+      help: 'Inbound INVITEs refused before their dialplan ran, by reason (unknown_source, no_route, auth_failed, no_offer, bad_sdp, no_common_codec, draining, no_media_ports, overload); tenant and trunk are none for an unknown source. Those from a known source also count in clutchcall_calls_total{result="failed"}.',
       labelNames: ['tenant', 'trunk', 'reason'] as const,
+      registers,
+    }),
+    // SIP abuse control (docs/sip-abuse-control.md): requests turned away before any transaction, and bans.
+    sipRequestsRefusedTotal: new Counter({
+      name: 'clutchcall_sip_requests_refused_total',
+      help: 'SIP requests dropped (or refused with a stateless 403) before any transaction state, by method (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, INFO, UPDATE, PRACK, REFER, other) and reason (unknown_source, rate_limit, banned).',
+      labelNames: ['method', 'reason'] as const,
+      registers,
+    }),
+    securityBansTotal: new Counter({
+      name: 'clutchcall_security_bans_total',
+      help: 'Sources banned, by reason (rate_limit, auth_failures).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    securityBannedSources: new Gauge({
+      name: 'clutchcall_security_banned_sources',
+      help: 'Sources banned now: every request from them is dropped.',
       registers,
     }),
     // The CDR writer's own health (issue: "extra metrics use the clutchcall_cdr_ prefix").

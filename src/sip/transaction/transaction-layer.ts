@@ -21,7 +21,12 @@ export interface TransactionLayerCounters {
   strayResponses: number
   /** Retransmitted requests absorbed or answered by their server transaction. */
   retransmissionsAbsorbed: number
+  /** Requests the screen turned away before any transaction existed for them. */
+  screenedOut: number
 }
+
+/** Decides, before any state is created, whether a request goes on; `inTransaction` when it matches a server transaction we hold. */
+export type TransactionScreen = (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean
 
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction
@@ -32,10 +37,13 @@ export class SipTransactionLayer {
   private readonly servers = new Map<string, ServerTx>()
   private readonly env: TransactionEnvironment
   private readonly unsubscribe: () => void
-  private readonly counts: TransactionLayerCounters = {strayResponses: 0, retransmissionsAbsorbed: 0}
+  private readonly counts: TransactionLayerCounters = {strayResponses: 0, retransmissionsAbsorbed: 0, screenedOut: 0}
 
-  constructor(readonly transport: SipTransportLike, private readonly tu: TransactionUser, options?: {timers?: Partial<SipTimerConfig>; server?: string}) {
+  private readonly screen: TransactionScreen | undefined
+
+  constructor(readonly transport: SipTransportLike, private readonly tu: TransactionUser, options?: {timers?: Partial<SipTimerConfig>; server?: string; screen?: TransactionScreen}) {
     this.timers = sipTimers(options?.timers)
+    this.screen = options?.screen
     this.env = {
       transport,
       timers: this.timers,
@@ -122,6 +130,10 @@ export class SipTransactionLayer {
   private receiveRequest(request: SipRequest, context: InboundContext): void {
     const key = serverKeyOf(request)
     const existing = this.servers.get(key)
+    if (this.screen !== undefined && !this.screen(request, context, existing !== undefined)) {
+      this.counts.screenedOut++
+      return
+    }
     if (existing !== undefined) {
       if (request.method !== 'ACK') this.counts.retransmissionsAbsorbed++
       existing.receiveRequest(request, context)

@@ -74,6 +74,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
     keepAlivesReceived: 0, sendFailures: 0, handlerErrors: 0, tcpConnectionsAccepted: 0, tcpConnectionsOpened: 0,
   }
   private bound: BoundListener[] = []
+  /** Whether an unparsable request from this source may be answered (400 and friends); false drops it unanswered. */
+  screenUnparsable: ((context: InboundContext) => boolean) | undefined
 
   private constructor(private readonly options: SipTransportOptions) {
     super()
@@ -253,6 +255,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
     if (request === undefined || request.method === 'ACK' || parseError?.status === undefined || !stampTopVia(request, context.remote)) {
       return this.dropped(reason, context)
     }
+    if (this.screenUnparsable?.(context) === false) return this.dropped(`${reason} (source not admitted)`, context)
     this.counts.badRequestsAnswered++
     this.warn({kind: 'bad-message', reason: `answered ${parseError.status}: ${reason}`, transport: context.transport, remote: context.remote})
     const response = createResponseTo(request, parseError.status, {toTag: generateTag()})

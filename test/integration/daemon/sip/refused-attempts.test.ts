@@ -3,7 +3,9 @@
 // (counter by reason, CHANNEL_CREATE + CHANNEL_HANGUP_COMPLETE on calls.subscribe,
 // a CDR row in the embedded store, a trace whose sip.setup carries the status);
 // from an unknown source (127.0.0.2) it is only counted, so a scanner's burst
-// leaves no CDR, event or span. `cdr stats` ASR is over attempts.
+// leaves no CDR, event or span. `cdr stats` ASR is over attempts. Unknown
+// sources get a stateless 403 here (security.unknown_sources: reject) so SIPp
+// can see the refusal; the default drop is tested in daemon/security.
 import assert from 'node:assert/strict'
 import {createSocket} from 'node:dgram'
 import {after, before, describe, it} from 'node:test'
@@ -22,6 +24,8 @@ tenants:
 trunks:
   - { id: carrier-a, tenant: acme, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1555*"] } }
   - { id: carrier-auth, tenant: acme, inbound: { cidrs: [127.0.0.3/32], numbers: ["+1666*"], auth: { username: alice, password: wonderland } } }
+security:
+  unknown_sources: reject
 dialplans:
   short-echo:
     start: answer

@@ -1,0 +1,82 @@
+// Global overload control (docs/sip-abuse-control.md, "Overload"): when the
+// SIP thread falls behind — its event loop lags, or it holds more transactions
+// than it can serve — new INVITEs get 503 with Retry-After while established
+// calls and their BYEs go on. Sampled on a timer, so the per-INVITE check is a
+// field read; recovery is automatic at the first sample under both limits.
+import {monitorEventLoopDelay, performance, type IntervalHistogram} from 'node:perf_hooks'
+import type {Logger} from 'pino'
+import type {Config} from '../../src/config/schema.js'
+
+/** How often lag and transactions are sampled. */
+export const OVERLOAD_SAMPLE_MS = 500
+
+export interface OverloadSample {
+  /** The worst event-loop delay in the last interval, in milliseconds. */
+  readonly lagMs: number
+  readonly transactions: number
+}
+
+/** Decides the state from one sample; pure, for the tests. */
+export const isOverloaded = (limits: Config['security']['overload'], sample: OverloadSample): boolean =>
+  sample.lagMs > limits.max_event_loop_lag_ms || sample.transactions > limits.max_transactions
+
+export class OverloadControl {
+  private overloaded = false
+  private readonly histogram: IntervalHistogram | undefined
+  private readonly timer: NodeJS.Timeout | undefined
+  private due = 0
+  /** The first interval covers the daemon's own start-up (loading modules, binding listeners): not a sign of load. */
+  private warmedUp = false
+
+  constructor(
+    private readonly limits: Config['security']['overload'],
+    private readonly transactions: () => number,
+    private readonly log: Logger,
+  ) {
+    if (!limits.enabled) return
+    this.histogram = monitorEventLoopDelay({resolution: 10})
+    this.histogram.enable()
+    this.due = performance.now() + OVERLOAD_SAMPLE_MS
+    this.timer = setInterval(() => this.sample(), OVERLOAD_SAMPLE_MS)
+    this.timer.unref()
+  }
+
+  /** True while new INVITEs are to be refused with 503. */
+  get active(): boolean {
+    return this.overloaded
+  }
+
+  get retryAfterS(): number {
+    return this.limits.retry_after_s
+  }
+
+  /** Applies one sample (the timer's, or a test's). */
+  update(sample: OverloadSample): void {
+    const overloaded = isOverloaded(this.limits, sample)
+    if (overloaded === this.overloaded) return
+    this.overloaded = overloaded
+    // One line per change of state, never one per refused INVITE.
+    if (overloaded) this.log.warn({lag_ms: Math.round(sample.lagMs), transactions: sample.transactions}, 'SIP overloaded: new INVITEs get 503 until it recovers')
+    else this.log.info({lag_ms: Math.round(sample.lagMs), transactions: sample.transactions}, 'SIP overload over: new INVITEs are taken again')
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.histogram?.disable()
+  }
+
+  private sample(): void {
+    if (!this.histogram) return
+    // The histogram is in nanoseconds; max over the interval, since a single long stall is what callers feel.
+    // How late this timer fired covers a stall the histogram recorded only after we read it.
+    const now = performance.now()
+    const lagMs = Math.max(this.histogram.max / 1e6, now - this.due)
+    this.due = now + OVERLOAD_SAMPLE_MS
+    this.histogram.reset()
+    if (!this.warmedUp) {
+      this.warmedUp = true
+      return
+    }
+    this.update({lagMs, transactions: this.transactions()})
+  }
+}

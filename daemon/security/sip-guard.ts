@@ -1,0 +1,176 @@
+// The SIP abuse guard (docs/sip-abuse-control.md): screens every request the
+// transport receives before the transaction layer keeps anything for it.
+// Banned and over-the-limit sources are dropped silently; a source in no
+// trunk's CIDRs is dropped (or refused with a stateless 403) unless the request
+// belongs to a transaction or dialog we hold, or is an INVITE a
+// credential-only trunk will challenge. Digest failures reported by the
+// inbound call code ban a source that keeps guessing.
+import {EventEmitter} from 'node:events'
+import {BlockList, isIP} from 'node:net'
+import type {Logger} from 'pino'
+import type {SecurityBan} from '../../src/admin/protocol.js'
+import type {Config} from '../../src/config/schema.js'
+import type {SipRequest} from '../../src/sip/message.js'
+import type {InboundContext} from '../../src/sip/transport/types.js'
+import {plainAddress, type InboundRouter} from '../trunks/inbound-router.js'
+import {SourceLimiter, type Ban, type BanReason} from './source-limiter.js'
+
+/** The `method` label of `clutchcall_sip_requests_refused_total`: the methods we know, anything else is `other`. */
+export const SCREENED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'MESSAGE', 'INFO', 'UPDATE', 'PRACK', 'REFER'] as const
+const METHOD_LABELS: ReadonlySet<string> = new Set(SCREENED_METHODS)
+
+/** The `reason` label of `clutchcall_sip_requests_refused_total`. */
+export const SIP_REQUEST_REFUSAL_REASONS = [
+  /** The source is in no trunk's CIDRs and the request is not an INVITE for a credential-only trunk. */
+  'unknown_source',
+  /** This request put its source over `security.rate_limit` and banned it. */
+  'rate_limit',
+  /** The source is banned (rate limit or digest failures). */
+  'banned',
+] as const
+export type SipRequestRefusalReason = (typeof SIP_REQUEST_REFUSAL_REASONS)[number]
+
+export interface SipGuardEvents {
+  /** One request dropped or rejected; `method` is already bounded to SCREENED_METHODS and `other`. */
+  refused: [method: string, reason: SipRequestRefusalReason]
+  /** A source was banned (once per ban). */
+  banned: [reason: BanReason]
+  /** The number of banned sources changed (a ban, an unban, an expiry). */
+  bannedCount: [count: number]
+}
+
+/** How often expired bans are lifted and stale windows forgotten. */
+const SWEEP_INTERVAL_MS = 1000
+
+const compileCidrs = (cidrs: readonly string[]): BlockList | undefined => {
+  if (cidrs.length === 0) return undefined
+  const list = new BlockList()
+  for (const cidr of cidrs) {
+    const [address = '', bits] = cidr.split('/')
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    if (bits === undefined) list.addAddress(address, family)
+    else list.addSubnet(address, Number(bits), family)
+  }
+  return list
+}
+
+const familyOf = (address: string): 'ipv4' | 'ipv6' => (isIP(address) === 6 ? 'ipv6' : 'ipv4')
+
+export const methodLabel = (method: string): string => (METHOD_LABELS.has(method) ? method : 'other')
+
+export class SipGuard extends EventEmitter<SipGuardEvents> {
+  private readonly limiter: SourceLimiter
+  private readonly trusted: BlockList | undefined
+  private readonly unknownSources: 'drop' | 'reject'
+  private readonly trunkSourcesLimited: boolean
+  private readonly timer: NodeJS.Timeout
+
+  constructor(
+    security: Config['security'],
+    private readonly router: InboundRouter,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    super()
+    const {rate_limit: rate, auth_failures: failures} = security
+    this.trusted = compileCidrs(security.trusted_cidrs)
+    this.unknownSources = security.unknown_sources
+    this.trunkSourcesLimited = rate.trunk_sources === 'limited'
+    this.limiter = new SourceLimiter({
+      capacity: security.max_tracked_sources,
+      requests: rate.enabled ? {max: rate.requests, windowMs: rate.window_ms, banMs: rate.ban_s * 1000} : undefined,
+      authFailures: failures.enabled ? {max: failures.max, windowMs: failures.window_s * 1000, banMs: failures.ban_s * 1000} : undefined,
+      banned: (ban) => this.onBan(ban),
+    })
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  /** The UA's RequestScreen: called once per request received, before any transaction state exists. */
+  screen(request: SipRequest, context: InboundContext, belongs: boolean): 'admit' | 'drop' | 'reject' {
+    return this.decide(request.method, context.remote.address, belongs)
+  }
+
+  /** For a request too broken to parse (which would get a 400): admitted only from a source that may send requests at all. */
+  screenUnparsable(context: InboundContext): boolean {
+    return this.decide('', context.remote.address, false) === 'admit'
+  }
+
+  /** What `unknown_sources` says to do with a request from an unknown source. */
+  get unknownSourceAction(): 'drop' | 'reject' {
+    return this.unknownSources
+  }
+
+  private decide(method: string, source: string, belongs: boolean): 'admit' | 'drop' | 'reject' {
+    const address = plainAddress(source)
+    if (this.trusted?.check(address, familyOf(address)) === true) return 'admit'
+    const trunkSource = !this.router.isOpen && this.router.isTrunkSource(address)
+    const verdict = this.limiter.request(address, this.now(), this.trunkSourcesLimited || !trunkSource)
+    if (verdict !== 'pass') {
+      this.emit('refused', methodLabel(method), verdict)
+      return 'drop'
+    }
+    if (belongs || trunkSource || this.router.isOpen) return 'admit'
+    // A credential-only trunk takes INVITEs from anywhere: the digest challenge is how its callers get in.
+    if (method === 'INVITE' && this.router.hasCredentialOnlyTrunk) return 'admit'
+    this.emit('refused', methodLabel(method), 'unknown_source')
+    return this.unknownSources
+  }
+
+  /** A wrong digest from `source` (the inbound call code reports each); enough of them ban it. */
+  authFailed(source: string): void {
+    const address = plainAddress(source)
+    if (this.trusted?.check(address, familyOf(address)) === true) return
+    this.limiter.authFailed(address, this.now())
+  }
+
+  bans(): SecurityBan[] {
+    return this.limiter.list(this.now()).map((ban) => ({
+      address: ban.address,
+      reason: ban.reason,
+      since: new Date(ban.since).toISOString(),
+      until: new Date(ban.until).toISOString(),
+      hits: ban.hits,
+    }))
+  }
+
+  get bannedCount(): number {
+    return this.limiter.bannedCount
+  }
+
+  /** Lifts the ban on `address` (or every ban with undefined); returns the addresses let back in. */
+  unban(address: string | undefined): string[] {
+    const now = this.now()
+    if (address === undefined) {
+      const lifted = this.limiter.list(now).map((ban) => ban.address)
+      this.limiter.unbanAll()
+      if (lifted.length > 0) this.log.info({count: lifted.length}, 'every banned source let back in')
+      this.emit('bannedCount', this.limiter.bannedCount)
+      return lifted
+    }
+    const plain = plainAddress(address)
+    const wasBanned = this.limiter.isBanned(plain, now)
+    this.limiter.unban(plain)
+    if (!wasBanned) return []
+    this.log.info({source: plain}, 'banned source let back in')
+    this.emit('bannedCount', this.limiter.bannedCount)
+    return [plain]
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private onBan(ban: Ban): void {
+    // One line per ban, never one per dropped request: a flood must not flood the log too.
+    this.log.warn({source: ban.address, reason: ban.reason, until: new Date(ban.until).toISOString()}, 'source banned')
+    this.emit('banned', ban.reason)
+    this.emit('bannedCount', this.limiter.bannedCount)
+  }
+
+  private sweep(): void {
+    const expired = this.limiter.sweep(this.now())
+    for (const ban of expired) this.log.info({source: ban.address, reason: ban.reason, hits: ban.hits}, 'ban expired')
+    if (expired.length > 0) this.emit('bannedCount', this.limiter.bannedCount)
+  }
+}

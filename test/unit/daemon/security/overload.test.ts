@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import pino from 'pino'
+import {isOverloaded, OverloadControl} from '../../../../daemon/security/overload.js'
+
+const LIMITS = {enabled: true, max_event_loop_lag_ms: 200, max_transactions: 1000, retry_after_s: 7}
+
+describe('overload control', () => {
+  it('is overloaded when the event loop lags or transactions exceed the cap, and not at the limits themselves', () => {
+    assert.equal(isOverloaded(LIMITS, {lagMs: 5, transactions: 10}), false)
+    assert.equal(isOverloaded(LIMITS, {lagMs: 200, transactions: 1000}), false)
+    assert.equal(isOverloaded(LIMITS, {lagMs: 201, transactions: 10}), true)
+    assert.equal(isOverloaded(LIMITS, {lagMs: 1, transactions: 1001}), true)
+  })
+
+  it('goes on and recovers by itself with the samples, logging each change once', (t) => {
+    const lines: string[] = []
+    const log = pino({level: 'info'}, {write: (line: string) => lines.push(JSON.parse(line).msg as string)})
+    const control = new OverloadControl(LIMITS, () => 0, log)
+    t.after(() => control.stop())
+    assert.equal(control.active, false)
+    control.update({lagMs: 900, transactions: 0})
+    control.update({lagMs: 900, transactions: 0})
+    assert.equal(control.active, true)
+    assert.equal(control.retryAfterS, 7)
+    control.update({lagMs: 3, transactions: 0})
+    assert.equal(control.active, false)
+    assert.equal(lines.length, 2, lines.join(' | '))
+    assert.match(lines[0] ?? '', /overloaded/)
+    assert.match(lines[1] ?? '', /over: new INVITEs are taken again/)
+  })
+
+  it('measures the real event loop: a 700 ms stall turns it on at the next sample', async (t) => {
+    const control = new OverloadControl({...LIMITS, max_transactions: 1_000_000}, () => 0, pino({level: 'silent'}))
+    t.after(() => control.stop())
+    // Past the first sample, which is start-up's.
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const stallUntil = Date.now() + 700
+    while (Date.now() < stallUntil) {
+      // Busy: the SIP thread falling behind.
+    }
+    // The sample due during the stall runs right after it.
+    const deadline = Date.now() + 400
+    while (!control.active && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(control.active, true)
+  })
+})

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import pino from 'pino'
+import {SipGuard} from '../../../../daemon/security/sip-guard.js'
+import {InboundRouter} from '../../../../daemon/trunks/inbound-router.js'
+import {parseConfigText} from '../../../../src/config/load.js'
+import {createRequest} from '../../../../src/sip/message.js'
+import type {InboundContext} from '../../../../src/sip/transport/types.js'
+
+const CONFIG = `
+tenants:
+  - { id: acme, dialplan: default }
+trunks:
+  - { id: carrier, tenant: acme, inbound: { cidrs: [203.0.113.0/24] } }
+  - { id: phones, tenant: acme, inbound: { auth: { username: u, password: p } } }
+security:
+  trusted_cidrs: [192.0.2.100]
+  rate_limit: { requests: 2, window_ms: 1000, ban_s: 60 }
+`
+
+const guardFor = (yaml: string) => {
+  const config = parseConfigText(yaml, 'test.yaml')
+  let now = 1_000_000
+  const guard = new SipGuard(config.security, new InboundRouter(config), pino({level: 'silent'}), () => now)
+  const refused: string[] = []
+  guard.on('refused', (method, reason) => refused.push(`${method}/${reason}`))
+  return {guard, refused, tick: (ms: number) => (now += ms)}
+}
+
+const request = (method: string) => createRequest(method, 'sip:x@example.test', [])
+const from = (address: string): InboundContext => ({transport: 'udp', local: {address: '127.0.0.1', port: 5060}, remote: {address, port: 5060}, receivedAt: 0})
+
+describe('SipGuard', () => {
+  it('drops OPTIONS and REGISTER from an unknown source, lets INVITEs reach the credential-only trunk, admits trunk sources and in-dialog requests', (t) => {
+    const {guard, refused} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'drop')
+    assert.equal(guard.screen(request('REGISTER'), from('198.51.100.2'), false), 'drop')
+    assert.equal(guard.screen(request('FOO'), from('198.51.100.3'), false), 'drop')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.4'), false), 'admit')
+    assert.equal(guard.screen(request('BYE'), from('198.51.100.5'), true), 'admit', 'in a dialog we hold')
+    assert.equal(guard.screen(request('OPTIONS'), from('203.0.113.9'), false), 'admit')
+    assert.equal(guard.screen(request('OPTIONS'), from('::ffff:203.0.113.9'), false), 'admit', 'an IPv4-mapped trunk source')
+    assert.deepEqual(refused, ['OPTIONS/unknown_source', 'REGISTER/unknown_source', 'other/unknown_source'])
+  })
+
+  it('rejects instead of dropping with unknown_sources: reject', (t) => {
+    const {guard} = guardFor(`${CONFIG}  unknown_sources: reject\n`)
+    t.after(() => guard.stop())
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'reject')
+  })
+
+  it('bans a source over the rate limit, not a trunk source (exempt by default) nor a trusted one; unban lets it back', (t) => {
+    const {guard, refused} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    for (let i = 0; i < 2; i++) assert.equal(guard.screen(request('INVITE'), from('198.51.100.7'), false), 'admit')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.7'), false), 'drop')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.7'), true), 'drop', 'banned: even in-dialog requests')
+    for (let i = 0; i < 50; i++) assert.equal(guard.screen(request('OPTIONS'), from('203.0.113.9'), false), 'admit')
+    for (let i = 0; i < 50; i++) assert.equal(guard.screen(request('OPTIONS'), from('192.0.2.100'), false), 'admit')
+    assert.deepEqual(refused, ['INVITE/rate_limit', 'INVITE/banned'])
+    const bans = guard.bans()
+    assert.equal(bans.length, 1)
+    assert.equal(bans[0]?.address, '198.51.100.7')
+    assert.equal(bans[0]?.reason, 'rate_limit')
+    assert.equal(bans[0]?.hits, 2)
+    assert.equal(bans[0]?.until, new Date(1_000_000 + 60_000).toISOString())
+    assert.deepEqual(guard.unban('198.51.100.7'), ['198.51.100.7'])
+    assert.deepEqual(guard.unban('198.51.100.7'), [])
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.7'), false), 'admit')
+  })
+
+  it('limits trunk sources too with rate_limit.trunk_sources: limited', (t) => {
+    const {guard} = guardFor(CONFIG.replace('ban_s: 60 }', 'ban_s: 60, trunk_sources: limited }'))
+    t.after(() => guard.stop())
+    const verdicts = Array.from({length: 3}, () => guard.screen(request('OPTIONS'), from('203.0.113.9'), false))
+    assert.deepEqual(verdicts, ['admit', 'admit', 'drop'])
+  })
+
+  it('bans a source after auth_failures.max wrong digests; the ban expires by itself', (t) => {
+    const {guard, tick} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    for (let i = 0; i < 4; i++) guard.authFailed('198.51.100.8')
+    assert.equal(guard.bannedCount, 0)
+    guard.authFailed('198.51.100.8')
+    assert.equal(guard.bans()[0]?.reason, 'auth_failures')
+    tick(1000)
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.8'), false), 'drop')
+    tick(900_000)
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.8'), false), 'admit')
+  })
+
+  it('admits everyone when no trunk has an inbound section (the open default gateway), still rate-limited', (t) => {
+    const {guard} = guardFor('security: { rate_limit: { requests: 1 } }\n')
+    t.after(() => guard.stop())
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'admit')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'drop')
+    assert.equal(guard.screen(request('OPTIONS'), from('127.0.0.1'), false), 'admit', 'loopback is trusted by default')
+    assert.equal(guard.screen(request('OPTIONS'), from('127.0.0.1'), false), 'admit')
+  })
+})
