@@ -4,7 +4,7 @@ import type {StartResult} from '../src/cli/daemon-control.js'
 
 export default class Start extends BaseCommand<StartResult> {
   static override summary = 'Start the gateway daemon.'
-  static override description = `Starts the gateway in the background and returns once every listener is bound, printing what listens where. With no config file the gateway runs on its embedded defaults: SIP on 127.0.0.1:5060 (UDP and TCP), the default tenant echoing audio to every caller, metrics on 127.0.0.1:9091, CDRs in the local spool, tracing off until a collector is configured (tracing.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT), HEP off. Every listener is printed as bound; a wildcard address (0.0.0.0, ::) is shown as such, with the address to use from this host.
+  static override description = `Starts the gateway in the background and returns once every listener is bound, printing what listens where. With no config file the gateway runs on its embedded defaults: SIP on 127.0.0.1:5060 (UDP and TCP), the default tenant echoing audio to every caller, metrics on 127.0.0.1:9091, CDRs in the local spool, tracing off until a collector is configured (tracing.endpoint, tracing.enabled: true, OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), HEP off. Every listener is printed as bound; a wildcard address (0.0.0.0, ::) is shown as such, with the address to use from this host.
 
 If a daemon already runs for this home, start reports it and exits 0 (as an init script would). Use --foreground under systemd or in a container: the daemon's JSON log goes to stdout and the command exits with the daemon's exit code.`
 

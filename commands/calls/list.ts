@@ -9,7 +9,7 @@ export interface CallsListResult {
 
 export default class CallsList extends BaseCommand<CallsListResult> {
   static override summary = 'List the active calls with their live quality.'
-  static override description = `One row per call up now, oldest first: call sid, tenant, trunk, direction, from, to, state (ringing, answered, ending), duration (talk time since answer; while ringing, the time since the call started), codec, interarrival jitter in ms, packet loss in % over the last interval, and the estimated MOS (ITU-T G.107 E-model, 1 to 4.5). Codec shows - until one is negotiated; jitter, loss and MOS show - until the first quality measurement.
+  static override description = `One row per call up now, oldest first: call sid, tenant, trunk, direction, from, to, state (ringing, answered, ending), duration (talk time since answer; while ringing, the time since the call started), codec, interarrival jitter in ms, packet loss in % over the last interval, and the estimated MOS (ITU-T G.107 E-model, 1 to 4.5). Codec shows - until the call is answered; jitter, loss and MOS show - until the call's stream has received its first RTP packet (estimated_mos is null then with --json).
 
 With no calls, the table is left out and "No active calls." goes to stderr. With --json the result is {"calls": [...]}, each call with its raw fields (timestamps in epoch milliseconds, loss as a ratio from 0 to 1).`
 

@@ -9,7 +9,9 @@ export default class CdrStatusCommand extends BaseCommand<CdrStatusResult> {
   static override summary = 'Show the CDR pipeline: spool depth, oldest pending row, last success, last error.'
   static override description = `With ClickHouse configured, every CDR waits in the local spool until ClickHouse acknowledges its batch: "Pending rows" is that queue, "Oldest pending" the end time of the call at its head. A growing queue with a recent "Last error" means ClickHouse is down or refusing rows; nothing is dropped, the writer retries with backoff. Without ClickHouse the spool is the store (queried by \`cdr query\`) and nothing is pending.
 
-When the daemon is not running the command reads the spool on disk instead and says so (Daemon: stopped); the since-start counters are then absent.`
+The Journal line is the active-call journal of crash-safe billing ($CLUTCHCALL_HOME/journal/active-calls.log): its path and size, the connected calls it holds and the CDRs the daemon recovered from it at start; with the daemon stopped, the calls the next start will give a recovered CDR. It is absent when cdr.journal.enabled is false.
+
+When the daemon is not running the command reads the spool and the journal on disk instead and says so (Daemon: stopped); the since-start counters are then absent.`
 
   static override examples = [
     {description: 'The CDR pipeline at a glance', command: '<%= config.bin %> <%= command.id %>'},

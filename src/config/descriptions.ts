@@ -78,7 +78,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'metrics.enabled': {text: 'Serve `/metrics`.'},
   'metrics.listen': {text: 'Where `/metrics` listens; port 0 for any free port. The scrape has no authentication: bind a non-loopback address only where Prometheus needs it.', example: '0.0.0.0:9091'},
 
-  tracing: {text: 'OTLP traces of every call and SDK RPC ([traces.md](traces.md)). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides the endpoint and `OTEL_SDK_DISABLED=true` switches tracing off; when tracing runs, and where, is in [telemetry-defaults.md](telemetry-defaults.md).'},
+  tracing: {text: 'OTLP traces of every call and SDK RPC ([traces.md](traces.md)). Off unless a collector is configured. `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (as given) or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`) override the endpoint and switch tracing on, `OTEL_SDK_DISABLED=true` switches it off; the whole rule is in [telemetry-defaults.md](telemetry-defaults.md).'},
   'tracing.enabled': {text: '`false` switches tracing off whatever else is set; `true` without an endpoint exports to `http://localhost:4318`. Left out, tracing runs only when a collector is configured (`tracing.endpoint` or the `OTEL_EXPORTER_OTLP_*` variables).', example: 'true'},
   'tracing.endpoint': {text: 'The collector\'s OTLP/HTTP base URL; spans go to `<endpoint>/v1/traces` as protobuf. Setting it switches tracing on.', example: 'http://otel-collector.example:4318'},
 
