@@ -74,7 +74,8 @@ metrics:
 
 # OTLP/HTTP traces, one per call and per SDK RPC, to your collector (an
 # OpenTelemetry collector, SigNoz, Tempo, ...). Uncomment and point endpoint at
-# it; OTEL_EXPORTER_OTLP_ENDPOINT overrides it and OTEL_SDK_DISABLED=true
+# it; OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+# overrides it and OTEL_SDK_DISABLED=true
 # switches tracing off (docs/telemetry-defaults.md has the whole rule).
 # tracing:
 #   enabled: true

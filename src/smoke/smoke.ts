@@ -372,7 +372,7 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
 /** Why the trace check is skipped, from the daemon's reason (absent from daemons that predate it). */
 export const tracingOffDetail = (reason: TracingOffReason | null | undefined): string => {
   if (reason == null) return 'tracing off (tracing.enabled: false or OTEL_SDK_DISABLED=true)'
-  const hint = reason === 'no-collector' ? '; set tracing.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT to export traces and check them' : ''
+  const hint = reason === 'no-collector' ? '; set tracing.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to export traces and check them' : ''
   return `tracing off (${TRACING_OFF_TEXT[reason]}${hint})`
 }
 

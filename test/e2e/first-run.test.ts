@@ -105,7 +105,7 @@ describe('first run: no config, no collector, the default ports', () => {
     assert.equal(smoke.code, 0, JSON.stringify(smoke.body, null, 2))
     const checks = byName(smoke.body.result.checks)
     assert.deepEqual(smoke.body.result.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'skip']])
-    assert.equal(checks.trace?.detail, 'tracing off (no collector configured; set tracing.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT to export traces and check them)')
+    assert.equal(checks.trace?.detail, 'tracing off (no collector configured; set tracing.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to export traces and check them)')
     assert.match(checks.call?.detail ?? '', new RegExp(`^sip:smoke@127\\.0\\.0\\.1:${DEFAULT_SIP_PORT}: 200 OK`))
 
     const stopped = await home.json(['stop'])
