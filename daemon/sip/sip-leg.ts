@@ -65,6 +65,14 @@ export class SipLeg implements CallLeg {
 
   async answer(): Promise<void> {
     if (this.sipCall || this.finished || !this.incoming) return
+    // Every UDP send leaves on a later tick (the transport awaits the address,
+    // dgram looks it up again). Let the provisionals queued this turn (the 180)
+    // reach the kernel before the answer is journaled: a daemon killed between
+    // the journal line and the wire would otherwise leave a caller who heard
+    // nothing, who retransmits its INVITE to the next daemon and gets a second,
+    // real call beside the recovered one (a double bill).
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    if (this.sipCall || this.finished) return
     this.beforeAnswer?.()
     const call = await this.incoming.answer(this.answerSdp)
     this.follow(call)
