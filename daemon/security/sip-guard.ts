@@ -6,13 +6,14 @@
 // credential-only trunk will challenge. Digest failures reported by the
 // inbound call code ban a source that keeps guessing.
 import {EventEmitter} from 'node:events'
-import {BlockList, isIP} from 'node:net'
+import type {BlockList} from 'node:net'
 import type {Logger} from 'pino'
 import type {SecurityBan} from '../../src/admin/protocol.js'
 import type {Config} from '../../src/config/schema.js'
 import type {SipRequest} from '../../src/sip/message.js'
 import type {InboundContext} from '../../src/sip/transport/types.js'
-import {plainAddress, type InboundRouter} from '../trunks/inbound-router.js'
+import {addressFamily, cidrBlockList, plainAddress} from '../../src/net/cidr.js'
+import type {InboundRouter} from '../trunks/inbound-router.js'
 import {SourceLimiter, type Ban, type BanReason} from './source-limiter.js'
 
 /** The `method` label of `clutchcall_sip_requests_refused_total`: the methods we know, anything else is `other`. */
@@ -42,19 +43,6 @@ export interface SipGuardEvents {
 /** How often expired bans are lifted and stale windows forgotten. */
 const SWEEP_INTERVAL_MS = 1000
 
-const compileCidrs = (cidrs: readonly string[]): BlockList | undefined => {
-  if (cidrs.length === 0) return undefined
-  const list = new BlockList()
-  for (const cidr of cidrs) {
-    const [address = '', bits] = cidr.split('/')
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
-    if (bits === undefined) list.addAddress(address, family)
-    else list.addSubnet(address, Number(bits), family)
-  }
-  return list
-}
-
-const familyOf = (address: string): 'ipv4' | 'ipv6' => (isIP(address) === 6 ? 'ipv6' : 'ipv4')
 
 export const methodLabel = (method: string): string => (METHOD_LABELS.has(method) ? method : 'other')
 
@@ -73,7 +61,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
   ) {
     super()
     const {rate_limit: rate, auth_failures: failures} = security
-    this.trusted = compileCidrs(security.trusted_cidrs)
+    this.trusted = cidrBlockList(security.trusted_cidrs)
     this.unknownSources = security.unknown_sources
     this.trunkSourcesLimited = rate.trunk_sources === 'limited'
     this.limiter = new SourceLimiter({
@@ -103,7 +91,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
 
   private decide(method: string, source: string, belongs: boolean): 'admit' | 'drop' | 'reject' {
     const address = plainAddress(source)
-    if (this.trusted?.check(address, familyOf(address)) === true) return 'admit'
+    if (this.trusted?.check(address, addressFamily(address)) === true) return 'admit'
     const trunkSource = !this.router.isOpen && this.router.isTrunkSource(address)
     const verdict = this.limiter.request(address, this.now(), this.trunkSourcesLimited || !trunkSource)
     if (verdict !== 'pass') {
@@ -120,7 +108,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
   /** A wrong digest from `source` (the inbound call code reports each); enough of them ban it. */
   authFailed(source: string): void {
     const address = plainAddress(source)
-    if (this.trusted?.check(address, familyOf(address)) === true) return
+    if (this.trusted?.check(address, addressFamily(address)) === true) return
     this.limiter.authFailed(address, this.now())
   }
 

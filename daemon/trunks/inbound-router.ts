@@ -1,8 +1,9 @@
 // Decides which trunk and tenant an inbound INVITE belongs to, from its source
 // address and the called number. Digest credentials are checked afterwards by
 // the engine, for the trunk chosen here.
-import {BlockList, isIP} from 'node:net'
+import type {BlockList} from 'node:net'
 import type {Config} from '../../src/config/schema.js'
+import {addressFamily, cidrBlockList, plainAddress} from '../../src/net/cidr.js'
 import {NO_TRUNK} from '../../src/cdr/record.js'
 
 type TrunkConfig = Config['trunks'][number]
@@ -41,20 +42,6 @@ interface CompiledTrunk {
 export const numberMatches = (pattern: string, number: string): boolean =>
   pattern.endsWith('*') ? number.startsWith(pattern.slice(0, -1)) : number === pattern
 
-const compileSources = (cidrs: readonly string[]): BlockList | undefined => {
-  if (cidrs.length === 0) return undefined
-  const list = new BlockList()
-  for (const cidr of cidrs) {
-    const [address = '', bits] = cidr.split('/')
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
-    if (bits === undefined) list.addAddress(address, family)
-    else list.addSubnet(address, Number(bits), family)
-  }
-  return list
-}
-
-/** An IPv4 peer may show up as ::ffff:a.b.c.d on a dual-stack socket. */
-export const plainAddress = (address: string): string => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address)
 
 export class InboundRouter {
   private readonly trunks: readonly CompiledTrunk[]
@@ -64,7 +51,7 @@ export class InboundRouter {
   constructor(config: Pick<Config, 'trunks' | 'tenants'>) {
     this.trunks = config.trunks
       .filter((trunk) => trunk.inbound !== undefined)
-      .map((trunk) => ({trunk, sources: compileSources(trunk.inbound?.cidrs ?? []), numbers: trunk.inbound?.numbers ?? ['*']}))
+      .map((trunk) => ({trunk, sources: cidrBlockList(trunk.inbound?.cidrs ?? []), numbers: trunk.inbound?.numbers ?? ['*']}))
     this.dialplanOf = new Map(config.tenants.map((tenant) => [tenant.id, tenant.dialplan]))
     // With no inbound trunk configured, the gateway is open: every caller reaches the first tenant
     // (the embedded default answers and echoes). One inbound trunk closes it to everyone else.
@@ -84,7 +71,7 @@ export class InboundRouter {
   /** True when the address is inside some trunk's `inbound.cidrs` (whatever number it calls). */
   isTrunkSource(sourceAddress: string): boolean {
     const address = plainAddress(sourceAddress)
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    const family = addressFamily(address)
     return this.trunks.some(({sources}) => sources?.check(address, family) === true)
   }
 
@@ -93,7 +80,7 @@ export class InboundRouter {
       return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined, sourceKnown: true}
     }
     const address = plainAddress(sourceAddress)
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    const family = addressFamily(address)
     // A trunk with no CIDRs accepts any source, but only with credentials: it is authenticated by digest alone.
     const fromSource = this.trunks.filter(({trunk, sources}) => (sources ? sources.check(address, family) : trunk.inbound?.auth !== undefined))
     if (fromSource.length === 0) return {ok: false, status: 403, reason: `source ${address} matches no trunk`}
