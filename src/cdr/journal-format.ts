@@ -13,7 +13,7 @@
 // Shared by the daemon (writes and recovers it) and anyone who inspects it.
 import {join} from 'node:path'
 import {crc32} from '../crc32.js'
-import type {CallDirection} from './record.js'
+import type {CdrRecord} from './record.js'
 import {CALL_SID_PATTERN} from './record.js'
 
 export const JOURNAL_FILE = 'active-calls.log'
@@ -22,24 +22,12 @@ export const journalPath = (journalDir: string): string => join(journalDir, JOUR
 export const compactingPath = (journalDir: string): string => join(journalDir, `${JOURNAL_FILE}.compacting`)
 
 /** Every CDR field known while a call is up, and when it was last known to be up. */
-export interface JournaledCall {
-  readonly call_sid: string
-  readonly tenant_id: string
-  readonly trunk_id: string
-  readonly direction: CallDirection
-  readonly from_number: string
-  readonly to_number: string
-  readonly start_timestamp_ms: number
+export type JournaledCall = Pick<
+  CdrRecord,
+  'call_sid' | 'tenant_id' | 'trunk_id' | 'direction' | 'from_number' | 'to_number' | 'start_timestamp_ms' | 'codec' | 'packets_sent' | 'packets_received' | 'packets_lost' | 'bytes_sent' | 'jitter_ms' | 'estimated_mos' | 'recording_url' | 'agent_id'
+> & {
+  /** Connected calls only: always set. */
   readonly answer_timestamp_ms: number
-  readonly codec: string
-  readonly packets_sent: number
-  readonly packets_received: number
-  readonly packets_lost: number
-  readonly bytes_sent: number
-  readonly jitter_ms: number
-  readonly estimated_mos: number
-  readonly recording_url: string
-  readonly agent_id: string
   /** The last moment the gateway knew the call to be connected (its answer, then each checkpoint), epoch ms. */
   readonly last_seen_ms: number
 }
@@ -51,7 +39,7 @@ export type JournalRecord =
 
 const NEWLINE = 0x0a
 const SPACE = 0x20
-/** `xxxxxxxx ` before the JSON. */
+/** The CRC's eight hex digits and a space, before the JSON. */
 const PREFIX_LENGTH = 9
 
 /** One record as its line, newline included. */
