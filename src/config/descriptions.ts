@@ -17,12 +17,17 @@ const NEXT: KeyDescription = {
 }
 
 export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
-  sip: {text: 'SIP signalling listeners.'},
+  sip: {text: 'SIP signalling: listeners, the product name, session timers and reliable provisionals.'},
   'sip.listen': {text: 'Where the gateway takes SIP: one entry per transport, address and port. Port 0 asks the OS for a free port; `clutchcall status` shows the one bound.'},
   'sip.listen[].transport': {text: 'The transport: UDP or TCP (TLS is not supported).', example: 'udp'},
   'sip.listen[].address': {text: 'The local address to bind; `0.0.0.0` or `::` for every interface.', example: '127.0.0.1'},
   'sip.listen[].port': {text: 'The port to bind; 0 for any free port.', example: '5060'},
   'sip.user_agent': {text: 'The `User-Agent` of the SIP requests the gateway sends and the `Server` of its responses; `""` sends neither, so scanners learn nothing ([security.md](security.md)). Printable ASCII, at most 200 characters.', example: '""'},
+  'sip.session_timers': {text: 'Session timers (RFC 4028; [sip-extensions.md](sip-extensions.md)): every call, inbound or bridged, is refreshed with a re-INVITE or an UPDATE, and ended with a BYE (Q.850 cause 102) when the refresh it waits for never comes.'},
+  'sip.session_timers.enabled': {text: 'Use session timers: `timer` is in `Supported`, `Session-Expires` and `Min-SE` are honoured (422 below `min_se_s`), and a call whose caller asks for no timer gets one refreshed by the gateway. `false`: `Require: timer` gets 420 and `Session-Expires` is ignored.', example: 'false'},
+  'sip.session_timers.expires_s': {text: 'The session interval the gateway asks for on its outbound legs, and the longest it grants a caller who asks for more (a caller\'s own `Min-SE` can still raise it). The refresher refreshes at half of it.', example: '600'},
+  'sip.session_timers.min_se_s': {text: 'The shortest session interval accepted: a `Session-Expires` below it gets `422 Session Interval Too Small` with `Min-SE` set to it. RFC 4028 forbids values below 90; lower ones are for tests that must see a session expire. Not above `expires_s`.', example: '120'},
+  'sip.reliable_provisionals': {text: 'Reliable provisional responses (RFC 3262, PRACK): `off` (`Require: 100rel` gets 420), `supported` (`100rel` is advertised; 18x go reliably when the caller requires it) or `preferred` (also when the caller only supports it). Reliable 18x from a B-leg\'s callee are PRACKed in every mode.', example: 'preferred'},
 
   rtp: {text: 'RTP media: the address and port range of media streams and the worker threads that carry them.'},
   'rtp.address': {text: 'The local address media streams bind and advertise in SDP.'},

@@ -138,6 +138,17 @@ const rtp = z.prefault(
   {},
 )
 
+/** Session timers (RFC 4028, docs/sip-extensions.md): the interval we ask for and grant at most, and the shortest we accept. */
+const sessionTimers = z.prefault(
+  z.strictObject({
+    enabled: withDefault(z.boolean(), true),
+    expires_s: withDefault(integer(1, 86_400), 1800),
+    // RFC 4028 §4 puts the floor at 90 s; lower values exist for tests that must see a session expire.
+    min_se_s: withDefault(integer(1, 86_400), 90),
+  }).check(z.refine((value) => value.min_se_s <= value.expires_s, {message: 'min_se_s must not be above expires_s', path: ['min_se_s']})),
+  {},
+)
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -146,6 +157,9 @@ const baseSchema = z.strictObject({
     ]),
     /** The User-Agent of our requests and the Server of our responses; '' sends neither (no product banner for scanners). */
     user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
+    session_timers: sessionTimers,
+    /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
+    reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
   }),
   rtp,
   tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),

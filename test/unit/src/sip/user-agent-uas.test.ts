@@ -46,10 +46,12 @@ describe('UserAgent: requests outside a dialog', () => {
     assert.equal(statusFor(request('CANCEL', {branch: 'z9hG4bKnothing'})).status, 481)
   })
 
-  it('refuses extensions it does not support with 420 and Unsupported (§8.2.2.3)', () => {
-    const response = statusFor(request('INVITE', {extra: ['Require: 100rel'], body: OFFER}))
+  it('refuses extensions it does not support with 420 and Unsupported, naming only those (§8.2.2.3)', () => {
+    const response = statusFor(request('INVITE', {extra: ['Require: 100rel, precondition, timer'], body: OFFER}))
     assert.equal(response.status, 420)
-    assert.equal(response.headers.get('unsupported'), '100rel')
+    // 100rel is supported by default; timer only with session timers configured.
+    assert.equal(response.headers.get('unsupported'), 'precondition, timer')
+    assert.equal(response.headers.get('supported'), '100rel')
   })
 
   it('refuses a merged request (same Call-ID, From tag and CSeq by another path) with 482 (§8.2.2.2)', () => {
