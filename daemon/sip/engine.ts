@@ -88,7 +88,14 @@ export class BuiltinSipEngine implements SignallingEngine {
       if (method !== 'INVITE' || reason !== 'unknown_source') return
       this.options.calls.refused({reason: 'unknown_source', status: guard.unknownSourceAction === 'reject' ? 403 : 0, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
     })
-    const ua = new UserAgent({transport: this.transport, product: config.sip.user_agent, screen: (request, context, belongs) => guard.screen(request, context, belongs)})
+    const timers = config.sip.session_timers
+    const ua = new UserAgent({
+      transport: this.transport,
+      product: config.sip.user_agent,
+      screen: (request, context, belongs) => guard.screen(request, context, belongs),
+      ...(timers.enabled ? {sessionTimers: {expiresS: timers.expires_s, minSeS: timers.min_se_s}} : {}),
+      reliableProvisionals: config.sip.reliable_provisionals,
+    })
     this.ua = ua
     const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log))
     const rtpAddress = config.rtp.address

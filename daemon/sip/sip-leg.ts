@@ -49,6 +49,11 @@ export class SipLeg implements CallLeg {
     const leg = new SipLeg(media, log, incoming, local, answerSdp)
     leg.beforeAnswer = beforeAnswer
     incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled', sipStatus: 487}))
+    // The stack gave up on the attempt (a reliable provisional never PRACKed, a response that could not be sent).
+    incoming.on('failed', (sipStatus, q850Cause) => {
+      log.info({sip_status: sipStatus, q850_cause: q850Cause}, 'inbound call failed in the SIP stack')
+      leg.end({cause: q850Cause, status: 'failed', sipStatus})
+    })
     return leg
   }
 
@@ -99,7 +104,11 @@ export class SipLeg implements CallLeg {
   private follow(call: SipCall): void {
     this.sipCall = call
     call.reinviteHandler = (offer) => this.answerReinvite(offer.sdp)
-    void call.ended.then((end: CallEnd) => this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'}))
+    void call.ended.then((end: CallEnd) => {
+      // RFC 4028 §10: the refresh never came; our BYE carried Q.850 102, which the CDR keeps.
+      if (end.cause === 'session-expired') this.log.info({q850_cause: end.q850Cause, session_interval_s: call.sessionTimer?.interval, refresher: call.sessionTimer?.refresher}, 'session timer expired: call ended with BYE')
+      this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'})
+    })
   }
 
   /** Hold, unhold and session refresh: answer from our current SDP and follow a new remote address. */

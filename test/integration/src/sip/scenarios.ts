@@ -232,6 +232,7 @@ ${request('ACK', {cseq: 1, branch: '[branch-3]', toTag: true})}
 ${request('INVITE', {cseq: 2, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${minSe}`, `Min-SE: ${minSe}`, 'Supported: timer']})}
   </send>
   <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
   <recv response="200">
     ${checks(['Session-Expires:', `^ *${minSe};refresher=uac *$`, 'expires'], ['Require:', 'timer', 'required'])}
   </recv>
@@ -250,6 +251,7 @@ export const uacNeverRefreshing = (interval: number): string => scenario('uac ne
 ${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${interval};refresher=uac`, 'Supported: timer']})}
   </send>
   <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
   <recv response="200">
     ${check('Session-Expires:', `^ *${interval};refresher=uac *$`, 'expires')}
   </recv>
@@ -275,6 +277,7 @@ export const uacAwaitingRefresh = (interval: number, allowUpdate: boolean): stri
 ${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${interval};refresher=uas`, 'Supported: timer', ...(allowUpdate ? ['Allow: INVITE, ACK, CANCEL, BYE, UPDATE'] : ['Allow: INVITE, ACK, CANCEL, BYE'])]})}
   </send>
   <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
   <recv response="200">
     ${check('Session-Expires:', `^ *${interval};refresher=uas *$`, 'expires')}
   </recv>
@@ -382,4 +385,32 @@ ${response('200 OK', {toTag: false, cseq: 'CSeq: 1 INVITE'}).replace('[last_Via:
   <send>
 ${response('200 OK', {toTag: false})}
   </send>
+`)
+
+/**
+ * UAC requiring 100rel from a gateway that rings (a reliable 180 without
+ * SDP) and answers at once: the PRACK's 200 and the INVITE's 2xx may cross,
+ * so SIPp takes the two 200s in either order, then ACKs and hangs up.
+ */
+export const uacRequiring100relRinging = scenario('uac requiring 100rel, ringing', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: ['Require: 100rel', 'Supported: 100rel']})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180">
+    ${checks(['Require:', '100rel', 'reliable'], ['RSeq:', '[0-9]+', 'rseq'])}
+  </recv>
+  <send retrans="500">
+${request('PRACK', {cseq: 2, toTag: true, extra: ['RAck: [$rseq] 1 INVITE']})}
+  </send>
+  <recv response="200"/>
+  <recv response="200"/>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <pause milliseconds="200"/>
+  <send retrans="500">
+${request('BYE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200"/>
 `)
