@@ -79,6 +79,27 @@ export class SipDialer implements Dialer {
       ...(extraHeaders.length > 0 ? {headers: extraHeaders} : {}),
       ...(trunk?.outbound?.auth ? {credentials: trunk.outbound.auth} : {}),
     })
+    // The B-leg's media endpoint: relayed early when the callee sends early media, kept for the answered leg.
+    const endpoint = new StreamMediaEndpoint(stream, log)
+    let earlyMedia = false
+    invite.on('provisional', (info) => {
+      if (earlyMedia || info.sdp === undefined || request.onEarlyMedia === undefined) return
+      earlyMedia = true
+      const onEarlyMedia = request.onEarlyMedia
+      void (async () => {
+        try {
+          const remote = parseRemoteSdp(info.sdp as Buffer)
+          const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
+          if (!codec) throw new Error('the early media SDP has no G.711 codec')
+          endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
+          await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+          log.info({status: info.status, codec: codec.name}, 'B-leg early media')
+          if (invite.state === 'calling' || invite.state === 'proceeding') onEarlyMedia(endpoint)
+        } catch (error) {
+          log.warn({err: error}, 'B-leg early media unusable; ignored')
+        }
+      })()
+    })
     let ringTimeout = false
     const timer = setTimeout(() => {
       ringTimeout = true
@@ -108,7 +129,6 @@ export class SipDialer implements Dialer {
     }
     const call = result.call
     dialed(200, 'answered')
-    const endpoint = new StreamMediaEndpoint(stream, log)
     let codecName: string | undefined
     try {
       const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))

@@ -33,6 +33,8 @@ export class SipLeg implements CallLeg {
   private finished = false
   /** Runs just before the 200 OK is sent (the call's `answering`: the CDR journal records the answer). */
   private beforeAnswer: (() => void) | undefined
+  /** The 183 with our SDP went: media flows before the answer. */
+  private earlyMediaOpen = false
 
   private constructor(
     readonly media: StreamMediaEndpoint,
@@ -81,6 +83,16 @@ export class SipLeg implements CallLeg {
     this.beforeAnswer?.()
     const call = await this.incoming.answer(this.answerSdp)
     this.follow(call)
+  }
+
+  /** 183 Session Progress with our answer SDP (reliable when the caller asked for 100rel): the stream already has the caller's address. */
+  async earlyMedia(): Promise<boolean> {
+    if (this.earlyMediaOpen) return true
+    if (this.sipCall || this.finished || !this.incoming) return false
+    if (!this.incoming.ring({sdp: this.answerSdp})) return false
+    this.earlyMediaOpen = true
+    this.log.info({reliable: this.incoming.reliable !== undefined}, 'early media: 183 Session Progress sent')
+    return true
   }
 
   async hangup(cause: number): Promise<void> {

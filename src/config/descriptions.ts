@@ -66,6 +66,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   [`${NODE}[type=play].tone.frequency_hz`]: {text: 'The tone\'s frequency.', example: '440'},
   [`${NODE}[type=play].tone.duration_ms`]: {text: 'How long the tone plays.', example: '1000'},
   [`${NODE}[type=play].file`]: {text: 'Play an 8 kHz mono WAV file (PCM16, µ-law or A-law). Outcome `failed` when it cannot be read.', example: '/var/lib/clutchcall/prompts/welcome.wav'},
+  [`${NODE}[type=play].early`]: {text: 'Play before the answer, as early media: the caller gets `183 Session Progress` with the gateway\'s SDP (reliably when it asked for 100rel) and hears the tone or file while the call stays unanswered (no CDR answer time, no billing). A later node answers, bridges or rejects it. Absent or `false`: the node answers first.', example: 'true'},
   [`${NODE}[type=play].next`]: {...NEXT, text: `${NEXT.text} Outcomes: \`completed\`, \`failed\`.`, example: 'bridge'},
   [`${NODE}[type=record].max_duration_s`]: {text: 'Record the caller\'s audio to `$CLUTCHCALL_HOME/recordings/<call_sid>.wav` for at most this many seconds; the CDR\'s `recording_url` is its `file://` URL. Outcome: `completed`.'},
   [`${NODE}[type=record].next`]: {...NEXT, text: `${NEXT.text} Outcome: \`completed\`.`, example: 'bye'},

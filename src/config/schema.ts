@@ -96,6 +96,8 @@ const dialplanNode = z.discriminatedUnion('type', [
     type: z.literal('play'),
     tone: z.optional(z.strictObject({frequency_hz: z.number().check(z.positive(), z.lte(4000)), duration_ms: integer(1, 3_600_000)})),
     file: z.optional(z.string()),
+    /** Play before the answer, as early media (a 183 Session Progress), leaving the call unanswered. */
+    early: z.optional(z.boolean()),
     next,
   }),
   z.strictObject({type: z.literal('record'), max_duration_s: withDefault(positive, 3600), next}),
