@@ -2,11 +2,13 @@
 // with the minimum lowered for the test) and reliable provisionals, SIPp as
 // the caller: 422 with Min-SE, the BYE with Q.850 102 and its CDR when the
 // caller takes the refresher role and never refreshes, the gateway's own
-// refresh reaching the caller, and a caller requiring 100rel.
+// refresh reaching the caller, a caller requiring 100rel, and bad input in
+// each new header (Session-Expires, Min-SE, RAck) from a raw UDP peer.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {TestGateway} from '../../../helpers/gateway.js'
 import {runSipp} from '../../../helpers/peers.js'
+import {UdpSipPeer, type ReceivedSip} from '../../../helpers/sip-udp.js'
 import {uacAwaitingRefresh, uacNeverRefreshing, uacRequiring100relRinging, uacTooSmallThenRetry} from '../../src/sip/scenarios.js'
 
 const MIN_SE = 2
@@ -61,5 +63,78 @@ describe('reliable provisionals at the gateway (RFC 3262)', () => {
     const end = await gw.hangupOf('+15550004230')
     assert.equal(end.status, 'completed')
     assert.equal(end.q850_cause, 16)
+  })
+})
+
+describe('bad input in the new headers', () => {
+  const OFFER = 'v=0\r\no=raw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n'
+  let peer: UdpSipPeer
+  before(async () => {
+    peer = await UdpSipPeer.open()
+  })
+  after(() => peer.close())
+
+  const request = (method: string, callId: string, cseq: number, extra: string[], options: {toTag?: string; body?: string} = {}): string => {
+    const body = options.body ?? ''
+    return [
+      `${method} sip:+15550004240@${gw.sip} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK${callId}${method}${cseq};rport`,
+      'Max-Forwards: 70',
+      'From: <sip:raw@127.0.0.1>;tag=raw1',
+      `To: <sip:+15550004240@127.0.0.1>${options.toTag === undefined ? '' : `;tag=${options.toTag}`}`,
+      `Call-ID: ${callId}`,
+      `CSeq: ${cseq} ${method}`,
+      `Contact: <sip:raw@127.0.0.1:${peer.port}>`,
+      ...extra,
+      ...(body === '' ? [] : ['Content-Type: application/sdp']),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n')
+  }
+  const finalFor = (callId: string, method: string, cseq: number): Promise<ReceivedSip> =>
+    peer.next(`the final response to ${method} ${cseq} of ${callId}`, (message) => (message.status ?? 0) >= 200 && message.header('Call-ID')[0] === callId && message.header('CSeq')[0] === `${cseq} ${method}`)
+  const ack = (callId: string, toTag: string): void => peer.send(gw.sip, request('ACK', callId, 1, [], {toTag}).replace(/branch=z9hG4bK\S+ACK1/, `branch=z9hG4bK${callId}INVITE1`))
+
+  it('answers a malformed, repeated or out-of-range Session-Expires or Min-SE with 400, and the call is not created', async () => {
+    const cases: Array<[string, string[]]> = [
+      ['se-word', ['Session-Expires: soon']],
+      ['se-negative', ['Session-Expires: -90']],
+      ['se-huge', ['Session-Expires: 99999999999']],
+      ['se-refresher', ['Session-Expires: 1800;refresher=both']],
+      ['se-twice', ['Session-Expires: 1800', 'x: 900']],
+      ['minse-word', ['Session-Expires: 1800', 'Min-SE: ninety']],
+    ]
+    for (const [callId, headers] of cases) {
+      peer.send(gw.sip, request('INVITE', `bad-${callId}`, 1, headers, {body: OFFER}))
+      const answer = await finalFor(`bad-${callId}`, 'INVITE', 1)
+      assert.equal(answer.status, 400, `${callId}: ${answer.text.split('\r\n')[0]}`)
+      ack(`bad-${callId}`, /tag=([^;>\s]+)/.exec(answer.header('To')[0] ?? '')?.[1] ?? '')
+    }
+    assert.equal(gw.events.some((event) => event.type === 'CHANNEL_CREATE' && event.to_number === '+15550004240'), false)
+  })
+
+  it('answers a PRACK with a malformed RAck 400 and one naming no provisional 481; the right one still connects the call', async () => {
+    const callId = 'rack-fuzz'
+    peer.send(gw.sip, request('INVITE', callId, 1, ['Require: 100rel'], {body: OFFER}))
+    const ringing = await peer.next('the reliable 180', (message) => message.status === 180 && message.header('Call-ID')[0] === callId)
+    const rseq = Number(ringing.header('RSeq')[0])
+    const toTag = /tag=([^;>\s]+)/.exec(ringing.header('To')[0] ?? '')?.[1] ?? ''
+    assert.ok(rseq > 0 && toTag !== '')
+    const racks: Array<[string, number]> = [['', 400], [`${rseq}`, 400], [`x ${rseq} INVITE`, 400], [`${rseq} 1 INVITE extra`, 400], [`${rseq + 1} 1 INVITE`, 481], [`${rseq} 2 INVITE`, 481], [`${rseq} 1 BYE`, 481]]
+    let cseq = 2
+    for (const [rack, status] of racks) {
+      peer.send(gw.sip, request('PRACK', callId, cseq, rack === '' ? [] : [`RAck: ${rack}`], {toTag}))
+      assert.equal((await finalFor(callId, 'PRACK', cseq)).status, status, `RAck: ${rack || '(none)'}`)
+      cseq++
+    }
+    peer.send(gw.sip, request('PRACK', callId, cseq, [`RAck: ${rseq} 1 INVITE`], {toTag}))
+    assert.equal((await finalFor(callId, 'PRACK', cseq)).status, 200)
+    const ok = await finalFor(callId, 'INVITE', 1)
+    assert.equal(ok.status, 200)
+    ack(callId, toTag)
+    peer.send(gw.sip, request('BYE', callId, cseq + 1, [], {toTag}))
+    assert.equal((await finalFor(callId, 'BYE', cseq + 1)).status, 200)
+    assert.equal((await gw.hangupOf('+15550004240')).status, 'completed')
   })
 })
