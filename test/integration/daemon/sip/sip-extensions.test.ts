@@ -9,7 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import {TestGateway} from '../../../helpers/gateway.js'
 import {runSipp} from '../../../helpers/peers.js'
 import {UdpSipPeer, type ReceivedSip} from '../../../helpers/sip-udp.js'
-import {uacAwaitingRefresh, uacNeverRefreshing, uacRequiring100relRinging, uacTooSmallThenRetry} from '../../src/sip/scenarios.js'
+import {uacAwaitingRefresh, uacNeverRefreshing, uacRequiring100relRinging, uacTooSmallThenRetry, uacUpdateHold} from '../../src/sip/scenarios.js'
 
 const MIN_SE = 2
 const gw = new TestGateway()
@@ -50,6 +50,17 @@ describe('session timers at the gateway (RFC 4028)', () => {
     const {code, output} = await caller.done
     assert.equal(code, 0, output)
     const end = await gw.hangupOf('+15550004222')
+    assert.equal(end.status, 'completed')
+    assert.equal(end.q850_cause, 16)
+  })
+})
+
+describe('UPDATE at the gateway (RFC 3311)', () => {
+  it('answers an UPDATE offer mid-call through the leg (hold: recvonly) and an UPDATE without SDP with 200', async () => {
+    const caller = await runSipp({scenarioXml: uacUpdateHold, target: gw.sip, service: '+15550004225'})
+    const {code, output} = await caller.done
+    assert.equal(code, 0, output)
+    const end = await gw.hangupOf('+15550004225')
     assert.equal(end.status, 'completed')
     assert.equal(end.q850_cause, 16)
   })
