@@ -22,7 +22,8 @@ export interface IncomingInviteEvents {
   /**
    * The stack ended the attempt itself: a reliable provisional never PRACKed
    * (RFC 3262 §3: `status` 500 went to the caller with Q.850 cause 102), or
-   * a response that could not be sent (`status` 503, nothing went).
+   * a response that could not be sent (`status` 503 and cause 41 stand for
+   * it; nothing went).
    */
   failed: [status: number, q850Cause: number]
 }
@@ -37,6 +38,8 @@ export interface IncomingInviteOptions {
 
 /** Q.850 102, recovery on timer expiry: the cause when a reliable provisional is never acknowledged. */
 const Q850_TIMER_EXPIRY = 102
+/** Q.850 41, temporary failure: the cause when a response to the INVITE could not be sent. */
+const Q850_TEMPORARY_FAILURE = 41
 
 export type IncomingInviteState = 'pending' | 'ringing' | 'answered' | 'rejected' | 'cancelled' | 'failed'
 
@@ -88,7 +91,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
       transportError: () => {
         if (!this.open) return
         this.settle('failed')
-        this.emit('failed', 503, Q850_TIMER_EXPIRY)
+        this.emit('failed', 503, Q850_TEMPORARY_FAILURE)
       },
     })
   }
