@@ -3,7 +3,7 @@
 // It follows the dialog to its end and reports how the leg ended.
 import type {Logger} from 'pino'
 import {classifyCall, q850ToSipStatus} from '../../src/sip/q850.js'
-import type {LocalAudioSdp, RemoteAudioSdp} from '../../src/sip/sdp.js'
+import {parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp} from '../../src/sip/sdp.js'
 import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
 import type {SipCall} from '../../src/sip/user-agent-call.js'
@@ -116,11 +116,26 @@ export class SipLeg implements CallLeg {
   private follow(call: SipCall): void {
     this.sipCall = call
     call.reinviteHandler = (offer) => this.answerReinvite(offer.sdp)
+    // The answer to one of our offers (a session refresh re-INVITE): follow the peer's media if it moved.
+    call.on('remote-sdp', (sdp, role) => {
+      if (role === 'answer') void this.followAnswer(sdp)
+    })
     void call.ended.then((end: CallEnd) => {
       // RFC 4028 §10: the refresh never came; our BYE carried Q.850 102, which the CDR keeps.
       if (end.cause === 'session-expired') this.log.info({q850_cause: end.q850Cause, session_interval_s: call.sessionTimer?.interval, refresher: call.sessionTimer?.refresher}, 'session timer expired: call ended with BYE')
       this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'})
     })
+  }
+
+  private async followAnswer(sdp: Buffer): Promise<void> {
+    try {
+      const remote = parseRemoteSdp(sdp)
+      const codec = remote.payloads.find((payload) => payload.name.toUpperCase() === this.media.codec) ?? remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
+      if (codec === undefined || isHeld(remote)) return
+      await this.media.stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+    } catch (error) {
+      this.log.warn({err: error}, 'the answer to our re-offer is unusable; media left as it was')
+    }
   }
 
   /** Hold, unhold and session refresh: answer from our current SDP and follow a new remote address. */

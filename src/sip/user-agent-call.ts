@@ -25,8 +25,8 @@ export interface SipCallEvents {
   bye: [request: SipRequest, q850Cause: number | undefined]
   /** The call is over, whoever ended it. */
   ended: [end: CallEnd]
-  /** The peer's SDP changed (re-INVITE offer or answer). */
-  'remote-sdp': [sdp: Buffer]
+  /** The peer's SDP changed: its offer (re-INVITE, UPDATE), or its answer to our offer (`answer`: the 2xx to our re-INVITE or UPDATE, the ACK of an offerless re-INVITE). */
+  'remote-sdp': [sdp: Buffer, role: 'offer' | 'answer']
   /** An INFO within the dialog (e.g. DTMF relay), already answered 200. */
   info: [request: SipRequest]
 }

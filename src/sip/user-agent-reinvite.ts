@@ -54,7 +54,7 @@ export const answerReinvite = (call: SipCall, request: SipRequest, transaction: 
     if (answer.changed) {
       call.localSdp = answer.sdp
       call.remoteSdp = request.body
-      call.emit('remote-sdp', request.body)
+      call.emit('remote-sdp', request.body, 'offer')
     } else if (!answer.offerless) {
       call.remoteSdp = request.body
     }
@@ -67,7 +67,7 @@ export const answerReinvite = (call: SipCall, request: SipRequest, transaction: 
     // Offerless re-INVITE: our 2xx was the offer, the ACK carries the answer (RFC 3264 §4).
     if (answer.offerless && ack !== undefined && ack.body.length > 0) {
       call.remoteSdp = ack.body
-      call.emit('remote-sdp', ack.body)
+      call.emit('remote-sdp', ack.body, 'answer')
     }
   }
   run()
@@ -100,7 +100,7 @@ export const sendReinvite = async (call: SipCall, sdp: Buffer, headers: ExtraHea
       call.sessionTimer?.accepted2xx(response)
       if (response.body.length > 0) {
         call.remoteSdp = response.body
-        call.emit('remote-sdp', response.body)
+        call.emit('remote-sdp', response.body, 'answer')
       }
       return {ok: true, status, remoteSdp: response.body.length > 0 ? response.body : undefined}
     }

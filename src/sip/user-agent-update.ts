@@ -45,7 +45,7 @@ export const answerUpdate = (call: SipCall, request: SipRequest, transaction: Se
     if (answer.changed) {
       call.localSdp = answer.sdp
       call.remoteSdp = request.body
-      call.emit('remote-sdp', request.body)
+      call.emit('remote-sdp', request.body, 'offer')
     } else {
       call.remoteSdp = request.body
     }
@@ -78,7 +78,7 @@ export const sendUpdate = async (call: SipCall, sdp: Buffer | undefined, headers
       call.sessionTimer?.accepted2xx(response)
       if (response.body.length > 0) {
         call.remoteSdp = response.body
-        call.emit('remote-sdp', response.body)
+        call.emit('remote-sdp', response.body, 'answer')
       }
       return {ok: true, status, remoteSdp: response.body.length > 0 ? response.body : undefined}
     }

@@ -113,6 +113,8 @@ describe('UPDATE', () => {
 
   it('sends our own UPDATE with an offer and takes the answer', async () => {
     const newOffer = ANSWER.replace('o=gw 20 20', 'o=gw 20 21').replace('a=sendrecv', 'a=sendonly')
+    const roles: string[] = []
+    call.on('remote-sdp', (_sdp, role) => roles.push(role))
     const pending = call.update(newOffer)
     const sent = (await fake.next(({message}) => message.kind === 'request' && message.method === 'UPDATE')).message as SipRequest
     assert.equal(sent.body.toString(), newOffer)
@@ -129,5 +131,8 @@ describe('UPDATE', () => {
     assert.equal(call.localSdp.toString(), newOffer)
     assert.equal(call.remoteSdp?.toString(), offer(11, 'recvonly'))
     assert.equal(call.dialog.remoteTarget, 'sip:alice@192.0.2.20:5070')
+    assert.deepEqual(roles, ['answer'], 'the 2xx to our offer is the peer\'s answer')
+    await update(offer(12, 'sendrecv'))
+    assert.deepEqual(roles, ['answer', 'offer'])
   })
 })
