@@ -45,14 +45,16 @@ describe('session timers at the gateway (RFC 4028)', () => {
     assert.ok(heldMs >= 1800 && heldMs < 3000, `ended ${heldMs} ms after the answer (BYE due at 2 s)`)
   })
 
-  it('refreshes the call itself with an UPDATE when the caller leaves it the refresher role', async () => {
-    const caller = await runSipp({scenarioXml: uacAwaitingRefresh(4, true), target: gw.sip, service: '+15550004222'})
-    const {code, output} = await caller.done
-    assert.equal(code, 0, output)
-    const end = await gw.hangupOf('+15550004222')
-    assert.equal(end.status, 'completed')
-    assert.equal(end.q850_cause, 16)
-  })
+  for (const [allowUpdate, number] of [[true, '+15550004222'], [false, '+15550004223']] as const) {
+    it(`refreshes the call itself with ${allowUpdate ? 'an UPDATE' : 'a re-INVITE with the same SDP (the caller allows no UPDATE)'} when the caller leaves it the refresher role`, async () => {
+      const caller = await runSipp({scenarioXml: uacAwaitingRefresh(4, allowUpdate), target: gw.sip, service: number})
+      const {code, output} = await caller.done
+      assert.equal(code, 0, output)
+      const end = await gw.hangupOf(number)
+      assert.equal(end.status, 'completed')
+      assert.equal(end.q850_cause, 16)
+    })
+  }
 })
 
 describe('UPDATE at the gateway (RFC 3311)', () => {

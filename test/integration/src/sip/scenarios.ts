@@ -269,7 +269,8 @@ ${response('200 OK', {toTag: false})}
 /**
  * UAC that leaves refreshing to us (refresher=uas) and waits for our refresh:
  * an UPDATE without SDP when it allows UPDATE, else a re-INVITE with our SDP
- * unchanged (the fixture's o= version). It answers 200 keeping us the
+ * unchanged (the o= line of the re-INVITE must be the one of our 2xx, else the
+ * call fails on a message that never comes). It answers 200 keeping us the
  * refresher, then hangs up.
  */
 export const uacAwaitingRefresh = (interval: number, allowUpdate: boolean): string => scenario('uac awaiting our refresh', `
@@ -279,7 +280,7 @@ ${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: [`Session-Expires
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="200">
-    ${check('Session-Expires:', `^ *${interval};refresher=uas *$`, 'expires')}
+    ${checks(['Session-Expires:', `^ *${interval};refresher=uas *$`, 'expires'], ['body', 'o=[^ ]+ [0-9]+ [0-9]+', 'answerOrigin'])}
   </recv>
   <send>
 ${request('ACK', {cseq: 1, toTag: true})}
@@ -290,8 +291,12 @@ ${allowUpdate ? `  <recv request="UPDATE" timeout="${interval * 1000}">
   <send>
 ${response('200 OK', {toTag: false, extra: [`Session-Expires: ${interval};refresher=uac`, 'Require: timer']})}
   </send>` : `  <recv request="INVITE" timeout="${interval * 1000}">
-    ${checks(['Session-Expires:', `^ *${interval};refresher=uac *$`, 'refresh'], ['body', 'o=clutchcall 4242 4242 ', 'sameversion'])}
+    ${checks(['Session-Expires:', `^ *${interval};refresher=uac *$`, 'refresh'], ['body', 'o=[^ ]+ [0-9]+ [0-9]+', 'refreshOrigin'])}
   </recv>
+  <nop><action><strcmp assign_to="originDiff" variable="answerOrigin" variable2="refreshOrigin"/><test assign_to="sameOrigin" variable="originDiff" compare="equal" value="0"/></action></nop>
+  <nop test="sameOrigin" next="sameversion"/>
+  <recv request="NEVER" timeout="10"/>
+  <label id="sameversion"/>
   <send retrans="500">
 ${response('200 OK', {toTag: false, extra: [`Session-Expires: ${interval};refresher=uac`, 'Require: timer'], body: sdp(1, 'sendrecv')})}
   </send>
