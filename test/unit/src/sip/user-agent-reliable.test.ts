@@ -61,6 +61,27 @@ describe('reliable provisionals as UAS (RFC 3262 §3)', () => {
     assert.equal(prack(incoming, `${rseq} 1 INVITE`, 7).status, 481)
   })
 
+  it('takes a flood of PRACKs naming nothing with 481 each, holding nothing for them, and still takes the right one', async () => {
+    const invites = setup()
+    fake.inject(request('INVITE', {body: OFFER, extra: ['Require: 100rel']}))
+    const incoming = invites[0] as IncomingInvite
+    incoming.ring({sdp: ANSWER})
+    const rseq = Number(fake.responses(183)[0]?.headers.get('rseq'))
+    const statuses = new Map<number, number>()
+    for (let index = 0; index < 500; index++) {
+      const status = prack(incoming, `${rseq + 1 + index} 1 INVITE`, 2 + index).status
+      statuses.set(status, (statuses.get(status) ?? 0) + 1)
+    }
+    assert.deepEqual([...statuses], [[481, 500]])
+    assert.equal(incoming.reliable?.counts.acknowledged, 0)
+    assert.equal(incoming.reliable?.sdpUnacknowledged, true)
+    assert.equal(prack(incoming, `${rseq} 1 INVITE`, 600).status, 200)
+    const answered = incoming.answer(ANSWER)
+    await sleep(5)
+    fake.inject(request('ACK', {toTag: incoming.localTag, branch: 'z9hG4bKack1'}))
+    assert.equal((await answered).state, 'established')
+  })
+
   it('holds the 2xx until the 183 with SDP is PRACKed, then sends it without SDP', async () => {
     const invites = setup()
     fake.inject(request('INVITE', {body: OFFER, extra: ['Require: 100rel', 'Supported: 100rel']}))
