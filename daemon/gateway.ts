@@ -125,6 +125,7 @@ export class Gateway {
   private observeGuard(sip: SignallingEngine): void {
     const {families} = this.metrics
     sip.guard.on('refused', (method, reason) => families.sipRequestsRefusedTotal.inc({method, reason}))
+    sip.guard.on('connectionDropped', (transport, reason) => families.sipConnectionsDroppedTotal.inc({transport, reason}))
     sip.guard.on('banned', (reason) => families.securityBansTotal.inc({reason}))
     families.securityBannedSources.set(0)
     sip.guard.on('bannedCount', (count) => families.securityBannedSources.set(count))

@@ -71,9 +71,14 @@ export class BuiltinSipEngine implements SignallingEngine {
   async start(): Promise<void> {
     const {config, log} = this.options
     try {
+      const {limits} = config.security
       this.transport = await SipTransport.listen({
         listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port})),
         server: config.sip.user_agent,
+        maxTcpConnections: limits.max_tcp_connections,
+        maxTcpConnectionsPerSource: limits.max_tcp_connections_per_source,
+        tcpSendBufferBytes: limits.tcp_send_buffer_bytes,
+        tcpMessageTimeoutMs: limits.tcp_message_timeout_ms,
       })
     } catch (error) {
       const failure = error as NodeJS.ErrnoException & {address?: string; port?: number}
@@ -82,15 +87,27 @@ export class BuiltinSipEngine implements SignallingEngine {
     }
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
     const guard = this.guard
-    this.transport.screenUnparsable = (context) => guard.screenUnparsable(context)
+    const transport = this.transport
+    transport.screenUnparsable = (context) => guard.screenUnparsable(context)
+    transport.screenConnection = (source) => guard.screenConnection(source)
+    transport.on('connectionDropped', (protocol, reason) => guard.connectionDropped(protocol, reason))
+    // A source banned while it holds TCP connections loses them too: a ban must free what it holds.
+    guard.on('banned', (_reason, address) => transport.dropConnectionsFrom(address, 'banned'))
     // An INVITE from an unknown source stays a refused call attempt (docs/call-accounting.md), answered or not.
     guard.on('refused', (method, reason) => {
       if (method !== 'INVITE' || reason !== 'unknown_source') return
       this.options.calls.refused({reason: 'unknown_source', status: guard.unknownSourceAction === 'reject' ? 403 : 0, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
     })
-    const ua = new UserAgent({transport: this.transport, product: config.sip.user_agent, screen: (request, context, belongs) => guard.screen(request, context, belongs)})
+    const ua = new UserAgent({
+      transport: this.transport,
+      product: config.sip.user_agent,
+      screen: (request, context, belongs) => guard.screen(request, context, belongs),
+      busyRetryAfterS: config.security.overload.retry_after_s,
+    })
     this.ua = ua
+    guard.serverTransactions = () => ua.transactions.serverTransactionCount
     const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log))
+    const maxDialogs = config.security.limits.max_dialogs
     const rtpAddress = config.rtp.address
     const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))
     const services = {
@@ -107,7 +124,11 @@ export class BuiltinSipEngine implements SignallingEngine {
       rtpAddress,
       log,
       isDraining: () => this.draining,
-      overloadRetryAfterS: () => (overload.active ? overload.retryAfterS : undefined),
+      admissionLimit: () => {
+        if (overload.active) return {reason: 'overload' as const, retryAfterS: overload.retryAfterS}
+        if (ua.dialogCount >= maxDialogs) return {reason: 'dialog_limit' as const, retryAfterS: overload.retryAfterS}
+        return undefined
+      },
     }
     ua.on('invite', (incoming) => {
       handleInbound(incoming, services).catch((error: unknown) => log.error({err: error, sip_call_id: incoming.callId}, 'inbound call failed'))

@@ -126,6 +126,13 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'security.overload.max_event_loop_lag_ms': {text: 'Overloaded while the worst event-loop delay of the last 500 ms is above this.', example: '250'},
   'security.overload.max_transactions': {text: 'Overloaded while more SIP transactions than this are held (`clutchcall status` shows the count).', example: '50000'},
   'security.overload.retry_after_s': {text: 'The `Retry-After` of the 503, in seconds.'},
+  'security.limits': {text: 'Hard caps on the memory any remote party can make the gateway hold, applied to every source, trusted ones included ([sip-abuse-control.md](sip-abuse-control.md#hard-limits)). Each refusal is counted in `clutchcall_sip_requests_refused_total` or `clutchcall_sip_connections_dropped_total`.'},
+  'security.limits.max_transactions': {text: 'Server transactions held at once (each is a few KB for up to 32 s). A new request past it gets a stateless `503` with `Retry-After` and creates nothing; retransmissions, ACKs and requests of existing transactions go on. Keep it above `security.overload.max_transactions`, which starts refusing INVITEs earlier.', example: '300000'},
+  'security.limits.max_dialogs': {text: 'SIP dialogs (call legs, both directions) held at once. A new INVITE past it gets `503` with `Retry-After` (refused attempt reason `dialog_limit`); calls already up are not touched.', example: '5000'},
+  'security.limits.max_tcp_connections': {text: 'TCP connections held at once, accepted and opened. A connection accepted past it is closed at once.'},
+  'security.limits.max_tcp_connections_per_source': {text: 'TCP connections one source address may hold open towards the gateway. Sources in `security.trusted_cidrs` are exempt (load generators that open a connection per call, your own proxies).', example: '16'},
+  'security.limits.tcp_send_buffer_bytes': {text: 'Bytes of our messages a TCP peer may leave unread before the connection is dropped (64 KiB to 1 GiB).'},
+  'security.limits.tcp_message_timeout_ms': {text: 'A SIP message begun on a TCP connection must be complete within this many milliseconds, or the connection is dropped: a peer trickling a message byte by byte cannot hold its buffer for ever. Each message finished restarts the clock; `0` switches the limit off.', example: '5000'},
   'security.max_tracked_sources': {text: 'The most sources counted (and, separately, banned) at once; beyond it the least recently seen source is forgotten, so memory stays bounded under a spoofed-address flood.'},
 
   webrtc: {text: 'The WebRTC endpoint for SDK clients ([sdk-rpc.md](sdk-rpc.md)). Needs `auth.jwt`.'},

@@ -225,6 +225,15 @@ const baseSchema = z.strictObject({
       max_transactions: withDefault(integer(1, 10_000_000), 100_000),
       retry_after_s: withDefault(integer(1, 3600), 5),
     }),
+    // Hard caps on what remote parties can make the gateway hold, whatever the load (docs/sip-abuse-control.md, "Hard limits").
+    limits: section({
+      max_transactions: withDefault(integer(100, 10_000_000), 150_000),
+      max_dialogs: withDefault(integer(1, 10_000_000), 20_000),
+      max_tcp_connections: withDefault(integer(1, 1_000_000), 10_000),
+      max_tcp_connections_per_source: withDefault(integer(1, 1_000_000), 128),
+      tcp_send_buffer_bytes: withDefault(integer(64 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
+      tcp_message_timeout_ms: withDefault(integer(0, 3_600_000), 10_000),
+    }),
   }),
   webrtc: section({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.

@@ -13,15 +13,18 @@ export interface UserAgentOptions {
   readonly contactUser?: string
   /** Decides, before any transaction state exists, what becomes of each request received; default: every request is admitted. */
   readonly screen?: RequestScreen
+  /** The Retry-After of a `busy` screen verdict's stateless 503; default 5. */
+  readonly busyRetryAfterS?: number
 }
 
 /**
- * What to do with a request: `admit` it, `drop` it silently, or `reject` it
- * with a stateless 403 (never for ACK). `belongs` is true when it matches a
+ * What to do with a request: `admit` it, `drop` it silently, `reject` it
+ * with a stateless 403, or answer `busy` with a stateless 503 and
+ * Retry-After (neither answer for ACK). `belongs` is true when it matches a
  * transaction or dialog we have (a retransmission, an in-dialog request, a
  * CANCEL of a pending INVITE).
  */
-export type RequestScreen = (request: SipRequest, context: InboundContext, belongs: boolean) => 'admit' | 'drop' | 'reject'
+export type RequestScreen = (request: SipRequest, context: InboundContext, belongs: boolean) => 'admit' | 'drop' | 'reject' | 'busy'
 
 export type ExtraHeaders = Iterable<readonly [string, string]> | Readonly<Record<string, string>>
 

@@ -48,18 +48,20 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
       request: (request, transaction) => this.onRequest(request, transaction),
       ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
       strayInvite2xx: (response, context) => this.onStray2xx(response, context),
-    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen)})})
+    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen, options.busyRetryAfterS ?? 5)})})
   }
 
-  /** The transaction layer's screen: adds what only the UA knows (its dialogs, pending INVITEs), and sends a `reject` its stateless 403. */
-  private screenWith(screen: RequestScreen): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
+  /** The transaction layer's screen: adds what only the UA knows (its dialogs, pending INVITEs), and sends a `reject` its stateless 403, a `busy` its 503. */
+  private screenWith(screen: RequestScreen, retryAfterS: number): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
+    const busyHeaders: Array<[string, string]> = [['Retry-After', String(retryAfterS)]]
     return (request, context, inTransaction) => {
       const belongs = inTransaction || this.belongs(request)
       const verdict = screen(request, context, belongs)
       if (verdict === 'admit') return true
-      if (verdict === 'reject' && request.method !== 'ACK') {
+      if (verdict !== 'drop' && request.method !== 'ACK') {
         // Stateless (RFC 3261 §8.2.6): no transaction, so a flood of rejected requests holds no memory.
-        this.transport.respond(buildResponse(this, request, 403), context).catch(() => {})
+        const response = verdict === 'reject' ? buildResponse(this, request, 403) : buildResponse(this, request, 503, {headers: busyHeaders})
+        this.transport.respond(response, context).catch(() => {})
       }
       return false
     }

@@ -98,4 +98,39 @@ describe('SipGuard', () => {
     assert.equal(guard.screen(request('OPTIONS'), from('127.0.0.1'), false), 'admit', 'loopback is trusted by default')
     assert.equal(guard.screen(request('OPTIONS'), from('127.0.0.1'), false), 'admit')
   })
+
+  it('screens TCP connections: trusted exempt, trunk and credential-trunk callers admitted, unknown dropped (admitted under reject), banned closed', (t) => {
+    const {guard} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    assert.equal(guard.screenConnection('192.0.2.100'), 'exempt')
+    assert.equal(guard.screenConnection('203.0.113.9'), 'admit')
+    // A credential-only trunk takes INVITEs from anywhere, so a connection cannot be judged by its address.
+    assert.equal(guard.screenConnection('198.51.100.1'), 'admit')
+    for (let i = 0; i < 3; i++) guard.screen(request('INVITE'), from('198.51.100.7'), false)
+    assert.equal(guard.screenConnection('198.51.100.7'), 'banned')
+    assert.equal(guard.screenConnection('::ffff:198.51.100.7'), 'banned')
+    const closedConfig = CONFIG.replace(/  - \{ id: phones.*\n/, '')
+    const dropping = guardFor(closedConfig)
+    t.after(() => dropping.guard.stop())
+    assert.equal(dropping.guard.screenConnection('198.51.100.1'), 'unknown_source')
+    assert.equal(dropping.guard.screenConnection('203.0.113.9'), 'admit')
+    const rejecting = guardFor(`${closedConfig}  unknown_sources: reject\n`)
+    t.after(() => rejecting.guard.stop())
+    assert.equal(rejecting.guard.screenConnection('198.51.100.1'), 'admit', 'let in to be answered 403')
+  })
+
+  it('answers busy (stateless 503) to a new request past limits.max_transactions, from any source, but never to ACK or a request we hold', (t) => {
+    const {guard, refused} = guardFor(`${CONFIG}  limits: { max_transactions: 100 }\n`)
+    t.after(() => guard.stop())
+    let held = 99
+    guard.serverTransactions = () => held
+    assert.equal(guard.screen(request('OPTIONS'), from('192.0.2.100'), false), 'admit')
+    held = 100
+    assert.equal(guard.screen(request('OPTIONS'), from('192.0.2.100'), false), 'busy', 'trusted sources too')
+    assert.equal(guard.screen(request('INVITE'), from('203.0.113.9'), false), 'busy')
+    assert.equal(guard.screen(request('BYE'), from('203.0.113.9'), true), 'admit', 'a request of a dialog or transaction we hold')
+    assert.equal(guard.screen(request('ACK'), from('203.0.113.9'), false), 'admit')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'drop', 'unknown sources are dropped before the cap')
+    assert.deepEqual(refused, ['OPTIONS/transaction_limit', 'INVITE/transaction_limit', 'OPTIONS/unknown_source'])
+  })
 })
