@@ -27,6 +27,8 @@ export interface CdrSinkOptions {
   readonly calls: CallRegistry
   readonly metrics: MetricFamilies
   readonly log: Logger
+  /** node.name: what the CDR `node` column gets, where the table has one. */
+  readonly nodeName?: string
 }
 
 export class CdrSink {
@@ -57,6 +59,7 @@ export class CdrSink {
         metrics,
         log: log.child({sink: 'cdr'}),
         ...(journal ? {beforeTrim: () => journal.commitEnds()} : {}),
+        ...(options.nodeName === undefined ? {} : {nodeName: options.nodeName}),
       })
     }
   }
@@ -156,6 +159,7 @@ export class CdrSink {
       batchesWritten: writer?.batchesWritten ?? 0,
       failedAttempts: writer?.failedAttempts ?? 0,
       dedup: writer?.dedup ?? null,
+      nodeColumn: writer?.nodeColumn ?? null,
       ...(this.journal ? {journal: {path: this.journal.path, bytes: this.journal.sizeBytes, calls: this.journal.journaledCalls, recoveredAtStart: this.recoveredAtStart}} : {}),
     }
   }
