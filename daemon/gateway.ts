@@ -283,6 +283,8 @@ export class Gateway {
     this.running = mergeReloaded(this.running, next.config)
     this.sip?.reconfigure(this.running)
     this.reconfigureWebRtc(applied)
+    // A CDR table migrated since (cdr migrate --node-column) is looked at again before the next batch.
+    this.cdr?.recheckTable()
     this.reloadedAt = new Date()
     const result: ConfigReloadResult = {file: next.file ?? null, reloadedAt: this.reloadedAt.toISOString(), applied, restartRequired, activeCalls: this.calls.activeCount}
     this.log.info({trigger, file: result.file, applied, restartRequired, activeCalls: result.activeCalls}, 'config reloaded')

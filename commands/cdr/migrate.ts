@@ -39,8 +39,8 @@ With --cluster NAME every statement runs ON CLUSTER NAME: the rows go to <table>
 
   static override flags = {
     cluster: Flags.string({summary: 'Create the replicated variant ON CLUSTER NAME (a cluster of the server\'s remote_servers).', helpValue: 'NAME'}),
-    'dry-run': Flags.boolean({summary: 'Print the statements; run nothing.'}),
-    'node-column': Flags.boolean({summary: 'Add the optional node column (the gateway that wrote each row) to the table, new or existing.'}),
+    'dry-run': Flags.boolean({summary: 'Print the statements; run nothing.', default: false}),
+    'node-column': Flags.boolean({summary: 'Add the optional node column (the gateway that wrote each row) to the table, new or existing.', default: false}),
   }
 
   async run(): Promise<CdrMigrateResult> {

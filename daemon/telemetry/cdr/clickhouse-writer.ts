@@ -18,7 +18,8 @@
 // The node column (docs/fleet.md, "Which node wrote a CDR"): when the table has
 // an optional `node` column (`cdr migrate --node-column`), every line sent gets
 // `"node":"<node.name>"` added as it leaves; the spool keeps the 21 columns.
-// The same batch always gets the same bytes, so the token scheme still holds.
+// The token is the hash of the batch as spooled, so a batch resent after the
+// column appeared (or a daemon restarted with another node.name) keeps it.
 import {createHash} from 'node:crypto'
 import {appendFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -120,6 +121,15 @@ export class ClickHouseCdrWriter {
     this.options.metrics.cdrPendingRows.set(this.pendingRows)
     if (this.pendingRows >= this.options.batchSize) this.schedule(0)
     else if (!this.timer) this.schedule(this.options.flushIntervalMs)
+  }
+
+  /**
+   * The next batch asks the server again what the table is like (node column, deduplication):
+   * a table migrated while the daemon runs (`cdr migrate --node-column`).
+   */
+  recheckTable(): void {
+    this.dedup = null
+    this.nodeColumn = null
   }
 
   /** Sends everything pending now; resolves when it is all acknowledged or `timeoutMs` has passed. */
@@ -254,7 +264,8 @@ export class ClickHouseCdrWriter {
   private async insert(body: Buffer, dedup: DedupMode): Promise<void> {
     const {connection} = this.options
     const sent = withNodeField(body, this.nodeColumn === true ? this.options.nodeName : undefined)
-    const token = dedup === 'token' ? createHash('sha256').update(sent).digest('hex') : undefined
+    // Of the rows as spooled: the same batch has the same token whether or not it carries the node column.
+    const token = dedup === 'token' ? createHash('sha256').update(body).digest('hex') : undefined
     const result = await connection.client.exec({
       query: `INSERT INTO ${connection.table} FORMAT JSONEachRow`,
       values: Readable.from([sent]),

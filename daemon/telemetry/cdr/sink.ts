@@ -124,6 +124,11 @@ export class CdrSink {
     }
   }
 
+  /** Asks the server again what the table is like (its node column, how it deduplicates) before the next batch: after `cdr migrate --node-column`, a config reload. */
+  recheckTable(): void {
+    this.writer?.recheckTable()
+  }
+
   /** `cdr flush`: with ClickHouse, until every pending row is acknowledged; embedded, an fsync. */
   async flush(timeoutMs: number): Promise<CdrStatus> {
     if (!this.writer) {

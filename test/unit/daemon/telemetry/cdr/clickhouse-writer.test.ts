@@ -110,6 +110,36 @@ describe('ClickHouseCdrWriter', () => {
     }
   })
 
+  it('a batch resent after the node column appeared keeps its token (the hash of the spooled rows) and lands once', async () => {
+    const options: {dedupToken: boolean; nodeColumn: boolean; failures: Array<'lost-ack'>} = {dedupToken: true, nodeColumn: false, failures: ['lost-ack']}
+    const server = fakeServer(options)
+    const {spool, writer} = writerWith(server.connection, 10, 'gw-fra-1')
+    const client = server.connection.client as unknown as {exec: (...args: unknown[]) => Promise<unknown>}
+    const exec = client.exec.bind(client)
+    // The table is migrated (and the daemon told, by a config reload) while the first attempt's acknowledgement is lost.
+    let first = true
+    client.exec = async (...args: unknown[]) => {
+      try {
+        return await exec(...args)
+      } finally {
+        if (first) {
+          first = false
+          options.nodeColumn = true
+          writer.recheckTable()
+        }
+      }
+    }
+    writer.start()
+    spoolRows(spool, writer, [line(1), line(2)])
+    assert.equal(await writer.flush(10_000), true)
+    assert.equal(writer.nodeColumn, true, 'the retry looked at the table again')
+    assert.equal(server.inserts.length, 1, 'the resent batch (now with node) was deduplicated by the same token')
+    assert.doesNotMatch(server.inserts[0]!.body, /"node"/, 'what landed is the first attempt, sent before the column existed')
+    assert.equal(server.stored.size, 2)
+    await writer.stop()
+    spool.close()
+  })
+
   it('withNodeField adds the field to each line and leaves an empty body and a missing name alone', () => {
     const body = Buffer.from(line(1) + line(2))
     assert.equal(withNodeField(body, undefined), body)
