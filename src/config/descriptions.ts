@@ -104,7 +104,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   heplify: {text: 'HEPv3 capture of every SIP message (and RTCP report) to Homer / heplify-server or sngrep ([hep.md](hep.md)); `clutchcall hep enable|disable` switch it at runtime.'},
   'heplify.enabled': {text: 'Capture from the start.'},
   'heplify.endpoint': {text: 'The collector, `HOST:PORT` (UDP); a host name is resolved when capture goes on.', example: '192.0.2.10:9060'},
-  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c) Homer shows for this gateway: a number, or `node` for the CRC-32 of `node.name` (stable across restarts, different for each node name; `clutchcall hep status` shows the number) ([fleet.md](fleet.md#hep-capture-id)).', example: 'node'},
+  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c) Homer shows for this gateway: a number, or `node` for the CRC-32 of `node.name` (the same on every start, and distinct names almost surely get distinct ids; `clutchcall hep status` shows the number) ([fleet.md](fleet.md#hep-capture-id)).', example: 'node'},
   'heplify.password': {text: 'The auth key (HEP chunk 0x0e), sent when not empty. A secret: never shown.', example: 'change-me'},
 
   admin: {text: 'The admin socket the CLI talks to ([admin-protocol.md](admin-protocol.md)).'},
