@@ -72,14 +72,19 @@ With --reconnect it goes on instead. It says on stderr why the stream was cut an
           if (view && feeds) {
             const feed = feeds.createEventFeed()
             const calls = await client.subscribeCalls(filter, (event) => feed.push(event))
-            const tail = view.runTailView({calls, subscribe: feed.subscribe, filter: describeCallFilter(filter)})
+            // Events wait in the feed until the view mounts (start), after any stderr line about the reconnection.
+            let tail: {done: Promise<void>; stop: () => void} | undefined
             return {
               pid,
               activeCalls: calls.length,
-              ended: Promise.race([lost, tail.done.then(() => 'quit' as const)]),
+              start: () => {
+                const mounted = view.runTailView({calls, subscribe: feed.subscribe, filter: describeCallFilter(filter)})
+                tail = mounted
+                return Promise.race([lost, mounted.done.then(() => 'quit' as const)])
+              },
               close: async () => {
-                tail.stop()
-                await tail.done
+                tail?.stop()
+                await tail?.done
                 client.close()
               },
             }
@@ -88,7 +93,7 @@ With --reconnect it goes on instead. It says on stderr why the stream was cut an
             // A full stdout stops the reading of events: the daemon, not this process, holds what is behind (and says when it is too much).
             if (!process.stdout.write(ndjsonLine(event))) client.pauseUntilDrained(process.stdout)
           })
-          return {pid, activeCalls: calls.length, ended: lost, close: async () => client.close()}
+          return {pid, activeCalls: calls.length, start: () => lost, close: async () => client.close()}
         } catch (error) {
           client.close()
           throw error

@@ -44,14 +44,20 @@ export class Backoff {
   }
 }
 
-/** One open `calls.subscribe`, as the command set it up (its events already flow to stdout or the view). */
+/** One open `calls.subscribe`, as the command set it up. */
 export interface TailSubscription {
   /** The daemon's process id (from the handshake). */
   readonly pid: number
   /** How many calls were up when the subscription started. */
   readonly activeCalls: number
-  /** Resolves when the subscription ends by itself: `quit` when the operator quit the live view, else why the stream ended. */
-  readonly ended: Promise<'quit' | CCError>
+  /**
+   * Shows the events (mounts the live view; NDJSON lines flow from the
+   * subscription on). Called once, after the notice that the tail follows
+   * again, so that line is never written under a mounted view. Resolves when
+   * the subscription ends by itself: `quit` when the operator quit the live
+   * view, else why the stream ended.
+   */
+  start(): Promise<'quit' | CCError>
   /** Ends it (closes the connection, unmounts the view); safe to call after it ended. */
   close(): Promise<void>
 }
@@ -169,7 +175,7 @@ export const followCalls = async (options: FollowOptions): Promise<void> => {
       notice({kind: 'resumed', pid: subscription.pid, activeCalls: subscription.activeCalls, attempts: outage.attempts, downMs: now() - outage.since, atMs: now()})
       outage = undefined
     }
-    const ending = await unlessStopped(subscription.ended, signal)
+    const ending = await unlessStopped(subscription.start(), signal)
     await subscription.close()
     if (ending === STOPPED || ending === 'quit') return
     if (!reconnect || !RETRIED_CODES.has(ending.code)) throw ending

@@ -13,6 +13,8 @@ interface Script {
   readonly notices: TailNotice[]
   readonly waits: number[]
   readonly closed: number[]
+  /** Which subscription was started, and how many notices had been given by then. */
+  readonly started: Array<{index: number; notices: number}>
   readonly opened: () => number
   readonly controller: AbortController
   readonly run: Promise<void>
@@ -27,6 +29,7 @@ const script = (steps: readonly Step[], options: {reconnect: boolean; giveUpAfte
   const notices: TailNotice[] = []
   const waits: number[] = []
   const closed: number[] = []
+  const started: Array<{index: number; notices: number}> = []
   const controller = new AbortController()
   let clock = 1_000_000
   let calls = 0
@@ -44,7 +47,10 @@ const script = (steps: readonly Step[], options: {reconnect: boolean; giveUpAfte
     return {
       pid: step.pid ?? 4242,
       activeCalls: step.calls ?? 0,
-      ended: ends === 'never' ? new Promise(() => {}) : Promise.resolve(ends === 'quit' ? 'quit' : new CCError(ends, {max_bytes: 16384})),
+      start: () => {
+        started.push({index, notices: notices.length})
+        return ends === 'never' ? new Promise(() => {}) : Promise.resolve(ends === 'quit' ? 'quit' : new CCError(ends, {max_bytes: 16384}))
+      },
       close: async () => {
         closed.push(index)
       },
@@ -62,7 +68,7 @@ const script = (steps: readonly Step[], options: {reconnect: boolean; giveUpAfte
       clock += ms
     },
   })
-  return {notices, waits, closed, opened: () => calls, controller, run}
+  return {notices, waits, closed, started, opened: () => calls, controller, run}
 }
 
 const summary = (notice: TailNotice): string => (notice.kind === 'resumed' ? `resumed after ${notice.attempts}` : `${notice.kind} ${notice.reason.code}`)
@@ -128,6 +134,12 @@ describe('followCalls with --reconnect', () => {
     assert.deepEqual(firstResume?.kind === 'resumed' && {pid: firstResume.pid, activeCalls: firstResume.activeCalls, downMs: firstResume.downMs}, {pid: 5151, activeCalls: 3, downMs: 21_200})
     assert.equal(secondResume?.kind === 'resumed' && secondResume.downMs, 200)
     assert.deepEqual(run.closed, [0, 8, 9], 'every subscription is closed, the last one by the stop')
+    // Each subscription shows its events only after the line saying the tail follows again (never under a mounted view).
+    assert.deepEqual(run.started, [
+      {index: 0, notices: 0},
+      {index: 8, notices: 4},
+      {index: 9, notices: 6},
+    ])
   })
 
   it('waits for a daemon that is not running at start, reporting it once', async () => {
@@ -186,7 +198,7 @@ describe('followCalls with --reconnect', () => {
     })
     controller.abort()
     await run
-    finish({pid: 1, activeCalls: 0, ended: new Promise(() => {}), close: async () => void (closed = true)})
+    finish({pid: 1, activeCalls: 0, start: () => assert.fail('not started after the stop'), close: async () => void (closed = true)})
     await new Promise((resolve) => setImmediate(resolve))
     assert.ok(closed)
   })
