@@ -62,6 +62,8 @@ With --reconnect it goes on instead. It says on stderr why the stream was cut an
       const {tailNoticeLine} = await import('../../src/cli/output/tail-notice.js')
       // A reader that goes away (`| head -1`) ends the stream like a signal would.
       if (!view) process.stdout.once('error', () => stopped.abort())
+      // Diagnostics are best effort: a stderr nobody reads any more does not stop the events.
+      process.stderr.on('error', () => {})
 
       const open = async () => {
         const client = await AdminClient.connect(loaded.socketPath, {client: 'clutchcall calls tail'})

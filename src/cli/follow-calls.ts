@@ -144,7 +144,7 @@ export const followCalls = async (options: FollowOptions): Promise<void> => {
     }
     if (opened === STOPPED) {
       // A subscription that completes after the stop is closed at once.
-      opening.then((late) => late.close(), () => undefined)
+      opening.then((late) => late.close()).catch(() => undefined)
       return
     }
     if (opened instanceof CCError) {
