@@ -55,6 +55,7 @@ export const ERRORS = {
   CC_ERR_ADMIN_CONNECTION_LOST: spec('The admin connection to the daemon closed before it answered', 'Check `clutchcall status`; the daemon log says why it went away.', -32022),
   CC_ERR_ADMIN_TIMEOUT: spec('The daemon did not answer {method} within {seconds}s', 'The daemon may be overloaded; check `clutchcall status` and its log.', -32023),
   CC_ERR_ADMIN_SUBSCRIBER_LAGGING: spec('The daemon closed this event stream: it fell behind by more than {max_bytes} bytes of unread events', 'Read the stream as fast as events come (a consumer that blocks stdout stalls it), or raise admin.max_queued_bytes; then start it again.', -32025),
+  CC_ERR_TAIL_GAVE_UP: spec('calls tail gave up reconnecting: no event stream from the daemon for {seconds}s ({attempts} attempts; the last failed with {code}: {reason})', 'Check `clutchcall status` and the daemon log; without --give-up-after, `calls tail --reconnect` retries for as long as it runs.', -32026),
   CC_ERR_CALL_NOT_FOUND: spec('No active call {call_sid}', 'List the active calls with `clutchcall calls list`; the call may have ended already.', -32030),
   CC_ERR_CALL_SID_AMBIGUOUS: spec('The SID prefix {prefix} matches {count} {what}: {matches}', 'Give more characters of the SID ({where} shows them in full).', -32031, EXIT_USAGE),
   CC_ERR_RECORDING_NOT_FOUND: spec('No recording {call_sid} in {dir}', 'List the recordings with `clutchcall recordings list`; a call is recorded only when its dialplan runs a record node.', -32032),
