@@ -17,17 +17,21 @@ const NEXT: KeyDescription = {
 }
 
 export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
-  sip: {text: 'SIP signalling: listeners, the product name, session timers and reliable provisionals.'},
+  sip: {text: 'SIP signalling: listeners, the product name, session timers, reliable provisionals and the drain grace.'},
   'sip.listen': {text: 'Where the gateway takes SIP: one entry per transport, address and port. Port 0 asks the OS for a free port; `clutchcall status` shows the one bound.'},
   'sip.listen[].transport': {text: 'The transport: UDP or TCP (TLS is not supported).', example: 'udp'},
   'sip.listen[].address': {text: 'The local address to bind; `0.0.0.0` or `::` for every interface.', example: '127.0.0.1'},
   'sip.listen[].port': {text: 'The port to bind; 0 for any free port.', example: '5060'},
+  'sip.drain_grace_s': {text: 'How long a drain (`clutchcall stop`, SIGTERM) keeps taking new INVITEs after out-of-dialog OPTIONS started answering `503`, so the calls a load balancer sends before its next health probe are not refused ([fleet.md](fleet.md#draining-behind-a-balancer)). Applies only when an OPTIONS probe arrived in the last 60 s (a gateway nobody probes refuses new calls at once), and never beyond the stop\'s `--timeout`. Size it to the balancer\'s probing interval times its failure threshold, plus a second or two; `0` refuses new calls at once.', example: '5'},
   'sip.user_agent': {text: 'The `User-Agent` of the SIP requests the gateway sends and the `Server` of its responses; `""` sends neither, so scanners learn nothing ([security.md](security.md)). Printable ASCII, at most 200 characters.', example: '""'},
   'sip.session_timers': {text: 'Session timers (RFC 4028; [sip-extensions.md](sip-extensions.md)): an inbound call always runs one, a B-leg when its callee\'s 2xx agrees to one. The refresher refreshes with an UPDATE or a re-INVITE; a call whose refresh never comes is ended with a BYE carrying Q.850 cause 102, which its CDR keeps.'},
   'sip.session_timers.enabled': {text: 'Use session timers: `timer` is in `Supported`, `Session-Expires` and `Min-SE` are honoured (422 below `min_se_s`), and a call whose caller asks for no timer gets one refreshed by the gateway. `false`: `Require: timer` gets 420 and `Session-Expires` is ignored.', example: 'false'},
   'sip.session_timers.expires_s': {text: 'The session interval the gateway asks for on its outbound legs, and the longest it grants a caller who asks for more (a caller\'s own `Min-SE` can still raise it). The refresher refreshes at half of it.', example: '600'},
   'sip.session_timers.min_se_s': {text: 'The shortest session interval accepted: a `Session-Expires` below it gets `422 Session Interval Too Small` with `Min-SE` set to it. RFC 4028 forbids values below 90; lower ones are for tests that must see a session expire. Not above `expires_s`.', example: '120'},
   'sip.reliable_provisionals': {text: 'Reliable provisional responses (RFC 3262, PRACK): `off` (`Require: 100rel` gets 420), `supported` (`100rel` is advertised; 18x go reliably when the caller requires it) or `preferred` (also when the caller only supports it). Reliable 18x from a B-leg\'s callee are PRACKed in every mode.', example: 'preferred'},
+
+  node: {text: 'This gateway\'s identity in a fleet ([fleet.md](fleet.md#identity)).'},
+  'node.name': {text: 'The node name: shown by `clutchcall status`, the `service.instance.id` of every span, the `node` field of every daemon log line, the source of `heplify.capture_id: node`, and the CDR `node` column where the table has one. Default: the host name (then it must follow the same rule). 1–64 characters of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, starting with a letter or digit; give each gateway of a fleet its own.', example: 'gw-fra-1'},
 
   rtp: {text: 'RTP media: the address and port range of media streams and the worker threads that carry them.'},
   'rtp.address': {text: 'The local address media streams bind and advertise in SDP.'},
@@ -106,7 +110,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   heplify: {text: 'HEPv3 capture of every SIP message (and RTCP report) to Homer / heplify-server or sngrep ([hep.md](hep.md)); `clutchcall hep enable|disable` switch it at runtime.'},
   'heplify.enabled': {text: 'Capture from the start.'},
   'heplify.endpoint': {text: 'The collector, `HOST:PORT` (UDP); a host name is resolved when capture goes on.', example: '192.0.2.10:9060'},
-  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c).'},
+  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c) Homer shows for this gateway: a number, or `node` for the CRC-32 of `node.name` (the same on every start, and distinct names almost surely get distinct ids; `clutchcall hep status` shows the number) ([fleet.md](fleet.md#hep-capture-id)).', example: 'node'},
   'heplify.password': {text: 'The auth key (HEP chunk 0x0e), sent when not empty. A secret: never shown.', example: 'change-me'},
 
   admin: {text: 'The admin socket the CLI talks to ([admin-protocol.md](admin-protocol.md)).'},
@@ -132,6 +136,13 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'security.overload.max_event_loop_lag_ms': {text: 'Overloaded while the worst event-loop delay of the last 500 ms is above this.', example: '250'},
   'security.overload.max_transactions': {text: 'Overloaded while more SIP transactions than this are held (`clutchcall status` shows the count).', example: '50000'},
   'security.overload.retry_after_s': {text: 'The `Retry-After` of the 503, in seconds.'},
+  'security.limits': {text: 'Hard caps on the memory any remote party can make the gateway hold, applied to every source, trusted ones included ([sip-abuse-control.md](sip-abuse-control.md#hard-limits)). Each refusal is counted in `clutchcall_sip_requests_refused_total` or `clutchcall_sip_connections_dropped_total`.'},
+  'security.limits.max_transactions': {text: 'Server transactions held at once (each is a few KB for up to 32 s). A new request past it gets a stateless `503` with `Retry-After` and creates nothing; retransmissions, ACKs and requests of existing transactions go on. Keep it above `security.overload.max_transactions`, which starts refusing INVITEs earlier.', example: '300000'},
+  'security.limits.max_dialogs': {text: 'SIP dialogs (call legs, both directions) held at once. A new INVITE past it gets `503` with `Retry-After` (refused attempt reason `dialog_limit`); calls already up are not touched.', example: '5000'},
+  'security.limits.max_tcp_connections': {text: 'TCP connections held at once, accepted and opened. A connection accepted past it is closed at once.'},
+  'security.limits.max_tcp_connections_per_source': {text: 'TCP connections one source address may hold open towards the gateway. Sources in `security.trusted_cidrs` are exempt (load generators that open a connection per call, your own proxies).', example: '16'},
+  'security.limits.tcp_send_buffer_bytes': {text: 'Bytes of our messages a TCP peer may leave unread before the connection is dropped (64 KiB to 1 GiB).'},
+  'security.limits.tcp_message_timeout_ms': {text: 'A SIP message begun on a TCP connection must be complete within this many milliseconds, or the connection is dropped: a peer trickling a message byte by byte cannot hold its buffer for ever. Each message finished restarts the clock; `0` switches the limit off.', example: '5000'},
   'security.max_tracked_sources': {text: 'The most sources counted (and, separately, banned) at once; beyond it the least recently seen source is forgotten, so memory stays bounded under a spoofed-address flood.'},
 
   webrtc: {text: 'The WebRTC endpoint for SDK clients ([sdk-rpc.md](sdk-rpc.md)). Needs `auth.jwt`.'},

@@ -23,15 +23,31 @@ export interface UserAgentOptions {
   readonly sessionTimers?: SessionTimerSettings
   /** When our provisional responses go reliably (RFC 3262); default `supported`. A reliable 18x we receive is PRACKed in every mode. */
   readonly reliableProvisionals?: ReliableProvisionalMode
+  /** The Retry-After of a `busy` screen verdict's stateless 503; default 5 (`UserAgent.busyRetryAfterS` changes it later). */
+  readonly busyRetryAfterS?: number
+  /**
+   * Health for load balancers: asked for each OPTIONS outside a dialog. Undefined: 200 (the UA
+   * takes calls); a refusal: that 503, with its Retry-After, so a balancer probing with OPTIONS
+   * stops sending new calls. Default: always 200.
+   */
+  readonly availability?: () => Unavailable | undefined
+}
+
+/** Why the UA takes no new calls now, as the 503 to a health probe says it. */
+export interface Unavailable {
+  /** The reason phrase of the 503 (`Draining`, `Overloaded`, …). */
+  readonly reason: string
+  readonly retryAfterS: number
 }
 
 /**
- * What to do with a request: `admit` it, `drop` it silently, or `reject` it
- * with a stateless 403 (never for ACK). `belongs` is true when it matches a
+ * What to do with a request: `admit` it, `drop` it silently, `reject` it
+ * with a stateless 403, or answer `busy` with a stateless 503 and
+ * Retry-After (neither answer for ACK). `belongs` is true when it matches a
  * transaction or dialog we have (a retransmission, an in-dialog request, a
  * CANCEL of a pending INVITE).
  */
-export type RequestScreen = (request: SipRequest, context: InboundContext, belongs: boolean) => 'admit' | 'drop' | 'reject'
+export type RequestScreen = (request: SipRequest, context: InboundContext, belongs: boolean) => 'admit' | 'drop' | 'reject' | 'busy'
 
 export type ExtraHeaders = Iterable<readonly [string, string]> | Readonly<Record<string, string>>
 

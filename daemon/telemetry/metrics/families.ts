@@ -80,8 +80,14 @@ export const createMetricFamilies = (registry: Registry) => {
     // SIP abuse control (docs/sip-abuse-control.md): requests turned away before any transaction, and bans.
     sipRequestsRefusedTotal: new Counter({
       name: 'clutchcall_sip_requests_refused_total',
-      help: 'SIP requests dropped (or refused with a stateless 403) before any transaction state, by method (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, INFO, UPDATE, PRACK, REFER, other) and reason (unknown_source, rate_limit, banned).',
+      help: 'SIP requests dropped (or refused with a stateless 403) before any transaction state, by method (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, INFO, UPDATE, PRACK, REFER, other) and reason (unknown_source, rate_limit, banned, transaction_limit: a stateless 503).',
       labelNames: ['method', 'reason'] as const,
+      registers,
+    }),
+    sipConnectionsDroppedTotal: new Counter({
+      name: 'clutchcall_sip_connections_dropped_total',
+      help: 'SIP stream connections closed as they were accepted or later by a limit, by transport (tcp) and reason (unknown_source, banned, source_limit, connection_limit, message_timeout, send_buffer).',
+      labelNames: ['transport', 'reason'] as const,
       registers,
     }),
     securityBansTotal: new Counter({
