@@ -60,7 +60,8 @@ export const createMetricFamilies = (registry: Registry) => {
     }),
     quicHandshakeSeconds: new Histogram({
       name: 'clutchcall_quic_handshake_seconds',
-      help: 'QUIC/WebTransport handshake time of SDK clients.',
+      help: 'QUIC/WebTransport handshake time of SDK clients, from the address-validated Initial to the established connection, by result (ok, failed: TLS or ALPN refusal, handshake timeout).',
+      labelNames: ['result'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),

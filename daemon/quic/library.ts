@@ -1,0 +1,154 @@
+// Everything ClutchCall takes from @matrixai/quic beyond its public API, in
+// one place (the version is pinned in package.json for this reason):
+//
+// - QUIC DATAGRAM frames (RFC 9221). The library enables them in quiche
+//   (config `enableDgram`) but its JavaScript layer neither reads nor sends
+//   them, so `attachDatagrams` reaches the connection's native quiche object:
+//   after each UDP packet the connection has processed, the datagrams quiche
+//   queued are handed over; sending queues one and flushes the connection.
+// - The streams a connection has already opened: a client's first stream
+//   can arrive in the packet that completes the handshake, and its event is
+//   dispatched before the server hands the connection out (`openedStreams`).
+// - The server's `acceptConnection` (called for every Initial packet of an
+//   unknown connection), wrapped by `hookAccept` to refuse connections over
+//   the limits before any state is made for them, and to time each handshake.
+//
+// The test clients use the same functions, so both ends of the tests go
+// through the code the daemon runs.
+import {createHmac, randomBytes} from 'node:crypto'
+import Logger, {Handler, LogLevel} from '@matrixai/logger'
+import type {QUICConnection, QUICServer, QUICServerCrypto, QUICStream} from '@matrixai/quic'
+import type {Logger as PinoLogger} from 'pino'
+
+/** What the native quiche connection offers for datagrams (a subset of the library's native types). */
+interface NativeDatagrams {
+  dgramRecvVec(): Uint8Array | null
+  dgramSend(data: Uint8Array): void | null
+  dgramMaxWritableLen(): number | null
+}
+
+interface ConnectionInternals {
+  conn: NativeDatagrams
+  recv(data: Uint8Array, remoteInfo: {host: string; port: number}): Promise<void>
+  send(): Promise<void>
+}
+
+export interface DatagramChannel {
+  /** Queues one datagram and flushes it; false when it cannot be sent (too large, the connection closing, datagrams not negotiated). */
+  send(data: Uint8Array): boolean
+}
+
+/**
+ * Delivers every QUIC datagram the connection receives to `onDatagram`, and
+ * returns the way to send them. Call once per connection, right after it is
+ * established (or created: the first recv comes later).
+ */
+export const attachDatagrams = (connection: QUICConnection, onDatagram: (data: Buffer) => void): DatagramChannel => {
+  const internals = connection as unknown as ConnectionInternals
+  const recv = internals.recv.bind(connection)
+  internals.recv = async (data, remoteInfo) => {
+    await recv(data, remoteInfo)
+    for (let datagram = internals.conn.dgramRecvVec(); datagram !== null; datagram = internals.conn.dgramRecvVec()) {
+      onDatagram(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
+    }
+  }
+  return {
+    send(data) {
+      if (connection.closed) return false
+      try {
+        internals.conn.dgramSend(data)
+      } catch {
+        // Done (queue full), BufferTooShort (larger than the peer takes), InvalidState (not negotiated): dropped, as UDP would.
+        return false
+      }
+      void internals.send().catch(() => undefined)
+      return true
+    },
+  }
+}
+
+/** The streams the connection holds now (including those whose stream event went out before anyone listened). */
+export const openedStreams = (connection: QUICConnection): QUICStream[] => [...(connection as unknown as {streamMap: Map<number, QUICStream>}).streamMap.values()]
+
+/** What `hookAccept` reports and asks. */
+export interface AcceptHooks {
+  /**
+   * Asked for a validated Initial (one that carries a Retry token) before a
+   * connection is made for it; false drops the packet (no state, no answer).
+   */
+  admit(remoteHost: string): boolean
+  /** An admitted Initial: its handshake begins; it ends in `established` or `failed`. */
+  began(remoteHost: string): void
+  established(connection: QUICConnection, remoteHost: string, seconds: number): void
+  failed(remoteHost: string, seconds: number, error: unknown): void
+}
+
+type AcceptConnection = (remoteInfo: {host: string; port: number}, header: {token: Uint8Array}, dcid: unknown, data: Uint8Array) => Promise<QUICConnection | undefined>
+
+/**
+ * Wraps the server's acceptConnection. Initials without a token get the
+ * library's stateless Retry (which proves the source address) and are not
+ * handshakes; an Initial with a token is admitted or dropped, then timed
+ * from there to the established connection (or its failure: a TLS error
+ * such as a wrong ALPN, or the handshake timeout).
+ */
+export const hookAccept = (server: QUICServer, hooks: AcceptHooks): void => {
+  const target = server as unknown as {acceptConnection: AcceptConnection}
+  const accept = target.acceptConnection.bind(server)
+  target.acceptConnection = async (remoteInfo, header, dcid, data) => {
+    if (header.token.byteLength === 0) return accept(remoteInfo, header, dcid, data)
+    if (!hooks.admit(remoteInfo.host)) return undefined
+    const start = performance.now()
+    hooks.began(remoteInfo.host)
+    try {
+      const connection = await accept(remoteInfo, header, dcid, data)
+      const seconds = (performance.now() - start) / 1000
+      // A token that does not validate (forged, or from another address) makes no connection: not a handshake.
+      if (connection === undefined) hooks.failed(remoteInfo.host, seconds, new Error('invalid Retry token'))
+      else hooks.established(connection, remoteInfo.host, seconds)
+      return connection
+    } catch (error) {
+      hooks.failed(remoteInfo.host, (performance.now() - start) / 1000, error)
+      throw error
+    }
+  }
+}
+
+/** The server's retry-token and connection-id keys: HMAC-SHA256 with a key made at each start. */
+export const serverCrypto = (): QUICServerCrypto => {
+  const key = randomBytes(32)
+  const hmac = (secret: ArrayBuffer, data: ArrayBuffer): Buffer => createHmac('sha256', Buffer.from(secret)).update(Buffer.from(data)).digest()
+  /** A copy in its own ArrayBuffer (a Buffer's may be a shared pool). */
+  const arrayBuffer = (bytes: Buffer): ArrayBuffer => {
+    const copy = new ArrayBuffer(bytes.length)
+    new Uint8Array(copy).set(bytes)
+    return copy
+  }
+  return {
+    key: arrayBuffer(key),
+    ops: {
+      sign: async (secret, data) => arrayBuffer(hmac(secret, data)),
+      verify: async (secret, data, signature) => {
+        const expected = hmac(secret, data)
+        const given = Buffer.from(signature)
+        return given.length === expected.length && expected.equals(given)
+      },
+    },
+  }
+}
+
+class PinoHandler extends Handler {
+  constructor(private readonly log: PinoLogger) {
+    super()
+  }
+
+  emit(output: string): void {
+    this.log.debug({component: 'quic'}, output)
+  }
+}
+
+/**
+ * The library logs every connection it closes (at ERROR for the ungraceful ones a hostile peer can cause
+ * at will): its warnings and errors go to the daemon log at debug level, so a peer cannot flood the log.
+ */
+export const libraryLogger = (log: PinoLogger): Logger => new Logger('quic', LogLevel.WARN, [new PinoHandler(log)])
