@@ -34,6 +34,8 @@ export interface QuicConnectOptions {
   readonly idleTimeoutMs?: number
   /** PINGs while quiet, so the gateway's idle timeout does not close the connection (0: none). */
   readonly keepAliveMs?: number
+  /** Gives up a handshake that has not completed by then (a gateway that drops the connection never answers). */
+  readonly connectTimeoutMs?: number
 }
 
 const fingerprint = (der: Uint8Array): string =>
@@ -149,7 +151,7 @@ export class QuicSdkClient {
         maxIdleTimeout: options.idleTimeoutMs ?? 30_000,
         ...(options.keepAliveMs === 0 ? {} : {keepAliveIntervalTime: options.keepAliveMs ?? 1000}),
       },
-    })
+    }, {timer: options.connectTimeoutMs ?? 10_000})
     return {client: new QuicSdkClient(client), handshakeMs: performance.now() - start}
   }
 

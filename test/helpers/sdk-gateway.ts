@@ -52,8 +52,7 @@ quic:
   listen: 127.0.0.1:0
 ${limits.length > 0 ? `  limits:\n${limits}\n` : ''}${options.webrtc ? 'webrtc:\n  enabled: true\n  listen: 127.0.0.1:0\n' : ''}tenants:
 ${tenants}
-trunks:
-${trunks}
+trunks:${trunks.length > 0 ? `\n${trunks}` : ' []'}
 ${options.issuer.configYaml()}`)
   const listener = gw.listeners.find((candidate) => candidate.name === 'quic')
   assert.ok(listener?.port, `no quic listener in ${JSON.stringify(gw.listeners)}`)
