@@ -72,3 +72,35 @@ describe('webrtc', () => {
     assert.match(error.message, /line 2: webrtc\.enabled: .*configure auth\.jwt/)
   })
 })
+
+describe('quic', () => {
+  it('is off by default, on 127.0.0.1:4433, with limits that bound a hostile peer', () => {
+    const config = parseConfigText('', 'empty.yaml')
+    assert.equal(config.quic.enabled, false)
+    assert.equal(config.quic.listen, '127.0.0.1:4433')
+    assert.equal(config.quic.cert, undefined)
+    assert.deepEqual(config.quic.limits, {
+      max_connections: 1000,
+      max_connections_per_source: 10,
+      max_streams_per_connection: 16,
+      max_stream_buffer_bytes: 65_536,
+      handshake_timeout_ms: 5000,
+      idle_timeout_ms: 30_000,
+      auth_timeout_ms: 5000,
+    })
+  })
+
+  it('cannot be enabled without auth.jwt', () => {
+    const error = failure('quic:\n  enabled: true\n')
+    assert.deepEqual(problemPaths(error), ['quic.enabled'])
+    assert.match(error.message, /line 2: quic\.enabled: .*configure auth\.jwt/)
+  })
+
+  it('takes a certificate only with its key, and limits only in their ranges', () => {
+    const certOnly = failure('quic:\n  cert: /etc/clutchcall/quic.crt\n')
+    assert.deepEqual(problemPaths(certOnly), ['quic.key'])
+    assert.match(certOnly.message, /give both quic\.cert and quic\.key, or neither/)
+    const zero = failure('quic:\n  limits:\n    max_streams_per_connection: 0\n    unknown_limit: 1\n')
+    assert.deepEqual(problemPaths(zero).sort(), ['quic.limits.max_streams_per_connection', 'quic.limits.unknown_limit'])
+  })
+})
