@@ -92,10 +92,10 @@ export class QuicEndpoint {
       },
       failed: (remote, seconds, error) => {
         this.options.observeHandshake('failed', seconds)
-        this.count(remote, -1)
         log.debug({remote, err: error}, 'QUIC handshake failed')
       },
-    })
+      released: (remote) => this.count(remote, -1),
+    }, limits.handshake_timeout_ms)
     try {
       await server.start({host, port})
     } catch (error) {

@@ -77,10 +77,13 @@ export interface AcceptHooks {
    * connection is made for it; false drops the packet (no state, no answer).
    */
   admit(remoteHost: string): boolean
-  /** An admitted Initial: its handshake begins; it ends in `established` or `failed`. */
+  /** An admitted Initial: its handshake begins. Each ends in one `established`, or one `failed` then one `released`. */
   began(remoteHost: string): void
   established(connection: QUICConnection, remoteHost: string, seconds: number): void
+  /** The handshake failed (at the handshake timeout, or when the library gave it up); `seconds` is how long it ran. */
   failed(remoteHost: string, seconds: number, error: unknown): void
+  /** The failed handshake's connection is gone (after QUIC's closing period): what it held is free. */
+  released(remoteHost: string): void
 }
 
 type AcceptConnection = (remoteInfo: {host: string; port: number}, header: {token: Uint8Array}, dcid: unknown, data: Uint8Array) => Promise<QUICConnection | undefined>
@@ -89,27 +92,44 @@ type AcceptConnection = (remoteInfo: {host: string; port: number}, header: {toke
  * Wraps the server's acceptConnection. Initials without a token get the
  * library's stateless Retry (which proves the source address) and are not
  * handshakes; an Initial with a token is admitted or dropped, then timed
- * from there to the established connection (or its failure: a TLS error
- * such as a wrong ALPN, or the handshake timeout).
+ * from there to the established connection, or to its failure: a TLS error
+ * such as a wrong ALPN, an invalid token, or `handshakeTimeoutMs` passing.
+ * (The library gives a timed-out handshake up at the same moment, through
+ * the server's minIdleTimeout, but reports it only after QUIC's closing
+ * period, three probe timeouts later: the failure is observed at the timeout.)
  */
-export const hookAccept = (server: QUICServer, hooks: AcceptHooks): void => {
+export const hookAccept = (server: QUICServer, hooks: AcceptHooks, handshakeTimeoutMs: number): void => {
   const target = server as unknown as {acceptConnection: AcceptConnection}
   const accept = target.acceptConnection.bind(server)
   target.acceptConnection = async (remoteInfo, header, dcid, data) => {
     if (header.token.byteLength === 0) return accept(remoteInfo, header, dcid, data)
-    if (!hooks.admit(remoteInfo.host)) return undefined
+    const host = remoteInfo.host
+    if (!hooks.admit(host)) return undefined
     const start = performance.now()
-    hooks.began(remoteInfo.host)
+    const seconds = () => (performance.now() - start) / 1000
+    hooks.began(host)
+    let failed = false
+    const fail = (error: unknown): void => {
+      if (failed) return
+      failed = true
+      hooks.failed(host, seconds(), error)
+    }
+    const timer = setTimeout(() => fail(new Error(`handshake not complete within ${handshakeTimeoutMs} ms`)), handshakeTimeoutMs)
     try {
       const connection = await accept(remoteInfo, header, dcid, data)
-      const seconds = (performance.now() - start) / 1000
-      // A token that does not validate (forged, or from another address) makes no connection: not a handshake.
-      if (connection === undefined) hooks.failed(remoteInfo.host, seconds, new Error('invalid Retry token'))
-      else hooks.established(connection, remoteInfo.host, seconds)
+      // A token that does not validate (forged, or from another address) makes no connection.
+      if (connection === undefined) fail(new Error('invalid Retry token'))
+      // Completed just after the timeout had counted it failed: it stays failed, and is closed.
+      else if (failed) void connection.stop({isApp: false, errorCode: 0, force: true}).catch(() => undefined)
+      else hooks.established(connection, host, seconds())
+      if (failed) hooks.released(host)
       return connection
     } catch (error) {
-      hooks.failed(remoteInfo.host, (performance.now() - start) / 1000, error)
+      fail(error)
+      hooks.released(host)
       throw error
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

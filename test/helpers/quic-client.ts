@@ -3,7 +3,7 @@
 // opens one stream per RPC with length-prefixed frames (src/rpc/stream-frames.ts),
 // sends a tone as RTP in QUIC datagrams and counts the audio that comes back.
 import {createHash, webcrypto} from 'node:crypto'
-import {events, native, QUICClient, type QUICStream} from '@matrixai/quic'
+import {events, native, QUICClient, QUICSocket, type QUICStream} from '@matrixai/quic'
 import pino from 'pino'
 import {attachDatagrams, libraryLogger, type DatagramChannel} from '../../daemon/quic/library.js'
 import {linearToUlaw} from '../../src/media/g711.js'
@@ -153,6 +153,40 @@ export class QuicSdkClient {
       },
     }, {timer: options.connectTimeoutMs ?? 10_000})
     return {client: new QuicSdkClient(client), handshakeMs: performance.now() - start}
+  }
+
+  /**
+   * A client that starts a handshake and goes silent in the middle of it: its first `packets` UDP datagrams
+   * (the Initial, and the Initial with the Retry token) leave, nothing after them, so the gateway never gets
+   * its Finished. (Its own side may consider the handshake done: a client is established before the server.)
+   */
+  static async stallHandshake(port: number, packets = 2, giveUpMs = 4000): Promise<void> {
+    const socket = new QUICSocket({logger: libraryLogger(quietLog)})
+    await socket.start({host: '127.0.0.1'})
+    const internals = socket as unknown as {send_: (...args: unknown[]) => Promise<void>}
+    const send = internals.send_.bind(socket)
+    let sent = 0
+    internals.send_ = async (...args) => {
+      if (++sent <= packets) await send(...args)
+    }
+    try {
+      const client = await QUICClient.createQUICClient(
+        {
+          host: '127.0.0.1',
+          port,
+          socket,
+          logger: libraryLogger(quietLog),
+          crypto: {ops: {randomBytes: async (data: ArrayBuffer) => void webcrypto.getRandomValues(new Uint8Array(data))}},
+          config: {applicationProtos: [QUIC_TEST_ALPN], verifyPeer: false, maxIdleTimeout: 0},
+        },
+        {timer: giveUpMs},
+      )
+      await client.destroy({force: true}).catch(() => undefined)
+    } catch {
+      // Given up: the point is what the gateway does meanwhile.
+    } finally {
+      await socket.stop({force: true}).catch(() => undefined)
+    }
   }
 
   get closed(): boolean {

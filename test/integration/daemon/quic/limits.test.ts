@@ -60,7 +60,7 @@ before(async () => {
     tenants: ['acme'],
     trunks: [],
     issuer,
-    limits: {max_connections: 2},
+    limits: {max_connections: 2, handshake_timeout_ms: 1000},
   }))
 })
 
@@ -123,6 +123,21 @@ describe('QUIC limits (a real daemon with small quic.limits)', () => {
     const reply = await client.request('call.hangup', {call_sid: `CA${'0'.repeat(32)}`})
     assert.equal(reply.payload.code, 'CC_ERR_CALL_NOT_FOUND')
     assert.equal(client.closed, false)
+    await closeAll()
+  })
+
+  it('drops a handshake that stalls after the client\'s validated Initial at handshake_timeout_ms, counted as failed then', async () => {
+    // The second gateway: a 1 s handshake timeout and the default 30 s idle timeout.
+    const bucket = (le: string) => total.metric(new RegExp(`^clutchcall_quic_handshake_seconds_bucket\\{le="${le}",result="failed"\\} (\\d+)`, 'm'))
+    const before = {failed: await bucket('\\+Inf'), early: await bucket('0\\.5'), bounded: await bucket('2\\.5')}
+    await QuicSdkClient.stallHandshake(totalPort)
+    await waitFor('the stalled handshake counted as failed', async () => ((await bucket('\\+Inf')) >= before.failed + 1 ? true : undefined), 10_000)
+    assert.equal(await bucket('0\\.5'), before.early, 'failed before the handshake timeout')
+    assert.equal(await bucket('2\\.5'), before.bounded + 1, 'not dropped at the handshake timeout')
+    // Its slot is free again once QUIC's closing period is over: two clients fit.
+    await waitFor('the stalled connection released', async () => ((await quicStatus(total)).connections === 0 ? true : undefined))
+    const served = [await connect({}, totalPort), await connect({}, totalPort)]
+    for (const client of served) assert.equal((await client.open(await issuer.token('acme'))).kind, 'response')
     await closeAll()
   })
 

@@ -5,6 +5,8 @@
 // trace (RPC → call → B-leg, transport=quic) and the handshake histogram are
 // checked, and the refusals of the issue are tried.
 import assert from 'node:assert/strict'
+import {X509Certificate} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
 import {RPC_METHODS} from '../../../../src/rpc/protocol.js'
 import {encodeStreamFrame} from '../../../../src/rpc/stream-frames.js'
@@ -211,6 +213,21 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
     // 0x100 + 120 (TLS alert no_application_protocol, RFC 9001 section 4.8).
     assert.equal(error.data?.errorCode, 0x178, String(error.message))
     await waitFor('the failed handshake in the histogram', async () => ((await handshakes('failed')) >= before + 1 ? true : undefined), 15_000)
+  })
+
+  it('shows the listener and the certificate clients pin in status, human and --json, with the certificate file in the home', async () => {
+    const human = await gw.home.run(['status'])
+    assert.equal(human.code, 0, human.stderr)
+    assert.match(human.stdout, new RegExp(`QUIC certificate\\s+SHA-256 ${sha256} \\(generated, valid until \\d{4}-`))
+    assert.match(human.stdout, new RegExp(`QUIC\\s+127\\.0\\.0\\.1:${port} \\(UDP\\), ALPN clutchcall-sdk/1`))
+    const status = await gw.home.json(['status'])
+    const quic = status.body.result.quic
+    assert.equal(quic.alpn, 'clutchcall-sdk/1')
+    assert.equal(quic.listen, `127.0.0.1:${port}`)
+    assert.equal(quic.certificate.source, 'generated')
+    assert.equal(quic.certificate.path, gw.home.path('quic', 'cert.pem'))
+    assert.equal(new X509Certificate(readFileSync(quic.certificate.path)).fingerprint256, sha256)
+    assert.ok(status.body.result.listeners.some((listener: {name: string; transport: string; port: number}) => listener.name === 'quic' && listener.transport === 'udp' && listener.port === port))
   })
 
   it('refuses a client that pins another certificate (the gateway presents the one status shows)', async () => {
