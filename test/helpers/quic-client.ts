@@ -58,6 +58,9 @@ export class RpcStream {
     void this.read()
   }
 
+  /** Told of every frame and of the end (reply() waits on it rather than polling, so round trips can be timed). */
+  private readonly watchers = new Set<() => void>()
+
   private async read(): Promise<void> {
     const reader = this.reader
     const frames = new StreamFrameReader()
@@ -66,11 +69,13 @@ export class RpcStream {
         const {value, done} = await reader.read()
         if (done) break
         for (const frame of frames.push(value)) this.frames.push(decodeFrame(frame))
+        for (const watcher of this.watchers) watcher()
       }
     } catch {
       // Reset or connection gone: the stream has ended either way.
     }
     this.ended = true
+    for (const watcher of this.watchers) watcher()
   }
 
   async write(bytes: Uint8Array, end = true): Promise<void> {
@@ -80,16 +85,21 @@ export class RpcStream {
 
   /** The first response or error frame. */
   reply(timeoutMs = 10_000): Promise<QuicReply> {
-    return waitFor(
-      'a reply on the stream',
-      () => {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
         const frame = this.frames.find((candidate) => candidate.kind === 'response' || candidate.kind === 'error')
-        if (frame) return {kind: frame.kind as QuicReply['kind'], payload: frame.payload}
-        if (this.ended) throw new Error(`the stream ended without a reply (${this.frames.length} frames)`)
-        return undefined
-      },
-      timeoutMs,
-    )
+        if (frame) done(() => resolve({kind: frame.kind as QuicReply['kind'], payload: frame.payload}))
+        else if (this.ended) done(() => reject(new Error(`the stream ended without a reply (${this.frames.length} frames)`)))
+      }
+      const timer = setTimeout(() => done(() => reject(new Error(`no reply on the stream within ${timeoutMs} ms`))), timeoutMs)
+      const done = (settle: () => void): void => {
+        clearTimeout(timer)
+        this.watchers.delete(check)
+        settle()
+      }
+      this.watchers.add(check)
+      check()
+    })
   }
 
   /** Stops reading and sending on it (RESET_STREAM and STOP_SENDING): the gateway ends what it carried. */
