@@ -157,13 +157,14 @@ export class QuicClientConnection {
       for (;;) {
         const {value, done} = await reader.read()
         if (done) break
-        const received = frames.push(value)
-        if (received.length === 0) continue
-        if (handling !== undefined || received.length > 1) throw new CCError('CC_ERR_RPC_BAD_FRAME', {detail: 'one request per stream: open a new stream for the next one'})
-        handling = this.handle(received[0] as Buffer, {send, closed: ended}).then(async () => {
-          const streaming = answered === FRAME_KIND.response && STREAMING_METHODS.has(methodIdOf(received[0] as Buffer))
-          if (!streaming) await finish()
-        })
+        for (const request of frames.push(value)) {
+          // The first frame is the request, whatever the packet boundaries; any frame after it is refused.
+          if (handling !== undefined) throw new CCError('CC_ERR_RPC_BAD_FRAME', {detail: 'one request per stream: open a new stream for the next one'})
+          handling = this.handle(request, {send, closed: ended}).then(async () => {
+            const streaming = answered === FRAME_KIND.response && STREAMING_METHODS.has(methodIdOf(request))
+            if (!streaming) await finish()
+          })
+        }
       }
       if (handling === undefined) {
         // The client ended its side without a whole frame.

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import {X509Certificate} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
-import {RPC_METHODS} from '../../../../src/rpc/protocol.js'
+import {encodeFrame, RPC_METHODS} from '../../../../src/rpc/protocol.js'
 import {encodeStreamFrame} from '../../../../src/rpc/stream-frames.js'
 import {freePort} from '../../../helpers/cli.js'
 import {TestGateway, waitFor} from '../../../helpers/gateway.js'
@@ -202,6 +202,33 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
     assert.equal(client.closed, false)
     const parseSpan = await waitFor('a failed rpc.parse span over QUIC', () => receiver.spans.find((span) => span.name === 'rpc.parse' && span.statusCode === 2 && span.attributes.transport === 'quic'))
     assert.ok(parseSpan)
+  })
+
+  it('survives streams reset mid-frame, writes after it stopped reading, and two requests on one stream; the session goes on', async () => {
+    const client = await connect()
+    assert.equal((await client.open(await issuer.token('acme'))).kind, 'response')
+    // Half a frame, then RESET_STREAM.
+    const half = await client.raw(Buffer.from([0, 0, 0, 30, 1, 0, 0, 0, 0, 1]), false)
+    await half.cancel()
+    // An oversized prefix (the gateway answers and stops reading), then 200 KB more.
+    const flood = await client.raw(Buffer.from([0, 0, 0x40, 0x01]), false)
+    assert.equal((await flood.reply()).payload.code, 'CC_ERR_RPC_BAD_FRAME')
+    await flood.write(Buffer.alloc(200 * 1024, 7)).catch(() => undefined)
+    // Two requests on one stream: the first is answered, the second refused.
+    const hangup = (requestId: number) => encodeStreamFrame(encodeFrame({kind: 'request', methodId: 2, requestId, payload: {call_sid: `CA${'0'.repeat(32)}`}}))
+    const twice = await client.raw(Buffer.concat([hangup(1), hangup(2)]))
+    await waitFor('both answers', () => (twice.ended ? true : undefined))
+    assert.deepEqual(
+      twice.frames.map((frame) => [frame.kind, frame.payload.code]).sort(),
+      [
+        ['error', 'CC_ERR_CALL_NOT_FOUND'],
+        ['error', 'CC_ERR_RPC_BAD_FRAME'],
+      ],
+    )
+    assert.equal(client.closed, false)
+    assert.equal((await client.request('call.hangup', {call_sid: `CA${'1'.repeat(32)}`})).payload.code, 'CC_ERR_CALL_NOT_FOUND')
+    const status = await gw.home.json(['status'])
+    assert.equal(status.code, 0, 'the daemon answers')
   })
 
   it('counts a handshake refused for its ALPN as failed; the client gets a TLS no_application_protocol error', async () => {
