@@ -12,7 +12,7 @@ import {CCError} from '../../src/errors.js'
 import {listenAddress, listenError, type BoundAddress} from '../net/listen.js'
 import {loadCertificate, needsRenewal, type QuicCertificate} from './certificate.js'
 import {QUIC_CLOSE, QuicClientConnection, type QuicServices} from './connection.js'
-import {hookAccept, libraryLogger, serverCrypto} from './library.js'
+import {holdEarlyStreams, hookAccept, libraryLogger, serverCrypto} from './library.js'
 
 export const QUIC_ALPN = 'clutchcall-sdk/1'
 /** Datagrams quiche queues each way per connection (50 a second is one call's audio). */
@@ -58,6 +58,7 @@ export class QuicEndpoint {
     const {host, port} = this.address
     this.certificate = await loadCertificate({cert: config.cert, key: config.key, quicDir: this.options.quicDir, listenHost: host})
     const limits = config.limits
+    holdEarlyStreams()
     const server = new QUICServer({
       crypto: serverCrypto(),
       logger: libraryLogger(log),

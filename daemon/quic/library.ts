@@ -6,9 +6,14 @@
 //   them, so `attachDatagrams` reaches the connection's native quiche object:
 //   after each UDP packet the connection has processed, the datagrams quiche
 //   queued are handed over; sending queues one and flushes the connection.
-// - The streams a connection has already opened: a client's first stream
-//   can arrive in the packet that completes the handshake, and its event is
-//   dispatched before the server hands the connection out (`openedStreams`).
+// - Streams that arrive while a connection is still starting (a client's
+//   first streams can come in the packet that completes the handshake). The
+//   library shuts such streams down, and for a peer's unidirectional stream
+//   (HTTP/3 clients open their control stream at once) that shutdown throws
+//   out of its packet handler: the process would die. `holdEarlyStreams`
+//   makes them wait in quiche until the connection runs, and `takeStreams`
+//   picks them up then (and those whose stream event went out before anyone
+//   listened).
 // - The server's `acceptConnection` (called for every Initial packet of an
 //   unknown connection), wrapped by `hookAccept` to refuse connections over
 //   the limits before any state is made for them, and to time each handshake.
@@ -16,8 +21,9 @@
 // The test clients use the same functions, so both ends of the tests go
 // through the code the daemon runs.
 import {createHmac, randomBytes} from 'node:crypto'
+import {startStop} from '@matrixai/async-init'
 import Logger, {Handler, LogLevel} from '@matrixai/logger'
-import type {QUICConnection, QUICServer, QUICServerCrypto, QUICStream} from '@matrixai/quic'
+import {events, QUICConnection, type QUICServer, type QUICServerCrypto, type QUICStream} from '@matrixai/quic'
 import type {Logger as PinoLogger} from 'pino'
 
 /** What the native quiche connection offers for datagrams (a subset of the library's native types). */
@@ -67,8 +73,49 @@ export const attachDatagrams = (connection: QUICConnection, onDatagram: (data: B
   }
 }
 
-/** The streams the connection holds now (including those whose stream event went out before anyone listened). */
-export const openedStreams = (connection: QUICConnection): QUICStream[] => [...(connection as unknown as {streamMap: Map<number, QUICStream>}).streamMap.values()]
+interface StreamInternals {
+  streamMap: Map<number, QUICStream>
+  processStreams(): void
+  send(): Promise<void>
+  [startStop.running]: boolean
+  [startStop.status]: string | null
+}
+
+let holding = false
+
+/**
+ * Streams a peer opens while the connection is starting are left in quiche (not shut down) until it runs.
+ * Applies to every connection of the process, server and client; idempotent.
+ */
+export const holdEarlyStreams = (): void => {
+  if (holding) return
+  holding = true
+  const prototype = QUICConnection.prototype as unknown as StreamInternals
+  const processStreams = prototype.processStreams
+  prototype.processStreams = function (this: StreamInternals) {
+    if (this[startStop.running] === false && this[startStop.status] !== 'stopping') return
+    processStreams.call(this)
+  }
+}
+
+/**
+ * Hands every stream of a running connection to `onStream` once: those it opens from now on, those already
+ * created before this was called, and those held while it was starting.
+ */
+export const takeStreams = (connection: QUICConnection, onStream: (stream: QUICStream) => void): void => {
+  const internals = connection as unknown as StreamInternals
+  const seen = new WeakSet<QUICStream>()
+  const take = (stream: QUICStream): void => {
+    if (seen.has(stream)) return
+    seen.add(stream)
+    onStream(stream)
+  }
+  connection.addEventListener(events.EventQUICConnectionStream.name, (event: Event) => take((event as unknown as events.EventQUICConnectionStream).detail))
+  for (const stream of internals.streamMap.values()) take(stream)
+  if (connection.closed) return
+  internals.processStreams()
+  void internals.send().catch(() => undefined)
+}
 
 /** What `hookAccept` reports and asks. */
 export interface AcceptHooks {

@@ -5,7 +5,7 @@
 import {createHash, webcrypto} from 'node:crypto'
 import {events, native, QUICClient, QUICSocket, type QUICStream} from '@matrixai/quic'
 import pino from 'pino'
-import {attachDatagrams, libraryLogger, type DatagramChannel} from '../../daemon/quic/library.js'
+import {attachDatagrams, holdEarlyStreams, libraryLogger, type DatagramChannel} from '../../daemon/quic/library.js'
 import {linearToUlaw} from '../../src/media/g711.js'
 import {decodeFrame, encodeFrame, RPC_METHODS, type RpcFrame, type RpcMethodName} from '../../src/rpc/protocol.js'
 import {encodeStreamFrame, StreamFrameReader} from '../../src/rpc/stream-frames.js'
@@ -139,6 +139,7 @@ export class QuicSdkClient {
 
   /** The QUIC handshake; `handshakeMs` is how long it took here. */
   static async connect(port: number, options: QuicConnectOptions = {}): Promise<{client: QuicSdkClient; handshakeMs: number}> {
+    holdEarlyStreams()
     const start = performance.now()
     const client = await QUICClient.createQUICClient({
       host: '127.0.0.1',
