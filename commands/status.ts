@@ -32,6 +32,7 @@ export default class Status extends BaseCommand<DaemonStatus> {
           ? ([
               ['QUIC', `${status.quic.listen} (UDP), ALPN ${status.quic.alpn}, ${status.quic.connections} connection(s), ${status.quic.sessions} session(s)`],
               ['QUIC certificate', `SHA-256 ${status.quic.certificate.sha256} (${status.quic.certificate.source}, valid until ${status.quic.certificate.notAfter})`],
+              ...(status.quic.webtransport ? [['WebTransport', `${status.quic.webtransport.url} (UDP ${status.quic.webtransport.listen}, HTTP/3)`] as const] : []),
             ] as const)
           : []),
       ]))

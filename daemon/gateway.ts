@@ -9,7 +9,7 @@ import type {LoadedConfig} from '../src/config/load.js'
 import {TRACING_OFF_TEXT} from '../src/config/tracing.js'
 import {CCError} from '../src/errors.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
-import {hostForPort} from '../src/net/addresses.js'
+import {hostForPort, localAddressFor} from '../src/net/addresses.js'
 import {ensureHome} from '../src/paths.js'
 import {VERSION} from '../src/version.js'
 import {AdminServer} from './admin/server.js'
@@ -180,6 +180,13 @@ export class Gateway {
     await this.quic.start()
   }
 
+  private webTransportStatus(): {listen: string; url: string} | null {
+    const address = this.quic?.webTransportAddress
+    if (!address) return null
+    const {host, port} = address
+    return {listen: `${hostForPort(host)}:${port}`, url: `https://${hostForPort(localAddressFor(host))}:${port}${this.loaded.config.quic.webtransport.path}`}
+  }
+
   listeners(): Listener[] {
     const {rtp} = this.loaded.config
     const listeners: Listener[] = [
@@ -194,6 +201,8 @@ export class Gateway {
     if (this.quic) {
       const {host, port} = this.quic.address
       listeners.push({name: 'quic', transport: 'udp', address: host, port})
+      const webTransport = this.quic.webTransportAddress
+      if (webTransport) listeners.push({name: 'webtransport', transport: 'udp', address: webTransport.host, port: webTransport.port})
     }
     if (this.metricsServer) {
       const {host, port} = this.metricsServer.address
@@ -217,7 +226,7 @@ export class Gateway {
       listeners: this.listeners(),
       calls: {active: this.calls.activeCount},
       sip: {transactions: this.sip?.transactionCount() ?? 0, bannedSources: this.sip?.guard.bannedCount ?? 0, overloaded: this.sip?.isOverloaded() ?? false},
-      quic: this.quic ? {listen: `${hostForPort(this.quic.address.host)}:${this.quic.address.port}`, alpn: this.quicAlpn, ...this.quic.status()} : null,
+      quic: this.quic ? {listen: `${hostForPort(this.quic.address.host)}:${this.quic.address.port}`, alpn: this.quicAlpn, webtransport: this.webTransportStatus(), ...this.quic.status()} : null,
       telemetry: {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}

@@ -45,6 +45,8 @@ export interface QuicStatus {
   /** The bound address, `host:port` (UDP). */
   readonly listen: string
   readonly alpn: string
+  /** WebTransport over HTTP/3 (quic.webtransport.enabled): its UDP address and the URL a page opens (append `?access_token=<JWT>`). */
+  readonly webtransport: {readonly listen: string; readonly url: string} | null
   /** Connections now, and those of them with a session (session.open succeeded). */
   readonly connections: number
   readonly sessions: number

@@ -145,7 +145,11 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'quic.limits.max_stream_buffer_bytes': {text: 'Bytes a client may send on one stream before the gateway has read them (QUIC flow control); the connection as a whole may have `max_streams_per_connection` times this unread.'},
   'quic.limits.handshake_timeout_ms': {text: 'A handshake not complete by then is dropped and counted as failed in `clutchcall_quic_handshake_seconds`.'},
   'quic.limits.idle_timeout_ms': {text: 'A connection with no packets for this long is closed (QUIC max_idle_timeout); clients keep quiet connections alive with PINGs.', example: '60000'},
-  'quic.limits.auth_timeout_ms': {text: 'How long a connection may stay without a successful `session.open`; then it is closed with application error 1 (`CC_ERR_RPC_UNAUTHENTICATED`).'},
+  'quic.webtransport': {text: 'WebTransport over HTTP/3 for browsers ([quic.md](quic.md#webtransport)): the same RPC streams and datagram audio in a WebTransport session, authenticated by its CONNECT. Needs `quic.enabled`; shares its certificate and limits.'},
+  'quic.webtransport.enabled': {text: 'Listen for WebTransport sessions (UDP, ALPN `h3`).', example: 'true'},
+  'quic.webtransport.listen': {text: 'Where the HTTP/3 listener binds (UDP).', example: '0.0.0.0:443'},
+  'quic.webtransport.path': {text: 'The path of the extended CONNECT that opens a session: `https://HOST:PORT/v1/rpc?access_token=<JWT>`.'},
+  'quic.limits.auth_timeout_ms': {text: 'How long a connection may stay without a successful `session.open` (a WebTransport connection: without an accepted CONNECT); then it is closed with application error 1 (`CC_ERR_RPC_UNAUTHENTICATED`; `H3_REQUEST_REJECTED` for WebTransport).'},
 
   auth: {text: 'Authentication of SDK clients.'},
   'auth.jwt': {text: 'JWT verification of SDK clients (with `jose`). Give exactly one of `jwks_url` and `keys`.'},

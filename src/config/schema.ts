@@ -24,6 +24,9 @@ export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091'
 /** Where the QUIC listener binds (UDP) when quic.listen is not set: 4433, the port QUIC test servers commonly use, next to HTTPS's 443. */
 export const DEFAULT_QUIC_LISTEN = '127.0.0.1:4433'
 
+/** Where WebTransport (HTTP/3) listens when quic.webtransport.listen is not set: the port after the SDK's QUIC one. */
+export const DEFAULT_WEBTRANSPORT_LISTEN = '127.0.0.1:4434'
+
 /** `host:port` or `[v6]:port`; port 0 asks the OS for a free one. */
 const hostPortPattern = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/
 export const parseHostPort = (value: string): {host: string; port: number} | undefined => {
@@ -253,6 +256,12 @@ const baseSchema = z.strictObject({
       idle_timeout_ms: withDefault(integer(1000, 3_600_000), 30_000),
       auth_timeout_ms: withDefault(integer(100, 600_000), 5000),
     }),
+    /** WebTransport over HTTP/3 for browsers (docs/quic.md, "WebTransport"): a second UDP listener, same certificate and limits. */
+    webtransport: section({
+      enabled: withDefault(z.boolean(), false),
+      listen: withDefault(hostPort, DEFAULT_WEBTRANSPORT_LISTEN),
+      path: withDefault(pattern(/^\/[\w./-]*$/, 'must be an absolute path such as /v1/rpc'), '/v1/rpc'),
+    }),
   }),
   auth: section({
     jwt: z.optional(
@@ -294,6 +303,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
   if (config.webrtc.enabled && !jwt) problem(['webrtc', 'enabled'], 'the WebRTC endpoint admits only SDK clients with a JWT: configure auth.jwt')
   if (config.quic.enabled && !jwt) problem(['quic', 'enabled'], 'the QUIC listener admits only SDK clients with a JWT: configure auth.jwt')
+  if (config.quic.webtransport.enabled && !config.quic.enabled) problem(['quic', 'webtransport', 'enabled'], 'WebTransport runs beside the QUIC listener (same certificate and limits): set quic.enabled too')
   if ((config.quic.cert === undefined) !== (config.quic.key === undefined)) problem(['quic', config.quic.cert === undefined ? 'cert' : 'key'], 'give both quic.cert and quic.key, or neither (a self-signed certificate is generated then)')
   for (const [name, plan] of Object.entries(config.dialplans)) {
     if (!(plan.start in plan.nodes)) problem(['dialplans', name, 'start'], `start node "${plan.start}" is not defined under nodes`)

@@ -36,10 +36,12 @@ export interface QuicGatewayOptions extends SdkGatewayOptions {
   readonly limits?: Readonly<Record<string, number>>
   /** Also serve WebRTC (to compare the transports on one gateway). */
   readonly webrtc?: boolean
+  /** Also serve WebTransport (quic.webtransport) on a free port. */
+  readonly webtransport?: boolean
 }
 
 /** The daemon with the QUIC listener on a free port; resolves with its port and the SHA-256 `status --json` shows for its certificate. */
-export const startQuicGateway = async (gw: TestGateway, options: QuicGatewayOptions): Promise<{port: number; sha256: string}> => {
+export const startQuicGateway = async (gw: TestGateway, options: QuicGatewayOptions): Promise<{port: number; sha256: string; webTransportUrl: string}> => {
   const tenants = options.tenants.map((id) => `  - { id: ${id}, dialplan: default }`).join('\n')
   const trunks = options.trunks.map((trunk) => `  - { id: ${trunk.id}, tenant: ${trunk.tenant}, outbound: { uri: "sip:127.0.0.1:${trunk.port}" } }`).join('\n')
   const limits = Object.entries(options.limits ?? {})
@@ -50,7 +52,7 @@ export const startQuicGateway = async (gw: TestGateway, options: QuicGatewayOpti
 quic:
   enabled: true
   listen: 127.0.0.1:0
-${limits.length > 0 ? `  limits:\n${limits}\n` : ''}${options.webrtc ? 'webrtc:\n  enabled: true\n  listen: 127.0.0.1:0\n' : ''}tenants:
+${options.webtransport ? '  webtransport: {enabled: true, listen: "127.0.0.1:0"}\n' : ''}${limits.length > 0 ? `  limits:\n${limits}\n` : ''}${options.webrtc ? 'webrtc:\n  enabled: true\n  listen: 127.0.0.1:0\n' : ''}tenants:
 ${tenants}
 trunks:${trunks.length > 0 ? `\n${trunks}` : ' []'}
 ${options.issuer.configYaml()}`)
@@ -61,5 +63,7 @@ ${options.issuer.configYaml()}`)
   assert.equal(status.code, 0, JSON.stringify(status.body))
   const sha256 = String(status.body.result.quic?.certificate?.sha256 ?? '')
   assert.match(sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
-  return {port: listener.port, sha256}
+  const webTransportUrl = String(status.body.result.quic?.webtransport?.url ?? '')
+  if (options.webtransport) assert.match(webTransportUrl, /^https:\/\/127\.0\.0\.1:\d+\/v1\/rpc$/)
+  return {port: listener.port, sha256, webTransportUrl}
 }

@@ -1,0 +1,120 @@
+// The SDK over WebTransport from a real browser: headless Chromium (Debian's,
+// driven by playwright-core) opens a WebTransport session to the gateway's
+// HTTP/3 listener, pinning its self-signed certificate by the SHA-256 `status`
+// shows, with the JWT in the CONNECT; places a call through a trunk to a SIPp
+// callee that echoes RTP, sends a tone in datagrams and gets it back. The CDR,
+// the OTLP trace (transport=webtransport) and the handshake histogram are
+// checked, and CONNECTs without a valid token are refused before a session.
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+import {BrowserWebTransport} from '../../../helpers/browser-webtransport.js'
+import {freePort} from '../../../helpers/cli.js'
+import {TestGateway, waitFor} from '../../../helpers/gateway.js'
+import {TestIssuer} from '../../../helpers/jwt.js'
+import {OtlpReceiver, type ReceivedSpan} from '../../../helpers/otlp-receiver.js'
+import {runSipp, uasAnswering} from '../../../helpers/peers.js'
+import {startQuicGateway} from '../../../helpers/sdk-gateway.js'
+
+const gw = new TestGateway()
+const receiver = new OtlpReceiver()
+let browser: BrowserWebTransport | undefined
+let issuer: TestIssuer
+let url = ''
+let sha256 = ''
+let calleePort = 0
+
+const handshakes = (result: 'ok' | 'failed'): Promise<number> => gw.metric(new RegExp(`^clutchcall_quic_handshake_seconds_count\\{result="${result}"\\} (\\d+)`, 'm'))
+
+before(async () => {
+  // Chromium takes seconds to start on a loaded machine: launched here, not inside a test's time.
+  browser = await BrowserWebTransport.launch()
+  issuer = await TestIssuer.create()
+  await receiver.start()
+  calleePort = await freePort()
+  ;({sha256, webTransportUrl: url} = await startQuicGateway(gw, {
+    tracingEndpoint: receiver.endpoint,
+    tenants: ['acme'],
+    trunks: [{id: 'callee', tenant: 'acme', port: calleePort}],
+    issuer,
+    webtransport: true,
+  }))
+})
+
+after(async () => {
+  await browser?.close()
+  await gw.stop()
+  await receiver.stop()
+})
+
+describe('SDK call over WebTransport from headless Chromium (SIPp callee)', {timeout: 120_000}, () => {
+  it('places a call with the tone echoed through datagrams, the CDR, a trace with transport=webtransport and the handshake observed', async () => {
+    assert.ok(browser, 'Chromium was launched')
+    const before = await handshakes('ok')
+    const callee = await runSipp({scenarioXml: uasAnswering(), port: calleePort, extraArgs: ['-rtp_echo']})
+    const client = await browser.connect(url, sha256, await issuer.token('acme'))
+    try {
+      const subscribed = await client.subscribe()
+      assert.equal(subscribed.kind, 'response', JSON.stringify(subscribed.payload))
+      await client.startTone()
+      const created = await client.request('call.create', {to: '+15550400', trunk: 'callee', from: '+15550999'})
+      assert.equal(created.kind, 'response', JSON.stringify(created.payload))
+      const callSid = String(created.payload.call_sid)
+      await client.event((event) => event.type === 'CHANNEL_ANSWER' && event.call_sid === callSid, 'CHANNEL_ANSWER')
+      // The echoed tone in the page proves browser → gateway → SIPp → gateway → browser.
+      await waitFor('the echoed tone in the page', async () => ((await client.received()).tone >= 50 ? true : undefined), 20_000)
+      const dtmf = await client.request('call.dtmf', {call_sid: callSid, digits: '9'})
+      assert.equal(dtmf.kind, 'response', JSON.stringify(dtmf.payload))
+      const hangup = await client.request('call.hangup', {call_sid: callSid})
+      assert.equal(hangup.kind, 'response', JSON.stringify(hangup.payload))
+      const end = await client.event((event) => event.type === 'CHANNEL_HANGUP_COMPLETE' && event.call_sid === callSid, 'CHANNEL_HANGUP_COMPLETE')
+      assert.equal(end.status, 'completed')
+      assert.equal(end.tenant_id, 'acme')
+      assert.equal(end.trunk_id, 'callee')
+      assert.equal(end.direction, 'outbound')
+      assert.equal(end.to_number, '+15550400')
+      assert.equal(end.codec, 'PCMU')
+      assert.ok(Number(end.packets_received) >= 50, `packets_received ${String(end.packets_received)}: the gateway got the page's audio`)
+      assert.ok(Number(end.estimated_mos) > 4, `estimated_mos ${String(end.estimated_mos)}`)
+      assert.equal((await gw.hangupOf('+15550400')).call_sid, callSid)
+      assert.equal((await callee.done).code, 0, 'SIPp callee scenario failed')
+
+      const spans = await receiver.traceOf(callSid)
+      const call = spans.filter((span) => span.name === 'call')
+      assert.equal(call.length, 1)
+      assert.equal(call[0]?.attributes.transport, 'webtransport')
+      const rpc = receiver.spans.find((span) => span.name === 'rpc call.create' && span.attributes['call.sid'] === callSid)
+      assert.equal(rpc?.attributes.transport, 'webtransport')
+      assert.equal(rpc?.attributes['method.id'], '1')
+      assert.equal(call[0]?.parentSpanId, rpc?.spanId, 'the call continues the RPC trace')
+      for (const name of ['rpc.parse', 'jwt.validate']) assert.ok(receiver.spans.some((span) => span.name === name && span.parentSpanId === rpc?.spanId && span.attributes.transport === 'webtransport'), name)
+      const open = receiver.spans.find((span: ReceivedSpan) => span.name === 'rpc session.open' && span.attributes.transport === 'webtransport' && span.statusCode !== 2)
+      assert.ok(open, 'the CONNECT as session.open')
+      assert.ok(receiver.spans.some((span) => span.name === 'jwt.validate' && span.parentSpanId === open.spanId))
+      assert.ok((await handshakes('ok')) >= before + 1, 'the WebTransport handshake was observed')
+    } finally {
+      await client.close()
+      callee.stop()
+    }
+  })
+
+  it('refuses a CONNECT without a token, with an expired one or for another audience before any session (401), and the gateway goes on', async () => {
+    assert.ok(browser, 'Chromium was launched')
+    const cases: Array<[string, string | undefined, RegExp]> = [
+      ['no token', undefined, /no bearer token/],
+      ['expired', await issuer.token('acme', {expiresIn: Math.floor(Date.now() / 1000) - 120}), /token expired at/],
+      ['wrong audience', await issuer.token('acme', {audience: 'someone-else'}), /wrong audience/],
+    ]
+    for (const [name, token, reason] of cases) {
+      await assert.rejects(browser.connect(url, sha256, token), /WebTransportError/, name)
+      const refused = await waitFor(`the refused CONNECT (${name})`, () =>
+        receiver.spans.find((span) => span.name === 'rpc session.open' && span.attributes.transport === 'webtransport' && span.statusCode === 2 && reason.test(span.statusMessage)),
+      )
+      assert.equal(refused.attributes['rpc.error_code'], 'CC_ERR_RPC_UNAUTHENTICATED', name)
+    }
+    const status = await gw.home.json(['status'])
+    assert.equal(status.body.result.quic.sessions, 0, 'no session was opened')
+    const client = await browser.connect(url, sha256, await issuer.token('acme'))
+    assert.equal((await client.subscribe()).kind, 'response')
+    await client.close()
+  })
+})
