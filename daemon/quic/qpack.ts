@@ -176,7 +176,7 @@ export const decodeFieldSection = (data: Uint8Array, maxFields = 64): HeaderFiel
       fields.push([name.value, literal.value])
       offset = literal.next
     } else {
-      // 0001xxxx indexed post-base, 0000xxxx literal with post-base name reference: dynamic table only.
+      // Patterns 0001 (indexed, post-base) and 0000 (literal with a post-base name reference): dynamic table only.
       throw qpackError('a post-base (dynamic table) reference')
     }
   }
