@@ -96,6 +96,15 @@ describe('quic', () => {
     assert.match(error.message, /line 2: quic\.enabled: .*configure auth\.jwt/)
   })
 
+  it('serves WebTransport only beside the QUIC listener, on 127.0.0.1:4434 and /v1/rpc by default', () => {
+    const config = parseConfigText('', 'empty.yaml')
+    assert.deepEqual(config.quic.webtransport, {enabled: false, listen: '127.0.0.1:4434', path: '/v1/rpc'})
+    const alone = failure('quic:\n  webtransport:\n    enabled: true\n')
+    assert.deepEqual(problemPaths(alone), ['quic.webtransport.enabled'])
+    assert.match(alone.message, /set quic\.enabled too/)
+    assert.deepEqual(problemPaths(failure('quic:\n  webtransport:\n    path: v1\n')), ['quic.webtransport.path'])
+  })
+
   it('takes a certificate only with its key, and limits only in their ranges', () => {
     const certOnly = failure('quic:\n  cert: /etc/clutchcall/quic.crt\n')
     assert.deepEqual(problemPaths(certOnly), ['quic.key'])
