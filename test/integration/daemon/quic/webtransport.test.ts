@@ -13,7 +13,10 @@ import {TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {TestIssuer} from '../../../helpers/jwt.js'
 import {OtlpReceiver, type ReceivedSpan} from '../../../helpers/otlp-receiver.js'
 import {runSipp, uasAnswering} from '../../../helpers/peers.js'
+import {QuicSdkClient} from '../../../helpers/quic-client.js'
 import {startQuicGateway} from '../../../helpers/sdk-gateway.js'
+import {encodeH3Frame, H3_FRAME, H3FrameReader, type H3Frame} from '../../../../daemon/quic/h3.js'
+import {decodeFieldSection, encodeFieldSection} from '../../../../daemon/quic/qpack.js'
 
 const gw = new TestGateway()
 const receiver = new OtlpReceiver()
@@ -22,6 +25,43 @@ let issuer: TestIssuer
 let url = ''
 let sha256 = ''
 let calleePort = 0
+
+/**
+ * One HTTP/3 request from a client on the QUIC library (not a browser, so the status and body can be read):
+ * HEADERS with the given fields on a new stream; resolves with the response's fields and body.
+ */
+const h3Request = async (fields: Array<[string, string]>): Promise<{status: string; headers: Map<string, string>; body: string}> => {
+  const port = Number(new URL(url).port)
+  const {client} = await QuicSdkClient.connect(port, {sha256, alpn: 'h3'})
+  try {
+    const stream = client.client.connection.newStream('bidi')
+    const writer = stream.writable.getWriter()
+    await writer.write(encodeH3Frame(H3_FRAME.headers, encodeFieldSection(fields)))
+    const reader = stream.readable.getReader()
+    const frames = new H3FrameReader(64 * 1024)
+    const received: H3Frame[] = []
+    // A refusal ends the stream; an accepted session keeps it open, so its HEADERS are all there is to wait for.
+    const accepted = () => received.some((frame) => frame.type === H3_FRAME.headers && decodeFieldSection(frame.payload).some(([name, value]) => name === ':status' && value === '200'))
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      received.push(...frames.push(chunk.value))
+      if (accepted()) break
+    }
+    const headers = new Map(decodeFieldSection(received.find((frame) => frame.type === H3_FRAME.headers)?.payload ?? Buffer.alloc(2)))
+    const body = Buffer.concat(received.filter((frame) => frame.type === H3_FRAME.data).map((frame) => frame.payload)).toString('utf8')
+    return {status: headers.get(':status') ?? '', headers, body}
+  } finally {
+    await client.close()
+  }
+}
+
+const connectFields = (path: string, extra: Array<[string, string]> = []): Array<[string, string]> => [
+  [':method', 'CONNECT'],
+  [':protocol', 'webtransport'],
+  [':scheme', 'https'],
+  [':authority', '127.0.0.1'],
+  [':path', path],
+  ...extra,
+]
 
 const handshakes = (result: 'ok' | 'failed'): Promise<number> => gw.metric(new RegExp(`^clutchcall_quic_handshake_seconds_count\\{result="${result}"\\} (\\d+)`, 'm'))
 
@@ -113,6 +153,20 @@ describe('SDK call over WebTransport from headless Chromium (SIPp callee)', {tim
     }
     const status = await gw.home.json(['status'])
     assert.equal(status.body.result.quic.sessions, 0, 'no session was opened')
+    // What the browser cannot show: the status, WWW-Authenticate and the JSON body of each refusal.
+    const noToken = await h3Request(connectFields('/v1/rpc'))
+    assert.equal(noToken.status, '401')
+    assert.match(noToken.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token", error_description=".*no bearer token/)
+    assert.equal((JSON.parse(noToken.body) as {error: {code: string}}).error.code, 'CC_ERR_RPC_UNAUTHENTICATED')
+    const expired = await h3Request(connectFields('/v1/rpc', [['authorization', `Bearer ${await issuer.token('acme', {expiresIn: Math.floor(Date.now() / 1000) - 120})}`]]))
+    assert.equal(expired.status, '401')
+    assert.match(expired.body, /token expired at/)
+    const elsewhere = await h3Request(connectFields(`/v2/other?access_token=${await issuer.token('acme')}`))
+    assert.equal(elsewhere.status, '404')
+    const get = await h3Request([[':method', 'GET'], [':scheme', 'https'], [':authority', '127.0.0.1'], [':path', '/v1/rpc']])
+    assert.equal(get.status, '405')
+    const accepted = await h3Request(connectFields('/v1/rpc', [['authorization', `Bearer ${await issuer.token('acme')}`]]))
+    assert.equal(accepted.status, '200', 'a token in the Authorization header opens a session too')
     const client = await browser.connect(url, sha256, await issuer.token('acme'))
     assert.equal((await client.subscribe()).kind, 'response')
     await client.close()
