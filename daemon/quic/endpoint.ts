@@ -190,7 +190,8 @@ export class QuicEndpoint {
     })
     if ((this.perSource.get(remote) ?? 0) > limit) {
       const refusal = new CCError('CC_ERR_QUIC_LIMIT', {detail: `more than ${limit} connections from ${remote} (quic.limits.max_connections_per_source)`})
-      void client.shutdown(kind === 'webtransport' ? H3_ERROR.excessiveLoad : QUIC_CLOSE.tooManyFromSource, `${refusal.code}: ${refusal.message}`)
+      if (client instanceof WebTransportConnection) client.refuseOverLimit(refusal)
+      else void client.shutdown(QUIC_CLOSE.tooManyFromSource, `${refusal.code}: ${refusal.message}`)
     }
   }
 

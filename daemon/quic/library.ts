@@ -84,8 +84,9 @@ interface StreamInternals {
 let holding = false
 
 /**
- * Streams a peer opens while the connection is starting are left in quiche (not shut down) until it runs.
- * Applies to every connection of the process, server and client; idempotent.
+ * Streams a peer opens while the connection is starting are left in quiche (not shut down) until it runs;
+ * while it is stopping, the library's shutdown of a peer's new unidirectional stream no longer throws out of
+ * the packet handler. Applies to every connection of the process, server and client; idempotent.
  */
 export const holdEarlyStreams = (): void => {
   if (holding) return
@@ -93,8 +94,14 @@ export const holdEarlyStreams = (): void => {
   const prototype = QUICConnection.prototype as unknown as StreamInternals
   const processStreams = prototype.processStreams
   prototype.processStreams = function (this: StreamInternals) {
-    if (this[startStop.running] === false && this[startStop.status] !== 'stopping') return
-    processStreams.call(this)
+    const stopping = this[startStop.status] === 'stopping'
+    if (this[startStop.running] === false && !stopping) return
+    try {
+      processStreams.call(this)
+    } catch (error) {
+      // While stopping, the library shuts new streams down, which throws for a peer's unidirectional one: the connection is going anyway.
+      if (!stopping) throw error
+    }
   }
 }
 

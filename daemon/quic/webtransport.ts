@@ -42,7 +42,7 @@ class HttpRefusal extends Error {
   }
 }
 
-const STATUS_OF: Partial<Record<string, number>> = {CC_ERR_RPC_UNAUTHENTICATED: 401, CC_ERR_DRAINING: 503, CC_ERR_RPC_BAD_FRAME: 400}
+const STATUS_OF: Partial<Record<string, number>> = {CC_ERR_RPC_UNAUTHENTICATED: 401, CC_ERR_DRAINING: 503, CC_ERR_RPC_BAD_FRAME: 400, CC_ERR_QUIC_LIMIT: 429}
 
 export interface WebTransportServices extends QuicServices {
   /** quic.webtransport.path: where the CONNECT must go. */
@@ -79,6 +79,8 @@ export class WebTransportConnection {
   /** The CONNECT stream's id: the session id, and four times the quarter stream id of its datagrams. */
   private sessionId: number | undefined
   private peerSettings: Map<number, number> | undefined
+  /** Set when the connection is over a limit: its CONNECT is answered 429 with this error, then it is closed. */
+  private overLimit: CCError | undefined
   private isClosed = false
   droppedDatagrams = 0
 
@@ -96,13 +98,23 @@ export class WebTransportConnection {
     void connection.closedP.then(() => this.close('connection closed'))
     connection.addEventListener(events.EventQUICConnectionStopped.name, () => void this.close('connection stopped'), {once: true})
     this.authTimer = setTimeout(() => {
-      if (this.sdk === undefined) void this.shutdown(H3_ERROR.requestRejected, `CC_ERR_RPC_UNAUTHENTICATED: no WebTransport session within ${services.authTimeoutMs} ms (quic.limits.auth_timeout_ms)`)
+      if (this.overLimit) void this.shutdown(H3_ERROR.excessiveLoad, `${this.overLimit.code}: ${this.overLimit.message}`)
+      else if (this.sdk === undefined) void this.shutdown(H3_ERROR.requestRejected, `CC_ERR_RPC_UNAUTHENTICATED: no WebTransport session within ${services.authTimeoutMs} ms (quic.limits.auth_timeout_ms)`)
     }, services.authTimeoutMs)
     this.authTimer.unref()
   }
 
   get tenant(): string | undefined {
     return this.sdk?.tenant
+  }
+
+  /**
+   * Over a limit (max_connections_per_source): the CONNECT gets 429 with the reason, and the connection is closed
+   * (H3_EXCESSIVE_LOAD) once that is out, or when no CONNECT came within auth_timeout_ms. Closing it straight after
+   * the handshake, as over QUIC, makes Chromium drop its other sessions to the gateway too.
+   */
+  refuseOverLimit(error: CCError): void {
+    this.overLimit = error
   }
 
   private async openControlStream(): Promise<void> {
@@ -197,6 +209,7 @@ export class WebTransportConnection {
     const trace = new SessionOpenTrace(this.services.activity, 'webtransport')
     try {
       if (this.isDraining()) throw new CCError('CC_ERR_DRAINING')
+      if (this.overLimit) throw this.overLimit
       const {token, fields} = await trace.timed('parse', async () => {
         const frames = new H3FrameReader(MAX_H3_FRAME_BYTES)
         let headers = frames.push(first).find((frame) => frame.type === H3_FRAME.headers)
@@ -231,6 +244,7 @@ export class WebTransportConnection {
       trace.failed(error, error instanceof HttpRefusal ? `HTTP_${error.status}` : undefined)
       await this.refuse(writer, status, error)
       await reader.cancel().catch(() => undefined)
+      if (this.overLimit) setTimeout(() => void this.shutdown(H3_ERROR.excessiveLoad, `${this.overLimit?.code}: ${this.overLimit?.message}`), 100).unref()
       return
     }
     // The session lasts as long as its CONNECT stream: when the client ends it (or resets it), the session ends.

@@ -18,6 +18,7 @@ import {startQuicGateway} from '../../../helpers/sdk-gateway.js'
 import {encodeH3Frame, H3_FRAME, H3FrameReader, type H3Frame} from '../../../../daemon/quic/h3.js'
 import {decodeFieldSection, encodeFieldSection} from '../../../../daemon/quic/qpack.js'
 
+const PER_SOURCE = 4
 const gw = new TestGateway()
 const receiver = new OtlpReceiver()
 let browser: BrowserWebTransport | undefined
@@ -77,6 +78,7 @@ before(async () => {
     trunks: [{id: 'callee', tenant: 'acme', port: calleePort}],
     issuer,
     webtransport: true,
+    limits: {max_connections_per_source: PER_SOURCE},
   }))
 })
 
@@ -170,5 +172,37 @@ describe('SDK call over WebTransport from headless Chromium (SIPp callee)', {tim
     const client = await browser.connect(url, sha256, await issuer.token('acme'))
     assert.equal((await client.subscribe()).kind, 'response')
     await client.close()
+  })
+
+  it('closes a WebTransport connection beyond max_connections_per_source (counted with QUIC ones) and goes on', async () => {
+    assert.ok(browser, 'Chromium was launched')
+    const connections = async () => (await gw.home.json(['status'])).body.result.quic.connections as number
+    await waitFor('no connection left from earlier tests', async () => ((await connections()) === 0 ? true : undefined))
+    const sessions = []
+    for (let index = 0; index < PER_SOURCE - 1; index++) sessions.push(await browser.connect(url, sha256, await issuer.token('acme')))
+    // The last slot is taken by a QUIC connection: the two listeners share the count.
+    const {client: quic} = await QuicSdkClient.connect(gw.listeners.find((listener) => listener.name === 'quic')?.port ?? 0, {sha256})
+    try {
+      const beyond = await browser.connect(url, sha256, await issuer.token('acme')).then(
+        async (client) => {
+          // The handshake may complete before the gateway closes it: then the session never becomes usable.
+          const reply = await Promise.race([client.subscribe().catch((error: unknown) => ({kind: String(error)})), new Promise<{kind: string}>((resolve) => setTimeout(() => resolve({kind: 'no answer'}), 3000))])
+          await client.close()
+          return reply.kind
+        },
+        (error: unknown) => String(error),
+      )
+      assert.notEqual(beyond, 'response', 'a session beyond the per-source limit was served')
+      assert.match(beyond, /WebTransport/, 'the page saw the session fail')
+      // Refused with 429 and the reason (the connection is closed after), not by closing the connection at once,
+      // which makes Chromium drop its other sessions to the gateway as well.
+      const refused = await waitFor('the CONNECT refused for the limit', () => receiver.spans.find((span) => span.name === 'rpc session.open' && span.attributes['rpc.error_code'] === 'CC_ERR_QUIC_LIMIT'))
+      assert.match(refused.statusMessage, /more than 4 connections from 127\.0\.0\.1/)
+      for (const session of sessions) assert.equal((await session.subscribe()).kind, 'response', 'a served session was cut')
+      assert.equal((await gw.home.json(['status'])).code, 0, 'the daemon answers')
+    } finally {
+      await quic.close()
+      for (const session of sessions) await session.close()
+    }
   })
 })
