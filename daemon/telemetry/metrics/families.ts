@@ -147,5 +147,8 @@ export const createMetricsRegistry = (): {registry: Registry; families: MetricFa
   const registry = new Registry()
   collectDefaultMetrics({register: registry})
   for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name)
-  return {registry, families: createMetricFamilies(registry)}
+  const families = createMetricFamilies(registry)
+  // Both results exported from the start (all buckets 0), so handshake panels and alerts get a series, not an empty result.
+  for (const result of ['ok', 'failed'] as const) families.quicHandshakeSeconds.zero({result})
+  return {registry, families}
 }
