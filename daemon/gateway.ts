@@ -12,6 +12,7 @@ import {TRACING_OFF_TEXT} from '../src/config/tracing.js'
 import {CCError, toCCError} from '../src/errors.js'
 import {hepCaptureId} from '../src/hep/params.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
+import {hostForPort, localAddressFor} from '../src/net/addresses.js'
 import {ensureHome} from '../src/paths.js'
 import {VERSION} from '../src/version.js'
 import {AdminServer} from './admin/server.js'
@@ -28,6 +29,7 @@ import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
 import {RpcActivity} from './rpc/activity.js'
 import {JwtVerifier} from './rpc/jwt.js'
+import type {QuicEndpoint} from './quic/endpoint.js'
 import type {WebRtcEndpoint} from './webrtc/endpoint.js'
 
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
@@ -51,6 +53,8 @@ export class Gateway {
   /** SDK RPCs publish what they went through here; the tracing sink subscribes. */
   private readonly rpcActivity = new RpcActivity()
   private webrtc: WebRtcEndpoint | undefined
+  private quic: QuicEndpoint | undefined
+  private quicAlpn = ''
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
@@ -137,6 +141,7 @@ export class Gateway {
     if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
     await this.startWebRtc()
+    await this.startQuic()
   }
 
   /** The abuse guard's counters and banned-sources gauge. */
@@ -173,6 +178,34 @@ export class Gateway {
     await this.webrtc.start()
   }
 
+  /** The SDK's QUIC listener (quic.enabled; the schema guarantees auth.jwt then). */
+  private async startQuic(): Promise<void> {
+    const {config, paths} = this.loaded
+    const jwt = config.auth.jwt
+    if (!config.quic.enabled || !jwt || !this.media || !this.sip?.dialer) return
+    const verifier = new JwtVerifier(jwt, new Set(config.tenants.map((tenant) => tenant.id)))
+    // The native QUIC stack is loaded only when the listener is on.
+    const {QuicEndpoint, QUIC_ALPN} = await import('./quic/endpoint.js')
+    this.quicAlpn = QUIC_ALPN
+    const handshakes = this.metrics.families.quicHandshakeSeconds
+    this.quic = new QuicEndpoint({
+      config: config.quic,
+      quicDir: paths.quicDir,
+      services: {config, calls: this.calls, dialer: this.sip.dialer, media: this.media, verifier, activity: this.rpcActivity, rtpAddress: config.rtp.address, log: this.log, isDraining: () => this.isDraining},
+      observeHandshake: (result, seconds) => handshakes.observe({result}, seconds),
+      isDraining: () => this.isDraining,
+      log: this.log,
+    })
+    await this.quic.start()
+  }
+
+  private webTransportStatus(): {listen: string; url: string} | null {
+    const address = this.quic?.webTransportAddress
+    if (!address) return null
+    const {host, port} = address
+    return {listen: `${hostForPort(host)}:${port}`, url: `https://${hostForPort(localAddressFor(host))}:${port}${this.loaded.config.quic.webtransport.path}`}
+  }
+
   listeners(): Listener[] {
     const {rtp} = this.loaded.config
     const listeners: Listener[] = [
@@ -183,6 +216,12 @@ export class Gateway {
     if (this.webrtc) {
       const {host, port} = this.webrtc.address
       listeners.push({name: 'webrtc', transport: 'http', address: host, port, url: this.webrtc.url})
+    }
+    if (this.quic) {
+      const {host, port} = this.quic.address
+      listeners.push({name: 'quic', transport: 'udp', address: host, port})
+      const webTransport = this.quic.webTransportAddress
+      if (webTransport) listeners.push({name: 'webtransport', transport: 'udp', address: webTransport.host, port: webTransport.port})
     }
     if (this.metricsServer) {
       const {host, port} = this.metricsServer.address
@@ -214,6 +253,7 @@ export class Gateway {
         health: this.sip?.health() ?? 'draining',
         takingCalls: this.sip?.takingCalls() ?? false,
       },
+      quic: this.quic ? {listen: `${hostForPort(this.quic.address.host)}:${this.quic.address.port}`, alpn: this.quicAlpn, webtransport: this.webTransportStatus(), ...this.quic.status()} : null,
       telemetry: {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
@@ -356,6 +396,7 @@ export class Gateway {
     this.callMetrics.stop()
     // Before SIP: the SDK sessions' calls still get their BYEs out.
     await this.webrtc?.stop().catch((error: unknown) => this.log.warn({err: error}, 'WebRTC endpoint stop failed'))
+    await this.quic?.stop().catch((error: unknown) => this.log.warn({err: error}, 'QUIC listener stop failed'))
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
     // After SIP and media: the last BYEs and RTCP BYEs of a drain are captured too.

@@ -40,6 +40,26 @@ export interface TracingStreamState extends TelemetryStreamState {
   readonly configuredBy: TracingCollectorSource | null
 }
 
+/** The QUIC listener of SDK clients (docs/quic.md), when quic.enabled. */
+export interface QuicStatus {
+  /** The bound address, `host:port` (UDP). */
+  readonly listen: string
+  readonly alpn: string
+  /** WebTransport over HTTP/3 (quic.webtransport.enabled): its UDP address and the URL a page opens (append `?access_token=<JWT>`). */
+  readonly webtransport: {readonly listen: string; readonly url: string} | null
+  /** Connections now, and those of them with a session (session.open succeeded). */
+  readonly connections: number
+  readonly sessions: number
+  readonly certificate: {
+    /** SHA-256 of the DER certificate, colon-separated upper-case hex: what clients pin. */
+    readonly sha256: string
+    /** `configured` (quic.cert) or `generated` (self-signed in the home, renewed before it ends). */
+    readonly source: 'configured' | 'generated'
+    readonly notAfter: string
+    readonly path: string
+  }
+}
+
 export interface DaemonStatus {
   readonly pid: number
   readonly version: string
@@ -70,6 +90,8 @@ export interface DaemonStatus {
     readonly health: 'serving' | 'draining' | 'overloaded' | 'full'
     readonly takingCalls: boolean
   }
+  /** null when quic.enabled is off. */
+  readonly quic: QuicStatus | null
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
     readonly tracing: TracingStreamState
