@@ -173,7 +173,7 @@ const parseConfigFile = (text: string, file: string): ConfigFile => {
   return result.data
 }
 
-const withTracing = (parsed: ConfigFile, tracing: TracingDecision): Config => ({...parsed, tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint}})
+const withTracing = (parsed: ConfigFile, tracing: TracingDecision): Config => ({...parsed, tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint, protocol: tracing.protocol}})
 
 /** Parses and validates config text, with no environment applied (tracing by the file alone). */
 export const parseConfigText = (text: string, file: string): Config => {
