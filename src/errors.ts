@@ -34,6 +34,7 @@ export const ERRORS = {
   CC_ERR_CONFIG_INVALID: spec('{file}: {count} config error(s):\n{detail}', 'Fix each key named above; `clutchcall config validate FILE` re-checks it.', -32003),
   CC_ERR_CONFIG_EXISTS: spec('{file} already exists; config init does not overwrite it', 'Pass --force to replace it, give another FILE, or print the sample with `clutchcall config init --stdout`.', -32005, EXIT_USAGE),
   CC_ERR_CONFIG_WRITE: spec('Cannot write the config file {file}: {detail}', 'Check that this user can write to that folder, or give another FILE.', -32006),
+  CC_ERR_CONFIG_RELOAD_REFUSED: spec('Config reload refused; the gateway keeps running on its current config. {detail}', 'Fix {file} (`clutchcall config validate {file}` checks it), then run `clutchcall config reload` again.', -32007),
   CC_ERR_ENV_INVALID: spec('Environment variable {name} is invalid: {detail}', 'Fix or unset the variable.', -32004),
 
   CC_ERR_DAEMON_NOT_RUNNING: spec('The gateway daemon is not running (no daemon answers on {socket})', 'Start it with `clutchcall start`.', -32010),

@@ -38,8 +38,21 @@ export const requestUriFor = (baseUri: string, number: string): string => {
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
 
-  async dial(request: DialRequest): Promise<DialResult> {
-    const {ua, media, config, rtpAddress} = this.services
+  /** Dials with `services.config`'s trunks. */
+  dial(request: DialRequest): Promise<DialResult> {
+    return this.dialWith(this.services.config, request)
+  }
+
+  /**
+   * A dialer bound to one config's trunks: a call keeps the trunks of the config it started with,
+   * so a reload that changes or removes a trunk does not change the calls in progress.
+   */
+  withConfig(config: Pick<Config, 'trunks'>): Dialer {
+    return {dial: (request) => this.dialWith(config, request)}
+  }
+
+  private async dialWith(config: Pick<Config, 'trunks'>, request: DialRequest): Promise<DialResult> {
+    const {ua, media, rtpAddress} = this.services
     // The call's own logger carries call_sid and trace_id already.
     const log = request.log ? request.log.child({leg: 'b'}) : this.services.log.child({call_sid: request.callSid, leg: 'b'})
     const trunk = request.trunk === undefined ? undefined : config.trunks.find((candidate) => candidate.id === request.trunk)

@@ -22,7 +22,11 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'sip.listen[].transport': {text: 'The transport: UDP or TCP (TLS is not supported).', example: 'udp'},
   'sip.listen[].address': {text: 'The local address to bind; `0.0.0.0` or `::` for every interface.', example: '127.0.0.1'},
   'sip.listen[].port': {text: 'The port to bind; 0 for any free port.', example: '5060'},
+  'sip.drain_grace_s': {text: 'How long a drain (`clutchcall stop`, SIGTERM) keeps taking new INVITEs after out-of-dialog OPTIONS started answering `503`, so the calls a load balancer sends before its next health probe are not refused ([fleet.md](fleet.md#draining-behind-a-balancer)). Applies only when an OPTIONS probe arrived in the last 60 s (a gateway nobody probes refuses new calls at once), and never beyond the stop\'s `--timeout`. Size it to the balancer\'s probing interval times its failure threshold, plus a second or two; `0` refuses new calls at once.', example: '5'},
   'sip.user_agent': {text: 'The `User-Agent` of the SIP requests the gateway sends and the `Server` of its responses; `""` sends neither, so scanners learn nothing ([security.md](security.md)). Printable ASCII, at most 200 characters.', example: '""'},
+
+  node: {text: 'This gateway\'s identity in a fleet ([fleet.md](fleet.md#identity)).'},
+  'node.name': {text: 'The node name: shown by `clutchcall status`, the `service.instance.id` of every span, the `node` field of every daemon log line, the source of `heplify.capture_id: node`, and the CDR `node` column where the table has one. Default: the host name (then it must follow the same rule). 1–64 characters of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, starting with a letter or digit; give each gateway of a fleet its own.', example: 'gw-fra-1'},
 
   rtp: {text: 'RTP media: the address and port range of media streams and the worker threads that carry them.'},
   'rtp.address': {text: 'The local address media streams bind and advertise in SDP.'},
@@ -101,7 +105,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   heplify: {text: 'HEPv3 capture of every SIP message (and RTCP report) to Homer / heplify-server or sngrep ([hep.md](hep.md)); `clutchcall hep enable|disable` switch it at runtime.'},
   'heplify.enabled': {text: 'Capture from the start.'},
   'heplify.endpoint': {text: 'The collector, `HOST:PORT` (UDP); a host name is resolved when capture goes on.', example: '192.0.2.10:9060'},
-  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c).'},
+  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c) Homer shows for this gateway: a number, or `node` for the CRC-32 of `node.name` (the same on every start, and distinct names almost surely get distinct ids; `clutchcall hep status` shows the number) ([fleet.md](fleet.md#hep-capture-id)).', example: 'node'},
   'heplify.password': {text: 'The auth key (HEP chunk 0x0e), sent when not empty. A secret: never shown.', example: 'change-me'},
 
   admin: {text: 'The admin socket the CLI talks to ([admin-protocol.md](admin-protocol.md)).'},

@@ -53,6 +53,18 @@ export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
 /** The ids of tenants, trunks, dialplans and nodes (exported for the config reference, which names it once). */
 export const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
 const sipUri = pattern(/^sips?:/, 'must be a sip: or sips: URI')
+/**
+ * A node name (node.name): what names this gateway in a fleet, in `clutchcall status`, the
+ * `service.instance.id` of its spans, its log lines and the CDR `node` column. A host name's
+ * characters, at most 64 of them (Linux's HOST_NAME_MAX), so the default (the host name) fits.
+ */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+export const NODE_NAME_RULE = 'must be 1-64 characters of A-Z, a-z, 0-9, ., _ and -, starting with a letter or digit'
+const nodeName = pattern(NODE_NAME_PATTERN, NODE_NAME_RULE)
+
+/** How long a drain keeps taking new INVITEs after health probes turned 503, when a balancer probes the gateway (docs/fleet.md). */
+export const DRAIN_GRACE_S_DEFAULT = 10
+
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
 
 const sipListen = z.strictObject({
@@ -147,6 +159,12 @@ const baseSchema = z.strictObject({
     ]),
     /** The User-Agent of our requests and the Server of our responses; '' sends neither (no product banner for scanners). */
     user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
+    /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
+    drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
+  }),
+  // No default here: the host name is the default, resolved by load.ts, so docs and `config init` do not carry one machine's name.
+  node: section({
+    name: z.optional(nodeName),
   }),
   rtp,
   tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
@@ -198,7 +216,8 @@ const baseSchema = z.strictObject({
   heplify: section({
     enabled: withDefault(z.boolean(), false),
     endpoint: withDefault(hostPort, '127.0.0.1:9060'),
-    capture_id: withDefault(integer(0, 4_294_967_295), 2001),
+    /** A number, or `node`: the CRC-32 of node.name (src/hep/params.ts), the same on every start of the node. */
+    capture_id: withDefault(z.union([integer(0, 4_294_967_295), z.literal('node')]), 2001),
     password: withDefault(z.string(), ''),
   }),
   admin: section({
@@ -309,8 +328,14 @@ export const configSchema = baseSchema.check(z.superRefine(checkReferences))
 
 /** The config file as written, checked: `tracing` still says only what the file said. */
 export type ConfigFile = z.output<typeof configSchema>
-/** The effective config: tracing resolved by the rule of tracing.ts (file and environment). */
-export type Config = Omit<ConfigFile, 'tracing'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string; readonly protocol: TracingProtocol}}
+/**
+ * The effective config: tracing resolved by the rule of tracing.ts (file and environment), the
+ * node name resolved (node.name, else the host name).
+ */
+export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {
+  readonly tracing: {readonly enabled: boolean; readonly endpoint: string; readonly protocol: TracingProtocol}
+  readonly node: {readonly name: string}
+}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type ConfigIssue = z.core.$ZodIssue

@@ -13,8 +13,21 @@ export interface UserAgentOptions {
   readonly contactUser?: string
   /** Decides, before any transaction state exists, what becomes of each request received; default: every request is admitted. */
   readonly screen?: RequestScreen
-  /** The Retry-After of a `busy` screen verdict's stateless 503; default 5. */
+  /** The Retry-After of a `busy` screen verdict's stateless 503; default 5 (`UserAgent.busyRetryAfterS` changes it later). */
   readonly busyRetryAfterS?: number
+  /**
+   * Health for load balancers: asked for each OPTIONS outside a dialog. Undefined: 200 (the UA
+   * takes calls); a refusal: that 503, with its Retry-After, so a balancer probing with OPTIONS
+   * stops sending new calls. Default: always 200.
+   */
+  readonly availability?: () => Unavailable | undefined
+}
+
+/** Why the UA takes no new calls now, as the 503 to a health probe says it. */
+export interface Unavailable {
+  /** The reason phrase of the 503 (`Draining`, `Overloaded`, …). */
+  readonly reason: string
+  readonly retryAfterS: number
 }
 
 /**

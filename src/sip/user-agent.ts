@@ -1,7 +1,8 @@
 // The user agent core (RFC 3261 §8, §12-§15) on top of the transaction
 // layer: places calls (invite → OutgoingInvite), takes calls (`invite`
 // event → IncomingInvite), routes in-dialog requests and ACKs to their call,
-// answers OPTIONS outside a dialog, 481 for unknown dialogs, 405/501 for
+// answers OPTIONS outside a dialog (200, or 503 while the owner says it takes
+// no new calls: health for load balancers), 481 for unknown dialogs, 405/501 for
 // methods we do not handle, 420 for extensions we do not support. Used by
 // the gateway (a B2BUA is two of its calls) and by the CLI's caller.
 import {EventEmitter} from 'node:events'
@@ -16,7 +17,7 @@ import {buildResponse, KNOWN_UNSUPPORTED, type DialogUser, type UserAgentCore} f
 import {IncomingInvite} from './user-agent-incoming.js'
 import {OutgoingInvite} from './user-agent-outgoing.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
-import type {InviteOptions, RequestScreen, UserAgentOptions} from './user-agent-types.js'
+import type {InviteOptions, RequestScreen, Unavailable, UserAgentOptions} from './user-agent-types.js'
 
 export interface UserAgentEvents {
   /** A new call. Without a listener it is refused with 480. */
@@ -38,29 +39,33 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
   private readonly pendingInvites = new Set<string>()
   private readonly live = new Set<{shutdown(): void}>()
   private closed = false
+  private readonly availability: (() => Unavailable | undefined) | undefined
+  /** The Retry-After of the stateless 503 a `busy` screen verdict gets (security.overload.retry_after_s; a config reload changes it). */
+  busyRetryAfterS: number
 
   constructor(options: UserAgentOptions) {
     super()
     this.transport = options.transport
     this.product = options.product ?? 'ClutchCall'
     this.contactUser = options.contactUser ?? 'clutchcall'
+    this.availability = options.availability
+    this.busyRetryAfterS = options.busyRetryAfterS ?? 5
     this.transactions = new SipTransactionLayer(options.transport, {
       request: (request, transaction) => this.onRequest(request, transaction),
       ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
       strayInvite2xx: (response, context) => this.onStray2xx(response, context),
-    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen, options.busyRetryAfterS ?? 5)})})
+    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen)})})
   }
 
   /** The transaction layer's screen: adds what only the UA knows (its dialogs, pending INVITEs), and sends a `reject` its stateless 403, a `busy` its 503. */
-  private screenWith(screen: RequestScreen, retryAfterS: number): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
-    const busyHeaders: Array<[string, string]> = [['Retry-After', String(retryAfterS)]]
+  private screenWith(screen: RequestScreen): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
     return (request, context, inTransaction) => {
       const belongs = inTransaction || this.belongs(request)
       const verdict = screen(request, context, belongs)
       if (verdict === 'admit') return true
       if (verdict !== 'drop' && request.method !== 'ACK') {
         // Stateless (RFC 3261 §8.2.6): no transaction, so a flood of rejected requests holds no memory.
-        const response = verdict === 'reject' ? buildResponse(this, request, 403) : buildResponse(this, request, 503, {headers: busyHeaders})
+        const response = verdict === 'reject' ? buildResponse(this, request, 403) : buildResponse(this, request, 503, {headers: [['Retry-After', String(this.busyRetryAfterS)]]})
         this.transport.respond(response, context).catch(() => {})
       }
       return false
@@ -133,9 +138,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     switch (request.method) {
       case 'INVITE':
         return this.onInvite(request, transaction)
-      case 'OPTIONS':
-        // Keep-alive probes and capability queries (§11.2).
+      case 'OPTIONS': {
+        // Keep-alive probes and capability queries (§11.2); a load balancer's health probe reads the status.
+        const unavailable = this.availability?.()
+        if (unavailable !== undefined) {
+          return transaction.respond(buildResponse(this, request, 503, {reason: unavailable.reason, headers: [['Retry-After', String(unavailable.retryAfterS)]]}))
+        }
         return respond(200, [['Accept', 'application/sdp']])
+      }
       default:
         if (DIALOG_ONLY.has(request.method)) return respond(481)
         return respond(KNOWN_UNSUPPORTED.has(request.method) ? 405 : 501)

@@ -50,6 +50,8 @@ export interface TracingSinkOptions {
   readonly config: {readonly endpoint: string; readonly url?: string | undefined; readonly protocol?: TracingProtocol | undefined}
   readonly calls: CallRegistry
   readonly log: Logger
+  /** The resource's `service.instance.id`: the node name (node.name); the host name when not given. */
+  readonly instanceId?: string
   /** For tests: where spans go instead of the OTLP exporter. */
   readonly exporter?: SpanExporter
   /** How often batches are sent (ms). */
@@ -89,7 +91,7 @@ export class TracingSink {
     this.log = options.log.child({sink: 'tracing'})
     this.protocol = options.config.protocol ?? 'http/protobuf'
     this.url = options.config.url ?? (this.protocol === 'grpc' ? options.config.endpoint : tracesUrl(options.config.endpoint))
-    const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': `${hostname()}:${process.pid}`}
+    const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': options.instanceId ?? hostname()}
     const exporter: SpanRecordExporter = options.exporter
       ? new SdkExporterAdapter(options.exporter, {resource: resourceFromAttributes(resource), scope: SCOPE})
       : new WorkerSpanExporter({protocol: this.protocol, url: this.url, timeoutMillis: 5000, resource, scope: SCOPE})

@@ -35,6 +35,36 @@ describe('UserAgent: requests outside a dialog', () => {
     assert.match(response.headers.get('via') ?? '', /received=192\.0\.2\.20;rport=5062|rport=5062;received=192\.0\.2\.20/)
   })
 
+  it('answers OPTIONS outside a dialog 503 with its reason and Retry-After while the owner says it takes no calls, 200 again after', () => {
+    let unavailable: {reason: string; retryAfterS: number} | undefined = {reason: 'Draining', retryAfterS: 17}
+    let asked = 0
+    const transport = new FakeSipTransport()
+    const probed = new UserAgent({
+      transport,
+      timers: TIMERS,
+      availability: () => {
+        asked++
+        return unavailable
+      },
+    })
+    try {
+      transport.inject(request('OPTIONS', {branch: 'z9hG4bKprobe1'}))
+      const refused = transport.responses().at(-1) as SipResponse
+      assert.equal(refused.status, 503)
+      assert.equal(refused.reason, 'Draining')
+      assert.equal(refused.headers.get('retry-after'), '17')
+      unavailable = undefined
+      transport.inject(request('OPTIONS', {branch: 'z9hG4bKprobe2'}))
+      assert.equal((transport.responses().at(-1) as SipResponse).status, 200)
+      assert.equal(asked, 2, 'asked once per probe')
+      // A REGISTER is no probe: the owner is not asked.
+      transport.inject(request('REGISTER'))
+      assert.equal(asked, 2)
+    } finally {
+      probed.close()
+    }
+  })
+
   it('answers 501 to an unknown method, 405 to REGISTER, 481 to BYE for an unknown dialog, 481 to a stray CANCEL', () => {
     const unknown = statusFor(request('FOO'))
     assert.equal(unknown.status, 501)
