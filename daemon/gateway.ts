@@ -85,7 +85,7 @@ export class Gateway {
     this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, journalDir: loaded.paths.journalDir, calls: this.calls, metrics: this.metrics.families, log, nodeName}) : undefined
     this.hep = new HepSink({config: {...config.heplify, capture_id: hepCaptureId(config.heplify.capture_id, nodeName)}, calls: this.calls, metrics: this.metrics.families, log})
     // No collector configured, no sink and no export thread (src/config/tracing.ts).
-    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url}, calls: this.calls, log, instanceId: nodeName}) : undefined
+    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url, protocol: loaded.tracing.protocol}, calls: this.calls, log, instanceId: nodeName}) : undefined
     this.tracing?.attachRpc(this.rpcActivity)
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
@@ -259,8 +259,16 @@ export class Gateway {
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
           : {enabled: false, target: null, state: 'off'},
         tracing: this.tracing
-          ? {enabled: true, target: this.tracing.endpoint, state: this.tracing.state, reason: null, configuredBy: this.loaded.tracing.configuredBy}
-          : {enabled: false, target: null, state: 'off', reason: this.loaded.tracing.offReason ?? 'disabled', configuredBy: null},
+          ? {
+              enabled: true,
+              target: this.tracing.endpoint,
+              state: this.tracing.state,
+              reason: null,
+              configuredBy: this.loaded.tracing.configuredBy,
+              protocol: this.tracing.protocol,
+              protocolSetBy: this.loaded.tracing.protocolSetBy,
+            }
+          : {enabled: false, target: null, state: 'off', reason: this.loaded.tracing.offReason ?? 'disabled', configuredBy: null, protocol: null, protocolSetBy: null},
         cdr: this.cdr
           ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: this.cdr.state}
           : {enabled: false, target: null, state: 'off'},

@@ -5,7 +5,7 @@ import {isIP} from 'node:net'
 import * as z from 'zod/mini'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
-import type {TracingCollectorSource, TracingOffReason} from '../config/tracing.js'
+import type {TracingCollectorSource, TracingOffReason, TracingProtocol, TracingProtocolSource} from '../config/tracing.js'
 import {checkHepEndpoint, HEP_CAPTURE_ID_MAX, HEP_PASSWORD_MAX_LENGTH, HEP_TTL_MAX_S} from '../hep/params.js'
 
 /** Bumped whenever a method's params or result change incompatibly. */
@@ -38,6 +38,10 @@ export interface TracingStreamState extends TelemetryStreamState {
   readonly reason: TracingOffReason | null
   /** `tracing.endpoint`, `tracing.enabled`, `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; null when off. */
   readonly configuredBy: TracingCollectorSource | null
+  /** `http/protobuf` or `grpc`; null when off (absent from a daemon that predates it). */
+  readonly protocol?: TracingProtocol | null
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL` or `tracing.protocol`; null for the default, or when off. */
+  readonly protocolSetBy?: TracingProtocolSource | null
 }
 
 /** The QUIC listener of SDK clients (docs/quic.md), when quic.enabled. */

@@ -8,6 +8,7 @@
 import {isIP} from 'node:net'
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
+import {grpcEndpointProblem, HTTP_JSON_REFUSED, TRACING_PROTOCOLS, type TracingProtocol} from './tracing.js'
 
 z.config(en())
 
@@ -200,10 +201,19 @@ const baseSchema = z.strictObject({
     listen: withDefault(hostPort, DEFAULT_METRICS_LISTEN),
   }),
   // No defaults here: whether each key was written decides whether a collector is configured (tracing.ts).
-  tracing: section({
-    enabled: z.optional(z.boolean()),
-    endpoint: z.optional(httpUrl),
-  }),
+  tracing: z.prefault(
+    z.strictObject({
+      enabled: z.optional(z.boolean()),
+      endpoint: z.optional(httpUrl),
+      protocol: z.optional(z.enum(TRACING_PROTOCOLS, {error: (issue) => (issue.input === 'http/json' ? HTTP_JSON_REFUSED : `must be ${TRACING_PROTOCOLS.join(' or ')}`)})),
+    }).check(
+      z.superRefine((value, context) => {
+        const problem = value.protocol === 'grpc' && value.endpoint !== undefined ? grpcEndpointProblem(value.endpoint) : undefined
+        if (problem !== undefined) context.addIssue({code: 'custom', message: `with protocol grpc, ${problem}`, path: ['endpoint'], input: value.endpoint})
+      }),
+    ),
+    {},
+  ),
   cdr: section({
     enabled: withDefault(z.boolean(), true),
     clickhouse: z.optional(
@@ -371,7 +381,10 @@ export type ConfigFile = z.output<typeof configSchema>
  * The effective config: tracing resolved by the rule of tracing.ts (file and environment), the
  * node name resolved (node.name, else the host name).
  */
-export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}; readonly node: {readonly name: string}}
+export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {
+  readonly tracing: {readonly enabled: boolean; readonly endpoint: string; readonly protocol: TracingProtocol}
+  readonly node: {readonly name: string}
+}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type ConfigIssue = z.core.$ZodIssue
