@@ -83,6 +83,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
     const guard = this.guard
     this.transport.screenUnparsable = (context) => guard.screenUnparsable(context)
+    this.transport.screenDatagram = (bytes, remote) => guard.screenDatagram(bytes, remote.address)
     // An INVITE from an unknown source stays a refused call attempt (docs/call-accounting.md), answered or not.
     guard.on('refused', (method, reason) => {
       if (method !== 'INVITE' || reason !== 'unknown_source') return
