@@ -40,10 +40,10 @@
 // (--invite-rate, 2000), LEGIT_CPS (--legit-cps, 50), HOLD_S (--hold-s, 5),
 // LEAD_S (--lead-s, 5), RECOVERY_S (--recovery-s, 60), PARTS (--parts, 1,2),
 // RATES (--rates, 100,200,300,400,500,600,800,1000), STEP_S (--step-s, 10),
-// STEP_HOLD_S (--step-hold-s, 2), OVERLOAD_LAG_MS (--overload-lag-ms) and
-// OVERLOAD_TRANSACTIONS (--overload-transactions): security.overload of the
-// part (2) daemon when given (the defaults otherwise, and the output says
-// which), QUIET_WAIT_S (60: before each part, wait up to this long for other
+// STEP_HOLD_S (--step-hold-s, 2), OVERLOAD_LAG_MS (--overload-lag-ms),
+// OVERLOAD_UTILIZATION (--overload-utilization) and OVERLOAD_TRANSACTIONS
+// (--overload-transactions): security.overload of the part (2) daemon when
+// given (the defaults otherwise, and the output says which), QUIET_WAIT_S (60: before each part, wait up to this long for other
 // processes to quieten), RTP_MIN/RTP_MAX (40000/47999, the daemon's RTP
 // range), SIPP_MEDIA_PORT (50000), KEEP=1 keeps the temporary homes. Needs a
 // build (npm run build) and sipp on the PATH. Ctrl-C stops SIPp and the
@@ -89,6 +89,7 @@ const STEP_S = numberSetting('step-s', 'STEP_S', 10)
 const STEP_HOLD_S = numberSetting('step-hold-s', 'STEP_HOLD_S', 2)
 const OVERLOAD_LAG_MS = raw('overload-lag-ms', 'OVERLOAD_LAG_MS')
 const OVERLOAD_TRANSACTIONS = raw('overload-transactions', 'OVERLOAD_TRANSACTIONS')
+const OVERLOAD_UTILIZATION = raw('overload-utilization', 'OVERLOAD_UTILIZATION')
 const QUIET_WAIT_S = numberSetting('quiet-wait-s', 'QUIET_WAIT_S', 60)
 const RTP_MIN = numberSetting('rtp-min', 'RTP_MIN', 40_000)
 const RTP_MAX = numberSetting('rtp-max', 'RTP_MAX', 47_999)
@@ -102,6 +103,8 @@ const SUCCESS_GOAL = 0.99
 const RSS_CAP = 300 * 1024 * 1024
 const RECOVERY_BAND = 0.2
 const TIMEOUT_GOAL = 0.001
+/** A call the caller gave up on ends 64·T1 = 32 s after its unacknowledged 200 OK: how long to wait for the last ones. */
+const LEFT_UP_WAIT_S = 70
 
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
@@ -228,15 +231,31 @@ const udpSocket = (port) => {
 }
 
 const processTicks = (pid) => readTicks(`/proc/${pid}/stat`)
+/** Nanoseconds the daemon's main thread has waited on a run queue, runnable but not running (/proc/<pid>/task/<pid>/schedstat). */
+const mainThreadWaitNs = (pid) => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1])
+  } catch {
+    return Number.NaN
+  }
+}
 /** CPU ticks of the daemon (all threads, and its main thread: SIP, admission, calls) and of the machine. */
-const cpuSnapshot = (pid, others = []) => ({at: performance.now(), daemon: processTicks(pid), main: readTicks(`/proc/${pid}/task/${pid}/stat`), others: others.map(processTicks), machine: machineTicks()})
-/** % of one core between two snapshots. */
+const cpuSnapshot = (pid, others = []) => ({
+  at: performance.now(),
+  daemon: processTicks(pid),
+  main: readTicks(`/proc/${pid}/task/${pid}/stat`),
+  mainWait: mainThreadWaitNs(pid),
+  others: others.map(processTicks),
+  machine: machineTicks(),
+})
+/** % of one core between two snapshots; mainWait: % of the time the main thread was runnable but had no core. */
 const cpuBetween = (before, after) => {
   const seconds = (after.at - before.at) / 1000
   const ofCore = (ticks) => (100 * ticks) / CLK_TCK / seconds
   return {
     daemon: ofCore(after.daemon - before.daemon),
     main: ofCore(after.main - before.main),
+    mainWait: (100 * (after.mainWait - before.mainWait)) / 1e9 / seconds,
     others: after.others.map((ticks, index) => ofCore(ticks - (before.others[index] ?? 0))),
     machine: (100 * CORES * (after.machine.busy - before.machine.busy)) / Math.max(1, after.machine.total - before.machine.total),
   }
@@ -387,7 +406,7 @@ const partFlood = async () => {
   log(`    bans: ${[...bans].map(([reason, value]) => `${reason} ${int(value)}`).join(', ') || 'none'}; banned sources now ${samplesOf(metricsAfter, 'clutchcall_security_banned_sources')[0]?.value ?? '-'}; datagrams the kernel dropped at the SIP socket (receive buffer full) ${int(kernelDrops)}, fullest receive queue ${int(queuePeak)} bytes`)
   const floodStatus = within(sampler.status, floodFrom, floodTo)
   log(`    SIP transactions held during the flood: max ${int(Math.max(0, ...floodStatus.map((sample) => sample.status.sip.transactions)))} (the legitimate calls' included); overloaded: ${floodStatus.some((sample) => sample.status.sip.overloaded) ? 'yes, at times' : 'never'}`)
-  log(`  CPU during the flood, % of one core: daemon ${pct(cpu.daemon)} (main thread ${pct(cpu.main)}), SIPp flooders ${pct(cpu.others[0])} + ${pct(cpu.others[1])}, SIPp trunk caller ${pct(cpu.others[2])}, machine ${pct(cpu.machine)} of ${CORES * 100}%`)
+  log(`  CPU during the flood, % of one core: daemon ${pct(cpu.daemon)} (main thread ${pct(cpu.main)}, and ${pct(cpu.mainWait)} of the time runnable without a core), SIPp flooders ${pct(cpu.others[0])} + ${pct(cpu.others[1])}, SIPp trunk caller ${pct(cpu.others[2])}, machine ${pct(cpu.machine)} of ${CORES * 100}%`)
 
   // The legitimate calls.
   const stats = sippStats(gw.home, 'uac-hold-pcma', legit.pid) ?? {}
@@ -436,11 +455,12 @@ const partOverload = async () => {
   const overrides = []
   if (OVERLOAD_LAG_MS !== undefined) overrides.push(`max_event_loop_lag_ms: ${Number(OVERLOAD_LAG_MS)}`)
   if (OVERLOAD_TRANSACTIONS !== undefined) overrides.push(`max_transactions: ${Number(OVERLOAD_TRANSACTIONS)}`)
+  if (OVERLOAD_UTILIZATION !== undefined) overrides.push(`max_event_loop_utilization: ${Number(OVERLOAD_UTILIZATION)}`)
   log(`(2) overload from the trunk ${TRUNK_IP} (rate limit exempt, trunk_sources: exempt): calls of ${STEP_HOLD_S} s with PCMA audio at ${RATES.join(', ')} calls/s, ${STEP_S} s each, until the gateway answers 503 (security.overload)`)
   const gw = await startGateway('overload', overrides.length ? `  overload: { ${overrides.join(', ')} }\n` : '')
-  log(`  daemon pid ${gw.pid}, SIP udp 127.0.0.1:${gw.sipPort}; security.overload: ${overrides.length ? `${overrides.join(', ')} (lowered for this bench; the rest at its defaults)` : 'the defaults (max_event_loop_lag_ms 500, max_transactions 100000)'}`)
+  log(`  daemon pid ${gw.pid}, SIP udp 127.0.0.1:${gw.sipPort}; security.overload: ${overrides.length ? `${overrides.join(', ')} (set for this bench; the rest at its defaults)` : 'the defaults (max_event_loop_lag_ms 500, max_event_loop_utilization 0.95, max_transactions 100000)'}`)
   await quiet()
-  log('   rate  sent   200    503  timeout  other  retrans  INVITE->200 p50/p99 ms  overloaded  daemon CPU (main)  machine  MOS of the accepted calls                      left up')
+  log('   rate  sent   200    503  timeout  other  retrans  INVITE->200 p50/p99 ms  overloaded  daemon CPU (main, main waiting)  machine  SIP socket queue/drops  MOS of the accepted calls                      left up')
   const steps = []
   for (const rate of RATES) {
     if (stopping) break
@@ -459,14 +479,20 @@ const partOverload = async () => {
       gw.home,
     )
     const cpuBefore = cpuSnapshot(gw.pid)
+    const socketBefore = udpSocket(gw.sipPort)
     let cpuLast = cpuBefore
-    const cpuWatch = setInterval(() => (cpuLast = cpuSnapshot(gw.pid)), 500)
+    let queuePeak = 0
+    const cpuWatch = setInterval(() => {
+      cpuLast = cpuSnapshot(gw.pid)
+      queuePeak = Math.max(queuePeak, udpSocket(gw.sipPort).queue)
+    }, 500)
     const result = await run.done
     clearInterval(cpuWatch)
     const cpu = cpuBetween(cpuBefore, cpuLast)
+    const kernelDrops = udpSocket(gw.sipPort).drops - socketBefore.drops
     // Calls the daemon still has up once SIPp is done were abandoned by the caller: they must end by themselves (no ACK: 64·T1).
     const leftAtExit = (await gw.admin.request('daemon.status')).calls.active
-    const idle = await gw.admin.waitForIdle(45_000)
+    const idle = await gw.admin.waitForIdle(LEFT_UP_WAIT_S * 1000)
     const leftAfter = idle ? 0 : await gw.admin.active()
     sampler.stop()
     const metricsAfter = await scrape(gw.metricsUrl)
@@ -487,17 +513,18 @@ const partOverload = async () => {
     const accepted = cdrs.filter((cdr) => cdr.status === 'completed')
     const mos = mosFigures(accepted)
     const overloadRefusals = [...increase(metricsBefore, metricsAfter, 'clutchcall_call_attempts_refused_total', (labels) => labels.reason)].find(([reason]) => reason === 'overload')?.[1] ?? 0
-    const step = {rate, sentInvites, ok, refused503, timeouts, other: Math.max(0, failedCalls - timeouts), retrans, rtts, overloadedS, statusSamples, cpu, mos, leftAtExit, leftAfter, overloadRefusals, code: result.code, errors: sippErrors(gw.home, 'uac-hold-pcma-or-503', run.pid)}
+    const step = {rate, sentInvites, ok, refused503, timeouts, other: Math.max(0, failedCalls - timeouts), retrans, rtts, overloadedS, statusSamples, cpu, mos, leftAtExit, leftAfter, overloadRefusals, kernelDrops, queuePeak, code: result.code, errors: sippErrors(gw.home, 'uac-hold-pcma-or-503', run.pid)}
     steps.push(step)
     log(
       `  ${String(rate).padStart(5)} ${String(sentInvites).padStart(5)} ${String(ok).padStart(5)} ${String(refused503).padStart(6)} ${String(timeouts).padStart(8)} ${String(step.other).padStart(6)} ${String(retrans).padStart(8)}  ${`${fixed(percentile(rtts, 0.5), 0)}/${fixed(percentile(rtts, 0.99), 0)}`.padStart(21)}  ` +
-        `${`${overloadedS} of ${statusSamples} s`.padStart(10)}  ${`${pct(cpu.daemon)} (${pct(cpu.main)})`.padStart(17)}  ${pct(cpu.machine).padStart(7)}  ${`${fixed(mos.mean)} mean, ${fixed(mos.min)} min, ${mos.under} < ${MOS_GOAL} of ${mos.count}`.padEnd(45)}  ${leftAtExit}${leftAfter > 0 ? ` (${leftAfter} after 45 s)` : ''}`,
+        `${`${overloadedS} of ${statusSamples} s`.padStart(10)}  ${`${pct(cpu.daemon)} (${pct(cpu.main)}, ${pct(cpu.mainWait)})`.padStart(30)}  ${pct(cpu.machine).padStart(7)}  ${`${int(queuePeak / 1024)} KB/${int(kernelDrops)}`.padStart(22)}  ${`${fixed(mos.mean)} mean, ${fixed(mos.min)} min, ${mos.under} < ${MOS_GOAL} of ${mos.count}`.padEnd(45)}  ${leftAtExit}${leftAfter > 0 ? ` (${leftAfter} after ${LEFT_UP_WAIT_S} s)` : ''}`,
     )
     if (step.errors.length && (timeouts > 0 || step.other > 0)) log(`         SIPp errors: ${step.errors.map(([text, count]) => `${count}× ${text}`).join(' | ')}`)
     if (refused503 > 0 || overloadRefusals > 0) break
   }
   log('  (sent: INVITEs placed; 200/503: final answers SIPp got; timeout: INVITEs that got no final answer after 4 retransmissions; other: calls that failed otherwise, e.g. a 503 without Retry-After;')
-  log('   overloaded: daemon.status samples, one a second, with sip.overloaded; left up: calls the daemon still had when SIPp was done, which must end by themselves)')
+  log('   overloaded: daemon.status samples, one a second, with sip.overloaded; main waiting: time the main thread was runnable but had no core; SIP socket queue/drops: the fullest')
+  log('   receive queue of the SIP socket and the datagrams the kernel dropped there; left up: calls the daemon still had when SIPp was done, which must end by themselves)')
   const trigger = steps.find((step) => step.refused503 > 0 || step.overloadRefusals > 0)
   log('')
   if (trigger === undefined) {
@@ -510,7 +537,7 @@ const partOverload = async () => {
     goal(2, `mean MOS of the accepted calls >= ${MOS_GOAL}`, trigger.mos.count > 0 && trigger.mos.mean >= MOS_GOAL, `${mosText(trigger.mos)}`)
   }
   const leaked = steps.filter((step) => step.leftAfter > 0)
-  goal(2, 'no call left up in the daemon 45 s after SIPp is done', leaked.length === 0, leaked.length === 0 ? `every step: 0 (at SIPp's end up to ${Math.max(...steps.map((step) => step.leftAtExit))} still ending)` : leaked.map((step) => `${step.leftAfter} at ${step.rate} calls/s`).join(', '))
+  goal(2, `no call left up in the daemon ${LEFT_UP_WAIT_S} s after SIPp is done`, leaked.length === 0, leaked.length === 0 ? `every step: 0 (at SIPp's end up to ${Math.max(...steps.map((step) => step.leftAtExit))} still ending)` : leaked.map((step) => `${step.leftAfter} at ${step.rate} calls/s`).join(', '))
   stopGateway(gw)
 }
 
