@@ -26,10 +26,12 @@
 //      its Retry-After), until `security.overload` has answered 503 in a step.
 //      Per step: 200s, 503s and INVITEs that timed out as SIPp saw them,
 //      retransmissions, INVITE->200, how long the daemon said it was
-//      overloaded, and the MOS of the calls it took. Goals, at the step where
-//      overload set in: INVITEs timed out <= 0.1 % of those sent (the excess
-//      is answered 503, not dropped), mean MOS of the accepted calls >= 4.3,
-//      and no call left up in the daemon once SIPp is done.
+//      overloaded, the SIP socket's queue and kernel drops, and the MOS of the
+//      calls it took. After the step where overload set in, EXTRA_STEPS more
+//      rates go deeper into it. Goals, over those steps: 503s with Retry-After,
+//      INVITEs timed out <= 0.1 % of those sent (the excess is answered 503,
+//      not dropped), mean MOS of the accepted calls >= 4.3; and in every step
+//      no call left up in the daemon 70 s after SIPp is done.
 //
 //   npm run bench:abuse                                   # FLOOD_S=60, both parts
 //   npm run bench:abuse -- --flood-s 10 --parts 1         # a quick run of part 1
@@ -42,7 +44,8 @@
 // (--recovery-max-s, 300: when RSS is not back within RECOVERY_S, how long to
 // watch on to say when it comes back), PARTS (--parts, 1,2),
 // RATES (--rates, 100,200,300,400,500,600,800,1000), STEP_S (--step-s, 10),
-// STEP_HOLD_S (--step-hold-s, 2), OVERLOAD_LAG_MS (--overload-lag-ms),
+// STEP_HOLD_S (--step-hold-s, 2), EXTRA_STEPS (--extra-steps, 1: rates run
+// after the one where overload set in, deeper into it), OVERLOAD_LAG_MS (--overload-lag-ms),
 // OVERLOAD_UTILIZATION (--overload-utilization) and OVERLOAD_TRANSACTIONS
 // (--overload-transactions): security.overload of the part (2) daemon when
 // given (the defaults otherwise, and the output says which), QUIET_WAIT_S (60: before each part, wait up to this long for other
@@ -90,6 +93,7 @@ const PARTS = new Set((raw('parts', 'PARTS') ?? '1,2').split(',').map((part) => 
 const RATES = (raw('rates', 'RATES') ?? '100,200,300,400,500,600,800,1000').split(',').map(Number).filter((rate) => rate > 0)
 const STEP_S = numberSetting('step-s', 'STEP_S', 10)
 const STEP_HOLD_S = numberSetting('step-hold-s', 'STEP_HOLD_S', 2)
+const EXTRA_STEPS = numberSetting('extra-steps', 'EXTRA_STEPS', 1)
 const OVERLOAD_LAG_MS = raw('overload-lag-ms', 'OVERLOAD_LAG_MS')
 const OVERLOAD_TRANSACTIONS = raw('overload-transactions', 'OVERLOAD_TRANSACTIONS')
 const OVERLOAD_UTILIZATION = raw('overload-utilization', 'OVERLOAD_UTILIZATION')
@@ -492,6 +496,7 @@ const partOverload = async () => {
   await quiet()
   log('   rate  sent   200    503  timeout  other  retrans  INVITE->200 p50/p99 ms  overloaded  daemon CPU (main, main waiting)  machine  SIP socket queue/drops  MOS of the accepted calls                      left up')
   const steps = []
+  let stepsAfterTrigger = 0
   for (const rate of RATES) {
     if (stopping) break
     const sampler = startSampler(gw)
@@ -550,7 +555,9 @@ const partOverload = async () => {
         `${`${overloadedS} of ${statusSamples} s`.padStart(10)}  ${`${pct(cpu.daemon)} (${pct(cpu.main)}, ${pct(cpu.mainWait)})`.padStart(30)}  ${pct(cpu.machine).padStart(7)}  ${`${int(queuePeak / 1024)} KB/${int(kernelDrops)}`.padStart(22)}  ${`${fixed(mos.mean)} mean, ${fixed(mos.min)} min, ${mos.under} < ${MOS_GOAL} of ${mos.count}`.padEnd(45)}  ${leftAtExit}${leftAfter > 0 ? ` (${leftAfter} after ${LEFT_UP_WAIT_S} s)` : ''}`,
     )
     if (step.errors.length && (timeouts > 0 || step.other > 0)) log(`         SIPp errors: ${step.errors.map(([text, count]) => `${count}× ${text}`).join(' | ')}`)
-    if (refused503 > 0 || overloadRefusals > 0) break
+    // Overload has set in: EXTRA_STEPS more rates, deeper into it, then stop.
+    if (refused503 > 0 || overloadRefusals > 0) stepsAfterTrigger++
+    if (stepsAfterTrigger > EXTRA_STEPS) break
   }
   log('  (sent: INVITEs placed; 200/503: final answers SIPp got; timeout: INVITEs that got no final answer after 4 retransmissions; other: calls that failed otherwise, e.g. a 503 without Retry-After;')
   log('   overloaded: daemon.status samples, one a second, with sip.overloaded; main waiting: time the main thread was runnable but had no core; SIP socket queue/drops: the fullest')
@@ -559,12 +566,23 @@ const partOverload = async () => {
   log('')
   if (trigger === undefined) {
     const last = steps.at(-1)
-    goal(2, 'security.overload answers 503 to the excess', false, `no 503 up to ${last?.rate ?? '-'} calls/s (timeouts ${last?.timeouts ?? '-'}, INVITE->200 p99 ${fixed(percentile(last?.rtts ?? [], 0.99), 0)} ms): raise RATES, or lower OVERLOAD_LAG_MS / OVERLOAD_TRANSACTIONS`)
+    goal(2, 'security.overload answers 503 to the excess', false, `no 503 up to ${last?.rate ?? '-'} calls/s (timeouts ${last?.timeouts ?? '-'}, INVITE->200 p99 ${fixed(percentile(last?.rtts ?? [], 0.99), 0)} ms): raise RATES, or lower OVERLOAD_UTILIZATION / OVERLOAD_LAG_MS / OVERLOAD_TRANSACTIONS`)
   } else {
-    log(`  overload set in at ${trigger.rate} calls/s: ${trigger.refused503} INVITEs answered 503 (the daemon counted ${trigger.overloadRefusals} refusals for overload), ${trigger.ok} answered 200, ${trigger.timeouts} timed out`)
-    goal(2, 'security.overload answers 503 with Retry-After to the excess', trigger.refused503 > 0 && trigger.other === 0, `${trigger.refused503} × 503, all with Retry-After${trigger.other > 0 ? ` (but ${trigger.other} calls failed otherwise)` : ''}`)
-    goal(2, `INVITEs timed out <= ${TIMEOUT_GOAL * 100}% of those sent (the excess answered, not dropped)`, trigger.timeouts <= TIMEOUT_GOAL * trigger.sentInvites, `${trigger.timeouts} of ${trigger.sentInvites} (${fixed((100 * trigger.timeouts) / Math.max(1, trigger.sentInvites), 2)}%), ${trigger.retrans} retransmissions`)
-    goal(2, `mean MOS of the accepted calls >= ${MOS_GOAL}`, trigger.mos.count > 0 && trigger.mos.mean >= MOS_GOAL, `${mosText(trigger.mos)}`)
+    // The step where overload set in and those beyond it: each is held to the goals.
+    const overloaded = steps.slice(steps.indexOf(trigger))
+    const sum = (key) => overloaded.reduce((total, step) => total + step[key], 0)
+    const moses = overloaded.map((step) => step.mos)
+    const acceptedCount = moses.reduce((total, mos) => total + mos.count, 0)
+    const accepted = {
+      count: acceptedCount,
+      mean: moses.reduce((total, mos) => total + mos.mean * mos.count, 0) / Math.max(1, acceptedCount),
+      min: Math.min(...moses.map((mos) => mos.min)),
+      under: moses.reduce((total, mos) => total + mos.under, 0),
+    }
+    log(`  overload set in at ${trigger.rate} calls/s: ${trigger.refused503} INVITEs answered 503 (the daemon counted ${trigger.overloadRefusals} refusals for overload), ${trigger.ok} answered 200, ${trigger.timeouts} timed out${overloaded.length > 1 ? `; the goals below cover that step and ${overloaded.length - 1} beyond it (${overloaded.map((step) => step.rate).join(', ')} calls/s)` : ''}`)
+    goal(2, 'security.overload answers 503 with Retry-After to the excess', sum('refused503') > 0 && sum('other') === 0, `${sum('refused503')} × 503, all with Retry-After${sum('other') > 0 ? ` (but ${sum('other')} calls failed otherwise)` : ''}`)
+    goal(2, `INVITEs timed out <= ${TIMEOUT_GOAL * 100}% of those sent (the excess answered, not dropped)`, sum('timeouts') <= TIMEOUT_GOAL * sum('sentInvites'), `${sum('timeouts')} of ${sum('sentInvites')} (${fixed((100 * sum('timeouts')) / Math.max(1, sum('sentInvites')), 2)}%), ${sum('retrans')} INVITE retransmissions`)
+    goal(2, `mean MOS of the accepted calls >= ${MOS_GOAL}`, accepted.count > 0 && accepted.mean >= MOS_GOAL, `${fixed(accepted.mean)} over ${accepted.count} calls, min ${fixed(accepted.min)}, ${accepted.under} under ${MOS_GOAL}`)
   }
   const leaked = steps.filter((step) => step.leftAfter > 0)
   goal(2, `no call left up in the daemon ${LEFT_UP_WAIT_S} s after SIPp is done`, leaked.length === 0, leaked.length === 0 ? `every step: 0 (at SIPp's end up to ${Math.max(...steps.map((step) => step.leftAtExit))} still ending)` : leaked.map((step) => `${step.leftAfter} at ${step.rate} calls/s`).join(', '))
