@@ -246,13 +246,13 @@ const mainThreadWaitNs = (pid) => {
     return Number.NaN
   }
 }
-/** CPU ticks of the daemon (all threads, and its main thread: SIP, admission, calls) and of the machine. */
-const cpuSnapshot = (pid, others = []) => ({
+/** CPU ticks of the daemon (all threads, and its main thread: SIP, admission, calls), of `others` (their last figure once they exit) and of the machine. */
+const cpuSnapshot = (pid, others = [], previous = undefined) => ({
   at: performance.now(),
   daemon: processTicks(pid),
   main: readTicks(`/proc/${pid}/task/${pid}/stat`),
   mainWait: mainThreadWaitNs(pid),
-  others: others.map(processTicks),
+  others: others.map((other, index) => Math.max(processTicks(other), previous?.others[index] ?? 0)),
   machine: machineTicks(),
 })
 /** % of one core between two snapshots; mainWait: % of the time the main thread was runnable but had no core. */
@@ -378,7 +378,7 @@ const partFlood = async () => {
   let cpuLast = cpuBefore
   let queuePeak = 0
   const cpuWatch = setInterval(() => {
-    cpuLast = cpuSnapshot(gw.pid, [optionsFlood.pid, inviteFlood.pid, legit.pid])
+    cpuLast = cpuSnapshot(gw.pid, [optionsFlood.pid, inviteFlood.pid, legit.pid], cpuLast)
     queuePeak = Math.max(queuePeak, udpSocket(gw.sipPort).queue)
   }, 500)
   await Promise.all([optionsFlood.done, inviteFlood.done])
@@ -473,11 +473,17 @@ const partFlood = async () => {
   log('')
   goal(1, `legitimate calls succeed >= ${SUCCESS_GOAL * 100}%`, succeeded / legitCalls >= SUCCESS_GOAL, `${fixed((100 * succeeded) / legitCalls, 2)}% (${succeeded} of ${legitCalls})`)
   if (succeeded / legitCalls < SUCCESS_GOAL) {
-    log(`        why: the kernel dropped ${int(kernelDrops)} datagrams at the SIP socket, the trunk's INVITEs among the flood's; the SIP thread ran ${pct(cpu.main)} of a core and waited for one ${pct(cpu.mainWait)} of the time; the machine was ${pct(cpu.machine)} busy of ${CORES * 100}%${cpu.mainWait > 30 ? ' (the SIP thread was starved of CPU by everything else on the machine)' : ''}`)
+    log(`        why: of the ${int(legitCalls - succeeded)} calls that did not succeed, ${int(overloadRefusals)} were answered 503 by security.overload (the SIP thread saturated), the others lost to timeouts or errors (SIPp errors above); the kernel dropped ${int(kernelDrops)} datagrams at the SIP socket, the trunk's among the flood's`)
+    log(`        the SIP thread ran ${pct(cpu.main)} of a core and waited for one ${pct(cpu.mainWait)} of the time; the machine was ${pct(cpu.machine)} busy of ${CORES * 100}%${cpu.mainWait > 30 ? ': the SIP thread was starved of CPU by everything else on the machine, and even the cheap drops of a banned flood filled its socket' : ''}`)
   }
   goal(1, `mean MOS of the legitimate calls >= ${MOS_GOAL}`, mos.count > 0 && mos.mean >= MOS_GOAL, `${fixed(mos.mean)} over ${mos.count} CDRs (median ${fixed(mos.median)})`)
   goal(1, 'RSS < 300 MB during the flood', peak < RSS_CAP, `peak ${mb(peak)}`)
   goal(1, `RSS back to idle ± ${RECOVERY_BAND * 100}% within ${RECOVERY_S} s of the flood's end`, Number.isFinite(recoveredS), Number.isFinite(recoveredS) ? `${fixed(recoveredS, 1)} s (idle ${mb(idleRss)}, then ${mb(lastRss)})` : `still ${mb(lastRss)} against idle ${mb(idleRss)}`)
+  if (!Number.isFinite(recoveredS)) {
+    const endStatus = sampler.status.at(-1)?.status
+    log(`        what holds it: after the flood the daemon held ${endStatus?.sip.transactions ?? '-'} SIP transactions, ${endStatus?.calls.active ?? '-'} calls and ${endStatus?.sip.bannedSources ?? '-'} ban; the SIP thread's V8 heap had grown from ${heapText(heapIdle)} (used/total) idle to ${heapText(heapOf(metricsFloodEnd))} with the trunk's calls,`)
+    log(`        and V8 gives such growth back at its next major GC (${heapText(heapOf(metricsWatchEnd))} at the end); the media shards' heaps, not in the metrics, grow and shrink the same way`)
+  }
   if (Math.min(options.rate / OPTIONS_RATE, invites.rate / INVITE_RATE) < 0.95) log(`  note: SIPp sent less than asked (${int(options.rate)} OPTIONS/s, ${int(invites.rate)} INVITE/s): the goals above were met, or not, under that lesser flood`)
   stopGateway(gw)
 }
