@@ -482,7 +482,7 @@ const partFlood = async () => {
   if (!Number.isFinite(recoveredS)) {
     const endStatus = sampler.status.at(-1)?.status
     log(`        what holds it: after the flood the daemon held ${endStatus?.sip.transactions ?? '-'} SIP transactions, ${endStatus?.calls.active ?? '-'} calls and ${endStatus?.sip.bannedSources ?? '-'} ban; the SIP thread's V8 heap had grown from ${heapText(heapIdle)} (used/total) idle to ${heapText(heapOf(metricsFloodEnd))} with the trunk's calls,`)
-    log(`        and V8 gives such growth back at its next major GC (${heapText(heapOf(metricsWatchEnd))} at the end); the media shards' heaps, not in the metrics, grow and shrink the same way`)
+    log(`        and V8 gives such growth back at its next major GC, not when the load ends (${heapText(heapOf(metricsWatchEnd))} at the end); the rest is outside that heap (the media shards' threads, native buffers), which the metrics do not show`)
   }
   if (Math.min(options.rate / OPTIONS_RATE, invites.rate / INVITE_RATE) < 0.95) log(`  note: SIPp sent less than asked (${int(options.rate)} OPTIONS/s, ${int(invites.rate)} INVITE/s): the goals above were met, or not, under that lesser flood`)
   stopGateway(gw)
