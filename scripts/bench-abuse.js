@@ -5,9 +5,10 @@
 // other source. Everything runs on this machine: SIPp competes with the
 // gateway for the same cores, and the output says how much it took.
 //
-//  (1) single-source flood: SIPp from 127.0.0.3, a source in no trunk's
-//      CIDRs, sends OPTIONS_RATE OPTIONS/s and INVITE_RATE INVITE/s (each sent
-//      once, never retransmitted, nothing awaited) for FLOOD_S seconds, while
+//  (1) single-source flood: from 127.0.0.3, a source in no trunk's CIDRs,
+//      OPTIONS_RATE OPTIONS/s and INVITE_RATE INVITE/s (each sent once, never
+//      retransmitted, nothing awaited) for FLOOD_S seconds, by a UDP sender
+//      in a child process of this script or by SIPp (FLOODER), while
 //      the trunk (127.0.0.2) places LEGIT_CPS calls/s of HOLD_S seconds with
 //      PCMA audio (rtp_stream), from LEAD_S seconds before the flood until it
 //      ends. Prints the send rates SIPp achieved, what the gateway did with the
@@ -37,23 +38,38 @@
 //   npm run bench:abuse -- --flood-s 10 --parts 1         # a quick run of part 1
 //   FLOOD_S=10 RECOVERY_S=30 RATES=200,400 STEP_S=5 npm run bench:abuse
 //
-// Every setting is an environment variable or the flag in brackets:
-// FLOOD_S (--flood-s, 60), OPTIONS_RATE (--options-rate, 10000), INVITE_RATE
-// (--invite-rate, 2000), LEGIT_CPS (--legit-cps, 50), HOLD_S (--hold-s, 5),
-// LEAD_S (--lead-s, 5), RECOVERY_S (--recovery-s, 60), RECOVERY_MAX_S
-// (--recovery-max-s, 300: when RSS is not back within RECOVERY_S, how long to
-// watch on to say when it comes back), PARTS (--parts, 1,2),
-// RATES (--rates, 100,200,300,400,500,600,800,1000), STEP_S (--step-s, 10),
-// STEP_HOLD_S (--step-hold-s, 2), EXTRA_STEPS (--extra-steps, 1: rates run
-// after the one where overload set in, deeper into it), OVERLOAD_LAG_MS (--overload-lag-ms),
-// OVERLOAD_UTILIZATION (--overload-utilization) and OVERLOAD_TRANSACTIONS
-// (--overload-transactions): security.overload of the part (2) daemon when
-// given (the defaults otherwise, and the output says which), QUIET_WAIT_S (60: before each part, wait up to this long for other
-// processes to quieten), RTP_MIN/RTP_MAX (40000/47999, the daemon's RTP
-// range), SIPP_MEDIA_PORT (50000), KEEP=1 keeps the temporary homes. Needs a
-// build (npm run build) and sipp on the PATH. Ctrl-C stops SIPp and the
-// daemons and removes the homes.
-import {spawnSync} from 'node:child_process'
+// Every setting is an environment variable, or the flag in brackets:
+//   FLOOD_S (--flood-s, 60)            flood length, seconds
+//   OPTIONS_RATE (--options-rate, 10000), INVITE_RATE (--invite-rate, 2000)
+//   FLOODER (--flooder, node)          node: a UDP sender in a child process of
+//                                      this script; sipp: two SIPp (on the shared
+//                                      2-core machine they fell short, at about
+//                                      8,600 OPTIONS/s, where the sender keeps
+//                                      10,000/s with less CPU)
+//   LEGIT_CPS (--legit-cps, 50), HOLD_S (--hold-s, 5): the trunk's calls
+//   LEAD_S (--lead-s, 5)               trunk calls before the flood starts
+//   RECOVERY_S (--recovery-s, 60)      the RSS goal's window after the flood
+//   RECOVERY_MAX_S (--recovery-max-s, 300): when RSS is not back within
+//                                      RECOVERY_S, how long to watch on to say
+//                                      when it comes back
+//   PARTS (--parts, 1,2)
+//   RATES (--rates, 100,200,300,400,500,600,800,1000), STEP_S (--step-s, 10),
+//   STEP_HOLD_S (--step-hold-s, 2)     part (2)'s ramp and call length
+//   EXTRA_STEPS (--extra-steps, 1)     rates run after the one where overload
+//                                      set in, deeper into it
+//   OVERLOAD_LAG_MS (--overload-lag-ms), OVERLOAD_UTILIZATION
+//   (--overload-utilization), OVERLOAD_TRANSACTIONS (--overload-transactions):
+//                                      security.overload of the part (2) daemon
+//                                      (its defaults when not given; the output
+//                                      says which)
+//   QUIET_WAIT_S (--quiet-wait-s, 60)  before each part, wait up to this long
+//                                      for other processes to quieten
+//   RTP_MIN/RTP_MAX (40000/47999)      the daemons' RTP ports
+//   SIPP_MEDIA_PORT (50000)            SIPp's first RTP port
+//   KEEP=1                             keeps the temporary homes
+// Needs a build (npm run build) and sipp on the PATH. Ctrl-C stops SIPp, the
+// flooder and the daemons and removes the homes.
+import {fork, spawnSync} from 'node:child_process'
 import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -65,6 +81,61 @@ import {freeUdpPort, rawAudioFromPcap, runSipp, sippCounts, sippErrors, sippRtts
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const scenarios = join(root, 'bench', 'scenarios')
+const FLOODER_FLAG = '--node-flooder'
+
+// ---- FLOODER=node: the flood from a child process of this script ----
+
+/**
+ * Sends OPTIONS and INVITEs (each with its own Call-ID, tag and branch) from
+ * one UDP socket bound to `from`, at the asked rates, for `seconds`: every
+ * 2 ms it sends what is owed so far. Reports how many the kernel took and
+ * over how long.
+ */
+const runNodeFlooder = async () => {
+  const {createSocket} = await import('node:dgram')
+  const {from, port, optionsRate, inviteRate, seconds} = await new Promise((resolve) => process.once('message', resolve))
+  const socket = createSocket('udp4')
+  await new Promise((resolve) => socket.bind(0, from, resolve))
+  const local = socket.address().port
+  const target = `127.0.0.1:${port}`
+  const sdp = `v=0\r\no=flood 1 1 IN IP4 ${from}\r\ns=-\r\nc=IN IP4 ${from}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n`
+  const request = (method, user, n, body = '') =>
+    Buffer.from(
+      `${method} sip:${user}@${target} SIP/2.0\r\nVia: SIP/2.0/UDP ${from}:${local};branch=z9hG4bK-flood-${n}\r\nFrom: <sip:flood@${from}:${local}>;tag=f${n}\r\n` +
+        `To: <sip:${user}@${target}>\r\nCall-ID: ${n}-flood@${from}\r\nCSeq: 1 ${method}\r\nContact: <sip:flood@${from}:${local}>\r\nMax-Forwards: 70\r\n` +
+        `${body ? 'Content-Type: application/sdp\r\n' : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
+  const sent = {options: 0, invites: 0}
+  const done = {options: 0, invites: 0}
+  let n = 0
+  const send = (kind, bytes) => {
+    sent[kind]++
+    socket.send(bytes, port, '127.0.0.1', (error) => {
+      if (!error) done[kind]++
+    })
+  }
+  const started = performance.now()
+  const total = {options: Math.round(optionsRate * seconds), invites: Math.round(inviteRate * seconds)}
+  await new Promise((resolve) => {
+    const tick = () => {
+      const elapsed = (performance.now() - started) / 1000
+      const owed = (kind, rate) => Math.min(total[kind], Math.floor(rate * elapsed)) - sent[kind]
+      for (let i = owed('options', optionsRate); i > 0; i--) send('options', request('OPTIONS', 'probe', n++))
+      for (let i = owed('invites', inviteRate); i > 0; i--) send('invites', request('INVITE', '+15557770000', n++, sdp))
+      if ((sent.options >= total.options && sent.invites >= total.invites) || elapsed > seconds + 20) resolve()
+      else setTimeout(tick, 2)
+    }
+    tick()
+  })
+  const secondsTaken = (performance.now() - started) / 1000
+  // The last sends' callbacks.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  process.send({options: done.options, invites: done.invites, seconds: secondsTaken}, () => process.exit(0))
+}
+if (process.argv.includes(FLOODER_FLAG)) {
+  await runNodeFlooder()
+  await new Promise(() => {})
+}
 const PCAP = '/usr/share/sip-tester/g711a.pcap'
 
 // ---- settings: --flag value, else the environment, else the default ----
@@ -98,6 +169,8 @@ const OVERLOAD_LAG_MS = raw('overload-lag-ms', 'OVERLOAD_LAG_MS')
 const OVERLOAD_TRANSACTIONS = raw('overload-transactions', 'OVERLOAD_TRANSACTIONS')
 const OVERLOAD_UTILIZATION = raw('overload-utilization', 'OVERLOAD_UTILIZATION')
 const QUIET_WAIT_S = numberSetting('quiet-wait-s', 'QUIET_WAIT_S', 60)
+const FLOODER = raw('flooder', 'FLOODER') ?? 'node'
+if (FLOODER !== 'sipp' && FLOODER !== 'node') throw new Error(`--flooder / FLOODER is sipp or node, not ${FLOODER}`)
 const RTP_MIN = numberSetting('rtp-min', 'RTP_MIN', 40_000)
 const RTP_MAX = numberSetting('rtp-max', 'RTP_MAX', 47_999)
 const SIPP_MEDIA_PORT = numberSetting('sipp-media-port', 'SIPP_MEDIA_PORT', 50_000)
@@ -332,6 +405,39 @@ const goal = (part, text, pass, figure) => {
 
 // ---- (1) the flood ----
 
+/**
+ * The flood from FLOOD_IP for FLOOD_S s: two SIPp (FLOODER=sipp) or this
+ * script's UDP sender (FLOODER=node). `pids` for the CPU figures; `done`
+ * resolves with what was sent, {options, invites}: {count, seconds}.
+ */
+const startFlood = async (gw) => {
+  if (FLOODER === 'node') {
+    const child = fork(fileURLToPath(import.meta.url), [FLOODER_FLAG], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+    children.add(child)
+    child.send({from: FLOOD_IP, port: gw.sipPort, optionsRate: OPTIONS_RATE, inviteRate: INVITE_RATE, seconds: FLOOD_S})
+    const done = new Promise((resolve, reject) => {
+      child.once('message', (report) => resolve({options: {count: report.options, seconds: report.seconds}, invites: {count: report.invites, seconds: report.seconds}}))
+      child.once('exit', (code) => reject(new Error(`the UDP flooder exited (${code}) without a report`)))
+    }).finally(() => children.delete(child))
+    return {pids: [child.pid], done}
+  }
+  const [optionsPort, invitePort, inviteMediaPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()]
+  const optionsFlood = sipp(
+    [`127.0.0.1:${gw.sipPort}`, '-sf', 'flood-options.xml', '-s', 'probe', '-i', FLOOD_IP, '-p', String(optionsPort), '-m', String(Math.round(OPTIONS_RATE * FLOOD_S)), '-r', String(OPTIONS_RATE), '-rp', '1000', '-nostdin', '-trace_stat', '-fd', '1', '-timeout', `${FLOOD_S + 20}s`],
+    gw.home,
+  )
+  const inviteFlood = sipp(
+    [`127.0.0.1:${gw.sipPort}`, '-sf', 'flood-invite.xml', '-s', '+15557770000', '-i', FLOOD_IP, '-mi', FLOOD_IP, '-p', String(invitePort), '-mp', String(inviteMediaPort), '-m', String(Math.round(INVITE_RATE * FLOOD_S)), '-r', String(INVITE_RATE), '-rp', '1000', '-nostdin', '-trace_stat', '-fd', '1', '-timeout', `${FLOOD_S + 20}s`],
+    gw.home,
+  )
+  const sent = (run, scenario) => {
+    const stats = sippStats(gw.home, scenario, run.pid) ?? {}
+    return {count: Number(stats.TotalCallCreated ?? stats['OutgoingCall(C)'] ?? Number.NaN), seconds: (run.exitedAt - run.startedAt) / 1000}
+  }
+  const done = Promise.all([optionsFlood.done, inviteFlood.done]).then(() => ({options: sent(optionsFlood, 'flood-options'), invites: sent(inviteFlood, 'flood-invite')}))
+  return {pids: [optionsFlood.pid, inviteFlood.pid], done}
+}
+
 const partFlood = async () => {
   log('')
   log(`(1) flood from ${FLOOD_IP} (in no trunk's CIDRs): ${int(OPTIONS_RATE)} OPTIONS/s + ${int(INVITE_RATE)} INVITE/s for ${FLOOD_S} s; meanwhile the trunk ${TRUNK_IP} places ${LEGIT_CPS} calls/s of ${HOLD_S} s with PCMA audio`)
@@ -364,24 +470,16 @@ const partFlood = async () => {
   const metricsBefore = await scrape(gw.metricsUrl)
   const rssBeforeFlood = median(within(sampler.rss, performance.now() - 2000, performance.now()).map((sample) => sample.rss))
   const socketBefore = udpSocket(gw.sipPort)
-  const [optionsPort, invitePort, inviteMediaPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()]
-  const optionsFlood = sipp(
-    [`127.0.0.1:${gw.sipPort}`, '-sf', 'flood-options.xml', '-s', 'probe', '-i', FLOOD_IP, '-p', String(optionsPort), '-m', String(Math.round(OPTIONS_RATE * FLOOD_S)), '-r', String(OPTIONS_RATE), '-rp', '1000', '-nostdin', '-trace_stat', '-fd', '1', '-timeout', `${FLOOD_S + 20}s`],
-    gw.home,
-  )
-  const inviteFlood = sipp(
-    [`127.0.0.1:${gw.sipPort}`, '-sf', 'flood-invite.xml', '-s', '+15557770000', '-i', FLOOD_IP, '-mi', FLOOD_IP, '-p', String(invitePort), '-mp', String(inviteMediaPort), '-m', String(Math.round(INVITE_RATE * FLOOD_S)), '-r', String(INVITE_RATE), '-rp', '1000', '-nostdin', '-trace_stat', '-fd', '1', '-timeout', `${FLOOD_S + 20}s`],
-    gw.home,
-  )
+  const flood = await startFlood(gw)
   const floodFrom = performance.now()
-  const cpuBefore = cpuSnapshot(gw.pid, [optionsFlood.pid, inviteFlood.pid, legit.pid])
+  const cpuBefore = cpuSnapshot(gw.pid, [...flood.pids, legit.pid])
   let cpuLast = cpuBefore
   let queuePeak = 0
   const cpuWatch = setInterval(() => {
-    cpuLast = cpuSnapshot(gw.pid, [optionsFlood.pid, inviteFlood.pid, legit.pid], cpuLast)
+    cpuLast = cpuSnapshot(gw.pid, [...flood.pids, legit.pid], cpuLast)
     queuePeak = Math.max(queuePeak, udpSocket(gw.sipPort).queue)
   }, 500)
-  await Promise.all([optionsFlood.done, inviteFlood.done])
+  const sentFlood = await flood.done
   clearInterval(cpuWatch)
   const floodTo = performance.now()
   const cpu = cpuBetween(cpuBefore, cpuLast)
@@ -412,16 +510,10 @@ const partFlood = async () => {
   hangups.close()
 
   // The flood as sent and as received.
-  const sent = (run, scenario) => {
-    const stats = sippStats(gw.home, scenario, run.pid) ?? {}
-    const count = Number(stats.TotalCallCreated ?? stats['OutgoingCall(C)'] ?? Number.NaN)
-    const seconds = (run.exitedAt - run.startedAt) / 1000
-    return {count, seconds, rate: count / seconds}
-  }
-  const options = sent(optionsFlood, 'flood-options')
-  const invites = sent(inviteFlood, 'flood-invite')
+  const options = {...sentFlood.options, rate: sentFlood.options.count / sentFlood.options.seconds}
+  const invites = {...sentFlood.invites, rate: sentFlood.invites.count / sentFlood.invites.seconds}
   log('')
-  log(`  flood sent (SIPp's own count over its wall time): OPTIONS ${int(options.count)} in ${fixed(options.seconds, 1)} s = ${int(options.rate)}/s (asked ${int(OPTIONS_RATE)}/s); INVITE ${int(invites.count)} in ${fixed(invites.seconds, 1)} s = ${int(invites.rate)}/s (asked ${int(INVITE_RATE)}/s)`)
+  log(`  flood sent (${FLOODER === 'sipp' ? "SIPp's own count over its wall time" : "this script's UDP sender (FLOODER=node): datagrams the kernel took, over the sending time"}): OPTIONS ${int(options.count)} in ${fixed(options.seconds, 1)} s = ${int(options.rate)}/s (asked ${int(OPTIONS_RATE)}/s); INVITE ${int(invites.count)} in ${fixed(invites.seconds, 1)} s = ${int(invites.rate)}/s (asked ${int(INVITE_RATE)}/s)`)
   const refused = increase(metricsBefore, metricsAfter, 'clutchcall_sip_requests_refused_total', (labels) => `${labels.method}/${labels.reason}`)
   const bans = increase(metricsBefore, metricsAfter, 'clutchcall_security_bans_total', (labels) => labels.reason)
   const refusedTotal = [...refused.values()].reduce((sum, value) => sum + value, 0)
@@ -431,7 +523,7 @@ const partFlood = async () => {
   const floodStatus = within(sampler.status, floodFrom, floodTo)
   const overloadRefusals = increase(metricsBefore, metricsAfter, 'clutchcall_call_attempts_refused_total', (labels) => labels.reason).get('overload') ?? 0
   log(`    SIP transactions held during the flood: max ${int(Math.max(0, ...floodStatus.map((sample) => sample.status.sip.transactions)))} (the legitimate calls' included); overloaded (security.overload): ${floodStatus.filter((sample) => sample.status.sip.overloaded).length} of ${floodStatus.length} status samples, ${int(overloadRefusals)} trunk INVITEs answered 503 for it`)
-  log(`  CPU during the flood, % of one core: daemon ${pct(cpu.daemon)} (main thread ${pct(cpu.main)}, and ${pct(cpu.mainWait)} of the time runnable without a core), SIPp flooders ${pct(cpu.others[0])} + ${pct(cpu.others[1])}, SIPp trunk caller ${pct(cpu.others[2])}, machine ${pct(cpu.machine)} of ${CORES * 100}%`)
+  log(`  CPU during the flood, % of one core: daemon ${pct(cpu.daemon)} (main thread ${pct(cpu.main)}, and ${pct(cpu.mainWait)} of the time runnable without a core), flooder${flood.pids.length > 1 ? 's' : ''} ${cpu.others.slice(0, -1).map((share) => pct(share)).join(' + ')}, SIPp trunk caller ${pct(cpu.others.at(-1))}, machine ${pct(cpu.machine)} of ${CORES * 100}%`)
 
   // The legitimate calls.
   const stats = sippStats(gw.home, 'uac-hold-pcma', legit.pid) ?? {}
@@ -484,7 +576,7 @@ const partFlood = async () => {
     log(`        what holds it: after the flood the daemon held ${endStatus?.sip.transactions ?? '-'} SIP transactions, ${endStatus?.calls.active ?? '-'} calls and ${endStatus?.sip.bannedSources ?? '-'} ban; the SIP thread's V8 heap had grown from ${heapText(heapIdle)} (used/total) idle to ${heapText(heapOf(metricsFloodEnd))} with the trunk's calls,`)
     log(`        and V8 gives such growth back at its next major GC, not when the load ends (${heapText(heapOf(metricsWatchEnd))} at the end); the rest is outside that heap (the media shards' threads, native buffers), which the metrics do not show`)
   }
-  if (Math.min(options.rate / OPTIONS_RATE, invites.rate / INVITE_RATE) < 0.95) log(`  note: SIPp sent less than asked (${int(options.rate)} OPTIONS/s, ${int(invites.rate)} INVITE/s): the goals above were met, or not, under that lesser flood`)
+  if (Math.min(options.rate / OPTIONS_RATE, invites.rate / INVITE_RATE) < 0.95) log(`  note: the flooder sent less than asked (${int(options.rate)} OPTIONS/s, ${int(invites.rate)} INVITE/s): the goals above were met, or not, under that lesser flood`)
   stopGateway(gw)
 }
 
