@@ -11,7 +11,7 @@
 //      in a child process of this script or by SIPp (FLOODER), while
 //      the trunk (127.0.0.2) places LEGIT_CPS calls/s of HOLD_S seconds with
 //      PCMA audio (rtp_stream), from LEAD_S seconds before the flood until it
-//      ends. Prints the send rates SIPp achieved, what the gateway did with the
+//      ends. Prints the send rates achieved, what the gateway did with the
 //      flood (clutchcall_sip_requests_refused_total by method and reason,
 //      clutchcall_security_bans_total, datagrams the kernel dropped at the SIP
 //      socket), the legitimate calls' success, INVITE->200 and MOS (from the
