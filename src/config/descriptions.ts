@@ -135,6 +135,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'security.overload': {text: 'Global overload control: while the SIP thread falls behind, new INVITEs get `503` with `Retry-After`; established calls and their BYEs go on, and recovery is automatic (checked every 500 ms).'},
   'security.overload.enabled': {text: 'Refuse new INVITEs while overloaded.'},
   'security.overload.max_event_loop_lag_ms': {text: 'Overloaded while the worst event-loop delay of the last 500 ms is above this.', example: '250'},
+  'security.overload.max_event_loop_utilization': {text: 'Overloaded while the SIP thread was busy more than this share (0 to 1) of the last 500 ms: requests are then queuing up in the socket buffer faster than it takes them. `1` switches this measure off.', example: '0.9'},
   'security.overload.max_transactions': {text: 'Overloaded while more SIP transactions than this are held (`clutchcall status` shows the count).', example: '50000'},
   'security.overload.retry_after_s': {text: 'The `Retry-After` of the 503, in seconds.'},
   'security.limits': {text: 'Hard caps on the memory any remote party can make the gateway hold, applied to every source, trusted ones included ([sip-abuse-control.md](sip-abuse-control.md#hard-limits)). Each refusal is counted in `clutchcall_sip_requests_refused_total` or `clutchcall_sip_connections_dropped_total`.'},

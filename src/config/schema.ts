@@ -273,6 +273,7 @@ const baseSchema = z.strictObject({
     overload: section({
       enabled: withDefault(z.boolean(), true),
       max_event_loop_lag_ms: withDefault(integer(10, 60_000), 500),
+      max_event_loop_utilization: withDefault(z.number().check(z.gt(0), z.lte(1)), 0.95),
       max_transactions: withDefault(integer(1, 10_000_000), 100_000),
       retry_after_s: withDefault(integer(1, 3600), 5),
     }),
