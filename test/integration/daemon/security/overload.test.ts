@@ -27,6 +27,7 @@ dialplans:
       bye: { type: hangup, cause: 16 }
 `
 
+/** OPTIONS outside a dialog: 200, or 503 once the pings themselves have put the gateway in overload (a balancer's probe learns it). */
 const optionsPings = () => `<?xml version="1.0" encoding="UTF-8" ?>
 <scenario name="options ping">
 <send retrans="500"><![CDATA[
@@ -41,7 +42,9 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-<recv response="200"/>
+<recv response="200" optional="true" next="answered"/>
+<recv response="503"/>
+<label id="answered"/>
 </scenario>
 `
 
