@@ -155,6 +155,9 @@ describe('SDK call over WebTransport from headless Chromium (SIPp callee)', {tim
     }
     const status = await gw.home.json(['status'])
     assert.equal(status.body.result.quic.sessions, 0, 'no session was opened')
+    // A refused connection stays open until auth_timeout_ms (the client may send another CONNECT on it): wait until
+    // they are gone, or the raw requests below meet max_connections_per_source (429) instead of the 401 under test.
+    await waitFor('the refused connections closed', async () => ((await gw.home.json(['status'])).body.result.quic.connections === 0 ? true : undefined))
     // What the browser cannot show: the status, WWW-Authenticate and the JSON body of each refusal.
     const noToken = await h3Request(connectFields('/v1/rpc'))
     assert.equal(noToken.status, '401')

@@ -130,9 +130,11 @@ ${body}`}
 ]]>`
 
 /**
- * The callee: a reliable 183 with SDP (PCMA) and the recording played as
- * early media, the PRACK answered, then after `ringMs` a 2xx without SDP
- * making the gateway the refresher (6 s), the UPDATE refresh at 3 s, the BYE.
+ * The callee: a reliable 183 with SDP (PCMA), the PRACK answered and the
+ * recording played as early media from then on (from a `nop` after the 183,
+ * a PRACK arriving before SIPp leaves the `nop` aborts the call), then after
+ * `ringMs` a 2xx without SDP making the gateway the refresher (6 s), the
+ * UPDATE refresh at 3 s, the BYE.
  */
 const callee = (ringMs: number): string => `<?xml version="1.0" encoding="UTF-8" ?>
 <scenario name="callee with reliable early media">
@@ -152,9 +154,11 @@ t=0 0
 m=audio [media_port] RTP/AVP 8
 a=rtpmap:8 PCMA/8000
 `)}</send>
-<nop><action><exec play_pcap_audio="${PCAP}"/></action></nop>
 <recv request="PRACK">
-  <action><ereg regexp="^ *1 1 INVITE$" search_in="hdr" header="RAck:" check_it="true" assign_to="rack"/></action>
+  <action>
+    <ereg regexp="^ *1 1 INVITE$" search_in="hdr" header="RAck:" check_it="true" assign_to="rack"/>
+    <exec play_pcap_audio="${PCAP}"/>
+  </action>
 </recv>
 <send>${reply('200 OK', [], undefined, '[last_Via:]', '[last_CSeq:]', false)}</send>
 <pause milliseconds="${ringMs}"/>
@@ -214,7 +218,7 @@ describe('early media', () => {
       // A caller that failed leaves the callee waiting for a call that never comes.
       void a.done.then(({code}) => code !== 0 && b.stop())
       const [aDone, bDone] = await Promise.all([a.done, b.done])
-      assert.equal(aDone.code, 0, aDone.output)
+      assert.equal(aDone.code, 0, `${aDone.output}\n--- callee ---\n${bDone.output}`)
       assert.equal(bDone.code, 0, bDone.output)
       const end = await gw.hangupOf('+17770000101')
       assert.equal(end.status, 'completed')
