@@ -91,7 +91,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     })
     const ua = new UserAgent({transport: this.transport, product: config.sip.user_agent, screen: (request, context, belongs) => guard.screen(request, context, belongs)})
     this.ua = ua
-    const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log))
+    const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log, () => guard.counts))
     const rtpAddress = config.rtp.address
     const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))
     const services = {

@@ -124,7 +124,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'security.overload': {text: 'Global overload control: while the SIP thread falls behind, new INVITEs get `503` with `Retry-After`; established calls and their BYEs go on, and recovery is automatic (checked every 500 ms).'},
   'security.overload.enabled': {text: 'Refuse new INVITEs while overloaded.'},
   'security.overload.max_event_loop_lag_ms': {text: 'Overloaded while the worst event-loop delay of the last 500 ms is above this.', example: '250'},
-  'security.overload.max_event_loop_utilization': {text: 'Overloaded while the SIP thread was busy more than this share (0 to 1) of the last 500 ms: requests are then queuing up in the socket buffer faster than it takes them. `1` switches this measure off.', example: '0.9'},
+  'security.overload.max_event_loop_utilization': {text: 'Overloaded while the SIP thread was busy more than this share (0 to 1) of the last 500 ms: requests are then queuing up in the socket buffer faster than it takes them. Not counted while the abuse guard turned away at least 10 requests for each one it admitted (a flood, which refusing calls would not relieve). `1` switches this measure off.', example: '0.9'},
   'security.overload.max_transactions': {text: 'Overloaded while more SIP transactions than this are held (`clutchcall status` shows the count).', example: '50000'},
   'security.overload.retry_after_s': {text: 'The `Retry-After` of the 503, in seconds.'},
   'security.max_tracked_sources': {text: 'The most sources counted (and, separately, banned) at once; beyond it the least recently seen source is forgotten, so memory stays bounded under a spoofed-address flood.'},
