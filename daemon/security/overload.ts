@@ -44,11 +44,18 @@ export interface OverloadSample {
 /** The interval's traffic was mostly a flood the guard turned away (FLOOD_RATIO). */
 export const floodBound = (sample: Pick<OverloadSample, 'admitted' | 'refused'>): boolean => sample.refused > 0 && sample.refused >= FLOOD_RATIO * sample.admitted
 
-/** Decides the state from one sample; pure, for the tests. */
-export const isOverloaded = (limits: Config['security']['overload'], sample: OverloadSample): boolean =>
+/** Busy with requests it admitted: the loop's part of overload. */
+const busyWithCallers = (limits: Config['security']['overload'], sample: OverloadSample): boolean => sample.utilization > limits.max_event_loop_utilization && !floodBound(sample)
+
+/**
+ * Decides the state from one sample and the one before it; pure, for the tests. The utilization
+ * counts once two samples in a row (a second) are over it: a burst of half a second, which the
+ * socket buffer absorbs, is no overload.
+ */
+export const isOverloaded = (limits: Config['security']['overload'], sample: OverloadSample, previous: OverloadSample | undefined): boolean =>
   sample.lagMs > limits.max_event_loop_lag_ms ||
   sample.transactions > limits.max_transactions ||
-  (sample.utilization > limits.max_event_loop_utilization && !floodBound(sample))
+  (busyWithCallers(limits, sample) && previous !== undefined && busyWithCallers(limits, previous))
 
 export class OverloadControl {
   private overloaded = false
@@ -57,6 +64,7 @@ export class OverloadControl {
   private due = 0
   private utilization: EventLoopUtilization | undefined
   private screened: ScreenCounts = {admitted: 0, refused: 0}
+  private previous: OverloadSample | undefined
   /** The first interval covers the daemon's own start-up (loading modules, binding listeners): not a sign of load. */
   private warmedUp = false
 
@@ -88,7 +96,8 @@ export class OverloadControl {
 
   /** Applies one sample (the timer's, or a test's). */
   update(sample: OverloadSample): void {
-    const overloaded = isOverloaded(this.limits, sample)
+    const overloaded = isOverloaded(this.limits, sample, this.previous)
+    this.previous = sample
     if (overloaded === this.overloaded) return
     this.overloaded = overloaded
     // One line per change of state, never one per refused INVITE.

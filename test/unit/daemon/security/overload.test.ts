@@ -6,24 +6,31 @@ import {FLOOD_RATIO, isOverloaded, OverloadControl} from '../../../../daemon/sec
 const LIMITS = {enabled: true, max_event_loop_lag_ms: 200, max_event_loop_utilization: 0.9, max_transactions: 1000, retry_after_s: 7}
 
 describe('overload control', () => {
-  it('is overloaded when the event loop lags, is busy nearly all the time, or transactions exceed the cap, and not at the limits themselves', () => {
+  it('is overloaded when the event loop lags, is busy nearly all the time for a second, or transactions exceed the cap, and not at the limits themselves', () => {
     const quiet = {admitted: 50, refused: 0}
-    assert.equal(isOverloaded(LIMITS, {lagMs: 5, utilization: 0.2, transactions: 10, ...quiet}), false)
-    assert.equal(isOverloaded(LIMITS, {lagMs: 200, utilization: 0.9, transactions: 1000, ...quiet}), false)
-    assert.equal(isOverloaded(LIMITS, {lagMs: 201, utilization: 0.2, transactions: 10, ...quiet}), true)
-    assert.equal(isOverloaded(LIMITS, {lagMs: 5, utilization: 0.91, transactions: 10, ...quiet}), true)
-    assert.equal(isOverloaded(LIMITS, {lagMs: 1, utilization: 0.2, transactions: 1001, ...quiet}), true)
-    assert.equal(isOverloaded({...LIMITS, max_event_loop_utilization: 1}, {lagMs: 1, utilization: 1, transactions: 10, ...quiet}), false, '1 switches the utilization off')
+    const calm = {lagMs: 5, utilization: 0.2, transactions: 10, ...quiet}
+    const busy = {...calm, utilization: 0.91}
+    assert.equal(isOverloaded(LIMITS, calm, calm), false)
+    assert.equal(isOverloaded(LIMITS, {lagMs: 200, utilization: 0.9, transactions: 1000, ...quiet}, {...calm, utilization: 0.9}), false)
+    assert.equal(isOverloaded(LIMITS, {...calm, lagMs: 201}, undefined), true)
+    assert.equal(isOverloaded(LIMITS, {...calm, transactions: 1001}, undefined), true)
+    assert.equal(isOverloaded(LIMITS, busy, busy), true, 'busy for two samples in a row')
+    assert.equal(isOverloaded(LIMITS, busy, calm), false, 'half a second of it is a burst')
+    assert.equal(isOverloaded(LIMITS, busy, undefined), false)
+    assert.equal(isOverloaded({...LIMITS, max_event_loop_utilization: 1}, {...busy, utilization: 1}, {...busy, utilization: 1}), false, '1 switches the utilization off')
   })
 
   it('does not count a loop kept busy by a flood the guard turns away; the lag and transaction limits still apply', () => {
     const busy = {lagMs: 5, utilization: 1, transactions: 10}
-    assert.equal(isOverloaded(LIMITS, {...busy, admitted: 100, refused: 100 * FLOOD_RATIO - 1}), true, 'callers enough to shed')
-    assert.equal(isOverloaded(LIMITS, {...busy, admitted: 100, refused: 100 * FLOOD_RATIO}), false, 'a flood')
-    assert.equal(isOverloaded(LIMITS, {...busy, admitted: 0, refused: 1}), false, 'nothing but a flood')
-    assert.equal(isOverloaded(LIMITS, {...busy, admitted: 0, refused: 0}), true, 'busy with no request at all')
-    assert.equal(isOverloaded(LIMITS, {...busy, lagMs: 201, admitted: 0, refused: 10_000}), true, 'a flood that stalls the loop')
-    assert.equal(isOverloaded(LIMITS, {...busy, utilization: 0.1, transactions: 1001, admitted: 0, refused: 10_000}), true)
+    const callers = {...busy, admitted: 100, refused: 100 * FLOOD_RATIO - 1}
+    const flood = {...busy, admitted: 100, refused: 100 * FLOOD_RATIO}
+    assert.equal(isOverloaded(LIMITS, callers, callers), true, 'callers enough to shed')
+    assert.equal(isOverloaded(LIMITS, flood, flood), false, 'a flood')
+    assert.equal(isOverloaded(LIMITS, callers, flood), false, 'a flood the second before')
+    assert.equal(isOverloaded(LIMITS, {...busy, admitted: 0, refused: 1}, {...busy, admitted: 0, refused: 1}), false, 'nothing but a flood')
+    assert.equal(isOverloaded(LIMITS, {...busy, admitted: 0, refused: 0}, {...busy, admitted: 0, refused: 0}), true, 'busy with no request at all')
+    assert.equal(isOverloaded(LIMITS, {...flood, lagMs: 201}, flood), true, 'a flood that stalls the loop')
+    assert.equal(isOverloaded(LIMITS, {...flood, utilization: 0.1, transactions: 1001}, flood), true)
   })
 
   it('goes on and recovers by itself with the samples, logging each change once', (t) => {
@@ -64,7 +71,7 @@ describe('overload control', () => {
     await new Promise((resolve) => setTimeout(resolve, 600))
     assert.equal(control.active, false)
     // 2 ms of work per turn, as a loop reading a full socket does: timers still fire on time.
-    const busyUntil = Date.now() + 1600
+    const busyUntil = Date.now() + 2600
     while (Date.now() < busyUntil && !control.active) {
       const turnEnd = Date.now() + 2
       while (Date.now() < turnEnd) {
