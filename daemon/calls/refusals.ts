@@ -23,6 +23,8 @@ export const REFUSAL_REASONS = [
   'no_media_ports',
   /** 503 with Retry-After: the SIP thread is overloaded (security.overload). */
   'overload',
+  /** 503 with Retry-After: the gateway holds security.limits.max_dialogs dialogs. */
+  'dialog_limit',
 ] as const
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number]

@@ -59,8 +59,8 @@ export const isOverloaded = (limits: Config['security']['overload'], sample: Ove
 
 export class OverloadControl {
   private overloaded = false
-  private readonly histogram: IntervalHistogram | undefined
-  private readonly timer: NodeJS.Timeout | undefined
+  private histogram: IntervalHistogram | undefined
+  private timer: NodeJS.Timeout | undefined
   private due = 0
   private utilization: EventLoopUtilization | undefined
   private screened: ScreenCounts = {admitted: 0, refused: 0}
@@ -69,13 +69,33 @@ export class OverloadControl {
   private warmedUp = false
 
   constructor(
-    private readonly limits: Config['security']['overload'],
+    private limits: Config['security']['overload'],
     private readonly transactions: () => number,
     private readonly log: Logger,
     /** The abuse guard's counts (SipGuard.counts); none: every busy loop counts. */
     private readonly screening: () => ScreenCounts = () => ({admitted: 0, refused: 0}),
   ) {
-    if (!limits.enabled) return
+    if (limits.enabled) this.monitor()
+  }
+
+  /** New limits (a config reload): sampling starts or stops with `enabled`; switched off, INVITEs are taken at once. */
+  reconfigure(limits: Config['security']['overload']): void {
+    const wasEnabled = this.limits.enabled
+    this.limits = limits
+    if (limits.enabled && !wasEnabled) {
+      this.warmedUp = true
+      this.monitor()
+    } else if (!limits.enabled && wasEnabled) {
+      this.stop()
+      this.histogram = undefined
+      this.timer = undefined
+      if (this.overloaded) this.log.info('SIP overload control switched off: new INVITEs are taken again')
+      this.overloaded = false
+      this.previous = undefined
+    }
+  }
+
+  private monitor(): void {
     this.histogram = monitorEventLoopDelay({resolution: 10})
     this.histogram.enable()
     this.utilization = performance.eventLoopUtilization()

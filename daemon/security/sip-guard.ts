@@ -11,7 +11,7 @@ import type {Logger} from 'pino'
 import type {SecurityBan} from '../../src/admin/protocol.js'
 import type {Config} from '../../src/config/schema.js'
 import type {SipRequest} from '../../src/sip/message.js'
-import type {InboundContext} from '../../src/sip/transport/types.js'
+import type {ConnectionVerdict, InboundContext, SipConnectionDropReason, SipTransportProtocol} from '../../src/sip/transport/types.js'
 import {addressFamily, cidrBlockList, plainAddress} from '../../src/net/cidr.js'
 import type {InboundRouter} from '../trunks/inbound-router.js'
 import {SourceLimiter, type Ban, type BanReason} from './source-limiter.js'
@@ -28,6 +28,8 @@ export const SIP_REQUEST_REFUSAL_REASONS = [
   'rate_limit',
   /** The source is banned (rate limit or digest failures). */
   'banned',
+  /** The gateway holds security.limits.max_transactions server transactions: a stateless 503 with Retry-After. */
+  'transaction_limit',
 ] as const
 export type SipRequestRefusalReason = (typeof SIP_REQUEST_REFUSAL_REASONS)[number]
 
@@ -35,9 +37,11 @@ export interface SipGuardEvents {
   /** One request dropped or rejected; `method` is already bounded to SCREENED_METHODS and `other`. */
   refused: [method: string, reason: SipRequestRefusalReason]
   /** A source was banned (once per ban). */
-  banned: [reason: BanReason]
+  banned: [reason: BanReason, address: string]
   /** The number of banned sources changed (a ban, an unban, an expiry). */
   bannedCount: [count: number]
+  /** A stream connection refused as it was accepted, or closed by one of security.limits. */
+  connectionDropped: [transport: SipTransportProtocol, reason: SipConnectionDropReason]
 }
 
 /** How often expired bans are lifted and stale windows forgotten. */
@@ -57,36 +61,83 @@ const requestMethod = (bytes: Buffer): string => {
 export class SipGuard extends EventEmitter<SipGuardEvents> {
   /** Requests admitted and turned away (dropped or rejected), since start: overload control tells a flood from callers by them. */
   readonly counts = {admitted: 0, refused: 0}
-  private readonly limiter: SourceLimiter
-  private readonly trusted: BlockList | undefined
-  private readonly unknownSources: 'drop' | 'reject'
-  private readonly trunkSourcesLimited: boolean
+  private limiter!: SourceLimiter
+  private trusted: BlockList | undefined
+  private unknownSources: 'drop' | 'reject' = 'drop'
+  private trunkSourcesLimited = false
   private readonly timer: NodeJS.Timeout
+  private maxTransactions = 0
+  /** The limits in force, to tell whether a reload changes the source limiter's. */
+  private limiterKey = ''
+  /** Server transactions held now; set by the engine once its transaction layer exists. */
+  serverTransactions: () => number = () => 0
 
   constructor(
     security: Config['security'],
-    private readonly router: InboundRouter,
+    private router: InboundRouter,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
     super()
-    const {rate_limit: rate, auth_failures: failures} = security
-    this.trusted = cidrBlockList(security.trusted_cidrs)
-    this.unknownSources = security.unknown_sources
-    this.trunkSourcesLimited = rate.trunk_sources === 'limited'
-    this.limiter = new SourceLimiter({
-      capacity: security.max_tracked_sources,
-      requests: rate.enabled ? {max: rate.requests, windowMs: rate.window_ms, banMs: rate.ban_s * 1000} : undefined,
-      authFailures: failures.enabled ? {max: failures.max, windowMs: failures.window_s * 1000, banMs: failures.ban_s * 1000} : undefined,
-      banned: (ban) => this.onBan(ban),
-    })
+    this.reconfigure(security, router)
     this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
     this.timer.unref()
   }
 
+  /**
+   * Applies `security` and the trunks' router (at start, and on a config reload): the next request
+   * is screened by them. Bans in force stay until they end; with new rate or failure limits the
+   * counting starts again.
+   */
+  reconfigure(security: Config['security'], router: InboundRouter): void {
+    const {rate_limit: rate, auth_failures: failures} = security
+    this.router = router
+    this.trusted = cidrBlockList(security.trusted_cidrs)
+    this.unknownSources = security.unknown_sources
+    this.trunkSourcesLimited = rate.trunk_sources === 'limited'
+    this.maxTransactions = security.limits.max_transactions
+    const options = {
+      capacity: security.max_tracked_sources,
+      requests: rate.enabled ? {max: rate.requests, windowMs: rate.window_ms, banMs: rate.ban_s * 1000} : undefined,
+      authFailures: failures.enabled ? {max: failures.max, windowMs: failures.window_s * 1000, banMs: failures.ban_s * 1000} : undefined,
+    }
+    const key = JSON.stringify(options)
+    if (key === this.limiterKey) return
+    const previous = this.limiter as SourceLimiter | undefined
+    this.limiter = new SourceLimiter({...options, banned: (ban) => this.onBan(ban)})
+    this.limiterKey = key
+    if (previous !== undefined) {
+      this.limiter.carryBansFrom(previous, this.now())
+      this.emit('bannedCount', this.limiter.bannedCount)
+    }
+  }
+
   /** The UA's RequestScreen: called once per request received, before any transaction state exists. */
-  screen(request: SipRequest, context: InboundContext, belongs: boolean): 'admit' | 'drop' | 'reject' {
-    return this.decide(request.method, context.remote.address, belongs)
+  screen(request: SipRequest, context: InboundContext, belongs: boolean): 'admit' | 'drop' | 'reject' | 'busy' {
+    const verdict = this.decide(request.method, context.remote.address, belongs)
+    // The hard cap on what remote parties make us hold, for every source: a new transaction past it gets a stateless 503.
+    if (verdict === 'admit' && !belongs && request.method !== 'ACK' && this.serverTransactions() >= this.maxTransactions) {
+      this.counts.admitted--
+      this.counts.refused++
+      this.emit('refused', methodLabel(request.method), 'transaction_limit')
+      return 'busy'
+    }
+    return verdict
+  }
+
+  /**
+   * The source of a new TCP connection, before anything is read from it:
+   * trusted sources are exempt from the per-source cap, banned ones are
+   * closed, and so are unknown ones when `unknown_sources` is `drop` and no
+   * credential-only trunk takes calls from anywhere (with `reject` they are
+   * let in, to get their 403).
+   */
+  screenConnection(source: string): ConnectionVerdict {
+    const address = plainAddress(source)
+    if (this.trusted?.check(address, addressFamily(address)) === true) return 'exempt'
+    if (this.limiter.isBanned(address, this.now())) return 'banned'
+    if (this.router.isOpen || this.router.isTrunkSource(address) || this.router.hasCredentialOnlyTrunk) return 'admit'
+    return this.unknownSources === 'drop' ? 'unknown_source' : 'admit'
   }
 
   /**
@@ -141,6 +192,11 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
     return this.unknownSources
   }
 
+  /** Reported by the transport; the guard is where every refusal is observed from. */
+  connectionDropped(transport: SipTransportProtocol, reason: SipConnectionDropReason): void {
+    this.emit('connectionDropped', transport, reason)
+  }
+
   /** A wrong digest from `source` (the inbound call code reports each); enough of them ban it. */
   authFailed(source: string): void {
     const address = plainAddress(source)
@@ -188,7 +244,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
   private onBan(ban: Ban): void {
     // One line per ban, never one per dropped request: a flood must not flood the log too.
     this.log.warn({source: ban.address, reason: ban.reason, until: new Date(ban.until).toISOString()}, 'source banned')
-    this.emit('banned', ban.reason)
+    this.emit('banned', ban.reason, ban.address)
     this.emit('bannedCount', this.limiter.bannedCount)
   }
 

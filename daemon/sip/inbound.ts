@@ -36,8 +36,8 @@ export interface InboundServices {
   readonly rtpAddress: string
   readonly log: Logger
   readonly isDraining: () => boolean
-  /** Set while the SIP thread is overloaded: new INVITEs get 503 with this Retry-After (seconds). */
-  readonly overloadRetryAfterS: () => number | undefined
+  /** Set while the SIP thread is overloaded or holds its most dialogs: new INVITEs get 503 with this Retry-After (seconds). */
+  readonly admissionLimit: () => {reason: 'overload' | 'dialog_limit'; retryAfterS: number} | undefined
 }
 
 /** The number of a party: the user part of a SIP URI, or a tel: URI's number. */
@@ -154,9 +154,9 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     refuse(incoming, services, {reason: 'draining', status: 503, phrase: 'Draining', known: attributed, lookup})
     return
   }
-  const retryAfterS = services.overloadRetryAfterS()
-  if (retryAfterS !== undefined) {
-    refuse(incoming, services, {reason: 'overload', status: 503, phrase: 'Overloaded', known: attributed, lookup, headers: [['Retry-After', String(retryAfterS)]]})
+  const limit = services.admissionLimit()
+  if (limit !== undefined) {
+    refuse(incoming, services, {reason: limit.reason, status: 503, phrase: limit.reason === 'overload' ? 'Overloaded' : 'Too Many Calls', known: attributed, lookup, headers: [['Retry-After', String(limit.retryAfterS)]]})
     return
   }
   if (!incoming.remoteSdp || incoming.remoteSdp.length === 0) {

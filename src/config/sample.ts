@@ -14,6 +14,11 @@ sip:
     - { transport: udp, address: 127.0.0.1, port: 5060 }
     - { transport: tcp, address: 127.0.0.1, port: 5060 }
 
+# This gateway's name in a fleet: in \`clutchcall status\`, on every log line
+# and span, in HEP and CDRs (docs/fleet.md). Default: the host name.
+# node:
+#   name: gw-fra-1
+
 # RTP media: even port for RTP, the next one for RTCP, in this range.
 rtp:
   address: 127.0.0.1
@@ -72,14 +77,16 @@ metrics:
   enabled: true
   listen: 127.0.0.1:9091
 
-# OTLP/HTTP traces, one per call and per SDK RPC, to your collector (an
+# OTLP traces, one per call and per SDK RPC, to your collector (an
 # OpenTelemetry collector, SigNoz, Tempo, ...). Uncomment and point endpoint at
 # it; OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
 # overrides it and OTEL_SDK_DISABLED=true
 # switches tracing off (docs/telemetry-defaults.md has the whole rule).
+# protocol: http/protobuf (port 4318), or grpc (port 4317, no path).
 # tracing:
 #   enabled: true
 #   endpoint: http://localhost:4318
+#   protocol: http/protobuf
 
 # Call Detail Records, one per call, spooled to disk before anything else.
 # Without a clickhouse section the spool is the store (\`clutchcall cdr query\`

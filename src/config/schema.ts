@@ -8,6 +8,7 @@
 import {isIP} from 'node:net'
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
+import {grpcEndpointProblem, HTTP_JSON_REFUSED, TRACING_PROTOCOLS, type TracingProtocol} from './tracing.js'
 
 z.config(en())
 
@@ -20,6 +21,12 @@ const withDefault = <T extends z.core.SomeType>(schema: T, value: z.core.util.No
 
 /** Where the scrape endpoint listens when metrics.listen is not set. */
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091'
+
+/** Where the QUIC listener binds (UDP) when quic.listen is not set: 4433, the port QUIC test servers commonly use, next to HTTPS's 443. */
+export const DEFAULT_QUIC_LISTEN = '127.0.0.1:4433'
+
+/** Where WebTransport (HTTP/3) listens when quic.webtransport.listen is not set: the port after the SDK's QUIC one. */
+export const DEFAULT_WEBTRANSPORT_LISTEN = '127.0.0.1:4434'
 
 /** `host:port` or `[v6]:port`; port 0 asks the OS for a free one. */
 const hostPortPattern = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/
@@ -52,6 +59,18 @@ export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
 /** The ids of tenants, trunks, dialplans and nodes (exported for the config reference, which names it once). */
 export const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
 const sipUri = pattern(/^sips?:/, 'must be a sip: or sips: URI')
+/**
+ * A node name (node.name): what names this gateway in a fleet, in `clutchcall status`, the
+ * `service.instance.id` of its spans, its log lines and the CDR `node` column. A host name's
+ * characters, at most 64 of them (Linux's HOST_NAME_MAX), so the default (the host name) fits.
+ */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+export const NODE_NAME_RULE = 'must be 1-64 characters of A-Z, a-z, 0-9, ., _ and -, starting with a letter or digit'
+const nodeName = pattern(NODE_NAME_PATTERN, NODE_NAME_RULE)
+
+/** How long a drain keeps taking new INVITEs after health probes turned 503, when a balancer probes the gateway (docs/fleet.md). */
+export const DRAIN_GRACE_S_DEFAULT = 10
+
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
 
 const sipListen = z.strictObject({
@@ -96,6 +115,8 @@ const dialplanNode = z.discriminatedUnion('type', [
     type: z.literal('play'),
     tone: z.optional(z.strictObject({frequency_hz: z.number().check(z.positive(), z.lte(4000)), duration_ms: integer(1, 3_600_000)})),
     file: z.optional(z.string()),
+    /** Play before the answer, as early media (a 183 Session Progress), leaving the call unanswered. */
+    early: z.optional(z.boolean()),
     next,
   }),
   z.strictObject({type: z.literal('record'), max_duration_s: withDefault(positive, 3600), next}),
@@ -138,6 +159,17 @@ const rtp = z.prefault(
   {},
 )
 
+/** Session timers (RFC 4028, docs/sip-extensions.md): the interval we ask for and grant at most, and the shortest we accept. */
+const sessionTimers = z.prefault(
+  z.strictObject({
+    enabled: withDefault(z.boolean(), true),
+    expires_s: withDefault(integer(1, 86_400), 1800),
+    // RFC 4028 §4 puts the floor at 90 s; lower values exist for tests that must see a session expire.
+    min_se_s: withDefault(integer(1, 86_400), 90),
+  }).check(z.refine((value) => value.min_se_s <= value.expires_s, {message: 'min_se_s must not be above expires_s', path: ['min_se_s']})),
+  {},
+)
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -146,6 +178,15 @@ const baseSchema = z.strictObject({
     ]),
     /** The User-Agent of our requests and the Server of our responses; '' sends neither (no product banner for scanners). */
     user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
+    session_timers: sessionTimers,
+    /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
+    reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
+    /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
+    drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
+  }),
+  // No default here: the host name is the default, resolved by load.ts, so docs and `config init` do not carry one machine's name.
+  node: section({
+    name: z.optional(nodeName),
   }),
   rtp,
   tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
@@ -160,10 +201,19 @@ const baseSchema = z.strictObject({
     listen: withDefault(hostPort, DEFAULT_METRICS_LISTEN),
   }),
   // No defaults here: whether each key was written decides whether a collector is configured (tracing.ts).
-  tracing: section({
-    enabled: z.optional(z.boolean()),
-    endpoint: z.optional(httpUrl),
-  }),
+  tracing: z.prefault(
+    z.strictObject({
+      enabled: z.optional(z.boolean()),
+      endpoint: z.optional(httpUrl),
+      protocol: z.optional(z.enum(TRACING_PROTOCOLS, {error: (issue) => (issue.input === 'http/json' ? HTTP_JSON_REFUSED : `must be ${TRACING_PROTOCOLS.join(' or ')}`)})),
+    }).check(
+      z.superRefine((value, context) => {
+        const problem = value.protocol === 'grpc' && value.endpoint !== undefined ? grpcEndpointProblem(value.endpoint) : undefined
+        if (problem !== undefined) context.addIssue({code: 'custom', message: `with protocol grpc, ${problem}`, path: ['endpoint'], input: value.endpoint})
+      }),
+    ),
+    {},
+  ),
   cdr: section({
     enabled: withDefault(z.boolean(), true),
     clickhouse: z.optional(
@@ -188,7 +238,8 @@ const baseSchema = z.strictObject({
   heplify: section({
     enabled: withDefault(z.boolean(), false),
     endpoint: withDefault(hostPort, '127.0.0.1:9060'),
-    capture_id: withDefault(integer(0, 4_294_967_295), 2001),
+    /** A number, or `node`: the CRC-32 of node.name (src/hep/params.ts), the same on every start of the node. */
+    capture_id: withDefault(z.union([integer(0, 4_294_967_295), z.literal('node')]), 2001),
     password: withDefault(z.string(), ''),
   }),
   admin: section({
@@ -226,6 +277,15 @@ const baseSchema = z.strictObject({
       max_transactions: withDefault(integer(1, 10_000_000), 100_000),
       retry_after_s: withDefault(integer(1, 3600), 5),
     }),
+    // Hard caps on what remote parties can make the gateway hold, whatever the load (docs/sip-abuse-control.md, "Hard limits").
+    limits: section({
+      max_transactions: withDefault(integer(100, 10_000_000), 150_000),
+      max_dialogs: withDefault(integer(1, 10_000_000), 20_000),
+      max_tcp_connections: withDefault(integer(1, 1_000_000), 10_000),
+      max_tcp_connections_per_source: withDefault(integer(1, 1_000_000), 128),
+      tcp_send_buffer_bytes: withDefault(integer(64 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
+      tcp_message_timeout_ms: withDefault(integer(0, 3_600_000), 10_000),
+    }),
   }),
   webrtc: section({
     // Off unless asked for: the endpoint admits only clients with a JWT, so it needs auth.jwt.
@@ -233,6 +293,30 @@ const baseSchema = z.strictObject({
     listen: withDefault(hostPort, '127.0.0.1:8089'),
     /** Client audio codecs in order of preference; Opus is transcoded to the G.711 of the media engine. */
     codecs: withDefault(z.array(z.enum(['opus', 'PCMU'])).check(z.minLength(1)), ['opus', 'PCMU']),
+  }),
+  // The SDK over QUIC (docs/quic.md): off unless asked for; like webrtc it admits only clients with a JWT.
+  quic: section({
+    enabled: withDefault(z.boolean(), false),
+    listen: withDefault(hostPort, DEFAULT_QUIC_LISTEN),
+    /** PEM files; both absent: a self-signed ECDSA P-256 certificate is generated into the home. */
+    cert: z.optional(nonEmpty),
+    key: z.optional(nonEmpty),
+    /** What one hostile peer can make the gateway hold (docs/quic.md, "Limits"). */
+    limits: section({
+      max_connections: withDefault(integer(1, 1_000_000), 1000),
+      max_connections_per_source: withDefault(integer(1, 1_000_000), 10),
+      max_streams_per_connection: withDefault(integer(1, 10_000), 16),
+      max_stream_buffer_bytes: withDefault(integer(4096, 16 * 1024 * 1024), 64 * 1024),
+      handshake_timeout_ms: withDefault(integer(100, 60_000), 5000),
+      idle_timeout_ms: withDefault(integer(1000, 3_600_000), 30_000),
+      auth_timeout_ms: withDefault(integer(100, 600_000), 5000),
+    }),
+    /** WebTransport over HTTP/3 for browsers (docs/quic.md, "WebTransport"): a second UDP listener, same certificate and limits. */
+    webtransport: section({
+      enabled: withDefault(z.boolean(), false),
+      listen: withDefault(hostPort, DEFAULT_WEBTRANSPORT_LISTEN),
+      path: withDefault(pattern(/^\/[\w./-]*$/, 'must be an absolute path such as /v1/rpc'), '/v1/rpc'),
+    }),
   }),
   auth: section({
     jwt: z.optional(
@@ -273,6 +357,9 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
   const jwt = config.auth.jwt
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
   if (config.webrtc.enabled && !jwt) problem(['webrtc', 'enabled'], 'the WebRTC endpoint admits only SDK clients with a JWT: configure auth.jwt')
+  if (config.quic.enabled && !jwt) problem(['quic', 'enabled'], 'the QUIC listener admits only SDK clients with a JWT: configure auth.jwt')
+  if (config.quic.webtransport.enabled && !config.quic.enabled) problem(['quic', 'webtransport', 'enabled'], 'WebTransport runs beside the QUIC listener (same certificate and limits): set quic.enabled too')
+  if ((config.quic.cert === undefined) !== (config.quic.key === undefined)) problem(['quic', config.quic.cert === undefined ? 'cert' : 'key'], 'give both quic.cert and quic.key, or neither (a self-signed certificate is generated then)')
   for (const [name, plan] of Object.entries(config.dialplans)) {
     if (!(plan.start in plan.nodes)) problem(['dialplans', name, 'start'], `start node "${plan.start}" is not defined under nodes`)
     for (const [nodeId, node] of Object.entries(plan.nodes)) {
@@ -291,8 +378,14 @@ export const configSchema = baseSchema.check(z.superRefine(checkReferences))
 
 /** The config file as written, checked: `tracing` still says only what the file said. */
 export type ConfigFile = z.output<typeof configSchema>
-/** The effective config: tracing resolved by the rule of tracing.ts (file and environment). */
-export type Config = Omit<ConfigFile, 'tracing'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}}
+/**
+ * The effective config: tracing resolved by the rule of tracing.ts (file and environment), the
+ * node name resolved (node.name, else the host name).
+ */
+export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {
+  readonly tracing: {readonly enabled: boolean; readonly endpoint: string; readonly protocol: TracingProtocol}
+  readonly node: {readonly name: string}
+}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type ConfigIssue = z.core.$ZodIssue

@@ -102,7 +102,7 @@ describe('clutchcall config show', () => {
     assert.equal(body.result.config.tracing.enabled, true, 'a collector named in the environment switches export on')
     assert.ok(body.result.envOverrides.includes('OTEL_EXPORTER_OTLP_ENDPOINT'))
     const without = await home.json(['config', 'show'])
-    assert.deepEqual(without.body.result.config.tracing, {enabled: false, endpoint: 'http://localhost:4318'}, 'no collector configured: tracing off')
+    assert.deepEqual(without.body.result.config.tracing, {enabled: false, endpoint: 'http://localhost:4318', protocol: 'http/protobuf'}, 'no collector configured: tracing off')
   })
 
   it('--section prints one section and refuses an unknown one with exit 2', async () => {
@@ -113,5 +113,21 @@ describe('clutchcall config show', () => {
     const bad = await home.json(['config', 'show', '--section', 'nope'])
     assert.equal(bad.code, 2)
     assert.equal(bad.body.error?.code, 'CC_ERR_USAGE')
+  })
+})
+
+describe('clutchcall config reload with no daemon', () => {
+  const home = new TestHome()
+  after(() => home.cleanup())
+
+  it('says no daemon runs (exit 1), and with a broken file names the file\'s problems instead', async () => {
+    const {code, body} = await home.json(['config', 'reload'])
+    assert.equal(code, 1)
+    assert.equal(body.error?.code, 'CC_ERR_DAEMON_NOT_RUNNING')
+    home.writeConfig('sip:\n  drain_grace_s: soon\n')
+    const broken = await home.json(['config', 'reload'])
+    assert.equal(broken.code, 1)
+    assert.equal(broken.body.error?.code, 'CC_ERR_CONFIG_INVALID')
+    assert.match(broken.body.error?.message ?? '', /line 2: sip\.drain_grace_s/)
   })
 })

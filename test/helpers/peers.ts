@@ -249,46 +249,59 @@ export const runSipp = async (options: {
   extraArgs?: readonly string[]
   timeoutS?: number
 }): Promise<SippRun> => {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-sipp-'))
-  const file = join(dir, 'scenario.xml')
-  writeFileSync(file, options.scenarioXml)
-  const localIp = options.localIp ?? '127.0.0.1'
-  const port = options.port ?? (await freePort())
-  const mediaPort = await freePort()
-  const args = [
-    ...(options.target ? [options.target] : []),
-    '-sf', file,
-    '-i', localIp,
-    '-mi', localIp,
-    '-p', String(port),
-    '-mp', String(mediaPort + (mediaPort % 2)),
-    '-m', String(options.calls ?? 1),
-    '-t', options.transport ?? 'u1',
-    '-timeout', `${options.timeoutS ?? 30}s`,
-    '-timeout_error',
-    '-nostdin',
-    '-trace_err',
-    '-error_file', join(dir, 'errors.log'),
-    ...(options.service ? ['-s', options.service] : []),
-    ...(options.extraArgs ?? []),
-  ]
-  const child = spawn('sipp', args, {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
-  // A server must be listening before the test sends it anything.
-  if (!options.target) await new Promise((resolve) => setTimeout(resolve, 500))
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const done = new Promise<{code: number; output: string}>((resolve) =>
-    child.once('exit', (code) => {
-      let errors = ''
-      try {
-        errors = readFileSync(join(dir, 'errors.log'), 'utf8')
-      } catch {
-        // No error file: SIPp saw no errors.
-      }
-      rmSync(dir, {recursive: true, force: true})
-      resolve({code: code ?? 1, output: `${output.slice(-3000)}\n${errors.slice(-3000)}`})
-    }),
-  )
-  return {done, process: child, stop: () => child.kill('SIGKILL')}
+  const attempt = async (): Promise<{child: ChildProcess; done: Promise<{code: number; output: string}>}> => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-sipp-'))
+    const file = join(dir, 'scenario.xml')
+    writeFileSync(file, options.scenarioXml)
+    const localIp = options.localIp ?? '127.0.0.1'
+    const port = options.port ?? (await freePort())
+    const mediaPort = await freePort()
+    const args = [
+      ...(options.target ? [options.target] : []),
+      '-sf', file,
+      '-i', localIp,
+      '-mi', localIp,
+      '-p', String(port),
+      '-mp', String(mediaPort + (mediaPort % 2)),
+      '-m', String(options.calls ?? 1),
+      '-t', options.transport ?? 'u1',
+      '-timeout', `${options.timeoutS ?? 30}s`,
+      '-timeout_error',
+      '-nostdin',
+      '-trace_err',
+      '-error_file', join(dir, 'errors.log'),
+      ...(options.service ? ['-s', options.service] : []),
+      ...(options.extraArgs ?? []),
+    ]
+    const child = spawn('sipp', args, {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
+    // A server must be listening before the test sends it anything.
+    if (!options.target) await new Promise((resolve) => setTimeout(resolve, 500))
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const done = new Promise<{code: number; output: string}>((resolve) =>
+      child.once('exit', (code) => {
+        let errors = ''
+        try {
+          errors = readFileSync(join(dir, 'errors.log'), 'utf8')
+        } catch {
+          // No error file: SIPp saw no errors.
+        }
+        rmSync(dir, {recursive: true, force: true})
+        resolve({code: code ?? 1, output: `${output.slice(-3000)}\n${errors.slice(-3000)}`})
+      }),
+    )
+    return {child, done}
+  }
+  // A port found free (by TCP) can be taken for UDP, or by another test, before SIPp binds it: SIPp
+  // then exits at once having sent nothing, and a run on fresh ports is the same run.
+  let current = await attempt()
+  const done = (async () => {
+    for (let retries = 0; ; retries++) {
+      const result = await current.done
+      if (retries >= 3 || options.port !== undefined || !/Unable to bind (main|RTP) socket|Address already in use/.test(result.output)) return result
+      current = await attempt()
+    }
+  })()
+  return {done, get process() { return current.child }, stop: () => current.child.kill('SIGKILL')}
 }

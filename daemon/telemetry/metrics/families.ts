@@ -60,7 +60,8 @@ export const createMetricFamilies = (registry: Registry) => {
     }),
     quicHandshakeSeconds: new Histogram({
       name: 'clutchcall_quic_handshake_seconds',
-      help: 'QUIC/WebTransport handshake time of SDK clients.',
+      help: 'QUIC/WebTransport handshake time of SDK clients, from the address-validated Initial to the established connection, by result (ok, failed: TLS or ALPN refusal, handshake timeout).',
+      labelNames: ['result'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
@@ -80,8 +81,14 @@ export const createMetricFamilies = (registry: Registry) => {
     // SIP abuse control (docs/sip-abuse-control.md): requests turned away before any transaction, and bans.
     sipRequestsRefusedTotal: new Counter({
       name: 'clutchcall_sip_requests_refused_total',
-      help: 'SIP requests dropped (or refused with a stateless 403) before any transaction state, by method (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, INFO, UPDATE, PRACK, REFER, other) and reason (unknown_source, rate_limit, banned).',
+      help: 'SIP requests dropped (or refused with a stateless 403) before any transaction state, by method (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, INFO, UPDATE, PRACK, REFER, other) and reason (unknown_source, rate_limit, banned, transaction_limit: a stateless 503).',
       labelNames: ['method', 'reason'] as const,
+      registers,
+    }),
+    sipConnectionsDroppedTotal: new Counter({
+      name: 'clutchcall_sip_connections_dropped_total',
+      help: 'SIP stream connections closed as they were accepted or later by a limit, by transport (tcp) and reason (unknown_source, banned, source_limit, connection_limit, message_timeout, send_buffer).',
+      labelNames: ['transport', 'reason'] as const,
       registers,
     }),
     securityBansTotal: new Counter({
@@ -146,5 +153,8 @@ export const createMetricsRegistry = (): {registry: Registry; families: MetricFa
   const registry = new Registry()
   collectDefaultMetrics({register: registry})
   for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name)
-  return {registry, families: createMetricFamilies(registry)}
+  const families = createMetricFamilies(registry)
+  // Both results exported from the start (all buckets 0), so handshake panels and alerts get a series, not an empty result.
+  for (const result of ['ok', 'failed'] as const) families.quicHandshakeSeconds.zero({result})
+  return {registry, families}
 }

@@ -54,6 +54,11 @@ export class SipTransactionLayer {
     this.unsubscribe = transport.onMessage((message, context) => this.receive(message, context))
   }
 
+  /** Server transactions held now (what remote parties make us keep). */
+  get serverTransactionCount(): number {
+    return this.servers.size
+  }
+
   get counters(): Readonly<TransactionLayerCounters & {clientTransactions: number; serverTransactions: number}> {
     return {...this.counts, clientTransactions: this.clients.size, serverTransactions: this.servers.size}
   }

@@ -15,7 +15,7 @@ import {serializeSipMessage} from '../serializer.js'
 import type {TcpConnection} from './tcp-connection.js'
 import {TcpPool} from './tcp-pool.js'
 import {resolveHost} from './target.js'
-import {preciseNow, SipTransportError, type BoundListener, type InboundContext, type InboundMessageListener, type ListenSpec, type SentInfo, type SipPacketEvent, type SipTarget, type SipTransportLike, type SipTransportProtocol, type SocketAddress} from './types.js'
+import {preciseNow, SipTransportError, type BoundListener, type ConnectionVerdict, type InboundContext, type InboundMessageListener, type ListenSpec, type SentInfo, type SipConnectionDropReason, type SipPacketEvent, type SipTarget, type SipTransportLike, type SipTransportProtocol, type SocketAddress} from './types.js'
 import {UdpListener} from './udp-listener.js'
 import {responseDestination, stampTopVia} from './via-routing.js'
 
@@ -29,6 +29,12 @@ export interface SipTransportOptions {
   readonly tcpConnectTimeoutMs?: number
   /** Accepted plus opened; default 10 000. */
   readonly maxTcpConnections?: number
+  /** Accepted from one address that the connection screen does not exempt; default 128. */
+  readonly maxTcpConnectionsPerSource?: number
+  /** Our unsent bytes a TCP peer may leave unread before the connection is dropped; default 1 MiB. */
+  readonly tcpSendBufferBytes?: number
+  /** A message begun on a TCP connection must be complete within this long (0: no limit); default 10 s. */
+  readonly tcpMessageTimeoutMs?: number
   /** The Server header of the answers the transport itself sends (to unparsable requests); '' or absent: none. */
   readonly server?: string
 }
@@ -61,6 +67,8 @@ export interface SipTransportEvents {
   message: [message: SipMessage, context: InboundContext]
   packet: [event: SipPacketEvent]
   warning: [warning: SipTransportWarning]
+  /** A stream connection refused as it was accepted, or closed by a limit. */
+  connectionDropped: [transport: SipTransportProtocol, reason: SipConnectionDropReason, remote: SocketAddress]
 }
 
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::'
@@ -86,8 +94,17 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
     super()
     this.limits = {...DEFAULT_SIP_LIMITS, ...options.limits}
     this.tcp = new TcpPool(
-      {idleTimeoutMs: options.tcpIdleTimeoutMs ?? 300_000, connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5_000, maxConnections: options.maxTcpConnections ?? 10_000, limits: this.limits},
       {
+        idleTimeoutMs: options.tcpIdleTimeoutMs ?? 300_000,
+        connectTimeoutMs: options.tcpConnectTimeoutMs ?? 5_000,
+        maxConnections: options.maxTcpConnections ?? 10_000,
+        maxConnectionsPerSource: options.maxTcpConnectionsPerSource ?? 128,
+        sendBufferBytes: options.tcpSendBufferBytes ?? 1024 * 1024,
+        messageTimeoutMs: options.tcpMessageTimeoutMs ?? 10_000,
+        limits: this.limits,
+      },
+      {
+        dropped: (reason, remote) => this.emit('connectionDropped', 'tcp', reason, remote),
         frame: (connection, event) => this.onFrame(connection, event),
         opened: (connection) => {
           if (connection.role === 'server') this.counts.tcpConnectionsAccepted++
@@ -129,6 +146,16 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
 
   get tcpConnectionCount(): number {
     return this.tcp.connectionCount
+  }
+
+  /** Screens the source of every accepted stream connection before anything is read from it. */
+  set screenConnection(screen: ((address: string) => ConnectionVerdict) | undefined) {
+    this.tcp.screen = screen
+  }
+
+  /** Closes the stream connections accepted from `address` (a source just banned); returns how many. */
+  dropConnectionsFrom(address: string, reason: SipConnectionDropReason): number {
+    return this.tcp.dropFrom(address, reason)
   }
 
   listenerFor(transport: SipTransportProtocol): BoundListener | undefined {

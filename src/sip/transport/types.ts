@@ -114,3 +114,28 @@ export const defaultAdvertise = (address: string, interfaces: ReturnType<typeof 
   }
   return family === 'IPv6' ? '::1' : '127.0.0.1'
 }
+
+/**
+ * What the owner of the transport says about a stream connection from an
+ * address, before anything is read from it: `admit` counts against the
+ * per-source cap, `exempt` (a trusted source) does not; the other verdicts
+ * close it at once.
+ */
+export type ConnectionVerdict = 'admit' | 'exempt' | 'unknown_source' | 'banned'
+
+/** Why a stream connection was closed by a limit (the `reason` of clutchcall_sip_connections_dropped_total). */
+export const SIP_CONNECTION_DROP_REASONS = [
+  /** The source may send no request at all (security.unknown_sources: drop). */
+  'unknown_source',
+  /** The source is banned. */
+  'banned',
+  /** The source already holds security.limits.max_tcp_connections_per_source. */
+  'source_limit',
+  /** The gateway already holds security.limits.max_tcp_connections. */
+  'connection_limit',
+  /** A message was started and not finished within security.limits.tcp_message_timeout_ms. */
+  'message_timeout',
+  /** The peer left more than security.limits.tcp_send_buffer_bytes of our messages unread. */
+  'send_buffer',
+] as const
+export type SipConnectionDropReason = (typeof SIP_CONNECTION_DROP_REASONS)[number]

@@ -65,6 +65,19 @@ describe('overload control', () => {
     assert.equal(control.active, true)
   })
 
+  it('a reload that switches it off takes INVITEs again at once; switched back on it samples again', (t) => {
+    const control = new OverloadControl(LIMITS, () => 0, pino({level: 'silent'}))
+    t.after(() => control.stop())
+    control.update({lagMs: 900, utilization: 1, transactions: 0, admitted: 0, refused: 0})
+    assert.equal(control.active, true)
+    control.reconfigure({...LIMITS, enabled: false, retry_after_s: 3})
+    assert.equal(control.active, false)
+    assert.equal(control.retryAfterS, 3)
+    control.reconfigure({...LIMITS, max_transactions: 10})
+    control.update({lagMs: 1, utilization: 0.1, transactions: 11, admitted: 0, refused: 0})
+    assert.equal(control.active, true, 'the new max_transactions applies')
+  })
+
   it('measures the real event loop: busy in short turns (a socket that always has datagrams queued), it turns on with hardly any lag', async (t) => {
     const control = new OverloadControl({...LIMITS, max_event_loop_lag_ms: 60_000, max_transactions: 1_000_000}, () => 0, pino({level: 'silent'}))
     t.after(() => control.stop())

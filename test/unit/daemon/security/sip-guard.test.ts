@@ -122,4 +122,62 @@ describe('SipGuard', () => {
     assert.equal(guard.screen(request('OPTIONS'), from('127.0.0.1'), false), 'admit', 'loopback is trusted by default')
     assert.equal(guard.screen(request('OPTIONS'), from('127.0.0.1'), false), 'admit')
   })
+
+  it('screens TCP connections: trusted exempt, trunk and credential-trunk callers admitted, unknown dropped (admitted under reject), banned closed', (t) => {
+    const {guard} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    assert.equal(guard.screenConnection('192.0.2.100'), 'exempt')
+    assert.equal(guard.screenConnection('203.0.113.9'), 'admit')
+    // A credential-only trunk takes INVITEs from anywhere, so a connection cannot be judged by its address.
+    assert.equal(guard.screenConnection('198.51.100.1'), 'admit')
+    for (let i = 0; i < 3; i++) guard.screen(request('INVITE'), from('198.51.100.7'), false)
+    assert.equal(guard.screenConnection('198.51.100.7'), 'banned')
+    assert.equal(guard.screenConnection('::ffff:198.51.100.7'), 'banned')
+    const closedConfig = CONFIG.replace(/  - \{ id: phones.*\n/, '')
+    const dropping = guardFor(closedConfig)
+    t.after(() => dropping.guard.stop())
+    assert.equal(dropping.guard.screenConnection('198.51.100.1'), 'unknown_source')
+    assert.equal(dropping.guard.screenConnection('203.0.113.9'), 'admit')
+    const rejecting = guardFor(`${closedConfig}  unknown_sources: reject\n`)
+    t.after(() => rejecting.guard.stop())
+    assert.equal(rejecting.guard.screenConnection('198.51.100.1'), 'admit', 'let in to be answered 403')
+  })
+
+  it('answers busy (stateless 503) to a new request past limits.max_transactions, from any source, but never to ACK or a request we hold', (t) => {
+    const {guard, refused} = guardFor(`${CONFIG}  limits: { max_transactions: 100 }\n`)
+    t.after(() => guard.stop())
+    let held = 99
+    guard.serverTransactions = () => held
+    assert.equal(guard.screen(request('OPTIONS'), from('192.0.2.100'), false), 'admit')
+    held = 100
+    assert.equal(guard.screen(request('OPTIONS'), from('192.0.2.100'), false), 'busy', 'trusted sources too')
+    assert.equal(guard.screen(request('INVITE'), from('203.0.113.9'), false), 'busy')
+    assert.equal(guard.screen(request('BYE'), from('203.0.113.9'), true), 'admit', 'a request of a dialog or transaction we hold')
+    assert.equal(guard.screen(request('ACK'), from('203.0.113.9'), false), 'admit')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'drop', 'unknown sources are dropped before the cap')
+    assert.deepEqual(refused, ['OPTIONS/transaction_limit', 'INVITE/transaction_limit', 'OPTIONS/unknown_source'])
+  })
+
+  it('applies a reloaded security section and trunks to the next request, keeping the bans in force', (t) => {
+    const {guard, refused} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    for (let i = 0; i < 3; i++) guard.screen(request('INVITE'), from('198.51.100.7'), false)
+    assert.equal(guard.bans().length, 1)
+    // The reload: a new trunk for 198.51.100.0/24, rejects for unknown sources, a higher rate limit.
+    const reloaded = parseConfigText(
+      CONFIG.replace('  - { id: phones', '  - { id: branch, tenant: acme, inbound: { cidrs: [198.51.100.0/24] } }\n  - { id: phones').replace('requests: 2,', 'requests: 5,') + '  unknown_sources: reject\n',
+      'reloaded.yaml',
+    )
+    guard.reconfigure(reloaded.security, new InboundRouter(reloaded))
+    assert.deepEqual(guard.bans().map((ban) => ban.address), ['198.51.100.7'], 'the ban outlives the reload')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.7'), false), 'drop', 'still banned')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.8'), false), 'admit', 'a source of the new trunk')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.18.0.1'), false), 'reject', 'unknown_sources: reject now')
+    assert.deepEqual(refused.slice(-2), ['INVITE/banned', 'OPTIONS/unknown_source'])
+    // The new trunk is exempt from the rate limit (trunk_sources: exempt), so the new limit is seen on another source.
+    const plain = parseConfigText(CONFIG.replace('requests: 2,', 'requests: 5,'), 'reloaded.yaml')
+    guard.reconfigure(plain.security, new InboundRouter(plain))
+    for (let i = 0; i < 5; i++) assert.equal(guard.screen(request('INVITE'), from('198.51.100.9'), false), 'admit')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.9'), false), 'drop', 'the sixth request is over the new limit of 5')
+  })
 })
