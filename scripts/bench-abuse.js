@@ -395,7 +395,7 @@ if (sippVersion === undefined) {
   process.exit(1)
 }
 log(`bench:abuse — node ${process.version}, ${CORES} cores, SIPp ${sippVersion} on the same machine, ${new Date().toISOString()}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
-log(`command: ${['npm run bench:abuse', ...(argv.length ? ['--', ...argv] : [])].join(' ')}; FLOOD_S=${FLOOD_S} OPTIONS_RATE=${OPTIONS_RATE} INVITE_RATE=${INVITE_RATE} LEGIT_CPS=${LEGIT_CPS} HOLD_S=${HOLD_S} RECOVERY_S=${RECOVERY_S} PARTS=${[...PARTS].join(',')} RATES=${RATES.join(',')} STEP_S=${STEP_S} STEP_HOLD_S=${STEP_HOLD_S}`)
+log(`command: ${['npm run bench:abuse', ...(argv.length ? ['--', ...argv] : [])].join(' ')}; FLOOD_S=${FLOOD_S} OPTIONS_RATE=${OPTIONS_RATE} INVITE_RATE=${INVITE_RATE} FLOODER=${FLOODER} LEGIT_CPS=${LEGIT_CPS} HOLD_S=${HOLD_S} RECOVERY_S=${RECOVERY_S} PARTS=${[...PARTS].join(',')} RATES=${RATES.join(',')} STEP_S=${STEP_S} STEP_HOLD_S=${STEP_HOLD_S}`)
 
 const goals = []
 const goal = (part, text, pass, figure) => {

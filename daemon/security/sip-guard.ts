@@ -59,6 +59,8 @@ const requestMethod = (bytes: Buffer): string => {
 }
 
 export class SipGuard extends EventEmitter<SipGuardEvents> {
+  /** Requests admitted and turned away (dropped or rejected), since start: overload control tells a flood from callers by them. */
+  readonly counts = {admitted: 0, refused: 0}
   private limiter!: SourceLimiter
   private trusted: BlockList | undefined
   private unknownSources: 'drop' | 'reject' = 'drop'
@@ -115,6 +117,8 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
     const verdict = this.decide(request.method, context.remote.address, belongs)
     // The hard cap on what remote parties make us hold, for every source: a new transaction past it gets a stateless 503.
     if (verdict === 'admit' && !belongs && request.method !== 'ACK' && this.serverTransactions() >= this.maxTransactions) {
+      this.counts.admitted--
+      this.counts.refused++
       this.emit('refused', methodLabel(request.method), 'transaction_limit')
       return 'busy'
     }
@@ -150,6 +154,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
     if (this.trusted?.check(address, addressFamily(address)) === true) return true
     // Counts the hit on the ban (and lifts it, were it just expired).
     if (this.limiter.request(address, now, false) !== 'banned') return true
+    this.counts.refused++
     this.emit('refused', methodLabel(requestMethod(bytes)), 'banned')
     return false
   }
@@ -165,6 +170,13 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
   }
 
   private decide(method: string, source: string, belongs: boolean): 'admit' | 'drop' | 'reject' {
+    const verdict = this.verdict(method, source, belongs)
+    if (verdict === 'admit') this.counts.admitted++
+    else this.counts.refused++
+    return verdict
+  }
+
+  private verdict(method: string, source: string, belongs: boolean): 'admit' | 'drop' | 'reject' {
     const address = plainAddress(source)
     if (this.trusted?.check(address, addressFamily(address)) === true) return 'admit'
     const trunkSource = !this.router.isOpen && this.router.isTrunkSource(address)

@@ -149,7 +149,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     })
     this.ua = ua
     guard.serverTransactions = () => ua.transactions.serverTransactionCount
-    this.overload = new OverloadControl(this.config.security.overload, () => this.transactionCount(), log)
+    this.overload = new OverloadControl(this.config.security.overload, () => this.transactionCount(), log, () => guard.counts)
     this.sipDialer = new SipDialer({ua, media: this.options.media, config: this.config, rtpAddress: config.rtp.address, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
     this.dialer = this.sipDialer.withConfig(this.config)
     this.services = this.servicesFor(this.config)

@@ -108,6 +108,8 @@ describe('SipGuard', () => {
     assert.equal(guard.screenDatagram(options, '203.0.113.9'), true, 'a trunk source')
     assert.deepEqual(refused, ['OPTIONS/banned', 'OPTIONS/banned', 'INVITE/banned', 'other/banned'])
     assert.equal(guard.bans()[0]?.hits, 5, 'the ban counts them')
+    guard.screen(request('OPTIONS'), from('203.0.113.9'), false)
+    assert.deepEqual(guard.counts, {admitted: 1, refused: 7}, 'for overload control: the trunk\'s OPTIONS admitted; 2 unknown_source, the banning request and the 4 dropped unparsed refused')
     tick(60_000)
     assert.equal(guard.screenDatagram(options, '198.51.100.7'), true, 'the ban is over')
   })
