@@ -14,7 +14,7 @@ export const ADMIN_PROTOCOL_VERSION = 1
 export interface Listener {
   /** What listens: `admin`, `metrics`, `sip`, `rtp`, … */
   readonly name: string
-  readonly transport: 'unix' | 'tcp' | 'udp' | 'http'
+  readonly transport: 'unix' | 'tcp' | 'udp' | 'tls' | 'http'
   /** The address as bound (a wildcard stays `0.0.0.0` / `::`); the socket path for `unix`; the configured address of the RTP range. */
   readonly address: string
   readonly port?: number

@@ -32,7 +32,8 @@ export interface UserAgentCore {
   readonly transport: SipTransportLike
   readonly timers: SipTimerConfig
   readonly product: string
-  contactFor(transport: SipTransportProtocol): string
+  /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only). */
+  contactFor(transport: SipTransportProtocol, sips?: boolean): string
   register(user: DialogUser): void
   lookup(key: string): DialogUser | undefined
   unregister(user: DialogUser): void
@@ -40,9 +41,12 @@ export interface UserAgentCore {
   track(closable: {shutdown(): void}): () => void
 }
 
-/** Where in-dialog requests go: the first route or the remote target; TCP reuses the dialog's connection. */
+/** Where in-dialog requests go: the first route or the remote target; TCP and TLS reuse the dialog's connection. */
 export const dialogTarget = (dialog: Dialog): Promise<SipTarget> =>
-  resolveSipTarget(parseSipUri(dialog.nextHopUri), dialog.transport, dialog.transport === 'tcp' ? dialog.connectionId : undefined)
+  resolveSipTarget(parseSipUri(dialog.nextHopUri), dialog.transport, dialog.transport === 'udp' ? undefined : dialog.connectionId)
+
+/** Whether a Request-URI (or the URI of a name-addr) is a sips: URI: its dialog then needs a sips: Contact. */
+export const isSipsUri = (uri: string): boolean => /^(?:[^<]*<)?\s*sips:/i.test(uri)
 
 /** A response to `request` with the headers a UAS adds: To tag, Contact, Record-Route (§12.1.1), Server. */
 export const buildResponse = (
@@ -56,7 +60,7 @@ export const buildResponse = (
   const response = createResponseTo(request, status, {...(toTag === undefined ? {} : {toTag}), ...(options.reason === undefined ? {} : {reason: options.reason})})
   const dialogCreating = options.toTag !== undefined && request.method === 'INVITE' && status > 100 && status < 300
   if (dialogCreating) for (const value of request.headers.getAll('record-route')) response.headers.append('Record-Route', value)
-  if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport))
+  if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport, isSipsUri(request.uri)))
   if (core.product !== '') response.headers.append('Server', core.product)
   // §8.2.1: a 405 must list what we allow; 2xx to INVITE and OPTIONS say it too (§13.3.1.4, §11.2).
   if (status === 405 || (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'OPTIONS'))) {

@@ -11,7 +11,7 @@ import {q850FromReason} from './q850.js'
 import type {ServerTransaction} from './transaction/types.js'
 import {preciseNow, type SocketAddress, type SipTransportProtocol} from './transport/types.js'
 import {SipCall} from './user-agent-call.js'
-import {buildResponse, reasonHeader, type UserAgentCore} from './user-agent-core.js'
+import {buildResponse, isSipsUri, reasonHeader, type UserAgentCore} from './user-agent-core.js'
 import {headerEntries, type Credentials, type ExtraHeaders, type RejectOptions} from './user-agent-types.js'
 
 export interface IncomingInviteEvents {
@@ -91,7 +91,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
     if (!this.open) throw new Error(`cannot answer: the call is ${this.state}`)
     const body = asBuffer(sdp)
     const transport = this.source.transport
-    const dialog = Dialog.asUas(this.request, this.localTag, {transport, connectionId: this.transaction.context.connectionId, localContact: this.core.contactFor(transport)})
+    const dialog = Dialog.asUas(this.request, this.localTag, {transport, connectionId: this.transaction.context.connectionId, localContact: this.core.contactFor(transport, isSipsUri(this.request.uri))})
     const call = new SipCall(this.core, dialog, 'inbound', {local: body, remote: this.remoteSdp})
     this.call = call
     const response = buildResponse(this.core, this.request, 200, {toTag: this.localTag, contact: true, transport, body, ...(options.headers === undefined ? {} : {headers: options.headers})})
