@@ -155,6 +155,12 @@ export class Gateway {
     await this.webrtc.start()
   }
 
+  /** The TLS listeners' certificate for daemon.status, when sip.tls is configured. */
+  private tlsStatus(): {tls?: {subject: string; validTo: string; verifyClient: boolean}} {
+    const info = this.sip?.tlsInfo()
+    return info === undefined ? {} : {tls: {...info, verifyClient: this.loaded.config.sip.tls?.verify_client ?? false}}
+  }
+
   listeners(): Listener[] {
     const {rtp} = this.loaded.config
     const listeners: Listener[] = [
@@ -187,7 +193,12 @@ export class Gateway {
       draining: this.isDraining,
       listeners: this.listeners(),
       calls: {active: this.calls.activeCount},
-      sip: {transactions: this.sip?.transactionCount() ?? 0, bannedSources: this.sip?.guard.bannedCount ?? 0, overloaded: this.sip?.isOverloaded() ?? false},
+      sip: {
+        transactions: this.sip?.transactionCount() ?? 0,
+        bannedSources: this.sip?.guard.bannedCount ?? 0,
+        overloaded: this.sip?.isOverloaded() ?? false,
+        ...this.tlsStatus(),
+      },
       telemetry: {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}

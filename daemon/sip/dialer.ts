@@ -99,7 +99,12 @@ export class SipDialer implements Dialer {
         canceled: failure.canceled && !ringTimeout,
         ringTimeout,
       })
-      log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+      if (failure.source === 'transport-error') {
+        // The INVITE never reached the callee: say why (a refused TLS certificate names itself here).
+        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, error: failure.error?.message}, 'B-leg could not be sent')
+      } else {
+        log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+      }
       const outcome: DialOutcome = status === 'completed' ? 'failed' : status
       // The stream was opened for nothing: its setup ends unanswered, without a remote (and before the leg's final, under the same parent).
       rtpSetup(undefined, outcome === 'failed' ? `B-leg failed with ${failure.status}` : undefined)

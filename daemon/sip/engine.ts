@@ -21,6 +21,8 @@ import {InboundRouter} from '../trunks/inbound-router.js'
 import {SipDialer} from './dialer.js'
 import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound} from './inbound.js'
+import {loadTlsMaterial} from './tls-profiles.js'
+import {HandshakeFailureLog} from './tls-log.js'
 
 export interface SignallingEngine {
   /** Binds the listeners and starts taking calls. */
@@ -42,6 +44,8 @@ export interface SignallingEngine {
   transactionCount(): number
   /** True while new INVITEs are refused for overload (security.overload). */
   isOverloaded(): boolean
+  /** Subject and expiry of the certificate the TLS listeners present; undefined without sip.tls. */
+  tlsInfo(): {subject: string; validTo: string} | undefined
 }
 
 export interface SipEngineOptions {
@@ -62,6 +66,8 @@ export class BuiltinSipEngine implements SignallingEngine {
   private readonly router: InboundRouter
   readonly guard: SipGuard
   private overload: OverloadControl | undefined
+  private tlsCertificate: {subject: string; validTo: string} | undefined
+  private handshakeLog: HandshakeFailureLog | undefined
 
   constructor(private readonly options: SipEngineOptions) {
     this.router = new InboundRouter(options.config)
@@ -70,9 +76,13 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   async start(): Promise<void> {
     const {config, log} = this.options
+    const tls = loadTlsMaterial(config, log)
+    this.tlsCertificate = tls.certificate
     try {
       const {limits} = config.security
       this.transport = await SipTransport.listen({
+        ...(tls.server === undefined ? {} : {tls: tls.server}),
+        tlsClient: tls.client,
         listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port})),
         server: config.sip.user_agent,
         maxTcpConnections: limits.max_tcp_connections,
@@ -83,14 +93,18 @@ export class BuiltinSipEngine implements SignallingEngine {
     } catch (error) {
       const failure = error as NodeJS.ErrnoException & {address?: string; port?: number}
       const spec = config.sip.listen.find((listen) => listen.port === failure.port) ?? config.sip.listen[0]
-      throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: 'SIP', key: 'sip.listen'})
+      throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: spec?.transport === 'tls' ? 'SIP over TLS' : 'SIP', key: 'sip.listen'})
     }
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
     const guard = this.guard
     const transport = this.transport
     transport.screenUnparsable = (context) => guard.screenUnparsable(context)
     transport.screenConnection = (source) => guard.screenConnection(source)
-    transport.on('connectionDropped', (protocol, reason) => guard.connectionDropped(protocol, reason))
+    const handshakes = (this.handshakeLog = new HandshakeFailureLog(log))
+    transport.on('connectionDropped', (protocol, reason, remote, detail) => {
+      guard.connectionDropped(protocol, reason)
+      if (reason === 'handshake_failed' || reason === 'handshake_timeout') handshakes.record(reason, remote, detail)
+    })
     // A source banned while it holds TCP connections loses them too: a ban must free what it holds.
     guard.on('banned', (_reason, address) => transport.dropConnectionsFrom(address, 'banned'))
     // An INVITE from an unknown source stays a refused call attempt (docs/call-accounting.md), answered or not.
@@ -139,6 +153,11 @@ export class BuiltinSipEngine implements SignallingEngine {
     return (this.transport?.addresses ?? []).map((bound) => ({name: 'sip', transport: bound.transport, address: bound.address, port: bound.port}))
   }
 
+  /** Subject and expiry of the certificate the TLS listeners present; undefined without sip.tls. */
+  tlsInfo(): {subject: string; validTo: string} | undefined {
+    return this.tlsCertificate
+  }
+
   transactionCount(): number {
     const counters = this.ua?.transactions.counters
     return counters === undefined ? 0 : counters.clientTransactions + counters.serverTransactions
@@ -177,6 +196,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   }
 
   async stop(): Promise<void> {
+    this.handshakeLog?.stop()
     this.legs.stop()
     this.guard.stop()
     this.overload?.stop()

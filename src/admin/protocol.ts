@@ -53,7 +53,13 @@ export interface DaemonStatus {
   readonly listeners: readonly Listener[]
   readonly calls: {readonly active: number}
   /** SIP load and abuse control: transactions held now (ClutchCall's own state per request), sources banned now, whether new INVITEs are refused for overload. */
-  readonly sip: {readonly transactions: number; readonly bannedSources: number; readonly overloaded: boolean}
+  readonly sip: {
+    readonly transactions: number
+    readonly bannedSources: number
+    readonly overloaded: boolean
+    /** With sip.tls: the certificate the TLS listeners present (subject, expiry as ISO 8601) and whether they require client certificates. */
+    readonly tls?: {readonly subject: string; readonly validTo: string; readonly verifyClient: boolean}
+  }
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
     readonly tracing: TracingStreamState

@@ -86,7 +86,7 @@ export const createMetricFamilies = (registry: Registry) => {
     }),
     sipConnectionsDroppedTotal: new Counter({
       name: 'clutchcall_sip_connections_dropped_total',
-      help: 'SIP stream connections closed as they were accepted or later by a limit, by transport (tcp) and reason (unknown_source, banned, source_limit, connection_limit, message_timeout, send_buffer).',
+      help: 'SIP stream connections closed as they were accepted or later by a limit, by transport (tcp, tls) and reason (unknown_source, banned, source_limit, connection_limit, message_timeout, send_buffer, handshake_timeout, handshake_failed).',
       labelNames: ['transport', 'reason'] as const,
       registers,
     }),
