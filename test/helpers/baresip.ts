@@ -51,6 +51,12 @@ export interface BaresipOptions {
   readonly lifetimeS?: number
   /** The SIP port, when the gateway's config must name it first. Default: a free one. */
   readonly sipPort?: number
+  /**
+   * SIP over TLS, on sipPort + 1 (`sip_certificate`: one PEM file with the
+   * certificate and its key, presented as a server and, when asked, as a
+   * client; `sip_cafile`: the CAs it trusts).
+   */
+  readonly tls?: {readonly pem: string; readonly ca?: string}
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -170,6 +176,7 @@ export class Baresip {
         'module_app ctrl_tcp.so',
         `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
         `snd_path ${dir}`,
+        ...(options.tls === undefined ? [] : [`sip_certificate ${options.tls.pem}`, ...(options.tls.ca === undefined ? [] : [`sip_cafile ${options.tls.ca}`])]),
         '',
       ].join('\n'),
     )
@@ -197,6 +204,11 @@ export class Baresip {
   /** `127.0.0.1:PORT`, its SIP address. */
   get address(): string {
     return `127.0.0.1:${this.sipPort}`
+  }
+
+  /** `127.0.0.1:PORT` of its TLS listener (with `tls`): baresip puts it on the port after sip_listen's. */
+  get tlsAddress(): string {
+    return `127.0.0.1:${this.sipPort + 1}`
   }
 
   /** stdout and stderr so far, without the call status line. */
