@@ -91,6 +91,8 @@ const credentials = z.strictObject({username: nonEmpty, password: z.string()})
 const trunk = z.strictObject({
   id: identifier,
   tenant: identifier,
+  /** SRTP with SDES keys (RFC 4568) on the trunk's calls, both directions (src/sip/sdp-srtp.ts). */
+  media_encryption: withDefault(z.enum(['none', 'optional', 'required']), 'none'),
   inbound: z.optional(
     z.strictObject({
       cidrs: withDefault(z.array(cidr), []),

@@ -57,6 +57,11 @@ export interface BaresipOptions {
    * client; `sip_cafile`: the CAs it trusts).
    */
   readonly tls?: {readonly pem: string; readonly ca?: string}
+  /**
+   * SRTP with SDES (the `srtp` module): `srtp` offers RTP/AVP with crypto
+   * lines and takes plain RTP too, `srtp-mand` offers RTP/SAVP and insists.
+   */
+  readonly mediaenc?: 'srtp' | 'srtp-mand'
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -169,6 +174,7 @@ export class Baresip {
         'rtp_stats no',
         `module_path ${BARESIP_MODULES}`,
         'module g711.so',
+        ...(options.mediaenc === undefined ? [] : ['module srtp.so']),
         'module aufile.so',
         'module sndfile.so',
         'module_tmp account.so',
@@ -180,7 +186,7 @@ export class Baresip {
         '',
       ].join('\n'),
     )
-    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}\n`)
+    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}${options.mediaenc === undefined ? '' : `;mediaenc=${options.mediaenc}`}\n`)
     writeFileSync(join(dir, 'contacts'), '')
     // -s: a SIP trace in the output, for diagnostics.
     const child = spawn('baresip', ['-f', dir, '-s', '-t', String(lifetimeS)], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
