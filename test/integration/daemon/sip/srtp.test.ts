@@ -79,7 +79,7 @@ describe('SRTP with baresip', () => {
 
   it('turns SRTP on for a best-effort offer on an optional trunk, and leaves it off on a none trunk', async () => {
     for (const [number, trunk, srtp] of [['+16660000001', 'optional-in', true], ['+18880000001', 'plain-in', false]] as const) {
-      const phone = await Baresip.start({mediaenc: 'srtp', toneHz: 600})
+      const phone = await Baresip.start({mediaenc: 'srtp', toneHz: 1000})
       await phone.dial(`sip:${number}@${gateway.sip}`)
       await phone.waitForEvent('CALL_ESTABLISHED')
       await sleep(4000)
@@ -91,7 +91,7 @@ describe('SRTP with baresip', () => {
       const answer = /SIP\/2\.0 200 OK[^#]*?(m=audio[^#]*)/.exec(phone.output)?.[1] ?? ''
       assert.match(answer, /m=audio \d+ RTP\/AVP /, phone.tail())
       assert.equal(/a=crypto:/.test(answer), srtp, `crypto in the answer on ${trunk}\n${answer}`)
-      await assertHeardTone(phone, 600)
+      await assertHeardTone(phone, 1000)
       await phone.quit()
     }
   })
