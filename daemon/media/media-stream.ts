@@ -51,6 +51,7 @@ const emptyCounters = (): StreamCounters => ({
   droppedForeignSource: 0,
   droppedPayloadType: 0,
   droppedSrtp: 0,
+  droppedSrtcp: 0,
   duplicates: 0,
   rtcpSent: 0,
   rtcpReceived: 0,

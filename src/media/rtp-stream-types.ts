@@ -81,13 +81,15 @@ export interface StreamQuality {
 
 export interface StreamCounters {
   readonly bytesReceived: number
-  /** Every datagram left out: the four reasons below plus malformed RTCP. */
+  /** Every datagram left out: the reasons below plus malformed RTCP. */
   readonly packetsDropped: number
   readonly droppedMalformed: number
   readonly droppedForeignSource: number
   readonly droppedPayloadType: number
-  /** SRTP/SRTCP packets refused: a wrong tag (a bad key), a replay, too short. */
+  /** SRTP packets refused: a wrong tag (a bad key, a corrupted packet), a replay, too short. */
   readonly droppedSrtp: number
+  /** SRTCP packets refused the same way (plain RTCP on an SRTP stream among them). */
+  readonly droppedSrtcp: number
   readonly duplicates: number
   readonly rtcpSent: number
   readonly rtcpReceived: number

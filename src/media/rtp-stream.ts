@@ -81,6 +81,7 @@ export class RtpStream {
   private droppedForeignSource = 0
   private droppedPayloadType = 0
   private droppedSrtp = 0
+  private droppedSrtcp = 0
   private srtp: SrtpSession | undefined
   private srtpKeys: RtpRemote['srtp']
   private duplicates = 0
@@ -232,7 +233,7 @@ export class RtpStream {
     }
     const datagram = this.srtp === undefined ? received : this.srtp.unprotectRtcp(received)
     if (datagram === undefined) {
-      this.droppedSrtp++
+      this.droppedSrtcp++
       return
     }
     const parsed = parseRtcp(datagram)
@@ -336,11 +337,12 @@ export class RtpStream {
   counters(): StreamCounters {
     return {
       bytesReceived: this.bytesReceived,
-      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType + this.droppedSrtp,
+      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType + this.droppedSrtp + this.droppedSrtcp,
       droppedMalformed: this.droppedMalformed,
       droppedForeignSource: this.droppedForeignSource,
       droppedPayloadType: this.droppedPayloadType,
       droppedSrtp: this.droppedSrtp,
+      droppedSrtcp: this.droppedSrtcp,
       duplicates: this.duplicates,
       rtcpSent: this.rtcpSent,
       rtcpReceived: this.rtcpReceived,

@@ -5,14 +5,16 @@
 // crypto lines) gets SRTP on an `optional` trunk and plain RTP on a `none`
 // one; a `required` trunk refuses a plain offer with 488; a plain SIPp caller
 // is bridged to a baresip that requires SRTP (RTP on one leg, SRTP on the
-// other); and SRTP packets whose tag a relay corrupts are dropped, counted
-// as lost, and lower the call's MOS.
+// other); SRTP with its keys carried over TLS, both directions; and SRTP
+// packets whose tag a relay corrupts are dropped, counted as lost, and lower
+// the call's MOS.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {Baresip, freeSipPort, goertzel} from '../../../helpers/baresip.js'
 import {sleep, TestGateway as Gateway} from '../../../helpers/gateway.js'
 import {LossyRelay} from '../../../helpers/lossy-relay.js'
 import {runSipp, uacExpectingRefusal, uacWithAudio} from '../../../helpers/peers.js'
+import {makeTestCertificates} from '../../../helpers/tls-certs.js'
 
 after(async () => {
   await Baresip.disposeAll()
@@ -75,6 +77,8 @@ describe('SRTP with baresip', () => {
     assert.match(phone.output, /SIP\/2\.0 200 OK[^#]*?m=audio \d+ RTP\/SAVP [^#]*?a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:[A-Za-z0-9+/]{40}/, phone.tail())
     await assertHeardTone(phone, 440)
     await phone.quit()
+    // libsrtp's SRTP all passed our checks (baresip's plain RTCP before and after its SRTP would count as packet="rtcp").
+    assert.equal(await gateway.metric(/^clutchcall_srtp_packets_dropped_total\{packet="rtp"\} (\d+)/m), 0)
   })
 
   it('turns SRTP on for a best-effort offer on an optional trunk, and leaves it off on a none trunk', async () => {
@@ -151,9 +155,80 @@ describe('SRTP packets with a bad tag', () => {
       // Each corrupted packet fails its tag and is lost to the receiver's statistics (a few may be the last of the call).
       assert.ok(end.packets_lost >= corrupted - 3 && end.packets_lost <= corrupted, `lost ${end.packets_lost}, corrupted ${corrupted}`)
       assert.ok(end.estimated_mos < 4.2, `MOS ${end.estimated_mos} with ${((100 * end.packets_lost) / (end.packets_received + end.packets_lost)).toFixed(1)} % loss`)
+      // The refusals are counted as such, not only as loss.
+      const dropped = await gateway.metric(/^clutchcall_srtp_packets_dropped_total\{packet="rtp"\} (\d+)/m)
+      assert.ok(dropped >= corrupted - 3 && dropped <= corrupted, `clutchcall_srtp_packets_dropped_total ${dropped}, corrupted ${corrupted}`)
       await phone.quit()
     } finally {
       relay.close()
     }
+  })
+})
+
+describe('SRTP with its keys over TLS, both directions', () => {
+  const gateway = new Gateway()
+  const certs = makeTestCertificates()
+  let calleePort = 0
+
+  before(async () => {
+    calleePort = await freeSipPort()
+    await gateway.start(
+      `tenants:
+  - { id: acme, dialplan: default }
+  - { id: bridge, dialplan: out }
+trunks:
+  - { id: tls-in, tenant: acme, media_encryption: required, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1999*"] } }
+  - { id: bridge-in, tenant: bridge, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1777*"] } }
+  - id: tls-out
+    tenant: bridge
+    media_encryption: required
+    outbound: { uri: "sip:127.0.0.1:${calleePort + 1};transport=tls", tls: { ca: ${certs.ca} } }
+dialplans:
+  out:
+    start: bridge
+    nodes:
+      bridge: { type: bridge, trunk: tls-out, timeout_s: 5, next: { answered: bye, failed: failed } }
+      failed: { type: hangup, cause: 41 }
+      bye: { type: hangup, cause: 16 }
+`,
+      `    - { transport: tls, address: 127.0.0.1, port: 0 }\n  tls: { cert: ${certs.server.cert}, key: ${certs.server.key} }\n`,
+    )
+  })
+
+  after(async () => {
+    await gateway.stop()
+    certs.remove()
+  })
+
+  it('baresip calls over TLS with srtp-mand: answered with SRTP, its tone echoed back', async () => {
+    const phone = await Baresip.start({mediaenc: 'srtp-mand', toneHz: 440, tls: {pem: certs.client.pem, ca: certs.ca}})
+    await phone.dial(`sip:+19990000001@${gateway.sipAddress('tls')};transport=tls`)
+    await phone.waitForEvent('CALL_ESTABLISHED')
+    await sleep(4000)
+    await phone.hangup()
+    await phone.waitForEvent('CALL_CLOSED', 5_000)
+    const end = await gateway.hangupOf('+19990000001')
+    assert.equal(end.trunk_id, 'tls-in')
+    assert.equal(end.status, 'completed', phone.tail())
+    assert.match(phone.output, /Via: SIP\/2\.0\/TLS [^#]*?m=audio \d+ RTP\/SAVP /, phone.tail())
+    assert.match(phone.output, /SIP\/2\.0 200 OK[^#]*?a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/, phone.tail())
+    await assertHeardTone(phone, 440)
+    await phone.quit()
+  })
+
+  it('the gateway calls baresip over TLS with SRTP through a trunk, bridged to a plain RTP caller', async () => {
+    const phone = await Baresip.start({user: '+17770000002', autoAnswer: true, sipPort: calleePort, mediaenc: 'srtp-mand', tls: {pem: certs.server.pem, ca: certs.ca}})
+    const caller = await runSipp({scenarioXml: uacWithAudio(), target: gateway.sip, service: '+17770000002'})
+    const {code, output} = await caller.done
+    assert.equal(code, 0, `${output}\n${phone.tail()}`)
+    await phone.waitForEvent('CALL_CLOSED', 5_000)
+    const end = await gateway.hangupOf('+17770000002')
+    assert.equal(end.status, 'completed', phone.tail())
+    assert.ok(end.packets_sent >= 200, `baresip's SRTP audio relayed to SIPp: ${end.packets_sent}`)
+    assert.match(phone.output, /INVITE sip:\+17770000002@127\.0\.0\.1:\d+;transport=tls SIP\/2\.0[^#]*?m=audio \d+ RTP\/SAVP [^#]*?a=crypto:1 AES_CM_128_HMAC_SHA1_80 /, phone.tail())
+    const heard = await phone.heardAudio()
+    const rms = Math.sqrt(heard.reduce((sum, sample) => sum + sample * sample, 0) / heard.length)
+    assert.ok(heard.length >= 5 * 8000 && rms > 100, `baresip decoded ${heard.length} samples, RMS ${rms.toFixed(0)}`)
+    await phone.quit()
   })
 })
