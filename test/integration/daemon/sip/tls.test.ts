@@ -13,6 +13,7 @@ import {readFileSync} from 'node:fs'
 import {connect, type Socket} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {Baresip, freeSipPort} from '../../../helpers/baresip.js'
+import {freePort, testConfig, TestHome} from '../../../helpers/cli.js'
 import {sleep, TestGateway as Gateway, waitFor} from '../../../helpers/gateway.js'
 import {runSipp, uacExpectingRefusal, uacShortCall, uacWithAudio} from '../../../helpers/peers.js'
 import {makeTestCertificates, type TestCertificates} from '../../../helpers/tls-certs.js'
@@ -268,6 +269,26 @@ describe('the gateway calls baresip over a TLS trunk', () => {
       assert.match(line, new RegExp(`TLS connect to 127\\.0\\.0\\.1:${(ports[index] ?? 0) + 1} \\(trunk tls-${index}\\) failed: `))
       assert.match(line, reason)
       await phone.quit()
+    })
+  }
+})
+
+describe('TLS files that cannot be used', () => {
+  for (const [what, files, pattern] of [
+    ['a certificate that does not exist', () => ({cert: 'missing.crt', key: certs.server.key}), /CC_ERR_TLS_FILE[^]*missing\.crt as the TLS certificate \(sip\.tls\.cert\): ENOENT/],
+    ['a key that is not the certificate\'s', () => ({cert: certs.server.cert, key: certs.rogueServer.key}), /CC_ERR_TLS_FILE[^]*as the TLS certificate and key \(sip\.tls\.cert, sip\.tls\.key\): [^\n]*key values mismatch/],
+  ] as const) {
+    it(`stop the start with an error naming the file and the key: ${what}`, async () => {
+      const home = new TestHome()
+      try {
+        const {cert, key} = files()
+        home.writeConfig(testConfig(await freePort(), '', `    - { transport: tls, address: 127.0.0.1, port: 0 }\n  tls: { cert: ${cert}, key: ${key} }\n`))
+        const started = await home.run(['start'])
+        assert.notEqual(started.code, 0)
+        assert.match(started.stderr + started.stdout, pattern)
+      } finally {
+        await home.cleanup()
+      }
     })
   }
 })
