@@ -3,7 +3,7 @@ import type {DaemonStatus} from '../src/admin/protocol.js'
 import {BaseCommand} from '../src/cli/base-command.js'
 
 export default class Status extends BaseCommand<DaemonStatus> {
-  static override summary = 'Show the running gateway: pid, version, uptime, listeners, calls and telemetry.'
+  static override summary = 'Show the running gateway: node name, pid, version, uptime, health, listeners, calls and telemetry.'
   static override description = 'Asks the daemon over the admin socket. Exits 1 with CC_ERR_DAEMON_NOT_RUNNING when no daemon answers, so scripts can use it as a liveness check.'
 
   static override examples = [
@@ -18,13 +18,16 @@ export default class Status extends BaseCommand<DaemonStatus> {
     if (!this.jsonEnabled()) {
       const {formatDuration, keyValues, listenersTable} = await import('../src/cli/output/format.js')
       const {telemetryTable} = await import('../src/cli/output/telemetry.js')
+      const health = status.sip.health === 'serving' ? 'serving (OPTIONS 200)' : `${status.sip.health} (OPTIONS 503${status.sip.takingCalls ? '; new calls still taken during the drain grace' : ''})`
       this.log(keyValues([
         ['state', status.draining ? 'draining' : 'running'],
+        ['node name', status.nodeName],
         ['pid', status.pid],
         ['version', `${status.version} (admin protocol ${status.protocol}, node ${status.node})`],
         ['uptime', formatDuration(status.uptimeSeconds)],
         ['home', status.home],
-        ['config', status.configFile ?? '(built-in defaults)'],
+        ['config', `${status.configFile ?? '(built-in defaults)'}${status.configReloadedAt === null ? '' : ` (reloaded ${status.configReloadedAt})`}`],
+        ['health', health],
         ['active calls', status.calls.active],
         ['SIP transactions', status.sip.overloaded ? `${status.sip.transactions} (overloaded: new INVITEs get 503)` : status.sip.transactions],
         ['banned sources', status.sip.bannedSources],

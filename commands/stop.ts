@@ -6,6 +6,8 @@ export default class Stop extends BaseCommand<StopOutcome> {
   static override summary = 'Stop the gateway daemon, draining calls first.'
   static override description = `Draining: the gateway stops taking new calls, waits up to --timeout seconds for calls in progress to end, hangs up the rest with Q.850 cause 16, flushes CDRs and HEP, and exits. The command returns once the process is gone.
 
+Behind a SIP load balancer that probes the gateway with OPTIONS, the probes get 503 from the first moment of the drain, while new INVITEs are still taken for sip.drain_grace_s (default 10 s, never beyond --timeout): the calls the balancer sends before its next probe are not refused. A gateway no OPTIONS probe reached in the last 60 s refuses new INVITEs at once. See docs/fleet.md.
+
 --force skips the wait (calls are hung up at once) and kills a daemon that does not answer or exit. Stopping when no daemon runs is not an error: it says so, removes stale socket and pid files, and exits 0.`
 
   static override examples = [
@@ -32,6 +34,7 @@ export default class Stop extends BaseCommand<StopOutcome> {
         ['state', outcome.forced ? 'killed' : 'stopped'],
         ['pid', outcome.pid ?? '-'],
         ['calls at stop', outcome.activeCallsAtStop],
+        ['drain grace', outcome.drainGraceMs > 0 ? `${(outcome.drainGraceMs / 1000).toFixed(1)}s (new calls taken while health probes got 503)` : 'none (new calls refused at once)'],
         ['took', `${(outcome.stoppedInMs / 1000).toFixed(1)}s`],
       ]))
     }

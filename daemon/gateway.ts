@@ -4,10 +4,13 @@
 import {rmSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {AdminParsedParams, CdrStatus, DaemonStatus, SecurityBan, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
+import type {AdminParsedParams, CdrStatus, ConfigReloadResult, DaemonStatus, SecurityBan, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
+import {classifyChanges, mergeReloaded} from '../src/config/reload.js'
+import type {Config} from '../src/config/schema.js'
 import {TRACING_OFF_TEXT} from '../src/config/tracing.js'
-import {CCError} from '../src/errors.js'
+import {CCError, toCCError} from '../src/errors.js'
+import {hepCaptureId} from '../src/hep/params.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
 import {ensureHome} from '../src/paths.js'
 import {VERSION} from '../src/version.js'
@@ -31,6 +34,11 @@ import type {WebRtcEndpoint} from './webrtc/endpoint.js'
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
 const NORMAL_CLEARING = 16
 
+export interface GatewayOptions {
+  /** Reads and validates the config again, the way the start did (`config reload`, SIGHUP); without it a reload is refused. */
+  readonly reload?: () => LoadedConfig
+}
+
 export class Gateway {
   readonly calls = new CallRegistry()
   readonly startedAt = new Date()
@@ -47,6 +55,13 @@ export class Gateway {
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
+  /** The drain's grace (new INVITEs still taken while health probes get 503), in ms. */
+  private drainGraceMs = 0
+  /** Ends the grace wait early (forced stop). */
+  private endGraceWait: () => void = () => {}
+  /** The config in force: the start's, with the reloadable keys of the last reload. */
+  private running: Config
+  private reloadedAt: Date | null = null
   private adminListening = false
   private markStopped: () => void = () => {}
   /** Resolves when a drain has finished and every listener is closed. */
@@ -57,14 +72,17 @@ export class Gateway {
   constructor(
     readonly loaded: LoadedConfig,
     private readonly log: Logger,
+    private readonly options: GatewayOptions = {},
   ) {
     const {config} = loaded
+    const nodeName = config.node.name
+    this.running = config
     this.metricsServer = config.metrics.enabled ? new MetricsServer(this.metrics.registry, config.metrics.listen) : undefined
     this.callMetrics = new CallMetrics(this.calls, this.metrics.families)
-    this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, journalDir: loaded.paths.journalDir, calls: this.calls, metrics: this.metrics.families, log}) : undefined
-    this.hep = new HepSink({config: config.heplify, calls: this.calls, metrics: this.metrics.families, log})
+    this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, journalDir: loaded.paths.journalDir, calls: this.calls, metrics: this.metrics.families, log, nodeName}) : undefined
+    this.hep = new HepSink({config: {...config.heplify, capture_id: hepCaptureId(config.heplify.capture_id, nodeName)}, calls: this.calls, metrics: this.metrics.families, log})
     // No collector configured, no sink and no export thread (src/config/tracing.ts).
-    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url}, calls: this.calls, log}) : undefined
+    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url}, calls: this.calls, log, instanceId: nodeName}) : undefined
     this.tracing?.attachRpc(this.rpcActivity)
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
@@ -188,10 +206,12 @@ export class Gateway {
       version: VERSION,
       protocol: 1,
       node: process.version,
+      nodeName: config.node.name,
       startedAt: this.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       home: paths.home,
       configFile: file ?? null,
+      configReloadedAt: this.reloadedAt?.toISOString() ?? null,
       draining: this.isDraining,
       listeners: this.listeners(),
       calls: {active: this.calls.activeCount},
@@ -199,6 +219,8 @@ export class Gateway {
         transactions: this.sip?.transactionCount() ?? 0,
         bannedSources: this.sip?.guard.bannedCount ?? 0,
         overloaded: this.sip?.isOverloaded() ?? false,
+        health: this.sip?.health() ?? 'draining',
+        takingCalls: this.sip?.takingCalls() ?? false,
         ...this.tlsStatus(),
       },
       telemetry: {
@@ -219,7 +241,7 @@ export class Gateway {
   cdrStatus(): CdrStatus {
     if (this.cdr) return this.cdr.status()
     const spoolDir = this.loaded.paths.spoolDir
-    return {enabled: false, store: 'off', target: null, spoolDir, spool: {segments: 0, bytes: 0}, pendingRows: 0, oldestPendingAt: null, lastSuccessAt: null, lastError: null, nextRetryAt: null, rowsWritten: 0, batchesWritten: 0, failedAttempts: 0, dedup: null}
+    return {enabled: false, store: 'off', target: null, spoolDir, spool: {segments: 0, bytes: 0}, pendingRows: 0, oldestPendingAt: null, lastSuccessAt: null, lastError: null, nextRetryAt: null, rowsWritten: 0, batchesWritten: 0, failedAttempts: 0, dedup: null, nodeColumn: null}
   }
 
   async cdrFlush(timeoutMs: number): Promise<CdrStatus> {
@@ -246,25 +268,91 @@ export class Gateway {
     return {enabled: true, endpoint: this.tracing.endpoint, state: this.tracing.state, ...this.tracing.traceExport(traceId)}
   }
 
-  /** Starts the drain and returns at once; `stopped` resolves when it is over. */
+  /**
+   * Re-reads the config file (the options' `reload`), validated by the same schema. A file that
+   * cannot be read or is invalid is refused (CC_ERR_CONFIG_RELOAD_REFUSED) and nothing changes.
+   * Otherwise trunks, tenants, dialplans and security apply to the calls that start from now on
+   * (a call up keeps the config it started with); other changed keys are reported as needing a
+   * restart, in the result and in the log.
+   */
+  reloadConfig(trigger: 'command' | 'SIGHUP'): ConfigReloadResult {
+    if (this.isDraining) throw new CCError('CC_ERR_DRAINING')
+    const reload = this.options.reload
+    let next: LoadedConfig
+    try {
+      if (reload === undefined) throw new CCError('CC_ERR_INTERNAL', {detail: 'this daemon was started without a way to read its config again'})
+      next = reload()
+    } catch (error) {
+      const failure = toCCError(error)
+      const file = this.loaded.file ?? String(failure.details.file ?? '(built-in defaults)')
+      this.log.error({trigger, code: failure.code, err: failure.message, file}, 'config reload refused; the running config stays')
+      throw new CCError('CC_ERR_CONFIG_RELOAD_REFUSED', {file, cause: failure.code, detail: `${failure.code}: ${failure.message}`}, {cause: error})
+    }
+    const {applied, restartRequired} = classifyChanges(this.running, next.config)
+    this.running = mergeReloaded(this.running, next.config)
+    this.sip?.reconfigure(this.running)
+    this.reconfigureWebRtc(applied)
+    // A CDR table migrated since (cdr migrate --node-column) is looked at again before the next batch.
+    this.cdr?.recheckTable()
+    this.reloadedAt = new Date()
+    const result: ConfigReloadResult = {file: next.file ?? null, reloadedAt: this.reloadedAt.toISOString(), applied, restartRequired, activeCalls: this.calls.activeCount}
+    this.log.info({trigger, file: result.file, applied, restartRequired, activeCalls: result.activeCalls}, 'config reloaded')
+    if (restartRequired.length > 0) this.log.warn({restartRequired}, 'config keys changed that take effect only after a restart (`clutchcall stop` and `start`)')
+    return result
+  }
+
+  /** SDK sessions opened from now on: the new trunks, and tokens checked against the new tenants. */
+  private reconfigureWebRtc(applied: readonly string[]): void {
+    const jwt = this.loaded.config.auth.jwt
+    if (!this.webrtc || !this.sip?.dialer || !jwt) return
+    const tenantsChanged = applied.some((path) => path === 'tenants' || path.startsWith('tenants.'))
+    this.webrtc.reconfigure({
+      config: this.running,
+      dialer: this.sip.dialer,
+      ...(tenantsChanged ? {verifier: new JwtVerifier(jwt, new Set(this.running.tenants.map((tenant) => tenant.id)))} : {}),
+    })
+  }
+
+  /**
+   * Starts the drain and returns at once; `stopped` resolves when it is over. Health probes get
+   * 503 from now on; new INVITEs are still taken for the grace (sip.drain_grace_s, while a
+   * balancer probes the gateway), within the timeout.
+   */
   requestStop(timeoutMs: number): StopResult {
-    this.draining ??= this.drain(timeoutMs).finally(this.markStopped)
-    return {pid: process.pid, activeCalls: this.calls.activeCount, timeoutMs}
+    if (this.draining === undefined) {
+      const deadlineMs = Date.now() + timeoutMs
+      this.drainGraceMs = this.sip?.drain({graceMs: this.running.sip.drain_grace_s * 1000, deadlineMs}) ?? 0
+      this.draining = this.drain(timeoutMs, deadlineMs).finally(this.markStopped)
+    }
+    return {pid: process.pid, activeCalls: this.calls.activeCount, timeoutMs, graceMs: this.drainGraceMs}
   }
 
   /** Forces the end of a drain already under way: remaining calls are hung up now. */
   async forceStop(): Promise<void> {
     this.log.warn({activeCalls: this.calls.activeCount}, 'forced stop: hanging up every call now')
+    this.sip?.endDrainGrace()
+    this.endGraceWait()
     await this.calls.hangupAll(NORMAL_CLEARING)
   }
 
-  private async drain(timeoutMs: number): Promise<void> {
+  private async drain(timeoutMs: number, deadlineMs: number): Promise<void> {
     // Let the answer to `daemon.stop` go out before connections start closing.
     await new Promise((resolve) => setImmediate(resolve))
-    this.sip?.drain()
+    // SDK clients do not come through the SIP balancer: their new offers are refused at once.
     this.webrtc?.drain()
+    if (this.drainGraceMs > 0) {
+      this.log.info({activeCalls: this.calls.activeCount, timeoutMs, graceMs: this.drainGraceMs}, 'draining: health probes (OPTIONS) get 503; new calls are still taken for the grace period')
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.drainGraceMs)
+        this.endGraceWait = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.sip?.endDrainGrace()
+    }
     this.log.info({activeCalls: this.calls.activeCount, timeoutMs}, 'draining: taking no new calls')
-    const emptied = await this.calls.waitUntilEmpty(timeoutMs)
+    const emptied = await this.calls.waitUntilEmpty(Math.max(0, deadlineMs - Date.now()))
     if (!emptied) {
       this.log.warn({activeCalls: this.calls.activeCount}, 'drain timeout: hanging up the remaining calls with cause 16')
       await this.calls.hangupAll(NORMAL_CLEARING)

@@ -1,7 +1,7 @@
 // The daemon's process entry. `clutchcall start` spawns this file; it loads the
 // config, starts the gateway, reports ready (or why not) to its parent over
 // IPC, and handles the signals of DESIGN §3: SIGTERM drains, SIGINT drains and
-// a second SIGINT forces.
+// a second SIGINT forces; SIGHUP reloads the config (docs/fleet.md).
 import {parseArgs} from 'node:util'
 import {loadConfig} from '../src/config/load.js'
 import type {DaemonStartMessage} from '../src/daemon-ipc.js'
@@ -26,8 +26,9 @@ const main = async (): Promise<void> => {
   let log = createLogger({foreground, logFile: homePaths(resolveHome()).logFile})
   try {
     const loaded = loadConfig({file: args.config})
-    log = createLogger({foreground, logFile: loaded.paths.logFile})
-    const gateway = new Gateway(loaded, log)
+    log = createLogger({foreground, logFile: loaded.paths.logFile, node: loaded.config.node.name})
+    // A reload reads the config the way the start did: the same --config, the same environment.
+    const gateway = new Gateway(loaded, log, {reload: () => loadConfig({file: args.config})})
     const listeners = await gateway.start()
     log.info({listeners, config: loaded.file ?? '(defaults)'}, 'gateway ready')
     report({type: 'ready', pid: process.pid, version: gateway.status().version, listeners})
@@ -44,7 +45,16 @@ const main = async (): Promise<void> => {
       if (interrupts === 1) stop('SIGINT')
       else void gateway.forceStop()
     })
-    process.on('SIGHUP', () => log.info('SIGHUP ignored: use `clutchcall config reload`'))
+    // `clutchcall config reload` does the same over the admin socket; the outcome is in the log either way.
+    process.on('SIGHUP', () => {
+      log.info({signal: 'SIGHUP'}, 'config reload requested by signal')
+      try {
+        gateway.reloadConfig('SIGHUP')
+      } catch (error) {
+        // Refused (an invalid file, a drain under way): the running config stays.
+        if (toCCError(error).code === 'CC_ERR_DRAINING') log.warn('SIGHUP during a drain: the config is not reloaded')
+      }
+    })
     process.on('uncaughtException', (error) => {
       log.fatal({err: error}, 'uncaught exception; exiting (the next start cleans up the socket and pid file)')
       process.exit(70)

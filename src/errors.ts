@@ -34,6 +34,7 @@ export const ERRORS = {
   CC_ERR_CONFIG_INVALID: spec('{file}: {count} config error(s):\n{detail}', 'Fix each key named above; `clutchcall config validate FILE` re-checks it.', -32003),
   CC_ERR_CONFIG_EXISTS: spec('{file} already exists; config init does not overwrite it', 'Pass --force to replace it, give another FILE, or print the sample with `clutchcall config init --stdout`.', -32005, EXIT_USAGE),
   CC_ERR_CONFIG_WRITE: spec('Cannot write the config file {file}: {detail}', 'Check that this user can write to that folder, or give another FILE.', -32006),
+  CC_ERR_CONFIG_RELOAD_REFUSED: spec('Config reload refused; the gateway keeps running on its current config. {detail}', 'Fix {file} (`clutchcall config validate {file}` checks it), then run `clutchcall config reload` again.', -32007),
   CC_ERR_ENV_INVALID: spec('Environment variable {name} is invalid: {detail}', 'Fix or unset the variable.', -32004),
 
   CC_ERR_DAEMON_NOT_RUNNING: spec('The gateway daemon is not running (no daemon answers on {socket})', 'Start it with `clutchcall start`.', -32010),
@@ -55,6 +56,7 @@ export const ERRORS = {
   CC_ERR_ADMIN_CONNECTION_LOST: spec('The admin connection to the daemon closed before it answered', 'Check `clutchcall status`; the daemon log says why it went away.', -32022),
   CC_ERR_ADMIN_TIMEOUT: spec('The daemon did not answer {method} within {seconds}s', 'The daemon may be overloaded; check `clutchcall status` and its log.', -32023),
   CC_ERR_ADMIN_SUBSCRIBER_LAGGING: spec('The daemon closed this event stream: it fell behind by more than {max_bytes} bytes of unread events', 'Read the stream as fast as events come (a consumer that blocks stdout stalls it), or raise admin.max_queued_bytes; then start it again.', -32025),
+  CC_ERR_TAIL_GAVE_UP: spec('calls tail gave up reconnecting: no event stream from the daemon for {seconds}s ({attempts} attempts; the last failed with {code}: {reason})', 'Check `clutchcall status` and the daemon log; without --give-up-after, `calls tail --reconnect` retries for as long as it runs.', -32026),
   CC_ERR_CALL_NOT_FOUND: spec('No active call {call_sid}', 'List the active calls with `clutchcall calls list`; the call may have ended already.', -32030),
   CC_ERR_CALL_SID_AMBIGUOUS: spec('The SID prefix {prefix} matches {count} {what}: {matches}', 'Give more characters of the SID ({where} shows them in full).', -32031, EXIT_USAGE),
   CC_ERR_RECORDING_NOT_FOUND: spec('No recording {call_sid} in {dir}', 'List the recordings with `clutchcall recordings list`; a call is recorded only when its dialplan runs a record node.', -32032),

@@ -42,6 +42,7 @@ export const createAdminHandlers = (gateway: Gateway): AdminHandlers => ({
   'hep.disable': () => gateway.hepDisable(),
   'hep.status': () => gateway.hepStatus(),
   'tracing.trace': ({trace_id}) => gateway.tracingTrace(trace_id),
+  'config.reload': () => gateway.reloadConfig('command'),
   'security.bans': () => gateway.securityBans(),
   'security.unban': ({address}) => gateway.securityUnban(address),
   'calls.subscribe': (filter, connection) => {

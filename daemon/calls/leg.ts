@@ -36,6 +36,13 @@ export interface CallLeg {
   readonly media: MediaEndpoint
   /** Answers (SIP: 200 OK with our SDP); resolves once the answer is confirmed (ACK). */
   answer(): Promise<void>
+  /**
+   * Opens media before the answer (SIP: 183 Session Progress with our SDP),
+   * so the caller hears what the leg plays or relays while the call stays
+   * unanswered. True once opened (again: true); false when answered, over,
+   * or the 183 cannot go. Legs without early media leave it out.
+   */
+  earlyMedia?(): Promise<boolean>
   hangup(cause: number): Promise<void>
   /** Resolves when the leg has ended, whichever side ended it. */
   readonly ended: Promise<LegEnding>
@@ -54,6 +61,8 @@ export interface DialRequest {
   readonly callSid: string
   /** The call's logger (it carries call_sid and trace_id): the B-leg's lines join the call's trace. */
   readonly log?: Logger
+  /** The B-leg's callee sent early media (an 18x with SDP): its media, ready to relay before the answer. Called at most once. */
+  readonly onEarlyMedia?: (media: MediaEndpoint) => void
 }
 
 export interface DialResult {

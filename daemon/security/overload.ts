@@ -22,18 +22,37 @@ export const isOverloaded = (limits: Config['security']['overload'], sample: Ove
 
 export class OverloadControl {
   private overloaded = false
-  private readonly histogram: IntervalHistogram | undefined
-  private readonly timer: NodeJS.Timeout | undefined
+  private histogram: IntervalHistogram | undefined
+  private timer: NodeJS.Timeout | undefined
   private due = 0
   /** The first interval covers the daemon's own start-up (loading modules, binding listeners): not a sign of load. */
   private warmedUp = false
 
   constructor(
-    private readonly limits: Config['security']['overload'],
+    private limits: Config['security']['overload'],
     private readonly transactions: () => number,
     private readonly log: Logger,
   ) {
-    if (!limits.enabled) return
+    if (limits.enabled) this.monitor()
+  }
+
+  /** New limits (a config reload): sampling starts or stops with `enabled`; switched off, INVITEs are taken at once. */
+  reconfigure(limits: Config['security']['overload']): void {
+    const wasEnabled = this.limits.enabled
+    this.limits = limits
+    if (limits.enabled && !wasEnabled) {
+      this.warmedUp = true
+      this.monitor()
+    } else if (!limits.enabled && wasEnabled) {
+      this.stop()
+      this.histogram = undefined
+      this.timer = undefined
+      if (this.overloaded) this.log.info('SIP overload control switched off: new INVITEs are taken again')
+      this.overloaded = false
+    }
+  }
+
+  private monitor(): void {
     this.histogram = monitorEventLoopDelay({resolution: 10})
     this.histogram.enable()
     this.due = performance.now() + OVERLOAD_SAMPLE_MS

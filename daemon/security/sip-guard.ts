@@ -51,35 +51,55 @@ const SWEEP_INTERVAL_MS = 1000
 export const methodLabel = (method: string): string => (METHOD_LABELS.has(method) ? method : 'other')
 
 export class SipGuard extends EventEmitter<SipGuardEvents> {
-  private readonly limiter: SourceLimiter
-  private readonly trusted: BlockList | undefined
-  private readonly unknownSources: 'drop' | 'reject'
-  private readonly trunkSourcesLimited: boolean
+  private limiter!: SourceLimiter
+  private trusted: BlockList | undefined
+  private unknownSources: 'drop' | 'reject' = 'drop'
+  private trunkSourcesLimited = false
   private readonly timer: NodeJS.Timeout
-  private readonly maxTransactions: number
+  private maxTransactions = 0
+  /** The limits in force, to tell whether a reload changes the source limiter's. */
+  private limiterKey = ''
   /** Server transactions held now; set by the engine once its transaction layer exists. */
   serverTransactions: () => number = () => 0
 
   constructor(
     security: Config['security'],
-    private readonly router: InboundRouter,
+    private router: InboundRouter,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
     super()
+    this.reconfigure(security, router)
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  /**
+   * Applies `security` and the trunks' router (at start, and on a config reload): the next request
+   * is screened by them. Bans in force stay until they end; with new rate or failure limits the
+   * counting starts again.
+   */
+  reconfigure(security: Config['security'], router: InboundRouter): void {
     const {rate_limit: rate, auth_failures: failures} = security
+    this.router = router
     this.trusted = cidrBlockList(security.trusted_cidrs)
     this.unknownSources = security.unknown_sources
     this.trunkSourcesLimited = rate.trunk_sources === 'limited'
     this.maxTransactions = security.limits.max_transactions
-    this.limiter = new SourceLimiter({
+    const options = {
       capacity: security.max_tracked_sources,
       requests: rate.enabled ? {max: rate.requests, windowMs: rate.window_ms, banMs: rate.ban_s * 1000} : undefined,
       authFailures: failures.enabled ? {max: failures.max, windowMs: failures.window_s * 1000, banMs: failures.ban_s * 1000} : undefined,
-      banned: (ban) => this.onBan(ban),
-    })
-    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
-    this.timer.unref()
+    }
+    const key = JSON.stringify(options)
+    if (key === this.limiterKey) return
+    const previous = this.limiter as SourceLimiter | undefined
+    this.limiter = new SourceLimiter({...options, banned: (ban) => this.onBan(ban)})
+    this.limiterKey = key
+    if (previous !== undefined) {
+      this.limiter.carryBansFrom(previous, this.now())
+      this.emit('bannedCount', this.limiter.bannedCount)
+    }
   }
 
   /** The UA's RequestScreen: called once per request received, before any transaction state exists. */

@@ -146,6 +146,17 @@ export class SourceLimiter {
     this.options.banned?.(ban)
   }
 
+  /**
+   * Takes over the bans of the limiter this one replaces (a config reload with new limits): a
+   * banned source stays banned until its ban ends, whatever the new limits; counting starts again.
+   */
+  carryBansFrom(previous: SourceLimiter, now: number): void {
+    for (const ban of previous.list(now)) {
+      if (this.bans.size >= this.options.capacity) break
+      this.bans.set(ban.address, ban)
+    }
+  }
+
   /** Lifts the ban on one address; false when there was none. */
   unban(address: string): boolean {
     this.requestCounts?.forget(address)

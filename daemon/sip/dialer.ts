@@ -39,8 +39,21 @@ export const requestUriFor = (baseUri: string, number: string): string => {
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
 
-  async dial(request: DialRequest): Promise<DialResult> {
-    const {ua, media, config, rtpAddress} = this.services
+  /** Dials with `services.config`'s trunks. */
+  dial(request: DialRequest): Promise<DialResult> {
+    return this.dialWith(this.services.config, request)
+  }
+
+  /**
+   * A dialer bound to one config's trunks: a call keeps the trunks of the config it started with,
+   * so a reload that changes or removes a trunk does not change the calls in progress.
+   */
+  withConfig(config: Pick<Config, 'trunks'>): Dialer {
+    return {dial: (request) => this.dialWith(config, request)}
+  }
+
+  private async dialWith(config: Pick<Config, 'trunks'>, request: DialRequest): Promise<DialResult> {
+    const {ua, media, rtpAddress} = this.services
     // The call's own logger carries call_sid and trace_id already.
     const log = request.log ? request.log.child({leg: 'b'}) : this.services.log.child({call_sid: request.callSid, leg: 'b'})
     const trunk = request.trunk === undefined ? undefined : config.trunks.find((candidate) => candidate.id === request.trunk)
@@ -81,6 +94,27 @@ export class SipDialer implements Dialer {
       ...(extraHeaders.length > 0 ? {headers: extraHeaders} : {}),
       ...(trunk?.outbound?.auth ? {credentials: trunk.outbound.auth} : {}),
     })
+    // The B-leg's media endpoint: relayed early when the callee sends early media, kept for the answered leg.
+    const endpoint = new StreamMediaEndpoint(stream, log)
+    let earlyMedia = false
+    invite.on('provisional', (info) => {
+      if (earlyMedia || info.sdp === undefined || request.onEarlyMedia === undefined) return
+      earlyMedia = true
+      const onEarlyMedia = request.onEarlyMedia
+      void (async () => {
+        try {
+          const remote = parseRemoteSdp(info.sdp as Buffer)
+          const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
+          if (!codec) throw new Error('the early media SDP has no G.711 codec')
+          endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
+          await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+          log.info({status: info.status, codec: codec.name}, 'B-leg early media')
+          if (invite.state === 'calling' || invite.state === 'proceeding') onEarlyMedia(endpoint)
+        } catch (error) {
+          log.warn({err: error}, 'B-leg early media unusable; ignored')
+        }
+      })()
+    })
     let ringTimeout = false
     const timer = setTimeout(() => {
       ringTimeout = true
@@ -115,7 +149,6 @@ export class SipDialer implements Dialer {
     }
     const call = result.call
     dialed(200, 'answered')
-    const endpoint = new StreamMediaEndpoint(stream, log)
     let codecName: string | undefined
     let srtp: SrtpKeys | undefined
     try {

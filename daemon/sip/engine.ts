@@ -20,16 +20,35 @@ import {SipGuard} from '../security/sip-guard.js'
 import {InboundRouter} from '../trunks/inbound-router.js'
 import {SipDialer} from './dialer.js'
 import {LegCorrelation} from './leg-correlation.js'
-import {handleInbound} from './inbound.js'
+import {handleInbound, type InboundServices} from './inbound.js'
 import {loadTlsMaterial} from './tls-profiles.js'
 import {HandshakeFailureLog} from './tls-log.js'
+
+/** A drain keeps taking INVITEs for its grace only if a health probe (OPTIONS outside a dialog) arrived this recently: nobody else learns from the 503. */
+export const PROBED_WITHIN_MS = 60_000
+
+/** What an out-of-dialog OPTIONS is answered with now (docs/fleet.md, "Health probes"). */
+export type SipHealth = 'serving' | 'draining' | 'overloaded' | 'full'
 
 export interface SignallingEngine {
   /** Binds the listeners and starts taking calls. */
   start(): Promise<void>
   listeners(): Listener[]
-  /** Stops taking calls: new INVITEs get 503 from here on. */
-  drain(): void
+  /**
+   * Starts a drain: health probes (OPTIONS) get 503 from now on; new INVITEs are still taken
+   * for `graceMs` when a balancer probed the gateway within PROBED_WITHIN_MS, then get 503.
+   * `deadlineMs` (epoch ms) is when the drain ends, for the probes' Retry-After. Returns the
+   * grace applied, in milliseconds (0: new INVITEs are refused at once).
+   */
+  drain(options: {readonly graceMs: number; readonly deadlineMs: number}): number
+  /** Ends a drain's grace now: new INVITEs get 503 from here on. */
+  endDrainGrace(): void
+  /** What a health probe would be answered now. */
+  health(): SipHealth
+  /** True while a new INVITE would be taken (not overloaded, not full, not draining past the grace). */
+  takingCalls(): boolean
+  /** Applies a reloaded config's trunks, tenants, dialplans and security to the calls that start from now on. */
+  reconfigure(config: Config): void
   stop(): Promise<void>
   counters(): Readonly<SipTransportCounters>
   /** Every SIP message sent or received, with its real addresses (for HEP capture); returns the unsubscribe. */
@@ -59,30 +78,49 @@ export interface SipEngineOptions {
 export class BuiltinSipEngine implements SignallingEngine {
   private transport: SipTransport | undefined
   private ua: UserAgent | undefined
-  private draining = false
+  /** Set when a drain starts: health probes get 503 from then on. */
+  private drainDeadlineMs: number | undefined
+  /** New INVITEs get 503 from this time (epoch ms) on; Infinity while no drain runs. */
+  private refuseCallsFromMs = Infinity
+  /** When the last health probe (OPTIONS outside a dialog) arrived, epoch ms. */
+  private lastProbeAtMs = -Infinity
   private readonly packetListeners: Array<(packet: SipPacketEvent) => void> = []
   private readonly legs = new LegCorrelation()
+  private sipDialer: SipDialer | undefined
+  /** The dialer of the config in force (SDK calls); each inbound call keeps the one of the config it started with. */
   dialer: Dialer | undefined
-  private readonly router: InboundRouter
+  /** The config in force: a reload replaces it, and with it the router and the services new calls get. */
+  private config: Config
+  private router: InboundRouter
+  /** What an INVITE arriving now is handled with; a call keeps the services (and config) it started with. */
+  private services: InboundServices | undefined
+  private readonly digest: DigestServer
   readonly guard: SipGuard
   private overload: OverloadControl | undefined
   private tlsCertificate: {subject: string; validTo: string} | undefined
+  private tlsClient: ReturnType<typeof loadTlsMaterial>['client'] = () => ({verifyServer: true, minVersion: 'TLSv1.2'})
   private handshakeLog: HandshakeFailureLog | undefined
 
   constructor(private readonly options: SipEngineOptions) {
+    this.config = options.config
     this.router = new InboundRouter(options.config)
     this.guard = new SipGuard(options.config.security, this.router, options.log)
+    // MD5 is offered first: many deployed UAs (SIPp among them) answer only the first challenge and
+    // know only MD5. Clients that do SHA-256 (RFC 8760) still find it in the second challenge.
+    this.digest = new DigestServer({realm: 'clutchcall', secret: randomBytes(32), algorithms: ['MD5', 'SHA-256']})
   }
 
   async start(): Promise<void> {
     const {config, log} = this.options
     const tls = loadTlsMaterial(config, log)
     this.tlsCertificate = tls.certificate
+    this.tlsClient = tls.client
     try {
       const {limits} = config.security
       this.transport = await SipTransport.listen({
         ...(tls.server === undefined ? {} : {tls: tls.server}),
-        tlsClient: tls.client,
+        // Looked up at each connection: a reload of the trunks changes the profiles.
+        tlsClient: (target) => this.tlsClient(target),
         listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port})),
         server: config.sip.user_agent,
         maxTcpConnections: limits.max_tcp_connections,
@@ -112,41 +150,97 @@ export class BuiltinSipEngine implements SignallingEngine {
       if (method !== 'INVITE' || reason !== 'unknown_source') return
       this.options.calls.refused({reason: 'unknown_source', status: guard.unknownSourceAction === 'reject' ? 403 : 0, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
     })
+    const timers = config.sip.session_timers
     const ua = new UserAgent({
       transport: this.transport,
       product: config.sip.user_agent,
       screen: (request, context, belongs) => guard.screen(request, context, belongs),
-      busyRetryAfterS: config.security.overload.retry_after_s,
+      busyRetryAfterS: this.config.security.overload.retry_after_s,
+      availability: () => {
+        this.lastProbeAtMs = Date.now()
+        return this.unavailable()
+      },
+      ...(timers.enabled ? {sessionTimers: {expiresS: timers.expires_s, minSeS: timers.min_se_s}} : {}),
+      reliableProvisionals: config.sip.reliable_provisionals,
     })
     this.ua = ua
     guard.serverTransactions = () => ua.transactions.serverTransactionCount
-    const overload = (this.overload = new OverloadControl(config.security.overload, () => this.transactionCount(), log))
-    const maxDialogs = config.security.limits.max_dialogs
-    const rtpAddress = config.rtp.address
-    const dialer = (this.dialer = new SipDialer({ua, media: this.options.media, config, rtpAddress, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)}))
-    const services = {
-      config,
-      router: this.router,
-      guard,
-      // MD5 is offered first: many deployed UAs (SIPp among them) answer only the first challenge and
-      // know only MD5. Clients that do SHA-256 (RFC 8760) still find it in the second challenge.
-      digest: new DigestServer({realm: 'clutchcall', secret: randomBytes(32), algorithms: ['MD5', 'SHA-256']}),
-      media: this.options.media,
-      calls: this.options.calls,
-      dialer,
-      recordingsDir: this.options.recordingsDir,
-      rtpAddress,
-      log,
-      isDraining: () => this.draining,
-      admissionLimit: () => {
-        if (overload.active) return {reason: 'overload' as const, retryAfterS: overload.retryAfterS}
-        if (ua.dialogCount >= maxDialogs) return {reason: 'dialog_limit' as const, retryAfterS: overload.retryAfterS}
-        return undefined
-      },
-    }
+    this.overload = new OverloadControl(this.config.security.overload, () => this.transactionCount(), log)
+    this.sipDialer = new SipDialer({ua, media: this.options.media, config: this.config, rtpAddress: config.rtp.address, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
+    this.dialer = this.sipDialer.withConfig(this.config)
+    this.services = this.servicesFor(this.config)
     ua.on('invite', (incoming) => {
+      const services = this.services
+      if (services === undefined) return incoming.reject(503)
       handleInbound(incoming, services).catch((error: unknown) => log.error({err: error, sip_call_id: incoming.callId}, 'inbound call failed'))
     })
+  }
+
+  /** The services of the calls that start under `config`: its router, dialplans, trunks and dialog limit. */
+  private servicesFor(config: Config): InboundServices {
+    const {media, calls, recordingsDir, log} = this.options
+    const dialer = this.sipDialer
+    if (dialer === undefined) throw new Error('the SIP engine is not started')
+    const maxDialogs = config.security.limits.max_dialogs
+    return {
+      config,
+      router: this.router,
+      guard: this.guard,
+      digest: this.digest,
+      media,
+      calls,
+      dialer: dialer.withConfig(config),
+      recordingsDir,
+      // Media binds at start: rtp.* changes need a restart.
+      rtpAddress: this.options.config.rtp.address,
+      log,
+      isDraining: () => Date.now() >= this.refuseCallsFromMs,
+      admissionLimit: () => this.admissionLimit(maxDialogs),
+    }
+  }
+
+  private admissionLimit(maxDialogs: number): {reason: 'overload' | 'dialog_limit'; retryAfterS: number} | undefined {
+    const overload = this.overload
+    if (overload === undefined) return undefined
+    if (overload.active) return {reason: 'overload', retryAfterS: overload.retryAfterS}
+    if ((this.ua?.dialogCount ?? 0) >= maxDialogs) return {reason: 'dialog_limit', retryAfterS: overload.retryAfterS}
+    return undefined
+  }
+
+  /** Why a health probe gets 503 now; undefined when the gateway takes calls. */
+  private unavailable(): {reason: string; retryAfterS: number} | undefined {
+    if (this.drainDeadlineMs !== undefined) return {reason: 'Draining', retryAfterS: Math.max(1, Math.ceil((this.drainDeadlineMs - Date.now()) / 1000))}
+    const limit = this.admissionLimit(this.config.security.limits.max_dialogs)
+    if (limit === undefined) return undefined
+    return {reason: limit.reason === 'overload' ? 'Overloaded' : 'Too Many Calls', retryAfterS: limit.retryAfterS}
+  }
+
+  health(): SipHealth {
+    if (this.drainDeadlineMs !== undefined) return 'draining'
+    const limit = this.admissionLimit(this.config.security.limits.max_dialogs)
+    return limit === undefined ? 'serving' : limit.reason === 'overload' ? 'overloaded' : 'full'
+  }
+
+  takingCalls(): boolean {
+    return Date.now() < this.refuseCallsFromMs && this.admissionLimit(this.config.security.limits.max_dialogs) === undefined
+  }
+
+  reconfigure(config: Config): void {
+    this.config = config
+    try {
+      // The trunks' TLS profiles (outbound.tls) follow the reload; the listeners' certificate (sip.tls) waits for a restart.
+      this.tlsClient = loadTlsMaterial(config, this.options.log).client
+    } catch (error) {
+      this.options.log.error({err: error}, 'the reloaded TLS files of the trunks cannot be used: TLS trunks keep the running ones')
+    }
+    this.router = new InboundRouter(config)
+    this.guard.reconfigure(config.security, this.router)
+    this.overload?.reconfigure(config.security.overload)
+    if (this.ua) this.ua.busyRetryAfterS = config.security.overload.retry_after_s
+    if (this.sipDialer) {
+      this.dialer = this.sipDialer.withConfig(config)
+      this.services = this.servicesFor(config)
+    }
   }
 
   listeners(): Listener[] {
@@ -167,8 +261,17 @@ export class BuiltinSipEngine implements SignallingEngine {
     return this.overload?.active ?? false
   }
 
-  drain(): void {
-    this.draining = true
+  drain(options: {readonly graceMs: number; readonly deadlineMs: number}): number {
+    const now = Date.now()
+    this.drainDeadlineMs ??= options.deadlineMs
+    const probed = now - this.lastProbeAtMs <= PROBED_WITHIN_MS
+    const graceMs = probed ? Math.max(0, Math.min(options.graceMs, options.deadlineMs - now)) : 0
+    this.refuseCallsFromMs = Math.min(this.refuseCallsFromMs, now + graceMs)
+    return graceMs
+  }
+
+  endDrainGrace(): void {
+    this.refuseCallsFromMs = Math.min(this.refuseCallsFromMs, Date.now())
   }
 
   counters(): Readonly<SipTransportCounters> {

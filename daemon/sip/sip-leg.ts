@@ -3,7 +3,7 @@
 // It follows the dialog to its end and reports how the leg ended.
 import type {Logger} from 'pino'
 import {classifyCall, q850ToSipStatus} from '../../src/sip/q850.js'
-import type {LocalAudioSdp, RemoteAudioSdp} from '../../src/sip/sdp.js'
+import {parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp} from '../../src/sip/sdp.js'
 import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import type {SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
@@ -37,6 +37,8 @@ export class SipLeg implements CallLeg {
   private beforeAnswer: (() => void) | undefined
   /** The media is SRTP: a re-offer must keep it (and gets our key again), or is refused with 488. */
   private srtp = false
+  /** The 183 with our SDP went: media flows before the answer. */
+  private earlyMediaOpen = false
 
   private constructor(
     readonly media: StreamMediaEndpoint,
@@ -54,6 +56,11 @@ export class SipLeg implements CallLeg {
     leg.beforeAnswer = beforeAnswer
     leg.srtp = (local.crypto?.length ?? 0) > 0
     incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled', sipStatus: 487}))
+    // The stack gave up on the attempt (a reliable provisional never PRACKed, a response that could not be sent).
+    incoming.on('failed', (sipStatus, q850Cause) => {
+      log.info({sip_status: sipStatus, q850_cause: q850Cause}, 'inbound call failed in the SIP stack')
+      leg.end({cause: q850Cause, status: 'failed', sipStatus})
+    })
     return leg
   }
 
@@ -84,6 +91,16 @@ export class SipLeg implements CallLeg {
     this.follow(call)
   }
 
+  /** 183 Session Progress with our answer SDP (reliable when the caller asked for 100rel): the stream already has the caller's address. */
+  async earlyMedia(): Promise<boolean> {
+    if (this.earlyMediaOpen) return true
+    if (this.sipCall || this.finished || !this.incoming) return false
+    if (!this.incoming.ring({sdp: this.answerSdp})) return false
+    this.earlyMediaOpen = true
+    this.log.info({reliable: this.incoming.reliable !== undefined}, 'early media: 183 Session Progress sent')
+    return true
+  }
+
   async hangup(cause: number): Promise<void> {
     if (this.finished) return
     if (this.sipCall) {
@@ -105,7 +122,26 @@ export class SipLeg implements CallLeg {
   private follow(call: SipCall): void {
     this.sipCall = call
     call.reinviteHandler = (offer) => this.answerReinvite(offer.sdp)
-    void call.ended.then((end: CallEnd) => this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'}))
+    // The answer to one of our offers (a session refresh re-INVITE): follow the peer's media if it moved.
+    call.on('remote-sdp', (sdp, role) => {
+      if (role === 'answer') void this.followAnswer(sdp)
+    })
+    void call.ended.then((end: CallEnd) => {
+      // RFC 4028 §10: the refresh never came; our BYE carried Q.850 102, which the CDR keeps.
+      if (end.cause === 'session-expired') this.log.info({q850_cause: end.q850Cause, session_interval_s: call.sessionTimer?.interval, refresher: call.sessionTimer?.refresher}, 'session timer expired: call ended with BYE')
+      this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'})
+    })
+  }
+
+  private async followAnswer(sdp: Buffer): Promise<void> {
+    try {
+      const remote = parseRemoteSdp(sdp)
+      const codec = remote.payloads.find((payload) => payload.name.toUpperCase() === this.media.codec) ?? remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
+      if (codec === undefined || isHeld(remote)) return
+      await this.media.stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+    } catch (error) {
+      this.log.warn({err: error}, 'the answer to our re-offer is unusable; media left as it was')
+    }
   }
 
   /** Hold, unhold and session refresh: answer from our current SDP and follow a new remote address. */

@@ -98,7 +98,7 @@ export class WebRtcEndpoint {
 
   constructor(
     private readonly listen: string,
-    private readonly services: PeerServices,
+    private services: PeerServices,
     private readonly log: Logger,
   ) {
     this.server = createServer((request, response) => {
@@ -121,6 +121,14 @@ export class WebRtcEndpoint {
   async start(): Promise<void> {
     const {host, port} = this.address
     this.bound = await listenTcp(this.server, {address: host, port, purpose: 'WebRTC offers', key: 'webrtc.listen'})
+  }
+
+  /**
+   * A config reload: sessions opened from now on verify tokens against the new tenants and place
+   * calls through the new trunks; a session already open keeps the config it opened with.
+   */
+  reconfigure(changes: Pick<PeerServices, 'config' | 'dialer'> & Partial<Pick<PeerServices, 'verifier'>>): void {
+    this.services = {...this.services, ...changes}
   }
 
   /** New offers get 503; sessions already up keep their calls until the drain ends them. */

@@ -44,19 +44,31 @@ export interface DaemonStatus {
   readonly pid: number
   readonly version: string
   readonly protocol: number
+  /** The Node.js version the daemon runs on. */
   readonly node: string
+  /** This gateway's name in a fleet (node.name, default the host name; docs/fleet.md). */
+  readonly nodeName: string
   readonly startedAt: string
   readonly uptimeSeconds: number
   readonly home: string
   readonly configFile: string | null
+  /** When the config was last reloaded (`config reload`, SIGHUP), ISO-8601; null when never since the start. */
+  readonly configReloadedAt: string | null
   readonly draining: boolean
   readonly listeners: readonly Listener[]
   readonly calls: {readonly active: number}
-  /** SIP load and abuse control: transactions held now (ClutchCall's own state per request), sources banned now, whether new INVITEs are refused for overload. */
+  /**
+   * SIP load and abuse control: transactions held now (ClutchCall's own state per request), sources
+   * banned now, whether new INVITEs are refused for overload; what a load balancer's health probe
+   * (OPTIONS) gets (`serving`: 200; `draining`, `overloaded`, `full`: 503) and whether a new INVITE
+   * would be taken now (during a drain's grace it is, though probes get 503).
+   */
   readonly sip: {
     readonly transactions: number
     readonly bannedSources: number
     readonly overloaded: boolean
+    readonly health: 'serving' | 'draining' | 'overloaded' | 'full'
+    readonly takingCalls: boolean
     /** With sip.tls: the certificate the TLS listeners present (subject, expiry as ISO 8601) and whether they require client certificates. */
     readonly tls?: {readonly subject: string; readonly validTo: string; readonly verifyClient: boolean}
   }
@@ -78,6 +90,24 @@ export interface StopResult {
   readonly pid: number
   readonly activeCalls: number
   readonly timeoutMs: number
+  /**
+   * How long new INVITEs are still taken while health probes already get 503 (sip.drain_grace_s,
+   * applied only while a balancer probes the gateway, never beyond the timeout); 0: refused at once.
+   */
+  readonly graceMs: number
+}
+
+/** What `config reload` (and SIGHUP) did: the file was valid, and these changes are in force or wait for a restart. */
+export interface ConfigReloadResult {
+  /** The file read (the one the daemon started with); null on the built-in defaults. */
+  readonly file: string | null
+  readonly reloadedAt: string
+  /** Changed keys in force for the calls that start from now on (tenants, trunks, dialplans, security, sip.drain_grace_s). */
+  readonly applied: readonly string[]
+  /** Changed keys that keep their running value until a restart (listeners, ports, sockets, telemetry, node.name, …). */
+  readonly restartRequired: readonly string[]
+  /** Calls up during the reload: each finishes on the config it started with. */
+  readonly activeCalls: number
 }
 
 export interface CallsSubscribeResult {
@@ -108,6 +138,8 @@ export interface CdrStatus {
   readonly failedAttempts: number
   /** How a retried batch is kept from being inserted twice (docs/cdr.md, "Delivery"); null until the server was reached. */
   readonly dedup: 'token' | 'verify' | null
+  /** Whether the ClickHouse table has the optional `node` column, which then gets node.name in every row (docs/fleet.md); null until the server was reached, and for the embedded store. */
+  readonly nodeColumn: boolean | null
   /** The active-call journal (docs/crash-safe-billing.md); absent when cdr.journal.enabled is false. */
   readonly journal?: CdrJournalStatus
 }
@@ -250,6 +282,12 @@ export const ADMIN_METHODS = {
   'hep.status': method<HepStatus>()(noParams),
   /** How many spans of one trace the collector acknowledged (or lost in failed exports). */
   'tracing.trace': method<TracingTraceResult>()(z.strictObject({trace_id: z.string().check(z.regex(TRACE_ID_PATTERN, 'must be a W3C trace id: 32 lowercase hex digits, not all zero'))})),
+  /**
+   * Re-reads the config file the daemon started with and validates it with the config schema: a bad
+   * file is refused (CC_ERR_CONFIG_RELOAD_REFUSED) and the running config stays; a good one applies
+   * its trunks, tenants, dialplans and security to new calls, and lists what needs a restart.
+   */
+  'config.reload': method<ConfigReloadResult>()(noParams),
   /** The sources banned now, oldest ban first. */
   'security.bans': method<{readonly bans: readonly SecurityBan[]}>()(noParams),
   /** Lifts the ban on one address, or on every source with `all`; answers with the addresses let back in. */

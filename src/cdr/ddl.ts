@@ -7,6 +7,9 @@
 //   --cluster NAME  every statement ON CLUSTER NAME; db.<table>_local  ReplicatedMergeTree
 //                   and db.<table>  Distributed(NAME, db, <table>_local, cityHash64(call_sid)),
 //                   which is where the writer inserts
+//   --node-column   an extra `node` column after the 21 (the gateway that wrote the row,
+//                   docs/fleet.md): in CREATE TABLE, and ALTER TABLE … ADD COLUMN for
+//                   a table that exists without it
 //
 // Servers without DateTime64 (Debian's 18.16) get DateTime columns (seconds)
 // and need allow_experimental_low_cardinality_type=1 for LowCardinality.
@@ -38,7 +41,17 @@ export interface DdlTarget {
   readonly table: string
   /** `--cluster NAME`: ON CLUSTER, ReplicatedMergeTree and a Distributed table. */
   readonly cluster?: string | undefined
+  /** `--node-column`: the optional `node` column (CDR_NODE_COLUMN_TYPE) after the 21 of DESIGN §8. */
+  readonly nodeColumn?: boolean | undefined
 }
+
+/**
+ * The optional column naming the gateway that wrote a row (node.name). Not one of the 21 columns:
+ * `cdr migrate` adds it only with --node-column, and the writer fills it only where it exists;
+ * rows written without it read ''. LowCardinality: a fleet has a handful of node names.
+ */
+export const CDR_NODE_COLUMN = 'node'
+export const CDR_NODE_COLUMN_TYPE = "LowCardinality(String) DEFAULT ''"
 
 export interface DdlStatement {
   readonly sql: string
@@ -53,6 +66,13 @@ export interface MigrationPlan {
   readonly columnTypes: Readonly<Record<CdrColumn, string>>
   /** The table the writer inserts into (the Distributed one with a cluster), `db.table`. */
   readonly insertTable: string
+  /**
+   * With --node-column: for each table the plan creates, the statement that adds the column to
+   * it when it exists already without it (CREATE … IF NOT EXISTS leaves an existing table as it is).
+   * `cdr migrate` runs one only after system.columns shows the column missing (18.16 has no
+   * ADD COLUMN IF NOT EXISTS).
+   */
+  readonly nodeColumnAlters: ReadonlyArray<{readonly table: string; readonly statement: DdlStatement}>
 }
 
 /** `--cluster NAME` checked with the identifier rule; a bad name is a usage error. */
@@ -81,7 +101,8 @@ export const cdrColumnTypes = (capabilities: Pick<DdlCapabilities, 'dateTime64'>
   return types
 }
 
-const columnList = (types: Readonly<Record<CdrColumn, string>>): string => CDR_COLUMNS.map((column) => `    ${column} ${types[column]}`).join(',\n')
+const columnList = (types: Readonly<Record<CdrColumn, string>>, nodeColumn = false): string =>
+  [...CDR_COLUMNS.map((column) => `    ${column} ${types[column]}`), ...(nodeColumn ? [`    ${CDR_NODE_COLUMN} ${CDR_NODE_COLUMN_TYPE}`] : [])].join(',\n')
 
 /** The statements that create the CDR database and table(s); idempotent (IF NOT EXISTS). */
 export const cdrMigration = (target: DdlTarget, capabilities: DdlCapabilities = MODERN_CAPABILITIES): MigrationPlan => {
@@ -98,6 +119,7 @@ export const cdrMigration = (target: DdlTarget, capabilities: DdlCapabilities = 
     )
   }
   const db = quote(target.database)
+  const nodeColumn = target.nodeColumn === true
   const onCluster = cluster === undefined ? '' : ` ON CLUSTER ${quote(cluster)}`
   const layout = 'PARTITION BY toYYYYMM(start_timestamp_ms)\nORDER BY (tenant_id, start_timestamp_ms)'
   const statements: DdlStatement[] = [{sql: `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}`, settings}]
@@ -106,23 +128,28 @@ export const cdrMigration = (target: DdlTarget, capabilities: DdlCapabilities = 
     // A non-replicated MergeTree deduplicates inserts only with a window; the writer's per-batch token needs it.
     const dedup = capabilities.dedupToken ? '\nSETTINGS non_replicated_deduplication_window = 1000' : ''
     statements.push({
-      sql: `CREATE TABLE IF NOT EXISTS ${db}.${quote(target.table)}\n(\n${columnList(types)}\n)\nENGINE = MergeTree\n${layout}${dedup}`,
+      sql: `CREATE TABLE IF NOT EXISTS ${db}.${quote(target.table)}\n(\n${columnList(types, nodeColumn)}\n)\nENGINE = MergeTree\n${layout}${dedup}`,
       settings,
     })
   } else {
     const local = `${target.table}_local`
     statements.push(
       {
-        sql: `CREATE TABLE IF NOT EXISTS ${db}.${quote(local)}${onCluster}\n(\n${columnList(types)}\n)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${target.database}/${local}', '{replica}')\n${layout}`,
+        sql: `CREATE TABLE IF NOT EXISTS ${db}.${quote(local)}${onCluster}\n(\n${columnList(types, nodeColumn)}\n)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${target.database}/${local}', '{replica}')\n${layout}`,
         settings,
       },
       {
-        sql: `CREATE TABLE IF NOT EXISTS ${db}.${quote(target.table)}${onCluster}\n(\n${columnList(types)}\n)\nENGINE = Distributed(${quote(cluster)}, ${db}, ${quote(local)}, cityHash64(call_sid))`,
+        sql: `CREATE TABLE IF NOT EXISTS ${db}.${quote(target.table)}${onCluster}\n(\n${columnList(types, nodeColumn)}\n)\nENGINE = Distributed(${quote(cluster)}, ${db}, ${quote(local)}, cityHash64(call_sid))`,
         settings,
       },
     )
   }
-  return {statements, warnings, columnTypes: types, insertTable: `${target.database}.${target.table}`}
+  // The data table first: a Distributed table must never name a column its shards lack.
+  const tables = cluster === undefined ? [target.table] : [`${target.table}_local`, target.table]
+  const nodeColumnAlters = nodeColumn
+    ? tables.map((table) => ({table, statement: {sql: `ALTER TABLE ${db}.${quote(table)}${onCluster} ADD COLUMN ${CDR_NODE_COLUMN} ${CDR_NODE_COLUMN_TYPE}`, settings}}))
+    : []
+  return {statements, warnings, columnTypes: types, insertTable: `${target.database}.${target.table}`, nodeColumnAlters}
 }
 
 /** The statements as one SQL script (what `--dry-run` prints): settings as SET lines, statements ended with `;`. */
@@ -133,5 +160,9 @@ export const migrationScript = (plan: MigrationPlan): string => {
   for (const [name, value] of settings) lines.push(`SET ${name} = ${typeof value === 'number' ? value : `'${value}'`};`)
   if (settings.size > 0) lines.push('')
   for (const statement of plan.statements) lines.push(`${statement.sql};`, '')
+  if (plan.nodeColumnAlters.length > 0) {
+    lines.push('-- Only where the table exists already without the node column (cdr migrate checks system.columns first):')
+    for (const {statement} of plan.nodeColumnAlters) lines.push(`-- ${statement.sql};`)
+  }
   return lines.join('\n').trimEnd()
 }

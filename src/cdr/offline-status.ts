@@ -52,6 +52,7 @@ export const offlineCdrStatus = (config: Config['cdr'], spoolDir: string, journa
     batchesWritten: 0,
     failedAttempts: 0,
     dedup: null,
+    nodeColumn: null,
     ...(config.enabled && config.journal.enabled ? {journal: offlineJournalStatus(journalDir)} : {}),
   }
 }

@@ -20,6 +20,7 @@ import CdrStats from '../../commands/cdr/stats.js'
 import CdrFlush from '../../commands/cdr/flush.js'
 import CdrStatus from '../../commands/cdr/status.js'
 import ConfigInit from '../../commands/config/init.js'
+import ConfigReload from '../../commands/config/reload.js'
 import ConfigShow from '../../commands/config/show.js'
 import HepDisable from '../../commands/hep/disable.js'
 import HepEnable from '../../commands/hep/enable.js'
@@ -47,6 +48,7 @@ export const COMMANDS = {
   'config:init': ConfigInit,
   'config:validate': ConfigValidate,
   'config:show': ConfigShow,
+  'config:reload': ConfigReload,
   'calls:list': CallsList,
   'calls:hangup': CallsHangup,
   'calls:tail': CallsTail,

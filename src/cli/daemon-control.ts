@@ -105,6 +105,8 @@ export interface StopOutcome {
   readonly wasRunning: boolean
   readonly pid: number | null
   readonly activeCallsAtStop: number
+  /** How long the daemon still took new INVITEs while its health probes answered 503 (sip.drain_grace_s; 0 when nobody probed it). */
+  readonly drainGraceMs: number
   readonly forced: boolean
   readonly stoppedInMs: number
   readonly cleaned: readonly string[]
@@ -129,7 +131,7 @@ const EXIT_GRACE_MS = 15_000
 export const stopDaemon = async (loaded: LoadedConfig, options: {timeoutMs: number; force: boolean}): Promise<StopOutcome> => {
   const began = Date.now()
   const instance = await inspectInstance({pidFile: loaded.paths.pidFile, socketPath: loaded.socketPath})
-  if (!instance.running) return {wasRunning: false, pid: null, activeCallsAtStop: 0, forced: false, stoppedInMs: 0, cleaned: instance.cleaned}
+  if (!instance.running) return {wasRunning: false, pid: null, activeCallsAtStop: 0, drainGraceMs: 0, forced: false, stoppedInMs: 0, cleaned: instance.cleaned}
   let stop: StopResult | undefined
   let pid = instance.pid
   try {
@@ -153,5 +155,5 @@ export const stopDaemon = async (loaded: LoadedConfig, options: {timeoutMs: numb
   if (!exited) throw new CCError('CC_ERR_STOP_TIMEOUT', {pid, seconds: Math.round((drainMs + EXIT_GRACE_MS) / 1000)})
   // A killed daemon leaves its files behind: clean them now rather than at the next start.
   const after = forced ? await inspectInstance({pidFile: loaded.paths.pidFile, socketPath: loaded.socketPath}) : {running: false as const, cleaned: []}
-  return {wasRunning: true, pid, activeCallsAtStop: stop?.activeCalls ?? 0, forced, stoppedInMs: Date.now() - began, cleaned: after.running ? [] : after.cleaned}
+  return {wasRunning: true, pid, activeCallsAtStop: stop?.activeCalls ?? 0, drainGraceMs: stop?.graceMs ?? 0, forced, stoppedInMs: Date.now() - began, cleaned: after.running ? [] : after.cleaned}
 }

@@ -17,7 +17,7 @@ const NEXT: KeyDescription = {
 }
 
 export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
-  sip: {text: 'SIP signalling listeners.'},
+  sip: {text: 'SIP signalling: listeners, the product name, session timers, reliable provisionals and the drain grace.'},
   'sip.listen': {text: 'Where the gateway takes SIP: one entry per transport, address and port. Port 0 asks the OS for a free port; `clutchcall status` shows the one bound.'},
   'sip.listen[].transport': {text: 'The transport: `udp`, `tcp` or `tls` (SIP over TLS, [sip-tls.md](sip-tls.md); needs `sip.tls`). A TLS listener usually takes port 5061.', example: 'tls'},
   'sip.listen[].address': {text: 'The local address to bind; `0.0.0.0` or `::` for every interface.', example: '127.0.0.1'},
@@ -28,7 +28,16 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'sip.tls.ca': {text: 'PEM CA certificates that client certificates are verified against (`verify_client`).', example: '/etc/clutchcall/tls/clients-ca.crt'},
   'sip.tls.verify_client': {text: 'Require every TLS client to present a certificate signed by `sip.tls.ca`: a client without one, or with an untrusted or expired one, fails the handshake and is dropped (`reason="handshake_failed"`). Needs `sip.tls.ca`.', example: 'true'},
   'sip.tls.min_version': {text: 'The oldest TLS version the listeners accept: `TLSv1.2` or `TLSv1.3`. Older versions are never accepted.', example: 'TLSv1.3'},
+  'sip.drain_grace_s': {text: 'How long a drain (`clutchcall stop`, SIGTERM) keeps taking new INVITEs after out-of-dialog OPTIONS started answering `503`, so the calls a load balancer sends before its next health probe are not refused ([fleet.md](fleet.md#draining-behind-a-balancer)). Applies only when an OPTIONS probe arrived in the last 60 s (a gateway nobody probes refuses new calls at once), and never beyond the stop\'s `--timeout`. Size it to the balancer\'s probing interval times its failure threshold, plus a second or two; `0` refuses new calls at once.', example: '5'},
   'sip.user_agent': {text: 'The `User-Agent` of the SIP requests the gateway sends and the `Server` of its responses; `""` sends neither, so scanners learn nothing ([security.md](security.md)). Printable ASCII, at most 200 characters.', example: '""'},
+  'sip.session_timers': {text: 'Session timers (RFC 4028; [sip-extensions.md](sip-extensions.md)): an inbound call always runs one, a B-leg when its callee\'s 2xx agrees to one. The refresher refreshes with an UPDATE or a re-INVITE; a call whose refresh never comes is ended with a BYE carrying Q.850 cause 102, which its CDR keeps.'},
+  'sip.session_timers.enabled': {text: 'Use session timers: `timer` is in `Supported`, `Session-Expires` and `Min-SE` are honoured (422 below `min_se_s`), and a call whose caller asks for no timer gets one refreshed by the gateway. `false`: `Require: timer` gets 420 and `Session-Expires` is ignored.', example: 'false'},
+  'sip.session_timers.expires_s': {text: 'The session interval the gateway asks for on its outbound legs, and the longest it grants a caller who asks for more (a caller\'s own `Min-SE` can still raise it). The refresher refreshes at half of it.', example: '600'},
+  'sip.session_timers.min_se_s': {text: 'The shortest session interval accepted: a `Session-Expires` below it gets `422 Session Interval Too Small` with `Min-SE` set to it. RFC 4028 forbids values below 90; lower ones are for tests that must see a session expire. Not above `expires_s`.', example: '120'},
+  'sip.reliable_provisionals': {text: 'Reliable provisional responses (RFC 3262, PRACK): `off` (`Require: 100rel` gets 420), `supported` (`100rel` is advertised; 18x go reliably when the caller requires it) or `preferred` (also when the caller only supports it). Reliable 18x from a B-leg\'s callee are PRACKed in every mode.', example: 'preferred'},
+
+  node: {text: 'This gateway\'s identity in a fleet ([fleet.md](fleet.md#identity)).'},
+  'node.name': {text: 'The node name: shown by `clutchcall status`, the `service.instance.id` of every span, the `node` field of every daemon log line, the source of `heplify.capture_id: node`, and the CDR `node` column where the table has one. Default: the host name (then it must follow the same rule). 1–64 characters of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, starting with a letter or digit; give each gateway of a fleet its own.', example: 'gw-fra-1'},
 
   rtp: {text: 'RTP media: the address and port range of media streams and the worker threads that carry them.'},
   'rtp.address': {text: 'The local address media streams bind and advertise in SDP.'},
@@ -75,6 +84,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   [`${NODE}[type=play].tone.frequency_hz`]: {text: 'The tone\'s frequency.', example: '440'},
   [`${NODE}[type=play].tone.duration_ms`]: {text: 'How long the tone plays.', example: '1000'},
   [`${NODE}[type=play].file`]: {text: 'Play an 8 kHz mono WAV file (PCM16, µ-law or A-law). Outcome `failed` when it cannot be read.', example: '/var/lib/clutchcall/prompts/welcome.wav'},
+  [`${NODE}[type=play].early`]: {text: 'Play before the answer, as early media: the caller gets `183 Session Progress` with the gateway\'s SDP (reliably when it asked for 100rel) and hears the tone or file while the call stays unanswered (no CDR answer time, no billing). A later node answers, bridges or rejects it. Absent or `false`: the node answers first.', example: 'true'},
   [`${NODE}[type=play].next`]: {...NEXT, text: `${NEXT.text} Outcomes: \`completed\`, \`failed\`.`, example: 'bridge'},
   [`${NODE}[type=record].max_duration_s`]: {text: 'Record the caller\'s audio to `$CLUTCHCALL_HOME/recordings/<call_sid>.wav` for at most this many seconds; the CDR\'s `recording_url` is its `file://` URL. Outcome: `completed`.'},
   [`${NODE}[type=record].next`]: {...NEXT, text: `${NEXT.text} Outcome: \`completed\`.`, example: 'bye'},
@@ -114,7 +124,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   heplify: {text: 'HEPv3 capture of every SIP message (and RTCP report) to Homer / heplify-server or sngrep ([hep.md](hep.md)); `clutchcall hep enable|disable` switch it at runtime.'},
   'heplify.enabled': {text: 'Capture from the start.'},
   'heplify.endpoint': {text: 'The collector, `HOST:PORT` (UDP); a host name is resolved when capture goes on.', example: '192.0.2.10:9060'},
-  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c).'},
+  'heplify.capture_id': {text: 'The capture agent id (HEP chunk 0x0c) Homer shows for this gateway: a number, or `node` for the CRC-32 of `node.name` (the same on every start, and distinct names almost surely get distinct ids; `clutchcall hep status` shows the number) ([fleet.md](fleet.md#hep-capture-id)).', example: 'node'},
   'heplify.password': {text: 'The auth key (HEP chunk 0x0e), sent when not empty. A secret: never shown.', example: 'change-me'},
 
   admin: {text: 'The admin socket the CLI talks to ([admin-protocol.md](admin-protocol.md)).'},

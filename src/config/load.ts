@@ -2,12 +2,13 @@
 // (to find the socket, for `config validate|show`) and the daemon (at start and
 // on reload) call loadConfig; nothing else looks at process.env for settings.
 import {existsSync, readFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import {dirname, resolve} from 'node:path'
 import {isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node} from 'yaml'
 import {CCError} from '../errors.js'
 import {closestMatch} from '../suggest.js'
 import {expandTilde, homePaths, resolveHome, type HomePaths} from '../paths.js'
-import {configSchema, type Config, type ConfigFile, type ConfigIssue} from './schema.js'
+import {configSchema, NODE_NAME_PATTERN, NODE_NAME_RULE, type Config, type ConfigFile, type ConfigIssue} from './schema.js'
 import {resolveTracing, type TracingDecision} from './tracing.js'
 
 export interface LoadedConfig {
@@ -173,7 +174,23 @@ const parseConfigFile = (text: string, file: string): ConfigFile => {
   return result.data
 }
 
-const withTracing = (parsed: ConfigFile, tracing: TracingDecision): Config => ({...parsed, tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint}})
+/**
+ * The node name: node.name as written, else this machine's host name. A host name that is no
+ * valid node name (longer than 64 characters, odd characters) is a config error naming node.name,
+ * so the daemon never runs under a name the rest of the fleet cannot use.
+ */
+export const resolveNodeName = (parsed: Pick<ConfigFile, 'node'>, file: string, host: string = hostname()): string => {
+  if (parsed.node.name !== undefined) return parsed.node.name
+  if (NODE_NAME_PATTERN.test(host)) return host
+  const problem: ConfigProblem = {path: 'node.name', message: `not set, and the host name ${JSON.stringify(host)} cannot be the default: ${NODE_NAME_RULE}`, line: undefined, column: undefined}
+  throw new CCError('CC_ERR_CONFIG_INVALID', {file, count: 1, detail: formatProblems([problem])}, {data: {problems: [problem]}})
+}
+
+const effective = (parsed: ConfigFile, tracing: TracingDecision, file: string): Config => ({
+  ...parsed,
+  tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint},
+  node: {name: resolveNodeName(parsed, file)},
+})
 
 /**
  * The certificate, key and CA paths of sip.tls and trunks[].outbound.tls
@@ -199,7 +216,7 @@ export const resolveConfigPaths = (config: ConfigFile, baseDir: string): ConfigF
 /** Parses and validates config text, with no environment applied (tracing by the file alone). */
 export const parseConfigText = (text: string, file: string): Config => {
   const parsed = parseConfigFile(text, file)
-  return withTracing(parsed, resolveTracing(parsed.tracing, {}))
+  return effective(parsed, resolveTracing(parsed.tracing, {}), file)
 }
 
 export const loadConfig = (options: LoadOptions = {}): LoadedConfig => {
@@ -208,7 +225,7 @@ export const loadConfig = (options: LoadOptions = {}): LoadedConfig => {
   const file = locateFile(options, env, paths)
   const parsed = resolveConfigPaths(file === undefined ? parseConfigFile('', '(defaults)') : parseConfigFile(readFileSync(file, 'utf8'), file), file === undefined ? paths.home : dirname(file))
   const tracing = resolveTracing(parsed.tracing, env)
-  const config = withTracing(parsed, tracing)
+  const config = effective(parsed, tracing, file ?? '(defaults)')
   const overrides = [...tracing.envOverrides]
   if (env.CLUTCHCALL_HOME) overrides.unshift('CLUTCHCALL_HOME')
   if (options.file === undefined && env.CLUTCHCALL_CONFIG) overrides.unshift('CLUTCHCALL_CONFIG')

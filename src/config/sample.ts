@@ -17,6 +17,11 @@ sip:
     # - { transport: tls, address: 127.0.0.1, port: 5061 }
   # tls: { cert: tls/gateway.crt, key: tls/gateway.key }   # paths relative to this file
 
+# This gateway's name in a fleet: in \`clutchcall status\`, on every log line
+# and span, in HEP and CDRs (docs/fleet.md). Default: the host name.
+# node:
+#   name: gw-fra-1
+
 # RTP media: even port for RTP, the next one for RTCP, in this range.
 rtp:
   address: 127.0.0.1

@@ -52,6 +52,18 @@ export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
 /** The ids of tenants, trunks, dialplans and nodes (exported for the config reference, which names it once). */
 export const identifier = pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit')
 const sipUri = pattern(/^sips?:/, 'must be a sip: or sips: URI')
+/**
+ * A node name (node.name): what names this gateway in a fleet, in `clutchcall status`, the
+ * `service.instance.id` of its spans, its log lines and the CDR `node` column. A host name's
+ * characters, at most 64 of them (Linux's HOST_NAME_MAX), so the default (the host name) fits.
+ */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+export const NODE_NAME_RULE = 'must be 1-64 characters of A-Z, a-z, 0-9, ., _ and -, starting with a letter or digit'
+const nodeName = pattern(NODE_NAME_PATTERN, NODE_NAME_RULE)
+
+/** How long a drain keeps taking new INVITEs after health probes turned 503, when a balancer probes the gateway (docs/fleet.md). */
+export const DRAIN_GRACE_S_DEFAULT = 10
+
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
 
 const sipListen = z.strictObject({
@@ -129,6 +141,8 @@ const dialplanNode = z.discriminatedUnion('type', [
     type: z.literal('play'),
     tone: z.optional(z.strictObject({frequency_hz: z.number().check(z.positive(), z.lte(4000)), duration_ms: integer(1, 3_600_000)})),
     file: z.optional(z.string()),
+    /** Play before the answer, as early media (a 183 Session Progress), leaving the call unanswered. */
+    early: z.optional(z.boolean()),
     next,
   }),
   z.strictObject({type: z.literal('record'), max_duration_s: withDefault(positive, 3600), next}),
@@ -171,6 +185,17 @@ const rtp = z.prefault(
   {},
 )
 
+/** Session timers (RFC 4028, docs/sip-extensions.md): the interval we ask for and grant at most, and the shortest we accept. */
+const sessionTimers = z.prefault(
+  z.strictObject({
+    enabled: withDefault(z.boolean(), true),
+    expires_s: withDefault(integer(1, 86_400), 1800),
+    // RFC 4028 §4 puts the floor at 90 s; lower values exist for tests that must see a session expire.
+    min_se_s: withDefault(integer(1, 86_400), 90),
+  }).check(z.refine((value) => value.min_se_s <= value.expires_s, {message: 'min_se_s must not be above expires_s', path: ['min_se_s']})),
+  {},
+)
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -181,6 +206,15 @@ const baseSchema = z.strictObject({
     user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
     /** Certificate and key of the TLS listeners (required with one), and client-certificate verification. */
     tls: z.optional(sipTls),
+    session_timers: sessionTimers,
+    /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
+    reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
+    /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
+    drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
+  }),
+  // No default here: the host name is the default, resolved by load.ts, so docs and `config init` do not carry one machine's name.
+  node: section({
+    name: z.optional(nodeName),
   }),
   rtp,
   tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
@@ -223,7 +257,8 @@ const baseSchema = z.strictObject({
   heplify: section({
     enabled: withDefault(z.boolean(), false),
     endpoint: withDefault(hostPort, '127.0.0.1:9060'),
-    capture_id: withDefault(integer(0, 4_294_967_295), 2001),
+    /** A number, or `node`: the CRC-32 of node.name (src/hep/params.ts), the same on every start of the node. */
+    capture_id: withDefault(z.union([integer(0, 4_294_967_295), z.literal('node')]), 2001),
     password: withDefault(z.string(), ''),
   }),
   admin: section({
@@ -349,8 +384,11 @@ export const configSchema = baseSchema.check(z.superRefine(checkReferences))
 
 /** The config file as written, checked: `tracing` still says only what the file said. */
 export type ConfigFile = z.output<typeof configSchema>
-/** The effective config: tracing resolved by the rule of tracing.ts (file and environment). */
-export type Config = Omit<ConfigFile, 'tracing'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}}
+/**
+ * The effective config: tracing resolved by the rule of tracing.ts (file and environment), the
+ * node name resolved (node.name, else the host name).
+ */
+export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}; readonly node: {readonly name: string}}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type SipTlsConfig = z.output<typeof sipTls>

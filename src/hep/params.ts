@@ -4,8 +4,17 @@
 // is wrong, for CC_ERR_USAGE and for -32602 invalid params alike.
 import {isIP} from 'node:net'
 import {parseHostPort} from '../config/schema.js'
+import {crc32} from '../crc32.js'
 
 export const HEP_CAPTURE_ID_MAX = 4_294_967_295
+/**
+ * The capture id a gateway sends (heplify.capture_id): the number configured, or with `node` the
+ * CRC-32 (IEEE) of the node name's UTF-8 bytes: the same on every start of a node, and distinct
+ * node names give distinct ids except for a 1 in 2^32 collision per pair (docs/fleet.md).
+ */
+export const hepCaptureId = (configured: number | 'node', nodeName: string): number =>
+  configured === 'node' ? crc32(Buffer.from(nodeName, 'utf8')) : configured
+
 /** A TTL switches capture off by itself; longer captures are left on without one, on purpose. */
 export const HEP_TTL_MAX_S = 86_400
 /** Chunk lengths are 16 bits; a key is a short shared secret anyway. */

@@ -165,6 +165,11 @@ export class Dialog implements DialogId {
     return this.localSeq
   }
 
+  /** Moves the local CSeq number up to `seq` when it is below (requests of an early dialog used numbers the confirmed one continues from). */
+  advanceLocalSequence(seq: number): void {
+    if (this.localSeq === undefined || this.localSeq < seq) this.localSeq = seq
+  }
+
   /** The URI the next hop is taken from: the first route, else the remote target (§12.2.1.1, §8.1.2). */
   get nextHopUri(): string {
     const first = this.routeSet[0]

@@ -14,7 +14,9 @@ import {preciseNow, type SipTarget} from './transport/types.js'
 import {buildResponse, dialogTarget, KNOWN_UNSUPPORTED, productHeader, reasonHeader, type DialogUser, type UserAgentCore} from './user-agent-core.js'
 import {answerReinvite, sendReinvite} from './user-agent-reinvite.js'
 import {failureStatus, sendRequest} from './user-agent-request.js'
-import {headerEntries, type CallEnd, type ExtraHeaders, type HangupOptions, type ReinviteHandler, type ReinviteResult} from './user-agent-types.js'
+import {SessionTimer, type SessionTimerHost} from './user-agent-session-timer.js'
+import {headerEntries, type CallEnd, type ExtraHeaders, type HangupOptions, type ReinviteHandler, type ReinviteResult, type UpdateResult} from './user-agent-types.js'
+import {answerUpdate, sendUpdate} from './user-agent-update.js'
 
 export interface SipCallEvents {
   /** Inbound: the ACK for our 2xx arrived. */
@@ -23,13 +25,23 @@ export interface SipCallEvents {
   bye: [request: SipRequest, q850Cause: number | undefined]
   /** The call is over, whoever ended it. */
   ended: [end: CallEnd]
-  /** The peer's SDP changed (re-INVITE offer or answer). */
-  'remote-sdp': [sdp: Buffer]
+  /** The peer's SDP changed: its offer (re-INVITE, UPDATE), or its answer to our offer (`answer`: the 2xx to our re-INVITE or UPDATE, the ACK of an offerless re-INVITE). */
+  'remote-sdp': [sdp: Buffer, role: 'offer' | 'answer']
   /** An INFO within the dialog (e.g. DTMF relay), already answered 200. */
   info: [request: SipRequest]
 }
 
 export type SipCallState = 'confirming' | 'established' | 'ended'
+
+/** Q.850 "recovery on timer expiry": the cause of the BYE that ends a session whose refresh never came (RFC 4028 §10). */
+export const Q850_RECOVERY_ON_TIMER_EXPIRY = 102
+
+/**
+ * Offers and refreshes (re-INVITE and UPDATE) a peer may send in one
+ * dialog per window; past that they get 500 with Retry-After (RFC 3311
+ * §5.2), so an UPDATE storm cannot keep the media thread re-negotiating.
+ */
+export const IN_DIALOG_REQUEST_BUDGET = {requests: 10, windowMs: 10_000}
 
 interface AwaitedAck {
   readonly seq: number
@@ -50,9 +62,19 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
   readonly ended: Promise<CallEnd>
   /** @internal re-INVITE bookkeeping (user-agent-reinvite.ts). */
   reinviteInProgress: 'incoming' | 'outgoing' | undefined
+  /** @internal An UPDATE of ours carrying an offer is pending (RFC 3311 §5.1: one offer at a time). */
+  updateOfferInProgress = false
+  /** The session timer (RFC 4028), when the user agent uses them; `interval` is undefined while the session has none. */
+  readonly sessionTimer: SessionTimer | undefined
+  /** Whether the peer listed UPDATE in its Allow: our session refreshes then go as UPDATE without SDP. */
+  peerAllowsUpdate = false
+  /** @internal Answers a PRACK that reaches the call after its 2xx (user-agent-reliable.ts); without it a PRACK gets 481. */
+  prackHandler: ((request: SipRequest, transaction: ServerTransaction) => void) | undefined
+  private budget = {windowStart: 0, count: 0}
   private awaited: AwaitedAck | undefined
   private lastAck: {ack: SipRequest; bytes: Buffer; target: SipTarget; seq: number} | undefined
   private pendingBye: HangupOptions | undefined
+  private pendingByeCause: CallEnd['cause'] = 'bye'
   /** The BYE a pending bye() waited for, once sent. */
   private byeSent: Promise<{status: number}> | undefined
   private resolveEnded!: (end: CallEnd) => void
@@ -72,8 +94,49 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
     this.timing = {answeredAt: preciseNow()}
     if (direction === 'outbound') this.timing.establishedAt = this.timing.answeredAt
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+    const settings = core.sessionTimers
+    if (settings !== undefined) {
+      const host: SessionTimerHost = {
+        settings,
+        canRefresh: () => this.state === 'established' && this.reinviteInProgress === undefined && !this.awaitingAck,
+        isEnded: () => this.state === 'ended',
+        refreshByUpdate: () => this.peerAllowsUpdate,
+        updateRefused: () => (this.peerAllowsUpdate = false),
+        sendUpdateRefresh: (headers) => sendUpdate(this, undefined, headers),
+        sendReinviteRefresh: (headers) => sendReinvite(this, this.localSdp, headers),
+        expire: () => this.expireSession(),
+      }
+      this.sessionTimer = new SessionTimer(host)
+    }
     core.register(this)
     this.forget = core.track(this)
+  }
+
+  /**
+   * @internal One more re-INVITE or UPDATE from the peer: false when it is
+   * over IN_DIALOG_REQUEST_BUDGET for the current window (the caller
+   * answers 500 with Retry-After, the seconds this returns in `retryAfterS`).
+   */
+  spendBudget(): {ok: true} | {ok: false; retryAfterS: number} {
+    const now = Date.now()
+    if (now - this.budget.windowStart >= IN_DIALOG_REQUEST_BUDGET.windowMs) this.budget = {windowStart: now, count: 0}
+    if (this.budget.count >= IN_DIALOG_REQUEST_BUDGET.requests) {
+      return {ok: false, retryAfterS: Math.max(1, Math.ceil((this.budget.windowStart + IN_DIALOG_REQUEST_BUDGET.windowMs - now) / 1000))}
+    }
+    this.budget.count++
+    return {ok: true}
+  }
+
+  /** RFC 4028 §10: the session expired unrefreshed; BYE with Q.850 cause 102. */
+  private expireSession(): void {
+    if (this.state === 'ended') return
+    const options: HangupOptions = {q850Cause: Q850_RECOVERY_ON_TIMER_EXPIRY, text: 'session timer expired'}
+    if (this.awaited !== undefined) {
+      this.pendingBye = options
+      this.pendingByeCause = 'session-expired'
+      return
+    }
+    this.byeSent = this.sendBye(options, 'session-expired')
   }
 
   get callId(): string {
@@ -116,6 +179,11 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
     return sendReinvite(this, typeof sdp === 'string' ? Buffer.from(sdp) : sdp, options.headers)
   }
 
+  /** Sends an UPDATE (RFC 3311): with `sdp` a new offer (491 while another offer is pending), without it a session refresh. */
+  update(sdp?: Buffer | string, options: {headers?: ExtraHeaders} = {}): Promise<UpdateResult> {
+    return sendUpdate(this, sdp === undefined ? undefined : typeof sdp === 'string' ? Buffer.from(sdp) : sdp, options.headers)
+  }
+
   /**
    * @internal UAS side: retransmits `response` until its ACK arrives
    * (§13.3.1.4). Resolves with the ACK, or undefined when the call ended
@@ -146,7 +214,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
       this.emit('established')
     }
     awaited.settle(ack)
-    if (this.pendingBye !== undefined && this.state !== 'ended') this.byeSent = this.sendBye(this.pendingBye, 'bye')
+    if (this.pendingBye !== undefined && this.state !== 'ended') this.byeSent = this.sendBye(this.pendingBye, this.pendingByeCause)
   }
 
   /** @internal UAC side: sends the ACK for the 2xx to our INVITE with CSeq `seq`, and keeps it for retransmitted 2xx. */
@@ -181,6 +249,11 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
       }
       case 'INVITE':
         return answerReinvite(this, request, transaction)
+      case 'UPDATE':
+        return answerUpdate(this, request, transaction)
+      case 'PRACK':
+        if (this.prackHandler !== undefined) return this.prackHandler(request, transaction)
+        return respond(481)
       case 'OPTIONS':
         return respond(200)
       case 'INFO':
@@ -199,6 +272,7 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
     this.dialog.state = 'terminated'
     this.end = end
     this.timing.endedAt = end.at
+    this.sessionTimer?.stop()
     const awaited = this.awaited
     this.awaited = undefined
     awaited?.retransmitter.stop()

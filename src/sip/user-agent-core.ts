@@ -5,6 +5,8 @@ import {formatReason} from './header-values.js'
 import {generateTag} from './ids.js'
 import {createResponseTo, type SipRequest, type SipResponse} from './message.js'
 import type {Dialog} from './dialog.js'
+import type {ReliableProvisionalMode} from './reliable-provisionals.js'
+import type {SessionTimerSettings} from './session-timer.js'
 import type {SipTransactionLayer} from './transaction/transaction-layer.js'
 import type {SipTimerConfig} from './transaction/timers.js'
 import {resolveSipTarget} from './transport/target.js'
@@ -12,11 +14,11 @@ import type {SipTarget, SipTransportLike, SipTransportProtocol} from './transpor
 import {parseSipUri} from './uri.js'
 import {headerEntries, type ExtraHeaders, type HangupOptions} from './user-agent-types.js'
 
-/** Methods we implement (RFC 3261 §20.5 Allow). */
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO']
+/** Methods we implement (RFC 3261 §20.5 Allow): UPDATE (RFC 3311) and PRACK (RFC 3262) within dialogs. */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']
 
 /** Methods we know but do not serve: 405 with Allow (§8.2.1); anything else unknown gets 501. */
-export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'])
+export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'])
 
 /** A registered dialog's owner: receives the in-dialog requests and ACKs the UA routes to it. */
 export interface DialogUser {
@@ -32,6 +34,9 @@ export interface UserAgentCore {
   readonly transport: SipTransportLike
   readonly timers: SipTimerConfig
   readonly product: string
+  /** Session timers (RFC 4028); undefined when the UA does not use them. */
+  readonly sessionTimers: SessionTimerSettings | undefined
+  readonly reliableProvisionals: ReliableProvisionalMode
   /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only). */
   contactFor(transport: SipTransportProtocol, sips?: boolean): string
   register(user: DialogUser): void
@@ -40,6 +45,22 @@ export interface UserAgentCore {
   /** Keeps an object to shut down on close(); returns the function that forgets it. */
   track(closable: {shutdown(): void}): () => void
 }
+
+/** The option tags we support (RFC 3261 §20.37), in the order our Supported headers list them. */
+export const supportedTags = (core: Pick<UserAgentCore, 'sessionTimers' | 'reliableProvisionals'>): string[] => [
+  ...(core.reliableProvisionals === 'off' ? [] : ['100rel']),
+  ...(core.sessionTimers === undefined ? [] : ['timer']),
+]
+
+/** `Supported: 100rel, timer` as a header entry, or nothing when we support no extension. */
+export const supportedHeader = (core: Pick<UserAgentCore, 'sessionTimers' | 'reliableProvisionals'>): Array<[string, string]> => {
+  const tags = supportedTags(core)
+  return tags.length === 0 ? [] : [['Supported', tags.join(', ')]]
+}
+
+/** Whether a message's Allow lists a method; a message without Allow says nothing, taken as no. */
+export const allowsMethod = (message: {headers: {values(name: string): string[]}}, method: string): boolean =>
+  message.headers.values('allow').some((value) => value.toUpperCase() === method)
 
 /** Where in-dialog requests go: the first route or the remote target; TCP and TLS reuse the dialog's connection. */
 export const dialogTarget = (dialog: Dialog): Promise<SipTarget> =>
@@ -63,8 +84,13 @@ export const buildResponse = (
   if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport, isSipsUri(request.uri)))
   if (core.product !== '') response.headers.append('Server', core.product)
   // §8.2.1: a 405 must list what we allow; 2xx to INVITE and OPTIONS say it too (§13.3.1.4, §11.2).
-  if (status === 405 || (status >= 200 && status < 300 && (request.method === 'INVITE' || request.method === 'OPTIONS'))) {
+  const success = status >= 200 && status < 300
+  if (status === 405 || (success && (request.method === 'INVITE' || request.method === 'OPTIONS' || request.method === 'UPDATE'))) {
     response.headers.append('Allow', ALLOWED_METHODS.join(', '))
+  }
+  // RFC 3261 §20.37: what we support goes with every 2xx to INVITE, OPTIONS and UPDATE, and with 18x to INVITE.
+  if ((success || (status > 100 && status < 200 && request.method === 'INVITE')) && (request.method === 'INVITE' || request.method === 'OPTIONS' || request.method === 'UPDATE')) {
+    for (const [name, value] of supportedHeader(core)) response.headers.append(name, value)
   }
   for (const [name, value] of headerEntries(options.headers)) response.headers.append(name, value)
   if (options.body !== undefined && options.body.length > 0) {

@@ -8,17 +8,19 @@ import {Dialog, credentialsOf} from './dialog.js'
 import {formatCSeq} from './header-values.js'
 import {SipHeaders} from './headers.js'
 import {generateCallId, generateTag} from './ids.js'
-import {createRequest, cseqOf, reasonPhrase, type SipRequest, type SipResponse} from './message.js'
-import {formatNameAddr, parseNameAddr} from './name-addr.js'
+import {createRequest, cseqOf, reasonPhrase, toOf, type SipRequest, type SipResponse} from './message.js'
+import {formatNameAddr, parseNameAddr, tagOf} from './name-addr.js'
 import {q850FromReason, sipStatusToQ850} from './q850.js'
 import type {ClientTransaction} from './transaction/types.js'
 import {transactionTimeout} from './transaction/timers.js'
 import {parseHostPort, resolveHost, resolveSipTarget, uriTransport} from './transport/target.js'
 import {defaultSipPort, preciseNow, type SipTarget, type SipTransportProtocol} from './transport/types.js'
 import {parseSipUri, parseUri} from './uri.js'
+import {formatRAck, reliableRSeqOf} from './reliable-provisionals.js'
+import {minSeOf422, uacRequestHeaders} from './session-timer.js'
 import {SipCall} from './user-agent-call.js'
-import {ALLOWED_METHODS, isSipsUri, productHeader, reasonHeader, type UserAgentCore} from './user-agent-core.js'
-import {failureStatus, sendRequest, type RequestOutcome} from './user-agent-request.js'
+import {ALLOWED_METHODS, allowsMethod, dialogTarget, isSipsUri, productHeader, reasonHeader, supportedHeader, type UserAgentCore} from './user-agent-core.js'
+import {failureStatus, reissued, sendRequest, type RequestOutcome} from './user-agent-request.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
 import {headerEntries, type HangupOptions, type InviteFailure, type InviteOptions, type InviteResult, type InviteTiming, type ProvisionalInfo} from './user-agent-types.js'
 
@@ -35,6 +37,16 @@ export type OutgoingInviteState = 'starting' | 'calling' | 'proceeding' | 'answe
 
 const asBuffer = (sdp: Buffer | string): Buffer => (typeof sdp === 'string' ? Buffer.from(sdp) : sdp)
 
+/** Early dialogs (one per To tag of the 18x, RFC 3261 §12.1.2) tracked for PRACK; forks beyond this many are not PRACKed. */
+const MAX_EARLY_DIALOGS = 16
+
+interface EarlyState {
+  dialog: Dialog | undefined
+  /** The last RSeq we PRACKed (RFC 3262 §4: only the next one in order is PRACKed). */
+  lastRseq: number | undefined
+  /** The SDP of this fork's last 18x: the answer when the 2xx repeats none. */
+  sdp: Buffer | undefined
+}
 export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   readonly callId: string
   readonly localTag: string
@@ -55,6 +67,9 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   private cancelTimer: NodeJS.Timeout | undefined
   private resolveResult!: (result: InviteResult) => void
   private readonly forget: () => void
+  private readonly early = new Map<string, EarlyState>()
+  /** PRACKs sent (RFC 3262 §4), for tests and logs. */
+  pracksSent = 0
 
   constructor(private readonly core: UserAgentCore, private readonly options: InviteOptions) {
     super()
@@ -89,6 +104,9 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
       ['CSeq', formatCSeq({seq: 1, method: 'INVITE'})],
       ['Contact', contact.includes('<') ? contact : `<${contact}>`],
       ['Allow', ALLOWED_METHODS.join(', ')],
+      ...supportedHeader(this.core),
+      // RFC 4028 §7.1: we ask for our interval and say the shortest we accept; the UAS picks the refresher.
+      ...(this.core.sessionTimers === undefined ? [] : uacRequestHeaders(this.core.sessionTimers.expiresS, this.core.sessionTimers.minSeS)),
       ...productHeader(this.core),
       ...headerEntries(this.options.headers),
       ['Content-Type', 'application/sdp'],
@@ -119,6 +137,7 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
       digest: this.digest,
       provisional: (response) => this.onProvisional(response),
       later2xx: (response) => this.onAnotherAnswer(response),
+      reissue: (response, current, seq) => this.reissueFor(response, current, seq),
       started: (transaction, request) => {
         this.transaction = transaction
         this.request = request
@@ -127,9 +146,60 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
     this.onFinal(outcome)
   }
 
+  /** RFC 4028 §7.3: a 422 is answered once more with the Min-SE it names as both Session-Expires and Min-SE. */
+  private reissueFor(response: SipResponse, current: SipRequest, seq: number): SipRequest | undefined {
+    if (response.status !== 422 || this.core.sessionTimers === undefined) return undefined
+    const asked = Number.parseInt(current.headers.get('session-expires') ?? '', 10)
+    const minSe = minSeOf422(response.headers, Number.isNaN(asked) ? 0 : asked)
+    if (minSe === undefined) return undefined
+    return reissued(current, seq, uacRequestHeaders(minSe, minSe))
+  }
+
+  /**
+   * RFC 3262 §4: a reliable 18x is PRACKed within its early dialog, once,
+   * and only when its RSeq is the first of that dialog or the one after the
+   * last; a retransmission or one out of order is not processed further.
+   * False when the response is to be ignored.
+   */
+  private prackIfReliable(response: SipResponse): boolean {
+    let rseq: number | undefined
+    try {
+      rseq = reliableRSeqOf(response.headers)
+    } catch {
+      // A Require: 100rel with a broken RSeq cannot be acknowledged: taken as an ordinary provisional.
+      return true
+    }
+    const toTag = tagOf(toOf(response))
+    if (toTag === undefined) return true
+    let state = this.early.get(toTag)
+    if (state === undefined) {
+      if (this.early.size >= MAX_EARLY_DIALOGS) return rseq === undefined
+      state = {dialog: undefined, lastRseq: undefined, sdp: undefined}
+      this.early.set(toTag, state)
+    }
+    if (response.body.length > 0) state.sdp = response.body
+    if (rseq === undefined) return true
+    if (state.lastRseq !== undefined && rseq !== state.lastRseq + 1) return false
+    state.lastRseq = rseq
+    try {
+      state.dialog ??= Dialog.asUac(this.request, response, {transport: this.transport, connectionId: this.transaction?.sent?.connectionId, localContact: this.request.headers.get('contact') ?? ''})
+    } catch {
+      return true
+    }
+    const dialog = state.dialog
+    dialog.refreshTarget(response)
+    const prack = dialog.createRequest('PRACK', {headers: [['RAck', formatRAck({rseq, cseq: cseqOf(this.request).seq, method: 'INVITE'})], ...productHeader(this.core)]})
+    this.pracksSent++
+    void dialogTarget(dialog)
+      .then((target) => sendRequest(this.core, prack, target, {digest: this.digest, nextSeq: () => dialog.nextSequence()}))
+      .catch(() => {})
+    return true
+  }
+
   private onProvisional(response: SipResponse): void {
     if (this.state !== 'calling' && this.state !== 'proceeding') return
     this.state = 'proceeding'
+    if (response.status > 100 && !this.prackIfReliable(response)) return
     if (response.status > 100) {
       const first = this.timing.firstProvisionalAt === undefined
       if (first) this.timing.firstProvisionalAt = preciseNow()
@@ -157,8 +227,15 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
       // A 2xx without a To tag cannot make a dialog (§12.1.2): nothing to ACK or hang up in it.
       return this.fail({status: 502, source: 'response', response, error: error as Error})
     }
-    const call = new SipCall(this.core, dialog, 'outbound', {local: this.sdp, remote: response.body.length > 0 ? response.body : undefined}, this.digest)
+    const early = this.early.get(dialog.remoteTag)
+    // The early dialog's PRACKs used CSeq numbers the confirmed dialog must not repeat.
+    if (early?.dialog?.localSequence !== undefined) dialog.advanceLocalSequence(early.dialog.localSequence)
+    // RFC 3262 §5: an answer already given in a reliable 18x need not come again in the 2xx.
+    const remote = response.body.length > 0 ? response.body : early?.sdp
+    const call = new SipCall(this.core, dialog, 'outbound', {local: this.sdp, remote}, this.digest)
     this.call = call
+    call.peerAllowsUpdate = allowsMethod(response, 'UPDATE')
+    call.sessionTimer?.accepted2xx(response, true)
     call.sendAck(cseqOf(request).seq, credentialsOf(request)).catch(() => {})
     this.state = 'answered'
     this.timing.answeredAt = this.timing.finalAt = call.timing.answeredAt

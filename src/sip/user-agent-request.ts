@@ -2,7 +2,9 @@
 // with one Digest retry (RFC 3261 §22.2). Used for in-dialog requests
 // (BYE, re-INVITE) and CANCEL.
 import type {DigestClient} from './digest.js'
-import {cseqOf, type SipRequest, type SipResponse} from './message.js'
+import {formatCSeq} from './header-values.js'
+import {headerKey, SipHeaders} from './headers.js'
+import {createRequest, cseqOf, type SipRequest, type SipResponse} from './message.js'
 import type {ClientTransaction, ClientTransactionFailure} from './transaction/types.js'
 import type {SipTarget} from './transport/types.js'
 import {authorizedRetry, isAuthChallenge} from './user-agent-auth.js'
@@ -22,6 +24,29 @@ export interface RequestOptions {
   readonly later2xx?: (response: SipResponse) => void
   /** The transaction, once created (for CANCEL). */
   readonly started?: (transaction: ClientTransaction, request: SipRequest) => void
+  /**
+   * A final response the request is sent again for, e.g. a 422 with the
+   * Min-SE it asks for (RFC 4028 §7.3): returns the new request (build it
+   * with `reissued`), or undefined to take the response as final. At most
+   * MAX_REISSUES times per request.
+   */
+  readonly reissue?: (response: SipResponse, current: SipRequest, seq: number) => SipRequest | undefined
+}
+
+/** How often one request is sent again for `reissue` (a peer that keeps asking for more gets its answer taken as final). */
+export const MAX_REISSUES = 2
+
+/** `request` again with a new CSeq number, no Via (the transaction layer adds one with a new branch), and `replace` instead of the headers it names. */
+export const reissued = (request: SipRequest, seq: number, replace: ReadonlyArray<readonly [string, string]>): SipRequest => {
+  const replaced = new Set(replace.map(([name]) => headerKey(name)))
+  const headers = new SipHeaders()
+  for (const {name, value} of request.headers) {
+    const key = headerKey(name)
+    if (key === 'via' || replaced.has(key)) continue
+    headers.append(name, key === 'cseq' ? formatCSeq({seq, method: request.method}) : value)
+  }
+  for (const [name, value] of replace) headers.append(name, value)
+  return createRequest(request.method, request.uri, headers, request.body)
 }
 
 /** The status a local failure stands for: 408 for a timeout, 503 when the request could not be sent (§8.1.3.1). */
@@ -30,6 +55,7 @@ export const failureStatus = (failure: ClientTransactionFailure): number => (fai
 export const sendRequest = (core: UserAgentCore, request: SipRequest, target: SipTarget, options: RequestOptions = {}): Promise<RequestOutcome> =>
   new Promise((resolve) => {
     let retried = false
+    let reissues = 0
     let settled = false
     const send = (current: SipRequest): void => {
       const transaction = core.transactions.sendRequest(current, target, {
@@ -38,6 +64,14 @@ export const sendRequest = (core: UserAgentCore, request: SipRequest, target: Si
           if (settled) {
             if (response.status < 300) options.later2xx?.(response)
             return
+          }
+          if (options.reissue !== undefined && response.status >= 300 && reissues < MAX_REISSUES) {
+            const again = options.reissue(response, current, options.nextSeq?.() ?? cseqOf(current).seq + 1)
+            if (again !== undefined) {
+              reissues++
+              send(again)
+              return
+            }
           }
           if (isAuthChallenge(response.status) && !retried && options.digest !== undefined) {
             const seq = options.nextSeq?.() ?? cseqOf(current).seq + 1

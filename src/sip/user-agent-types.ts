@@ -1,5 +1,7 @@
 // Public option and result types of the user agent (user-agent.ts).
 import type {SipRequest, SipResponse} from './message.js'
+import type {ReliableProvisionalMode} from './reliable-provisionals.js'
+import type {SessionTimerSettings} from './session-timer.js'
 import type {SipTimerConfig} from './transaction/timers.js'
 import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
 
@@ -13,8 +15,29 @@ export interface UserAgentOptions {
   readonly contactUser?: string
   /** Decides, before any transaction state exists, what becomes of each request received; default: every request is admitted. */
   readonly screen?: RequestScreen
-  /** The Retry-After of a `busy` screen verdict's stateless 503; default 5. */
+  /**
+   * Session timers (RFC 4028) for every call, both directions. Absent: the
+   * `timer` extension is not supported (`Require: timer` gets 420,
+   * Session-Expires is ignored).
+   */
+  readonly sessionTimers?: SessionTimerSettings
+  /** When our provisional responses go reliably (RFC 3262); default `supported`. A reliable 18x we receive is PRACKed in every mode. */
+  readonly reliableProvisionals?: ReliableProvisionalMode
+  /** The Retry-After of a `busy` screen verdict's stateless 503; default 5 (`UserAgent.busyRetryAfterS` changes it later). */
   readonly busyRetryAfterS?: number
+  /**
+   * Health for load balancers: asked for each OPTIONS outside a dialog. Undefined: 200 (the UA
+   * takes calls); a refusal: that 503, with its Retry-After, so a balancer probing with OPTIONS
+   * stops sending new calls. Default: always 200.
+   */
+  readonly availability?: () => Unavailable | undefined
+}
+
+/** Why the UA takes no new calls now, as the 503 to a health probe says it. */
+export interface Unavailable {
+  /** The reason phrase of the 503 (`Draining`, `Overloaded`, …). */
+  readonly reason: string
+  readonly retryAfterS: number
 }
 
 /**
@@ -104,9 +127,10 @@ export interface RejectOptions extends HangupOptions {
 }
 
 export interface CallEnd {
-  /** Who ended it: our BYE, theirs, or the stack (no ACK, transport failure, 408/481 to a re-INVITE). */
+  /** Who ended it: our BYE, theirs, or the stack (no ACK, transport failure, 408/481 to a re-INVITE, a session timer that ran out). */
   readonly by: 'local' | 'remote' | 'stack'
-  readonly cause: 'bye' | 'no-ack' | 'transport-error' | 'dialog-gone' | 'closed'
+  /** `session-expired`: no session refresh came in time (RFC 4028 §10); our BYE carried Q.850 cause 102. */
+  readonly cause: 'bye' | 'no-ack' | 'transport-error' | 'dialog-gone' | 'closed' | 'session-expired'
   /** From a Reason: Q.850 header of the BYE, when one was sent or received. */
   readonly q850Cause?: number | undefined
   readonly request?: SipRequest | undefined
@@ -124,7 +148,10 @@ export type ReinviteHandler = (offer: ReinviteOffer) => string | Buffer | Promis
 
 export type ReinviteResult =
   | {readonly ok: true; readonly status: number; readonly remoteSdp: Buffer | undefined}
-  | {readonly ok: false; readonly status: number; readonly reason: string}
+  | {readonly ok: false; readonly status: number; readonly reason: string; readonly response?: SipResponse | undefined}
+
+/** The outcome of an UPDATE we sent (RFC 3311): like a re-INVITE's. */
+export type UpdateResult = ReinviteResult
 
 export type InviteResult = {readonly ok: true; readonly call: import('./user-agent-call.js').SipCall} | {readonly ok: false; readonly failure: InviteFailure}
 

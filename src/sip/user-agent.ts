@@ -1,9 +1,13 @@
 // The user agent core (RFC 3261 §8, §12-§15) on top of the transaction
 // layer: places calls (invite → OutgoingInvite), takes calls (`invite`
 // event → IncomingInvite), routes in-dialog requests and ACKs to their call,
-// answers OPTIONS outside a dialog, 481 for unknown dialogs, 405/501 for
+// answers OPTIONS outside a dialog (200, or 503 while the owner says it takes
+// no new calls: health for load balancers), 481 for unknown dialogs, 405/501 for
 // methods we do not handle, 420 for extensions we do not support. Used by
 // the gateway (a B2BUA is two of its calls) and by the CLI's caller.
+// Extensions: session timers (RFC 4028, 422 and 400 here, before the
+// application sees the INVITE), UPDATE (RFC 3311) and reliable provisionals
+// (RFC 3262); a Require naming anything else gets 420.
 import {EventEmitter} from 'node:events'
 import {dialogKeyOfRequest} from './dialog.js'
 import {acceptsMediaType} from './header-values.js'
@@ -12,11 +16,14 @@ import {tagOf} from './name-addr.js'
 import {SipTransactionLayer} from './transaction/transaction-layer.js'
 import type {ServerTransaction} from './transaction/types.js'
 import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
-import {buildResponse, KNOWN_UNSUPPORTED, type DialogUser, type UserAgentCore} from './user-agent-core.js'
+import type {ReliableProvisionalMode} from './reliable-provisionals.js'
+import {wantsReliable} from './reliable-provisionals.js'
+import {decideAsUas, type SessionTimerSettings} from './session-timer.js'
+import {buildResponse, KNOWN_UNSUPPORTED, supportedHeader, supportedTags, type DialogUser, type UserAgentCore} from './user-agent-core.js'
 import {IncomingInvite} from './user-agent-incoming.js'
 import {OutgoingInvite} from './user-agent-outgoing.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
-import type {InviteOptions, RequestScreen, UserAgentOptions} from './user-agent-types.js'
+import type {InviteOptions, RequestScreen, Unavailable, UserAgentOptions} from './user-agent-types.js'
 
 export interface UserAgentEvents {
   /** A new call. Without a listener it is refused with 480. */
@@ -24,12 +31,14 @@ export interface UserAgentEvents {
 }
 
 /** Requests that belong in a dialog: outside one they get 481. */
-const DIALOG_ONLY = new Set(['BYE', 'INFO'])
+const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK'])
 
 export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgentCore {
   readonly transactions: SipTransactionLayer
   readonly transport: SipTransportLike
   readonly product: string
+  readonly sessionTimers: SessionTimerSettings | undefined
+  readonly reliableProvisionals: ReliableProvisionalMode
   private readonly contactUser: string
   private readonly dialogs = new Map<string, DialogUser>()
   /** Unanswered incoming INVITEs by transaction, for CANCEL; each leaves at its final response. */
@@ -38,29 +47,35 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
   private readonly pendingInvites = new Set<string>()
   private readonly live = new Set<{shutdown(): void}>()
   private closed = false
+  private readonly availability: (() => Unavailable | undefined) | undefined
+  /** The Retry-After of the stateless 503 a `busy` screen verdict gets (security.overload.retry_after_s; a config reload changes it). */
+  busyRetryAfterS: number
 
   constructor(options: UserAgentOptions) {
     super()
     this.transport = options.transport
     this.product = options.product ?? 'ClutchCall'
     this.contactUser = options.contactUser ?? 'clutchcall'
+    this.sessionTimers = options.sessionTimers
+    this.reliableProvisionals = options.reliableProvisionals ?? 'supported'
+    this.availability = options.availability
+    this.busyRetryAfterS = options.busyRetryAfterS ?? 5
     this.transactions = new SipTransactionLayer(options.transport, {
       request: (request, transaction) => this.onRequest(request, transaction),
       ack: (ack) => this.dialogs.get(dialogKeyOfRequest(ack) ?? '')?.receiveAck(ack),
       strayInvite2xx: (response, context) => this.onStray2xx(response, context),
-    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen, options.busyRetryAfterS ?? 5)})})
+    }, {timers: options.timers ?? {}, server: this.product, ...(options.screen === undefined ? {} : {screen: this.screenWith(options.screen)})})
   }
 
   /** The transaction layer's screen: adds what only the UA knows (its dialogs, pending INVITEs), and sends a `reject` its stateless 403, a `busy` its 503. */
-  private screenWith(screen: RequestScreen, retryAfterS: number): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
-    const busyHeaders: Array<[string, string]> = [['Retry-After', String(retryAfterS)]]
+  private screenWith(screen: RequestScreen): (request: SipRequest, context: InboundContext, inTransaction: boolean) => boolean {
     return (request, context, inTransaction) => {
       const belongs = inTransaction || this.belongs(request)
       const verdict = screen(request, context, belongs)
       if (verdict === 'admit') return true
       if (verdict !== 'drop' && request.method !== 'ACK') {
         // Stateless (RFC 3261 §8.2.6): no transaction, so a flood of rejected requests holds no memory.
-        const response = verdict === 'reject' ? buildResponse(this, request, 403) : buildResponse(this, request, 503, {headers: busyHeaders})
+        const response = verdict === 'reject' ? buildResponse(this, request, 403) : buildResponse(this, request, 503, {headers: [['Retry-After', String(this.busyRetryAfterS)]]})
         this.transport.respond(response, context).catch(() => {})
       }
       return false
@@ -127,9 +142,10 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     const respond = (status: number, headers?: Array<[string, string]>): void => transaction.respond(buildResponse(this, request, status, headers === undefined ? {} : {headers}))
     if (this.closed) return respond(503)
     if (request.method === 'CANCEL') return this.onCancel(request, transaction)
-    // §8.2.2.3: we support no extension, so any Require (other than on ACK/CANCEL) is refused.
-    const required = request.headers.values('require')
-    if (required.length > 0) return respond(420, [['Unsupported', required.join(', ')]])
+    // §8.2.2.3: a Require (other than on ACK/CANCEL) naming an extension we do not support is refused.
+    const supported = supportedTags(this)
+    const unsupported = request.headers.values('require').filter((tag) => !supported.includes(tag.toLowerCase()))
+    if (unsupported.length > 0) return respond(420, [['Unsupported', unsupported.join(', ')], ...supportedHeader(this)])
     if (tagOf(toOf(request)) !== undefined) {
       const user = this.dialogs.get(dialogKeyOfRequest(request) ?? '')
       // §12.2.2: a request for a dialog we do not have.
@@ -139,9 +155,14 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     switch (request.method) {
       case 'INVITE':
         return this.onInvite(request, transaction)
-      case 'OPTIONS':
-        // Keep-alive probes and capability queries (§11.2).
+      case 'OPTIONS': {
+        // Keep-alive probes and capability queries (§11.2; buildResponse adds Allow and Supported); a load balancer's health probe reads the status.
+        const unavailable = this.availability?.()
+        if (unavailable !== undefined) {
+          return transaction.respond(buildResponse(this, request, 503, {reason: unavailable.reason, headers: [['Retry-After', String(unavailable.retryAfterS)]]}))
+        }
         return respond(200, [['Accept', 'application/sdp']])
+      }
       default:
         if (DIALOG_ONLY.has(request.method)) return respond(481)
         return respond(KNOWN_UNSUPPORTED.has(request.method) ? 405 : 501)
@@ -158,14 +179,24 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     if (!acceptsMediaType(request.headers.has('accept') ? request.headers.values('accept') : undefined, 'application/sdp')) {
       return transaction.respond(buildResponse(this, request, 406, {headers: [['Accept', 'application/sdp']]}))
     }
+    // RFC 4028 §9: an interval below our minimum gets 422 with our Min-SE, a malformed one 400.
+    const timer = this.sessionTimers === undefined ? undefined : decideAsUas(request.headers, this.sessionTimers)
+    if (timer?.kind === 'malformed') return transaction.respond(buildResponse(this, request, 400, {reason: 'Bad Session-Expires or Min-SE'}))
+    if (timer?.kind === 'too-small') return transaction.respond(buildResponse(this, request, 422, {headers: [['Min-SE', String(timer.minSe)]]}))
     if (this.listenerCount('invite') === 0) return transaction.respond(buildResponse(this, request, 480))
     // §8.2.2.2: the same INVITE reaching us again by another path (a forking proxy) is a merged request.
     const mergeKey = `${callIdOf(request)}\n${tagOf(fromOf(request)) ?? ''}\n${cseqOf(request).seq}`
     if (this.pendingInvites.has(mergeKey)) return transaction.respond(buildResponse(this, request, 482))
-    const incoming = new IncomingInvite(this, request, transaction, () => {
-      this.incoming.delete(transaction)
-      this.pendingInvites.delete(mergeKey)
-    })
+    const incoming = new IncomingInvite(
+      this,
+      request,
+      transaction,
+      () => {
+        this.incoming.delete(transaction)
+        this.pendingInvites.delete(mergeKey)
+      },
+      {sessionTimer: timer, reliable: wantsReliable(request.headers, this.reliableProvisionals)},
+    )
     this.incoming.set(transaction, incoming)
     this.pendingInvites.add(mergeKey)
     this.emit('invite', incoming)

@@ -115,3 +115,19 @@ describe('clutchcall config show', () => {
     assert.equal(bad.body.error?.code, 'CC_ERR_USAGE')
   })
 })
+
+describe('clutchcall config reload with no daemon', () => {
+  const home = new TestHome()
+  after(() => home.cleanup())
+
+  it('says no daemon runs (exit 1), and with a broken file names the file\'s problems instead', async () => {
+    const {code, body} = await home.json(['config', 'reload'])
+    assert.equal(code, 1)
+    assert.equal(body.error?.code, 'CC_ERR_DAEMON_NOT_RUNNING')
+    home.writeConfig('sip:\n  drain_grace_s: soon\n')
+    const broken = await home.json(['config', 'reload'])
+    assert.equal(broken.code, 1)
+    assert.equal(broken.body.error?.code, 'CC_ERR_CONFIG_INVALID')
+    assert.match(broken.body.error?.message ?? '', /line 2: sip\.drain_grace_s/)
+  })
+})

@@ -19,7 +19,9 @@ export const echoNode: NodeHandler<'echo', DialplanCall> = async (node, ctx) => 
 }
 
 export const playNode: NodeHandler<'play', DialplanCall> = async (node, ctx) => {
-  if (!ctx.call.isAnswered) await ctx.leg.answer()
+  // `early`: before the answer, as early media (183); a leg that cannot do early media is answered instead.
+  const early = node.early === true && !ctx.call.isAnswered && ctx.leg.earlyMedia !== undefined && (await ctx.leg.earlyMedia())
+  if (!early && !ctx.call.isAnswered) await ctx.leg.answer()
   if (node.tone) await ctx.leg.media.play({tone: {frequencyHz: node.tone.frequency_hz, durationMs: node.tone.duration_ms}})
   else if (node.file) await ctx.leg.media.play({file: node.file})
   else return 'failed'

@@ -1,6 +1,8 @@
 // bridge: places a B-leg through a trunk or to a SIP URI and relays media
-// between the legs until one of them hangs up. Outcomes: answered (the bridge
+// between the legs until one of them hangs up; the callee's early media is
+// relayed to the caller before the answer (a 183 to the caller). Outcomes: answered (the bridge
 // happened and the B-leg ended first), busy, no-answer, failed.
+import type {MediaEndpoint} from '../../calls/leg.js'
 import type {DialplanCall} from '../call-context.js'
 import type {NodeHandler} from '../executor.js'
 
@@ -8,6 +10,16 @@ const NORMAL_CLEARING = 16
 
 export const bridgeNode: NodeHandler<'bridge', DialplanCall> = async (node, ctx) => {
   const {call} = ctx
+  // The callee's early media (carrier ringback, announcements) reaches the unanswered caller through a 183.
+  let relayingEarly = false
+  const onEarlyMedia = (bMedia: MediaEndpoint): void => {
+    if (call.isAnswered || call.isEnded() || ctx.leg.earlyMedia === undefined) return
+    void ctx.leg.earlyMedia().then((open) => {
+      if (!open || call.isEnded()) return
+      relayingEarly = true
+      ctx.leg.media.relayWith(bMedia)
+    })
+  }
   const result = await ctx.dialer.dial({
     trunk: node.trunk,
     uri: node.uri,
@@ -17,9 +29,14 @@ export const bridgeNode: NodeHandler<'bridge', DialplanCall> = async (node, ctx)
     aLeg: ctx.leg,
     callSid: call.sid,
     log: call.log,
+    onEarlyMedia,
   })
-  ctx.log.info({outcome: result.outcome, cause: result.cause}, 'bridge dial finished')
-  if (result.outcome !== 'answered' || !result.leg) return result.outcome === 'canceled' ? 'failed' : result.outcome
+  ctx.log.info({outcome: result.outcome, cause: result.cause, early_media: relayingEarly}, 'bridge dial finished')
+  if (result.outcome !== 'answered' || !result.leg) {
+    // The callee's early media stops with the attempt; the caller is still unanswered.
+    if (relayingEarly) ctx.leg.media.silence()
+    return result.outcome === 'canceled' ? 'failed' : result.outcome
+  }
   const bLeg = result.leg
   if (call.isEnded()) {
     await bLeg.hangup(NORMAL_CLEARING)

@@ -14,6 +14,12 @@
 //     - `verify`: otherwise (Debian's 18.16 has no token) the writer first asks
 //       which of the batch's call_sids the table already holds and sends only
 //       the others. A call_sid is unique per call, so this is exact.
+//
+// The node column (docs/fleet.md, "Which node wrote a CDR"): when the table has
+// an optional `node` column (`cdr migrate --node-column`), every line sent gets
+// `"node":"<node.name>"` added as it leaves; the spool keeps the 21 columns.
+// The token is the hash of the batch as spooled, so a batch resent after the
+// column appeared (or a daemon restarted with another node.name) keeps it.
 import {createHash} from 'node:crypto'
 import {appendFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -22,6 +28,7 @@ import {drainStream} from '@clickhouse/client'
 import type {Logger} from 'pino'
 import {clickHouseError, isConnectionRefused, serverCapabilities, type ClickHouseConnection} from '../../../src/cdr/clickhouse.js'
 import {CDR_INSERT_SETTINGS} from '../../../src/cdr/columns.js'
+import {CDR_NODE_COLUMN} from '../../../src/cdr/ddl.js'
 import {listSegments} from '../../../src/cdr/spool-files.js'
 import {CALL_SID_PATTERN} from '../../../src/cdr/record.js'
 import {CCError, toCCError} from '../../../src/errors.js'
@@ -43,6 +50,16 @@ export interface WriterOptions {
   readonly log: Logger
   /** Before acknowledged segments are deleted: the journal's end records for their rows must be on disk first. */
   readonly beforeTrim?: () => Promise<void>
+  /** node.name: sent in the `node` column when the table has one. */
+  readonly nodeName?: string
+}
+
+/** JSONEachRow lines with `"node":"<name>"` added before each closing brace; the body as it is when name is undefined. */
+export const withNodeField = (body: Buffer, name: string | undefined): Buffer => {
+  if (name === undefined || body.length === 0) return body
+  const field = `,${JSON.stringify(CDR_NODE_COLUMN)}:${JSON.stringify(name)}}`
+  const lines = body.toString('utf8').split('\n')
+  return Buffer.from(lines.map((line) => (line.endsWith('}') ? `${line.slice(0, -1)}${field}` : line)).join('\n'))
 }
 
 const BACKOFF_BASE_MS = 250
@@ -58,6 +75,8 @@ export class ClickHouseCdrWriter {
   lastError: {at: Date; error: CCError} | null = null
   nextRetryAt: Date | null = null
   dedup: DedupMode | null = null
+  /** Whether the table has the `node` column (then every row carries node.name); null until the server was reached. */
+  nodeColumn: boolean | null = null
 
   private inflight: InflightBatch | null = null
   /** The acknowledged position as state.json has it (it lags `acked` by one batch while batches flow). */
@@ -102,6 +121,15 @@ export class ClickHouseCdrWriter {
     this.options.metrics.cdrPendingRows.set(this.pendingRows)
     if (this.pendingRows >= this.options.batchSize) this.schedule(0)
     else if (!this.timer) this.schedule(this.options.flushIntervalMs)
+  }
+
+  /**
+   * The next batch asks the server again what the table is like (node column, deduplication):
+   * a table migrated while the daemon runs (`cdr migrate --node-column`).
+   */
+  recheckTable(): void {
+    this.dedup = null
+    this.nodeColumn = null
   }
 
   /** Sends everything pending now; resolves when it is all acknowledged or `timeoutMs` has passed. */
@@ -235,10 +263,12 @@ export class ClickHouseCdrWriter {
   /** exec, not insert: the lines are JSONEachRow already and go out byte for byte (insert would re-encode them). */
   private async insert(body: Buffer, dedup: DedupMode): Promise<void> {
     const {connection} = this.options
+    const sent = withNodeField(body, this.nodeColumn === true ? this.options.nodeName : undefined)
+    // Of the rows as spooled: the same batch has the same token whether or not it carries the node column.
     const token = dedup === 'token' ? createHash('sha256').update(body).digest('hex') : undefined
     const result = await connection.client.exec({
       query: `INSERT INTO ${connection.table} FORMAT JSONEachRow`,
-      values: Readable.from([body]),
+      values: Readable.from([sent]),
       clickhouse_settings: {...CDR_INSERT_SETTINGS, ...(token === undefined ? {} : {insert_deduplication_token: token})},
     })
     await drainStream(result.stream)
@@ -298,7 +328,11 @@ export class ClickHouseCdrWriter {
         const [table] = await result.json<{engine: string; create_table_query: string}>()
         if (table && (table.engine.startsWith('Replicated') || /non_replicated_deduplication_window\s*=\s*[1-9]/.test(table.create_table_query))) mode = 'token'
       }
-      log.info({server: capabilities.version, dedup: mode}, 'CDR writer connected to ClickHouse')
+      // Both names are identifiers the config schema validated; 18.16 has no query parameters.
+      const {database, table} = connection.target
+      const columns = await connection.client.query({query: `SELECT name FROM system.columns WHERE database = '${database}' AND table = '${table}' AND name = '${CDR_NODE_COLUMN}'`, format: 'JSONEachRow'})
+      this.nodeColumn = (await columns.json<{name: string}>()).length > 0
+      log.info({server: capabilities.version, dedup: mode, node_column: this.nodeColumn}, 'CDR writer connected to ClickHouse')
       return mode
     } catch (error) {
       throw clickHouseError(connection, 'the server check', error)

@@ -27,6 +27,8 @@ export interface CdrSinkOptions {
   readonly calls: CallRegistry
   readonly metrics: MetricFamilies
   readonly log: Logger
+  /** node.name: what the CDR `node` column gets, where the table has one. */
+  readonly nodeName?: string
 }
 
 export class CdrSink {
@@ -57,6 +59,7 @@ export class CdrSink {
         metrics,
         log: log.child({sink: 'cdr'}),
         ...(journal ? {beforeTrim: () => journal.commitEnds()} : {}),
+        ...(options.nodeName === undefined ? {} : {nodeName: options.nodeName}),
       })
     }
   }
@@ -121,6 +124,11 @@ export class CdrSink {
     }
   }
 
+  /** Asks the server again what the table is like (its node column, how it deduplicates) before the next batch: after `cdr migrate --node-column`, a config reload. */
+  recheckTable(): void {
+    this.writer?.recheckTable()
+  }
+
   /** `cdr flush`: with ClickHouse, until every pending row is acknowledged; embedded, an fsync. */
   async flush(timeoutMs: number): Promise<CdrStatus> {
     if (!this.writer) {
@@ -156,6 +164,7 @@ export class CdrSink {
       batchesWritten: writer?.batchesWritten ?? 0,
       failedAttempts: writer?.failedAttempts ?? 0,
       dedup: writer?.dedup ?? null,
+      nodeColumn: writer?.nodeColumn ?? null,
       ...(this.journal ? {journal: {path: this.journal.path, bytes: this.journal.sizeBytes, calls: this.journal.journaledCalls, recoveredAtStart: this.recoveredAtStart}} : {}),
     }
   }

@@ -58,7 +58,8 @@ export interface HepEnableRequest {
 }
 
 export interface HepSinkOptions {
-  readonly config: Config['heplify']
+  /** heplify with its capture id resolved (hepCaptureId: `node` is already the node name's number here). */
+  readonly config: Omit<Config['heplify'], 'capture_id'> & {readonly capture_id: number}
   readonly calls: CallRegistry
   readonly metrics: MetricFamilies
   readonly log: Logger

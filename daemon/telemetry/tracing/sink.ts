@@ -46,6 +46,8 @@ export interface TracingSinkOptions {
   readonly config: {readonly endpoint: string; readonly url?: string | undefined}
   readonly calls: CallRegistry
   readonly log: Logger
+  /** The resource's `service.instance.id`: the node name (node.name); the host name when not given. */
+  readonly instanceId?: string
   /** For tests: where spans go instead of the OTLP exporter. */
   readonly exporter?: SpanExporter
   /** How often batches are sent (ms). */
@@ -81,7 +83,7 @@ export class TracingSink {
   constructor(private readonly options: TracingSinkOptions) {
     this.log = options.log.child({sink: 'tracing'})
     this.url = options.config.url ?? tracesUrl(options.config.endpoint)
-    const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': `${hostname()}:${process.pid}`}
+    const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': options.instanceId ?? hostname()}
     const exporter: SpanRecordExporter = options.exporter
       ? new SdkExporterAdapter(options.exporter, {resource: resourceFromAttributes(resource), scope: SCOPE})
       : new WorkerSpanExporter({url: this.url, timeoutMillis: 5000, resource, scope: SCOPE})

@@ -30,7 +30,7 @@ describe('promtool and the shipped rules', {timeout: 120_000}, () => {
   it('promtool check rules accepts the rules file, lint included', async () => {
     const result = await runProgram('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', RULES_FILE])
     assert.equal(result.code, 0, result.stdout + result.stderr)
-    assert.match(result.stdout, /SUCCESS: 16 rules found/)
+    assert.match(result.stdout, /SUCCESS: 19 rules found/)
   })
 
   it('promtool test rules passes every unit test', async () => {
@@ -55,6 +55,9 @@ describe('promtool and the shipped rules', {timeout: 120_000}, () => {
     ['the CDR growth condition', 'deriv(clutchcall_cdr_pending_rows[15m]) > 0', 'deriv(clutchcall_cdr_pending_rows[15m]) >= 0'],
     ['the HEP capture duration', /(ClutchCallHepCaptureLeftOn\n\s+expr: clutchcall_hep_capture_enabled == 1\n\s+for: )1h/, '$130m'],
     ['an alert severity', /(ClutchCallASRLow[\s\S]*?severity: )critical/, '$1warning'],
+    ['the SIP flood threshold', '[5m])) > 100', '[5m])) > 300'],
+    ['the overload reasons', 'reason=~"overload|dialog_limit"', 'reason="dialog_limit"'],
+    ['the hard limits counted', 'reason=~"connection_limit|source_limit"', 'reason="connection_limit"'],
   ]
   for (const [name, from, to] of mutants) {
     it(`promtool test rules fails when ${name} changes`, async () => {

@@ -2,7 +2,8 @@
 // Debian's systemd package) as it ships: its ExecStart must be the clutchcall
 // that `npm install -g` put on this machine. Then the unit's command line is
 // run the way systemd runs it (its environment, SIGTERM to the main process
-// only, as KillMode=mixed does) to show that stop drains and exits 0.
+// only, as KillMode=mixed does) to show that stop drains and exits 0, and
+// ExecReload's SIGHUP to the main process reloads the config.
 import assert from 'node:assert/strict'
 import {execFile, spawn} from 'node:child_process'
 import {readFileSync, realpathSync} from 'node:fs'
@@ -63,9 +64,10 @@ describe('contrib/systemd/clutchcall.service', () => {
     assert.equal(setting(settings, 'Restart'), 'on-failure')
     assert.equal(setting(settings, 'Environment'), 'CLUTCHCALL_HOME=/var/lib/clutchcall')
     assert.equal(setting(settings, 'StateDirectory'), 'clutchcall', 'systemd creates the home, owned by User=')
+    assert.equal(setting(settings, 'ExecReload'), '/bin/kill -HUP $MAINPID', 'systemctl reload sends SIGHUP to the CLI, which passes it on')
   })
 
-  it("runs as the unit says: ExecStart's command in the foreground, SIGTERM to the main process drains and exits 0", async (t) => {
+  it("runs as the unit says: ExecStart's command in the foreground, ExecReload's SIGHUP to the main process reloads the config, SIGTERM drains and exits 0", async (t) => {
     const home = new TestHome()
     t.after(() => home.cleanup())
     const configFile = home.writeConfig(testConfig(await freePort()), 'service.yaml')
@@ -84,6 +86,19 @@ describe('contrib/systemd/clutchcall.service', () => {
     const status = await home.json(['status'])
     assert.equal(status.code, 0)
     assert.equal(status.body.result.configFile, configFile)
+    assert.equal(status.body.result.configReloadedAt, null)
+    // ExecReload, as systemd runs it: /bin/kill -HUP with the main process's pid (the CLI's, not the daemon's).
+    const [killProgram, ...killArgs] = setting(serviceSettings(), 'ExecReload').replace('$MAINPID', String(service.pid)).split(' ')
+    const killed = await runProgram(killProgram ?? '', killArgs)
+    assert.equal(killed.code, 0, killed.stderr)
+    while (!journal.includes('"msg":"config reloaded"')) {
+      assert.equal(service.exitCode, null, `the service exited on SIGHUP:\n${journal}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.match(journal, /"trigger":"SIGHUP"/)
+    const reloaded = await home.json(['status'])
+    assert.equal(reloaded.body.result.pid, status.body.result.pid, 'the same daemon, reloaded')
+    assert.match(reloaded.body.result.configReloadedAt ?? '', /^\d{4}-/)
     service.kill('SIGTERM')
     assert.equal(await exited, 0)
     assert.match(journal, /"msg":"stopped"/)

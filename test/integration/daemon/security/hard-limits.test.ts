@@ -7,10 +7,11 @@
 // and each is counted. 127.0.0.3 and .4 are trunks, .5 is unknown.
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
-import {connect, type Socket} from 'node:net'
+import type {Socket} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {sleep, TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {runSipp, uacAwaitingBye, uacExpectingRefusal} from '../../../helpers/peers.js'
+import {closedWithin, dialTcp} from '../../../helpers/tcp-client.js'
 
 const gw = new TestGateway()
 
@@ -33,26 +34,11 @@ dialplans:
 
 const sockets: Socket[] = []
 
-const dialTcp = async (localAddress: string): Promise<Socket> => {
-  const [host, port] = gw.sipAddress('tcp').split(':')
-  const socket = connect({host, port: Number(port), localAddress})
+const dial = async (localAddress: string): Promise<Socket> => {
+  const socket = await dialTcp(Number(gw.sipAddress('tcp').split(':')[1]), localAddress)
   sockets.push(socket)
-  socket.on('error', () => {})
-  await once(socket, 'connect')
   return socket
 }
-
-/** True when the daemon closes `socket` within `ms`. */
-const closedWithin = (socket: Socket, ms: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    if (socket.destroyed || socket.readableEnded) return resolve(true)
-    const timer = setTimeout(() => resolve(false), ms)
-    socket.once('close', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-    socket.resume()
-  })
 
 const dropped = (reason: string): RegExp => new RegExp(`^clutchcall_sip_connections_dropped_total\\{transport="tcp",reason="${reason}"\\} (\\d+)`, 'm')
 
@@ -88,7 +74,7 @@ after(async () => {
 describe('hard limits of a real daemon', () => {
   it('closes a TCP connection from an unknown source before reading anything, and counts it', async () => {
     const before = await gw.metric(dropped('unknown_source'))
-    const socket = await dialTcp('127.0.0.5')
+    const socket = await dial('127.0.0.5')
     socket.write(options('127.0.0.5', 'unknown'))
     let answered = ''
     socket.on('data', (chunk: Buffer) => (answered += chunk.toString()))
@@ -99,8 +85,8 @@ describe('hard limits of a real daemon', () => {
 
   it('holds at most max_tcp_connections_per_source from a trunk source, answers on those it holds, and exempts trusted loopback', async () => {
     const before = await gw.metric(dropped('source_limit'))
-    const held = [await dialTcp('127.0.0.3'), await dialTcp('127.0.0.3'), await dialTcp('127.0.0.3')]
-    const fourth = await dialTcp('127.0.0.3')
+    const held = [await dial('127.0.0.3'), await dial('127.0.0.3'), await dial('127.0.0.3')]
+    const fourth = await dial('127.0.0.3')
     assert.equal(await closedWithin(fourth, 2000), true)
     assert.equal(await gw.metric(dropped('source_limit')), before + 1)
     // The ones held work: an OPTIONS on each is answered 200.
@@ -110,14 +96,14 @@ describe('hard limits of a real daemon', () => {
       assert.match(await answer, /^SIP\/2\.0 200 /)
     }
     // Loopback 127.0.0.1 is trusted by default: no per-source cap.
-    const trusted = await Promise.all(Array.from({length: 6}, () => dialTcp('127.0.0.1')))
+    const trusted = await Promise.all(Array.from({length: 6}, () => dial('127.0.0.1')))
     for (const socket of trusted) assert.equal(await closedWithin(socket, 100), false)
     for (const socket of [...held, ...trusted]) socket.destroy()
   })
 
   it('drops a connection that trickles one message for longer than tcp_message_timeout_ms', async () => {
     const before = await gw.metric(dropped('message_timeout'))
-    const socket = await dialTcp('127.0.0.3')
+    const socket = await dial('127.0.0.3')
     const message = options('127.0.0.3', 'slow')
     let sent = 0
     const trickle = setInterval(() => {
@@ -134,7 +120,7 @@ describe('hard limits of a real daemon', () => {
 
   it('a source banned for flooding loses the TCP connections it holds', async () => {
     const before = await gw.metric(dropped('banned'))
-    const socket = await dialTcp('127.0.0.4')
+    const socket = await dial('127.0.0.4')
     const flood = await runSipp({
       scenarioXml: `<?xml version="1.0" encoding="UTF-8" ?>\n<scenario name="flood"><send><![CDATA[\n${options('[local_ip]', '[call_number]x').replace('TCP [local_ip]:5999', '[transport] [local_ip]:[local_port]').replace(/\r\n/g, '\n')}]]></send></scenario>\n`,
       target: gw.sip,
@@ -147,7 +133,7 @@ describe('hard limits of a real daemon', () => {
     assert.equal(await closedWithin(socket, 5000), true, 'the TCP connection of the banned source is closed')
     assert.ok((await gw.metric(dropped('banned'))) >= before + 1)
     // A new connection from it is refused at once while the ban lasts.
-    const again = await dialTcp('127.0.0.4')
+    const again = await dial('127.0.0.4')
     assert.equal(await closedWithin(again, 2000), true)
     const unbanned = await gw.home.json(['security', 'unban', '127.0.0.4'])
     assert.equal(unbanned.code, 0, JSON.stringify(unbanned.body))

@@ -1,12 +1,14 @@
 // Global overload control against a real daemon (docs/sip-abuse-control.md,
 // "Overload"): with the transaction cap exceeded (SIPp OPTIONS from a trunk,
 // each answered and held 32 s), a new INVITE gets 503 with Retry-After and is
-// counted as reason=overload, while a call established before ends with its
-// own BYE; once the transactions expire, calls are taken again by themselves.
+// counted as reason=overload, and so does a load balancer's health probe
+// (OPTIONS), while a call established before ends with its own BYE; once the
+// transactions expire, calls are taken again by themselves.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {runSipp, uacExpectingRefusal, uacShortCall} from '../../../helpers/peers.js'
+import {UdpSipPeer} from '../../../helpers/sip-udp.js'
 
 const gw = new TestGateway()
 
@@ -74,6 +76,18 @@ describe('overload control', () => {
     const pings = await runSipp({scenarioXml: optionsPings(), target: gw.sip, service: 'ping', localIp: '127.0.0.3', calls: 40, extraArgs: ['-r', '100']})
     assert.equal((await pings.done).code, 0)
     await waitFor('the overload', async () => ((await overloaded()) ? true : undefined), 5000)
+
+    // A balancer's health probe learns it too: 503 Overloaded with the same Retry-After.
+    const balancer = await UdpSipPeer.open('127.0.0.3')
+    try {
+      balancer.send(gw.sip, `OPTIONS sip:${gw.sip} SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.3:${balancer.port};branch=z9hG4bKhealth1\nMax-Forwards: 70\nFrom: <sip:lb@127.0.0.3>;tag=lb1\nTo: <sip:${gw.sip}>\nCall-ID: health-1@overload.test\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n`)
+      const probe = await balancer.next('the answer to the health probe', (message) => message.status !== undefined)
+      assert.match(probe.text, /^SIP\/2\.0 503 Overloaded\r\n/)
+      assert.deepEqual(probe.header('Retry-After'), ['9'])
+    } finally {
+      balancer.close()
+    }
+    assert.equal((await gw.home.json(['status'])).body.result.sip.health, 'overloaded')
 
     const refused = await runSipp({scenarioXml: uacExpecting503RetryAfter(), target: gw.sip, service: '+15550000002', localIp: '127.0.0.3'})
     const refusal = await refused.done

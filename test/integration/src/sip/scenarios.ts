@@ -37,11 +37,16 @@ const request = (method: string, options: {cseq: number; branch?: string; toTag?
 ${(options.extra ?? []).map((line) => `      ${line}\n`).join('')}${options.body === undefined ? '      Content-Length: 0' : `      Content-Type: application/sdp\n      Content-Length: [len]\n\n${options.body}`}
     ]]>`
 
-/** Checks a header or the body of the message just received against a regular expression; the call fails otherwise. */
-const check = (where: 'body' | string, regexp: string, variable: string): string =>
+const ereg = (where: 'body' | string, regexp: string, variable: string): string =>
   where === 'body'
-    ? `<action><ereg regexp="${regexp}" search_in="body" check_it="true" assign_to="${variable}"/></action>`
-    : `<action><ereg regexp="${regexp}" search_in="hdr" header="${where}" check_it="true" assign_to="${variable}"/></action>`
+    ? `<ereg regexp="${regexp}" search_in="body" check_it="true" assign_to="${variable}"/>`
+    : `<ereg regexp="${regexp}" search_in="hdr" header="${where}" check_it="true" assign_to="${variable}"/>`
+
+/** Checks a header or the body of the message just received against a regular expression; the call fails otherwise. */
+const check = (where: 'body' | string, regexp: string, variable: string): string => `<action>${ereg(where, regexp, variable)}</action>`
+
+/** Several checks of one message: SIPp takes one <action> per message, so they share it. */
+const checks = (...items: Array<[where: 'body' | string, regexp: string, variable: string]>): string => `<action>${items.map((item) => ereg(...item)).join('')}</action>`
 
 /** UAC over any transport: INVITE, optional 100/180, 200 (its Contact checked against `contact`), ACK, BYE. */
 export const uacCall = (contact: string): string => scenario('uac call', `
@@ -203,4 +208,214 @@ ${response('200 OK', {body: sdp(1, 'sendrecv')})}
 ${response('200 OK', {toTag: false})}
   </send>
   <label id="refused"/>
+`)
+
+// RFC 4028, RFC 3311 and RFC 3262 (test/integration/src/sip/*-sipp.test.ts).
+
+/**
+ * UAC asking for a session interval below the minimum: 422 with `Min-SE: minSe`,
+ * ACK, then the INVITE again with `Session-Expires: minSe` (§7.3), answered
+ * with that interval and the refresher left to the caller (Require: timer), ACK, BYE.
+ */
+export const uacTooSmallThenRetry = (asked: number, minSe: number): string => scenario('uac 422 then retry', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${asked}`, 'Supported: timer']})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="422">
+    ${check('Min-SE:', `^ *${minSe} *$`, 'minse')}
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, branch: '[branch-3]', toTag: true})}
+  </send>
+  <send retrans="500">
+${request('INVITE', {cseq: 2, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${minSe}`, `Min-SE: ${minSe}`, 'Supported: timer']})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200">
+    ${checks(['Session-Expires:', `^ *${minSe};refresher=uac *$`, 'expires'], ['Require:', 'timer', 'required'])}
+  </recv>
+  <send>
+${request('ACK', {cseq: 2, toTag: true})}
+  </send>
+  <send retrans="500">
+${request('BYE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+
+/** UAC that takes the refresher role (refresher=uac) and never refreshes: it must get our BYE with Q.850 cause 102 (RFC 4028 §10). */
+export const uacNeverRefreshing = (interval: number): string => scenario('uac never refreshing', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${interval};refresher=uac`, 'Supported: timer']})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200">
+    ${check('Session-Expires:', `^ *${interval};refresher=uac *$`, 'expires')}
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <recv request="BYE" timeout="${interval * 1000 + 5000}">
+    ${check('Reason:', 'Q\\.850;cause=102', 'cause')}
+  </recv>
+  <send>
+${response('200 OK', {toTag: false})}
+  </send>
+`)
+
+/**
+ * UAC that leaves refreshing to us (refresher=uas) and waits for our refresh:
+ * an UPDATE without SDP when it allows UPDATE, else a re-INVITE with our SDP
+ * unchanged (the o= line of the re-INVITE must be the one of our 2xx, else the
+ * call fails on a message that never comes). It answers 200 keeping us the
+ * refresher, then hangs up.
+ */
+export const uacAwaitingRefresh = (interval: number, allowUpdate: boolean): string => scenario('uac awaiting our refresh', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: [`Session-Expires: ${interval};refresher=uas`, 'Supported: timer', ...(allowUpdate ? ['Allow: INVITE, ACK, CANCEL, BYE, UPDATE'] : ['Allow: INVITE, ACK, CANCEL, BYE'])]})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200">
+    ${checks(['Session-Expires:', `^ *${interval};refresher=uas *$`, 'expires'], ['body', 'o=[^ ]+ [0-9]+ [0-9]+', 'answerOrigin'])}
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+${allowUpdate ? `  <recv request="UPDATE" timeout="${interval * 1000}">
+    ${checks(['Session-Expires:', `^ *${interval};refresher=uac *$`, 'refresh'], ['Content-Length:', '^ *0 *$', 'nobody'])}
+  </recv>
+  <send>
+${response('200 OK', {toTag: false, extra: [`Session-Expires: ${interval};refresher=uac`, 'Require: timer']})}
+  </send>` : `  <recv request="INVITE" timeout="${interval * 1000}">
+    ${checks(['Session-Expires:', `^ *${interval};refresher=uac *$`, 'refresh'], ['body', 'o=[^ ]+ [0-9]+ [0-9]+', 'refreshOrigin'])}
+  </recv>
+  <nop><action><strcmp assign_to="originDiff" variable="answerOrigin" variable2="refreshOrigin"/><test assign_to="sameOrigin" variable="originDiff" compare="equal" value="0"/></action></nop>
+  <nop test="sameOrigin" next="sameversion"/>
+  <recv request="NEVER" timeout="10"/>
+  <label id="sameversion"/>
+  <send retrans="500">
+${response('200 OK', {toTag: false, extra: [`Session-Expires: ${interval};refresher=uac`, 'Require: timer'], body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv request="ACK"/>`}
+  <send retrans="500">
+${request('BYE', {cseq: 2, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+
+/** UAC that puts the call on hold with an UPDATE offer mid-call (RFC 3311) and checks our answer (recvonly), then hangs up. */
+export const uacUpdateHold = scenario('uac update hold', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200"/>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <send retrans="500">
+${request('UPDATE', {cseq: 2, toTag: true, body: sdp(2, 'sendonly')})}
+  </send>
+  <recv response="200">
+    ${checks(['body', 'a=recvonly', 'held'], ['CSeq:', 'UPDATE', 'method'])}
+  </recv>
+  <send retrans="500">
+${request('UPDATE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200">
+    ${check('Content-Length:', '^ *0 *$', 'nobody')}
+  </recv>
+  <send retrans="500">
+${request('BYE', {cseq: 4, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+
+/**
+ * UAC requiring 100rel: the 183 must come reliably (Require: 100rel, RSeq).
+ * With `withholdMs` SIPp waits that long before its PRACK (the 183 is
+ * retransmitted meanwhile). Then 200 to the PRACK, the 2xx, ACK, BYE.
+ */
+export const uacRequiring100rel = (withholdMs: number): string => scenario('uac requiring 100rel', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: ['Require: 100rel', 'Supported: 100rel']})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="183">
+    ${checks(['Require:', '100rel', 'reliable'], ['RSeq:', '[0-9]+', 'rseq'])}
+  </recv>
+${withholdMs > 0 ? `  <pause milliseconds="${withholdMs}"/>` : ''}
+  <send retrans="500">
+${request('PRACK', {cseq: 2, toTag: true, extra: ['RAck: [$rseq] 1 INVITE']})}
+  </send>
+  <recv response="200">
+    ${check('CSeq:', 'PRACK', 'prackok')}
+  </recv>
+  <recv response="200">
+    ${check('CSeq:', 'INVITE', 'inviteok')}
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <send retrans="500">
+${request('BYE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+
+/** UAS answering with a reliable 183 (with SDP): it waits for our PRACK, answers it 200, then sends the 200 without SDP, takes the ACK and our BYE. */
+export const uasReliable183 = scenario('uas reliable 183', `
+  <recv request="INVITE">
+    ${checks(['Supported:', '100rel', 'supports'], ['Via:', '.*', 'inviteVia'])}
+  </recv>
+  <send>
+${response('183 Session Progress', {extra: ['Require: 100rel', 'RSeq: 4711'], body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv request="PRACK">
+    ${check('RAck:', '^ *4711 1 INVITE *$', 'rack')}
+  </recv>
+  <send>
+${response('200 OK', {toTag: false})}
+  </send>
+  <send retrans="500">
+${response('200 OK', {toTag: false, cseq: 'CSeq: 1 INVITE'}).replace('[last_Via:]', 'Via:[$inviteVia]')}
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send>
+${response('200 OK', {toTag: false})}
+  </send>
+`)
+
+/**
+ * UAC requiring 100rel from a gateway that rings (a reliable 180 without
+ * SDP) and answers at once: the PRACK's 200 and the INVITE's 2xx may cross,
+ * so SIPp takes the two 200s in either order, then ACKs and hangs up.
+ */
+export const uacRequiring100relRinging = scenario('uac requiring 100rel, ringing', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv'), extra: ['Require: 100rel', 'Supported: 100rel']})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180">
+    ${checks(['Require:', '100rel', 'reliable'], ['RSeq:', '[0-9]+', 'rseq'])}
+  </recv>
+  <send retrans="500">
+${request('PRACK', {cseq: 2, toTag: true, extra: ['RAck: [$rseq] 1 INVITE']})}
+  </send>
+  <recv response="200"/>
+  <recv response="200"/>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <pause milliseconds="200"/>
+  <send retrans="500">
+${request('BYE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200"/>
 `)

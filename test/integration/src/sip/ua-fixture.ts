@@ -3,6 +3,7 @@ import {SipTransport} from '../../../../src/sip/transport/sip-transport.js'
 import type {SipTransportProtocol} from '../../../../src/sip/transport/types.js'
 import {UserAgent} from '../../../../src/sip/user-agent.js'
 import type {SipTimerConfig} from '../../../../src/sip/transaction/timers.js'
+import type {UserAgentOptions} from '../../../../src/sip/user-agent-types.js'
 
 export const SDP = [
   'v=0',
@@ -26,9 +27,9 @@ export interface TestUa {
   close(): Promise<void>
 }
 
-export const startUa = async (options: {timers?: Partial<SipTimerConfig>} = {}): Promise<TestUa> => {
+export const startUa = async (options: {timers?: Partial<SipTimerConfig>} & Pick<UserAgentOptions, 'sessionTimers' | 'reliableProvisionals'> = {}): Promise<TestUa> => {
   const transport = await SipTransport.listen({listen: [{transport: 'udp', address: '127.0.0.1', port: 0}, {transport: 'tcp', address: '127.0.0.1', port: 0}]})
-  const ua = new UserAgent({transport, ...(options.timers === undefined ? {} : {timers: options.timers})})
+  const ua = new UserAgent({transport, ...options})
   return {
     transport,
     ua,

@@ -37,10 +37,11 @@ describe('contrib/prometheus/clutchcall.rules.yml', () => {
     }
   })
 
-  it('gives every alert a for:, a severity, a summary and a description, and covers MOS, ASR, shard lag, CDR and HEP', () => {
+  it('gives every alert a for:, a severity, a summary and a description, and covers MOS, ASR, shard lag, CDR, HEP and SIP protection', () => {
     const alerts = rules.filter((rule) => rule.alert)
     assert.deepEqual(alerts.map((rule) => rule.alert).sort(), [
       'ClutchCallASRDrop', 'ClutchCallASRLow', 'ClutchCallCdrInsertErrors', 'ClutchCallCdrSpoolGrowing', 'ClutchCallHepCaptureLeftOn', 'ClutchCallLowMOS', 'ClutchCallShardLagHigh',
+      'ClutchCallSipFlood', 'ClutchCallSipHardLimitReached', 'ClutchCallSipOverloaded',
     ])
     for (const rule of alerts) {
       assert.match(rule.for ?? '', /^\d+[smh]$/, `${rule.alert}: for`)
@@ -52,6 +53,8 @@ describe('contrib/prometheus/clutchcall.rules.yml', () => {
     assert.match(byName.get('ClutchCallLowMOS')?.expr ?? '', /< 3\.6/)
     assert.match(byName.get('ClutchCallShardLagHigh')?.expr ?? '', /> 20000/)
     assert.equal(byName.get('ClutchCallHepCaptureLeftOn')?.for, '1h')
+    assert.match(byName.get('ClutchCallSipOverloaded')?.expr ?? '', /reason=~"overload\|dialog_limit"/)
+    assert.match(byName.get('ClutchCallSipFlood')?.expr ?? '', /> 100/)
   })
 
   it('has promtool unit tests for every rule: each recording rule\'s value, each alert firing and not firing', () => {

@@ -44,4 +44,17 @@ describe('overload control', () => {
     while (!control.active && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
     assert.equal(control.active, true)
   })
+
+  it('a reload that switches it off takes INVITEs again at once; switched back on it samples again', (t) => {
+    const control = new OverloadControl(LIMITS, () => 0, pino({level: 'silent'}))
+    t.after(() => control.stop())
+    control.update({lagMs: 900, transactions: 0})
+    assert.equal(control.active, true)
+    control.reconfigure({...LIMITS, enabled: false, retry_after_s: 3})
+    assert.equal(control.active, false)
+    assert.equal(control.retryAfterS, 3)
+    control.reconfigure({...LIMITS, max_transactions: 10})
+    control.update({lagMs: 1, transactions: 11})
+    assert.equal(control.active, true, 'the new max_transactions applies')
+  })
 })

@@ -133,4 +133,27 @@ describe('SipGuard', () => {
     assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.1'), false), 'drop', 'unknown sources are dropped before the cap')
     assert.deepEqual(refused, ['OPTIONS/transaction_limit', 'INVITE/transaction_limit', 'OPTIONS/unknown_source'])
   })
+
+  it('applies a reloaded security section and trunks to the next request, keeping the bans in force', (t) => {
+    const {guard, refused} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    for (let i = 0; i < 3; i++) guard.screen(request('INVITE'), from('198.51.100.7'), false)
+    assert.equal(guard.bans().length, 1)
+    // The reload: a new trunk for 198.51.100.0/24, rejects for unknown sources, a higher rate limit.
+    const reloaded = parseConfigText(
+      CONFIG.replace('  - { id: phones', '  - { id: branch, tenant: acme, inbound: { cidrs: [198.51.100.0/24] } }\n  - { id: phones').replace('requests: 2,', 'requests: 5,') + '  unknown_sources: reject\n',
+      'reloaded.yaml',
+    )
+    guard.reconfigure(reloaded.security, new InboundRouter(reloaded))
+    assert.deepEqual(guard.bans().map((ban) => ban.address), ['198.51.100.7'], 'the ban outlives the reload')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.7'), false), 'drop', 'still banned')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.51.100.8'), false), 'admit', 'a source of the new trunk')
+    assert.equal(guard.screen(request('OPTIONS'), from('198.18.0.1'), false), 'reject', 'unknown_sources: reject now')
+    assert.deepEqual(refused.slice(-2), ['INVITE/banned', 'OPTIONS/unknown_source'])
+    // The new trunk is exempt from the rate limit (trunk_sources: exempt), so the new limit is seen on another source.
+    const plain = parseConfigText(CONFIG.replace('requests: 2,', 'requests: 5,'), 'reloaded.yaml')
+    guard.reconfigure(plain.security, new InboundRouter(plain))
+    for (let i = 0; i < 5; i++) assert.equal(guard.screen(request('INVITE'), from('198.51.100.9'), false), 'admit')
+    assert.equal(guard.screen(request('INVITE'), from('198.51.100.9'), false), 'drop', 'the sixth request is over the new limit of 5')
+  })
 })

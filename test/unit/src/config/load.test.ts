@@ -3,7 +3,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
-import {loadConfig, parseConfigText} from '../../../../src/config/load.js'
+import {hostname} from 'node:os'
+import {loadConfig, parseConfigText, resolveNodeName} from '../../../../src/config/load.js'
 import {redactSecrets, REDACTED} from '../../../../src/config/redact.js'
 import {CCError} from '../../../../src/errors.js'
 
@@ -200,6 +201,38 @@ describe('loadConfig: files and environment', () => {
     const loaded = loadConfig({file, env: {CLUTCHCALL_HOME: home}})
     assert.ok(loaded.socketPath.endsWith('/x/admin.sock'))
     assert.ok(!loaded.socketPath.includes('~'))
+  })
+})
+
+describe('node identity and drain keys', () => {
+  it('node.name defaults to the host name, keeps a name given, and refuses one outside the rule with its line', () => {
+    const defaults = parseConfigText('', 'empty.yaml')
+    assert.equal(defaults.node.name, hostname())
+    assert.equal(defaults.sip.drain_grace_s, 10)
+    assert.equal(parseConfigText('node: { name: gw-fra-1.example }\n', 'n.yaml').node.name, 'gw-fra-1.example')
+    for (const bad of ['-gw', 'gw 1', 'gw/1', 'x'.repeat(65), '""']) {
+      assert.throws(
+        () => parseConfigText(`node:\n  name: ${bad}\n`, 'bad.yaml'),
+        (error: CCError) => error.code === 'CC_ERR_CONFIG_INVALID' && /line 2: node\.name: must be 1-64 characters/.test(error.message),
+        bad,
+      )
+    }
+  })
+
+  it('a host name that cannot be a node name is a config error naming node.name, unless node.name is set', () => {
+    assert.equal(resolveNodeName({node: {name: undefined}}, 'f.yaml', 'gw-1'), 'gw-1')
+    assert.equal(resolveNodeName({node: {name: 'set'}}, 'f.yaml', 'bad host'), 'set')
+    assert.throws(
+      () => resolveNodeName({node: {name: undefined}}, 'f.yaml', 'bad host'),
+      (error: CCError) => error.code === 'CC_ERR_CONFIG_INVALID' && /node\.name: not set, and the host name "bad host" cannot be the default/.test(error.message),
+    )
+  })
+
+  it('heplify.capture_id takes a number or `node`, nothing else', () => {
+    assert.equal(parseConfigText('heplify: { capture_id: node }\n', 'h.yaml').heplify.capture_id, 'node')
+    assert.equal(parseConfigText('heplify: { capture_id: 7 }\n', 'h.yaml').heplify.capture_id, 7)
+    assert.throws(() => parseConfigText('heplify: { capture_id: host }\n', 'h.yaml'), (error: CCError) => error.code === 'CC_ERR_CONFIG_INVALID' && /heplify\.capture_id/.test(error.message))
+    assert.throws(() => parseConfigText('sip: { drain_grace_s: -1 }\n', 'd.yaml'), (error: CCError) => /sip\.drain_grace_s/.test(error.message))
   })
 })
 

@@ -45,8 +45,13 @@ describe('the config init sample', () => {
     assert.deepEqual(parseConfigText(`tracing:\n${tracing.replace(/^# /gm, '')}`, 'tracing.yaml').tracing, {enabled: true, endpoint: 'http://localhost:4318'})
   })
 
+  it('names the node by its host name, with node.name commented out to set it', () => {
+    const node = /^# node:\n((?:# {3}.*\n)+)/m.exec(SAMPLE_CONFIG)?.[1] ?? ''
+    assert.equal(parseConfigText(`node:\n${node.replace(/^# /gm, '')}`, 'node.yaml').node.name, 'gw-fra-1')
+  })
+
   it('explains each section in a comment above it', () => {
-    for (const section of ['sip', 'rtp', 'tenants', 'trunks', 'dialplans', 'metrics', '# tracing', 'cdr', 'heplify']) {
+    for (const section of ['sip', '# node', 'rtp', 'tenants', 'trunks', 'dialplans', 'metrics', '# tracing', 'cdr', 'heplify']) {
       assert.match(SAMPLE_CONFIG, new RegExp(`# [^\\n]+\\n(?:#[^\\n]*\\n)*${section}:\\n`), `a comment above ${section}:`)
     }
   })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {checkHepEndpoint, checkHepTtl} from '../../../../src/hep/params.js'
+import {crc32} from '../../../../src/crc32.js'
+import {checkHepEndpoint, checkHepTtl, hepCaptureId} from '../../../../src/hep/params.js'
 
 const problem = (result: {ok: boolean; problem?: string}): string => (result.ok ? '' : (result.problem ?? ''))
 
@@ -42,5 +43,16 @@ describe('hep enable values', () => {
     assert.match(problem(checkHepTtl('1.5h')), /not a duration/)
     assert.match(problem(checkHepTtl('')), /not a duration/)
     assert.match(problem(checkHepTtl('1m1m')), /names a unit twice/)
+  })
+})
+
+describe('the capture id of a node', () => {
+  it('is the configured number, or for `node` the CRC-32 of the node name: stable, and different per name', () => {
+    assert.equal(hepCaptureId(2001, 'gw-1'), 2001)
+    assert.equal(hepCaptureId('node', 'gw-1'), crc32(Buffer.from('gw-1')))
+    // The IEEE CRC-32 check value of "123456789".
+    assert.equal(hepCaptureId('node', '123456789'), 0xcbf43926)
+    assert.notEqual(hepCaptureId('node', 'gw-1'), hepCaptureId('node', 'gw-2'))
+    assert.equal(hepCaptureId('node', 'gw-1'), hepCaptureId('node', 'gw-1'))
   })
 })

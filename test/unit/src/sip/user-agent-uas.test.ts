@@ -35,6 +35,36 @@ describe('UserAgent: requests outside a dialog', () => {
     assert.match(response.headers.get('via') ?? '', /received=192\.0\.2\.20;rport=5062|rport=5062;received=192\.0\.2\.20/)
   })
 
+  it('answers OPTIONS outside a dialog 503 with its reason and Retry-After while the owner says it takes no calls, 200 again after', () => {
+    let unavailable: {reason: string; retryAfterS: number} | undefined = {reason: 'Draining', retryAfterS: 17}
+    let asked = 0
+    const transport = new FakeSipTransport()
+    const probed = new UserAgent({
+      transport,
+      timers: TIMERS,
+      availability: () => {
+        asked++
+        return unavailable
+      },
+    })
+    try {
+      transport.inject(request('OPTIONS', {branch: 'z9hG4bKprobe1'}))
+      const refused = transport.responses().at(-1) as SipResponse
+      assert.equal(refused.status, 503)
+      assert.equal(refused.reason, 'Draining')
+      assert.equal(refused.headers.get('retry-after'), '17')
+      unavailable = undefined
+      transport.inject(request('OPTIONS', {branch: 'z9hG4bKprobe2'}))
+      assert.equal((transport.responses().at(-1) as SipResponse).status, 200)
+      assert.equal(asked, 2, 'asked once per probe')
+      // A REGISTER is no probe: the owner is not asked.
+      transport.inject(request('REGISTER'))
+      assert.equal(asked, 2)
+    } finally {
+      probed.close()
+    }
+  })
+
   it('answers 501 to an unknown method, 405 to REGISTER, 481 to BYE for an unknown dialog, 481 to a stray CANCEL', () => {
     const unknown = statusFor(request('FOO'))
     assert.equal(unknown.status, 501)
@@ -46,10 +76,12 @@ describe('UserAgent: requests outside a dialog', () => {
     assert.equal(statusFor(request('CANCEL', {branch: 'z9hG4bKnothing'})).status, 481)
   })
 
-  it('refuses extensions it does not support with 420 and Unsupported (§8.2.2.3)', () => {
-    const response = statusFor(request('INVITE', {extra: ['Require: 100rel'], body: OFFER}))
+  it('refuses extensions it does not support with 420 and Unsupported, naming only those (§8.2.2.3)', () => {
+    const response = statusFor(request('INVITE', {extra: ['Require: 100rel, precondition, timer'], body: OFFER}))
     assert.equal(response.status, 420)
-    assert.equal(response.headers.get('unsupported'), '100rel')
+    // 100rel is supported by default; timer only with session timers configured.
+    assert.equal(response.headers.get('unsupported'), 'precondition, timer')
+    assert.equal(response.headers.get('supported'), '100rel')
   })
 
   it('refuses a merged request (same Call-ID, From tag and CSeq by another path) with 482 (§8.2.2.2)', () => {

@@ -10,8 +10,8 @@ import {Readable} from 'node:stream'
 import {afterEach, beforeEach, describe, it} from 'node:test'
 import {pino} from 'pino'
 import type {ClickHouseConnection} from '../../../../../src/cdr/clickhouse.js'
-import {listSegments} from '../../../../../src/cdr/spool-files.js'
-import {ClickHouseCdrWriter} from '../../../../../daemon/telemetry/cdr/clickhouse-writer.js'
+import {listSegments, segmentPath} from '../../../../../src/cdr/spool-files.js'
+import {ClickHouseCdrWriter, withNodeField} from '../../../../../daemon/telemetry/cdr/clickhouse-writer.js'
 import {CdrSpool} from '../../../../../daemon/telemetry/cdr/spool.js'
 import {readSpoolState} from '../../../../../daemon/telemetry/cdr/spool-state.js'
 import {createMetricsRegistry} from '../../../../../daemon/telemetry/metrics/families.js'
@@ -25,7 +25,7 @@ interface Insert {
 }
 
 /** A ClickHouse client that records inserts and fails the ones a test asks it to. */
-const fakeServer = (options: {dedupToken: boolean; engine?: string; failures?: Array<Error | 'lost-ack'>}) => {
+const fakeServer = (options: {dedupToken: boolean; engine?: string; failures?: Array<Error | 'lost-ack'>; nodeColumn?: boolean}) => {
   const inserts: Insert[] = []
   const stored = new Set<string>()
   const failures = [...(options.failures ?? [])]
@@ -37,6 +37,7 @@ const fakeServer = (options: {dedupToken: boolean; engine?: string; failures?: A
         const engine = options.engine ?? 'MergeTree'
         rows = [{engine, create_table_query: engine === 'MergeTree' ? 'CREATE TABLE t (...) ENGINE = MergeTree SETTINGS non_replicated_deduplication_window = 1000' : `CREATE TABLE t (...) ENGINE = ${engine}(c, default, t_local)`}]
       }
+      else if (query.includes('system.columns')) rows = options.nodeColumn === true && query.includes("name = 'node'") ? [{name: 'node'}] : []
       else if (query.includes('WHERE call_sid IN')) rows = [...query.matchAll(/'(CA[0-9a-f]{32})'/g)].map((match) => match[1]).filter((value) => stored.has(value!)).map((value) => ({call_sid: value}))
       return {json: async () => rows}
     },
@@ -70,11 +71,11 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
-const writerWith = (connection: ClickHouseConnection, batchSize: number) => {
+const writerWith = (connection: ClickHouseConnection, batchSize: number, nodeName?: string) => {
   const spool = new CdrSpool(dir)
   spool.open()
   const {families} = createMetricsRegistry()
-  const writer = new ClickHouseCdrWriter({spool, connection, batchSize, flushIntervalMs: 50, metrics: families, log: pino({level: 'silent'})})
+  const writer = new ClickHouseCdrWriter({spool, connection, batchSize, flushIntervalMs: 50, metrics: families, log: pino({level: 'silent'}), ...(nodeName === undefined ? {} : {nodeName})})
   return {spool, writer}
 }
 
@@ -87,6 +88,67 @@ const spoolRows = (spool: CdrSpool, writer: ClickHouseCdrWriter, lines: readonly
 }
 
 describe('ClickHouseCdrWriter', () => {
+  it('adds the node name to every row it sends when the table has the node column, and nothing when it has not; the spool keeps the 21 columns', async () => {
+    for (const nodeColumn of [true, false]) {
+      const server = fakeServer({dedupToken: true, nodeColumn, failures: ['lost-ack']})
+      const {spool, writer} = writerWith(server.connection, 10, 'gw-fra-1')
+      writer.start()
+      spoolRows(spool, writer, [line(1), line(2)])
+      assert.equal(await writer.flush(10_000), true)
+      assert.equal(writer.nodeColumn, nodeColumn)
+      assert.equal(server.inserts.length, 1, 'the resent batch had the same bytes and token')
+      const rows = server.inserts[0]!.body.trim().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>)
+      assert.deepEqual(rows.map((row) => row.node), nodeColumn ? ['gw-fra-1', 'gw-fra-1'] : [undefined, undefined])
+      assert.deepEqual(rows.map((row) => row.call_sid), [sid(1), sid(2)])
+      await writer.stop()
+      spool.close()
+      const spooled = listSegments(dir).map((sequence) => readFileSync(segmentPath(dir, sequence), 'utf8')).join('')
+      assert.ok(spooled.includes(sid(2)), 'the rows are in the spool')
+      assert.doesNotMatch(spooled, /gw-fra-1/, 'as the 21 columns only')
+      rmSync(dir, {recursive: true, force: true})
+      dir = mkdtempSync(join(tmpdir(), 'cc-writer-'))
+    }
+  })
+
+  it('a batch resent after the node column appeared keeps its token (the hash of the spooled rows) and lands once', async () => {
+    const options: {dedupToken: boolean; nodeColumn: boolean; failures: Array<'lost-ack'>} = {dedupToken: true, nodeColumn: false, failures: ['lost-ack']}
+    const server = fakeServer(options)
+    const {spool, writer} = writerWith(server.connection, 10, 'gw-fra-1')
+    const client = server.connection.client as unknown as {exec: (...args: unknown[]) => Promise<unknown>}
+    const exec = client.exec.bind(client)
+    // The table is migrated (and the daemon told, by a config reload) while the first attempt's acknowledgement is lost.
+    let first = true
+    client.exec = async (...args: unknown[]) => {
+      try {
+        return await exec(...args)
+      } finally {
+        if (first) {
+          first = false
+          options.nodeColumn = true
+          writer.recheckTable()
+        }
+      }
+    }
+    writer.start()
+    spoolRows(spool, writer, [line(1), line(2)])
+    assert.equal(await writer.flush(10_000), true)
+    assert.equal(writer.nodeColumn, true, 'the retry looked at the table again')
+    assert.equal(server.inserts.length, 1, 'the resent batch (now with node) was deduplicated by the same token')
+    assert.doesNotMatch(server.inserts[0]!.body, /"node"/, 'what landed is the first attempt, sent before the column existed')
+    assert.equal(server.stored.size, 2)
+    await writer.stop()
+    spool.close()
+  })
+
+  it('withNodeField adds the field to each line and leaves an empty body and a missing name alone', () => {
+    const body = Buffer.from(line(1) + line(2))
+    assert.equal(withNodeField(body, undefined), body)
+    assert.equal(withNodeField(Buffer.alloc(0), 'gw').length, 0)
+    const text = withNodeField(body, 'gw.1').toString()
+    assert.equal(text.split('\n').length, 3, 'two lines and the final newline')
+    assert.ok(text.endsWith('"node":"gw.1"}\n'))
+  })
+
   it('sends batches in spool order and moves the acknowledged position past each', async () => {
     const server = fakeServer({dedupToken: false})
     const {spool, writer} = writerWith(server.connection, 3)

@@ -4,12 +4,12 @@
 // connections of a source that gets banned. Each drop is reported with its
 // reason, the way the daemon counts it.
 import assert from 'node:assert/strict'
-import {once} from 'node:events'
-import {connect, type Socket} from 'node:net'
+import type {Socket} from 'node:net'
 import {afterEach, describe, it} from 'node:test'
 import {parseSipMessage} from '../../../../../src/sip/parser.js'
 import {SipTransport, type SipTransportOptions} from '../../../../../src/sip/transport/sip-transport.js'
 import type {ConnectionVerdict, SipConnectionDropReason} from '../../../../../src/sip/transport/types.js'
+import {closedWithin, dialTcp} from '../../../../helpers/tcp-client.js'
 import {sleep, wire} from '../fake-sip-transport.js'
 
 const options = (branch: string): Buffer =>
@@ -43,26 +43,11 @@ const harness = async (limits: Partial<SipTransportOptions>, screen?: (address: 
   return {transport, port: transport.addresses[0]?.port ?? 0, drops}
 }
 
-/** A client socket from `localAddress`, resolved once connected. */
 const dial = async (port: number, localAddress = '127.0.0.1'): Promise<Socket> => {
-  const socket = connect({port, host: '127.0.0.1', localAddress})
+  const socket = await dialTcp(port, localAddress)
   open.push(socket)
-  socket.on('error', () => {})
-  await once(socket, 'connect')
   return socket
 }
-
-/** Resolves true when the server closes `socket` within `ms`, false otherwise. */
-const closedWithin = (socket: Socket, ms: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    if (socket.destroyed || socket.readableEnded) return resolve(true)
-    const timer = setTimeout(() => resolve(false), ms)
-    socket.once('close', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-    socket.resume()
-  })
 
 const waitUntil = async (probe: () => boolean, ms = 2000): Promise<void> => {
   const deadline = Date.now() + ms
