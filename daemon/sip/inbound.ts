@@ -133,6 +133,12 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const known: KnownSource = {tenant: route.tenant, trunk: route.trunk}
+  const context = incoming.transaction.context
+  if (services.config.trunks.find((trunk) => trunk.id === route.trunk)?.inbound?.require_client_cert === true && !(context.transport === 'tls' && context.peerVerified === true)) {
+    log.info({trunk: route.trunk, transport: context.transport, source: incoming.source.address}, 'inbound call refused: the trunk requires a verified TLS client certificate')
+    refuse(incoming, services, {reason: 'auth_failed', status: 403, phrase: 'Client Certificate Required', known: route.sourceKnown ? known : undefined, lookup})
+    return
+  }
   // A credential-only trunk knows its caller once the digest checks out, not before.
   let sourceKnown = route.sourceKnown
   if (route.credentials) {

@@ -53,7 +53,9 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
     const key = readPem(tls.key, 'key', 'sip.tls.key')
     checkPair(cert, key, tls.cert, 'sip.tls.cert, sip.tls.key')
     const ca = tls.ca === undefined ? undefined : readPem(tls.ca, 'CA', 'sip.tls.ca')
-    server = {cert, key, ca, verifyClient: tls.verify_client, minVersion: tls.min_version, handshakeTimeoutMs: config.security.limits.tls_handshake_timeout_ms}
+    // A trunk that requires client certificates makes the listener ask every client for one; whether it verified is checked per call.
+    const requestClientCert = config.trunks.some((trunk) => trunk.inbound?.require_client_cert === true)
+    server = {cert, key, ca, verifyClient: tls.verify_client, requestClientCert, minVersion: tls.min_version, handshakeTimeoutMs: config.security.limits.tls_handshake_timeout_ms}
     try {
       const x509 = new X509Certificate(cert)
       certificate = {subject: x509.subject.replace(/\n/g, ', '), validTo: new Date(x509.validTo).toISOString()}

@@ -59,6 +59,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'trunks[].inbound.auth': {text: 'Digest authentication of callers: the gateway challenges with 401 (MD5 offered first, then SHA-256).'},
   'trunks[].inbound.auth.username': {text: 'The user name callers must authenticate with.', example: 'acme'},
   'trunks[].inbound.auth.password': {text: 'The password callers must authenticate with. A secret: never shown by `config show`, logs or admin answers.', example: 'change-me'},
+  'trunks[].inbound.require_client_cert': {text: 'Admit the trunk\'s callers only over TLS with a client certificate signed by `sip.tls.ca` (checked per call, so other trunks on the same listener may connect without one; `sip.tls.verify_client` requires one of everyone). A call without one gets 403 and counts as `auth_failed`. Needs a TLS listener and `sip.tls.ca`.', example: 'true'},
   'trunks[].outbound': {text: 'Where `bridge` nodes naming this trunk send calls.'},
   'trunks[].outbound.uri': {text: 'The carrier\'s SIP URI; its host, port and `transport=` parameter say where INVITEs go (DNS A/AAAA only, no SRV).', example: 'sip:sbc.carrier-a.example:5060;transport=udp'},
   'trunks[].outbound.auth': {text: 'Credentials for the carrier\'s digest challenge (401 or 407; one retry).'},

@@ -110,6 +110,8 @@ const trunk = z.strictObject({
       cidrs: withDefault(z.array(cidr), []),
       numbers: withDefault(z.array(pattern(/^\+?[0-9*#]*\*?$/, 'must be digits with an optional leading + and trailing *')), ['*']),
       auth: z.optional(credentials),
+      /** Admit the trunk's callers only over TLS with a client certificate that sip.tls.ca verified. */
+      require_client_cert: withDefault(z.boolean(), false),
     }),
   ),
   outbound: z.optional(
@@ -347,6 +349,10 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
   const tlsListener = config.sip.listen.findIndex((listen) => listen.transport === 'tls')
   if (tlsListener !== -1 && config.sip.tls === undefined) problem(['sip', 'listen', tlsListener, 'transport'], 'a TLS listener needs a certificate and key: set sip.tls.cert and sip.tls.key')
   if (config.sip.tls?.verify_client === true && config.sip.tls.ca === undefined) problem(['sip', 'tls', 'verify_client'], 'verifying client certificates needs the CA that signs them: set sip.tls.ca')
+  config.trunks.forEach((entry, index) => {
+    if (entry.inbound?.require_client_cert !== true) return
+    if (tlsListener === -1 || config.sip.tls?.ca === undefined) problem(['trunks', index, 'inbound', 'require_client_cert'], 'client certificates are checked on a TLS listener against sip.tls.ca: add both')
+  })
   // Our Via and Contact over TLS name the TLS listener: a call placed over TLS needs one.
   const needsTlsListener = (path: PropertyKey[], uri: string): void => {
     if (tlsListener === -1 && isTlsUri(uri)) problem(path, 'a call over TLS (sips: or transport=tls) needs a TLS listener in sip.listen for its Via and Contact')

@@ -28,6 +28,9 @@ export interface TcpConnectionEvents {
   dropped(connection: TcpConnection, reason: SipConnectionDropReason, detail: string | undefined): void
 }
 
+/** What an accepted TLS connection's client certificate must be: none asked for, asked for and noted, or required. */
+export type ClientCertificateCheck = 'off' | 'requested' | 'required'
+
 let nextConnectionId = 1
 
 export class TcpConnection {
@@ -50,8 +53,8 @@ export class TcpConnection {
     private readonly options: TcpConnectionOptions,
     private readonly events: TcpConnectionEvents,
     readonly protocol: SipStreamProtocol = 'tcp',
-    /** For an accepted TLS socket whose handshake is still to come: how long it may take, and whether the client's certificate must verify. */
-    handshake?: {readonly timeoutMs: number; readonly verifyClient: boolean},
+    /** For an accepted TLS socket whose handshake is still to come: how long it may take, and what its client certificate must be. */
+    handshake?: {readonly timeoutMs: number; readonly client: ClientCertificateCheck},
   ) {
     this.local = {address: socket.localAddress ?? '', port: socket.localPort ?? 0}
     this.remote = {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0}
@@ -67,7 +70,7 @@ export class TcpConnection {
       this.handshaking = true
       this.handshakeTimer = setTimeout(() => this.drop('handshake_timeout', `no TLS handshake within ${handshake.timeoutMs} ms`), handshake.timeoutMs)
       this.handshakeTimer.unref()
-      socket.once('secure', () => this.secured(handshake.verifyClient))
+      socket.once('secure', () => this.secured(handshake.client))
     }
   }
 
@@ -76,15 +79,15 @@ export class TcpConnection {
    * certificate through (node:tls decides after the handshake, in the
    * `tls.Server` this socket did not come from), so the verdict is taken
    * here as node:tls takes it: a required certificate that did not verify
-   * closes the connection.
+   * closes the connection; a requested one is only noted (peerVerified).
    */
-  private secured(verifyClient: boolean): void {
+  private secured(client: ClientCertificateCheck): void {
     this.handshaking = false
     clearTimeout(this.handshakeTimer)
-    if (!verifyClient) return
+    if (client === 'off') return
     const error = clientVerifyError(this.socket as TLSSocket)
     if (error === undefined) this.verified = true
-    else this.drop('handshake_failed', `client certificate refused: ${error}`)
+    else if (client === 'required') this.drop('handshake_failed', `client certificate refused: ${error}`)
   }
 
   get isOpen(): boolean {

@@ -14,7 +14,7 @@ import {checkServerIdentity as checkIdentity, connect as connectTls, createSecur
 import type {SipFrameEvent} from '../framer.js'
 import type {SipLimits} from '../parser.js'
 import {plainAddress} from '../../net/cidr.js'
-import {describeTlsError, TcpConnection, type TcpConnectionOptions} from './tcp-connection.js'
+import {describeTlsError, TcpConnection, type ClientCertificateCheck, type TcpConnectionOptions} from './tcp-connection.js'
 import {defaultAdvertise, SipTransportError, type BoundListener, type ConnectionVerdict, type ListenSpec, type SipConnectionDropReason, type SipStreamProtocol, type SipTlsClientProfile, type SipTlsServerOptions, type SocketAddress} from './types.js'
 
 export interface TcpPoolOptions extends TcpConnectionOptions {
@@ -115,8 +115,9 @@ export class TcpPool {
     if (protocol === 'tls') {
       const tls = this.options.tls as SipTlsServerOptions
       // Wrapped only now: a screened-out source never costs a handshake.
-      const secure = new TLSSocket(socket, {isServer: true, secureContext: this.secureContext, requestCert: tls.verifyClient, rejectUnauthorized: tls.verifyClient})
-      connection = this.adopt(secure, 'server', 'tls', {timeoutMs: tls.handshakeTimeoutMs, verifyClient: tls.verifyClient})
+      const client = tls.verifyClient ? 'required' : tls.requestClientCert === true ? 'requested' : 'off'
+      const secure = new TLSSocket(socket, {isServer: true, secureContext: this.secureContext, requestCert: client !== 'off', rejectUnauthorized: tls.verifyClient})
+      connection = this.adopt(secure, 'server', 'tls', {timeoutMs: tls.handshakeTimeoutMs, client})
     } else {
       connection = this.adopt(socket, 'server', 'tcp')
     }
@@ -138,7 +139,7 @@ export class TcpPool {
     return dropped
   }
 
-  private adopt(socket: Socket, role: 'server' | 'client', protocol: SipStreamProtocol, handshake?: {timeoutMs: number; verifyClient: boolean}): TcpConnection {
+  private adopt(socket: Socket, role: 'server' | 'client', protocol: SipStreamProtocol, handshake?: {timeoutMs: number; client: ClientCertificateCheck}): TcpConnection {
     const connection = new TcpConnection(socket, role, this.options, {
       frame: (from, event) => this.events.frame(from, event),
       closed: (gone) => this.forget(gone),

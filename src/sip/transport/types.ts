@@ -136,6 +136,8 @@ export interface SipTlsServerOptions {
   readonly ca?: string | Buffer | undefined
   /** Ask every client for a certificate and refuse the handshake without a valid one. */
   readonly verifyClient: boolean
+  /** Ask every client for a certificate but let it in without one (or with one that fails): its requests say whether it verified (peerVerified). */
+  readonly requestClientCert?: boolean | undefined
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
   /** An accepted connection must finish its handshake within this long. */
   readonly handshakeTimeoutMs: number

@@ -292,3 +292,54 @@ describe('TLS files that cannot be used', () => {
     })
   }
 })
+
+describe('a trunk that requires a client certificate (inbound.require_client_cert)', () => {
+  const gateway = new Gateway()
+
+  before(async () => {
+    await gateway.start(
+      `tenants: [{ id: acme, dialplan: default }]
+trunks:
+  - { id: certs-in, tenant: acme, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1555*"], require_client_cert: true } }
+  - { id: open-in, tenant: acme, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1666*"] } }
+`,
+      tlsSip(),
+    )
+  })
+
+  after(async () => {
+    await gateway.stop()
+  })
+
+  const refusedAuth = (): Promise<number> => gateway.metric(/^clutchcall_call_attempts_refused_total\{tenant="acme",trunk="certs-in",reason="auth_failed"\} (\d+)/m)
+
+  it('takes the trunk\'s call from baresip with a certificate of the CA', async () => {
+    const phone = await Baresip.start({tls: {pem: certs.client.pem, ca: certs.ca}})
+    await phone.dial(`sip:+15550000021@${gateway.sipAddress('tls')};transport=tls`)
+    await phone.waitForEvent('CALL_ESTABLISHED')
+    await phone.hangup()
+    assert.equal((await gateway.hangupOf('+15550000021')).trunk_id, 'certs-in')
+    await phone.quit()
+  })
+
+  it('refuses with 403 a call of the trunk from a certificate of another CA, while another trunk on the same listener takes it', async () => {
+    const phone = await Baresip.start({tls: {pem: certs.rogueClient.pem, ca: certs.ca}})
+    await phone.dial(`sip:+15550000022@${gateway.sipAddress('tls')};transport=tls`)
+    const closed = await phone.waitForEvent('CALL_CLOSED', 10_000)
+    assert.match(closed.param ?? '', /403/, phone.tail())
+    assert.equal(await refusedAuth(), 1)
+    const from = phone.events.length
+    await phone.dial(`sip:+16660000022@${gateway.sipAddress('tls')};transport=tls`)
+    await phone.waitForEvent('CALL_ESTABLISHED', 10_000, from)
+    await phone.hangup()
+    assert.equal((await gateway.hangupOf('+16660000022')).trunk_id, 'open-in')
+    await phone.quit()
+  })
+
+  it('refuses with 403 a call of the trunk that does not come over TLS', async () => {
+    const caller = await runSipp({scenarioXml: uacExpectingRefusal(403), target: gateway.sip, service: '+15550000023', timeoutS: 10})
+    const {code, output} = await caller.done
+    assert.equal(code, 0, output)
+    assert.equal(await refusedAuth(), 2)
+  })
+})

@@ -44,6 +44,14 @@ describe('sip.tls', () => {
     assert.match(problems(`${TLS_LISTENER}  tls: { cert: gw.crt, key: gw.key, min_version: TLSv1.1 }\n`).join('\n'), /^sip\.tls\.min_version: /)
   })
 
+  it('a trunk that requires client certificates needs a TLS listener and sip.tls.ca', () => {
+    const trunk = `${TENANT}trunks:\n  - { id: carrier, tenant: acme, inbound: { cidrs: [192.0.2.1], require_client_cert: true } }\n`
+    const expected = ['trunks[0].inbound.require_client_cert: client certificates are checked on a TLS listener against sip.tls.ca: add both']
+    assert.deepEqual(problems(trunk), expected)
+    assert.deepEqual(problems(`${TLS_LISTENER}  tls: { cert: gw.crt, key: gw.key }\n${trunk}`), expected)
+    assert.equal(parseConfigText(`${TLS_LISTENER}  tls: { cert: gw.crt, key: gw.key, ca: ca.crt }\n${trunk}`, 'ok.yaml').trunks[0]?.inbound?.require_client_cert, true)
+  })
+
   it('bounds the handshake timeout to 100 ms - 60 s', () => {
     assert.match(problems('security:\n  limits: { tls_handshake_timeout_ms: 50 }\n').join('\n'), /^security\.limits\.tls_handshake_timeout_ms: /)
     assert.match(problems('security:\n  limits: { tls_handshake_timeout_ms: 600000 }\n').join('\n'), /^security\.limits\.tls_handshake_timeout_ms: /)
