@@ -6,6 +6,7 @@
 // packets is dropped, a share of the rest is held back by a random delay
 // (uniform in [0, maxDelayMs)); RTCP passes untouched. The relay counts what
 // it did, so a test compares the reported figures with the truth.
+import {randomBytes} from 'node:crypto'
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
 import {prng} from './fuzz.js'
 
@@ -20,6 +21,8 @@ export interface Impairment {
   readonly seed?: number
   /** Share of the forwarded RTP packets whose last octet (an SRTP tag's) is flipped, 0..1; default 0. */
   readonly corruptShare?: number
+  /** Replace the SRTP keys of the caller's INVITE (`inline:` of its crypto lines) with others: the callee gets the wrong key. */
+  readonly swapOfferKeys?: boolean
 }
 
 export interface DirectionStats {
@@ -147,6 +150,8 @@ export class LossyRelay {
         out = rewritten.message
         this.callerMediaPort = rewritten.oldPort
       }
+      // Same length: the Content-Length stays right.
+      if (this.impairment.swapOfferKeys === true) out = Buffer.from(out.toString('latin1').replace(/inline:([A-Za-z0-9+/]{40})/g, () => `inline:${randomBytes(30).toString('base64')}`), 'latin1')
     }
     this.sipServerSide.send(out, this.callee.port, this.callee.address)
   }

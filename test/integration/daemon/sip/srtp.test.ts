@@ -5,9 +5,10 @@
 // crypto lines) gets SRTP on an `optional` trunk and plain RTP on a `none`
 // one; a `required` trunk refuses a plain offer with 488; a plain SIPp caller
 // is bridged to a baresip that requires SRTP (RTP on one leg, SRTP on the
-// other); SRTP with its keys carried over TLS, both directions; and SRTP
+// other); SRTP with its keys carried over TLS, both directions; SRTP
 // packets whose tag a relay corrupts are dropped, counted as lost, and lower
-// the call's MOS.
+// the call's MOS; and a peer whose key the relay swapped in the SDP gets
+// every packet dropped and counted.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {Baresip, freeSipPort, goertzel} from '../../../helpers/baresip.js'
@@ -158,6 +159,42 @@ describe('SRTP packets with a bad tag', () => {
       // The refusals are counted as such, not only as loss.
       const dropped = await gateway.metric(/^clutchcall_srtp_packets_dropped_total\{packet="rtp"\} (\d+)/m)
       assert.ok(dropped >= corrupted - 3 && dropped <= corrupted, `clutchcall_srtp_packets_dropped_total ${dropped}, corrupted ${corrupted}`)
+      await phone.quit()
+    } finally {
+      relay.close()
+    }
+  })
+})
+
+describe('SRTP from a peer whose key the gateway does not have', () => {
+  const gateway = new Gateway()
+
+  before(async () => {
+    await gateway.start(config(await freeSipPort()))
+  })
+
+  after(async () => {
+    await gateway.stop()
+  })
+
+  it('drops every packet of it and counts them: the CDR shows no audio received, the call itself still completes', async () => {
+    const [, port] = gateway.sip.split(':')
+    // The relay hands the gateway other keys than the ones baresip encrypts with.
+    const relay = await LossyRelay.start({address: '127.0.0.1', port: Number(port)}, {dropShare: 0, delayShare: 0, maxDelayMs: 0, swapOfferKeys: true})
+    try {
+      const phone = await Baresip.start({mediaenc: 'srtp-mand'})
+      await phone.dial(`sip:+15550000010@127.0.0.1:${relay.sipPort}`)
+      await phone.waitForEvent('CALL_ESTABLISHED')
+      await sleep(3000)
+      await phone.hangup()
+      await phone.waitForEvent('CALL_CLOSED', 5_000)
+      const end = await gateway.hangupOf('+15550000010')
+      assert.equal(end.status, 'completed')
+      const forwarded = relay.toCallee.rtpForwarded
+      assert.ok(forwarded >= 100, `baresip sent ${forwarded} packets`)
+      assert.equal(end.packets_received, 0, 'not one packet passed its tag')
+      const dropped = await gateway.metric(/^clutchcall_srtp_packets_dropped_total\{packet="rtp"\} (\d+)/m)
+      assert.ok(dropped >= forwarded - 3 && dropped <= forwarded, `clutchcall_srtp_packets_dropped_total ${dropped}, sent ${forwarded}`)
       await phone.quit()
     } finally {
       relay.close()
