@@ -3,7 +3,7 @@ import type {DaemonStatus} from '../src/admin/protocol.js'
 import {BaseCommand} from '../src/cli/base-command.js'
 
 export default class Status extends BaseCommand<DaemonStatus> {
-  static override summary = 'Show the running gateway: node name, pid, version, uptime, health, listeners, calls and telemetry.'
+  static override summary = 'Show the running gateway: node name, pid, version, uptime, health, listeners, calls, the QUIC certificate and telemetry.'
   static override description = 'Asks the daemon over the admin socket. Exits 1 with CC_ERR_DAEMON_NOT_RUNNING when no daemon answers, so scripts can use it as a liveness check.'
 
   static override examples = [
@@ -32,6 +32,13 @@ export default class Status extends BaseCommand<DaemonStatus> {
         ['SIP transactions', status.sip.overloaded ? `${status.sip.transactions} (overloaded: new INVITEs get 503)` : status.sip.transactions],
         ['banned sources', status.sip.bannedSources],
         ...(status.sip.tls === undefined ? [] : [['TLS certificate', `${status.sip.tls.subject}, valid to ${status.sip.tls.validTo}${status.sip.tls.verifyClient ? '; client certificates required' : ''}`] as [string, string]]),
+        ...(status.quic
+          ? ([
+              ['QUIC', `${status.quic.listen} (UDP), ALPN ${status.quic.alpn}, ${status.quic.connections} connection(s), ${status.quic.sessions} session(s)`],
+              ['QUIC certificate', `SHA-256 ${status.quic.certificate.sha256} (${status.quic.certificate.source}, valid until ${status.quic.certificate.notAfter})`],
+              ...(status.quic.webtransport ? [['WebTransport', `${status.quic.webtransport.url} (UDP ${status.quic.webtransport.listen}, HTTP/3)`] as const] : []),
+            ] as const)
+          : []),
       ]))
       this.log(listenersTable(status.listeners))
       this.log(telemetryTable(status.telemetry))

@@ -12,6 +12,7 @@ import {TRACING_OFF_TEXT} from '../src/config/tracing.js'
 import {CCError, toCCError} from '../src/errors.js'
 import {hepCaptureId} from '../src/hep/params.js'
 import {inspectInstance, writePidFile} from '../src/instance.js'
+import {hostForPort, localAddressFor} from '../src/net/addresses.js'
 import {ensureHome} from '../src/paths.js'
 import {VERSION} from '../src/version.js'
 import {AdminServer} from './admin/server.js'
@@ -29,6 +30,7 @@ import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
 import {RpcActivity} from './rpc/activity.js'
 import {JwtVerifier} from './rpc/jwt.js'
+import type {QuicEndpoint} from './quic/endpoint.js'
 import type {WebRtcEndpoint} from './webrtc/endpoint.js'
 
 /** Q.850 normal clearing: what calls left at the end of a drain are hung up with. */
@@ -52,6 +54,8 @@ export class Gateway {
   /** SDK RPCs publish what they went through here; the tracing sink subscribes. */
   private readonly rpcActivity = new RpcActivity()
   private webrtc: WebRtcEndpoint | undefined
+  private quic: QuicEndpoint | undefined
+  private quicAlpn = ''
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
   private draining: Promise<void> | undefined
@@ -82,7 +86,7 @@ export class Gateway {
     this.cdr = config.cdr.enabled ? new CdrSink({config: config.cdr, spoolDir: loaded.paths.spoolDir, journalDir: loaded.paths.journalDir, calls: this.calls, metrics: this.metrics.families, log, nodeName}) : undefined
     this.hep = new HepSink({config: {...config.heplify, capture_id: hepCaptureId(config.heplify.capture_id, nodeName)}, calls: this.calls, metrics: this.metrics.families, log})
     // No collector configured, no sink and no export thread (src/config/tracing.ts).
-    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url}, calls: this.calls, log, instanceId: nodeName}) : undefined
+    this.tracing = loaded.tracing.enabled ? new TracingSink({config: {endpoint: loaded.tracing.target, url: loaded.tracing.url, protocol: loaded.tracing.protocol}, calls: this.calls, log, instanceId: nodeName}) : undefined
     this.tracing?.attachRpc(this.rpcActivity)
     this.admin = new AdminServer({
       socketPath: loaded.socketPath,
@@ -139,6 +143,7 @@ export class Gateway {
     if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
     await this.startWebRtc()
+    await this.startQuic()
   }
 
   /** The abuse guard's counters and banned-sources gauge. */
@@ -181,6 +186,34 @@ export class Gateway {
     return info === undefined ? {} : {tls: {...info, verifyClient: this.loaded.config.sip.tls?.verify_client ?? false}}
   }
 
+  /** The SDK's QUIC listener (quic.enabled; the schema guarantees auth.jwt then). */
+  private async startQuic(): Promise<void> {
+    const {config, paths} = this.loaded
+    const jwt = config.auth.jwt
+    if (!config.quic.enabled || !jwt || !this.media || !this.sip?.dialer) return
+    const verifier = new JwtVerifier(jwt, new Set(config.tenants.map((tenant) => tenant.id)))
+    // The native QUIC stack is loaded only when the listener is on.
+    const {QuicEndpoint, QUIC_ALPN} = await import('./quic/endpoint.js')
+    this.quicAlpn = QUIC_ALPN
+    const handshakes = this.metrics.families.quicHandshakeSeconds
+    this.quic = new QuicEndpoint({
+      config: config.quic,
+      quicDir: paths.quicDir,
+      services: {config, calls: this.calls, dialer: this.sip.dialer, media: this.media, verifier, activity: this.rpcActivity, rtpAddress: config.rtp.address, log: this.log, isDraining: () => this.isDraining},
+      observeHandshake: (result, seconds) => handshakes.observe({result}, seconds),
+      isDraining: () => this.isDraining,
+      log: this.log,
+    })
+    await this.quic.start()
+  }
+
+  private webTransportStatus(): {listen: string; url: string} | null {
+    const address = this.quic?.webTransportAddress
+    if (!address) return null
+    const {host, port} = address
+    return {listen: `${hostForPort(host)}:${port}`, url: `https://${hostForPort(localAddressFor(host))}:${port}${this.loaded.config.quic.webtransport.path}`}
+  }
+
   listeners(): Listener[] {
     const {rtp} = this.loaded.config
     const listeners: Listener[] = [
@@ -191,6 +224,12 @@ export class Gateway {
     if (this.webrtc) {
       const {host, port} = this.webrtc.address
       listeners.push({name: 'webrtc', transport: 'http', address: host, port, url: this.webrtc.url})
+    }
+    if (this.quic) {
+      const {host, port} = this.quic.address
+      listeners.push({name: 'quic', transport: 'udp', address: host, port})
+      const webTransport = this.quic.webTransportAddress
+      if (webTransport) listeners.push({name: 'webtransport', transport: 'udp', address: webTransport.host, port: webTransport.port})
     }
     if (this.metricsServer) {
       const {host, port} = this.metricsServer.address
@@ -223,13 +262,22 @@ export class Gateway {
         takingCalls: this.sip?.takingCalls() ?? false,
         ...this.tlsStatus(),
       },
+      quic: this.quic ? {listen: `${hostForPort(this.quic.address.host)}:${this.quic.address.port}`, alpn: this.quicAlpn, webtransport: this.webTransportStatus(), ...this.quic.status()} : null,
       telemetry: {
         metrics: this.metricsServer
           ? {enabled: true, target: this.metricsServer.url, state: 'serving'}
           : {enabled: false, target: null, state: 'off'},
         tracing: this.tracing
-          ? {enabled: true, target: this.tracing.endpoint, state: this.tracing.state, reason: null, configuredBy: this.loaded.tracing.configuredBy}
-          : {enabled: false, target: null, state: 'off', reason: this.loaded.tracing.offReason ?? 'disabled', configuredBy: null},
+          ? {
+              enabled: true,
+              target: this.tracing.endpoint,
+              state: this.tracing.state,
+              reason: null,
+              configuredBy: this.loaded.tracing.configuredBy,
+              protocol: this.tracing.protocol,
+              protocolSetBy: this.loaded.tracing.protocolSetBy,
+            }
+          : {enabled: false, target: null, state: 'off', reason: this.loaded.tracing.offReason ?? 'disabled', configuredBy: null, protocol: null, protocolSetBy: null},
         cdr: this.cdr
           ? {enabled: true, target: config.cdr.clickhouse ? `${config.cdr.clickhouse.url} ${config.cdr.clickhouse.database}.${config.cdr.clickhouse.table}` : `embedded spool ${paths.spoolDir}`, state: this.cdr.state}
           : {enabled: false, target: null, state: 'off'},
@@ -365,6 +413,7 @@ export class Gateway {
     this.callMetrics.stop()
     // Before SIP: the SDK sessions' calls still get their BYEs out.
     await this.webrtc?.stop().catch((error: unknown) => this.log.warn({err: error}, 'WebRTC endpoint stop failed'))
+    await this.quic?.stop().catch((error: unknown) => this.log.warn({err: error}, 'QUIC listener stop failed'))
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
     // After SIP and media: the last BYEs and RTCP BYEs of a drain are captured too.

@@ -38,7 +38,7 @@ import {fileURLToPath} from 'node:url'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
 import {CLK_TCK, CORES, machineTicks, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
-import {elapsedSeconds, freeUdpPort, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
+import {elapsedSeconds, freeUdpPort, rawAudioFromPcap, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const scenarios = join(root, 'bench', 'scenarios')
@@ -282,27 +282,6 @@ const lagQuantiles = (before, after, q) => {
     result.push({shard, value, samples: total, over: finite ? {le: finite[0], share: (total - finite[1]) / total} : undefined})
   }
   return result.sort((a, b) => Number(a.shard) - Number(b.shard))
-}
-
-// ---- the pcap, as the raw PCMA file SIPp's rtp_stream plays ----
-
-const rawAudioFromPcap = (pcapFile) => {
-  const data = readFileSync(pcapFile)
-  const little = data.readUInt32LE(0) === 0xa1b2c3d4
-  const u32 = (offset) => (little ? data.readUInt32LE(offset) : data.readUInt32BE(offset))
-  const payloads = []
-  for (let offset = 24; offset + 16 <= data.length; ) {
-    const length = u32(offset + 8)
-    const frame = data.subarray(offset + 16, offset + 16 + length)
-    offset += 16 + length
-    if (frame.length < 14 + 20 + 8 + 12 || frame.readUInt16BE(12) !== 0x0800) continue
-    const ip = frame.subarray(14)
-    if (ip[9] !== 17) continue
-    const rtp = ip.subarray((ip[0] & 0x0f) * 4 + 8)
-    if (rtp[0] >> 6 !== 2 || (rtp[1] & 0x7f) !== 8) continue
-    payloads.push(rtp.subarray(12 + (rtp[0] & 0x0f) * 4))
-  }
-  return Buffer.concat(payloads)
 }
 
 // ---- the run ----

@@ -3,9 +3,13 @@
 // against one with tracing on, in one run (goal: on >= 90 % of off).
 //
 // Two daemons in temporary homes on their echo dialplan, one with
-// `tracing.enabled: false`, one exporting OTLP/HTTP (protobuf) to a real
-// receiver: a plain HTTP server in this process answering 200 to
-// `POST /v1/traces`. It only keeps the bodies during a run; after the run,
+// `tracing.enabled: false`, one exporting to a real receiver in this process:
+// with PROTOCOL=http/protobuf (the default) OTLP/HTTP, a plain HTTP server
+// answering 200 to `POST /v1/traces`; with PROTOCOL=grpc OTLP/gRPC
+// (`tracing.protocol: grpc`), a @grpc/grpc-js server answering
+// `opentelemetry.proto.collector.trace.v1.TraceService/Export` with an empty
+// ExportTraceServiceResponse (the request bytes kept as they came, the way
+// the HTTP receiver keeps bodies). It only keeps the bodies during a run; after the run,
 // outside the measured window, it decodes them with the official
 // opentelemetry-proto definitions (the test suite's `otlp-proto-root`) to
 // count the spans, and the run waits until every call's root span has
@@ -25,9 +29,11 @@
 // setup rate), which other processes disturb less than the rate.
 //
 //   npm run bench:tracing
+//   PROTOCOL=grpc npm run bench:tracing        (or npm run bench:tracing:grpc)
+//   PROTOCOL=both npm run bench:tracing        (off, HTTP and gRPC daemons in the same rounds: each on/off, and grpc/http)
 //   ROUNDS=15 CALLS=5000 npm run bench:tracing
 //
-// Environment: ROUNDS (11: the rounds' ratios spread ±30 % on a shared 2-core
+// Environment: PROTOCOL (http/protobuf, grpc or both), ROUNDS (11: the rounds' ratios spread ±30 % on a shared 2-core
 // machine, so the median needs that many), CALLS (3000 per run), WARMUP (2000 calls per
 // daemon), CONCURRENCY (30: SIPp -l), SHARDS (auto), QUIET_WAIT_S (10: before
 // each round, wait up to this long for other processes to quieten),
@@ -57,18 +63,32 @@ const CONCURRENCY = numberEnv('CONCURRENCY', 30)
 const SHARDS = process.env.SHARDS ?? 'auto'
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 10)
 const SIPP_MEDIA_PORT = process.env.SIPP_MEDIA_PORT === undefined ? undefined : Number(process.env.SIPP_MEDIA_PORT)
+const PROTOCOL = process.env.PROTOCOL ?? 'http/protobuf'
+if (!['http/protobuf', 'grpc', 'both'].includes(PROTOCOL)) {
+  process.stderr.write(`PROTOCOL must be http/protobuf, grpc or both, not ${PROTOCOL}\n`)
+  process.exit(2)
+}
+/** The protocols measured: one "on" daemon each. */
+const PROTOCOLS = PROTOCOL === 'both' ? ['http/protobuf', 'grpc'] : [PROTOCOL]
+/** How a daemon is named in the table: `off`, `http`, `grpc`. */
+const LABEL = {'http/protobuf': 'http', grpc: 'grpc'}
 const GOAL = 0.9
 const SCENARIO = 'uac-setup-bye'
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const fixed = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
 const pct = (value) => `${fixed(value)}%`
 
-// ---- the OTLP/HTTP receiver ----
+// ---- the OTLP receiver ----
 
 const require = createRequire(import.meta.url)
 const {ExportTraceServiceRequest} = require('otlp-proto-root/build/src/generated/root.js').opentelemetry.proto.collector.trace.v1
 
 class Receiver extends EventEmitter {
+  constructor(protocol) {
+    super()
+    this.protocol = protocol
+  }
+
   requests = 0
   bytes = 0
   spans = 0
@@ -93,8 +113,35 @@ class Receiver extends EventEmitter {
   })
 
   async start() {
+    if (this.protocol === 'grpc') return this.startGrpc()
     await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve))
     return `http://127.0.0.1:${this.server.address().port}`
+  }
+
+  /** TraceService/Export over gRPC: the request bytes kept undecoded, an empty response (zero bytes of protobuf). */
+  async startGrpc() {
+    const grpc = await import('@grpc/grpc-js')
+    const exportMethod = {
+      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestDeserialize: (bytes) => bytes,
+      responseSerialize: () => Buffer.alloc(0),
+    }
+    this.grpcServer = new grpc.Server()
+    this.grpcServer.addService({Export: exportMethod}, {
+      Export: (call, callback) => {
+        this.requests++
+        this.bytes += call.request.length
+        this.undecoded.push(call.request)
+        callback(null, {})
+        this.emit('request')
+      },
+    })
+    const port = await new Promise((resolve, reject) =>
+      this.grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    )
+    return `http://127.0.0.1:${port}`
   }
 
   /** Decodes what arrived since the last call: counts spans and root (`call`) spans. */
@@ -130,6 +177,10 @@ class Receiver extends EventEmitter {
   }
 
   stop() {
+    if (this.grpcServer) {
+      this.grpcServer.forceShutdown()
+      return Promise.resolve()
+    }
     this.server.closeAllConnections()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
@@ -137,13 +188,19 @@ class Receiver extends EventEmitter {
 
 // ---- the daemons ----
 
-const receiver = new Receiver()
-const endpoint = await receiver.start()
+const receivers = new Map()
+for (const protocol of PROTOCOLS) {
+  const receiver = new Receiver(protocol)
+  receivers.set(protocol, {receiver, endpoint: await receiver.start()})
+}
 const scenarioFile = join(root, 'bench', 'scenarios', `${SCENARIO}.xml`)
 
-const makeDaemon = async (mode, rtpMin) => {
+/** A daemon with tracing off (`protocol` undefined) or exporting with `protocol` to its receiver. */
+const makeDaemon = async (protocol, rtpMin) => {
+  const mode = protocol === undefined ? 'off' : LABEL[protocol]
   const home = mkdtempSync(join(tmpdir(), `cc-bench-tracing-${mode}-`))
-  const tracing = mode === 'on' ? `tracing:\n  enabled: true\n  endpoint: ${endpoint}\n` : 'tracing:\n  enabled: false\n'
+  const to = protocol === undefined ? undefined : receivers.get(protocol)
+  const tracing = to ? `tracing:\n  enabled: true\n  endpoint: ${to.endpoint}\n  protocol: ${protocol}\n` : 'tracing:\n  enabled: false\n'
   writeFileSync(
     join(home, 'clutchcall.yaml'),
     `sip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n` +
@@ -152,10 +209,10 @@ const makeDaemon = async (mode, rtpMin) => {
   )
   copyFileSync(scenarioFile, join(home, `${SCENARIO}.xml`))
   // The environment must not switch tracing or move the endpoint behind the config's back.
-  const cli = daemonIn(home, {unset: ['OTEL_SDK_DISABLED', 'OTEL_EXPORTER_OTLP_ENDPOINT']})
+  const cli = daemonIn(home, {unset: ['OTEL_SDK_DISABLED', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']})
   const {pid, sipPort} = cli.start()
   const admin = await Admin.connect(join(home, 'admin.sock'), 'bench-tracing')
-  return {mode, home, cli, pid, sipPort, admin, runs: []}
+  return {mode, protocol, receiver: to?.receiver, endpoint: to?.endpoint, home, cli, pid, sipPort, admin, runs: []}
 }
 
 const daemons = []
@@ -167,7 +224,7 @@ const cleanup = () => {
     daemon.cli.stop()
     if (process.env.KEEP !== '1') rmSync(daemon.home, {recursive: true, force: true})
   }
-  void receiver.stop()
+  for (const {receiver} of receivers.values()) void receiver.stop()
 }
 process.once('SIGINT', () => {
   cleanup()
@@ -175,12 +232,15 @@ process.once('SIGINT', () => {
 })
 
 let off
-let on
+const ons = []
 try {
-  off = await makeDaemon('off', 10_000)
+  off = await makeDaemon(undefined, 10_000)
   daemons.push(off)
-  on = await makeDaemon('on', 14_000)
-  daemons.push(on)
+  for (const [index, protocol] of PROTOCOLS.entries()) {
+    const on = await makeDaemon(protocol, 14_000 + 4000 * index)
+    daemons.push(on)
+    ons.push(on)
+  }
 } catch (error) {
   log(error.message)
   cleanup()
@@ -198,7 +258,8 @@ const run = async (daemon, calls) => {
     '-mp', String(mediaPort), '-m', String(calls), '-l', String(CONCURRENCY), '-r', String(100 * CONCURRENCY), '-rp', '100',
     '-nostdin', '-trace_rtt', '-rtt_freq', '1', '-trace_stat', '-fd', '1', '-trace_err', '-timeout', `${Math.ceil(calls / 50) + 30}s`, '-timeout_error',
   ]
-  const rootsBefore = receiver.roots
+  const {receiver} = daemon
+  const rootsBefore = receiver?.roots ?? 0
   const daemonBefore = readTicks(`/proc/${daemon.pid}/stat`)
   const mainBefore = readTicks(`/proc/${daemon.pid}/task/${daemon.pid}/stat`)
   const machineBefore = machineTicks()
@@ -224,7 +285,7 @@ const run = async (daemon, calls) => {
   const stats = sippStats(daemon.home, SCENARIO, pid) ?? {}
   const succeeded = Number(stats['SuccessfulCall(C)'] ?? 0)
   let exported = true
-  if (daemon.mode === 'on') {
+  if (receiver) {
     receiver.decode()
     exported = await receiver.untilRoots(rootsBefore + succeeded, 15_000)
   }
@@ -249,7 +310,7 @@ const run = async (daemon, calls) => {
     other: Math.max(0, other),
     // This script's CPU per call while SIPp ran (the receiver's share in the "on" runs: it competes with the daemon for the cores).
     benchMsPerCall: (selfUsage.user + selfUsage.system) / 1000 / Math.max(1, succeeded),
-    spans: daemon.mode === 'on' ? receiver.roots - rootsBefore : 0,
+    spans: receiver ? receiver.roots - rootsBefore : 0,
     exported,
     idle,
     errors: sippErrors(daemon.home, SCENARIO, pid),
@@ -258,7 +319,7 @@ const run = async (daemon, calls) => {
 
 const runLine = (label, entry) =>
   `${label.padEnd(9)} ${entry.mode.padEnd(4)} ${String(entry.succeeded).padStart(6)} ${String(entry.failed).padStart(6)} ${String(entry.retrans).padStart(7)}  ${fixed(entry.rate).padStart(6)}  ` +
-  `${String(entry.p50).padStart(4)} ${String(entry.p99).padStart(4)}   ${fixed(entry.cpuMsPerCall, 2).padStart(5)} ${fixed(entry.mainMsPerCall, 2).padStart(5)}   ${pct(entry.other).padStart(5)}   ${entry.mode === 'on' ? `${entry.spans}${entry.exported ? '' : ' (missing!)'}` : '-'}`
+  `${String(entry.p50).padStart(4)} ${String(entry.p99).padStart(4)}   ${fixed(entry.cpuMsPerCall, 2).padStart(5)} ${fixed(entry.mainMsPerCall, 2).padStart(5)}   ${pct(entry.other).padStart(5)}   ${entry.mode === 'off' ? '-' : `${entry.spans}${entry.exported ? '' : ' (missing!)'}`}`
 
 const clean = (entry) => entry.code === 0 && entry.failed === 0 && entry.succeeded === entry.calls
 
@@ -266,13 +327,15 @@ const clean = (entry) => entry.code === 0 && entry.failed === 0 && entry.succeed
 
 const QUIET = 25
 const sippVersion = spawnSync('sipp', ['-v'], {encoding: 'utf8'}).stdout.match(/v[\d.]+\S*/)?.[0] ?? '?'
-log(`bench:tracing — node ${process.version}, ${CORES} cores, SIPp ${sippVersion} on the same machine, ${new Date().toISOString()}`)
-log(`daemons: off pid ${off.pid} (tracing.enabled: false), on pid ${on.pid} (exporting to ${endpoint}/v1/traces, a plain HTTP server in this script); machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
-log(`${ROUNDS} rounds of ${CALLS} calls per daemon (INVITE -> 200 -> ACK -> BYE, at most ${CONCURRENCY} in flight, no rate limit), order flipped every round; rate = 200 OKs per second`)
+log(`bench:tracing (${PROTOCOLS.join(' and ')}) — node ${process.version}, ${CORES} cores, SIPp ${sippVersion} on the same machine, ${new Date().toISOString()}`)
+const receiverText = (daemon) =>
+  daemon.protocol === 'grpc' ? `${daemon.endpoint} over OTLP/gRPC, a @grpc/grpc-js server in this script` : `${daemon.endpoint}/v1/traces, a plain HTTP server in this script`
+log(`daemons: off pid ${off.pid} (tracing.enabled: false), ${ons.map((on) => `${on.mode} pid ${on.pid} (exporting to ${receiverText(on)})`).join(', ')}; machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+log(`${ROUNDS} rounds of ${CALLS} calls per daemon (INVITE -> 200 -> ACK -> BYE, at most ${CONCURRENCY} in flight, no rate limit), order rotated every round; rate = 200 OKs per second`)
 log('')
 log('run       mode  calls failed retrans  rate/s  INVITE->200 ms  daemon ms CPU  other*  root spans')
 log('                                               p50  p99   per call main            received')
-for (const daemon of [off, on]) {
+for (const daemon of daemons) {
   const entry = await run(daemon, WARMUP)
   log(runLine('warm-up', entry))
   if (entry.succeeded === 0) {
@@ -285,7 +348,9 @@ for (const daemon of [off, on]) {
 for (let round = 1; round <= ROUNDS; round++) {
   const quiet = await waitForQuietMachine({maxWaitS: QUIET_WAIT_S, sampleMs: 1000, busyBelow: QUIET})
   if (quiet.busy >= QUIET) log(`          (machine ${pct(quiet.busy)} busy with other work after waiting ${fixed(quiet.waitedS)} s: measuring anyway)`)
-  for (const daemon of round % 2 === 1 ? [off, on] : [on, off]) {
+  // Rotated (with two daemons: off,on then on,off), so drift on this shared machine falls on every daemon alike.
+  const shift = (round - 1) % daemons.length
+  for (const daemon of [...daemons.slice(shift), ...daemons.slice(0, shift)]) {
     const entry = await run(daemon, CALLS)
     daemon.runs.push(entry)
     log(runLine(`round ${round}`, entry))
@@ -295,30 +360,44 @@ for (let round = 1; round <= ROUNDS; round++) {
 
 log('          (* % of a core other processes took while SIPp ran: the machine minus the daemon, SIPp and this script)')
 
+/** The median of the rounds' ratios of `a`'s rate to `b`'s (each round pairs runs seconds apart), and the rounds' ratios. */
+const pairedRatio = (a, b) => {
+  const paired = b.runs.map((entry, index) => a.runs[index].rate / entry.rate)
+  return {ratio: median(paired), paired}
+}
 const offRate = median(off.runs.map((entry) => entry.rate))
-const onRate = median(on.runs.map((entry) => entry.rate))
-const paired = off.runs.map((entry, index) => on.runs[index].rate / entry.rate)
-const ratio = median(paired)
 const offCpu = median(off.runs.map((entry) => entry.cpuMsPerCall))
-const onCpu = median(on.runs.map((entry) => entry.cpuMsPerCall))
-const quietRounds = off.runs.map((entry, index) => [entry, on.runs[index]]).filter(([a, b]) => a.other < QUIET && b.other < QUIET)
 const offMain = median(off.runs.map((entry) => entry.mainMsPerCall))
-const onMain = median(on.runs.map((entry) => entry.mainMsPerCall))
 const offBench = median(off.runs.map((entry) => entry.benchMsPerCall))
-const onBench = median(on.runs.map((entry) => entry.benchMsPerCall))
-const allClean = [...off.runs, ...on.runs].every(clean)
-const allExported = on.runs.every((entry) => entry.exported)
-const status = await on.admin.request('daemon.status')
-receiver.decode()
 log('')
-log(`median setup rate: off ${fixed(offRate)} calls/s, on ${fixed(onRate)} calls/s (ratio of the medians ${fixed(onRate / offRate, 3)})`)
-log(`on/off: ${fixed(ratio, 3)} (median of the rounds: ${paired.map((value) => fixed(value, 2)).join(', ')})`)
-log(`  rounds where other processes took < ${QUIET}% in both runs: ${quietRounds.length}${quietRounds.length > 0 ? `, their median on/off ${fixed(median(quietRounds.map(([a, b]) => b.rate / a.rate)), 3)}` : ''}`)
-log(`median daemon CPU per call: off ${fixed(offCpu, 2)} ms, on ${fixed(onCpu, 2)} ms (+${fixed(onCpu - offCpu, 2)} ms, ${fixed((100 * (onCpu - offCpu)) / offCpu)}%); main thread off ${fixed(offMain, 2)} ms, on ${fixed(onMain, 2)} ms (+${fixed(onMain - offMain, 2)} ms: a main-thread-bound rate would be ${fixed(offMain / onMain, 2)} of off)`)
-log(`this script's CPU per call while SIPp ran (the receiver, in the on runs): off ${fixed(offBench, 3)} ms, on ${fixed(onBench, 3)} ms`)
-log(`exporter: ${receiver.requests} requests, ${fixed(receiver.bytes / 1e6, 1)} MB, ${receiver.spans} spans for ${receiver.roots} traced calls (${fixed(receiver.spans / Math.max(1, receiver.roots), 1)} spans per call); daemon tracing state: ${status.telemetry?.tracing?.state ?? '?'}`)
-if (!allClean) log('warning: some runs had failed calls or SIPp errors (see above): the rates are not clean')
-if (!allExported) log('warning: some traced calls never reached the receiver')
-log(`goal ≥ ${GOAL.toFixed(2)}: ${ratio >= GOAL ? 'met' : 'not met'}`)
+const verdicts = []
+for (const on of ons) {
+  const onRate = median(on.runs.map((entry) => entry.rate))
+  const {ratio, paired} = pairedRatio(on, off)
+  const quietRounds = off.runs.map((entry, index) => [entry, on.runs[index]]).filter(([a, b]) => a.other < QUIET && b.other < QUIET)
+  const onCpu = median(on.runs.map((entry) => entry.cpuMsPerCall))
+  const onMain = median(on.runs.map((entry) => entry.mainMsPerCall))
+  const onBench = median(on.runs.map((entry) => entry.benchMsPerCall))
+  const status = await on.admin.request('daemon.status')
+  const {receiver} = on
+  receiver.decode()
+  log(`${on.protocol} (daemon tracing protocol: ${status.telemetry?.tracing?.protocol ?? '?'}, state: ${status.telemetry?.tracing?.state ?? '?'})`)
+  log(`  median setup rate: off ${fixed(offRate)} calls/s, on ${fixed(onRate)} calls/s (ratio of the medians ${fixed(onRate / offRate, 3)})`)
+  log(`  on/off: ${fixed(ratio, 3)} (median of the rounds: ${paired.map((value) => fixed(value, 2)).join(', ')})`)
+  log(`  rounds where other processes took < ${QUIET}% in both runs: ${quietRounds.length}${quietRounds.length > 0 ? `, their median on/off ${fixed(median(quietRounds.map(([a, b]) => b.rate / a.rate)), 3)}` : ''}`)
+  log(`  median daemon CPU per call: off ${fixed(offCpu, 2)} ms, on ${fixed(onCpu, 2)} ms (+${fixed(onCpu - offCpu, 2)} ms, ${fixed((100 * (onCpu - offCpu)) / offCpu)}%); main thread off ${fixed(offMain, 2)} ms, on ${fixed(onMain, 2)} ms (+${fixed(onMain - offMain, 2)} ms: a main-thread-bound rate would be ${fixed(offMain / onMain, 2)} of off)`)
+  log(`  this script's CPU per call while SIPp ran (the receiver, in the on runs): off ${fixed(offBench, 3)} ms, on ${fixed(onBench, 3)} ms`)
+  log(`  exporter: ${receiver.requests} requests, ${fixed(receiver.bytes / 1e6, 1)} MB, ${receiver.spans} spans for ${receiver.roots} traced calls (${fixed(receiver.spans / Math.max(1, receiver.roots), 1)} spans per call)`)
+  if (!on.runs.every((entry) => entry.exported)) log('  warning: some traced calls never reached the receiver')
+  verdicts.push(`${on.protocol} ${fixed(ratio, 3)} ${ratio >= GOAL ? 'met' : 'not met'}`)
+}
+const grpcOn = ons.find((on) => on.protocol === 'grpc')
+const httpOn = ons.find((on) => on.protocol === 'http/protobuf')
+if (grpcOn && httpOn) {
+  const {ratio, paired} = pairedRatio(grpcOn, httpOn)
+  log(`grpc/http: ${fixed(ratio, 3)} (median of the rounds: ${paired.map((value) => fixed(value, 2)).join(', ')})`)
+}
+if (![...off.runs, ...ons.flatMap((on) => on.runs)].every(clean)) log('warning: some runs had failed calls or SIPp errors (see above): the rates are not clean')
+log(`goal ≥ ${GOAL.toFixed(2)}: ${verdicts.join(', ')}`)
 
 cleanup()

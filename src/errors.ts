@@ -77,11 +77,13 @@ export const ERRORS = {
   CC_ERR_SYNTH_LOCAL: spec('The synthetic caller cannot run here: {detail}', 'Check that this host has a route to the target (or pass --local-address) and that UDP ports 40000-59999 are not all taken.', -32061),
   CC_ERR_SYNTH_JUNIT_WRITE: spec('Cannot write the JUnit report {file}: {detail}', 'Pass a --junit path in a folder this user can write to.', -32062),
   CC_ERR_SMOKE_FAILED: spec('Smoke test failed: {failed} of {total} check(s) failed ({checks})', 'Each FAIL line says what is wrong (with --json: .error.data.checks); `clutchcall status` and the daemon log say more.', -32063),
-  CC_ERR_RPC_UNAUTHENTICATED: spec('The SDK client is not authenticated: {reason}', 'Send `Authorization: Bearer <JWT>` signed by a key of auth.jwt, with its issuer and audience, a tenant claim, and exp/nbf that hold now.', -32070),
+  CC_ERR_RPC_UNAUTHENTICATED: spec('The SDK client is not authenticated: {reason}', 'Send a JWT (`Authorization: Bearer <JWT>` with a WebRTC offer; `token` of session.open over QUIC) signed by a key of auth.jwt, with its issuer and audience, a tenant claim, and exp/nbf that hold now.', -32070),
   CC_ERR_RPC_BAD_FRAME: spec('The SDK frame cannot be parsed: {detail}', 'A frame is 10 header bytes (version 1, kind, method_id u32, request_id u32, big-endian) and a UTF-8 JSON payload; see docs/sdk-rpc.md.', -32071),
   CC_ERR_RPC_UNKNOWN_METHOD: spec('Unknown SDK method id {method_id}', 'Known method ids: {known}.', -32072),
   CC_ERR_RPC_INVALID_PARAMS: spec('Invalid params for {method}: {detail}', 'See the method table in docs/sdk-rpc.md.', -32073),
   CC_ERR_WEBRTC_OFFER: spec('The WebRTC offer cannot be answered: {detail}', 'POST an SDP offer (Content-Type: application/sdp) with an audio m-line offering PCMU and a DataChannel.', -32074),
+  CC_ERR_QUIC_LIMIT: spec('QUIC limit reached: {detail}', 'The limits are quic.limits.* in the config (docs/quic.md); close connections or streams that are no longer needed, or raise the limit.', -32075),
+  CC_ERR_QUIC_CERT: spec('The QUIC certificate cannot be used: {detail}', 'Give quic.cert and quic.key as PEM files readable by the daemon (a certificate and its private key), or remove both to use a generated self-signed certificate.', -32076),
   CC_ERR_DRAINING: spec('The gateway is draining and takes no new work', 'Wait for the stop to finish, then start it again.', -32024),
 } as const satisfies Record<string, ErrorSpec>
 

@@ -1,5 +1,6 @@
 // Where ClutchCall keeps its state. The home directory holds the admin socket,
-// the pid file, the daemon log, the CDR spool, the active-call journal and recordings.
+// the pid file, the daemon log, the CDR spool, the active-call journal, recordings
+// and the generated QUIC certificate.
 import {mkdirSync, statSync, chmodSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -17,6 +18,8 @@ export interface HomePaths {
   /** The active-call journal (crash-safe billing: src/cdr/journal-format.ts). */
   readonly journalDir: string
   readonly recordingsDir: string
+  /** The generated QUIC certificate and key, when quic.cert / quic.key are not configured. */
+  readonly quicDir: string
 }
 
 /** Expands a leading `~/` the way a shell would, so config values like `~/.clutchcall/admin.sock` work. */
@@ -31,6 +34,7 @@ export const homePaths = (home: string): HomePaths => ({
   spoolDir: join(home, 'cdr-spool'),
   journalDir: join(home, 'journal'),
   recordingsDir: join(home, 'recordings'),
+  quicDir: join(home, 'quic'),
 })
 
 /** `$CLUTCHCALL_HOME`, else `~/.clutchcall`. System services set CLUTCHCALL_HOME=/var/lib/clutchcall in their unit. */

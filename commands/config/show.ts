@@ -14,7 +14,7 @@ export interface ConfigShowResult {
 
 export default class ConfigShow extends BaseCommand<ConfigShowResult> {
   static override summary = 'Print the effective config: file, defaults and environment merged, secrets redacted.'
-  static override description = 'Shows what the daemon would run with. Every default is filled in (tracing.enabled shows whether traces are exported: only when a collector is configured), environment overrides (CLUTCHCALL_HOME, CLUTCHCALL_CONFIG, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_SDK_DISABLED) are applied and named, and every password is printed as ********.'
+  static override description = 'Shows what the daemon would run with. Every default is filled in (tracing.enabled shows whether traces are exported: only when a collector is configured), environment overrides (CLUTCHCALL_HOME, CLUTCHCALL_CONFIG, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_SDK_DISABLED) are applied and named, and every password is printed as ********.'
 
   static override examples = [
     {description: 'The effective config as YAML', command: '<%= config.bin %> <%= command.id %>'},

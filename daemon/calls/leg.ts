@@ -34,7 +34,7 @@ export interface LegEnding {
 
 export interface CallLeg {
   readonly media: MediaEndpoint
-  /** Answers (SIP: 200 OK with our SDP); resolves once the answer is confirmed (ACK). */
+  /** Answers (SIP: 200 OK with our SDP); resolves once the answer is confirmed (ACK), or once the leg has ended instead (no ACK, CANCEL). */
   answer(): Promise<void>
   /**
    * Opens media before the answer (SIP: 183 Session Progress with our SDP),

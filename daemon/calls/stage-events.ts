@@ -5,7 +5,7 @@
 import type {CallDirection} from '../../src/cdr/record.js'
 
 /** How the call's A-leg reached the gateway (the span attribute `transport`). */
-export type CallTransport = 'sip' | 'webrtc'
+export type CallTransport = 'sip' | 'webrtc' | 'quic' | 'webtransport'
 
 /** Header name → value, filled in by subscribers that propagate context (W3C `traceparent`, `tracestate`). */
 export type HeaderCarrier = Record<string, string>

@@ -5,7 +5,7 @@
 import {EventEmitter} from 'node:events'
 import type {HeaderCarrier} from '../calls/stage-events.js'
 
-/** The SDK transports of DESIGN §7; only `webrtc` exists today (docs/sdk-rpc.md, "QUIC and WebTransport"). */
+/** The SDK transports of DESIGN §7: `webrtc` (docs/sdk-rpc.md) and `quic` (docs/quic.md) exist; `webtransport` is named for traces to come. */
 export type RpcTransport = 'webrtc' | 'quic' | 'webtransport'
 
 export interface RpcStep {

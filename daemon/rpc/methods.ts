@@ -4,6 +4,7 @@
 import type {CallEvent} from '../../src/calls/events.js'
 import {CCError} from '../../src/errors.js'
 import type {CallRegistry} from '../calls/registry.js'
+import type {RpcTransport} from './activity.js'
 import type {ClientAudio, ClientAudioLeg} from './client-audio.js'
 import {placeSdkCall, type SdkCallServices} from './sdk-call.js'
 import type {RpcHandlers} from './session.js'
@@ -16,7 +17,7 @@ export interface SessionMethods {
 
 const notFound = (callSid: string) => new CCError('CC_ERR_CALL_NOT_FOUND', {call_sid: callSid})
 
-export const createSessionMethods = (services: SdkCallServices, tenant: string, audio: ClientAudio): SessionMethods => {
+export const createSessionMethods = (services: SdkCallServices, tenant: string, audio: ClientAudio, transport: RpcTransport): SessionMethods => {
   const calls: CallRegistry = services.calls
   /** The calls this session placed, with the client leg that carries their audio. */
   const own = new Map<string, ClientAudioLeg>()
@@ -30,7 +31,7 @@ export const createSessionMethods = (services: SdkCallServices, tenant: string, 
 
   const handlers: RpcHandlers = {
     'call.create': async (params, context) => {
-      const {call, leg} = await placeSdkCall(params, {tenant, carrier: context.carrier, audio}, services)
+      const {call, leg} = await placeSdkCall(params, {tenant, carrier: context.carrier, audio, transport}, services)
       context.concerns(call.sid)
       own.set(call.sid, leg)
       void call.ended.then(() => own.delete(call.sid))
@@ -55,12 +56,18 @@ export const createSessionMethods = (services: SdkCallServices, tenant: string, 
         context.concerns(params.call_sid)
         tenantCall(params.call_sid)
       }
+      const unsubscribe = (): void => {
+        calls.off('event', listener)
+        subscriptions.delete(listener)
+      }
       const listener = (event: CallEvent): void => {
         if (event.tenant_id !== tenant || (params.call_sid !== undefined && event.call_sid !== params.call_sid)) return
-        context.sendEvent({...event})
+        // A client that can no longer get the events (its channel or stream is gone) is no longer subscribed.
+        if (!context.sendEvent({...event})) unsubscribe()
       }
       subscriptions.add(listener)
       calls.on('event', listener)
+      void context.replyClosed?.then(unsubscribe)
       return {subscribed: true, ...(params.call_sid === undefined ? {} : {call_sid: params.call_sid})}
     },
   }

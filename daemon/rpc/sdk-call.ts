@@ -15,6 +15,7 @@ import type {CallLeg, Dialer} from '../calls/leg.js'
 import type {CallRegistry} from '../calls/registry.js'
 import type {HeaderCarrier} from '../calls/stage-events.js'
 import {userOf} from '../sip/inbound.js'
+import type {RpcTransport} from './activity.js'
 import type {ClientAudio, ClientAudioLeg} from './client-audio.js'
 
 
@@ -58,7 +59,7 @@ const statusOf = (outcome: string): CallStatus => (outcome === 'busy' || outcome
 /** Creates the call and its client leg, starts the B-leg in the background, and returns once the call exists. */
 export const placeSdkCall = async (
   params: RpcParams<'call.create'>,
-  request: {readonly tenant: string; readonly carrier: HeaderCarrier; readonly audio: ClientAudio},
+  request: {readonly tenant: string; readonly carrier: HeaderCarrier; readonly audio: ClientAudio; readonly transport: RpcTransport},
   services: SdkCallServices,
 ): Promise<PlacedCall> => {
   if (services.isDraining()) throw new CCError('CC_ERR_DRAINING')
@@ -72,7 +73,7 @@ export const placeSdkCall = async (
       to: destination.to,
       // No SIP A-leg: an id of the same shape names the call in logs and HEP correlation.
       sipCallId: `sdk-${randomBytes(12).toString('hex')}`,
-      transport: 'webrtc',
+      transport: request.transport,
       propagation: request.carrier,
     },
     services.calls,

@@ -1,7 +1,7 @@
 // One SDK client's RPC session, whatever carries its frames (a WebRTC
-// DataChannel today): parse each frame, re-check the client's token, route by
-// method_id, answer with a response or error frame carrying the request id,
-// and publish each RPC's steps for tracing.
+// DataChannel, QUIC streams): parse each frame, re-check the client's token,
+// route by method_id, answer with a response or error frame carrying the
+// request id, and publish each RPC's steps for tracing.
 import type {Logger} from 'pino'
 import {CCError, toCCError} from '../../src/errors.js'
 import {decodeFrame, encodeFrame, knownMethodIds, parseRpcParams, rpcMethodName, RpcFrameError, type RpcErrorPayload, type RpcFrame, type RpcMethodName, type RpcParams} from '../../src/rpc/protocol.js'
@@ -17,8 +17,18 @@ export interface RpcContext {
   readonly carrier: HeaderCarrier
   /** Names the call the RPC concerns (the span attribute `call.sid`). */
   concerns(callSid: string): void
-  /** Sends an `event` frame for this request (events.subscribe). */
-  sendEvent(payload: Record<string, unknown>): void
+  /** Sends an `event` frame for this request (events.subscribe); false once the client can no longer get it. */
+  sendEvent(payload: Record<string, unknown>): boolean
+  /** Resolves when this request's channel ends before the session does (a QUIC stream closed): what it subscribed to ends then. */
+  readonly replyClosed: Promise<void> | undefined
+}
+
+/** Where one request's answer and events go. */
+export interface RpcReplyChannel {
+  /** Sends one frame; false when the channel is gone. */
+  send(frame: Buffer): boolean
+  /** Resolves when nothing more can be sent on it (a QUIC stream that ended); absent when it lives as long as the session. */
+  readonly closed?: Promise<void>
 }
 
 export type RpcHandlers = {
@@ -31,7 +41,7 @@ export interface RpcSessionOptions {
   readonly verifier: JwtVerifier
   readonly activity: RpcActivity
   readonly handlers: RpcHandlers
-  /** Sends one frame to the client; false when the channel is gone. */
+  /** Sends one frame to the client; false when the channel is gone. A transport that answers each request on its own stream passes that stream's sender to `receive` instead. */
   readonly send: (frame: Buffer) => boolean
   readonly log: Logger
 }
@@ -41,9 +51,13 @@ const step = (start: number, error?: unknown): RpcStep => ({start_ms: start, end
 export class RpcSession {
   constructor(private readonly options: RpcSessionOptions) {}
 
-  /** Handles one received frame; never throws (a bad frame is answered, not fatal to the session). */
-  async receive(data: Uint8Array): Promise<void> {
+  /**
+   * Handles one received frame; never throws (a bad frame is answered, not fatal to the session).
+   * `channel` carries this request's answer and events (the QUIC stream it came on); the session's `send` when absent.
+   */
+  async receive(data: Uint8Array, channel?: RpcReplyChannel): Promise<void> {
     const {activity, principal, verifier, transport} = this.options
+    const reply = channel ? (frame: Buffer) => channel.send(frame) : this.options.send
     const start = Date.now()
     const rpcId = activity.newRpcId()
     let frame: RpcFrame | undefined
@@ -77,16 +91,17 @@ export class RpcSession {
         requestId,
         carrier,
         concerns: (sid) => (callSid = sid),
-        sendEvent: (payload) => this.options.send(encodeFrame({kind: 'event', methodId: frame?.methodId ?? 0, requestId, payload})),
+        sendEvent: (payload) => reply(encodeFrame({kind: 'event', methodId: frame?.methodId ?? 0, requestId, payload})),
+        replyClosed: channel?.closed,
       }
       const result = await this.dispatch(method, frame.payload, context)
-      this.options.send(encodeFrame({kind: 'response', methodId: frame.methodId, requestId, payload: result as Record<string, unknown>}))
+      reply(encodeFrame({kind: 'response', methodId: frame.methodId, requestId, payload: result as Record<string, unknown>}))
       activity.publish({kind: 'rpc.end', rpc_id: rpcId, end_ms: Date.now(), ...(callSid === undefined ? {} : {call_sid: callSid})})
     } catch (error) {
       const failure = toCCError(error)
       if (failure.code === 'CC_ERR_INTERNAL') this.options.log.error({err: error, method}, 'SDK request failed')
       const payload: RpcErrorPayload = {code: failure.code, message: failure.message, hint: failure.hint}
-      this.options.send(encodeFrame({kind: 'error', methodId: methodId ?? 0, requestId, payload: {...payload}}))
+      reply(encodeFrame({kind: 'error', methodId: methodId ?? 0, requestId, payload: {...payload}}))
       activity.publish({kind: 'rpc.end', rpc_id: rpcId, end_ms: Date.now(), error_code: failure.code, error_message: failure.message, ...(callSid === undefined ? {} : {call_sid: callSid})})
     }
   }

@@ -145,6 +145,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     })
     // A source banned while it holds TCP connections loses them too: a ban must free what it holds.
     guard.on('banned', (_reason, address) => transport.dropConnectionsFrom(address, 'banned'))
+    transport.screenDatagram = (bytes, remote) => guard.screenDatagram(bytes, remote.address)
     // An INVITE from an unknown source stays a refused call attempt (docs/call-accounting.md), answered or not.
     guard.on('refused', (method, reason) => {
       if (method !== 'INVITE' || reason !== 'unknown_source') return

@@ -13,6 +13,8 @@ import type {CallLeg, LegEnding} from '../calls/leg.js'
 import type {StreamMediaEndpoint} from './media-endpoint.js'
 
 const NORMAL_CLEARING = 16
+/** Q.850 102, what RFC 3398 maps 408 to: the end of a call whose 200 OK was never acknowledged. */
+const RECOVERY_ON_TIMER_EXPIRY = 102
 /** Before answer, cause 16 has no SIP status of its own: "temporarily unavailable" is the closest refusal. */
 const DEFAULT_REJECT_STATUS = 480
 
@@ -87,7 +89,18 @@ export class SipLeg implements CallLeg {
     await new Promise<void>((resolve) => setImmediate(resolve))
     if (this.sipCall || this.finished) return
     this.beforeAnswer?.()
-    const call = await this.incoming.answer(this.answerSdp)
+    let call: SipCall
+    try {
+      call = await this.incoming.answer(this.answerSdp)
+    } catch (error) {
+      // No ACK came within 64·T1 (the UA core has ended the dialog with a BYE), typically a caller that
+      // gave up while we were slow to answer. The leg ends here, as a failed call: otherwise nothing would
+      // ever end it, and the call, its media stream and its journal entry would stay up for good.
+      if (this.finished) return
+      this.log.info({err: error}, 'answer not confirmed: no ACK')
+      this.end({cause: RECOVERY_ON_TIMER_EXPIRY, status: 'failed'})
+      return
+    }
     this.follow(call)
   }
 

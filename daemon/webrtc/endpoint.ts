@@ -10,8 +10,8 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {Logger} from 'pino'
 import {CCError, toCCError} from '../../src/errors.js'
 import {httpListenerUrl, listenAddress, listenTcp, type BoundAddress} from '../net/listen.js'
-import type {RpcStep} from '../rpc/activity.js'
 import {bearerToken} from '../rpc/jwt.js'
+import {SessionOpenTrace} from '../rpc/session-open.js'
 import {WebRtcPeer, type PeerServices} from './peer.js'
 
 const MAX_OFFER_BYTES = 64 * 1024
@@ -170,36 +170,21 @@ export class WebRtcEndpoint {
   /** session.open: method id 0 in traces; its JWT validation is the full signature check. */
   private async offer(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const {activity, verifier} = this.services
-    const start = Date.now()
-    const rpcId = activity.newRpcId()
-    const steps: {jwt?: RpcStep; parse?: RpcStep} = {}
-    const timed = async <T>(name: 'jwt' | 'parse', work: () => Promise<T>): Promise<T> => {
-      const stepStart = Date.now()
-      try {
-        const value = await work()
-        steps[name] = {start_ms: stepStart, end_ms: Date.now()}
-        return value
-      } catch (error) {
-        steps[name] = {start_ms: stepStart, end_ms: Date.now(), error: error instanceof Error ? error.message : String(error)}
-        throw error
-      }
-    }
-    let tenant = ''
-    const begin = () => activity.publish({kind: 'rpc.begin', rpc_id: rpcId, method_id: 0, method: 'session.open', transport: 'webrtc', tenant_id: tenant, start_ms: start, ...steps, context: {}})
+    const trace = new SessionOpenTrace(activity, 'webrtc')
     try {
       if (this.draining) throw new CCError('CC_ERR_DRAINING')
       // A declared size over the limit is refused before anything else is done for it.
       if (Number(request.headers['content-length'] ?? 0) > MAX_OFFER_BYTES) throw tooLarge()
-      const principal = await timed('jwt', () => verifier.verify(bearerToken(request.headers.authorization)))
-      tenant = principal.tenant
-      const offer = await timed('parse', async () => {
+      const principal = await trace.timed('jwt', () => verifier.verify(bearerToken(request.headers.authorization)))
+      trace.tenant = principal.tenant
+      const offer = await trace.timed('parse', async () => {
         const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
         if (contentType !== 'application/sdp') throw new HttpRefusal(415, 'the offer must be sent as Content-Type: application/sdp')
         const body = await readBody(request)
         if (!body.startsWith('v=0')) throw new CCError('CC_ERR_WEBRTC_OFFER', {detail: 'the body is not an SDP offer (it must start with v=0)'})
         return body
       })
-      begin()
+      trace.begin()
       const peer = new WebRtcPeer(principal, this.services)
       let answer: string
       try {
@@ -211,12 +196,9 @@ export class WebRtcEndpoint {
       this.peers.set(peer.id, peer)
       void peer.closed.then(() => this.peers.delete(peer.id))
       response.writeHead(201, {...CORS, 'content-type': 'application/sdp', location: `${BASE_PATH}/${peer.id}`}).end(answer)
-      activity.publish({kind: 'rpc.end', rpc_id: rpcId, end_ms: Date.now()})
+      trace.succeeded()
     } catch (error) {
-      // Refused before the offer was taken: the trace still shows which step refused it.
-      if (steps.parse?.error !== undefined || steps.jwt?.error !== undefined || steps.jwt === undefined) begin()
-      const code = error instanceof HttpRefusal ? `HTTP_${error.status}` : toCCError(error).code
-      activity.publish({kind: 'rpc.end', rpc_id: rpcId, end_ms: Date.now(), error_code: code, error_message: error instanceof Error ? error.message : String(error)})
+      trace.failed(error, error instanceof HttpRefusal ? `HTTP_${error.status}` : undefined)
       throw error
     }
   }

@@ -14,7 +14,7 @@ import type {JwtVerifier, RpcPrincipal} from '../rpc/jwt.js'
 import {createSessionMethods, type SessionMethods} from '../rpc/methods.js'
 import type {SdkCallServices} from '../rpc/sdk-call.js'
 import {RpcSession} from '../rpc/session.js'
-import {WebRtcAudioLeg, type ClientCodec, type ClientRtpPort} from './audio-leg.js'
+import {oneCallAudio, type ClientCodec} from '../rpc/rtp-audio-leg.js'
 
 /** How long an offer may take to answer (ICE gathering of host candidates is quick; a stuck one is not waited for). */
 const GATHER_TIMEOUT_MS = 5000
@@ -58,7 +58,6 @@ export class WebRtcPeer {
   private readonly log: Logger
   private audio: RTCRtpTransceiver | undefined
   private rtpListeners = new Set<(payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer) => void>()
-  private activeLeg: WebRtcAudioLeg | undefined
   private isClosed = false
 
   constructor(
@@ -79,7 +78,7 @@ export class WebRtcPeer {
         for (const listener of this.rtpListeners) listener(rtp.header.payloadType, rtp.header.sequenceNumber, rtp.header.timestamp, rtp.payload)
       })
     })
-    this.methods = createSessionMethods({...services, log: this.log}, principal.tenant, this.clientAudio())
+    this.methods = createSessionMethods({...services, log: this.log}, principal.tenant, this.clientAudio(), 'webrtc')
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'failed' || state === 'closed') void this.close(`peer connection ${state}`)
     })
@@ -127,15 +126,20 @@ export class WebRtcPeer {
   }
 
   private clientAudio(): ClientAudio {
-    return {
-      open: async (callSid) => {
+    return oneCallAudio({
+      media: this.services.media,
+      address: this.services.rtpAddress,
+      log: this.log,
+      what: 'audio track',
+      isClosing: () => this.isClosed,
+      port: () => {
         const negotiated = this.audio?.codecs ?? []
         const codecs = new Map<number, ClientCodec>()
         for (const codec of negotiated) {
           const name = clientCodec(codec.mimeType)
           if (name) codecs.set(codec.payloadType, name)
         }
-        const port: ClientRtpPort = {
+        return {
           onRtp: (listener) => {
             this.rtpListeners.add(listener)
             return () => this.rtpListeners.delete(listener)
@@ -147,16 +151,8 @@ export class WebRtcPeer {
           // werift's sender sends in the first negotiated codec (it rewrites the payload type to it).
           sendCodec: clientCodec(this.audio?.sender.codec?.mimeType ?? negotiated[0]?.mimeType) ?? 'PCMU',
         }
-        if (this.isClosed) throw new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail: 'the WebRTC session is closing'})
-        if (this.activeLeg) throw new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail: 'the session\'s audio track is in another call; hang it up first'})
-        const leg = await WebRtcAudioLeg.open({media: this.services.media, callSid, address: this.services.rtpAddress, client: port, log: this.log})
-        this.activeLeg = leg
-        void leg.ended.then(() => {
-          if (this.activeLeg === leg) this.activeLeg = undefined
-        })
-        return leg
       },
-    }
+    })
   }
 
   /** Ends the session: calls hung up, subscriptions ended, the peer connection closed. */

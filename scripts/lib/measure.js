@@ -52,3 +52,13 @@ export const waitForQuietMachine = async ({maxWaitS, sampleMs, busyBelow}) => {
   }
   return {waitedS: (Date.now() - started) / 1000, busy}
 }
+
+/** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status); NaN once it is gone. */
+export const rssBytes = (pid) => {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) * 1024 : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}

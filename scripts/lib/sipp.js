@@ -66,3 +66,37 @@ export const elapsedSeconds = (text) => {
   const [h, m, s] = (text ?? '0:0:0').split(':').map(Number)
   return h * 3600 + m * 60 + s
 }
+
+/**
+ * SIPp's -trace_counts file (its last line): how often each scenario message
+ * was sent, retransmitted, received, timed out or came unexpected, by column
+ * name (`0_INVITE_Sent`, `4_503_Recv`, `0_INVITE_Timeout`…).
+ */
+export const sippCounts = (cwd, scenario, pid) => {
+  const file = join(cwd, `${scenario}_${pid}_counts.csv`)
+  if (!existsSync(file)) return {}
+  const lines = readFileSync(file, 'utf8').trim().split('\n')
+  const names = lines[0].split(';')
+  const values = lines.at(-1).split(';')
+  return Object.fromEntries(names.map((name, index) => [name, Number(values[index])]).filter(([name, value]) => name !== '' && Number.isFinite(value)))
+}
+
+/** The PCMA payloads of a pcap (e.g. SIPp's g711a.pcap), concatenated: the raw file SIPp's rtp_stream plays. */
+export const rawAudioFromPcap = (pcapFile) => {
+  const data = readFileSync(pcapFile)
+  const little = data.readUInt32LE(0) === 0xa1b2c3d4
+  const u32 = (offset) => (little ? data.readUInt32LE(offset) : data.readUInt32BE(offset))
+  const payloads = []
+  for (let offset = 24; offset + 16 <= data.length; ) {
+    const length = u32(offset + 8)
+    const frame = data.subarray(offset + 16, offset + 16 + length)
+    offset += 16 + length
+    if (frame.length < 14 + 20 + 8 + 12 || frame.readUInt16BE(12) !== 0x0800) continue
+    const ip = frame.subarray(14)
+    if (ip[9] !== 17) continue
+    const rtp = ip.subarray((ip[0] & 0x0f) * 4 + 8)
+    if (rtp[0] >> 6 !== 2 || (rtp[1] & 0x7f) !== 8) continue
+    payloads.push(rtp.subarray(12 + (rtp[0] & 0x0f) * 4))
+  }
+  return Buffer.concat(payloads)
+}

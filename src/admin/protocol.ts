@@ -5,7 +5,7 @@ import {isIP} from 'node:net'
 import * as z from 'zod/mini'
 import type {CallEvent, CallSummary} from '../calls/events.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
-import type {TracingCollectorSource, TracingOffReason} from '../config/tracing.js'
+import type {TracingCollectorSource, TracingOffReason, TracingProtocol, TracingProtocolSource} from '../config/tracing.js'
 import {checkHepEndpoint, HEP_CAPTURE_ID_MAX, HEP_PASSWORD_MAX_LENGTH, HEP_TTL_MAX_S} from '../hep/params.js'
 
 /** Bumped whenever a method's params or result change incompatibly. */
@@ -38,6 +38,30 @@ export interface TracingStreamState extends TelemetryStreamState {
   readonly reason: TracingOffReason | null
   /** `tracing.endpoint`, `tracing.enabled`, `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; null when off. */
   readonly configuredBy: TracingCollectorSource | null
+  /** `http/protobuf` or `grpc`; null when off (absent from a daemon that predates it). */
+  readonly protocol?: TracingProtocol | null
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL` or `tracing.protocol`; null for the default, or when off. */
+  readonly protocolSetBy?: TracingProtocolSource | null
+}
+
+/** The QUIC listener of SDK clients (docs/quic.md), when quic.enabled. */
+export interface QuicStatus {
+  /** The bound address, `host:port` (UDP). */
+  readonly listen: string
+  readonly alpn: string
+  /** WebTransport over HTTP/3 (quic.webtransport.enabled): its UDP address and the URL a page opens (append `?access_token=<JWT>`). */
+  readonly webtransport: {readonly listen: string; readonly url: string} | null
+  /** Connections now, and those of them with a session (session.open succeeded). */
+  readonly connections: number
+  readonly sessions: number
+  readonly certificate: {
+    /** SHA-256 of the DER certificate, colon-separated upper-case hex: what clients pin. */
+    readonly sha256: string
+    /** `configured` (quic.cert) or `generated` (self-signed in the home, renewed before it ends). */
+    readonly source: 'configured' | 'generated'
+    readonly notAfter: string
+    readonly path: string
+  }
 }
 
 export interface DaemonStatus {
@@ -72,6 +96,8 @@ export interface DaemonStatus {
     /** With sip.tls: the certificate the TLS listeners present (subject, expiry as ISO 8601) and whether they require client certificates. */
     readonly tls?: {readonly subject: string; readonly validTo: string; readonly verifyClient: boolean}
   }
+  /** null when quic.enabled is off. */
+  readonly quic: QuicStatus | null
   readonly telemetry: {
     readonly metrics: TelemetryStreamState
     readonly tracing: TracingStreamState

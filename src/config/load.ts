@@ -188,7 +188,7 @@ export const resolveNodeName = (parsed: Pick<ConfigFile, 'node'>, file: string, 
 
 const effective = (parsed: ConfigFile, tracing: TracingDecision, file: string): Config => ({
   ...parsed,
-  tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint},
+  tracing: {enabled: tracing.enabled, endpoint: tracing.endpoint, protocol: tracing.protocol},
   node: {name: resolveNodeName(parsed, file)},
 })
 

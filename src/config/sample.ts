@@ -81,14 +81,16 @@ metrics:
   enabled: true
   listen: 127.0.0.1:9091
 
-# OTLP/HTTP traces, one per call and per SDK RPC, to your collector (an
+# OTLP traces, one per call and per SDK RPC, to your collector (an
 # OpenTelemetry collector, SigNoz, Tempo, ...). Uncomment and point endpoint at
 # it; OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
 # overrides it and OTEL_SDK_DISABLED=true
 # switches tracing off (docs/telemetry-defaults.md has the whole rule).
+# protocol: http/protobuf (port 4318), or grpc (port 4317, no path).
 # tracing:
 #   enabled: true
 #   endpoint: http://localhost:4318
+#   protocol: http/protobuf
 
 # Call Detail Records, one per call, spooled to disk before anything else.
 # Without a clickhouse section the spool is the store (\`clutchcall cdr query\`

@@ -8,6 +8,7 @@
 import {isIP} from 'node:net'
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
+import {grpcEndpointProblem, HTTP_JSON_REFUSED, TRACING_PROTOCOLS, type TracingProtocol} from './tracing.js'
 
 z.config(en())
 
@@ -20,6 +21,12 @@ const withDefault = <T extends z.core.SomeType>(schema: T, value: z.core.util.No
 
 /** Where the scrape endpoint listens when metrics.listen is not set. */
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091'
+
+/** Where the QUIC listener binds (UDP) when quic.listen is not set: 4433, the port QUIC test servers commonly use, next to HTTPS's 443. */
+export const DEFAULT_QUIC_LISTEN = '127.0.0.1:4433'
+
+/** Where WebTransport (HTTP/3) listens when quic.webtransport.listen is not set: the port after the SDK's QUIC one. */
+export const DEFAULT_WEBTRANSPORT_LISTEN = '127.0.0.1:4434'
 
 /** `host:port` or `[v6]:port`; port 0 asks the OS for a free one. */
 const hostPortPattern = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/
@@ -231,10 +238,19 @@ const baseSchema = z.strictObject({
     listen: withDefault(hostPort, DEFAULT_METRICS_LISTEN),
   }),
   // No defaults here: whether each key was written decides whether a collector is configured (tracing.ts).
-  tracing: section({
-    enabled: z.optional(z.boolean()),
-    endpoint: z.optional(httpUrl),
-  }),
+  tracing: z.prefault(
+    z.strictObject({
+      enabled: z.optional(z.boolean()),
+      endpoint: z.optional(httpUrl),
+      protocol: z.optional(z.enum(TRACING_PROTOCOLS, {error: (issue) => (issue.input === 'http/json' ? HTTP_JSON_REFUSED : `must be ${TRACING_PROTOCOLS.join(' or ')}`)})),
+    }).check(
+      z.superRefine((value, context) => {
+        const problem = value.protocol === 'grpc' && value.endpoint !== undefined ? grpcEndpointProblem(value.endpoint) : undefined
+        if (problem !== undefined) context.addIssue({code: 'custom', message: `with protocol grpc, ${problem}`, path: ['endpoint'], input: value.endpoint})
+      }),
+    ),
+    {},
+  ),
   cdr: section({
     enabled: withDefault(z.boolean(), true),
     clickhouse: z.optional(
@@ -294,6 +310,7 @@ const baseSchema = z.strictObject({
     overload: section({
       enabled: withDefault(z.boolean(), true),
       max_event_loop_lag_ms: withDefault(integer(10, 60_000), 500),
+      max_event_loop_utilization: withDefault(z.number().check(z.gt(0), z.lte(1)), 0.95),
       max_transactions: withDefault(integer(1, 10_000_000), 100_000),
       retry_after_s: withDefault(integer(1, 3600), 5),
     }),
@@ -315,6 +332,30 @@ const baseSchema = z.strictObject({
     listen: withDefault(hostPort, '127.0.0.1:8089'),
     /** Client audio codecs in order of preference; Opus is transcoded to the G.711 of the media engine. */
     codecs: withDefault(z.array(z.enum(['opus', 'PCMU'])).check(z.minLength(1)), ['opus', 'PCMU']),
+  }),
+  // The SDK over QUIC (docs/quic.md): off unless asked for; like webrtc it admits only clients with a JWT.
+  quic: section({
+    enabled: withDefault(z.boolean(), false),
+    listen: withDefault(hostPort, DEFAULT_QUIC_LISTEN),
+    /** PEM files; both absent: a self-signed ECDSA P-256 certificate is generated into the home. */
+    cert: z.optional(nonEmpty),
+    key: z.optional(nonEmpty),
+    /** What one hostile peer can make the gateway hold (docs/quic.md, "Limits"). */
+    limits: section({
+      max_connections: withDefault(integer(1, 1_000_000), 1000),
+      max_connections_per_source: withDefault(integer(1, 1_000_000), 10),
+      max_streams_per_connection: withDefault(integer(1, 10_000), 16),
+      max_stream_buffer_bytes: withDefault(integer(4096, 16 * 1024 * 1024), 64 * 1024),
+      handshake_timeout_ms: withDefault(integer(100, 60_000), 5000),
+      idle_timeout_ms: withDefault(integer(1000, 3_600_000), 30_000),
+      auth_timeout_ms: withDefault(integer(100, 600_000), 5000),
+    }),
+    /** WebTransport over HTTP/3 for browsers (docs/quic.md, "WebTransport"): a second UDP listener, same certificate and limits. */
+    webtransport: section({
+      enabled: withDefault(z.boolean(), false),
+      listen: withDefault(hostPort, DEFAULT_WEBTRANSPORT_LISTEN),
+      path: withDefault(pattern(/^\/[\w./-]*$/, 'must be an absolute path such as /v1/rpc'), '/v1/rpc'),
+    }),
   }),
   auth: section({
     jwt: z.optional(
@@ -371,6 +412,9 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
   const jwt = config.auth.jwt
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
   if (config.webrtc.enabled && !jwt) problem(['webrtc', 'enabled'], 'the WebRTC endpoint admits only SDK clients with a JWT: configure auth.jwt')
+  if (config.quic.enabled && !jwt) problem(['quic', 'enabled'], 'the QUIC listener admits only SDK clients with a JWT: configure auth.jwt')
+  if (config.quic.webtransport.enabled && !config.quic.enabled) problem(['quic', 'webtransport', 'enabled'], 'WebTransport runs beside the QUIC listener (same certificate and limits): set quic.enabled too')
+  if ((config.quic.cert === undefined) !== (config.quic.key === undefined)) problem(['quic', config.quic.cert === undefined ? 'cert' : 'key'], 'give both quic.cert and quic.key, or neither (a self-signed certificate is generated then)')
   for (const [name, plan] of Object.entries(config.dialplans)) {
     if (!(plan.start in plan.nodes)) problem(['dialplans', name, 'start'], `start node "${plan.start}" is not defined under nodes`)
     for (const [nodeId, node] of Object.entries(plan.nodes)) {
@@ -394,7 +438,10 @@ export type ConfigFile = z.output<typeof configSchema>
  * The effective config: tracing resolved by the rule of tracing.ts (file and environment), the
  * node name resolved (node.name, else the host name).
  */
-export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {readonly tracing: {readonly enabled: boolean; readonly endpoint: string}; readonly node: {readonly name: string}}
+export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {
+  readonly tracing: {readonly enabled: boolean; readonly endpoint: string; readonly protocol: TracingProtocol}
+  readonly node: {readonly name: string}
+}
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
 export type SipTlsConfig = z.output<typeof sipTls>

@@ -1,14 +1,13 @@
-// The SDK RPC: the frames an SDK client (browser, werift, any WebRTC stack)
-// exchanges with the gateway on its DataChannel, and the method table. Shared
-// by the daemon and the test clients; docs/sdk-rpc.md documents it for SDK
-// authors.
+// The SDK RPC: the frames an SDK client exchanges with the gateway (one
+// DataChannel message over WebRTC, one length-prefixed record on a QUIC stream:
+// stream-frames.ts), and the method table. Shared by the daemon and the test
+// clients; docs/sdk-rpc.md and docs/quic.md document it for SDK authors.
 //
-// A frame is one DataChannel message: a 10-byte big-endian header
+// A frame is a 10-byte big-endian header
 //   version u8 (1) | kind u8 | method_id u32 | request_id u32
 // then the payload, UTF-8 JSON (an object; empty means {}). Binary rather than
 // JSON-RPC so a method is routed by its number before its payload is parsed,
-// and so the header stays the same on the QUIC/WebTransport transports planned
-// next (docs/sdk-rpc.md, "QUIC and WebTransport").
+// and so the header is the same on every transport.
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
 import {CALL_SID_PATTERN} from '../cdr/record.js'
@@ -88,10 +87,11 @@ const callSid = z.string().check(z.regex(CALL_SID_PATTERN, 'must be a call_sid (
 
 /**
  * The method table. Ids are part of the wire contract: never renumber, only add.
- * 0 is `session.open`, the HTTP offer that starts a WebRTC session (it is not sent as a frame, but its trace carries method.id 0).
+ * 0 is `session.open`, what starts a session: over WebRTC the HTTP offer (not a frame; its trace carries method.id 0),
+ * over QUIC the first request of the connection, with the JWT as `token`.
  */
 export const RPC_METHODS = {
-  'session.open': {id: 0, params: z.object({})},
+  'session.open': {id: 0, params: z.strictObject({token: z.optional(z.string().check(z.maxLength(8192)))})},
   'call.create': {
     id: 1,
     params: z.strictObject({

@@ -102,7 +102,7 @@ describe('clutchcall config show', () => {
     assert.equal(body.result.config.tracing.enabled, true, 'a collector named in the environment switches export on')
     assert.ok(body.result.envOverrides.includes('OTEL_EXPORTER_OTLP_ENDPOINT'))
     const without = await home.json(['config', 'show'])
-    assert.deepEqual(without.body.result.config.tracing, {enabled: false, endpoint: 'http://localhost:4318'}, 'no collector configured: tracing off')
+    assert.deepEqual(without.body.result.config.tracing, {enabled: false, endpoint: 'http://localhost:4318', protocol: 'http/protobuf'}, 'no collector configured: tracing off')
   })
 
   it('--section prints one section and refuses an unknown one with exit 2', async () => {

@@ -90,7 +90,7 @@ describe('first run: no config, no collector, the default ports', () => {
 
     const status = await home.json(['status'])
     assert.equal(status.code, 0)
-    assert.deepEqual(status.body.result.telemetry.tracing, {enabled: false, target: null, state: 'off', reason: 'no-collector', configuredBy: null})
+    assert.deepEqual(status.body.result.telemetry.tracing, {enabled: false, target: null, state: 'off', reason: 'no-collector', configuredBy: null, protocol: null, protocolSetBy: null})
     assert.deepEqual(status.body.result.telemetry.metrics, {enabled: true, target: `http://127.0.0.1:${DEFAULT_METRICS_PORT}/metrics`, state: 'serving'})
     const human = await home.run(['status'])
     assert.match(human.stdout, /tracing\s+│\s+off \(no collector configured\)\s+│\s+-/)
@@ -138,7 +138,7 @@ describe('a configured collector that is down', () => {
       const body = (await home.json(['status'])).body
       return body.result?.telemetry?.tracing?.state === 'failing' ? body : undefined
     })
-    assert.deepEqual(status.result.telemetry.tracing, {enabled: true, target: endpoint, state: 'failing', reason: null, configuredBy: 'tracing.endpoint'})
+    assert.deepEqual(status.result.telemetry.tracing, {enabled: true, target: endpoint, state: 'failing', reason: null, configuredBy: 'tracing.endpoint', protocol: 'http/protobuf', protocolSetBy: null})
 
     const stopped = await home.json(['stop'])
     assert.equal(stopped.code, 0, JSON.stringify(stopped.body))

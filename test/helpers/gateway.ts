@@ -28,12 +28,15 @@ export class TestGateway {
   metricsPort = 0
   private tail: ChildProcess | undefined
 
-  /** `sipExtra`: lines inside the `sip` section after the UDP and TCP listeners (see testConfig). */
-  async start(extraYaml = '', sipExtra = ''): Promise<void> {
+  /**
+   * Starts the daemon on the test config plus `extraYaml`; `extraEnv` goes to `start` (and so to the daemon), e.g. OTEL_* variables;
+   * `sipExtra`: lines inside the `sip` section after the UDP and TCP listeners (see testConfig).
+   */
+  async start(extraYaml = '', extraEnv: NodeJS.ProcessEnv = {}, sipExtra = ''): Promise<void> {
     const metricsPort = await freePort()
     this.metricsPort = metricsPort
     this.home.writeConfig(testConfig(metricsPort, extraYaml, sipExtra))
-    const started = await this.home.json(['start'])
+    const started = await this.home.json(['start'], extraEnv)
     assert.equal(started.code, 0, JSON.stringify(started.body))
     const sip = started.body.result.listeners.find((listener: {name: string; transport: string}) => listener.name === 'sip' && listener.transport === 'udp')
     assert.ok(sip, `no SIP UDP listener in ${JSON.stringify(started.body.result.listeners)}`)

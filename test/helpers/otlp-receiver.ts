@@ -27,7 +27,7 @@ interface ProtoSpan {
   attributes?: KeyValue[] | null
   status?: {code?: number | null; message?: string | null} | null
 }
-interface ExportRequest {
+export interface ExportRequest {
   resourceSpans?: Array<{resource?: {attributes?: KeyValue[] | null} | null; scopeSpans?: Array<{scope?: {name?: string | null} | null; spans?: ProtoSpan[] | null}> | null}> | null
 }
 interface ProtoRoot {
@@ -80,9 +80,55 @@ const attributesOf = (list: KeyValue[] | null | undefined): Record<string, Attri
 
 const nanosToMs = (nanos: unknown): number => Number(BigInt(String(nanos ?? 0)) / 1_000_000n)
 
-export class OtlpReceiver {
+/** Every span of an ExportTraceServiceRequest (as decoded by protobufjs, or OTLP/JSON), flattened with its resource and scope. */
+export const flattenExportRequest = (request: ExportRequest): ReceivedSpan[] => {
+  const spans: ReceivedSpan[] = []
+  for (const resourceSpans of request.resourceSpans ?? []) {
+    const resource = attributesOf(resourceSpans.resource?.attributes)
+    for (const scope of resourceSpans.scopeSpans ?? []) {
+      for (const span of scope.spans ?? []) {
+        spans.push({
+          name: span.name,
+          traceId: hex(span.traceId),
+          spanId: hex(span.spanId),
+          parentSpanId: hex(span.parentSpanId),
+          kind: span.kind ?? 0,
+          startMs: nanosToMs(span.startTimeUnixNano),
+          startNanos: BigInt(String(span.startTimeUnixNano ?? 0)),
+          endMs: nanosToMs(span.endTimeUnixNano),
+          traceState: span.traceState ?? '',
+          attributes: attributesOf(span.attributes),
+          resource,
+          statusCode: span.status?.code ?? 0,
+          statusMessage: span.status?.message ?? '',
+          scope: scope.scope?.name ?? '',
+        })
+      }
+    }
+  }
+  return spans
+}
+
+/** What a receiver got, span by span, and the spans of one call. */
+export class ReceivedSpans {
   readonly spans: ReceivedSpan[] = []
+
+  /** The spans of the call with this sid (every span of a call carries `call.sid`). */
+  spansOf(callSid: string): ReceivedSpan[] {
+    return this.spans.filter((span) => span.attributes['call.sid'] === callSid)
+  }
+
+  /** Waits for the root span `call` of a call (sent when the call has ended), then returns all its spans. */
+  async traceOf(callSid: string, timeoutMs = 15_000): Promise<ReceivedSpan[]> {
+    await waitFor(`the trace of ${callSid}`, () => (this.spansOf(callSid).some((span) => span.name === 'call') ? true : undefined), timeoutMs)
+    return this.spansOf(callSid)
+  }
+}
+
+export class OtlpReceiver extends ReceivedSpans {
   requests = 0
+  /** The protobuf bodies, as they arrived (JSON bodies are not kept). */
+  readonly bodies: Buffer[] = []
   private server: Server | undefined
   port = 0
 
@@ -104,6 +150,7 @@ export class OtlpReceiver {
         try {
           const decoded: ExportRequest = json ? (JSON.parse(body.toString()) as ExportRequest) : ExportTraceServiceRequest.decode(body)
           this.requests++
+          if (!json) this.bodies.push(body)
           this.collect(decoded)
         } catch (error) {
           response.writeHead(400, {'content-type': 'text/plain'}).end(String(error))
@@ -123,39 +170,6 @@ export class OtlpReceiver {
   }
 
   private collect(request: ExportRequest): void {
-    for (const resourceSpans of request.resourceSpans ?? []) {
-      const resource = attributesOf(resourceSpans.resource?.attributes)
-      for (const scope of resourceSpans.scopeSpans ?? []) {
-        for (const span of scope.spans ?? []) {
-          this.spans.push({
-            name: span.name,
-            traceId: hex(span.traceId),
-            spanId: hex(span.spanId),
-            parentSpanId: hex(span.parentSpanId),
-            kind: span.kind ?? 0,
-            startMs: nanosToMs(span.startTimeUnixNano),
-            startNanos: BigInt(String(span.startTimeUnixNano ?? 0)),
-            endMs: nanosToMs(span.endTimeUnixNano),
-            traceState: span.traceState ?? '',
-            attributes: attributesOf(span.attributes),
-            resource,
-            statusCode: span.status?.code ?? 0,
-            statusMessage: span.status?.message ?? '',
-            scope: scope.scope?.name ?? '',
-          })
-        }
-      }
-    }
-  }
-
-  /** The spans of the call with this sid (every span of a call carries `call.sid`). */
-  spansOf(callSid: string): ReceivedSpan[] {
-    return this.spans.filter((span) => span.attributes['call.sid'] === callSid)
-  }
-
-  /** Waits for the root span `call` of a call (sent when the call has ended), then returns all its spans. */
-  async traceOf(callSid: string, timeoutMs = 15_000): Promise<ReceivedSpan[]> {
-    await waitFor(`the trace of ${callSid}`, () => (this.spansOf(callSid).some((span) => span.name === 'call') ? true : undefined), timeoutMs)
-    return this.spansOf(callSid)
+    this.spans.push(...flattenExportRequest(request))
   }
 }

@@ -30,3 +30,40 @@ ${options.issuer.configYaml()}`)
   assert.ok(listener?.url, `no webrtc listener in ${JSON.stringify(gw.listeners)}`)
   return listener.url
 }
+
+export interface QuicGatewayOptions extends SdkGatewayOptions {
+  /** quic.limits overrides, e.g. {idle_timeout_ms: 2000}. */
+  readonly limits?: Readonly<Record<string, number>>
+  /** Also serve WebRTC (to compare the transports on one gateway). */
+  readonly webrtc?: boolean
+  /** Also serve WebTransport (quic.webtransport) on a free port. */
+  readonly webtransport?: boolean
+}
+
+/** The daemon with the QUIC listener on a free port; resolves with its port and the SHA-256 `status --json` shows for its certificate. */
+export const startQuicGateway = async (gw: TestGateway, options: QuicGatewayOptions): Promise<{port: number; sha256: string; webTransportUrl: string}> => {
+  const tenants = options.tenants.map((id) => `  - { id: ${id}, dialplan: default }`).join('\n')
+  const trunks = options.trunks.map((trunk) => `  - { id: ${trunk.id}, tenant: ${trunk.tenant}, outbound: { uri: "sip:127.0.0.1:${trunk.port}" } }`).join('\n')
+  const limits = Object.entries(options.limits ?? {})
+    .map(([key, value]) => `    ${key}: ${value}`)
+    .join('\n')
+  await gw.start(`tracing:
+  endpoint: ${options.tracingEndpoint}
+quic:
+  enabled: true
+  listen: 127.0.0.1:0
+${options.webtransport ? '  webtransport: {enabled: true, listen: "127.0.0.1:0"}\n' : ''}${limits.length > 0 ? `  limits:\n${limits}\n` : ''}${options.webrtc ? 'webrtc:\n  enabled: true\n  listen: 127.0.0.1:0\n' : ''}tenants:
+${tenants}
+trunks:${trunks.length > 0 ? `\n${trunks}` : ' []'}
+${options.issuer.configYaml()}`)
+  const listener = gw.listeners.find((candidate) => candidate.name === 'quic')
+  assert.ok(listener?.port, `no quic listener in ${JSON.stringify(gw.listeners)}`)
+  assert.equal(listener.transport, 'udp')
+  const status = await gw.home.json(['status'])
+  assert.equal(status.code, 0, JSON.stringify(status.body))
+  const sha256 = String(status.body.result.quic?.certificate?.sha256 ?? '')
+  assert.match(sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+  const webTransportUrl = String(status.body.result.quic?.webtransport?.url ?? '')
+  if (options.webtransport) assert.match(webTransportUrl, /^https:\/\/127\.0\.0\.1:\d+\/v1\/rpc$/)
+  return {port: listener.port, sha256, webTransportUrl}
+}

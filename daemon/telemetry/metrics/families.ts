@@ -66,7 +66,8 @@ export const createMetricFamilies = (registry: Registry) => {
     }),
     quicHandshakeSeconds: new Histogram({
       name: 'clutchcall_quic_handshake_seconds',
-      help: 'QUIC/WebTransport handshake time of SDK clients.',
+      help: 'QUIC/WebTransport handshake time of SDK clients, from the address-validated Initial to the established connection, by result (ok, failed: TLS or ALPN refusal, handshake timeout).',
+      labelNames: ['result'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
@@ -158,5 +159,8 @@ export const createMetricsRegistry = (): {registry: Registry; families: MetricFa
   const registry = new Registry()
   collectDefaultMetrics({register: registry})
   for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name)
-  return {registry, families: createMetricFamilies(registry)}
+  const families = createMetricFamilies(registry)
+  // Both results exported from the start (all buckets 0), so handshake panels and alerts get a series, not an empty result.
+  for (const result of ['ok', 'failed'] as const) families.quicHandshakeSeconds.zero({result})
+  return {registry, families}
 }

@@ -1,5 +1,6 @@
 // The tracing sink (DESIGN §7): every SIP call and every SDK RPC is one
-// trace, exported over OTLP/HTTP (protobuf) to `tracing.endpoint`. It
+// trace, exported as OTLP protobuf to `tracing.endpoint`, over HTTP or gRPC
+// (`tracing.protocol`). It
 // subscribes to the call registry (the call events and the internal call
 // stages of daemon/calls/stage-events.ts) and to the RPC activity; nothing
 // calls it from a call. The spans are built in call-spans.ts and rpc-spans.ts.
@@ -17,7 +18,7 @@ import {resourceFromAttributes} from '@opentelemetry/resources'
 import type {SpanExporter} from '@opentelemetry/sdk-trace'
 import type {Logger} from 'pino'
 import type {ChannelAnswer, ChannelHangupComplete} from '../../../src/calls/events.js'
-import {tracesUrl} from '../../../src/config/tracing.js'
+import {tracesUrl, type TracingProtocol} from '../../../src/config/tracing.js'
 import {VERSION} from '../../../src/version.js'
 import type {CallRegistry} from '../../calls/registry.js'
 import type {CallStage} from '../../calls/stage-events.js'
@@ -42,8 +43,11 @@ export type TracingState = 'exporting' | 'failing' | 'off'
 export {tracesUrl}
 
 export interface TracingSinkOptions {
-  /** The collector: `endpoint` as status shows it; `url` where spans are POSTed (default `endpoint` + /v1/traces). */
-  readonly config: {readonly endpoint: string; readonly url?: string | undefined}
+  /**
+   * The collector: `endpoint` as status shows it; `url` where spans go (over HTTP default `endpoint` + /v1/traces, over gRPC
+   * default `endpoint`); `protocol` http/protobuf (the default) or grpc.
+   */
+  readonly config: {readonly endpoint: string; readonly url?: string | undefined; readonly protocol?: TracingProtocol | undefined}
   readonly calls: CallRegistry
   readonly log: Logger
   /** The resource's `service.instance.id`: the node name (node.name); the host name when not given. */
@@ -67,8 +71,11 @@ export class TracingSink {
   /** Whether any export has been answered (acknowledged or failed) since start. */
   private answeredAny = false
   private readonly url: string
+  /** `http/protobuf` or `grpc`, as status shows it. */
+  readonly protocol: TracingProtocol
   private lastWarnAt = -Infinity
   private failuresSinceWarn = 0
+  private failedSpansSinceWarn = 0
   private lastDropWarnAt = -Infinity
   private droppedAtLastWarn = 0
   private started = false
@@ -82,11 +89,12 @@ export class TracingSink {
 
   constructor(private readonly options: TracingSinkOptions) {
     this.log = options.log.child({sink: 'tracing'})
-    this.url = options.config.url ?? tracesUrl(options.config.endpoint)
+    this.protocol = options.config.protocol ?? 'http/protobuf'
+    this.url = options.config.url ?? (this.protocol === 'grpc' ? options.config.endpoint : tracesUrl(options.config.endpoint))
     const resource = {'service.name': SERVICE_NAME, 'service.version': VERSION, 'service.instance.id': options.instanceId ?? hostname()}
     const exporter: SpanRecordExporter = options.exporter
       ? new SdkExporterAdapter(options.exporter, {resource: resourceFromAttributes(resource), scope: SCOPE})
-      : new WorkerSpanExporter({url: this.url, timeoutMillis: 5000, resource, scope: SCOPE})
+      : new WorkerSpanExporter({protocol: this.protocol, url: this.url, timeoutMillis: 5000, resource, scope: SCOPE})
     const batching = {everyMs: options.exportEveryMs ?? 1000, ...(options.maxQueuedSpans === undefined ? {} : {maxQueue: options.maxQueuedSpans})}
     this.batcher = new SpanBatcher(exporter, batching, (records, error) => this.exportResult(records, error))
     this.callSpans = new CallSpans(this.record)
@@ -109,7 +117,7 @@ export class TracingSink {
     calls.on('stage', this.onStage)
     calls.on('CHANNEL_ANSWER', this.onAnswer)
     calls.on('CHANNEL_HANGUP_COMPLETE', this.onHangup)
-    this.log.info({endpoint: this.url}, 'tracing on')
+    this.log.info({endpoint: this.url, protocol: this.protocol}, 'tracing on')
   }
 
   /** Traces the SDK RPCs published on `activity` too (see rpc-spans.ts). */
@@ -176,11 +184,16 @@ export class TracingSink {
     }
     this.lastExportFailed = true
     this.failuresSinceWarn++
+    this.failedSpansSinceWarn += records.length
     const now = Date.now()
     if (now - this.lastWarnAt < WARN_EVERY_MS) return
     this.lastWarnAt = now
-    this.log.warn({endpoint: this.url, failed_exports: this.failuresSinceWarn, err: error.message}, 'traces cannot be exported (calls are not affected; next warning in a minute at the earliest)')
+    this.log.warn(
+      {endpoint: this.url, protocol: this.protocol, failed_exports: this.failuresSinceWarn, failed_spans: this.failedSpansSinceWarn, err: error.message},
+      'traces cannot be exported (calls are not affected; next warning in a minute at the earliest)',
+    )
     this.failuresSinceWarn = 0
+    this.failedSpansSinceWarn = 0
   }
 
   /** Spans the full export queue turned away since the last warning: one warning a minute at most. */

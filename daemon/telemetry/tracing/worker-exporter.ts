@@ -1,15 +1,21 @@
 // Hands batches of spans to the OTLP export thread (export-worker.ts). On the
 // thread that sets calls up, an export is the OTLP protobuf encoding
 // (otlp-encoder.ts) and one postMessage that transfers the bytes; the export
-// thread sends them with the OpenTelemetry OTLP/HTTP transport.
+// thread sends them with the OpenTelemetry OTLP/HTTP or OTLP/gRPC transport
+// (the same bytes either way).
 import {Worker} from 'node:worker_threads'
 import type {SpanRecordExporter} from './span-batcher.js'
 import type {SpanRecord} from './span-record.js'
 import {OtlpTraceEncoder, type OtlpOrigin} from './otlp-encoder.js'
+import type {TracingProtocol} from '../../../src/config/tracing.js'
 
 export interface ExportWorkerData {
+  /** `http/protobuf` (the default): POST to `url`; `grpc`: TraceService/Export at `url`. */
+  readonly protocol?: TracingProtocol
   readonly url: string
   readonly timeoutMillis: number
+  /** For tests: the first gRPC retry backoff (ms; 1000 otherwise). */
+  readonly initialBackoffMs?: number
 }
 
 /** `request`: an encoded ExportTraceServiceRequest holding `spans` spans. */
@@ -29,7 +35,12 @@ export class WorkerSpanExporter implements SpanRecordExporter {
 
   constructor(data: ExportWorkerData & OtlpOrigin) {
     this.encoder = new OtlpTraceEncoder(data)
-    const workerData: ExportWorkerData = {url: data.url, timeoutMillis: data.timeoutMillis}
+    const workerData: ExportWorkerData = {
+      protocol: data.protocol ?? 'http/protobuf',
+      url: data.url,
+      timeoutMillis: data.timeoutMillis,
+      ...(data.initialBackoffMs === undefined ? {} : {initialBackoffMs: data.initialBackoffMs}),
+    }
     this.worker = new Worker(new URL('./export-worker.js', import.meta.url), {workerData})
     // The daemon's stop decides when tracing ends (shutdown); the thread alone keeps nothing alive.
     this.worker.unref()

@@ -96,6 +96,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
   private bound: BoundListener[] = []
   /** Whether an unparsable request from this source may be answered (400 and friends); false drops it unanswered. */
   screenUnparsable: ((context: InboundContext) => boolean) | undefined
+  /**
+   * Called for each UDP datagram before it is parsed: false drops it there, unparsed, uncounted and
+   * uncaptured (the abuse guard drops a banned source's requests so, at the cost of a Map lookup).
+   */
+  screenDatagram: ((bytes: Buffer, remote: SocketAddress) => boolean) | undefined
 
   private constructor(private readonly options: SipTransportOptions) {
     super()
@@ -257,6 +262,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
       this.counts.keepAlivesReceived++
       return
     }
+    if (this.screenDatagram?.(bytes, remote) === false) return
     let message: SipMessage
     try {
       message = parseSipMessage(bytes, this.limits)

@@ -5,7 +5,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {it} from 'node:test'
 import {parseConfigText} from '../../../src/config/load.js'
-import {DEFAULT_TRACING_ENDPOINT, TRACING_COLLECTOR_SOURCES, TRACING_OFF_TEXT} from '../../../src/config/tracing.js'
+import {DEFAULT_GRPC_TRACING_ENDPOINT, DEFAULT_TRACING_ENDPOINT, TRACING_COLLECTOR_SOURCES, TRACING_OFF_TEXT, TRACING_PROTOCOL_SOURCES, TRACING_PROTOCOLS} from '../../../src/config/tracing.js'
 import {ROOT} from '../../helpers/cli.js'
 
 const page = readFileSync(join(ROOT, 'docs', 'telemetry-defaults.md'), 'utf8')
@@ -28,4 +28,11 @@ it('docs/telemetry-defaults.md has every tracing reason and source of the rule',
     assert.ok(page.includes(`reason: "${reason}"`), `reason ${reason}`)
   }
   for (const source of TRACING_COLLECTOR_SOURCES) assert.ok(page.includes(`configuredBy: "${source}"`), `configuredBy ${source}`)
+})
+
+it('docs/telemetry-defaults.md has the protocol rule: every protocol, the setting that chooses it, the gRPC default endpoint, http/json refused', () => {
+  assert.ok(page.includes(DEFAULT_GRPC_TRACING_ENDPOINT))
+  for (const protocol of TRACING_PROTOCOLS) assert.ok(page.includes(`\`${protocol}\``), protocol)
+  for (const source of TRACING_PROTOCOL_SOURCES) assert.ok(page.includes(`protocolSetBy: "${source}"`), `protocolSetBy ${source}`)
+  assert.ok(page.includes('`http/json` is refused'))
 })

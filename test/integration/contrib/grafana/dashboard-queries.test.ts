@@ -188,7 +188,7 @@ describe('the shipped rules in that Prometheus', {timeout: 60_000}, () => {
       return all.length > 0 && all.every((rule) => rule.health !== 'unknown') ? {groups: body.data.groups, all} : undefined
     })
     assert.deepEqual(rules.groups.map((group) => group.name).sort(), ['clutchcall.alerts', 'clutchcall.recording'])
-    assert.equal(rules.all.length, 16)
+    assert.equal(rules.all.length, 19)
     for (const rule of rules.all) {
       assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError}`)
       assert.ok(!rule.lastError, `${rule.name}: ${rule.lastError}`)

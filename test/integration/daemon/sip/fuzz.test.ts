@@ -190,7 +190,9 @@ before(async () => {
   metricsPort = await freePort()
   rtpMin = await freeRtpBlock()
   rtpMax = rtpMin + 20
-  home.writeConfig(testConfig(metricsPort, `rtp:\n  address: 127.0.0.1\n  port_min: ${rtpMin}\n  port_max: ${rtpMax}\ntracing:\n  enabled: false\n`))
+  // The flood comes from trusted loopback on a shared machine: overload control could rightly answer its INVITEs
+  // 503 (tested in security/overload.test.ts); here the lag limit is out of the way so each broken request meets its own answer.
+  home.writeConfig(testConfig(metricsPort, `rtp:\n  address: 127.0.0.1\n  port_min: ${rtpMin}\n  port_max: ${rtpMax}\ntracing:\n  enabled: false\nsecurity:\n  overload: { max_event_loop_lag_ms: 10000, max_event_loop_utilization: 1 }\n`))
   const started = await home.json(['start'])
   assert.equal(started.code, 0, JSON.stringify(started.body))
   daemonPid = started.body.result.pid

@@ -50,7 +50,7 @@ describe('Kamailio relaying calls to the gateway over TLS', () => {
   let proxy: Kamailio
 
   before(async () => {
-    await gateway.start('', tlsSip(certs.server))
+    await gateway.start('', {}, tlsSip(certs.server))
     proxy = await Kamailio.start({nextHop: gateway.sipAddress('tls'), ca: certs.ca, cert: certs.client.cert, key: certs.client.key})
   })
 
@@ -91,7 +91,7 @@ describe('Kamailio verifying the gateway', () => {
   let proxy: Kamailio
 
   before(async () => {
-    await gateway.start('', tlsSip(certs.rogueServer))
+    await gateway.start('', {}, tlsSip(certs.rogueServer))
     proxy = await Kamailio.start({nextHop: gateway.sipAddress('tls'), ca: certs.ca, cert: certs.client.cert, key: certs.client.key})
   })
 

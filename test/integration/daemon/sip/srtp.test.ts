@@ -228,6 +228,7 @@ dialplans:
       failed: { type: hangup, cause: 41 }
       bye: { type: hangup, cause: 16 }
 `,
+      {},
       `    - { transport: tls, address: 127.0.0.1, port: 0 }\n  tls: { cert: ${certs.server.cert}, key: ${certs.server.key} }\n`,
     )
   })

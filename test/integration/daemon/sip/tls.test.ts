@@ -69,6 +69,7 @@ describe('baresip calls the gateway over TLS', () => {
   trusted_cidrs: [127.0.0.1/32]
   limits: { max_tcp_connections_per_source: 2, tls_handshake_timeout_ms: 1500 }
 `,
+      {},
       tlsSip(),
     )
   })
@@ -146,7 +147,7 @@ describe('a TLS listener that requires client certificates (verify_client)', () 
   const gateway = new Gateway()
 
   before(async () => {
-    await gateway.start('', tlsSip('    verify_client: true\n'))
+    await gateway.start('', {}, tlsSip('    verify_client: true\n'))
   })
 
   after(async () => {
@@ -224,7 +225,7 @@ describe('the gateway calls baresip over a TLS trunk', () => {
 
   before(async () => {
     for (let index = 0; index < callees.length; index++) ports.push(await freeSipPort())
-    await gateway.start(bridgeConfig(callees.map((callee, index) => ({number: callee.number, port: ports[index] ?? 0}))), tlsSip())
+    await gateway.start(bridgeConfig(callees.map((callee, index) => ({number: callee.number, port: ports[index] ?? 0}))), {}, tlsSip())
   })
 
   after(async () => {
@@ -303,6 +304,7 @@ trunks:
   - { id: certs-in, tenant: acme, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1555*"], require_client_cert: true } }
   - { id: open-in, tenant: acme, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1666*"] } }
 `,
+      {},
       tlsSip(),
     )
   })

@@ -1,6 +1,7 @@
 // `clutchcall smoke` (the built CLI) against real daemons: a healthy gateway
 // with the embedded CDR store exporting traces to an OTLP receiver here (and
-// HEP capture switched on at runtime to a collector here), one writing CDRs to
+// HEP capture switched on at runtime to a collector here), one exporting
+// over OTLP/gRPC to a gRPC receiver here, one writing CDRs to
 // a real clickhouse-server with tracing off, one whose trace collector is
 // down, a target that is not the gateway, and a stopped daemon.
 import assert from 'node:assert/strict'
@@ -10,6 +11,7 @@ import {freePort} from '../../../helpers/cli.js'
 import {TestClickHouse} from '../../../helpers/clickhouse.js'
 import {TestGateway, waitFor} from '../../../helpers/gateway.js'
 import {HepCollector} from '../../../helpers/hep.js'
+import {OtlpGrpcReceiver} from '../../../helpers/otlp-grpc-receiver.js'
 import {OtlpReceiver} from '../../../helpers/otlp-receiver.js'
 import {runSipp, uasAnswering} from '../../../helpers/peers.js'
 import {findAll, parseXml} from '../../../helpers/xml.js'
@@ -192,6 +194,29 @@ describe('smoke against a gateway writing CDRs to ClickHouse, tracing off', () =
     assert.equal(cdr?.detail, `${run.body.result.callSid} in ClickHouse ${clickhouse.url} default.telephony_cdrs`)
     const stored = await clickhouse.query(`SELECT count() FROM default.telephony_cdrs WHERE call_sid = '${run.body.result.callSid}'`)
     assert.equal(stored.trim(), '1')
+  })
+})
+
+describe('smoke against a gateway exporting traces over OTLP/gRPC', () => {
+  const gw = new TestGateway()
+  const receiver = new OtlpGrpcReceiver()
+  before(async () => {
+    await receiver.start()
+    await gw.start(`tracing:\n  endpoint: "${receiver.endpoint}"\n  protocol: grpc\n`)
+  })
+  after(async () => {
+    await gw.stop()
+    await receiver.stop()
+  })
+
+  it('passes the trace check: the gRPC collector acknowledged the spans of the smoke call, which it holds', async () => {
+    const run = await gw.home.json(['smoke', '--duration', '1'])
+    assert.equal(run.code, 0, JSON.stringify(run.body, null, 2))
+    const checks = byName(run.body.result.checks)
+    assert.equal(checks.trace?.outcome, 'ok', checks.trace?.detail)
+    const traceId = run.body.result.traceId as string
+    assert.match(traceId, /^[0-9a-f]{32}$/)
+    assert.ok(receiver.spans.some((span) => span.traceId === traceId && span.attributes['call.sid'] === run.body.result.callSid), 'the smoke call\'s spans at the gRPC receiver')
   })
 })
 

@@ -126,4 +126,26 @@ describe('RpcSession', () => {
     assert.match(String(sent[0]?.payload.message), /token expired/)
     assert.match((stages[0] as RpcBegin).jwt?.error ?? '', /token expired/)
   })
+
+  it('answers on the channel a request came with (a QUIC stream), hands the handler its end, and sendEvent says when the client can no longer get events', async () => {
+    let seen: {closed: Promise<void> | undefined; delivered: boolean[]} = {closed: undefined, delivered: []}
+    let sendEvent: ((payload: Record<string, unknown>) => boolean) | undefined
+    const {session, sent} = harness({
+      'events.subscribe': async (_params, context) => {
+        seen = {closed: context.replyClosed, delivered: [context.sendEvent({n: 1})]}
+        sendEvent = (payload) => context.sendEvent(payload)
+        return {subscribed: true}
+      },
+    })
+    const onStream: RpcFrame[] = []
+    let open = true
+    const closed = Promise.resolve()
+    await session.receive(request(4, 8, {}), {send: (frame) => open && onStream.push(decodeFrame(frame)) > 0, closed})
+    assert.equal(sent.length, 0, 'nothing on the session channel')
+    assert.deepEqual(onStream.map((frame) => [frame.kind, frame.requestId]), [['event', 8], ['response', 8]])
+    assert.equal(seen.closed, closed)
+    assert.deepEqual(seen.delivered, [true])
+    open = false
+    assert.equal(sendEvent?.({n: 2}), false)
+  })
 })

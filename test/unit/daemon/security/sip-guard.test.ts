@@ -90,6 +90,28 @@ describe('SipGuard', () => {
     assert.equal(guard.screen(request('INVITE'), from('198.51.100.8'), false), 'admit')
   })
 
+  it('drops a banned source\'s datagrams before they are parsed, counting each as banned; responses and everyone else go on to the parser', (t) => {
+    const {guard, refused, tick} = guardFor(CONFIG)
+    t.after(() => guard.stop())
+    const datagram = (text: string) => Buffer.from(text, 'latin1')
+    const options = datagram('OPTIONS sip:x@example.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7:5060\r\n\r\n')
+    assert.equal(guard.screenDatagram(options, '198.51.100.7'), true, 'nobody is banned yet')
+    for (let i = 0; i < 3; i++) guard.screen(request('OPTIONS'), from('198.51.100.7'), false)
+    assert.equal(guard.bannedCount, 1)
+    refused.length = 0
+    assert.equal(guard.screenDatagram(options, '198.51.100.7'), false)
+    assert.equal(guard.screenDatagram(options, '::ffff:198.51.100.7'), false, 'IPv4-mapped')
+    assert.equal(guard.screenDatagram(datagram('INVITE sip:x@example.test SIP/2.0\r\n'), '198.51.100.7'), false)
+    assert.equal(guard.screenDatagram(datagram('\x00\x01garbage'), '198.51.100.7'), false)
+    assert.equal(guard.screenDatagram(datagram('SIP/2.0 200 OK\r\n'), '198.51.100.7'), true, 'a response is never screened')
+    assert.equal(guard.screenDatagram(options, '198.51.100.8'), true, 'another source')
+    assert.equal(guard.screenDatagram(options, '203.0.113.9'), true, 'a trunk source')
+    assert.deepEqual(refused, ['OPTIONS/banned', 'OPTIONS/banned', 'INVITE/banned', 'other/banned'])
+    assert.equal(guard.bans()[0]?.hits, 5, 'the ban counts them')
+    tick(60_000)
+    assert.equal(guard.screenDatagram(options, '198.51.100.7'), true, 'the ban is over')
+  })
+
   it('admits everyone when no trunk has an inbound section (the open default gateway), still rate-limited', (t) => {
     const {guard} = guardFor('security: { rate_limit: { requests: 1 } }\n')
     t.after(() => guard.stop())

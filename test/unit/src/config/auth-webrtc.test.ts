@@ -72,3 +72,44 @@ describe('webrtc', () => {
     assert.match(error.message, /line 2: webrtc\.enabled: .*configure auth\.jwt/)
   })
 })
+
+describe('quic', () => {
+  it('is off by default, on 127.0.0.1:4433, with limits that bound a hostile peer', () => {
+    const config = parseConfigText('', 'empty.yaml')
+    assert.equal(config.quic.enabled, false)
+    assert.equal(config.quic.listen, '127.0.0.1:4433')
+    assert.equal(config.quic.cert, undefined)
+    assert.deepEqual(config.quic.limits, {
+      max_connections: 1000,
+      max_connections_per_source: 10,
+      max_streams_per_connection: 16,
+      max_stream_buffer_bytes: 65_536,
+      handshake_timeout_ms: 5000,
+      idle_timeout_ms: 30_000,
+      auth_timeout_ms: 5000,
+    })
+  })
+
+  it('cannot be enabled without auth.jwt', () => {
+    const error = failure('quic:\n  enabled: true\n')
+    assert.deepEqual(problemPaths(error), ['quic.enabled'])
+    assert.match(error.message, /line 2: quic\.enabled: .*configure auth\.jwt/)
+  })
+
+  it('serves WebTransport only beside the QUIC listener, on 127.0.0.1:4434 and /v1/rpc by default', () => {
+    const config = parseConfigText('', 'empty.yaml')
+    assert.deepEqual(config.quic.webtransport, {enabled: false, listen: '127.0.0.1:4434', path: '/v1/rpc'})
+    const alone = failure('quic:\n  webtransport:\n    enabled: true\n')
+    assert.deepEqual(problemPaths(alone), ['quic.webtransport.enabled'])
+    assert.match(alone.message, /set quic\.enabled too/)
+    assert.deepEqual(problemPaths(failure('quic:\n  webtransport:\n    path: v1\n')), ['quic.webtransport.path'])
+  })
+
+  it('takes a certificate only with its key, and limits only in their ranges', () => {
+    const certOnly = failure('quic:\n  cert: /etc/clutchcall/quic.crt\n')
+    assert.deepEqual(problemPaths(certOnly), ['quic.key'])
+    assert.match(certOnly.message, /give both quic\.cert and quic\.key, or neither/)
+    const zero = failure('quic:\n  limits:\n    max_streams_per_connection: 0\n    unknown_limit: 1\n')
+    assert.deepEqual(problemPaths(zero).sort(), ['quic.limits.max_streams_per_connection', 'quic.limits.unknown_limit'])
+  })
+})

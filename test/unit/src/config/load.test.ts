@@ -32,7 +32,7 @@ describe('config defaults', () => {
     assert.equal(config.dialplans.default?.start, 'answer')
     assert.equal(config.dialplans.default?.nodes.echo?.type, 'echo')
     assert.equal(config.metrics.listen, '127.0.0.1:9091', 'loopback, like SIP: the scrape has no authentication')
-    assert.deepEqual(config.tracing, {enabled: false, endpoint: 'http://localhost:4318'}, 'no collector configured: no export')
+    assert.deepEqual(config.tracing, {enabled: false, endpoint: 'http://localhost:4318', protocol: 'http/protobuf'}, 'no collector configured: no export')
     assert.equal(config.cdr.clickhouse, undefined)
     assert.equal(config.heplify.enabled, false)
     assert.equal(config.rtp.shards, 'auto')

@@ -42,7 +42,7 @@ describe('the config init sample', () => {
     assert.match(SAMPLE_CONFIG, /^heplify:$/m)
     // Commented out: a sample must not send traces to a collector the user may not run.
     const tracing = /^# tracing:\n((?:# {3}.*\n)+)/m.exec(SAMPLE_CONFIG)?.[1] ?? ''
-    assert.deepEqual(parseConfigText(`tracing:\n${tracing.replace(/^# /gm, '')}`, 'tracing.yaml').tracing, {enabled: true, endpoint: 'http://localhost:4318'})
+    assert.deepEqual(parseConfigText(`tracing:\n${tracing.replace(/^# /gm, '')}`, 'tracing.yaml').tracing, {enabled: true, endpoint: 'http://localhost:4318', protocol: 'http/protobuf'})
   })
 
   it('names the node by its host name, with node.name commented out to set it', () => {

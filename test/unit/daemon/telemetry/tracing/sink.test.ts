@@ -78,6 +78,40 @@ it('a failing exporter costs one warning per minute and the state says failing; 
   assert.equal(sink.state, 'off')
 })
 
+it('over gRPC the collector is the endpoint itself (no /v1/traces); the log lines name the protocol and the warning counts the failed spans', async () => {
+  const calls = new CallRegistry()
+  let failedSpans = 0
+  const exporter: SpanExporter = {
+    export: (spans, done: (result: ExportResult) => void) => {
+      failedSpans += spans.length
+      done({code: ExportResultCode.FAILED, error: new Error('3 INVALID_ARGUMENT: bad [INVALID_ARGUMENT (3): not retryable]')})
+    },
+    shutdown: () => Promise.resolve(),
+  }
+  const lines: string[] = []
+  const log = pino({level: 'info'}, {write: (line: string) => lines.push(line)})
+  const sink = new TracingSink({config: {endpoint: 'http://otel:4317', protocol: 'grpc'}, calls, log, exporter, exportEveryMs: 10})
+  assert.equal(sink.protocol, 'grpc')
+  sink.start()
+  const on = JSON.parse(lines.find((line) => line.includes('"tracing on"')) ?? '{}') as {endpoint?: string; protocol?: string}
+  assert.deepEqual([on.endpoint, on.protocol], ['http://otel:4317', 'grpc'])
+  new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '2', sipCallId: 'g'}, calls, pino({level: 'silent'})).finish({cause: 16, status: 'completed'})
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  await sink.stop()
+  const warning = JSON.parse(lines.find((line) => line.includes('traces cannot be exported')) ?? '{}') as {protocol?: string; failed_exports?: number; failed_spans?: number; err?: string}
+  assert.equal(warning.protocol, 'grpc')
+  assert.equal(warning.failed_exports, 1)
+  assert.ok(failedSpans > 0)
+  assert.equal(warning.failed_spans, failedSpans)
+  assert.match(warning.err ?? '', /INVALID_ARGUMENT/)
+  // The default stays OTLP/HTTP, to <endpoint>/v1/traces.
+  const http = new TracingSink({config: {endpoint: 'http://otel:4318'}, calls, log, exporter, exportEveryMs: 10})
+  assert.equal(http.protocol, 'http/protobuf')
+  http.start()
+  assert.match(lines.at(-1) ?? '', /"endpoint":"http:\/\/otel:4318\/v1\/traces","protocol":"http\/protobuf"/)
+  await http.stop()
+})
+
 it('a caller that does not sample its trace gets none exported, while the B-leg still carries the context (flags 00, tracestate kept)', async () => {
   const calls = new CallRegistry()
   const exporter = new InMemorySpanExporter()

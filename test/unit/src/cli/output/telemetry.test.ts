@@ -17,7 +17,12 @@ describe('telemetry rows', () => {
   it('tracing on shows its state and the setting that named the collector', () => {
     const on = {enabled: true, target: 'http://otel:4318', state: 'failing', reason: null, configuredBy: 'OTEL_EXPORTER_OTLP_ENDPOINT' as const}
     assert.equal(telemetryState(on), 'failing')
-    assert.equal(telemetryTarget(on), 'http://otel:4318 (set by OTEL_EXPORTER_OTLP_ENDPOINT)')
+    assert.equal(telemetryTarget(on), 'http://otel:4318 (set by OTEL_EXPORTER_OTLP_ENDPOINT)', 'a daemon that predates the protocol')
+    assert.equal(telemetryTarget({...on, protocol: 'http/protobuf', protocolSetBy: null}), 'http://otel:4318 over http/protobuf (set by OTEL_EXPORTER_OTLP_ENDPOINT)')
+    assert.equal(
+      telemetryTarget({...on, target: 'http://otel:4317', configuredBy: 'tracing.endpoint', protocol: 'grpc', protocolSetBy: 'OTEL_EXPORTER_OTLP_PROTOCOL'}),
+      'http://otel:4317 over grpc (set by tracing.endpoint, protocol by OTEL_EXPORTER_OTLP_PROTOCOL)',
+    )
   })
 
   it('other streams, and a daemon that predates the reason, show the bare state', () => {

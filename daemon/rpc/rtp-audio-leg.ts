@@ -1,10 +1,11 @@
-// The client's WebRTC audio as a call leg. werift terminates ICE/DTLS/SRTP;
-// the decrypted RTP is handed over loopback UDP to a media shard stream (the
-// same kind a SIP leg gets), so the dialer's B-leg relays to it in-shard and
-// quality, RTCP and CDR figures come from the one media engine. The pipe
-// socket renumbers what it forwards (one SSRC and sequence space) so DTMF
-// sent on the client's behalf fits between the browser's audio packets.
-// A client that sends Opus is transcoded to and from PCMU at the pipe.
+// An SDK client's audio as a call leg, whatever carries its RTP: a WebRTC
+// track (werift terminates ICE/DTLS/SRTP) or QUIC datagrams. The client's RTP
+// is handed over loopback UDP to a media shard stream (the same kind a SIP leg
+// gets), so the dialer's B-leg relays to it in-shard and quality, RTCP and CDR
+// figures come from the one media engine. The pipe socket renumbers what it
+// forwards (one SSRC and sequence space) so DTMF sent on the client's behalf
+// fits between the client's audio packets. A client that sends Opus is
+// transcoded to and from PCMU at the pipe.
 import {createSocket, type Socket} from 'node:dgram'
 import type {Logger} from 'pino'
 import {dtmfDigitToEvent, planTelephoneEvent, serializeTelephoneEvent} from '../../src/media/telephone-event.js'
@@ -12,9 +13,10 @@ import type {MediaQuality} from '../calls/call.js'
 import type {LegEnding} from '../calls/leg.js'
 import type {MediaEngine} from '../media/engine.js'
 import type {MediaStream} from '../media/media-stream.js'
-import type {ClientAudioLeg} from '../rpc/client-audio.js'
+import {CCError} from '../../src/errors.js'
+import type {ClientAudio, ClientAudioLeg} from './client-audio.js'
 import {StreamMediaEndpoint} from '../sip/media-endpoint.js'
-import {FRAME_SAMPLES, OPUS_CLOCK_RATIO, OpusTranscoder} from './opus-transcoder.js'
+import {FRAME_SAMPLES, OPUS_CLOCK_RATIO, OpusTranscoder} from '../webrtc/opus-transcoder.js'
 
 const PCMU = 0
 /** The RFC 4733 payload type on the pipe (it never leaves the host: the relay maps it to the B-leg's). */
@@ -23,7 +25,7 @@ const RTP_HEADER_BYTES = 12
 const DTMF_INTERVAL_MS = 50
 const DTMF_GAP_MS = 60
 
-/** Where the client's decrypted RTP comes from and where the gateway's goes (the WebRTC peer's audio transceiver). */
+/** Where the client's RTP comes from and where the gateway's goes (a WebRTC peer's audio transceiver, a QUIC connection's datagrams). */
 export interface ClientRtpPort {
   /** Subscribes to received RTP: payload type, sequence number, timestamp, payload; returns the unsubscribe. */
   onRtp(listener: (payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer) => void): () => void
@@ -49,7 +51,7 @@ const rtpHeader = (marker: boolean, payloadType: number, sequenceNumber: number,
 
 const isRtcp = (packet: Buffer): boolean => packet.length >= 2 && (packet[1] ?? 0) >= 200 && (packet[1] ?? 0) <= 204
 
-export class WebRtcAudioLeg implements ClientAudioLeg {
+export class RtpAudioLeg implements ClientAudioLeg {
   /** What the client speaks towards the gateway's media (the shard side is always PCMU). */
   readonly codec: ClientCodec
   readonly mediaCodec = 'PCMU'
@@ -80,7 +82,7 @@ export class WebRtcAudioLeg implements ClientAudioLeg {
   }
 
   /** Opens a shard stream for call `callSid` and the loopback pipe between it and the client's RTP. */
-  static async open(options: {readonly media: MediaEngine; readonly callSid: string; readonly address: string; readonly client: ClientRtpPort; readonly log: Logger}): Promise<WebRtcAudioLeg> {
+  static async open(options: {readonly media: MediaEngine; readonly callSid: string; readonly address: string; readonly client: ClientRtpPort; readonly log: Logger}): Promise<RtpAudioLeg> {
     const {media, callSid, address, client, log} = options
     const stream = await media.createStream({callSid})
     const pipe = createSocket({type: address.includes(':') ? 'udp6' : 'udp4'})
@@ -98,13 +100,13 @@ export class WebRtcAudioLeg implements ClientAudioLeg {
       await stream.close().catch(() => undefined)
       throw error
     }
-    const leg = new WebRtcAudioLeg(stream, pipe, address, client, log)
+    const leg = new RtpAudioLeg(stream, pipe, address, client, log)
     leg.unsubscribe = client.onRtp((payloadType, sequenceNumber, timestamp, payload) => leg.fromClient(payloadType, sequenceNumber, timestamp, payload))
     pipe.on('message', (packet) => {
-      // The shard's RTCP is for the pipe, not the browser (werift sends its own); only audio goes on.
+      // The shard's RTCP is for the pipe, not the client (werift sends its own); only audio goes on.
       if (!isRtcp(packet) && ((packet[1] ?? 0) & 0x7f) === PCMU) leg.toClient(packet)
     })
-    pipe.on('error', (error) => log.warn({err: error}, 'WebRTC audio pipe error'))
+    pipe.on('error', (error) => log.warn({err: error}, 'SDK client audio pipe error'))
     return leg
   }
 
@@ -192,5 +194,38 @@ export class WebRtcAudioLeg implements ClientAudioLeg {
       return quality
     })()
     return this.closing
+  }
+}
+
+/**
+ * A client's audio path (one WebRTC track, one QUIC connection's datagrams) as
+ * the ClientAudio of its session: one call at a time, none once the session is
+ * closing. `what` names the path in the refusal ("audio track", "datagram audio").
+ */
+export const oneCallAudio = (options: {
+  readonly media: MediaEngine
+  readonly address: string
+  readonly log: Logger
+  readonly what: string
+  readonly port: () => ClientRtpPort
+  readonly isClosing: () => boolean
+}): ClientAudio => {
+  let busy = false
+  return {
+    open: async (callSid) => {
+      const refuse = (detail: string) => new CCError('CC_ERR_RPC_INVALID_PARAMS', {method: 'call.create', detail})
+      if (options.isClosing()) throw refuse('the session is closing')
+      if (busy) throw refuse(`the session's ${options.what} is in another call; hang it up first`)
+      busy = true
+      let leg: RtpAudioLeg
+      try {
+        leg = await RtpAudioLeg.open({media: options.media, callSid, address: options.address, client: options.port(), log: options.log})
+      } catch (error) {
+        busy = false
+        throw error
+      }
+      void leg.ended.then(() => (busy = false))
+      return leg
+    },
   }
 }

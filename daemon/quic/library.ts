@@ -1,0 +1,228 @@
+// Everything ClutchCall takes from @matrixai/quic beyond its public API, in
+// one place (the version is pinned in package.json for this reason):
+//
+// - QUIC DATAGRAM frames (RFC 9221). The library enables them in quiche
+//   (config `enableDgram`) but its JavaScript layer neither reads nor sends
+//   them, so `attachDatagrams` reaches the connection's native quiche object:
+//   after each UDP packet the connection has processed, the datagrams quiche
+//   queued are handed over; sending queues one and flushes the connection.
+// - Streams that arrive while a connection is still starting (a client's
+//   first streams can come in the packet that completes the handshake). The
+//   library shuts such streams down, and for a peer's unidirectional stream
+//   (HTTP/3 clients open their control stream at once) that shutdown throws
+//   out of its packet handler: the process would die. `holdEarlyStreams`
+//   makes them wait in quiche until the connection runs, and `takeStreams`
+//   picks them up then (and those whose stream event went out before anyone
+//   listened).
+// - The server's `acceptConnection` (called for every Initial packet of an
+//   unknown connection), wrapped by `hookAccept` to refuse connections over
+//   the limits before any state is made for them, and to time each handshake.
+//
+// The test clients use the same functions, so both ends of the tests go
+// through the code the daemon runs.
+import {createHmac, randomBytes} from 'node:crypto'
+import {startStop} from '@matrixai/async-init'
+import Logger, {Handler, LogLevel} from '@matrixai/logger'
+import {events, QUICConnection, type QUICServer, type QUICServerCrypto, type QUICStream} from '@matrixai/quic'
+import type {Logger as PinoLogger} from 'pino'
+
+/** What the native quiche connection offers for datagrams (a subset of the library's native types). */
+interface NativeDatagrams {
+  dgramRecvVec(): Uint8Array | null
+  dgramSend(data: Uint8Array): void | null
+  dgramMaxWritableLen(): number | null
+}
+
+interface ConnectionInternals {
+  conn: NativeDatagrams
+  recv(data: Uint8Array, remoteInfo: {host: string; port: number}): Promise<void>
+  send(): Promise<void>
+}
+
+export interface DatagramChannel {
+  /** Queues one datagram and flushes it; false when it cannot be sent (too large, the connection closing, datagrams not negotiated). */
+  send(data: Uint8Array): boolean
+}
+
+/**
+ * Delivers every QUIC datagram the connection receives to `onDatagram`, and
+ * returns the way to send them. Call once per connection, right after it is
+ * established (or created: the first recv comes later).
+ */
+export const attachDatagrams = (connection: QUICConnection, onDatagram: (data: Buffer) => void): DatagramChannel => {
+  const internals = connection as unknown as ConnectionInternals
+  const recv = internals.recv.bind(connection)
+  internals.recv = async (data, remoteInfo) => {
+    await recv(data, remoteInfo)
+    for (let datagram = internals.conn.dgramRecvVec(); datagram !== null; datagram = internals.conn.dgramRecvVec()) {
+      onDatagram(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
+    }
+  }
+  return {
+    send(data) {
+      if (connection.closed) return false
+      try {
+        internals.conn.dgramSend(data)
+      } catch {
+        // Done (queue full), BufferTooShort (larger than the peer takes), InvalidState (not negotiated): dropped, as UDP would.
+        return false
+      }
+      void internals.send().catch(() => undefined)
+      return true
+    },
+  }
+}
+
+interface StreamInternals {
+  streamMap: Map<number, QUICStream>
+  processStreams(): void
+  send(): Promise<void>
+  [startStop.running]: boolean
+  [startStop.status]: string | null
+}
+
+let holding = false
+
+/**
+ * Streams a peer opens while the connection is starting are left in quiche (not shut down) until it runs;
+ * while it is stopping, the library's shutdown of a peer's new unidirectional stream no longer throws out of
+ * the packet handler. Applies to every connection of the process, server and client; idempotent.
+ */
+export const holdEarlyStreams = (): void => {
+  if (holding) return
+  holding = true
+  const prototype = QUICConnection.prototype as unknown as StreamInternals
+  const processStreams = prototype.processStreams
+  prototype.processStreams = function (this: StreamInternals) {
+    const stopping = this[startStop.status] === 'stopping'
+    if (this[startStop.running] === false && !stopping) return
+    try {
+      processStreams.call(this)
+    } catch (error) {
+      // While stopping, the library shuts new streams down, which throws for a peer's unidirectional one: the connection is going anyway.
+      if (!stopping) throw error
+    }
+  }
+}
+
+/**
+ * Hands every stream of a running connection to `onStream` once: those it opens from now on, those already
+ * created before this was called, and those held while it was starting.
+ */
+export const takeStreams = (connection: QUICConnection, onStream: (stream: QUICStream) => void): void => {
+  const internals = connection as unknown as StreamInternals
+  const seen = new WeakSet<QUICStream>()
+  const take = (stream: QUICStream): void => {
+    if (seen.has(stream)) return
+    seen.add(stream)
+    onStream(stream)
+  }
+  connection.addEventListener(events.EventQUICConnectionStream.name, (event: Event) => take((event as unknown as events.EventQUICConnectionStream).detail))
+  for (const stream of internals.streamMap.values()) take(stream)
+  if (connection.closed) return
+  internals.processStreams()
+  void internals.send().catch(() => undefined)
+}
+
+/** What `hookAccept` reports and asks. */
+export interface AcceptHooks {
+  /**
+   * Asked for a validated Initial (one that carries a Retry token) before a
+   * connection is made for it; false drops the packet (no state, no answer).
+   */
+  admit(remoteHost: string): boolean
+  /** An admitted Initial: its handshake begins. Each ends in one `established`, or one `failed` then one `released`. */
+  began(remoteHost: string): void
+  established(connection: QUICConnection, remoteHost: string, seconds: number): void
+  /** The handshake failed (at the handshake timeout, or when the library gave it up); `seconds` is how long it ran. */
+  failed(remoteHost: string, seconds: number, error: unknown): void
+  /** The failed handshake's connection is gone (after QUIC's closing period): what it held is free. */
+  released(remoteHost: string): void
+}
+
+type AcceptConnection = (remoteInfo: {host: string; port: number}, header: {token: Uint8Array}, dcid: unknown, data: Uint8Array) => Promise<QUICConnection | undefined>
+
+/**
+ * Wraps the server's acceptConnection. Initials without a token get the
+ * library's stateless Retry (which proves the source address) and are not
+ * handshakes; an Initial with a token is admitted or dropped, then timed
+ * from there to the established connection, or to its failure: a TLS error
+ * such as a wrong ALPN, an invalid token, or `handshakeTimeoutMs` passing.
+ * (The library gives a timed-out handshake up at the same moment, through
+ * the server's minIdleTimeout, but reports it only after QUIC's closing
+ * period, three probe timeouts later: the failure is observed at the timeout.)
+ */
+export const hookAccept = (server: QUICServer, hooks: AcceptHooks, handshakeTimeoutMs: number): void => {
+  const target = server as unknown as {acceptConnection: AcceptConnection}
+  const accept = target.acceptConnection.bind(server)
+  target.acceptConnection = async (remoteInfo, header, dcid, data) => {
+    if (header.token.byteLength === 0) return accept(remoteInfo, header, dcid, data)
+    const host = remoteInfo.host
+    if (!hooks.admit(host)) return undefined
+    const start = performance.now()
+    const seconds = () => (performance.now() - start) / 1000
+    hooks.began(host)
+    let failed = false
+    const fail = (error: unknown): void => {
+      if (failed) return
+      failed = true
+      hooks.failed(host, seconds(), error)
+    }
+    const timer = setTimeout(() => fail(new Error(`handshake not complete within ${handshakeTimeoutMs} ms`)), handshakeTimeoutMs)
+    try {
+      const connection = await accept(remoteInfo, header, dcid, data)
+      // A token that does not validate (forged, or from another address) makes no connection.
+      if (connection === undefined) fail(new Error('invalid Retry token'))
+      // Completed just after the timeout had counted it failed: it stays failed, and is closed.
+      else if (failed) void connection.stop({isApp: false, errorCode: 0, force: true}).catch(() => undefined)
+      else hooks.established(connection, host, seconds())
+      if (failed) hooks.released(host)
+      return connection
+    } catch (error) {
+      fail(error)
+      hooks.released(host)
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** The server's retry-token and connection-id keys: HMAC-SHA256 with a key made at each start. */
+export const serverCrypto = (): QUICServerCrypto => {
+  const key = randomBytes(32)
+  const hmac = (secret: ArrayBuffer, data: ArrayBuffer): Buffer => createHmac('sha256', Buffer.from(secret)).update(Buffer.from(data)).digest()
+  /** A copy in its own ArrayBuffer (a Buffer's may be a shared pool). */
+  const arrayBuffer = (bytes: Buffer): ArrayBuffer => {
+    const copy = new ArrayBuffer(bytes.length)
+    new Uint8Array(copy).set(bytes)
+    return copy
+  }
+  return {
+    key: arrayBuffer(key),
+    ops: {
+      sign: async (secret, data) => arrayBuffer(hmac(secret, data)),
+      verify: async (secret, data, signature) => {
+        const expected = hmac(secret, data)
+        const given = Buffer.from(signature)
+        return given.length === expected.length && expected.equals(given)
+      },
+    },
+  }
+}
+
+class PinoHandler extends Handler {
+  constructor(private readonly log: PinoLogger) {
+    super()
+  }
+
+  emit(output: string): void {
+    this.log.debug({component: 'quic'}, output)
+  }
+}
+
+/**
+ * The library logs every connection it closes (at ERROR for the ungraceful ones a hostile peer can cause
+ * at will): its warnings and errors go to the daemon log at debug level, so a peer cannot flood the log.
+ */
+export const libraryLogger = (log: PinoLogger): Logger => new Logger('quic', LogLevel.WARN, [new PinoHandler(log)])
