@@ -31,6 +31,7 @@ export default class Status extends BaseCommand<DaemonStatus> {
         ['active calls', status.calls.active],
         ['SIP transactions', status.sip.overloaded ? `${status.sip.transactions} (overloaded: new INVITEs get 503)` : status.sip.transactions],
         ['banned sources', status.sip.bannedSources],
+        ...(status.sip.tls === undefined ? [] : [['TLS certificate', `${status.sip.tls.subject}, valid to ${status.sip.tls.validTo}${status.sip.tls.verifyClient ? '; client certificates required' : ''}`] as [string, string]]),
         ...(status.quic
           ? ([
               ['QUIC', `${status.quic.listen} (UDP), ALPN ${status.quic.alpn}, ${status.quic.connections} connection(s), ${status.quic.sessions} session(s)`],

@@ -25,6 +25,7 @@ import {CdrSink} from './telemetry/cdr/sink.js'
 import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
+import {observeSrtpDrops} from './media/srtp-metrics.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
 import {RpcActivity} from './rpc/activity.js'
@@ -132,6 +133,7 @@ export class Gateway {
     const shards = config.rtp.shards === 'auto' ? availableParallelism() : config.rtp.shards
     this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
+    observeSrtpDrops(this.media, this.metrics.families.srtpPacketsDroppedTotal)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
     this.observeGuard(this.sip)
@@ -176,6 +178,12 @@ export class Gateway {
       this.log,
     )
     await this.webrtc.start()
+  }
+
+  /** The TLS listeners' certificate for daemon.status, when sip.tls is configured. */
+  private tlsStatus(): {tls?: {subject: string; validTo: string; verifyClient: boolean}} {
+    const info = this.sip?.tlsInfo()
+    return info === undefined ? {} : {tls: {...info, verifyClient: this.loaded.config.sip.tls?.verify_client ?? false}}
   }
 
   /** The SDK's QUIC listener (quic.enabled; the schema guarantees auth.jwt then). */
@@ -252,6 +260,7 @@ export class Gateway {
         overloaded: this.sip?.isOverloaded() ?? false,
         health: this.sip?.health() ?? 'draining',
         takingCalls: this.sip?.takingCalls() ?? false,
+        ...this.tlsStatus(),
       },
       quic: this.quic ? {listen: `${hostForPort(this.quic.address.host)}:${this.quic.address.port}`, alpn: this.quicAlpn, webtransport: this.webTransportStatus(), ...this.quic.status()} : null,
       telemetry: {

@@ -44,6 +44,7 @@ export const ERRORS = {
   CC_ERR_STOP_TIMEOUT: spec('The gateway daemon (pid {pid}) did not exit within {seconds}s', 'Retry with a longer --timeout, or `clutchcall stop --force`.', -32014),
   CC_ERR_PORT_IN_USE: spec('Cannot listen on {address}:{port} for {purpose}: the port is already in use', 'Stop whatever holds the port (`ss -ltnup | grep :{port}`) or change {key} in the config.', -32015),
   CC_ERR_LISTEN_FAILED: spec('Cannot listen on {address}:{port} for {purpose}: {detail}', 'Check the address exists on this host and the port is allowed ({key}).', -32016),
+  CC_ERR_TLS_FILE: spec('Cannot use {path} as the TLS {what} ({key}): {detail}', 'Check that the file exists, is readable by this user and holds PEM (`openssl x509 -in FILE -noout -subject -dates` shows a certificate); relative paths are relative to the config file\'s folder.', -32019),
   CC_ERR_HOME_UNSAFE: spec('{path} is not safe to use as the ClutchCall home: {detail}', 'Use a directory owned by this user (set CLUTCHCALL_HOME).', -32017),
 
   CC_ERR_ADMIN_PROTOCOL_MISMATCH: spec('The CLI speaks admin protocol {cli} but the daemon speaks {daemon}', 'Use the clutchcall CLI from the same release as the running daemon, or restart the daemon with this one.', -32020),

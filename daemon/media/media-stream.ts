@@ -50,6 +50,8 @@ const emptyCounters = (): StreamCounters => ({
   droppedMalformed: 0,
   droppedForeignSource: 0,
   droppedPayloadType: 0,
+  droppedSrtp: 0,
+  droppedSrtcp: 0,
   duplicates: 0,
   rtcpSent: 0,
   rtcpReceived: 0,

@@ -7,6 +7,7 @@ import {generateCallId} from '../../src/sip/ids.js'
 import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED} from '../../src/sip/q850.js'
 import {formatLocalSdp, parseRemoteSdp} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
+import {acceptAnswerCrypto, type SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import {formatUri, parseSipUri} from '../../src/sip/uri.js'
 import type {UserAgent} from '../../src/sip/user-agent.js'
 import type {DialOutcome, DialRequest, DialResult, Dialer} from '../calls/leg.js'
@@ -62,7 +63,8 @@ export class SipDialer implements Dialer {
     const aStream = request.aLeg.media instanceof StreamMediaEndpoint ? request.aLeg.media.stream : undefined
     const rtpStart = Date.now()
     const stream = await media.createStream({callSid: request.callSid, ...(aStream ? {shardHint: aStream.shard} : {})})
-    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort})
+    const encryption = trunk?.media_encryption ?? 'none'
+    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort, encryption})
     const host = parseSipUri(requestUri).host
     const callId = generateCallId()
     const unlink = this.services.linkLeg?.(callId, request.callSid) ?? noop
@@ -133,7 +135,12 @@ export class SipDialer implements Dialer {
         canceled: failure.canceled && !ringTimeout,
         ringTimeout,
       })
-      log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+      if (failure.source === 'transport-error') {
+        // The INVITE never reached the callee: say why (a refused TLS certificate names itself here).
+        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, error: failure.error?.message}, 'B-leg could not be sent')
+      } else {
+        log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+      }
       const outcome: DialOutcome = status === 'completed' ? 'failed' : status
       // The stream was opened for nothing: its setup ends unanswered, without a remote (and before the leg's final, under the same parent).
       rtpSetup(undefined, outcome === 'failed' ? `B-leg failed with ${failure.status}` : undefined)
@@ -143,13 +150,16 @@ export class SipDialer implements Dialer {
     const call = result.call
     dialed(200, 'answered')
     let codecName: string | undefined
+    let srtp: SrtpKeys | undefined
     try {
       const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))
       const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
       if (!codec) throw new Error('the answer has no G.711 codec')
       codecName = codec.name
+      srtp = acceptAnswerCrypto(offer.crypto ?? [], remote, encryption)
       endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
-      await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+      await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt, srtp))
+      if (srtp !== undefined) log.info({suite: srtp.suite}, 'B-leg media is SRTP')
     } catch (error) {
       rtpSetup(codecName, error instanceof Error ? error.message : String(error))
       log.warn({err: error}, 'B-leg answer unusable; hanging it up')
@@ -159,7 +169,7 @@ export class SipDialer implements Dialer {
       return {outcome: 'failed', cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED}
     }
     rtpSetup(codecName)
-    const leg = SipLeg.outbound(call, endpoint, log, offer)
+    const leg = SipLeg.outbound(call, endpoint, log, offer, srtp !== undefined)
     void leg.ended.then(() => {
       unlink()
       return stream.close().catch(() => undefined)

@@ -21,6 +21,8 @@ import {InboundRouter} from '../trunks/inbound-router.js'
 import {SipDialer} from './dialer.js'
 import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound, type InboundServices} from './inbound.js'
+import {loadTlsMaterial} from './tls-profiles.js'
+import {HandshakeFailureLog} from './tls-log.js'
 
 /** A drain keeps taking INVITEs for its grace only if a health probe (OPTIONS outside a dialog) arrived this recently: nobody else learns from the 503. */
 export const PROBED_WITHIN_MS = 60_000
@@ -61,6 +63,8 @@ export interface SignallingEngine {
   transactionCount(): number
   /** True while new INVITEs are refused for overload (security.overload). */
   isOverloaded(): boolean
+  /** Subject and expiry of the certificate the TLS listeners present; undefined without sip.tls. */
+  tlsInfo(): {subject: string; validTo: string} | undefined
 }
 
 export interface SipEngineOptions {
@@ -93,6 +97,9 @@ export class BuiltinSipEngine implements SignallingEngine {
   private readonly digest: DigestServer
   readonly guard: SipGuard
   private overload: OverloadControl | undefined
+  private tlsCertificate: {subject: string; validTo: string} | undefined
+  private tlsClient: ReturnType<typeof loadTlsMaterial>['client'] = () => ({verifyServer: true, minVersion: 'TLSv1.2'})
+  private handshakeLog: HandshakeFailureLog | undefined
 
   constructor(private readonly options: SipEngineOptions) {
     this.config = options.config
@@ -105,9 +112,15 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   async start(): Promise<void> {
     const {config, log} = this.options
+    const tls = loadTlsMaterial(config, log)
+    this.tlsCertificate = tls.certificate
+    this.tlsClient = tls.client
     try {
       const {limits} = config.security
       this.transport = await SipTransport.listen({
+        ...(tls.server === undefined ? {} : {tls: tls.server}),
+        // Looked up at each connection: a reload of the trunks changes the profiles.
+        tlsClient: (target) => this.tlsClient(target),
         listen: config.sip.listen.map((listen) => ({transport: listen.transport, address: listen.address, port: listen.port})),
         server: config.sip.user_agent,
         maxTcpConnections: limits.max_tcp_connections,
@@ -118,14 +131,18 @@ export class BuiltinSipEngine implements SignallingEngine {
     } catch (error) {
       const failure = error as NodeJS.ErrnoException & {address?: string; port?: number}
       const spec = config.sip.listen.find((listen) => listen.port === failure.port) ?? config.sip.listen[0]
-      throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: 'SIP', key: 'sip.listen'})
+      throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: spec?.transport === 'tls' ? 'SIP over TLS' : 'SIP', key: 'sip.listen'})
     }
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
     const guard = this.guard
     const transport = this.transport
     transport.screenUnparsable = (context) => guard.screenUnparsable(context)
     transport.screenConnection = (source) => guard.screenConnection(source)
-    transport.on('connectionDropped', (protocol, reason) => guard.connectionDropped(protocol, reason))
+    const handshakes = (this.handshakeLog = new HandshakeFailureLog(log))
+    transport.on('connectionDropped', (protocol, reason, remote, detail) => {
+      guard.connectionDropped(protocol, reason)
+      if (reason === 'handshake_failed' || reason === 'handshake_timeout') handshakes.record(reason, remote, detail)
+    })
     // A source banned while it holds TCP connections loses them too: a ban must free what it holds.
     guard.on('banned', (_reason, address) => transport.dropConnectionsFrom(address, 'banned'))
     transport.screenDatagram = (bytes, remote) => guard.screenDatagram(bytes, remote.address)
@@ -211,6 +228,12 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   reconfigure(config: Config): void {
     this.config = config
+    try {
+      // The trunks' TLS profiles (outbound.tls) follow the reload; the listeners' certificate (sip.tls) waits for a restart.
+      this.tlsClient = loadTlsMaterial(config, this.options.log).client
+    } catch (error) {
+      this.options.log.error({err: error}, 'the reloaded TLS files of the trunks cannot be used: TLS trunks keep the running ones')
+    }
     this.router = new InboundRouter(config)
     this.guard.reconfigure(config.security, this.router)
     this.overload?.reconfigure(config.security.overload)
@@ -223,6 +246,11 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   listeners(): Listener[] {
     return (this.transport?.addresses ?? []).map((bound) => ({name: 'sip', transport: bound.transport, address: bound.address, port: bound.port}))
+  }
+
+  /** Subject and expiry of the certificate the TLS listeners present; undefined without sip.tls. */
+  tlsInfo(): {subject: string; validTo: string} | undefined {
+    return this.tlsCertificate
   }
 
   transactionCount(): number {
@@ -272,6 +300,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   }
 
   async stop(): Promise<void> {
+    this.handshakeLog?.stop()
     this.legs.stop()
     this.guard.stop()
     this.overload?.stop()

@@ -133,6 +133,12 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const known: KnownSource = {tenant: route.tenant, trunk: route.trunk}
+  const context = incoming.transaction.context
+  if (services.config.trunks.find((trunk) => trunk.id === route.trunk)?.inbound?.require_client_cert === true && !(context.transport === 'tls' && context.peerVerified === true)) {
+    log.info({trunk: route.trunk, transport: context.transport, source: incoming.source.address}, 'inbound call refused: the trunk requires a verified TLS client certificate')
+    refuse(incoming, services, {reason: 'auth_failed', status: 403, phrase: 'Client Certificate Required', known: route.sourceKnown ? known : undefined, lookup})
+    return
+  }
   // A credential-only trunk knows its caller once the digest checks out, not before.
   let sourceKnown = route.sourceKnown
   if (route.credentials) {
@@ -166,8 +172,9 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
 
   // The offer is checked before anything is allocated: a flood of INVITEs with unusable SDP gets 488/400
   // and never exhausts the RTP ports a real caller needs.
+  const encryption = services.config.trunks.find((trunk) => trunk.id === route.trunk)?.media_encryption ?? 'none'
   try {
-    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0})
+    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0, encryption})
   } catch (error) {
     const status = error instanceof SdpError ? error.status : 400
     log.info({err: error, status}, 'SDP offer refused')
@@ -191,9 +198,10 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const media = new StreamMediaEndpoint(stream, call.log)
-  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort})
+  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort, encryption})
   media.codec = answer.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
-  await stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt))
+  await stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt, answer.srtp))
+  if (answer.srtp !== undefined) call.log.info({suite: answer.srtp.suite}, 'media is SRTP')
   call.stageDone('rtp.setup', rtpStart, Date.now(), {'rtp.local_port': stream.localPort, 'rtp.codec': answer.codec.name, 'rtp.shard': stream.shard})
   stream.on('quality', (quality) => call.qualityUpdate(quality))
 

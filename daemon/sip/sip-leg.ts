@@ -5,6 +5,7 @@ import type {Logger} from 'pino'
 import {classifyCall, q850ToSipStatus} from '../../src/sip/q850.js'
 import {parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp} from '../../src/sip/sdp.js'
 import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
+import type {SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
 import type {SipCall} from '../../src/sip/user-agent-call.js'
 import type {CallEnd} from '../../src/sip/user-agent-types.js'
@@ -17,7 +18,8 @@ const RECOVERY_ON_TIMER_EXPIRY = 102
 /** Before answer, cause 16 has no SIP status of its own: "temporarily unavailable" is the closest refusal. */
 const DEFAULT_REJECT_STATUS = 480
 
-export const remoteOf = (remote: RemoteAudioSdp, codec: {payloadType: number; name: string}, telephoneEventPt: number | undefined) => ({
+export const remoteOf = (remote: RemoteAudioSdp, codec: {payloadType: number; name: string}, telephoneEventPt: number | undefined, srtp?: SrtpKeys) => ({
+  ...(srtp === undefined ? {} : {srtp}),
   address: remote.address,
   rtpPort: remote.port,
   rtcpPort: remote.rtcpMux ? remote.port : remote.rtcpPort,
@@ -35,6 +37,8 @@ export class SipLeg implements CallLeg {
   private finished = false
   /** Runs just before the 200 OK is sent (the call's `answering`: the CDR journal records the answer). */
   private beforeAnswer: (() => void) | undefined
+  /** The media is SRTP: a re-offer must keep it (and gets our key again), or is refused with 488. */
+  private srtp = false
   /** The 183 with our SDP went: media flows before the answer. */
   private earlyMediaOpen = false
 
@@ -52,6 +56,7 @@ export class SipLeg implements CallLeg {
   static inbound(incoming: IncomingInvite, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, answerSdp: string, beforeAnswer?: () => void): SipLeg {
     const leg = new SipLeg(media, log, incoming, local, answerSdp)
     leg.beforeAnswer = beforeAnswer
+    leg.srtp = (local.crypto?.length ?? 0) > 0
     incoming.on('cancelled', (_request, q850Cause) => leg.end({cause: q850Cause ?? NORMAL_CLEARING, status: 'canceled', sipStatus: 487}))
     // The stack gave up on the attempt (a reliable provisional never PRACKed, a response that could not be sent).
     incoming.on('failed', (sipStatus, q850Cause) => {
@@ -61,9 +66,10 @@ export class SipLeg implements CallLeg {
     return leg
   }
 
-  /** A B-leg whose 2xx has arrived. */
-  static outbound(call: SipCall, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp): SipLeg {
+  /** A B-leg whose 2xx has arrived; `srtp`: the answer turned SRTP on (re-INVITEs must keep it). */
+  static outbound(call: SipCall, media: StreamMediaEndpoint, log: Logger, local: LocalAudioSdp, srtp = false): SipLeg {
     const leg = new SipLeg(media, log, undefined, local, '')
+    leg.srtp = srtp
     leg.follow(call)
     return leg
   }
@@ -154,9 +160,9 @@ export class SipLeg implements CallLeg {
   /** Hold, unhold and session refresh: answer from our current SDP and follow a new remote address. */
   private async answerReinvite(sdp: Buffer | undefined): Promise<string> {
     if (sdp === undefined || sdp.length === 0) throw new Error('offerless re-INVITE')
-    const answer = answerAudioOffer(sdp, {address: this.localSdp.address, port: this.localSdp.port, codecs: this.localSdp.codecs, previous: this.localSdp})
+    const answer = answerAudioOffer(sdp, {address: this.localSdp.address, port: this.localSdp.port, codecs: this.localSdp.codecs, previous: this.localSdp, encryption: this.srtp ? 'required' : 'none'})
     this.localSdp = answer.local
-    if (!isHeld(answer.remote)) await this.media.stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt))
+    if (!isHeld(answer.remote)) await this.media.stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt, answer.srtp))
     this.log.info({direction: answer.remote.direction, held: isHeld(answer.remote) || answer.remote.onHold}, 're-INVITE answered')
     return answer.sdp
   }

@@ -14,7 +14,7 @@ export const ADMIN_PROTOCOL_VERSION = 1
 export interface Listener {
   /** What listens: `admin`, `metrics`, `sip`, `rtp`, … */
   readonly name: string
-  readonly transport: 'unix' | 'tcp' | 'udp' | 'http'
+  readonly transport: 'unix' | 'tcp' | 'udp' | 'tls' | 'http'
   /** The address as bound (a wildcard stays `0.0.0.0` / `::`); the socket path for `unix`; the configured address of the RTP range. */
   readonly address: string
   readonly port?: number
@@ -93,6 +93,8 @@ export interface DaemonStatus {
     readonly overloaded: boolean
     readonly health: 'serving' | 'draining' | 'overloaded' | 'full'
     readonly takingCalls: boolean
+    /** With sip.tls: the certificate the TLS listeners present (subject, expiry as ISO 8601) and whether they require client certificates. */
+    readonly tls?: {readonly subject: string; readonly validTo: string; readonly verifyClient: boolean}
   }
   /** null when quic.enabled is off. */
   readonly quic: QuicStatus | null

@@ -3,7 +3,7 @@
 // on reload) call loadConfig; nothing else looks at process.env for settings.
 import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {resolve} from 'node:path'
+import {dirname, resolve} from 'node:path'
 import {isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node} from 'yaml'
 import {CCError} from '../errors.js'
 import {closestMatch} from '../suggest.js'
@@ -192,6 +192,27 @@ const effective = (parsed: ConfigFile, tracing: TracingDecision, file: string): 
   node: {name: resolveNodeName(parsed, file)},
 })
 
+/**
+ * The certificate, key and CA paths of sip.tls and trunks[].outbound.tls
+ * made absolute: `~/` is the user's home, a relative path is relative to
+ * the folder of the config file (of the home on the embedded defaults), so
+ * a config means the same files whatever folder the daemon starts in.
+ */
+export const resolveConfigPaths = (config: ConfigFile, baseDir: string): ConfigFile => {
+  const absolute = (path: string): string => resolve(baseDir, expandTilde(path))
+  const maybe = (path: string | undefined): string | undefined => (path === undefined ? undefined : absolute(path))
+  const tls = config.sip.tls
+  return {
+    ...config,
+    sip: tls === undefined ? config.sip : {...config.sip, tls: {...tls, cert: absolute(tls.cert), key: absolute(tls.key), ca: maybe(tls.ca)}},
+    trunks: config.trunks.map((trunk) => {
+      const outboundTls = trunk.outbound?.tls
+      if (trunk.outbound === undefined || outboundTls === undefined) return trunk
+      return {...trunk, outbound: {...trunk.outbound, tls: {...outboundTls, ca: maybe(outboundTls.ca), cert: maybe(outboundTls.cert), key: maybe(outboundTls.key)}}}
+    }),
+  }
+}
+
 /** Parses and validates config text, with no environment applied (tracing by the file alone). */
 export const parseConfigText = (text: string, file: string): Config => {
   const parsed = parseConfigFile(text, file)
@@ -202,7 +223,7 @@ export const loadConfig = (options: LoadOptions = {}): LoadedConfig => {
   const env = options.env ?? process.env
   const paths = homePaths(resolveHome(env))
   const file = locateFile(options, env, paths)
-  const parsed = file === undefined ? parseConfigFile('', '(defaults)') : parseConfigFile(readFileSync(file, 'utf8'), file)
+  const parsed = resolveConfigPaths(file === undefined ? parseConfigFile('', '(defaults)') : parseConfigFile(readFileSync(file, 'utf8'), file), file === undefined ? paths.home : dirname(file))
   const tracing = resolveTracing(parsed.tracing, env)
   const config = effective(parsed, tracing, file ?? '(defaults)')
   const overrides = [...tracing.envOverrides]

@@ -16,6 +16,7 @@ export const RESTART_ONLY_KEYS: readonly string[] = [
   'security.limits.max_tcp_connections_per_source',
   'security.limits.tcp_send_buffer_bytes',
   'security.limits.tcp_message_timeout_ms',
+  'security.limits.tls_handshake_timeout_ms',
 ]
 
 export interface ConfigChanges {

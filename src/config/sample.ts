@@ -13,6 +13,9 @@ sip:
   listen:
     - { transport: udp, address: 127.0.0.1, port: 5060 }
     - { transport: tcp, address: 127.0.0.1, port: 5060 }
+    # SIP over TLS (docs/sip-tls.md) needs a certificate and key:
+    # - { transport: tls, address: 127.0.0.1, port: 5061 }
+  # tls: { cert: tls/gateway.crt, key: tls/gateway.key }   # paths relative to this file
 
 # This gateway's name in a fleet: in \`clutchcall status\`, on every log line
 # and span, in HEP and CDRs (docs/fleet.md). Default: the host name.
@@ -46,6 +49,7 @@ trunks:
         password: change-me     # a sample: change it (never shown by config show)
   - id: carrier-b               # outbound: where bridge nodes send calls
     tenant: acme
+    # media_encryption: required  # SRTP (SDES) on this trunk's calls; use it with a sips: uri
     outbound:
       uri: sip:sbc.carrier-b.example:5060;transport=udp
       auth: { username: acme, password: change-me }

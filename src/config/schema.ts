@@ -74,10 +74,26 @@ export const DRAIN_GRACE_S_DEFAULT = 10
 const clickhouseIdentifier = pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain ClickHouse identifier')
 
 const sipListen = z.strictObject({
-  transport: z.enum(['udp', 'tcp']),
+  transport: z.enum(['udp', 'tcp', 'tls']),
   address: ipAddress,
   port,
 })
+
+/** A file path; relative paths are relative to the config file's folder (the home on the embedded defaults), `~/` is the user's home. */
+const filePath = nonEmpty
+const tlsVersion = z.enum(['TLSv1.2', 'TLSv1.3'])
+
+/** What the TLS listeners present, and whom they ask for a client certificate. */
+const sipTls = z.strictObject({
+  cert: filePath,
+  key: filePath,
+  ca: z.optional(filePath),
+  verify_client: withDefault(z.boolean(), false),
+  min_version: withDefault(tlsVersion, 'TLSv1.2'),
+})
+
+/** Whether a SIP URI is carried over TLS: sips:, or transport=tls. */
+export const isTlsUri = (uri: string): boolean => /^sips:/i.test(uri) || /;transport=tls(?:[;?]|$)/i.test(uri)
 
 const isCidr = (value: string): boolean => {
   const [address, bits, extra] = value.split('/')
@@ -94,14 +110,33 @@ const credentials = z.strictObject({username: nonEmpty, password: z.string()})
 const trunk = z.strictObject({
   id: identifier,
   tenant: identifier,
+  /** SRTP with SDES keys (RFC 4568) on the trunk's calls, both directions (src/sip/sdp-srtp.ts). */
+  media_encryption: withDefault(z.enum(['none', 'optional', 'required']), 'none'),
   inbound: z.optional(
     z.strictObject({
       cidrs: withDefault(z.array(cidr), []),
       numbers: withDefault(z.array(pattern(/^\+?[0-9*#]*\*?$/, 'must be digits with an optional leading + and trailing *')), ['*']),
       auth: z.optional(credentials),
+      /** Admit the trunk's callers only over TLS with a client certificate that sip.tls.ca verified. */
+      require_client_cert: withDefault(z.boolean(), false),
     }),
   ),
-  outbound: z.optional(z.strictObject({uri: sipUri, auth: z.optional(credentials)})),
+  outbound: z.optional(
+    z.strictObject({
+      uri: sipUri,
+      auth: z.optional(credentials),
+      tls: z.optional(
+        z.strictObject({
+          ca: z.optional(filePath),
+          verify_server: withDefault(z.boolean(), true),
+          cert: z.optional(filePath),
+          key: z.optional(filePath),
+          server_name: z.optional(nonEmpty),
+          min_version: withDefault(tlsVersion, 'TLSv1.2'),
+        }),
+      ),
+    }),
+  ),
 })
 
 /** `next` is either one node id or a map from the node's outcome to a node id. */
@@ -178,6 +213,8 @@ const baseSchema = z.strictObject({
     ]),
     /** The User-Agent of our requests and the Server of our responses; '' sends neither (no product banner for scanners). */
     user_agent: withDefault(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII on one line')), SIP_USER_AGENT_DEFAULT),
+    /** Certificate and key of the TLS listeners (required with one), and client-certificate verification. */
+    tls: z.optional(sipTls),
     session_timers: sessionTimers,
     /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
     reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
@@ -285,6 +322,8 @@ const baseSchema = z.strictObject({
       max_tcp_connections_per_source: withDefault(integer(1, 1_000_000), 128),
       tcp_send_buffer_bytes: withDefault(integer(64 * 1024, 1024 * 1024 * 1024), 1024 * 1024),
       tcp_message_timeout_ms: withDefault(integer(0, 3_600_000), 10_000),
+      // Bounded: a handshake holds a connection slot, so it cannot be left open for long.
+      tls_handshake_timeout_ms: withDefault(integer(100, 60_000), 5_000),
     }),
   }),
   webrtc: section({
@@ -348,11 +387,27 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
   config.tenants.forEach((tenant, index) => {
     if (!(tenant.dialplan in config.dialplans)) problem(['tenants', index, 'dialplan'], `dialplan "${tenant.dialplan}" is not defined under dialplans`)
   })
+  const tlsListener = config.sip.listen.findIndex((listen) => listen.transport === 'tls')
+  if (tlsListener !== -1 && config.sip.tls === undefined) problem(['sip', 'listen', tlsListener, 'transport'], 'a TLS listener needs a certificate and key: set sip.tls.cert and sip.tls.key')
+  if (config.sip.tls?.verify_client === true && config.sip.tls.ca === undefined) problem(['sip', 'tls', 'verify_client'], 'verifying client certificates needs the CA that signs them: set sip.tls.ca')
+  config.trunks.forEach((entry, index) => {
+    if (entry.inbound?.require_client_cert !== true) return
+    if (tlsListener === -1 || config.sip.tls?.ca === undefined) problem(['trunks', index, 'inbound', 'require_client_cert'], 'client certificates are checked on a TLS listener against sip.tls.ca: add both')
+  })
+  // Our Via and Contact over TLS name the TLS listener: a call placed over TLS needs one.
+  const needsTlsListener = (path: PropertyKey[], uri: string): void => {
+    if (tlsListener === -1 && isTlsUri(uri)) problem(path, 'a call over TLS (sips: or transport=tls) needs a TLS listener in sip.listen for its Via and Contact')
+  }
   const trunkIds = new Set<string>()
   config.trunks.forEach((entry, index) => {
     if (trunkIds.has(entry.id)) problem(['trunks', index, 'id'], `trunk id "${entry.id}" is used twice`)
     trunkIds.add(entry.id)
     if (!tenantIds.has(entry.tenant)) problem(['trunks', index, 'tenant'], `tenant "${entry.tenant}" is not defined under tenants`)
+    const outbound = entry.outbound
+    if (outbound === undefined) return
+    needsTlsListener(['trunks', index, 'outbound', 'uri'], outbound.uri)
+    if (outbound.tls !== undefined && !isTlsUri(outbound.uri)) problem(['trunks', index, 'outbound', 'tls'], 'outbound.tls applies to TLS only: make the uri sips: or add ;transport=tls')
+    if (outbound.tls !== undefined && (outbound.tls.cert === undefined) !== (outbound.tls.key === undefined)) problem(['trunks', index, 'outbound', 'tls'], 'a client certificate needs both cert and key')
   })
   const jwt = config.auth.jwt
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
@@ -367,6 +422,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
       for (const target of targets) {
         if (!(target in plan.nodes)) problem(['dialplans', name, 'nodes', nodeId, 'next'], `next node "${target}" is not defined under nodes`)
       }
+      if (node.type === 'bridge' && node.uri !== undefined) needsTlsListener(['dialplans', name, 'nodes', nodeId, 'uri'], node.uri)
       if (node.type === 'bridge' && node.uri === undefined && !trunkIds.has(node.trunk ?? '')) {
         problem(['dialplans', name, 'nodes', nodeId], node.trunk ? `trunk "${node.trunk}" is not defined under trunks` : 'a bridge needs trunk or uri')
       }
@@ -388,4 +444,6 @@ export type Config = Omit<ConfigFile, 'tracing' | 'node'> & {
 }
 export type ConfigInput = z.input<typeof configSchema>
 export type SipListen = z.output<typeof sipListen>
+export type SipTlsConfig = z.output<typeof sipTls>
+export type Trunk = z.output<typeof trunk>
 export type ConfigIssue = z.core.$ZodIssue

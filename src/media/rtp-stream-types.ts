@@ -4,6 +4,7 @@ import type {FrameTicker} from './frame-ticker.js'
 import type {PlaySource} from './play-mode.js'
 import type {DatagramSender} from './rtp-sender.js'
 import type {G711Codec, ModeKind, TapListener} from './stream-modes.js'
+import type {SrtpSuite} from './srtp.js'
 
 export interface RtpRemote {
   readonly address: string
@@ -14,6 +15,8 @@ export interface RtpRemote {
   readonly codec: G711Codec
   /** The negotiated RFC 4733 payload type, when the remote offered one. */
   readonly telephoneEventPayloadType?: number
+  /** SRTP/SRTCP (RFC 3711) with these SDES keys; absent: plain RTP. */
+  readonly srtp?: {readonly suite: SrtpSuite; readonly localKey: Uint8Array; readonly remoteKey: Uint8Array}
 }
 
 export type PlayStreamMode = {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}
@@ -78,11 +81,15 @@ export interface StreamQuality {
 
 export interface StreamCounters {
   readonly bytesReceived: number
-  /** Every datagram left out: the three reasons below plus malformed RTCP. */
+  /** Every datagram left out: the reasons below plus malformed RTCP. */
   readonly packetsDropped: number
   readonly droppedMalformed: number
   readonly droppedForeignSource: number
   readonly droppedPayloadType: number
+  /** SRTP packets refused: a wrong tag (a bad key, a corrupted packet), a replay, too short. */
+  readonly droppedSrtp: number
+  /** SRTCP packets refused the same way (plain RTCP on an SRTP stream among them). */
+  readonly droppedSrtcp: number
   readonly duplicates: number
   readonly rtcpSent: number
   readonly rtcpReceived: number

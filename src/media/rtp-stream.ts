@@ -12,7 +12,12 @@
 //    mode; garbage, foreign sources and other payload types are counted as
 //    dropped and never throw;
 //  - a new SSRC from the remote replaces the current source once it has sent
-//    two sequential packets (stream-reception.ts).
+//    two sequential packets (stream-reception.ts);
+//  - with SRTP (the remote's `srtp` keys), every datagram is checked and
+//    decrypted before anything else looks at it, and one that fails (a wrong
+//    tag, a replay) is dropped and counted (droppedSrtp): to the reception
+//    statistics it is lost, so loss, jitter and MOS keep their meaning.
+//    What we send is encrypted as it leaves; RTCP becomes SRTCP.
 import {roundTripTimeMs, unixMsToNtp} from './ntp.js'
 import {ALAW_TO_ULAW, ULAW_TO_ALAW} from './g711.js'
 import {FRAME_MS, sharedFrameTicker, wallClockMs, type FrameTicker} from './frame-ticker.js'
@@ -24,6 +29,7 @@ import {createRtpPacket, isRtcp, parseRtp, type RtpPacket} from './rtp.js'
 import {RtpSender, type SenderTarget} from './rtp-sender.js'
 import type {PlayStreamMode, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
 import {StreamReception} from './stream-reception.js'
+import {SrtpSession} from './srtp.js'
 import {
   EchoMode,
   RelayMode,
@@ -74,6 +80,10 @@ export class RtpStream {
   private droppedMalformed = 0
   private droppedForeignSource = 0
   private droppedPayloadType = 0
+  private droppedSrtp = 0
+  private droppedSrtcp = 0
+  private srtp: SrtpSession | undefined
+  private srtpKeys: RtpRemote['srtp']
   private duplicates = 0
   private rtcpSent = 0
   private rtcpReceived = 0
@@ -117,7 +127,7 @@ export class RtpStream {
     this.rtcpIntervalMs = options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS
     this.ticker = options.ticker ?? sharedFrameTicker()
     this.cname = options.cname ?? randomCname()
-    this.sender = new RtpSender(options.sendRtp, this.target, options.ssrc)
+    this.sender = new RtpSender((datagram, port, address, sent) => this.sendMaybeProtected(datagram, port, address, sent), this.target, options.ssrc)
     this.ssrc = this.sender.ssrc
     this.active = new SilenceMode()
   }
@@ -143,22 +153,43 @@ export class RtpStream {
       this.latchedRtcpPort = undefined
     }
     this.remoteInfo = remote
+    if (!sameKeys(this.srtpKeys, remote.srtp)) {
+      this.srtpKeys = remote.srtp
+      this.srtp = remote.srtp === undefined ? undefined : new SrtpSession(remote.srtp.suite, asBuffer(remote.srtp.localKey), asBuffer(remote.srtp.remoteKey))
+    }
     this.target.address = remote.address
     this.target.port = this.latchedRtpPort ?? remote.rtpPort
     this.sender.resync()
     if (this.rtcpTimer === undefined && this.rtcpIntervalMs > 0) this.scheduleReport()
   }
 
+  /** Our RTP as it leaves: encrypted when SRTP is on (the plain packet's slot is free at once). */
+  private sendMaybeProtected(datagram: Buffer, port: number, address: string, sent: () => void): void {
+    const srtp = this.srtp
+    if (srtp === undefined) {
+      this.options.sendRtp(datagram, port, address, sent)
+      return
+    }
+    const wire = srtp.protectRtp(datagram)
+    sent()
+    this.options.sendRtp(wire, port, address, noop)
+  }
+
   /** An RTP datagram that arrived at our RTP port (an RTCP one there is taken as rtcp-mux). */
-  onRtp(datagram: Buffer, fromAddress: string, fromPort: number, arrivalMs: number): void {
+  onRtp(received: Buffer, fromAddress: string, fromPort: number, arrivalMs: number): void {
     if (this.isClosed) return
     const remote = this.remoteInfo
     if (remote === undefined || fromAddress !== remote.address || (this.latchedRtpPort !== undefined && fromPort !== this.latchedRtpPort)) {
       this.droppedForeignSource++
       return
     }
-    if (isRtcp(datagram)) {
-      this.acceptRtcp(datagram, fromAddress, fromPort, arrivalMs, true)
+    if (isRtcp(received)) {
+      this.acceptRtcp(received, fromAddress, fromPort, arrivalMs, true)
+      return
+    }
+    const datagram = this.srtp === undefined ? received : this.srtp.unprotectRtp(received)
+    if (datagram === undefined) {
+      this.droppedSrtp++
       return
     }
     const packet = parseRtp(datagram, this.packet)
@@ -193,11 +224,16 @@ export class RtpStream {
     this.acceptRtcp(datagram, fromAddress, fromPort, arrivalMs, false)
   }
 
-  private acceptRtcp(datagram: Buffer, fromAddress: string, fromPort: number, arrivalMs: number, muxed: boolean): void {
+  private acceptRtcp(received: Buffer, fromAddress: string, fromPort: number, arrivalMs: number, muxed: boolean): void {
     if (this.isClosed) return
     const remote = this.remoteInfo
     if (remote === undefined || fromAddress !== remote.address) {
       this.droppedForeignSource++
+      return
+    }
+    const datagram = this.srtp === undefined ? received : this.srtp.unprotectRtcp(received)
+    if (datagram === undefined) {
+      this.droppedSrtcp++
       return
     }
     const parsed = parseRtcp(datagram)
@@ -275,7 +311,7 @@ export class RtpStream {
     const datagram = buildCompoundReport({ssrc: this.ssrc, cname: this.cname, sender, reports: this.reception.reportBlocks(nowMs), bye})
     this.rtcpSent++
     const port = this.latchedRtcpPort ?? remote.rtcpPort ?? remote.rtpPort + 1
-    this.options.sendRtcp(datagram, port, remote.address, noop)
+    this.options.sendRtcp(this.srtp === undefined ? datagram : this.srtp.protectRtcp(datagram), port, remote.address, noop)
     this.options.onRtcpReport?.({direction: 'out', datagram, address: remote.address, port, muxed: false, timestampMs: nowMs})
   }
 
@@ -301,10 +337,12 @@ export class RtpStream {
   counters(): StreamCounters {
     return {
       bytesReceived: this.bytesReceived,
-      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType,
+      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType + this.droppedSrtp + this.droppedSrtcp,
       droppedMalformed: this.droppedMalformed,
       droppedForeignSource: this.droppedForeignSource,
       droppedPayloadType: this.droppedPayloadType,
+      droppedSrtp: this.droppedSrtp,
+      droppedSrtcp: this.droppedSrtcp,
       duplicates: this.duplicates,
       rtcpSent: this.rtcpSent,
       rtcpReceived: this.rtcpReceived,
@@ -365,3 +403,11 @@ export class RtpStream {
 }
 
 const noop = (): void => {}
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(asBuffer(a), asBuffer(b)) === 0
+
+/** Whether a re-negotiation kept the SRTP keys (then the session, its rollover counters and replay windows, go on). */
+const sameKeys = (a: RtpRemote['srtp'], b: RtpRemote['srtp']): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.suite === b.suite && sameBytes(a.localKey, b.localKey) && sameBytes(a.remoteKey, b.remoteKey))

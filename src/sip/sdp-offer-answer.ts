@@ -2,6 +2,7 @@
 // peer's offer, and re-offers (hold, unhold, address change) that keep the
 // session id and bump the version.
 import {randomInt} from 'node:crypto'
+import {answerCrypto, offerCrypto, type MediaEncryption, type SrtpKeys} from './sdp-srtp.js'
 import {DEFAULT_AUDIO_CODECS, DEFAULT_PTIME, DEFAULT_TELEPHONE_EVENT_PT, formatLocalSdp, parseRemoteSdp, SdpError, type LocalAudioSdp, type RemoteAudioSdp, type SdpCodec, type SdpDirection} from './sdp.js'
 
 const DEFAULT_USERNAME = 'clutchcall'
@@ -19,18 +20,22 @@ export interface AudioOfferOptions {
   telephoneEvent?: number | false
   ptime?: number
   username?: string
+  /** SRTP (RFC 4568 SDES): `optional` offers crypto lines on RTP/AVP, `required` on RTP/SAVP; default none. */
+  encryption?: MediaEncryption
 }
 
 /** Our initial offer. Format it with formatLocalSdp; keep it for re-offers. */
 export const createAudioOffer = (options: AudioOfferOptions): LocalAudioSdp => {
   const sessionId = newSessionId()
+  const crypto = offerCrypto(options.encryption ?? 'none')
   return {
     username: options.username ?? DEFAULT_USERNAME,
     sessionId,
     sessionVersion: sessionId,
     address: options.address,
     port: options.port,
-    protocol: 'RTP/AVP',
+    protocol: crypto.protocol,
+    ...(crypto.crypto.length === 0 ? {} : {crypto: crypto.crypto}),
     direction: options.direction ?? 'sendrecv',
     codecs: options.codecs ?? DEFAULT_AUDIO_CODECS,
     telephoneEventPt: options.telephoneEvent === false ? undefined : (options.telephoneEvent ?? DEFAULT_TELEPHONE_EVENT_PT),
@@ -77,6 +82,8 @@ export interface AudioAnswerOptions {
   username?: string
   /** Our SDP so far in this dialog, when answering a re-offer. */
   previous?: LocalAudioSdp
+  /** What SRTP the offer must or may bring (sdp-srtp.ts); default none. */
+  encryption?: MediaEncryption
 }
 
 export interface AudioAnswer {
@@ -87,13 +94,16 @@ export interface AudioAnswer {
   readonly codec: SdpCodec
   /** The offer's telephone-event payload type, when accepted. */
   readonly telephoneEventPt?: number | undefined
+  /** The SRTP keys of the stream, when the answer turns SRTP on. */
+  readonly srtp?: SrtpKeys | undefined
 }
 
 /**
  * Answers a peer's offer with one codec: the first in the offer's order that
  * we support, using the offer's payload type, plus telephone-event when the
  * offer has it at the same clock rate. Other media lines are rejected in
- * place. Throws SdpError (488 for no audio or no common codec, 400 for malformed).
+ * place. Throws SdpError (488 for no audio, no common codec or an SRTP
+ * offer the encryption policy refuses, 400 for malformed).
  */
 export const answerAudioOffer = (offer: string | Buffer, options: AudioAnswerOptions): AudioAnswer => {
   const remote = parseRemoteSdp(offer)
@@ -105,13 +115,15 @@ export const answerAudioOffer = (offer: string | Buffer, options: AudioAnswerOpt
   }
   const telephoneEventPt = remote.payloads.find((payload) => payload.name.toLowerCase() === 'telephone-event' && payload.clockRate === codec.clockRate)?.payloadType
   const previous = options.previous
+  const crypto = answerCrypto(remote, options.encryption ?? 'none', previous?.crypto)
   const draft: LocalAudioSdp = {
     username: previous?.username ?? options.username ?? DEFAULT_USERNAME,
     sessionId: previous?.sessionId ?? newSessionId(),
     sessionVersion: previous?.sessionVersion ?? '1',
     address: options.address,
     port: options.port,
-    protocol: remote.protocol,
+    protocol: crypto.protocol,
+    ...(crypto.crypto === undefined ? {} : {crypto: [crypto.crypto]}),
     direction: answerDirection(remote.direction, options.direction),
     codecs: [{payloadType: codec.payloadType, name: codec.name, clockRate: codec.clockRate, channels: codec.channels, fmtp: codec.fmtp}],
     telephoneEventPt,
@@ -121,5 +133,5 @@ export const answerAudioOffer = (offer: string | Buffer, options: AudioAnswerOpt
   // The version only moves when the description changes (RFC 3264 §8).
   const unchanged = previous !== undefined && formatLocalSdp(draft) === formatLocalSdp(previous)
   const local = previous === undefined || unchanged ? draft : {...draft, sessionVersion: String(BigInt(previous.sessionVersion) + 1n)}
-  return {local, sdp: formatLocalSdp(local), remote, codec, telephoneEventPt}
+  return {local, sdp: formatLocalSdp(local), remote, codec, telephoneEventPt, ...(crypto.keys === undefined ? {} : {srtp: crypto.keys})}
 }

@@ -67,6 +67,15 @@ export interface RejectedMedia {
 }
 
 /** Everything needed to write our SDP, and to write the next version of it. */
+/** One `a=crypto` line (RFC 4568 §9.1): tag, crypto-suite, key parameters, session parameters. */
+export interface SdpCrypto {
+  readonly tag: number
+  readonly suite: string
+  /** `inline:KEY[|lifetime][|MKI:length]`, one or more separated by `;`. */
+  readonly keyParams: string
+  readonly sessionParams?: string | undefined
+}
+
 export interface LocalAudioSdp {
   readonly username: string
   /** Digits; fits a safe integer. */
@@ -80,6 +89,8 @@ export interface LocalAudioSdp {
   readonly codecs: readonly SdpCodec[]
   readonly telephoneEventPt?: number | undefined
   readonly ptime: number
+  /** SDES crypto lines (RFC 4568) of the audio stream: our offers, or the one we answer with. */
+  readonly crypto?: readonly SdpCrypto[] | undefined
   /** Media lines rejected with port 0, at their positions (answers and re-offers only). */
   readonly rejected: readonly RejectedMedia[]
 }
@@ -99,6 +110,8 @@ export interface RemoteAudioSdp {
   readonly rtcpAddress: string
   readonly rtcpPort: number
   readonly rtcpMux: boolean
+  /** The audio stream's `a=crypto` lines, in order (RFC 4568). */
+  readonly crypto: readonly SdpCrypto[]
   readonly sessionId: string
   readonly sessionVersion: string
   /** Position of the audio line among the m= lines. */
@@ -107,7 +120,8 @@ export interface RemoteAudioSdp {
   readonly otherMedia: readonly RejectedMedia[]
 }
 
-const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP'])
+// RTP/SAVP: SRTP with SDES keys (RFC 4568); whether it is acceptable is the caller's policy (sdp-srtp.ts).
+const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/SAVP'])
 const DIRECTIONS = new Set<string>(['sendrecv', 'sendonly', 'recvonly', 'inactive'])
 const LINE = /^[a-z]=[^\r\n]*$/
 const ORIGIN = /^o=(\S+) (\d{1,20}) (\d{1,20}) IN IP[46] (\S+)$/m
@@ -158,7 +172,7 @@ export const parseRemoteSdp = (sdp: string | Buffer): RemoteAudioSdp => {
   const session = sdpTransform.parse(text)
   const mediaIndex = session.media.findIndex(isUsableAudio)
   const media = session.media[mediaIndex]
-  if (media === undefined) throw new SdpError('no-audio', 'the SDP has no usable RTP/AVP audio stream')
+  if (media === undefined) throw new SdpError('no-audio', 'the SDP has no usable RTP/AVP or RTP/SAVP audio stream')
   const rtcpMux = media.rtcpMux !== undefined
   const rtcpPort = media.rtcp?.port
   if (rtcpPort !== undefined && (!Number.isInteger(rtcpPort) || rtcpPort < 1 || rtcpPort > 65_535)) throw malformed('a=rtcp port out of range')
@@ -183,6 +197,7 @@ export const parseRemoteSdp = (sdp: string | Buffer): RemoteAudioSdp => {
     rtcpAddress: media.rtcp?.address ?? connection.ip,
     rtcpPort: rtcpPort ?? (rtcpMux ? media.port : media.port + 1),
     rtcpMux,
+    crypto: (media.crypto ?? []).map((line) => ({tag: line.id, suite: line.suite, keyParams: line.config, ...(line.sessionConfig === undefined ? {} : {sessionParams: line.sessionConfig})})),
     sessionId: origin[2] as string,
     sessionVersion: origin[3] as string,
     mediaIndex,
@@ -205,6 +220,7 @@ export const formatLocalSdp = (local: LocalAudioSdp): string => {
     fmtp: codecs.flatMap((codec) => (codec.fmtp === undefined ? [] : [{payload: codec.payloadType, config: codec.fmtp}])),
     ptime: local.ptime,
     direction: local.direction,
+    ...(local.crypto === undefined || local.crypto.length === 0 ? {} : {crypto: local.crypto.map((line) => ({id: line.tag, suite: line.suite, config: line.keyParams, ...(line.sessionParams === undefined ? {} : {sessionConfig: line.sessionParams})}))}),
   }
   const media: sdpTransform.MediaDescription[] = [audio]
   for (const rejected of [...local.rejected].sort((a, b) => a.index - b.index)) {

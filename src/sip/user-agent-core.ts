@@ -37,7 +37,8 @@ export interface UserAgentCore {
   /** Session timers (RFC 4028); undefined when the UA does not use them. */
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
-  contactFor(transport: SipTransportProtocol): string
+  /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only). */
+  contactFor(transport: SipTransportProtocol, sips?: boolean): string
   register(user: DialogUser): void
   lookup(key: string): DialogUser | undefined
   unregister(user: DialogUser): void
@@ -61,9 +62,12 @@ export const supportedHeader = (core: Pick<UserAgentCore, 'sessionTimers' | 'rel
 export const allowsMethod = (message: {headers: {values(name: string): string[]}}, method: string): boolean =>
   message.headers.values('allow').some((value) => value.toUpperCase() === method)
 
-/** Where in-dialog requests go: the first route or the remote target; TCP reuses the dialog's connection. */
+/** Where in-dialog requests go: the first route or the remote target; TCP and TLS reuse the dialog's connection. */
 export const dialogTarget = (dialog: Dialog): Promise<SipTarget> =>
-  resolveSipTarget(parseSipUri(dialog.nextHopUri), dialog.transport, dialog.transport === 'tcp' ? dialog.connectionId : undefined)
+  resolveSipTarget(parseSipUri(dialog.nextHopUri), dialog.transport, dialog.transport === 'udp' ? undefined : dialog.connectionId)
+
+/** Whether a Request-URI (or the URI of a name-addr) is a sips: URI: its dialog then needs a sips: Contact. */
+export const isSipsUri = (uri: string): boolean => /^(?:[^<]*<)?\s*sips:/i.test(uri)
 
 /** A response to `request` with the headers a UAS adds: To tag, Contact, Record-Route (§12.1.1), Server. */
 export const buildResponse = (
@@ -77,7 +81,7 @@ export const buildResponse = (
   const response = createResponseTo(request, status, {...(toTag === undefined ? {} : {toTag}), ...(options.reason === undefined ? {} : {reason: options.reason})})
   const dialogCreating = options.toTag !== undefined && request.method === 'INVITE' && status > 100 && status < 300
   if (dialogCreating) for (const value of request.headers.getAll('record-route')) response.headers.append('Record-Route', value)
-  if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport))
+  if (options.contact === true && options.transport !== undefined) response.headers.append('Contact', core.contactFor(options.transport, isSipsUri(request.uri)))
   if (core.product !== '') response.headers.append('Server', core.product)
   // §8.2.1: a 405 must list what we allow; 2xx to INVITE and OPTIONS say it too (§13.3.1.4, §11.2).
   const success = status >= 200 && status < 300

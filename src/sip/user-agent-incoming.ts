@@ -12,7 +12,7 @@ import type {ServerTransaction} from './transaction/types.js'
 import {preciseNow, type SocketAddress, type SipTransportProtocol} from './transport/types.js'
 import type {UasDecision} from './session-timer.js'
 import {SipCall} from './user-agent-call.js'
-import {allowsMethod, buildResponse, reasonHeader, type UserAgentCore} from './user-agent-core.js'
+import {allowsMethod, buildResponse, isSipsUri, reasonHeader, type UserAgentCore} from './user-agent-core.js'
 import {EarlyDialog, ReliableProvisionalSender} from './user-agent-reliable.js'
 import {headerEntries, type Credentials, type ExtraHeaders, type RejectOptions} from './user-agent-types.js'
 
@@ -106,7 +106,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
 
   private dialog(): Dialog {
     const transport = this.source.transport
-    return this.early?.dialog ?? Dialog.asUas(this.request, this.localTag, {transport, connectionId: this.transaction.context.connectionId, localContact: this.core.contactFor(transport)})
+    return this.early?.dialog ?? Dialog.asUas(this.request, this.localTag, {transport, connectionId: this.transaction.context.connectionId, localContact: this.core.contactFor(transport, isSipsUri(this.request.uri))})
   }
 
   private get open(): boolean {

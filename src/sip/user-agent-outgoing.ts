@@ -14,12 +14,12 @@ import {q850FromReason, sipStatusToQ850} from './q850.js'
 import type {ClientTransaction} from './transaction/types.js'
 import {transactionTimeout} from './transaction/timers.js'
 import {parseHostPort, resolveHost, resolveSipTarget, uriTransport} from './transport/target.js'
-import {preciseNow, type SipTarget, type SipTransportProtocol} from './transport/types.js'
+import {defaultSipPort, preciseNow, type SipTarget, type SipTransportProtocol} from './transport/types.js'
 import {parseSipUri, parseUri} from './uri.js'
 import {formatRAck, reliableRSeqOf} from './reliable-provisionals.js'
 import {minSeOf422, uacRequestHeaders} from './session-timer.js'
 import {SipCall} from './user-agent-call.js'
-import {ALLOWED_METHODS, allowsMethod, dialogTarget, productHeader, reasonHeader, supportedHeader, type UserAgentCore} from './user-agent-core.js'
+import {ALLOWED_METHODS, allowsMethod, dialogTarget, isSipsUri, productHeader, reasonHeader, supportedHeader, type UserAgentCore} from './user-agent-core.js'
 import {failureStatus, reissued, sendRequest, type RequestOutcome} from './user-agent-request.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
 import {headerEntries, type HangupOptions, type InviteFailure, type InviteOptions, type InviteResult, type InviteTiming, type ProvisionalInfo} from './user-agent-types.js'
@@ -95,7 +95,7 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
     const from = parseNameAddr(this.options.from, 'From')
     from.params.set('tag', this.localTag)
     const to = parseNameAddr(this.options.to, 'To')
-    const contact = this.options.contact ?? this.core.contactFor(this.transport)
+    const contact = this.options.contact ?? this.core.contactFor(this.transport, isSipsUri(this.options.requestUri))
     const headers = new SipHeaders([
       ['Max-Forwards', '70'],
       ['From', formatNameAddr(from)],
@@ -116,8 +116,8 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
 
   private async resolveTarget(): Promise<SipTarget> {
     if (this.options.destination !== undefined) {
-      const {host, port} = parseHostPort(this.options.destination)
-      return {transport: this.transport, address: await resolveHost(host), port}
+      const {host, port} = parseHostPort(this.options.destination, defaultSipPort(this.transport))
+      return {transport: this.transport, address: await resolveHost(host), port, hostname: host}
     }
     return resolveSipTarget(parseSipUri(this.options.requestUri), this.transport)
   }

@@ -8,7 +8,7 @@ import {callIdOf, cseqOf, fromOf, type SipResponse} from './message.js'
 import {tagOf} from './name-addr.js'
 import type {SipTransportProtocol} from './transport/types.js'
 import {SipCall} from './user-agent-call.js'
-import type {UserAgentCore} from './user-agent-core.js'
+import {isSipsUri, type UserAgentCore} from './user-agent-core.js'
 
 export const hangUpUnwanted2xx = (core: UserAgentCore, response: SipResponse, transport: SipTransportProtocol, connectionId?: number): void => {
   const key = dialogKeyOfResponse(response)
@@ -30,7 +30,7 @@ export const hangUpUnwanted2xx = (core: UserAgentCore, response: SipResponse, tr
     remoteSeq: undefined,
     remoteTarget: contactUriOf(response) ?? '',
     routeSet: response.headers.values('record-route').reverse(),
-    localContact: core.contactFor(transport),
+    localContact: core.contactFor(transport, isSipsUri(response.headers.get('to') ?? '')),
     transport,
     connectionId,
     state: 'confirmed',

@@ -108,11 +108,17 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     return new OutgoingInvite(this, options)
   }
 
-  contactFor(transport: SipTransportProtocol): string {
+  /**
+   * Our Contact for a dialog on `transport`: over TLS a sips: URI when the
+   * dialog's Request-URI is sips: (RFC 3261 §8.1.1.8, §12.1.1), else
+   * `;transport=tls`; `;transport=tcp` for TCP; nothing for UDP.
+   */
+  contactFor(transport: SipTransportProtocol, sips = false): string {
     const listener = this.transport.listenerFor(transport)
     if (listener === undefined) throw new Error(`no ${transport.toUpperCase()} listener for a Contact`)
     const host = listener.advertise.includes(':') ? `[${listener.advertise}]` : listener.advertise
-    return `<sip:${this.contactUser}@${host}:${listener.port}${transport === 'tcp' ? ';transport=tcp' : ''}>`
+    if (transport === 'tls' && sips) return `<sips:${this.contactUser}@${host}:${listener.port}>`
+    return `<sip:${this.contactUser}@${host}:${listener.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`
   }
 
   register(user: DialogUser): void {

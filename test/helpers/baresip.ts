@@ -51,6 +51,17 @@ export interface BaresipOptions {
   readonly lifetimeS?: number
   /** The SIP port, when the gateway's config must name it first. Default: a free one. */
   readonly sipPort?: number
+  /**
+   * SIP over TLS, on sipPort + 1 (`sip_certificate`: one PEM file with the
+   * certificate and its key, presented as a server and, when asked, as a
+   * client; `sip_cafile`: the CAs it trusts).
+   */
+  readonly tls?: {readonly pem: string; readonly ca?: string}
+  /**
+   * SRTP with SDES (the `srtp` module): `srtp` offers RTP/AVP with crypto
+   * lines and takes plain RTP too, `srtp-mand` offers RTP/SAVP and insists.
+   */
+  readonly mediaenc?: 'srtp' | 'srtp-mand'
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -163,6 +174,7 @@ export class Baresip {
         'rtp_stats no',
         `module_path ${BARESIP_MODULES}`,
         'module g711.so',
+        ...(options.mediaenc === undefined ? [] : ['module srtp.so']),
         'module aufile.so',
         'module sndfile.so',
         'module_tmp account.so',
@@ -170,10 +182,11 @@ export class Baresip {
         'module_app ctrl_tcp.so',
         `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
         `snd_path ${dir}`,
+        ...(options.tls === undefined ? [] : [`sip_certificate ${options.tls.pem}`, ...(options.tls.ca === undefined ? [] : [`sip_cafile ${options.tls.ca}`])]),
         '',
       ].join('\n'),
     )
-    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}\n`)
+    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}${options.mediaenc === undefined ? '' : `;mediaenc=${options.mediaenc}`}\n`)
     writeFileSync(join(dir, 'contacts'), '')
     // -s: a SIP trace in the output, for diagnostics.
     const child = spawn('baresip', ['-f', dir, '-s', '-t', String(lifetimeS)], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
@@ -197,6 +210,11 @@ export class Baresip {
   /** `127.0.0.1:PORT`, its SIP address. */
   get address(): string {
     return `127.0.0.1:${this.sipPort}`
+  }
+
+  /** `127.0.0.1:PORT` of its TLS listener (with `tls`): baresip puts it on the port after sip_listen's. */
+  get tlsAddress(): string {
+    return `127.0.0.1:${this.sipPort + 1}`
   }
 
   /** stdout and stderr so far, without the call status line. */

@@ -103,6 +103,9 @@ export const runProgram = (command: string, args: readonly string[], input = '')
     child.stdin.end(input)
   })
 
-/** Config for tests: metrics on a free loopback port, SIP on loopback ephemeral ports. */
-export const testConfig = (metricsPort: number, extra = ''): string =>
-  `metrics:\n  listen: 127.0.0.1:${metricsPort}\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n    - { transport: tcp, address: 127.0.0.1, port: 0 }\n${extra}`
+/**
+ * Config for tests: metrics on a free loopback port, SIP on loopback ephemeral ports. `sipExtra`
+ * goes inside the `sip` section (lines indented by two spaces): more listeners, `tls`.
+ */
+export const testConfig = (metricsPort: number, extra = '', sipExtra = ''): string =>
+  `metrics:\n  listen: 127.0.0.1:${metricsPort}\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n    - { transport: tcp, address: 127.0.0.1, port: 0 }\n${sipExtra}${extra}`

@@ -28,11 +28,14 @@ export class TestGateway {
   metricsPort = 0
   private tail: ChildProcess | undefined
 
-  /** Starts the daemon on the test config plus `extraYaml`; `extraEnv` goes to `start` (and so to the daemon), e.g. OTEL_* variables. */
-  async start(extraYaml = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  /**
+   * Starts the daemon on the test config plus `extraYaml`; `extraEnv` goes to `start` (and so to the daemon), e.g. OTEL_* variables;
+   * `sipExtra`: lines inside the `sip` section after the UDP and TCP listeners (see testConfig).
+   */
+  async start(extraYaml = '', extraEnv: NodeJS.ProcessEnv = {}, sipExtra = ''): Promise<void> {
     const metricsPort = await freePort()
     this.metricsPort = metricsPort
-    this.home.writeConfig(testConfig(metricsPort, extraYaml))
+    this.home.writeConfig(testConfig(metricsPort, extraYaml, sipExtra))
     const started = await this.home.json(['start'], extraEnv)
     assert.equal(started.code, 0, JSON.stringify(started.body))
     const sip = started.body.result.listeners.find((listener: {name: string; transport: string}) => listener.name === 'sip' && listener.transport === 'udp')
@@ -83,7 +86,7 @@ export class TestGateway {
   }
 
   /** `127.0.0.1:port` of the SIP listener of a transport. */
-  sipAddress(transport: 'udp' | 'tcp'): string {
+  sipAddress(transport: 'udp' | 'tcp' | 'tls'): string {
     const listener = this.listeners.find((candidate) => candidate.name === 'sip' && candidate.transport === transport)
     assert.ok(listener?.port, `no SIP ${transport} listener`)
     return `127.0.0.1:${listener.port}`

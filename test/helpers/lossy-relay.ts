@@ -6,6 +6,7 @@
 // packets is dropped, a share of the rest is held back by a random delay
 // (uniform in [0, maxDelayMs)); RTCP passes untouched. The relay counts what
 // it did, so a test compares the reported figures with the truth.
+import {randomBytes} from 'node:crypto'
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
 import {prng} from './fuzz.js'
 
@@ -18,6 +19,10 @@ export interface Impairment {
   readonly maxDelayMs: number
   /** Seed of the pseudo-random choices, for repeatable runs. */
   readonly seed?: number
+  /** Share of the forwarded RTP packets whose last octet (an SRTP tag's) is flipped, 0..1; default 0. */
+  readonly corruptShare?: number
+  /** Replace the SRTP keys of the caller's INVITE (`inline:` of its crypto lines) with others: the callee gets the wrong key. */
+  readonly swapOfferKeys?: boolean
 }
 
 export interface DirectionStats {
@@ -25,6 +30,7 @@ export interface DirectionStats {
   rtpDropped: number
   rtpDelayed: number
   rtcpForwarded: number
+  rtpCorrupted: number
 }
 
 /** The delay one relay leg adds to a packet it forwards, ms. */
@@ -90,8 +96,8 @@ const rewriteSdp = (message: Buffer, newPort: number): {message: Buffer; oldPort
 
 export class LossyRelay {
   /** Towards the callee (what the caller sends), and towards the caller. */
-  readonly toCallee: DirectionStats = {rtpForwarded: 0, rtpDropped: 0, rtpDelayed: 0, rtcpForwarded: 0}
-  readonly toCaller: DirectionStats = {rtpForwarded: 0, rtpDropped: 0, rtpDelayed: 0, rtcpForwarded: 0}
+  readonly toCallee: DirectionStats = {rtpForwarded: 0, rtpDropped: 0, rtpDelayed: 0, rtcpForwarded: 0, rtpCorrupted: 0}
+  readonly toCaller: DirectionStats = {rtpForwarded: 0, rtpDropped: 0, rtpDelayed: 0, rtcpForwarded: 0, rtpCorrupted: 0}
   private caller: RemoteInfo | undefined
   private callerMediaPort = 0
   private calleeMediaPort = 0
@@ -144,6 +150,8 @@ export class LossyRelay {
         out = rewritten.message
         this.callerMediaPort = rewritten.oldPort
       }
+      // Same length: the Content-Length stays right.
+      if (this.impairment.swapOfferKeys === true) out = Buffer.from(out.toString('latin1').replace(/inline:([A-Za-z0-9+/]{40})/g, () => `inline:${randomBytes(30).toString('base64')}`), 'latin1')
     }
     this.sipServerSide.send(out, this.callee.port, this.callee.address)
   }
@@ -161,12 +169,18 @@ export class LossyRelay {
     this.sipClientSide.send(out, this.caller.port, this.caller.address)
   }
 
-  private impair(packet: Buffer, stats: DirectionStats, via: Socket, port: number): void {
+  private impair(received: Buffer, stats: DirectionStats, via: Socket, port: number): void {
     if (port === 0) return
     const address = via === this.calleeFacing[0] ? this.callee.address : '127.0.0.1'
     if (this.random() < this.impairment.dropShare) {
       stats.rtpDropped++
       return
+    }
+    let packet = received
+    if ((this.impairment.corruptShare ?? 0) > 0 && this.random() < (this.impairment.corruptShare ?? 0)) {
+      packet = Buffer.from(received)
+      packet[packet.length - 1] = (packet[packet.length - 1] as number) ^ 0x5a
+      stats.rtpCorrupted++
     }
     const delay = legDelay(this.impairment, this.random)
     stats.rtpForwarded++

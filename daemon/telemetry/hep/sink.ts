@@ -329,7 +329,8 @@ export class HepSink {
     const callId = packet.message?.headers.get('call-id')
     const inbound = packet.direction === 'in'
     this.send(session, 'sip', {
-      transport: packet.transport,
+      // SIP over TLS is captured decrypted, as the TCP it runs on: HEP's IP protocol has no TLS.
+      transport: packet.transport === 'udp' ? 'udp' : 'tcp',
       source: inbound ? packet.remote : packet.local,
       destination: inbound ? packet.local : packet.remote,
       timestampMs: packet.timestamp,

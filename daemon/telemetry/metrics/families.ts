@@ -31,6 +31,12 @@ export const createMetricFamilies = (registry: Registry) => {
       labelNames: ['direction', 'codec'] as const,
       registers,
     }),
+    srtpPacketsDroppedTotal: new Counter({
+      name: 'clutchcall_srtp_packets_dropped_total',
+      help: 'SRTP (packet="rtp") and SRTCP (packet="rtcp") packets refused by the media shards: a wrong authentication tag (a bad key, a corrupted packet, plain RTCP on an SRTP stream) or a replay. Refused RTP is lost to the call\'s quality figures.',
+      labelNames: ['packet'] as const,
+      registers,
+    }),
     rtpLossRatio: new Gauge({
       name: 'clutchcall_rtp_loss_ratio',
       help: 'RTP packet loss over the last interval across the tenant\'s active streams (0..1).',
@@ -87,7 +93,7 @@ export const createMetricFamilies = (registry: Registry) => {
     }),
     sipConnectionsDroppedTotal: new Counter({
       name: 'clutchcall_sip_connections_dropped_total',
-      help: 'SIP stream connections closed as they were accepted or later by a limit, by transport (tcp) and reason (unknown_source, banned, source_limit, connection_limit, message_timeout, send_buffer).',
+      help: 'SIP stream connections closed as they were accepted or later by a limit, by transport (tcp, tls) and reason (unknown_source, banned, source_limit, connection_limit, message_timeout, send_buffer, handshake_timeout, handshake_failed).',
       labelNames: ['transport', 'reason'] as const,
       registers,
     }),

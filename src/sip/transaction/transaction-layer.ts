@@ -73,7 +73,8 @@ export class SipTransactionLayer {
     const listener = this.transport.listenerFor(target.transport)
     if (listener === undefined) throw new SipTransportError(`no ${target.transport.toUpperCase()} listener to send from`, target)
     const host = listener.advertise.includes(':') ? `[${listener.advertise}]` : listener.advertise
-    request.headers.prepend('Via', `SIP/2.0/${target.transport.toUpperCase()} ${host}:${listener.port};branch=${branch};rport`)
+    // Over TLS, `alias` lets the peer send its requests back over this connection (RFC 5923).
+    request.headers.prepend('Via', `SIP/2.0/${target.transport.toUpperCase()} ${host}:${listener.port};branch=${branch};rport${target.transport === 'tls' ? ';alias' : ''}`)
     return branch
   }
 

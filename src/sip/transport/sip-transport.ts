@@ -1,4 +1,4 @@
-// The SIP transport layer (RFC 3261 §18): UDP and TCP listeners, parsing of
+// The SIP transport layer (RFC 3261 §18): UDP, TCP and TLS listeners, parsing of
 // what arrives, RFC 3581 stamping of requests, response routing
 // (§18.2.2), and one `packet` event per message sent or received for
 // capture. A bad packet never throws out of here: it is answered when the
@@ -13,9 +13,10 @@ import {createResponseTo, type SipMessage, type SipResponse} from '../message.js
 import {answerableRequest, DEFAULT_SIP_LIMITS, isSipKeepAlive, parseSipMessage, type SipLimits} from '../parser.js'
 import {serializeSipMessage} from '../serializer.js'
 import type {TcpConnection} from './tcp-connection.js'
-import {TcpPool} from './tcp-pool.js'
+import {TcpPool, type TlsTarget} from './tcp-pool.js'
 import {resolveHost} from './target.js'
-import {preciseNow, SipTransportError, type BoundListener, type ConnectionVerdict, type InboundContext, type InboundMessageListener, type ListenSpec, type SentInfo, type SipConnectionDropReason, type SipPacketEvent, type SipTarget, type SipTransportLike, type SipTransportProtocol, type SocketAddress} from './types.js'
+import {isStreamProtocol, preciseNow, SipTransportError, type BoundListener, type ConnectionVerdict, type InboundContext, type InboundMessageListener, type ListenSpec, type SentInfo, type SipConnectionDropReason, type SipPacketEvent, type SipTarget, type SipTlsClientProfile, type SipTlsServerOptions, type SipTransportLike, type SipTransportProtocol, type SocketAddress} from './types.js'
+import {parseVia} from '../via.js'
 import {UdpListener} from './udp-listener.js'
 import {responseDestination, stampTopVia} from './via-routing.js'
 
@@ -37,6 +38,10 @@ export interface SipTransportOptions {
   readonly tcpMessageTimeoutMs?: number
   /** The Server header of the answers the transport itself sends (to unparsable requests); '' or absent: none. */
   readonly server?: string
+  /** Certificate, key and client verification of the TLS listeners; required when one is configured. */
+  readonly tls?: SipTlsServerOptions
+  /** How to connect to each TLS server (per trunk); default: verify against Node's roots, present no certificate. */
+  readonly tlsClient?: (target: TlsTarget) => SipTlsClientProfile
 }
 
 export interface SipTransportCounters {
@@ -52,8 +57,14 @@ export interface SipTransportCounters {
   sendFailures: number
   /** Exceptions thrown by `message` listeners, caught here. */
   handlerErrors: number
+  /** Stream connections, TLS included. */
   tcpConnectionsAccepted: number
   tcpConnectionsOpened: number
+  /** The TLS part of the two above. */
+  tlsConnectionsAccepted: number
+  tlsConnectionsOpened: number
+  /** Connections that reached us over TLS and were reused for our requests to the peer (RFC 5923 alias). */
+  tlsAliases: number
 }
 
 export interface SipTransportWarning {
@@ -68,7 +79,7 @@ export interface SipTransportEvents {
   packet: [event: SipPacketEvent]
   warning: [warning: SipTransportWarning]
   /** A stream connection refused as it was accepted, or closed by a limit. */
-  connectionDropped: [transport: SipTransportProtocol, reason: SipConnectionDropReason, remote: SocketAddress]
+  connectionDropped: [transport: SipTransportProtocol, reason: SipConnectionDropReason, remote: SocketAddress, detail: string | undefined]
 }
 
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::'
@@ -80,6 +91,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
   private readonly counts: SipTransportCounters = {
     messagesReceived: 0, messagesSent: 0, badRequestsAnswered: 0, badMessagesDropped: 0, framingErrors: 0,
     keepAlivesReceived: 0, sendFailures: 0, handlerErrors: 0, tcpConnectionsAccepted: 0, tcpConnectionsOpened: 0,
+    tlsConnectionsAccepted: 0, tlsConnectionsOpened: 0, tlsAliases: 0,
   }
   private bound: BoundListener[] = []
   /** Whether an unparsable request from this source may be answered (400 and friends); false drops it unanswered. */
@@ -102,13 +114,21 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
         sendBufferBytes: options.tcpSendBufferBytes ?? 1024 * 1024,
         messageTimeoutMs: options.tcpMessageTimeoutMs ?? 10_000,
         limits: this.limits,
+        tls: options.tls,
+        tlsClient: options.tlsClient,
       },
       {
-        dropped: (reason, remote) => this.emit('connectionDropped', 'tcp', reason, remote),
+        dropped: (protocol, reason, remote, detail) => this.emit('connectionDropped', protocol, reason, remote, detail),
         frame: (connection, event) => this.onFrame(connection, event),
         opened: (connection) => {
-          if (connection.role === 'server') this.counts.tcpConnectionsAccepted++
-          else this.counts.tcpConnectionsOpened++
+          const tls = connection.protocol === 'tls'
+          if (connection.role === 'server') {
+            this.counts.tcpConnectionsAccepted++
+            if (tls) this.counts.tlsConnectionsAccepted++
+          } else {
+            this.counts.tcpConnectionsOpened++
+            if (tls) this.counts.tlsConnectionsOpened++
+          }
         },
       },
     )
@@ -172,11 +192,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
   }
 
   async respond(response: SipResponse, context: InboundContext, bytes: Buffer = serializeSipMessage(response)): Promise<SentInfo> {
-    if (context.transport === 'tcp') {
+    if (isStreamProtocol(context.transport)) {
       const connection = this.tcp.get(context.connectionId)
       if (connection !== undefined) return this.writeTcp(connection, response, bytes)
     }
-    // UDP, or the TCP connection is gone: §18.2.2 says where.
+    // UDP, or the stream connection is gone: §18.2.2 says where.
     const destination = responseDestination(response, context.transport)
     if (destination === undefined) throw new SipTransportError('response has no usable Via to route it')
     const address = await resolveHost(destination.host)
@@ -185,8 +205,9 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
 
   private async sendFrom(message: SipMessage, target: SipTarget, bytes: Buffer, local: SocketAddress | undefined): Promise<SentInfo> {
     try {
-      if (target.transport === 'tcp') {
-        const connection = this.tcp.get(target.connectionId) ?? (await this.tcp.connectionTo(target, this.listenerFor('tcp')?.address))
+      if (isStreamProtocol(target.transport)) {
+        const preferred = this.tcp.get(target.connectionId)
+        const connection = preferred?.protocol === target.transport ? preferred : await this.tcp.connectionTo(target, target.transport, (this.listenerFor(target.transport) ?? this.listenerFor('tcp'))?.address)
         return await this.writeTcp(connection, message, bytes)
       }
       const udp = this.udpSocketFor(target.address, local)
@@ -205,7 +226,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
 
   private async writeTcp(connection: TcpConnection, message: SipMessage, bytes: Buffer): Promise<SentInfo> {
     await connection.write(bytes)
-    const info: SentInfo = {transport: 'tcp', local: connection.local, remote: connection.remote, connectionId: connection.id}
+    const info: SentInfo = {transport: connection.protocol, local: connection.local, remote: connection.remote, connectionId: connection.id}
     this.sent(message, bytes, info)
     return info
   }
@@ -253,14 +274,41 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
   }
 
   private onFrame(connection: TcpConnection, event: SipFrameEvent): void {
-    const context: InboundContext = {transport: 'tcp', local: connection.local, remote: connection.remote, connectionId: connection.id, receivedAt: preciseNow()}
-    if (event.type === 'message') this.deliver(event.message, event.bytes, context)
+    const tls = connection.protocol === 'tls'
+    const context: InboundContext = {transport: connection.protocol, local: connection.local, remote: connection.remote, connectionId: connection.id, receivedAt: preciseNow(), ...(tls ? {peerVerified: connection.peerVerified} : {})}
+    if (event.type === 'message') {
+      if (tls && connection.role === 'server' && event.message.kind === 'request') this.honourAlias(connection, event.message)
+      this.deliver(event.message, event.bytes, context)
+    }
     else if (event.type === 'invalid') this.rejectUnparsable(event.error, event.bytes, context)
     else if (event.type === 'ping') this.counts.keepAlivesReceived++
     else if (event.type === 'fatal') {
       this.counts.framingErrors++
-      this.warn({kind: 'framing-error', reason: event.error.reason, transport: 'tcp', remote: connection.remote})
+      this.warn({kind: 'framing-error', reason: event.error.reason, transport: connection.protocol, remote: connection.remote})
     }
+  }
+
+  /**
+   * RFC 5923: a request whose top Via carries `alias` lets us send our own
+   * requests to its sent-by over the connection it came on, instead of
+   * opening another. Only over TLS, only when the peer's certificate was
+   * verified (§5: the alias must not let an unauthenticated peer capture
+   * another's traffic), and only for the address it connects from.
+   */
+  private honourAlias(connection: TcpConnection, request: SipMessage): void {
+    if (!connection.peerVerified) return
+    const line = request.headers.get('via')
+    if (line === undefined || !/;\s*alias\b/i.test(line)) return
+    let top
+    try {
+      top = parseVia(line)[0]
+    } catch {
+      return
+    }
+    if (top === undefined || !top.params.has('alias') || top.transport !== 'TLS' || top.host !== connection.remote.address) return
+    const before = connection.aliases.length
+    this.tcp.alias(connection, {address: connection.remote.address, port: top.port ?? 5061})
+    if (connection.aliases.length > before) this.counts.tlsAliases++
   }
 
   private deliver(message: SipMessage, bytes: Buffer, context: InboundContext): void {

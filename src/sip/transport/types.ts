@@ -3,7 +3,15 @@
 // SipTransportLike only, so unit tests can drive them with a fake transport.
 import type {SipMessage, SipResponse} from '../message.js'
 
-export type SipTransportProtocol = 'udp' | 'tcp'
+export type SipTransportProtocol = 'udp' | 'tcp' | 'tls'
+
+/** The stream transports: TLS is TCP underneath and shares its connection machinery and limits. */
+export type SipStreamProtocol = 'tcp' | 'tls'
+
+export const isStreamProtocol = (transport: SipTransportProtocol): transport is SipStreamProtocol => transport !== 'udp'
+
+/** Where a URI or Via without a port points: 5061 for TLS, 5060 otherwise (RFC 3261 §19.1.2). */
+export const defaultSipPort = (transport: SipTransportProtocol): number => (transport === 'tls' ? 5061 : 5060)
 
 export interface ListenSpec {
   readonly transport: SipTransportProtocol
@@ -36,8 +44,10 @@ export interface InboundContext {
   readonly transport: SipTransportProtocol
   readonly local: SocketAddress
   readonly remote: SocketAddress
-  /** The TCP connection that carried it; responses go back over it (RFC 3261 §18.2.2). */
+  /** The TCP or TLS connection that carried it; responses go back over it (RFC 3261 §18.2.2). */
   readonly connectionId?: number | undefined
+  /** On TLS: whether the peer presented a certificate our CA verified (sip.tls.verify_client). */
+  readonly peerVerified?: boolean | undefined
   /** Wall clock at reception (preciseNow). */
   readonly receivedAt: number
 }
@@ -48,8 +58,10 @@ export interface SipTarget {
   /** An IP address: names are resolved before (see resolveSipTarget). */
   readonly address: string
   readonly port: number
-  /** A TCP connection to prefer while it is open (the flow a dialog was created on). */
+  /** A TCP or TLS connection to prefer while it is open (the flow a dialog was created on). */
   readonly connectionId?: number | undefined
+  /** The host name of the URI the address came from: a TLS server's certificate must name it (and it goes in SNI). */
+  readonly hostname?: string | undefined
 }
 
 /** How a message actually left. */
@@ -96,7 +108,7 @@ export interface SipTransportLike {
   onMessage(listener: InboundMessageListener): () => void
 }
 
-export const isReliable = (transport: SipTransportProtocol): boolean => transport === 'tcp'
+export const isReliable = (transport: SipTransportProtocol): boolean => transport !== 'udp'
 
 /** Wall-clock milliseconds with sub-millisecond precision, for timestamps that are compared. */
 export const preciseNow = (): number => performance.timeOrigin + performance.now()
@@ -113,6 +125,38 @@ export const defaultAdvertise = (address: string, interfaces: ReturnType<typeof 
     for (const entry of list ?? []) if (entry.family === family && !entry.internal && !entry.address.startsWith('fe80:')) return entry.address
   }
   return family === 'IPv6' ? '::1' : '127.0.0.1'
+}
+
+/** What a TLS listener presents and asks of its clients. */
+export interface SipTlsServerOptions {
+  /** PEM certificate chain and private key. */
+  readonly cert: string | Buffer
+  readonly key: string | Buffer
+  /** PEM CA certificates client certificates are verified against; absent: Node's bundled roots. */
+  readonly ca?: string | Buffer | undefined
+  /** Ask every client for a certificate and refuse the handshake without a valid one. */
+  readonly verifyClient: boolean
+  /** Ask every client for a certificate but let it in without one (or with one that fails): its requests say whether it verified (peerVerified). */
+  readonly requestClientCert?: boolean | undefined
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
+  /** An accepted connection must finish its handshake within this long. */
+  readonly handshakeTimeoutMs: number
+}
+
+/** How we connect to a TLS server: whom we trust, whether we check, what we present. */
+export interface SipTlsClientProfile {
+  /** PEM CA certificates the server's certificate is verified against; absent: Node's bundled roots. */
+  readonly ca?: string | Buffer | undefined
+  /** false accepts any certificate (unsafe: anyone on the path can pose as the server). */
+  readonly verifyServer: boolean
+  /** A client certificate and key to present when the server asks. */
+  readonly cert?: string | Buffer | undefined
+  readonly key?: string | Buffer | undefined
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
+  /** The name the certificate must carry, when it is not the target's host name or address. */
+  readonly serverName?: string | undefined
+  /** A name for logs and errors (the trunk id). */
+  readonly label?: string | undefined
 }
 
 /**
@@ -137,5 +181,9 @@ export const SIP_CONNECTION_DROP_REASONS = [
   'message_timeout',
   /** The peer left more than security.limits.tcp_send_buffer_bytes of our messages unread. */
   'send_buffer',
+  /** A TLS connection did not finish its handshake within sip.tls.handshake_timeout_ms. */
+  'handshake_timeout',
+  /** A TLS handshake failed: plaintext or garbage on the TLS port, no shared version or cipher, a client certificate refused. */
+  'handshake_failed',
 ] as const
 export type SipConnectionDropReason = (typeof SIP_CONNECTION_DROP_REASONS)[number]

@@ -5,9 +5,7 @@ import {isIP} from 'node:net'
 import {SipHeaders, headerKey} from '../headers.js'
 import type {SipMessage} from '../message.js'
 import {formatVia, parseVia, viaReceived, viaRport, type Via} from '../via.js'
-import type {SipTransportProtocol, SocketAddress} from './types.js'
-
-const DEFAULT_SIP_PORT = 5060
+import {defaultSipPort, type SipTransportProtocol, type SocketAddress} from './types.js'
 
 const sameAddress = (host: string, address: string): boolean => {
   if (host === address) return true
@@ -61,7 +59,8 @@ export const stampTopVia = (message: SipMessage, source: SocketAddress): boolean
 /**
  * Where a response goes when it cannot use the connection its request came
  * on (TCP), or always (UDP): the `received` address, else the sent-by host;
- * on UDP the `rport` port when filled in, else the sent-by port, else 5060.
+ * on UDP the `rport` port when filled in, else the sent-by port, else 5060
+ * (5061 for TLS).
  * Multicast (`maddr`) is not supported: the unicast rules apply.
  */
 export const responseDestination = (message: SipMessage, transport: SipTransportProtocol): {host: string; port: number} | undefined => {
@@ -76,6 +75,6 @@ export const responseDestination = (message: SipMessage, transport: SipTransport
   if (top === undefined) return undefined
   const host = viaReceived(top) ?? top.host
   const rport = viaRport(top)
-  const port = transport === 'udp' && typeof rport === 'number' ? rport : (top.port ?? DEFAULT_SIP_PORT)
+  const port = transport === 'udp' && typeof rport === 'number' ? rport : (top.port ?? defaultSipPort(transport))
   return {host, port}
 }

@@ -53,6 +53,20 @@ describe('config reload: what changed and what applies', () => {
     assert.deepEqual(again.restartRequired.sort(), ['security.limits.tcp_message_timeout_ms', 'sip.listen'])
   })
 
+  it('waits for a restart for the TLS listeners\' certificate and handshake limit; applies a trunk\'s TLS and SRTP settings to new calls', () => {
+    const tls = BASE.replace('listen: [{ transport: udp, address: 127.0.0.1, port: 5060 }]', 'listen: [{ transport: udp, address: 127.0.0.1, port: 5060 }, { transport: tls, address: 127.0.0.1, port: 5061 }]\n  tls: { cert: a.crt, key: a.key }')
+    const running = config(tls)
+    const edited = config(
+      tls
+        .replace('tls: { cert: a.crt, key: a.key }', 'tls: { cert: b.crt, key: b.key }')
+        .replace('numbers: ["+1555*"] } }', 'numbers: ["+1555*"] }, media_encryption: required, outbound: { uri: "sips:sbc.example", tls: { ca: ca.crt } } }')
+        .concat('security: { limits: { tls_handshake_timeout_ms: 2000 } }\n'),
+    )
+    const {applied, restartRequired} = classifyChanges(running, edited)
+    assert.deepEqual(applied, ['trunks'])
+    assert.deepEqual(restartRequired.sort(), ['security.limits.tls_handshake_timeout_ms', 'sip.tls.cert', 'sip.tls.key'])
+  })
+
   it('an unchanged file changes nothing', () => {
     assert.deepEqual(classifyChanges(config(BASE), config(BASE)), {applied: [], restartRequired: []})
   })

@@ -47,9 +47,15 @@ describe('parseRemoteSdp', () => {
   })
 
   it('picks the first usable audio line and remembers the others', () => {
-    const remote = parseRemoteSdp(lines('v=0', 'o=- 1 2 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=video 6000 RTP/AVP 31', 'm=audio 0 RTP/AVP 0', 'm=audio 7000 RTP/SAVP 0', 'm=audio 8000 RTP/AVP 8'))
+    const remote = parseRemoteSdp(lines('v=0', 'o=- 1 2 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=video 6000 RTP/AVP 31', 'm=audio 0 RTP/AVP 0', 'm=audio 7000 UDP/TLS/RTP/SAVP 0', 'm=audio 8000 RTP/AVP 8'))
     assert.deepEqual([remote.mediaIndex, remote.port], [3, 8000])
-    assert.deepEqual(remote.otherMedia.map((media) => [media.index, media.type, media.protocol, media.formats]), [[0, 'video', 'RTP/AVP', '31'], [1, 'audio', 'RTP/AVP', '0'], [2, 'audio', 'RTP/SAVP', '0']])
+    assert.deepEqual(remote.otherMedia.map((media) => [media.index, media.type, media.protocol, media.formats]), [[0, 'video', 'RTP/AVP', '31'], [1, 'audio', 'RTP/AVP', '0'], [2, 'audio', 'UDP/TLS/RTP/SAVP', '0']])
+  })
+
+  it('takes RTP/SAVP (SDES-SRTP) audio with its crypto lines; whether to use it is the policy\'s (sdp-srtp.ts)', () => {
+    const remote = parseRemoteSdp(lines('v=0', 'o=- 1 2 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=audio 7000 RTP/SAVP 0', 'a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20'))
+    assert.equal(remote.protocol, 'RTP/SAVP')
+    assert.deepEqual(remote.crypto, [{tag: 3, suite: 'AES_CM_128_HMAC_SHA1_80', keyParams: 'inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20'}])
   })
 
   it('accepts LF-only line ends', () => {

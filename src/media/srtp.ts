@@ -1,0 +1,244 @@
+// SRTP and SRTCP (RFC 3711) with the two SDES suites of RFC 4568 §6.2:
+// AES_CM_128_HMAC_SHA1_80 and AES_CM_128_HMAC_SHA1_32 (AES-128 in counter
+// mode, HMAC-SHA1 authentication with an 80- or 32-bit tag on RTP; SRTCP's
+// tag is 80 bits with both). node:crypto does the AES and the HMAC; this
+// file does the key derivation (§4.3, key derivation rate 0), the IVs
+// (§4.1.1), the rollover counter and its estimate (§3.3.1, Appendix A), the
+// 64-packet replay window (§3.3.2), and the SRTCP index and E flag (§3.4).
+// No MKI, no key lifetime beyond 2^48 packets, one master key per direction.
+//
+// One SrtpSession protects what one stream sends (with our key) and checks
+// what it receives (with the peer's key). A packet that fails its tag, is
+// replayed or is too short is refused: unprotectRtp/unprotectRtcp return
+// undefined and the caller counts it as dropped.
+import {createCipheriv, createHmac, timingSafeEqual} from 'node:crypto'
+
+export const SRTP_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const
+export type SrtpSuite = (typeof SRTP_SUITES)[number]
+
+/** A master key and salt: 16 + 14 octets, the 30 octets of an SDES `inline:` key (RFC 4568 §6.1). */
+export const MASTER_KEY_LENGTH = 16
+export const MASTER_SALT_LENGTH = 14
+export const SDES_KEY_LENGTH = MASTER_KEY_LENGTH + MASTER_SALT_LENGTH
+
+const RTP_HEADER = 12
+const RTCP_HEADER = 8
+const SRTCP_TAG = 10
+const REPLAY_WINDOW = 64n
+
+export interface SessionKeys {
+  readonly encryption: Buffer
+  readonly authentication: Buffer
+  readonly salt: Buffer
+}
+
+const aesCtr = (key: Buffer, iv: Buffer, data: Uint8Array): Buffer => {
+  const cipher = createCipheriv('aes-128-ctr', key, iv)
+  return Buffer.concat([cipher.update(data), cipher.final()])
+}
+
+/** RFC 3711 §4.3.1 with a key derivation rate of 0: the session key of `label` (0-5), `length` octets. */
+export const deriveSessionKey = (masterKey: Buffer, masterSalt: Buffer, label: number, length: number): Buffer => {
+  const iv = Buffer.alloc(16)
+  masterSalt.copy(iv, 0)
+  // key_id = label || r (r = 0): the label lands in octet 7 of the 14-octet salt.
+  iv[7] = (iv[7] as number) ^ label
+  return aesCtr(masterKey, iv, Buffer.alloc(length))
+}
+
+/** The session keys of one direction: RTP (labels 0, 1, 2) or RTCP (3, 4, 5). */
+export const deriveKeys = (master: Buffer, kind: 'rtp' | 'rtcp'): SessionKeys => {
+  if (master.length !== SDES_KEY_LENGTH) throw new RangeError(`an SRTP master key and salt are ${SDES_KEY_LENGTH} octets, not ${master.length}`)
+  const key = master.subarray(0, MASTER_KEY_LENGTH)
+  const salt = master.subarray(MASTER_KEY_LENGTH)
+  const base = kind === 'rtp' ? 0 : 3
+  return {
+    encryption: deriveSessionKey(key, salt, base, 16),
+    authentication: deriveSessionKey(key, salt, base + 1, 20),
+    salt: deriveSessionKey(key, salt, base + 2, 14),
+  }
+}
+
+/** §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16). */
+const counterIv = (salt: Buffer, ssrc: number, index: bigint): Buffer => {
+  const iv = Buffer.alloc(16)
+  salt.copy(iv, 0)
+  iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4)
+  const high = Number(index >> 32n) & 0xffff
+  const low = Number(index & 0xffffffffn)
+  iv.writeUInt16BE(iv.readUInt16BE(8) ^ high, 8)
+  iv.writeUInt32BE((iv.readUInt32BE(10) ^ low) >>> 0, 10)
+  return iv
+}
+
+const hmac = (key: Buffer, parts: readonly Uint8Array[], length: number): Buffer => {
+  const mac = createHmac('sha1', key)
+  for (const part of parts) mac.update(part)
+  return mac.digest().subarray(0, length)
+}
+
+const rtpHeaderLength = (packet: Uint8Array): number | undefined => {
+  if (packet.length < RTP_HEADER || ((packet[0] as number) >> 6) !== 2) return undefined
+  let length = RTP_HEADER + 4 * ((packet[0] as number) & 0x0f)
+  if (((packet[0] as number) & 0x10) !== 0) {
+    if (packet.length < length + 4) return undefined
+    length += 4 + 4 * (((packet[length + 2] as number) << 8) | (packet[length + 3] as number))
+  }
+  return length <= packet.length ? length : undefined
+}
+
+/** The receiving state of one SSRC: highest sequence seen, its rollover counter, the replay window. */
+interface ReceiveState {
+  roc: number
+  highest: number
+  /** Bit n set: the packet `highestIndex - n` was received. */
+  window: bigint
+  started: boolean
+}
+
+export class SrtpSession {
+  readonly tagLength: number
+  private readonly sendRtp: SessionKeys
+  private readonly sendRtcp: SessionKeys
+  private readonly receiveRtp: SessionKeys
+  private readonly receiveRtcp: SessionKeys
+  /** Our rollover counter and last sequence, per SSRC we send (one in practice). */
+  private readonly sending = new Map<number, {roc: number; last: number}>()
+  private readonly receiving = new Map<number, ReceiveState>()
+  private srtcpIndex = 0
+  private readonly srtcpReplay = new Map<number, {highest: number; window: bigint}>()
+
+  /** `localKey`: our master key and salt (what we offered or answered); `remoteKey`: the peer's. */
+  constructor(readonly suite: SrtpSuite, localKey: Buffer, remoteKey: Buffer) {
+    this.tagLength = suite === 'AES_CM_128_HMAC_SHA1_80' ? 10 : 4
+    this.sendRtp = deriveKeys(localKey, 'rtp')
+    this.sendRtcp = deriveKeys(localKey, 'rtcp')
+    this.receiveRtp = deriveKeys(remoteKey, 'rtp')
+    this.receiveRtcp = deriveKeys(remoteKey, 'rtcp')
+  }
+
+  /** An RTP packet as it goes on the wire: payload encrypted, tag appended. */
+  protectRtp(packet: Uint8Array): Buffer {
+    const header = rtpHeaderLength(packet)
+    if (header === undefined) throw new RangeError('not an RTP packet')
+    const view = Buffer.from(packet.buffer, packet.byteOffset, packet.length)
+    const ssrc = view.readUInt32BE(8)
+    const sequence = view.readUInt16BE(2)
+    let state = this.sending.get(ssrc)
+    if (state === undefined) {
+      state = {roc: 0, last: sequence}
+      this.sending.set(ssrc, state)
+    } else {
+      // §3.3.1: the sender's ROC grows when the sequence wraps.
+      if (sequence < state.last && state.last - sequence > 0x8000) state.roc = (state.roc + 1) >>> 0
+      state.last = sequence
+    }
+    const index = (BigInt(state.roc) << 16n) | BigInt(sequence)
+    const out = Buffer.allocUnsafe(packet.length + this.tagLength)
+    view.copy(out, 0, 0, header)
+    aesCtr(this.sendRtp.encryption, counterIv(this.sendRtp.salt, ssrc, index), view.subarray(header)).copy(out, header)
+    const roc = Buffer.allocUnsafe(4)
+    roc.writeUInt32BE(state.roc, 0)
+    hmac(this.sendRtp.authentication, [out.subarray(0, packet.length), roc], this.tagLength).copy(out, packet.length)
+    return out
+  }
+
+  /** The RTP packet inside an SRTP one, or undefined when it is too short, its tag is wrong or it is a replay. */
+  unprotectRtp(datagram: Uint8Array): Buffer | undefined {
+    const length = datagram.length - this.tagLength
+    const view = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length)
+    const header = rtpHeaderLength(view.subarray(0, Math.max(length, 0)))
+    if (length < RTP_HEADER || header === undefined) return undefined
+    const ssrc = view.readUInt32BE(8)
+    const sequence = view.readUInt16BE(2)
+    const state = this.receiving.get(ssrc)
+    // Appendix A: the ROC this packet most probably belongs to.
+    let roc = state?.roc ?? 0
+    if (state?.started === true) {
+      if (state.highest < 0x8000) {
+        if (sequence - state.highest > 0x8000) roc = (state.roc - 1) >>> 0
+      } else if (state.highest - 0x8000 > sequence) {
+        roc = (state.roc + 1) >>> 0
+      }
+    }
+    const index = (BigInt(roc) << 16n) | BigInt(sequence)
+    if (state?.started === true && this.isReplay(state, index)) return undefined
+    const rocBytes = Buffer.allocUnsafe(4)
+    rocBytes.writeUInt32BE(roc, 0)
+    const expected = hmac(this.receiveRtp.authentication, [view.subarray(0, length), rocBytes], this.tagLength)
+    if (!timingSafeEqual(expected, view.subarray(length))) return undefined
+    const out = Buffer.allocUnsafe(length)
+    view.copy(out, 0, 0, header)
+    aesCtr(this.receiveRtp.encryption, counterIv(this.receiveRtp.salt, ssrc, index), view.subarray(header, length)).copy(out, header)
+    this.accepted(ssrc, state, roc, sequence, index)
+    return out
+  }
+
+  private isReplay(state: ReceiveState, index: bigint): boolean {
+    const highestIndex = (BigInt(state.roc) << 16n) | BigInt(state.highest)
+    if (index > highestIndex) return false
+    const behind = highestIndex - index
+    if (behind >= REPLAY_WINDOW) return true
+    return ((state.window >> behind) & 1n) === 1n
+  }
+
+  private accepted(ssrc: number, state: ReceiveState | undefined, roc: number, sequence: number, index: bigint): void {
+    if (state === undefined || !state.started) {
+      this.receiving.set(ssrc, {roc, highest: sequence, window: 1n, started: true})
+      return
+    }
+    const highestIndex = (BigInt(state.roc) << 16n) | BigInt(state.highest)
+    if (index > highestIndex) {
+      const ahead = index - highestIndex
+      state.window = ahead >= REPLAY_WINDOW ? 1n : ((state.window << ahead) | 1n) & ((1n << REPLAY_WINDOW) - 1n)
+      state.roc = roc
+      state.highest = sequence
+    } else {
+      state.window |= 1n << (highestIndex - index)
+    }
+  }
+
+  /** An RTCP compound packet as it goes on the wire (§3.4): encrypted after the first 8 octets, E flag and index, 80-bit tag. */
+  protectRtcp(packet: Uint8Array): Buffer {
+    if (packet.length < RTCP_HEADER) throw new RangeError('not an RTCP packet')
+    const view = Buffer.from(packet.buffer, packet.byteOffset, packet.length)
+    const ssrc = view.readUInt32BE(4)
+    const index = this.srtcpIndex
+    this.srtcpIndex = (this.srtcpIndex + 1) & 0x7fffffff
+    const out = Buffer.allocUnsafe(packet.length + 4 + SRTCP_TAG)
+    view.copy(out, 0, 0, RTCP_HEADER)
+    aesCtr(this.sendRtcp.encryption, counterIv(this.sendRtcp.salt, ssrc, BigInt(index)), view.subarray(RTCP_HEADER)).copy(out, RTCP_HEADER)
+    out.writeUInt32BE((0x80000000 | index) >>> 0, packet.length)
+    hmac(this.sendRtcp.authentication, [out.subarray(0, packet.length + 4)], SRTCP_TAG).copy(out, packet.length + 4)
+    return out
+  }
+
+  /** The RTCP compound packet inside an SRTCP one, or undefined (too short, wrong tag, replayed). */
+  unprotectRtcp(datagram: Uint8Array): Buffer | undefined {
+    const length = datagram.length - SRTCP_TAG - 4
+    if (length < RTCP_HEADER) return undefined
+    const view = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length)
+    const expected = hmac(this.receiveRtcp.authentication, [view.subarray(0, length + 4)], SRTCP_TAG)
+    if (!timingSafeEqual(expected, view.subarray(length + 4))) return undefined
+    const word = view.readUInt32BE(length)
+    const encrypted = (word & 0x80000000) !== 0
+    const index = word & 0x7fffffff
+    const ssrc = view.readUInt32BE(4)
+    const replay = this.srtcpReplay.get(ssrc)
+    if (replay !== undefined) {
+      const behind = replay.highest - index
+      if (behind >= 0 && (behind >= Number(REPLAY_WINDOW) || ((replay.window >> BigInt(behind)) & 1n) === 1n)) return undefined
+    }
+    const out = Buffer.allocUnsafe(length)
+    view.copy(out, 0, 0, RTCP_HEADER)
+    const body = view.subarray(RTCP_HEADER, length)
+    ;(encrypted ? aesCtr(this.receiveRtcp.encryption, counterIv(this.receiveRtcp.salt, ssrc, BigInt(index)), body) : body).copy(out, RTCP_HEADER)
+    if (replay === undefined) this.srtcpReplay.set(ssrc, {highest: index, window: 1n})
+    else if (index > replay.highest) {
+      const ahead = BigInt(index - replay.highest)
+      replay.window = ahead >= REPLAY_WINDOW ? 1n : ((replay.window << ahead) | 1n) & ((1n << REPLAY_WINDOW) - 1n)
+      replay.highest = index
+    } else replay.window |= 1n << BigInt(replay.highest - index)
+    return out
+  }
+}

@@ -1,0 +1,102 @@
+// SRTP and SRTCP (RFC 3711) in src/media/srtp.ts: the key derivation against
+// the RFC's own test vectors (Appendix B.3), round trips of both suites between two sessions with each
+// other's keys, and every refusal: a wrong key, a flipped bit, a short
+// packet, a replay; the rollover counter across a sequence wrap.
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+import {describe, it} from 'node:test'
+import {deriveSessionKey, SrtpSession, type SrtpSuite} from '../../../../src/media/srtp.js'
+
+const hex = (text: string): Buffer => Buffer.from(text.replace(/\s/g, ''), 'hex')
+
+describe('SRTP key derivation (RFC 3711 Appendix B.3)', () => {
+  const masterKey = hex('E1F97A0D3E018BE0D64FA32C06DE4139')
+  const masterSalt = hex('0EC675AD498AFEEBB6960B3AABE6')
+
+  it('derives the cipher key, the cipher salt and the authentication key of the RFC', () => {
+    assert.equal(deriveSessionKey(masterKey, masterSalt, 0, 16).toString('hex').toUpperCase(), 'C61E7A93744F39EE10734AFE3FF7A087')
+    assert.equal(deriveSessionKey(masterKey, masterSalt, 2, 14).toString('hex').toUpperCase(), '30CBBC08863D8C85D49DB34A9AE1')
+    assert.equal(deriveSessionKey(masterKey, masterSalt, 1, 20).toString('hex').toUpperCase(), 'CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4')
+  })
+})
+
+/** An RTP packet: 12-octet header, PCMU payload of `size` octets. */
+const rtp = (sequence: number, ssrc = 0x1234abcd, size = 160, fill = 0x55): Buffer => {
+  const packet = Buffer.alloc(12 + size, fill)
+  packet[0] = 0x80
+  packet[1] = 0
+  packet.writeUInt16BE(sequence, 2)
+  packet.writeUInt32BE(sequence * 160, 4)
+  packet.writeUInt32BE(ssrc, 8)
+  return packet
+}
+
+/** A receiver report: V=2, RC=0, PT=201, length 1, SSRC. */
+const rtcp = (ssrc = 0x1234abcd): Buffer => Buffer.from([0x80, 201, 0x00, 0x01, ...Buffer.from(ssrc.toString(16).padStart(8, '0'), 'hex')])
+
+const pair = (suite: SrtpSuite): {alice: SrtpSession; bob: SrtpSession} => {
+  const aliceKey = randomBytes(30)
+  const bobKey = randomBytes(30)
+  return {alice: new SrtpSession(suite, aliceKey, bobKey), bob: new SrtpSession(suite, bobKey, aliceKey)}
+}
+
+for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const) {
+  describe(`SRTP ${suite}`, () => {
+    const tag = suite.endsWith('80') ? 10 : 4
+
+    it('encrypts the payload, leaves the header, appends the tag, and decrypts on the other side', () => {
+      const {alice, bob} = pair(suite)
+      const plain = rtp(1000)
+      const wire = alice.protectRtp(plain)
+      assert.equal(wire.length, plain.length + tag)
+      assert.deepEqual(wire.subarray(0, 12), plain.subarray(0, 12))
+      assert.notDeepEqual(wire.subarray(12, plain.length), plain.subarray(12))
+      assert.deepEqual(bob.unprotectRtp(wire), plain)
+    })
+
+    it('refuses a packet with a flipped bit, a wrong key, no room for its tag, or seen before', () => {
+      const {alice, bob} = pair(suite)
+      const wire = alice.protectRtp(rtp(7))
+      const flipped = Buffer.from(wire)
+      flipped[20] = (flipped[20] as number) ^ 1
+      assert.equal(bob.unprotectRtp(flipped), undefined)
+      const stranger = new SrtpSession(suite, randomBytes(30), randomBytes(30))
+      assert.equal(stranger.unprotectRtp(wire), undefined)
+      assert.equal(bob.unprotectRtp(wire.subarray(0, 12)), undefined)
+      assert.ok(bob.unprotectRtp(wire))
+      assert.equal(bob.unprotectRtp(wire), undefined, 'a replay is refused')
+    })
+
+    it('accepts late packets inside the replay window, refuses them beyond it', () => {
+      const {alice, bob} = pair(suite)
+      const packets = Array.from({length: 100}, (_, index) => alice.protectRtp(rtp(index)))
+      assert.ok(bob.unprotectRtp(packets[99] as Buffer))
+      assert.ok(bob.unprotectRtp(packets[50] as Buffer), '49 behind: inside the window')
+      assert.equal(bob.unprotectRtp(packets[10] as Buffer), undefined, '89 behind: outside the window')
+    })
+
+    it('keeps the rollover counter in step across a sequence wrap', () => {
+      const {alice, bob} = pair(suite)
+      for (const sequence of [65_533, 65_534, 65_535, 0, 1, 2]) {
+        const plain = rtp(sequence)
+        assert.deepEqual(bob.unprotectRtp(alice.protectRtp(plain)), plain, `sequence ${sequence}`)
+      }
+    })
+
+    it('protects RTCP with the E flag, an index and an 80-bit tag, and refuses a replay or a forgery', () => {
+      const {alice, bob} = pair(suite)
+      const plain = rtcp()
+      const first = alice.protectRtcp(plain)
+      assert.equal(first.length, plain.length + 4 + 10)
+      assert.equal(first.readUInt32BE(plain.length), 0x80000000, 'E set, index 0')
+      assert.deepEqual(bob.unprotectRtcp(first), plain)
+      assert.equal(bob.unprotectRtcp(first), undefined)
+      const second = alice.protectRtcp(plain)
+      assert.equal(second.readUInt32BE(plain.length), 0x80000001)
+      const forged = Buffer.from(second)
+      forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 0xff
+      assert.equal(bob.unprotectRtcp(forged), undefined)
+      assert.deepEqual(bob.unprotectRtcp(second), plain)
+    })
+  })
+}
