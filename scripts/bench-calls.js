@@ -35,13 +35,15 @@
 // RTP range), SIPP_MEDIA_PORT (20000, SIPp's first RTP port), KEEP=1 keeps
 // the temporary home. Needs a build (npm run build) and sipp on the PATH.
 import {spawnSync} from 'node:child_process'
-import {copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
-import {CLK_TCK, CORES, machineTicks, percentile, readTicks, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
+import {holdLevel, LOSS_GOAL, MOS_GOAL} from './lib/hold.js'
+import {CORES, percentile, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
+import {cpuBetween, snapshot} from './lib/proc.js'
 import {elapsedSeconds, freeUdpPort, rawAudioFromPcap, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -64,232 +66,9 @@ const RTP_MIN = numberEnv('RTP_MIN', 10_000)
 const RTP_MAX = numberEnv('RTP_MAX', 17_999)
 const SIPP_MEDIA_PORT = numberEnv('SIPP_MEDIA_PORT', 20_000)
 const NOISY_RETRIES = numberEnv('NOISY_RETRIES', 1)
-const MOS_GOAL = 4.3
-const LOSS_GOAL = 0.001
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const pct = (value) => `${value.toFixed(0)}%`
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
-
-// ---- /proc ----
-
-const processTicks = (pid) => readTicks(`/proc/${pid}/stat`)
-/** Nanoseconds a thread ran and waited on a run queue (/proc/<pid>/task/<tid>/schedstat). */
-const threadSched = (pid) => {
-  const waits = new Map()
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number)
-      waits.set(Number(tid), {run, wait})
-    }
-  } catch {
-    // The process is gone, or schedstats are not available.
-  }
-  return waits
-}
-const threadTicks = (pid) => {
-  const ticks = new Map()
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) ticks.set(Number(tid), readTicks(`/proc/${pid}/task/${tid}/stat`))
-  } catch {
-    // The process is gone.
-  }
-  return ticks
-}
-/** Kernel drops (receive buffer full) summed over the local UDP ports in [from, to], and the fullest receive queue. */
-const udpDrops = (from, to) => {
-  let drops = 0
-  let sockets = 0
-  let maxQueue = 0
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text = ''
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch {
-      continue
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/)
-      if (fields.length < 13) continue
-      const port = Number.parseInt(fields[1].split(':')[1], 16)
-      if (port < from || port > to) continue
-      sockets++
-      drops += Number(fields[12])
-      maxQueue = Math.max(maxQueue, Number.parseInt(fields[4].split(':')[1], 16))
-    }
-  }
-  return {drops, sockets, maxQueue}
-}
-/**
- * Kernel drops at the UDP sockets of a port range over a whole level: the
- * drops counter lives and dies with its socket, so it is sampled every
- * second and the last value of each socket (by inode) is kept.
- */
-const dropTracker = (from, to) => {
-  const bySocket = new Map()
-  const sample = () => {
-    for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-      let text = ''
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch {
-        continue
-      }
-      for (const line of text.split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/)
-        if (fields.length < 13) continue
-        const port = Number.parseInt(fields[1].split(':')[1], 16)
-        if (port < from || port > to) continue
-        bySocket.set(fields[9], Math.max(bySocket.get(fields[9]) ?? 0, Number(fields[12])))
-      }
-    }
-  }
-  sample()
-  const start = new Map(bySocket)
-  const timer = setInterval(sample, 1000)
-  return {
-    stop() {
-      clearInterval(timer)
-      sample()
-      let drops = 0
-      for (const [inode, value] of bySocket) drops += value - (start.get(inode) ?? 0)
-      return drops
-    },
-  }
-}
-
-const snmpUdp = () => {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'))
-  const names = lines[0].split(/\s+/).slice(1)
-  const values = lines[1].split(/\s+/).slice(1).map(Number)
-  return Object.fromEntries(names.map((name, index) => [name, values[index]]))
-}
-
-/** CPU ticks of every process, to name what else was busy. */
-const allProcesses = () => {
-  const ticks = new Map()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const value = readTicks(`/proc/${entry}/stat`)
-    if (value > 0) ticks.set(Number(entry), value)
-  }
-  return ticks
-}
-const commandOf = (pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((part) => part.replace(/^.*\/(?=[^/]+$)/, '')).join(' ').slice(0, 70)
-  } catch {
-    return `pid ${pid}`
-  }
-}
-
-/** A CPU snapshot of the daemon (per thread), SIPp, this script, every other process and the whole machine. */
-const snapshot = (daemonPid, sippPid) => ({
-  at: performance.now(),
-  daemon: threadTicks(daemonPid),
-  daemonSched: threadSched(daemonPid),
-  sipp: sippPid ? processTicks(sippPid) : 0,
-  sippPid,
-  self: process.cpuUsage(),
-  machine: machineTicks(),
-  processes: allProcesses(),
-  snmp: snmpUdp(),
-})
-
-/** CPU use between two snapshots, in % of one core; the daemon as main thread, its `shards` busiest other threads, and the rest. */
-const cpuBetween = (before, after, daemonPid, shards) => {
-  const seconds = (after.at - before.at) / 1000
-  const ofCore = (ticks) => (100 * ticks) / CLK_TCK / seconds
-  const deltas = [...after.daemon].map(([tid, ticks]) => [tid, ticks - (before.daemon.get(tid) ?? 0)])
-  const main = deltas.find(([tid]) => tid === daemonPid)?.[1] ?? 0
-  const others = deltas.filter(([tid]) => tid !== daemonPid).sort((a, b) => b[1] - a[1])
-  const shardTicks = others.slice(0, shards).map(([, ticks]) => ticks)
-  // Time spent runnable but not running: a thread that waits a lot is starved of CPU, whatever its own use.
-  const waitOf = (tid) => {
-    const end = after.daemonSched.get(tid)
-    const start = before.daemonSched.get(tid)
-    return end && start ? (100 * (end.wait - start.wait)) / 1e9 / seconds : Number.NaN
-  }
-  const mainWait = waitOf(daemonPid)
-  const shardWaits = others.slice(0, shards).map(([tid]) => waitOf(tid))
-  const rest = others.slice(shards).reduce((sum, [, ticks]) => sum + ticks, 0)
-  const daemonTicks = deltas.reduce((sum, [, ticks]) => sum + ticks, 0)
-  const selfMicros = after.self.user + after.self.system - before.self.user - before.self.system
-  const machineBusy = after.machine.busy - before.machine.busy
-  const machineTotal = after.machine.total - before.machine.total
-  const machine = (100 * CORES * machineBusy) / Math.max(1, machineTotal)
-  const daemon = ofCore(daemonTicks)
-  const sipp = ofCore(after.sipp - before.sipp)
-  const self = selfMicros / 1e4 / seconds
-  const busiestOthers = [...after.processes]
-    .filter(([pid]) => pid !== daemonPid && pid !== process.pid && !(after.sipp > 0 && pid === after.sippPid))
-    .map(([pid, ticks]) => [pid, ofCore(ticks - (before.processes.get(pid) ?? ticks))])
-    .filter(([, share]) => share >= 5)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 3)
-    .map(([pid, share]) => `${commandOf(pid)} ${share.toFixed(0)}%`)
-  return {
-    seconds,
-    busiestOthers,
-    daemon,
-    daemonSeconds: daemonTicks / CLK_TCK,
-    main: ofCore(main),
-    mainWait,
-    shards: shardTicks.map(ofCore),
-    shardWaits,
-    otherThreads: ofCore(rest),
-    sipp,
-    self,
-    machine,
-    elsewhere: Math.max(0, machine - daemon - sipp - self),
-    rcvbufErrors: after.snmp.RcvbufErrors - before.snmp.RcvbufErrors,
-    sndbufErrors: after.snmp.SndbufErrors - before.snmp.SndbufErrors,
-  }
-}
-
-// ---- metrics ----
-
-const scrape = async (url) => (await fetch(url)).text()
-/** Cumulative bucket counts of clutchcall_codec_engine_lag_us per shard. */
-const lagBuckets = (text) => {
-  const shards = new Map()
-  for (const match of text.matchAll(/^clutchcall_codec_engine_lag_us_bucket\{([^}]*)\} (\S+)$/gm)) {
-    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((label) => [label[1], label[2]]))
-    const le = labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(labels.le)
-    const list = shards.get(labels.shard) ?? []
-    list.push([le, Number(match[2])])
-    shards.set(labels.shard, list)
-  }
-  for (const list of shards.values()) list.sort((a, b) => a[0] - b[0])
-  return shards
-}
-/** histogram_quantile over the difference of two scrapes, per shard (linear within a bucket, as Prometheus does). */
-const lagQuantiles = (before, after, q) => {
-  const result = []
-  for (const [shard, buckets] of after) {
-    const earlier = new Map(before.get(shard) ?? [])
-    const delta = buckets.map(([le, count]) => [le, count - (earlier.get(le) ?? 0)])
-    const total = delta.at(-1)?.[1] ?? 0
-    if (total === 0) {
-      result.push({shard, value: Number.NaN, samples: 0})
-      continue
-    }
-    const rank = q * total
-    let previousLe = 0
-    let previousCount = 0
-    let value = Number.NaN
-    for (const [le, count] of delta) {
-      if (count >= rank) {
-        value = le === Number.POSITIVE_INFINITY ? previousLe : previousLe + ((le - previousLe) * (rank - previousCount)) / Math.max(1, count - previousCount)
-        break
-      }
-      previousLe = le
-      previousCount = count
-    }
-    const finite = delta.filter(([le]) => le !== Number.POSITIVE_INFINITY).at(-1)
-    result.push({shard, value, samples: total, over: finite ? {le: finite[0], share: (total - finite[1]) / total} : undefined})
-  }
-  return result.sort((a, b) => Number(a.shard) - Number(b.shard))
-}
 
 // ---- the run ----
 
@@ -315,7 +94,6 @@ try {
 const {pid: daemonPid, sipPort, metricsUrl} = started
 const admin = await Admin.connect(join(home, 'admin.sock'), 'bench-calls')
 const shardCount = SHARDS === 'auto' ? CORES : Number(SHARDS)
-const active = () => admin.active()
 
 let stopping = false
 const running = new Set()
@@ -344,77 +122,11 @@ log(`load generator: SIPp (${spawnSync('sipp', ['-v'], {encoding: 'utf8'}).stdou
 
 const levelResults = []
 const runLevel = async (level) => {
-  const rampS = Math.ceil(level / RAMP_CPS)
-  // Each call holds long enough that all `level` overlap for HOLD_S: the first one answered waits for the last.
-  const holdMs = (HOLD_S + rampS + 3) * 1000
-  const sippPort = await freeUdpPort()
-  const args = [
-    `127.0.0.1:${sipPort}`, '-sf', 'uac-hold-pcma.xml', '-s', 'bench', '-i', '127.0.0.1', '-mi', '127.0.0.1',
-    '-p', String(sippPort), '-mp', String(SIPP_MEDIA_PORT), '-m', String(level), '-l', String(level), '-r', String(RAMP_CPS),
-    '-d', String(holdMs), '-nostdin', '-trace_stat', '-fd', '5', '-trace_err', '-rtp_threadtasks', '50',
-    '-timeout', `${HOLD_S + 3 * rampS + 120}s`, '-timeout_error',
-  ]
-  const levelDrops = dropTracker(RTP_MIN, RTP_MAX)
-  const sipp = runSipp(args, home)
-  running.add(sipp.child)
-  let sippExited = false
-  void sipp.done.then(() => (sippExited = true))
-
-  // Up: every call answered.
-  const upDeadline = Date.now() + (3 * rampS + 30) * 1000
-  let reached = 0
-  while (Date.now() < upDeadline && !sippExited && !stopping) {
-    reached = await active()
-    if (reached >= level) break
-    await sleep(500)
-  }
-  const plateauLagBefore = lagBuckets(await scrape(metricsUrl))
-  const before = snapshot(daemonPid, sipp.child.pid)
-  // Hold: sample the calls up.
-  const samples = []
-  let queuePeak = 0
-  const holdUntil = performance.now() + HOLD_S * 1000
-  while (performance.now() < holdUntil && !sippExited && !stopping) {
-    samples.push(await active())
-    queuePeak = Math.max(queuePeak, udpDrops(RTP_MIN, RTP_MAX).maxQueue)
-    await sleep(Math.min(2000, Math.max(0, holdUntil - performance.now())))
-  }
-  const after = snapshot(daemonPid, sipp.child.pid)
-  const plateauLagAfter = lagBuckets(await scrape(metricsUrl))
-  const daemonDrops = udpDrops(RTP_MIN, RTP_MAX)
-  const sippDrops = udpDrops(SIPP_MEDIA_PORT, SIPP_MEDIA_PORT + 4 * level + 100)
-  // The calls now end; their CDRs arrive as CHANNEL_HANGUP_COMPLETE on a subscription opened just before.
-  const events = await Admin.connect(join(home, 'admin.sock'), 'bench-calls')
-  const cdrs = []
-  await events.subscribe((event) => {
-    if (event.type === 'CHANNEL_HANGUP_COMPLETE' && event.to_number === 'bench') cdrs.push(event)
+  const entry = await holdLevel({
+    level, holdS: HOLD_S, rampCps: RAMP_CPS, target: `127.0.0.1:${sipPort}`, service: 'bench', cwd: home, sippMediaPort: SIPP_MEDIA_PORT,
+    gateways: [{pid: daemonPid, admin, adminSocket: join(home, 'admin.sock'), metricsUrl, rtpMin: RTP_MIN, rtpMax: RTP_MAX}],
+    shards: shardCount, running, isStopping: () => stopping,
   })
-  const result = await sipp.done
-  running.delete(sipp.child)
-  const cdrDeadline = Date.now() + 20_000
-  while (cdrs.length < Math.min(reached, level) && Date.now() < cdrDeadline) await sleep(200)
-  events.close()
-  await waitForIdle(30_000)
-  const dropsWholeLevel = levelDrops.stop()
-
-  const stats = sippStats(home, 'uac-hold-pcma', sipp.child.pid)
-  const cpu = cpuBetween(before, after, daemonPid, shardCount)
-  const lag = lagQuantiles(plateauLagBefore, plateauLagAfter, 0.99)
-  const received = cdrs.reduce((sum, cdr) => sum + cdr.packets_received, 0)
-  const lost = cdrs.reduce((sum, cdr) => sum + cdr.packets_lost, 0)
-  const mos = cdrs.map((cdr) => cdr.estimated_mos)
-  const meanMos = mos.reduce((sum, value) => sum + value, 0) / Math.max(1, mos.length)
-  const loss = lost / Math.max(1, received + lost)
-  const held = samples.length > 0 ? Math.min(...samples) : 0
-  const peak = samples.length > 0 ? Math.max(...samples) : 0
-  const failed = Number(stats?.['FailedCall(C)'] ?? Number.NaN)
-  const callSeconds = (samples.reduce((sum, value) => sum + value, 0) / Math.max(1, samples.length)) * cpu.seconds
-  const entry = {
-    level, reached, held, peak, failed, sippCode: result.code, cdrs: cdrs.length, meanMos, minMos: mos.length ? Math.min(...mos) : Number.NaN,
-    loss, received, lost, notCompleted: cdrs.filter((cdr) => cdr.status !== 'completed').length,
-    cpu, lag, daemonDrops, dropsWholeLevel, sippDrops, queuePeak, cpuPerCallSecond: cpu.daemonSeconds / Math.max(1, callSeconds), errors: sippErrors(home, 'uac-hold-pcma', sipp.child.pid),
-  }
-  entry.pass = held >= level && failed === 0 && cdrs.length >= level && meanMos >= MOS_GOAL && loss < LOSS_GOAL
   levelResults.push(entry)
   return entry
 }
@@ -489,13 +201,13 @@ if (PARTS.has('b') && !stopping) {
     ]
     const sipp = runSipp(args, home)
     running.add(sipp.child)
-    const before = snapshot(daemonPid, sipp.child.pid)
+    const before = snapshot([daemonPid], sipp.child.pid)
     let last = before
-    const watcher = setInterval(() => (last = snapshot(daemonPid, sipp.child.pid)), 250)
+    const watcher = setInterval(() => (last = snapshot([daemonPid], sipp.child.pid)), 250)
     const result = await sipp.done
     clearInterval(watcher)
     running.delete(sipp.child)
-    const cpu = cpuBetween(before, last, daemonPid, shardCount)
+    const cpu = cpuBetween(before, last, shardCount)
     const stats = sippStats(home, 'uac-setup-bye', sipp.child.pid) ?? {}
     const rtts = sippRtts(home, 'uac-setup-bye', sipp.child.pid)
       .map((row) => row.ms)
