@@ -21,11 +21,19 @@
 //      calls/s for BURST_S seconds (INVITE, 200, ACK, BYE at once), then its
 //      RSS every 5 s for RSS_WATCH_S; goal: back within 20 % of the RSS
 //      before the burst within 60 s of its end.
+//  (s) TLS + SRTP (not in the default PARTS): two more daemons, SIPp's PCMA
+//      calls into gateway A, bridged to gateway B's echo over a TLS trunk
+//      with media_encryption: required, and the same path over a UDP trunk
+//      with plain RTP, level by level in the same run (scripts/lib/part-srtp.js).
+//      Reports calls held, MOS and loss from both gateways' CDRs, daemon CPU
+//      per call-second of A, B and A+B, and the ratio SRTP/plain; goals:
+//      within 1.3x of plain, >= 1,000 SRTP calls at MOS >= 4.3, loss < 0.1 %.
 // Then where it saturates, with the evidence.
 //
 //   npm run bench:calls                       # HOLD_S=60, the full ramp
 //   HOLD_S=20 LEVELS=100,250,500 npm run bench:calls
 //   PARTS=b RATES=100,200,300,400 npm run bench:calls
+//   HOLD_S=20 S_LEVELS=250,500,750 npm run bench:calls:srtp   # PARTS=s
 //
 // Environment: HOLD_S (60), LEVELS (100,250,500,750,1000,1250,1500,2000),
 // RAMP_CPS (100), RATES (100,200,300,400,500,600,800,1000), SETUP_S (10),
@@ -33,7 +41,12 @@
 // wait up to this long for other processes to quieten), NOISY_RETRIES (1: a
 // level that failed while other processes took > 25 % is run once more), RTP_MIN/RTP_MAX (10000/17999, the daemon's
 // RTP range), SIPP_MEDIA_PORT (20000, SIPp's first RTP port), KEEP=1 keeps
-// the temporary home. Needs a build (npm run build) and sipp on the PATH.
+// the temporary home. Part s: S_LEVELS (100,250,500,750,1000,1250),
+// S_MODES (plain,srtp; add tls for TLS signalling with plain RTP), S_RTP_A
+// (10000-19999) and S_RTP_B (28400-32399), the RTP ranges of gateways A and
+// B (A holds two legs per call); HOLD_S, RAMP_CPS, SHARDS (per daemon),
+// QUIET_WAIT_S and NOISY_RETRIES as above. Needs a build (npm run build),
+// sipp on the PATH, and openssl for part s.
 import {spawnSync} from 'node:child_process'
 import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -42,6 +55,7 @@ import {fileURLToPath} from 'node:url'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
 import {holdLevel, LOSS_GOAL, MOS_GOAL} from './lib/hold.js'
+import {runSrtpPart, SRTP_MODES} from './lib/part-srtp.js'
 import {CORES, percentile, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 import {cpuBetween, snapshot} from './lib/proc.js'
 import {elapsedSeconds, freeUdpPort, rawAudioFromPcap, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
@@ -66,9 +80,24 @@ const RTP_MIN = numberEnv('RTP_MIN', 10_000)
 const RTP_MAX = numberEnv('RTP_MAX', 17_999)
 const SIPP_MEDIA_PORT = numberEnv('SIPP_MEDIA_PORT', 20_000)
 const NOISY_RETRIES = numberEnv('NOISY_RETRIES', 1)
+const rangeEnv = (name, fallback) => (process.env[name] ?? fallback).split('-').map(Number)
+const S_LEVELS = listEnv('S_LEVELS', '100,250,500,750,1000,1250')
+const S_MODES = (process.env.S_MODES ?? 'plain,srtp').split(',').filter((mode) => mode in SRTP_MODES)
 const log = (line = '') => process.stdout.write(`${line}\n`)
 const pct = (value) => `${value.toFixed(0)}%`
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-')
+
+// ---- (s) TLS + SRTP, with its own two daemons ----
+
+const srtpPart = () =>
+  runSrtpPart({
+    levels: S_LEVELS, modes: S_MODES, holdS: HOLD_S, rampCps: RAMP_CPS, shards: SHARDS, rtpA: rangeEnv('S_RTP_A', '10000-19999'), rtpB: rangeEnv('S_RTP_B', '28400-32399'),
+    sippMediaPort: SIPP_MEDIA_PORT, quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES, keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
+  })
+if (!['a', 'b', 'm'].some((part) => PARTS.has(part))) {
+  if (PARTS.has('s')) await srtpPart()
+  process.exit(0)
+}
 
 // ---- the run ----
 
@@ -103,11 +132,12 @@ const cleanup = () => {
   daemon.stop()
   if (process.env.KEEP !== '1') rmSync(home, {recursive: true, force: true})
 }
-process.once('SIGINT', () => {
+const onSigint = () => {
   stopping = true
   cleanup()
   process.exit(130)
-})
+}
+process.once('SIGINT', onSigint)
 
 /** Before a measurement, up to QUIET_WAIT_S for the machine to be nearly idle: it is shared, and this bench measures the gateway. */
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 120)
@@ -313,3 +343,6 @@ if (lastRate) {
 log(`  (HOLD_S=${HOLD_S}; the numbers include SIPp on the same ${CORES} cores and whatever else ran on the machine, shown as "other")`)
 
 cleanup()
+
+process.off('SIGINT', onSigint)
+if (PARTS.has('s') && !stopping) await srtpPart()
