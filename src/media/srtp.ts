@@ -7,11 +7,18 @@
 // 64-packet replay window (§3.3.2), and the SRTCP index and E flag (§3.4).
 // No MKI, no key lifetime beyond 2^48 packets, one master key per direction.
 //
+// Per packet, node:crypto costs most when it builds objects: a new AES-CTR
+// cipher per packet took about as long as the UDP send. Each session key
+// therefore keeps one AES-ECB cipher for its life, and a packet's keystream
+// is that cipher's encryption of the packet's counter blocks (which is what
+// counter mode is); the HMAC is still one createHmac per packet, as Node has
+// no way to reset one (docs/sip-tls.md, "What SRTP costs").
+//
 // One SrtpSession protects what one stream sends (with our key) and checks
 // what it receives (with the peer's key). A packet that fails its tag, is
 // replayed or is too short is refused: unprotectRtp/unprotectRtcp return
 // undefined and the caller counts it as dropped.
-import {createCipheriv, createHmac, timingSafeEqual} from 'node:crypto'
+import {type Cipher, createCipheriv, createHmac, timingSafeEqual} from 'node:crypto'
 
 export const SRTP_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const
 export type SrtpSuite = (typeof SRTP_SUITES)[number]
@@ -32,9 +39,44 @@ export interface SessionKeys {
   readonly salt: Buffer
 }
 
-const aesCtr = (key: Buffer, iv: Buffer, data: Uint8Array): Buffer => {
-  const cipher = createCipheriv('aes-128-ctr', key, iv)
-  return Buffer.concat([cipher.update(data), cipher.final()])
+/**
+ * AES-128 in counter mode as SRTP uses it (§4.1.1): keystream block j is
+ * AES(key, IV + j), and an SRTP IV's low 16 bits are always 0, so block j's
+ * counter is the IV with j in its last two octets. One ECB cipher per key
+ * encrypts the counter blocks of every packet (OpenSSL's ECB without padding
+ * returns each full block at once and keeps no state between calls).
+ */
+export class AesCounterMode {
+  private readonly ecb: Cipher
+  private counters = Buffer.alloc(0)
+
+  constructor(key: Buffer) {
+    this.ecb = createCipheriv('aes-128-ecb', key, null)
+    this.ecb.setAutoPadding(false)
+  }
+
+  /** `input` XOR the keystream of `iv`, written into `output` from `offset` (the two may be the same octets). */
+  apply(iv: Buffer, input: Uint8Array, output: Buffer, offset: number): void {
+    const blocks = Math.ceil(input.length / 16)
+    if (blocks === 0) return
+    if (this.counters.length < blocks * 16) this.counters = Buffer.alloc(Math.max(blocks, 16) * 16)
+    const counters = this.counters
+    // Octet stores, not Buffer.copy: a native call per 16-octet block cost more than the AES.
+    for (let block = 0, at = 0; block < blocks; block++, at += 16) {
+      for (let octet = 0; octet < 14; octet++) counters[at + octet] = iv[octet] as number
+      counters[at + 14] = block >>> 8
+      counters[at + 15] = block & 0xff
+    }
+    const keystream = this.ecb.update(counters.subarray(0, blocks * 16))
+    for (let index = 0; index < input.length; index++) output[offset + index] = (input[index] as number) ^ (keystream[index] as number)
+  }
+}
+
+/** `data` encrypted (or decrypted) with AES-CM under `key` and `iv`, in a new buffer. */
+const aesCm = (key: Buffer, iv: Buffer, data: Uint8Array): Buffer => {
+  const out = Buffer.allocUnsafe(data.length)
+  new AesCounterMode(key).apply(iv, data, out, 0)
+  return out
 }
 
 /** RFC 3711 §4.3.1 with a key derivation rate of 0: the session key of `label` (0-5), `length` octets. */
@@ -43,7 +85,7 @@ export const deriveSessionKey = (masterKey: Buffer, masterSalt: Buffer, label: n
   masterSalt.copy(iv, 0)
   // key_id = label || r (r = 0): the label lands in octet 7 of the 14-octet salt.
   iv[7] = (iv[7] as number) ^ label
-  return aesCtr(masterKey, iv, Buffer.alloc(length))
+  return aesCm(masterKey, iv, Buffer.alloc(length))
 }
 
 /** The session keys of one direction: RTP (labels 0, 1, 2) or RTCP (3, 4, 5). */
@@ -59,10 +101,17 @@ export const deriveKeys = (master: Buffer, kind: 'rtp' | 'rtcp'): SessionKeys =>
   }
 }
 
-/** §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16). */
-const counterIv = (salt: Buffer, ssrc: number, index: bigint): Buffer => {
-  const iv = Buffer.alloc(16)
-  salt.copy(iv, 0)
+/** One direction's session keys with the cipher of its encryption key, kept for the session's life. */
+type Protection = SessionKeys & {readonly cipher: AesCounterMode}
+const protection = (master: Buffer, kind: 'rtp' | 'rtcp'): Protection => {
+  const keys = deriveKeys(master, kind)
+  return {...keys, cipher: new AesCounterMode(keys.encryption)}
+}
+
+/** §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16), written into `iv` (16 octets, the last two 0). */
+const counterIv = (iv: Buffer, salt: Buffer, ssrc: number, index: bigint): Buffer => {
+  salt.copy(iv, 0, 0, 14)
+  iv.writeUInt16BE(0, 14)
   iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4)
   const high = Number(index >> 32n) & 0xffff
   const low = Number(index & 0xffffffffn)
@@ -71,9 +120,11 @@ const counterIv = (salt: Buffer, ssrc: number, index: bigint): Buffer => {
   return iv
 }
 
-const hmac = (key: Buffer, parts: readonly Uint8Array[], length: number): Buffer => {
+/** HMAC-SHA1 of `data` (then `roc`, when given), truncated to `length` octets. */
+const hmac = (key: Buffer, data: Uint8Array, roc: Buffer | undefined, length: number): Buffer => {
   const mac = createHmac('sha1', key)
-  for (const part of parts) mac.update(part)
+  mac.update(data)
+  if (roc !== undefined) mac.update(roc)
   return mac.digest().subarray(0, length)
 }
 
@@ -98,10 +149,13 @@ interface ReceiveState {
 
 export class SrtpSession {
   readonly tagLength: number
-  private readonly sendRtp: SessionKeys
-  private readonly sendRtcp: SessionKeys
-  private readonly receiveRtp: SessionKeys
-  private readonly receiveRtcp: SessionKeys
+  private readonly sendRtp: Protection
+  private readonly sendRtcp: Protection
+  private readonly receiveRtp: Protection
+  private readonly receiveRtcp: Protection
+  /** Scratch for one packet's IV and rollover counter (a packet is protected or checked in one synchronous call). */
+  private readonly iv = Buffer.alloc(16)
+  private readonly rocBytes = Buffer.alloc(4)
   /** Our rollover counter and last sequence, per SSRC we send (one in practice). */
   private readonly sending = new Map<number, {roc: number; last: number}>()
   private readonly receiving = new Map<number, ReceiveState>()
@@ -111,10 +165,10 @@ export class SrtpSession {
   /** `localKey`: our master key and salt (what we offered or answered); `remoteKey`: the peer's. */
   constructor(readonly suite: SrtpSuite, localKey: Buffer, remoteKey: Buffer) {
     this.tagLength = suite === 'AES_CM_128_HMAC_SHA1_80' ? 10 : 4
-    this.sendRtp = deriveKeys(localKey, 'rtp')
-    this.sendRtcp = deriveKeys(localKey, 'rtcp')
-    this.receiveRtp = deriveKeys(remoteKey, 'rtp')
-    this.receiveRtcp = deriveKeys(remoteKey, 'rtcp')
+    this.sendRtp = protection(localKey, 'rtp')
+    this.sendRtcp = protection(localKey, 'rtcp')
+    this.receiveRtp = protection(remoteKey, 'rtp')
+    this.receiveRtcp = protection(remoteKey, 'rtcp')
   }
 
   /** An RTP packet as it goes on the wire: payload encrypted, tag appended. */
@@ -136,10 +190,9 @@ export class SrtpSession {
     const index = (BigInt(state.roc) << 16n) | BigInt(sequence)
     const out = Buffer.allocUnsafe(packet.length + this.tagLength)
     view.copy(out, 0, 0, header)
-    aesCtr(this.sendRtp.encryption, counterIv(this.sendRtp.salt, ssrc, index), view.subarray(header)).copy(out, header)
-    const roc = Buffer.allocUnsafe(4)
-    roc.writeUInt32BE(state.roc, 0)
-    hmac(this.sendRtp.authentication, [out.subarray(0, packet.length), roc], this.tagLength).copy(out, packet.length)
+    this.sendRtp.cipher.apply(counterIv(this.iv, this.sendRtp.salt, ssrc, index), view.subarray(header), out, header)
+    this.rocBytes.writeUInt32BE(state.roc, 0)
+    hmac(this.sendRtp.authentication, out.subarray(0, packet.length), this.rocBytes, this.tagLength).copy(out, packet.length)
     return out
   }
 
@@ -163,13 +216,12 @@ export class SrtpSession {
     }
     const index = (BigInt(roc) << 16n) | BigInt(sequence)
     if (state?.started === true && this.isReplay(state, index)) return undefined
-    const rocBytes = Buffer.allocUnsafe(4)
-    rocBytes.writeUInt32BE(roc, 0)
-    const expected = hmac(this.receiveRtp.authentication, [view.subarray(0, length), rocBytes], this.tagLength)
+    this.rocBytes.writeUInt32BE(roc, 0)
+    const expected = hmac(this.receiveRtp.authentication, view.subarray(0, length), this.rocBytes, this.tagLength)
     if (!timingSafeEqual(expected, view.subarray(length))) return undefined
     const out = Buffer.allocUnsafe(length)
     view.copy(out, 0, 0, header)
-    aesCtr(this.receiveRtp.encryption, counterIv(this.receiveRtp.salt, ssrc, index), view.subarray(header, length)).copy(out, header)
+    this.receiveRtp.cipher.apply(counterIv(this.iv, this.receiveRtp.salt, ssrc, index), view.subarray(header, length), out, header)
     this.accepted(ssrc, state, roc, sequence, index)
     return out
   }
@@ -207,9 +259,9 @@ export class SrtpSession {
     this.srtcpIndex = (this.srtcpIndex + 1) & 0x7fffffff
     const out = Buffer.allocUnsafe(packet.length + 4 + SRTCP_TAG)
     view.copy(out, 0, 0, RTCP_HEADER)
-    aesCtr(this.sendRtcp.encryption, counterIv(this.sendRtcp.salt, ssrc, BigInt(index)), view.subarray(RTCP_HEADER)).copy(out, RTCP_HEADER)
+    this.sendRtcp.cipher.apply(counterIv(this.iv, this.sendRtcp.salt, ssrc, BigInt(index)), view.subarray(RTCP_HEADER), out, RTCP_HEADER)
     out.writeUInt32BE((0x80000000 | index) >>> 0, packet.length)
-    hmac(this.sendRtcp.authentication, [out.subarray(0, packet.length + 4)], SRTCP_TAG).copy(out, packet.length + 4)
+    hmac(this.sendRtcp.authentication, out.subarray(0, packet.length + 4), undefined, SRTCP_TAG).copy(out, packet.length + 4)
     return out
   }
 
@@ -218,7 +270,7 @@ export class SrtpSession {
     const length = datagram.length - SRTCP_TAG - 4
     if (length < RTCP_HEADER) return undefined
     const view = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length)
-    const expected = hmac(this.receiveRtcp.authentication, [view.subarray(0, length + 4)], SRTCP_TAG)
+    const expected = hmac(this.receiveRtcp.authentication, view.subarray(0, length + 4), undefined, SRTCP_TAG)
     if (!timingSafeEqual(expected, view.subarray(length + 4))) return undefined
     const word = view.readUInt32BE(length)
     const encrypted = (word & 0x80000000) !== 0
@@ -232,7 +284,8 @@ export class SrtpSession {
     const out = Buffer.allocUnsafe(length)
     view.copy(out, 0, 0, RTCP_HEADER)
     const body = view.subarray(RTCP_HEADER, length)
-    ;(encrypted ? aesCtr(this.receiveRtcp.encryption, counterIv(this.receiveRtcp.salt, ssrc, BigInt(index)), body) : body).copy(out, RTCP_HEADER)
+    if (encrypted) this.receiveRtcp.cipher.apply(counterIv(this.iv, this.receiveRtcp.salt, ssrc, BigInt(index)), body, out, RTCP_HEADER)
+    else body.copy(out, RTCP_HEADER)
     if (replay === undefined) this.srtcpReplay.set(ssrc, {highest: index, window: 1n})
     else if (index > replay.highest) {
       const ahead = BigInt(index - replay.highest)

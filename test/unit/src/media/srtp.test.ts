@@ -1,11 +1,14 @@
-// SRTP and SRTCP (RFC 3711) in src/media/srtp.ts: the key derivation against
-// the RFC's own test vectors (Appendix B.3), round trips of both suites between two sessions with each
+// SRTP and SRTCP (RFC 3711) in src/media/srtp.ts: the key derivation and the
+// AES-CM keystream against the RFC's own test vectors (Appendix B.3, B.2),
+// whole packets against node:crypto's AES-CTR and HMAC-SHA1 applied as
+// §3.1/§4 say (sizes that end inside an AES block, CSRCs, a header
+// extension, a rollover counter above 0), round trips of both suites between two sessions with each
 // other's keys, and every refusal: a wrong key, a flipped bit, a short
 // packet, a replay; the rollover counter across a sequence wrap.
 import assert from 'node:assert/strict'
-import {randomBytes} from 'node:crypto'
+import {createCipheriv, createHmac, randomBytes} from 'node:crypto'
 import {describe, it} from 'node:test'
-import {deriveSessionKey, SrtpSession, type SrtpSuite} from '../../../../src/media/srtp.js'
+import {AesCounterMode, deriveKeys, deriveSessionKey, SrtpSession, type SrtpSuite} from '../../../../src/media/srtp.js'
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s/g, ''), 'hex')
 
@@ -18,6 +21,64 @@ describe('SRTP key derivation (RFC 3711 Appendix B.3)', () => {
     assert.equal(deriveSessionKey(masterKey, masterSalt, 2, 14).toString('hex').toUpperCase(), '30CBBC08863D8C85D49DB34A9AE1')
     assert.equal(deriveSessionKey(masterKey, masterSalt, 1, 20).toString('hex').toUpperCase(), 'CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4')
   })
+})
+
+describe('AES-CM keystream (RFC 3711 Appendix B.2)', () => {
+  it('gives the RFC keystream blocks for counters 0, 1, 2, and one cipher serves IV after IV', () => {
+    const counter = new AesCounterMode(hex('2B7E151628AED2A6ABF7158809CF4F3C'))
+    const iv = hex('F0F1F2F3F4F5F6F7F8F9FAFBFCFD0000')
+    const expected = 'E03EAD0935C95E80E166B16DD92B4EB4D23513162B02D0F72A43A2FE4A5F97AB41E95B3BB0A2E8DD477901E4FCA894C0'
+    for (const length of [48, 40]) {
+      const out = Buffer.alloc(length)
+      counter.apply(iv, Buffer.alloc(length), out, 0)
+      assert.equal(out.toString('hex').toUpperCase(), expected.slice(0, 2 * length))
+    }
+  })
+})
+
+/** What RFC 3711 §3.1 puts on the wire, computed with node:crypto's AES-CTR and HMAC-SHA1 directly (no state kept). */
+const referenceSrtp = (master: Buffer, suite: SrtpSuite, packet: Buffer, headerLength: number, roc: number): Buffer => {
+  const keys = deriveKeys(master, 'rtp')
+  const iv = Buffer.alloc(16)
+  keys.salt.copy(iv)
+  iv.writeUInt32BE((iv.readUInt32BE(4) ^ packet.readUInt32BE(8)) >>> 0, 4)
+  iv.writeUInt16BE(iv.readUInt16BE(8) ^ (roc >>> 16), 8)
+  iv.writeUInt32BE((iv.readUInt32BE(10) ^ (((roc & 0xffff) * 0x10000 + packet.readUInt16BE(2)) >>> 0)) >>> 0, 10)
+  const cipher = createCipheriv('aes-128-ctr', keys.encryption, iv)
+  const body = Buffer.concat([packet.subarray(0, headerLength), cipher.update(packet.subarray(headerLength)), cipher.final()])
+  const rocBytes = Buffer.alloc(4)
+  rocBytes.writeUInt32BE(roc)
+  const tag = createHmac('sha1', keys.authentication).update(body).update(rocBytes).digest().subarray(0, suite.endsWith('80') ? 10 : 4)
+  return Buffer.concat([body, tag])
+}
+
+describe('SRTP packets against node:crypto applied directly', () => {
+  for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const) {
+    it(`${suite}: payloads of 0 to 1,200 octets, CSRCs and a header extension, before and after a sequence wrap`, () => {
+      const local = randomBytes(30)
+      const session = new SrtpSession(suite, local, randomBytes(30))
+      const checked: string[] = []
+      let roc = 0
+      let previous = 65_530
+      for (const [index, size] of [0, 1, 15, 16, 17, 160, 161, 320, 1200, 33].entries()) {
+        const sequence = (65_530 + index) & 0xffff
+        if (sequence < previous) roc++
+        previous = sequence
+        // Every third packet has two CSRCs and a one-word header extension (X bit): the header SRTP leaves in clear grows to 28 octets.
+        const extended = index % 3 === 2
+        const header = Buffer.alloc(extended ? 28 : 12)
+        header[0] = extended ? 0x92 : 0x80
+        header[1] = 0
+        header.writeUInt16BE(sequence, 2)
+        header.writeUInt32BE(0xcafe0001, 8)
+        if (extended) header.writeUInt16BE(1, 22)
+        const packet = Buffer.concat([header, randomBytes(size)])
+        assert.deepEqual(session.protectRtp(packet), referenceSrtp(local, suite, packet, header.length, roc), `size ${size}, sequence ${sequence}, roc ${roc}`)
+        checked.push(`${size}@${roc}`)
+      }
+      assert.ok(roc === 1 && checked.length === 10, checked.join(' '))
+    })
+  }
 })
 
 /** An RTP packet: 12-octet header, PCMU payload of `size` octets. */
