@@ -43,8 +43,10 @@
 // RTP range), SIPP_MEDIA_PORT (20000, SIPp's first RTP port), KEEP=1 keeps
 // the temporary home. Part s: S_LEVELS (100,250,500,750,1000,1250),
 // S_MODES (plain,srtp; add tls for TLS signalling with plain RTP), S_RTP_A
-// (10000-19999) and S_RTP_B (28400-32399), the RTP ranges of gateways A and
-// B (A holds two legs per call); HOLD_S, RAMP_CPS, SHARDS (per daemon),
+// (10000-19999) and S_RTP_B (40000-43999), the RTP ranges of gateways A and
+// B (A holds two legs per call), S_SIPP_MEDIA_PORT (2000: outside 20000-30000,
+// the default RTP range every test daemon on a shared machine binds, where
+// SIPp dies on a port in use); HOLD_S, RAMP_CPS, SHARDS (per daemon),
 // QUIET_WAIT_S and NOISY_RETRIES as above. Needs a build (npm run build),
 // sipp on the PATH, and openssl for part s.
 import {spawnSync} from 'node:child_process'
@@ -91,8 +93,8 @@ const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(dig
 
 const srtpPart = () =>
   runSrtpPart({
-    levels: S_LEVELS, modes: S_MODES, holdS: HOLD_S, rampCps: RAMP_CPS, shards: SHARDS, rtpA: rangeEnv('S_RTP_A', '10000-19999'), rtpB: rangeEnv('S_RTP_B', '28400-32399'),
-    sippMediaPort: SIPP_MEDIA_PORT, quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES, keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
+    levels: S_LEVELS, modes: S_MODES, holdS: HOLD_S, rampCps: RAMP_CPS, shards: SHARDS, rtpA: rangeEnv('S_RTP_A', '10000-19999'), rtpB: rangeEnv('S_RTP_B', '40000-43999'),
+    sippMediaPort: numberEnv('S_SIPP_MEDIA_PORT', 2000), quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES, keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
   })
 if (!['a', 'b', 'm'].some((part) => PARTS.has(part))) {
   if (PARTS.has('s')) await srtpPart()

@@ -239,11 +239,14 @@ export const runSrtpPart = async (options) => {
     const failing = results.find((result) => result.byMode[mode] && !result.byMode[mode].pass)
     log(`  ${mode} (${SRTP_MODES[mode].label}): most concurrent calls passing ${passing.length ? Math.max(...passing) : 'none'}${failing ? `; first failing level ${failing.level}` : ''}`)
   }
-  const compared = results.filter((result) => result.ratio && result.byMode.srtp.pass && result.byMode.plain.pass)
+  const passedBoth = results.filter((result) => result.ratio && result.byMode.srtp.pass && result.byMode.plain.pass)
+  // Without a level where both passed (a machine too busy for even the first), the ratio of the degraded levels, said so.
+  const compared = passedBoth.length > 0 ? passedBoth : results.filter((result) => result.ratio)
   if (compared.length > 0) {
     const medianOf = (key) => median(compared.map((result) => result.ratio[key]))
     const both = medianOf('both')
-    log(`  SRTP/plain daemon CPU per call-second, median over the ${compared.length} level(s) where both passed (${compared.map((result) => result.level).join(', ')}): A ${ratioText(medianOf('a'))}, B ${ratioText(medianOf('b'))}, A+B ${ratioText(both)} — goal <= 1.30×: ${both <= 1.3 ? 'pass' : 'FAIL'}`)
+    const which = passedBoth.length > 0 ? 'where both passed' : 'measured, NONE of them passing for both modes, so the figures are of degraded calls'
+    log(`  SRTP/plain daemon CPU per call-second, median over the ${compared.length} level(s) ${which} (${compared.map((result) => result.level).join(', ')}): A ${ratioText(medianOf('a'))}, B ${ratioText(medianOf('b'))}, A+B ${ratioText(both)} — goal <= 1.30×: ${both <= 1.3 ? 'pass' : 'FAIL'}`)
     for (const mode of modes) {
       const perCall = median(compared.map((result) => result.byMode[mode]?.cpuPerCallSecondBoth))
       log(`  ${mode}: median A+B daemon CPU ${fixed(perCall * 1000)} ms per call-second (${fixed(1 / perCall, 0)} calls per core for both daemons together)`)
