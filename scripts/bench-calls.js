@@ -46,7 +46,8 @@
 // (10000-19999) and S_RTP_B (40000-43999), the RTP ranges of gateways A and
 // B (A holds two legs per call), S_SIPP_MEDIA_PORT (2000: outside 20000-30000,
 // the default RTP range every test daemon on a shared machine binds, where
-// SIPp dies on a port in use); HOLD_S, RAMP_CPS, SHARDS (per daemon),
+// SIPp dies on a port in use), S_STOP_ON_FAIL (1; 0 runs every level even
+// after SRTP failed one, for CPU figures); HOLD_S, RAMP_CPS, SHARDS (per daemon),
 // QUIET_WAIT_S and NOISY_RETRIES as above. Needs a build (npm run build),
 // sipp on the PATH, and openssl for part s.
 import {spawnSync} from 'node:child_process'
@@ -94,7 +95,7 @@ const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(dig
 const srtpPart = () =>
   runSrtpPart({
     levels: S_LEVELS, modes: S_MODES, holdS: HOLD_S, rampCps: RAMP_CPS, shards: SHARDS, rtpA: rangeEnv('S_RTP_A', '10000-19999'), rtpB: rangeEnv('S_RTP_B', '40000-43999'),
-    sippMediaPort: numberEnv('S_SIPP_MEDIA_PORT', 2000), quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES, keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
+    sippMediaPort: numberEnv('S_SIPP_MEDIA_PORT', 2000), quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES, stopOnFail: process.env.S_STOP_ON_FAIL !== '0', keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
   })
 if (!['a', 'b', 'm'].some((part) => PARTS.has(part))) {
   if (PARTS.has('s')) await srtpPart()

@@ -20,7 +20,7 @@
 // calls held, MOS and loss from both gateways' CDRs, CPU per daemon and the
 // ratio SRTP/plain of daemon CPU per call-second. The ramp stops at the
 // first level where the SRTP calls fail (MOS < 4.3 or loss >= 0.1 % at
-// either gateway, or calls not held).
+// either gateway, or calls not held), unless S_STOP_ON_FAIL=0.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -102,11 +102,12 @@ const lagText = (lag) => {
 
 /**
  * Runs part s. `options`: levels, modes (['plain', 'srtp'] by default), holdS, rampCps, shards ('auto' or a
- * number), rtpA/rtpB ([min, max] of each daemon's RTP range), sippMediaPort, quietWaitS, noisyRetries, keep, pcap
+ * number), rtpA/rtpB ([min, max] of each daemon's RTP range), sippMediaPort, quietWaitS, noisyRetries, stopOnFail
+ * (true: the ramp ends at the first level where SRTP fails; false: every level runs, for the CPU figures), keep, pcap
  * (SIPp's g711a.pcap), scenarios (the folder of uac-hold-pcma.xml), log.
  */
 export const runSrtpPart = async (options) => {
-  const {levels, modes, holdS, rampCps, shards, rtpA, rtpB, sippMediaPort, quietWaitS, noisyRetries, keep, pcap, scenarios, log} = options
+  const {levels, modes, holdS, rampCps, shards, rtpA, rtpB, sippMediaPort, quietWaitS, noisyRetries, stopOnFail = true, keep, pcap, scenarios, log} = options
   const home = mkdtempSync(join(tmpdir(), 'cc-bench-srtp-'))
   const homeA = join(home, 'a')
   const homeB = join(home, 'b')
@@ -229,7 +230,7 @@ export const runSrtpPart = async (options) => {
     }
     results.push(result)
     const decisive = byMode.srtp ?? byMode[modes[0]]
-    if (!decisive?.pass) break
+    if (!decisive?.pass && stopOnFail) break
   }
 
   log('')
