@@ -38,15 +38,17 @@ const cdrFigures = (cdrs) => {
  * Runs one level. `gateways`: [{pid, admin (scripts/lib/admin.js), adminSocket, metricsUrl, rtpMin, rtpMax}], SIPp
  * calls the first at `target` (host:port) with `service` as the called number; every gateway's CDRs are those whose
  * to_number is `service`. `cwd` holds the scenario and g711a.raw. `running` gets SIPp's child while it runs;
- * `isStopping()` ends the wait early.
+ * `isStopping()` ends the wait early. `slackS` (3): how late after the ramp the last call may be answered with the
+ * first call still up through the whole hold.
  *
  * The result has the first gateway's figures at the top level (what part a prints), each gateway's in `gateways`,
  * and `pass`: every call held, none failed, and every gateway's CDRs at mean MOS >= 4.3 and loss < 0.1 %.
  */
-export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, sippMediaPort, gateways, shards, running, isStopping}) => {
+export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, sippMediaPort, gateways, shards, running, isStopping, slackS = 3}) => {
   const rampS = Math.ceil(level / rampCps)
-  // Each call holds long enough that all `level` overlap for holdS: the first one answered waits for the last.
-  const holdMs = (holdS + rampS + 3) * 1000
+  // Each call holds long enough that all `level` overlap for holdS: the first one answered waits for the last,
+  // whose answer may come `slackS` seconds after the ramp's end.
+  const holdMs = (holdS + rampS + slackS) * 1000
   const sippPort = await freeUdpPort()
   const args = [
     target, '-sf', 'uac-hold-pcma.xml', '-s', service, '-i', '127.0.0.1', '-mi', '127.0.0.1',
