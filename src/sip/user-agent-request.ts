@@ -34,7 +34,8 @@ export interface RequestOptions {
   /**
    * A target that has sent no response at all (not even 100 Trying) `afterMs`
    * after the request left: `giveUp` decides (e.g. whether another target is
-   * left to try); true ends the transaction now as a timeout, before Timer B/F.
+   * left to try); true ends the transaction now as a timeout, before Timer B/F;
+   * false asks again `afterMs` later.
    */
   readonly noResponse?: {readonly afterMs: number; readonly giveUp: () => Promise<boolean>}
 }
@@ -67,16 +68,21 @@ export const sendRequest = (core: UserAgentCore, request: SipRequest, target: Si
     let live: {transaction: ClientTransaction; request: SipRequest} | undefined
     let silence: NodeJS.Timeout | undefined
     const noResponse = options.noResponse
-    if (noResponse !== undefined) {
+    // Asked again every afterMs while the target stays silent: what stops it (a cancel) may come later.
+    const armSilence = (): void => {
+      if (noResponse === undefined) return
       silence = setTimeout(() => {
         void noResponse.giveUp().then((giveUp) => {
-          if (!giveUp || answered || settled || live === undefined) return
+          // A transaction ended from outside (the UA closing) reports nothing more: stop asking.
+          if (answered || settled || live === undefined || live.transaction.state === 'terminated') return
+          if (!giveUp) return armSilence()
           settled = true
           live.transaction.terminate()
           resolve({kind: 'failure', failure: {kind: 'timeout'}, request: live.request})
         })
       }, noResponse.afterMs)
     }
+    armSilence()
     const send = (current: SipRequest): void => {
       const transaction = core.transactions.sendRequest(current, target, {
         response: (response) => {
