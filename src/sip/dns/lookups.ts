@@ -10,6 +10,9 @@ import {DnsCache} from './cache.js'
 import {DnsLookupError, type DnsFailureKind} from './errors.js'
 import type {NaptrRecord, SrvRecord} from './records.js'
 
+/** Names that never go to DNS (RFC 6761 §6.3): the system's resolver answers them. */
+export const isLocalhost = (host: string): boolean => /^localhost\.?$|\.localhost\.?$/i.test(host)
+
 export interface AddressRecord {
   readonly address: string
   readonly family: 4 | 6
@@ -89,6 +92,8 @@ export class NodeDnsLookups implements DnsLookups {
   addresses(name: string, family: 4 | 6): Promise<readonly AddressRecord[]> {
     const type = family === 4 ? 'A' : 'AAAA'
     return this.cache.get(`${type} ${name.toLowerCase()}`, async () => {
+      // RFC 6761 §6.3: localhost is the loopback, whatever the DNS servers say.
+      if (isLocalhost(name)) return {value: await this.hostsFile(name, family, new DnsLookupError('nxdomain', type, name)), ttlS: this.ttl(this.options.negativeTtlS)}
       try {
         const records = await this.query(type, name, () => (family === 4 ? this.resolver.resolve4(name, {ttl: true}) : this.resolver.resolve6(name, {ttl: true})))
         // The answer lives as long as its shortest record.

@@ -66,14 +66,16 @@ export const selectNaptr = (records: readonly NaptrRecord[], options: {sips: boo
  * pick a record at random with probability proportional to its weight
  * (weight-0 records placed first in the running sum, so they are chosen
  * only rarely while others remain). A lone record whose target is `.` means
- * the service is decidedly not offered: no record is returned then.
+ * the service is decidedly not offered: no record is returned then. Records
+ * with port 0 are left out.
  * `random` returns [0, 1) (Math.random; tests pass their own).
  */
 export const orderSrv = (records: readonly SrvRecord[], random: () => number = Math.random): SrvRecord[] => {
   if (records.length === 1 && records[0]?.name === '.') return []
   const byPriority = new Map<number, SrvRecord[]>()
   for (const record of records) {
-    if (record.name === '.' || record.name === '') continue
+    // Port 0 cannot be sent to: such a record is as good as absent.
+    if (record.name === '.' || record.name === '' || record.port === 0) continue
     const group = byPriority.get(record.priority)
     if (group === undefined) byPriority.set(record.priority, [record])
     else group.push(record)

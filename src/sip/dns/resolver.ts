@@ -20,7 +20,7 @@ import {uriTransport} from '../transport/target.js'
 import type {ResolveOptions, SipTargetResolver} from '../transport/target-resolver.js'
 import {defaultSipPort, type SipTarget, type SipTransportProtocol} from '../transport/types.js'
 import {DnsLookupError, describeKind, SipDnsError, type DnsFailureKind} from './errors.js'
-import type {DnsLookups} from './lookups.js'
+import {isLocalhost, type DnsLookups} from './lookups.js'
 import {orderSrv, selectNaptr, srvPrefix, type NaptrChoice} from './records.js'
 
 export interface Rfc3263Options {
@@ -34,9 +34,6 @@ export interface Rfc3263Options {
   /** For SRV weights; default Math.random. */
   readonly random?: () => number
 }
-
-/** Names that never go to DNS (RFC 6761 §6.3): the system's resolver answers them. */
-const isLocalhost = (host: string): boolean => /^localhost\.?$|\.localhost\.?$/i.test(host)
 
 export class Rfc3263Resolver implements SipTargetResolver {
   constructor(private readonly options: Rfc3263Options) {}

@@ -81,6 +81,10 @@ describe('SRV order (RFC 2782)', () => {
     assert.deepEqual(orderSrv([srv(1, 50, 'heavy'), srv(1, 0, 'zero')], sequence(0, 0)).map((record) => record.name), ['zero', 'heavy'])
   })
 
+  it('leaves out records with port 0', () => {
+    assert.deepEqual(orderSrv([srv(0, 0, 'zero', 0), srv(1, 0, 'real')]).map((record) => record.name), ['real'])
+  })
+
   it('a lone "." target means the service is not offered', () => {
     assert.deepEqual(orderSrv([srv(0, 0, '.')]), [])
     assert.deepEqual(orderSrv([srv(0, 0, '.'), srv(1, 0, 'real')]).map((record) => record.name), ['real'])
