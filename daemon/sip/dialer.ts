@@ -98,10 +98,12 @@ export class SipDialer implements Dialer {
     })
     // The B-leg's media endpoint: relayed early when the callee sends early media, kept for the answered leg.
     const endpoint = new StreamMediaEndpoint(stream, log)
+    // earlyMedia: the caller was handed the B-leg's early media (once); earlyRemote: the stream plays the current target's.
     let earlyMedia = false
+    let earlyRemote = false
     invite.on('provisional', (info) => {
-      if (earlyMedia || info.sdp === undefined || request.onEarlyMedia === undefined) return
-      earlyMedia = true
+      if (earlyRemote || info.sdp === undefined || request.onEarlyMedia === undefined) return
+      earlyRemote = true
       const onEarlyMedia = request.onEarlyMedia
       void (async () => {
         try {
@@ -111,13 +113,18 @@ export class SipDialer implements Dialer {
           endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
           await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
           log.info({status: info.status, codec: codec.name}, 'B-leg early media')
-          if (invite.state === 'calling' || invite.state === 'proceeding') onEarlyMedia(endpoint)
+          if (!earlyMedia && (invite.state === 'calling' || invite.state === 'proceeding')) {
+            earlyMedia = true
+            onEarlyMedia(endpoint)
+          }
         } catch (error) {
           log.warn({err: error}, 'B-leg early media unusable; ignored')
         }
       })()
     })
     invite.on('failover', (event) => {
+      // The next target's early media (if any) replaces the last one's on the same relayed stream.
+      earlyRemote = false
       log.warn({from: targetText(event.from), next: targetText(event.next), reason: event.reason, error: event.error?.message, request_uri: requestUri}, 'B-leg target failed; trying the next one (RFC 3263)')
     })
     let ringTimeout = false
