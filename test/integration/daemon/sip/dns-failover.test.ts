@@ -1,7 +1,7 @@
 // RFC 3263 against a real DNS server (dnsmasq) and real callees (SIPp): a
 // bridge to a trunk named by DNS follows NAPTR → SRV → A, tries the SRV
 // targets in priority order, fails over from a silent target and from a
-// 503 to the next one, picks the NAPTR transport we have (TCP here, skipping
+// 503 to the next one (whose early media replaces the first one's), picks the NAPTR transport we have (TCP here, skipping
 // TLS), re-resolves once an A record's TTL has passed; and fails with a clear
 // cause for a name that does not exist, SRV records naming hosts without
 // addresses, a DNS server that never answers, and a huge SRV set (bounded by
@@ -12,7 +12,7 @@ import {after, before, describe, it} from 'node:test'
 import {freePort} from '../../../helpers/cli.js'
 import {Dnsmasq} from '../../../helpers/dnsmasq.js'
 import {TestGateway, waitFor} from '../../../helpers/gateway.js'
-import {runSipp, uacExpectingRefusal, uacShortCall, uasAnswering, uasUnavailable} from '../../../helpers/peers.js'
+import {runSipp, uacExpectingRefusal, uacShortCall, uasAnswering, uasEarlyMediaThenAnswering, uasEarlyMediaThenUnavailable, uasUnavailable} from '../../../helpers/peers.js'
 import {UdpSipPeer} from '../../../helpers/sip-udp.js'
 
 /** One bridge scenario: calls to +1<prefix>… are bridged to `uri` (a trunk of their own tenant). */
@@ -131,6 +131,20 @@ describe('SIP DNS (RFC 3263) with dnsmasq and SIPp', () => {
     assert.equal(called.code, 0, called.output)
     const failover = bLegLines(gw, 'B-leg target failed; trying the next one (RFC 3263)').find((line) => line.request_uri === 'sip:+120020001@busy.test')
     assert.equal(failover?.reason, '503')
+  })
+
+  it('after a 503 that followed early media, the next target\'s early media replaces it', async () => {
+    const unavailable = await runSipp({scenarioXml: uasEarlyMediaThenUnavailable(), port: ports.unavailable})
+    const callee = await runSipp({scenarioXml: uasEarlyMediaThenAnswering(), port: ports.answerAfter503})
+    const caller = await callerFor(gw, '+120020002')
+    const [called, refused, answered] = await Promise.all([caller.done, unavailable.done, callee.done])
+    assert.equal(refused.code, 0, refused.output)
+    assert.equal(answered.code, 0, answered.output)
+    assert.equal(called.code, 0, called.output)
+    const end = await gw.hangupOf('+120020002')
+    // One early-media line per target: the second target's SDP was applied, not left behind the first's.
+    const early = gw.logLines((line) => line.call_sid === end.call_sid && line.leg === 'b' && line.msg === 'B-leg early media')
+    assert.equal(early.length, 2, JSON.stringify(early))
   })
 
   it('tries the better SRV priority first whatever the weights and the order of the records', async () => {
