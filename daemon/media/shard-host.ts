@@ -7,6 +7,7 @@ import {isIP, isIPv6} from 'node:net'
 import {setImmediate as nextLoopTurn} from 'node:timers/promises'
 import type {TransferListItem} from 'node:worker_threads'
 import {rtcpReportJson} from '../../src/hep/rtcp-json.js'
+import {STREAM_CODECS} from '../../src/media/codecs.js'
 import {wallClockMs} from '../../src/media/frame-ticker.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
@@ -52,7 +53,7 @@ const checkRemote = (remote: RtpRemote, localAddress: string): RtpRemote => {
   if (!isPayloadType(remote.payloadType) || (remote.telephoneEventPayloadType !== undefined && !isPayloadType(remote.telephoneEventPayloadType))) {
     throw new ShardRequestError('invalid', `invalid payload types ${remote.payloadType}/${remote.telephoneEventPayloadType}`)
   }
-  if (remote.codec !== 'PCMU' && remote.codec !== 'PCMA') throw new ShardRequestError('invalid', `unsupported codec ${String(remote.codec)}`)
+  if (!STREAM_CODECS.includes(remote.codec)) throw new ShardRequestError('invalid', `unsupported codec ${String(remote.codec)}`)
   return {...remote, address: canonicalAddress(remote.address)}
 }
 
