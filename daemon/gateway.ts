@@ -25,6 +25,7 @@ import {CdrSink} from './telemetry/cdr/sink.js'
 import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
+import {observeUndecodablePayloads} from './media/codec-metrics.js'
 import {observeSrtpDrops} from './media/srtp-metrics.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
@@ -134,6 +135,7 @@ export class Gateway {
     this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     observeSrtpDrops(this.media, this.metrics.families.srtpPacketsDroppedTotal)
+    observeUndecodablePayloads(this.media, this.metrics.families.rtpPayloadsUndecodableTotal)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
     this.observeGuard(this.sip)
