@@ -132,7 +132,8 @@ export class Gateway {
   private async startCalls(): Promise<void> {
     const {config, paths} = this.loaded
     const shards = config.rtp.shards === 'auto' ? availableParallelism() : config.rtp.shards
-    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
+    const preloadOpus = [config.rtp.codecs, ...config.trunks.map((trunk) => trunk.codecs ?? [])].some((codecs) => codecs.includes('opus'))
+    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log, preloadOpus})
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     observeSrtpDrops(this.media, this.metrics.families.srtpPacketsDroppedTotal)
     observeUndecodablePayloads(this.media, this.metrics.families.rtpPayloadsUndecodableTotal)

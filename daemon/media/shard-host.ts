@@ -9,6 +9,7 @@ import type {TransferListItem} from 'node:worker_threads'
 import {rtcpReportJson} from '../../src/hep/rtcp-json.js'
 import {STREAM_CODECS} from '../../src/media/codecs.js'
 import {wallClockMs} from '../../src/media/frame-ticker.js'
+import {OpusPcmDecoder} from '../../src/media/opus.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
 import {PortPairPool, PortsExhaustedError} from './port-pool.js'
@@ -94,6 +95,8 @@ export class ShardHost {
   }
 
   start(): void {
+    // Compiles libopus's WebAssembly now rather than on the first Opus call, when it would hold up every stream of the shard.
+    if (this.init.preloadOpus === true) new OpusPcmDecoder(8000).delete()
     this.lag.start()
     this.qualityTimer = setInterval(() => this.reportQuality(), this.init.qualityIntervalMs)
     this.post({type: 'ready'})
