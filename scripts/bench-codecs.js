@@ -9,7 +9,14 @@
 // process's CPU per call-second (both directions of one call), its ratio to
 // the plain PCMU↔PCMU relay of the same run, loss, and the shards' lag.
 //
+// First, the same cases without sockets or threads ("media path alone"): the
+// very RtpStreams a shard runs, relayed, fed packets for `seconds` of
+// simulated time as fast as they go. Its CPU per call-second is the shard's
+// media work alone and holds on a busy machine, where the engine run's loss
+// and lag say more about the machine than about the code.
+//
 //   npm run bench:codecs [-- --calls 25 --seconds 15 --shards 2 --cases plain,alaw,g722,opus --rounds 3]
+//   npm run bench:codecs -- --parts alone      # only the media path alone (parts: alone,engine)
 //
 // Cases: plain (PCMU↔PCMU: the forward path), alaw (PCMA↔PCMU: G.711 table),
 // g722 (G.722↔PCMU), opus (Opus↔PCMU), wide (G.722↔Opus, 16 kHz pivot). Each
@@ -107,6 +114,59 @@ const runGenerator = async () => {
 
 // ---- The engine side (this process) ----
 
+/** The media path alone: `calls` relayed RtpStream pairs in this thread, `seconds` of 20 ms packets each way; CPU µs per call-second. */
+const runAlone = async (name, calls, seconds, frames) => {
+  const {RtpStream} = await import(join(dist, 'src/media/rtp-stream.js'))
+  const {a, b} = CASES[name]
+  const send = (_datagram, _port, _address, sent) => sent()
+  const pairs = []
+  for (let call = 0; call < calls; call++) {
+    const first = new RtpStream({sendRtp: send, sendRtcp: send, rtcpIntervalMs: 0})
+    const second = new RtpStream({sendRtp: send, sendRtcp: send, rtcpIntervalMs: 0})
+    first.setRemote({address: '127.0.0.1', rtpPort: 40000 + 2 * call, payloadType: PAYLOAD_TYPES[a], codec: a})
+    second.setRemote({address: '127.0.0.1', rtpPort: 50000 + 2 * call, payloadType: PAYLOAD_TYPES[b], codec: b})
+    first.relayTo(second)
+    pairs.push([first, second])
+  }
+  const datagram = (codec, seq, index) => {
+    const list = frames.get(codec)
+    const payload = list[index % list.length]
+    const packet = Buffer.allocUnsafe(12 + payload.length)
+    packet[0] = 0x80
+    packet[1] = PAYLOAD_TYPES[codec]
+    packet.writeUInt16BE(seq & 0xffff, 2)
+    packet.writeUInt32BE((seq * TICKS[codec]) >>> 0, 4)
+    packet.writeUInt32BE(0x30000, 8)
+    payload.copy(packet, 12)
+    return packet
+  }
+  // Packets built ahead, so the measured time is the streams' work only.
+  const packetsA = Array.from({length: 50}, (_, index) => datagram(a, index, index))
+  const packetsB = Array.from({length: 50}, (_, index) => datagram(b, index, index))
+  const renumber = (packet, seq, ticks) => {
+    packet.writeUInt16BE(seq & 0xffff, 2)
+    packet.writeUInt32BE((seq * ticks) >>> 0, 4)
+    return packet
+  }
+  const before = process.cpuUsage()
+  let nowMs = 1_700_000_000_000
+  for (let seq = 0; seq < seconds * 50; seq++) {
+    nowMs += 20
+    const packetA = renumber(packetsA[seq % 50], seq, TICKS[a])
+    const packetB = renumber(packetsB[seq % 50], seq, TICKS[b])
+    for (const [first, second] of pairs) {
+      first.onRtp(packetA, '127.0.0.1', 7000, nowMs)
+      second.onRtp(packetB, '127.0.0.1', 7002, nowMs)
+    }
+  }
+  const cpu = process.cpuUsage(before)
+  for (const [first, second] of pairs) {
+    first.close()
+    second.close()
+  }
+  return (cpu.user + cpu.system) / (calls * seconds)
+}
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]
@@ -169,6 +229,22 @@ const main = async () => {
   const rounds = Number(option('rounds', '3'))
   const cases = option('cases', 'plain,alaw,g722,opus,wide').split(',').filter((name) => name in CASES)
   if (!cases.includes('plain')) cases.unshift('plain')
+  const parts = new Set(option('parts', 'alone,engine').split(','))
+  if (parts.has('alone')) {
+    const frames = new Map()
+    for (const codec of new Set(cases.flatMap((name) => [CASES[name].a, CASES[name].b]))) frames.set(codec, await framesOf(codec))
+    const alone = new Map(cases.map((name) => [name, []]))
+    console.log(`bench-codecs, media path alone: Node ${process.version}, ${calls} relayed calls per case, ${seconds} s of packets each way, ${rounds} round(s), one thread, no sockets`)
+    for (let round = 1; round <= rounds; round++) for (const name of cases) alone.get(name).push(await runAlone(name, calls, seconds, frames))
+    const plainAlone = median(alone.get('plain'))
+    console.log('case   legs               CPU per call-second (median)   × plain')
+    for (const name of cases) {
+      const cpu = median(alone.get(name))
+      console.log(`${name.padEnd(6)} ${`${CASES[name].a}↔${CASES[name].b}`.padEnd(18)} ${`${cpu.toFixed(0)} µs`.padStart(12)} (${((100 * cpu) / 1e6).toFixed(2)} % of a core)   ${(cpu / plainAlone).toFixed(2).padStart(6)}`)
+    }
+    console.log('')
+  }
+  if (!parts.has('engine')) return
   const recordingsDir = mkdtempSync(join(tmpdir(), 'clutchcall-bench-codecs-'))
   const portMin = Number(option('port-min', '32000'))
   const engine = await MediaEngine.start({address: '127.0.0.1', portMin, portMax: portMin + 4 * calls + 2 * shards + 100, shards, recordingsDir, log: pino({level: 'warn'}), preloadOpus: true})
