@@ -108,6 +108,11 @@ export class ShardHost {
       this.streams.get(command.streamId)?.stream.inject(command.payload)
       return
     }
+    if (command.type === 'collect-garbage') {
+      const gc = (globalThis as {gc?: unknown}).gc
+      if (typeof gc === 'function') (gc as () => void)()
+      return
+    }
     if (command.type === 'rtcp-capture') {
       this.rtcpCapture = command.enabled
       if (!command.enabled) {
@@ -138,7 +143,7 @@ export class ShardHost {
     return finals
   }
 
-  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'rtcp-capture'}>): Promise<ReplyResults[RequestType]> {
+  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'rtcp-capture' | 'collect-garbage'}>): Promise<ReplyResults[RequestType]> {
     if (this.shuttingDown && command.type !== 'shutdown') throw new ShardRequestError('failed', 'the media shard is shutting down')
     switch (command.type) {
       case 'create':
