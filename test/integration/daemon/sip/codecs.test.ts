@@ -144,7 +144,7 @@ describe('G.722 and Opus with baresip', () => {
   })
 
   for (const [codec, number, port] of [['G.722', '+17770100001', 'g722'], ['Opus', '+17770200001', 'opus']] as const) {
-    it(`bridges a ${codec} caller to a PCMU callee, transcoding both ways: each hears the other's tone`, async () => {
+    it(`bridges a caller on ${codec} to a PCMU callee, transcoding both ways: each hears the other's tone`, async () => {
       const callee = await Baresip.start({user: number, autoAnswer: true, sipPort: callees[port], toneHz: 1000, codecs: ['PCMU']})
       const caller = await Baresip.start({toneHz: 440, codecs: [port === 'g722' ? 'G722' : 'opus']})
       await caller.dial(`sip:${number}@${gateway.sip}`)
