@@ -114,7 +114,7 @@ const carryOut = async (services: TransferServices, config: Pick<Config, 'trunks
     if (answered === undefined) throw new Error(`the transfer target's answer has no ${codec.name}`)
     const srtp = acceptAnswerCrypto(offer.crypto ?? [], remote, encryption)
     if (call.isEnded()) throw new Error('the call ended while the target answered')
-    await leg.media.stream.setRemote(remoteOf(remote, answered, remote.telephoneEventPt, srtp))
+    await leg.media.stream.setRemote({...remoteOf(remote, answered, remote.telephoneEventPt, srtp), newParty: true})
     leg.replaceCall(next, offer, srtp !== undefined)
   } catch (error) {
     log.warn({err: error}, 'transfer target answered unusably; hanging it up')
