@@ -12,7 +12,7 @@ import type {Config} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
 import {parseNameAddr} from '../../src/sip/name-addr.js'
 import {formatReplaces} from '../../src/sip/refer.js'
-import {formatLocalSdp, parseRemoteSdp, PCMA, PCMU} from '../../src/sip/sdp.js'
+import {formatLocalSdp, parseRemoteSdp, sdpCodecsFor} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import {acceptAnswerCrypto} from '../../src/sip/sdp-srtp.js'
 import {parseSipUri} from '../../src/sip/uri.js'
@@ -22,7 +22,7 @@ import type {Call} from '../calls/call.js'
 import type {CallRegistry} from '../calls/registry.js'
 import {decideTransfer, transferTarget, type TransferRoute} from '../calls/transfer-policy.js'
 import {requestUriFor} from './dialer.js'
-import {remoteOf, type LegReferHandler, type SipLeg} from './sip-leg.js'
+import {firstOf, remoteOf, telephoneEventFor, type LegReferHandler, type SipLeg} from './sip-leg.js'
 
 /** How long the transferor has to hang up by itself after the final NOTIFY before the gateway sends the BYE. */
 export const TRANSFEROR_BYE_GRACE_MS = 2000
@@ -71,7 +71,8 @@ const carryOut = async (services: TransferServices, config: Pick<Config, 'trunks
   if (old === undefined) return report(false, 481, 'Call Does Not Exist')
   // The leg's own stream and codec: the media of the call carries on unchanged once the target answers.
   const local = leg.localAudio
-  const codec = leg.media.codec === 'PCMA' ? PCMA : PCMU
+  const [codec] = sdpCodecsFor([leg.media.codec])
+  if (codec === undefined) return report(false, 488, 'Not Acceptable Here')
   const encryption = trunk?.media_encryption ?? (leg.encrypted ? 'optional' : 'none')
   const offer = createAudioOffer({address: local.address, port: local.port, codecs: [codec], encryption, telephoneEvent: local.telephoneEventPt ?? false})
   const host = parseSipUri(requestUri).host
@@ -110,11 +111,11 @@ const carryOut = async (services: TransferServices, config: Pick<Config, 'trunks
   void next.ended.then(unlink)
   try {
     const remote = parseRemoteSdp(next.remoteSdp ?? Buffer.alloc(0))
-    const answered = remote.payloads.find((payload) => payload.name.toUpperCase() === codec.name)
+    const answered = firstOf(remote, [codec])
     if (answered === undefined) throw new Error(`the transfer target's answer has no ${codec.name}`)
     const srtp = acceptAnswerCrypto(offer.crypto ?? [], remote, encryption)
     if (call.isEnded()) throw new Error('the call ended while the target answered')
-    await leg.media.stream.setRemote({...remoteOf(remote, answered, remote.telephoneEventPt, srtp), newParty: true})
+    await leg.media.stream.setRemote({...remoteOf(remote, answered, telephoneEventFor(remote, answered), srtp), newParty: true})
     leg.replaceCall(next, offer, srtp !== undefined)
   } catch (error) {
     log.warn({err: error}, 'transfer target answered unusably; hanging it up')

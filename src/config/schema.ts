@@ -107,11 +107,20 @@ const cidr = z.string().check(z.refine(isCidr, 'must be an IP address or CIDR su
 
 const credentials = z.strictObject({username: nonEmpty, password: z.string()})
 
+/** Audio codecs of SIP legs in order of preference (docs/codecs.md), each at most once. */
+const audioCodecs = z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus'])).check(
+  z.minLength(1),
+  z.refine((names) => new Set(names).size === names.length, 'lists a codec twice'),
+)
+export const DEFAULT_RTP_CODECS = ['PCMU', 'PCMA'] as const
+
 const trunk = z.strictObject({
   id: identifier,
   tenant: identifier,
   /** SRTP with SDES keys (RFC 4568) on the trunk's calls, both directions (src/sip/sdp-srtp.ts). */
   media_encryption: withDefault(z.enum(['none', 'optional', 'required']), 'none'),
+  /** The trunk's codecs, in order of preference; absent: rtp.codecs. */
+  codecs: z.optional(audioCodecs),
   inbound: z.optional(
     z.strictObject({
       cidrs: withDefault(z.array(cidr), []),
@@ -215,6 +224,8 @@ const rtp = z.prefault(
     port_min: withDefault(integer(1024, 65_535), 20_000),
     port_max: withDefault(integer(1024, 65_535), 30_000),
     shards: withDefault(z.union([z.literal('auto'), integer(1, 64)]), 'auto'),
+    /** The codecs of SIP legs through no trunk, or a trunk without codecs of its own. */
+    codecs: withDefault(audioCodecs, [...DEFAULT_RTP_CODECS]),
   }).check(z.refine((value) => value.port_min < value.port_max, {message: 'port_min must be below port_max', path: ['port_min']})),
   {},
 )
