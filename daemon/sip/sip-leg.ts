@@ -8,6 +8,7 @@ import {audioCodecName, parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp,
 import {answerAudioOffer, sameCodec} from '../../src/sip/sdp-offer-answer.js'
 import type {SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import {parseNameAddr} from '../../src/sip/name-addr.js'
+import {SipParams} from '../../src/sip/params.js'
 import {formatUri, parseSipUri} from '../../src/sip/uri.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
 import type {SipCall} from '../../src/sip/user-agent-call.js'
@@ -37,7 +38,7 @@ export const remoteOf = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 'payloadT
 export const numberAtPeer = (remoteTarget: string, number: string): string => {
   const peer = parseSipUri(remoteTarget)
   const transport = peer.params.get('transport')
-  return formatUri({...peer, user: number, password: undefined, params: peer.params.clone(), headers: []}).replace(/;.*$/, transport ? `;transport=${transport}` : '')
+  return formatUri({...peer, user: number, password: undefined, params: new SipParams(typeof transport === 'string' ? {transport} : {}), headers: []})
 }
 
 /** Decides a REFER received on a leg (daemon/sip/transfer.ts carries it out). */
