@@ -41,6 +41,11 @@ export const requestUriFor = (baseUri: string, number: string): string => {
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
 
+  /** The user agent the legs are placed with (transfers place theirs with it too). */
+  get ua(): UserAgent {
+    return this.services.ua
+  }
+
   /** Dials with `services.config`'s trunks. */
   dial(request: DialRequest): Promise<DialResult> {
     return this.dialWith(this.services.config, request)
