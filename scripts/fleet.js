@@ -24,7 +24,7 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startClickHouse, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
 import {BIN, gatewayCli, gatewayPid, planGateways, startGateway, writeGateway} from './lib/fleet/gateways.js'
-import {planKamailio, startKamailio, writeKamailio, PING_INTERVAL_S, DISPATCHER_ALGORITHM} from './lib/fleet/kamailio.js'
+import {planKamailio, startKamailio, writeKamailio, INVITE_FR_TIMER_MS, PING_INTERVAL_S, DISPATCHER_ALGORITHM} from './lib/fleet/kamailio.js'
 import {canBind, httpOk, isAlive, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
 import {planPrometheus, startPrometheus, writePrometheus} from './lib/fleet/prometheus.js'
 
@@ -97,7 +97,7 @@ const startComponent = async (state, component) => {
       await waitForCluster([component])
       break
     case 'gateway':
-      component.pid = startGateway(component)
+      component.pid = await startGateway(component)
       break
     case 'kamailio':
       component.pid = startKamailio(component)
@@ -118,16 +118,22 @@ const startComponent = async (state, component) => {
   saveState(state)
 }
 
-const stopComponent = async (state, component, {kill = false} = {}) => {
+const stopComponent = async (state, component, {kill = false, timeoutS = 10} = {}) => {
   if (component.kind === 'gateway') {
     const pid = gatewayPid(component)
     if (kill) await stopPid(pid, {signal: 'SIGKILL'})
-    else if (isAlive(pid)) gatewayCli(component, ['stop', '--timeout', '10', '--force'])
+    else if (isAlive(pid)) await gatewayCli(component, ['stop', '--timeout', String(timeoutS), '--force'])
     await stopPid(pid)
   } else {
-    await stopPid(component.pid, {signal: kill ? 'SIGKILL' : 'SIGTERM', timeoutMs: 15_000})
+    await stopPid(component.pid, {signal: kill ? 'SIGKILL' : 'SIGTERM', timeoutMs: timeoutS * 1000})
   }
   saveState(state)
+}
+
+/** Stops every part, the callers' side first: balancer, Prometheus and gateways together, then ClickHouse, then ZooKeeper. */
+const stopAll = async (state, timeoutS) => {
+  const stages = [[state.balancer, state.prometheus, ...state.gateways], state.clickhouse ?? [], [state.zookeeper]]
+  for (const stage of stages) await Promise.all(stage.filter(Boolean).map((component) => stopComponent(state, component, {timeoutS})))
 }
 
 const where = (state) =>
@@ -189,7 +195,7 @@ const up = async () => {
   if (!(shards >= 1 && shards <= 4 && replicas >= 1 && replicas <= 3)) fail('--shards must be 1 to 4 and --replicas 1 to 3')
 
   mkdirSync(dir, {recursive: true})
-  const state = {dir, cluster: CLUSTER, database: DATABASE, table: TABLE, algorithm: DISPATCHER_ALGORITHM === 4 ? 'round-robin' : String(DISPATCHER_ALGORITHM), pingIntervalS: PING_INTERVAL_S, shards, replicas, startedAt: new Date().toISOString()}
+  const state = {dir, cluster: CLUSTER, database: DATABASE, table: TABLE, algorithm: DISPATCHER_ALGORITHM === 4 ? 'round-robin' : String(DISPATCHER_ALGORITHM), pingIntervalS: PING_INTERVAL_S, inviteTimeoutS: INVITE_FR_TIMER_MS / 1000, shards, replicas, startedAt: new Date().toISOString()}
   state.zookeeper = await planZooKeeper(dir, '127.0.0.1')
   state.clickhouse = await planClickHouse(dir, {shards, replicas})
   state.gateways = await planGateways(dir, {count: gatewayCount})
@@ -211,7 +217,7 @@ const up = async () => {
     saveState(state)
     await waitForCluster(state.clickhouse)
     say(`fleet: clutchcall cdr migrate --cluster ${CLUSTER} --node-column ...`)
-    const migrated = gatewayCli(state.gateways[0], ['cdr', 'migrate', '--cluster', CLUSTER, '--node-column'])
+    const migrated = await gatewayCli(state.gateways[0], ['cdr', 'migrate', '--cluster', CLUSTER, '--node-column'])
     if (migrated.status !== 0) throw new Error(`cdr migrate --cluster ${CLUSTER} failed: ${migrated.error?.message}`)
     say(`fleet: ${gatewayCount} gateways ...`)
     for (const gateway of state.gateways) await startComponent(state, gateway)
@@ -220,7 +226,7 @@ const up = async () => {
     await startComponent(state, state.prometheus)
   } catch (error) {
     process.stderr.write(`fleet: ${error.message}\nstopping what was started; the logs stay in ${dir}\n`)
-    for (const component of components(state).reverse()) await stopComponent(state, component)
+    await stopAll(state, 5)
     process.exit(1)
   }
   printWhere(state)
@@ -232,7 +238,8 @@ const down = async () => {
     say(`fleet: no fleet in ${dir}`)
     return
   }
-  for (const component of components(state).reverse()) await stopComponent(state, component)
+  // Its data goes with it: no reason to wait long for a clean shutdown.
+  await stopAll(state, 5)
   rmSync(dir, {recursive: true, force: true})
   say(`fleet: stopped; removed ${dir}`)
 }

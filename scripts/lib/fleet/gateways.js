@@ -2,7 +2,7 @@
 // (127.0.0.2, .3, .4 ...), each in its own home with its own node.name, all
 // writing CDRs through the cluster's Distributed table (each to a different
 // ClickHouse server), trusting only the balancer's address.
-import {spawnSync} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -46,20 +46,23 @@ export const writeGateway = (gateway, options) => {
   writeFileSync(join(gateway.dir, 'clutchcall.yaml'), gatewayConfig(gateway, options))
 }
 
-/** The clutchcall CLI against one gateway's home. */
+/** The clutchcall CLI against one gateway's home: its --json envelope. */
 export const gatewayCli = (gateway, args) => {
   const env = {...process.env, CLUTCHCALL_HOME: gateway.dir}
   delete env.CLUTCHCALL_CONFIG
-  const run = spawnSync(process.execPath, [BIN, ...args, '--json'], {env, encoding: 'utf8', timeout: 120_000})
-  try {
-    return JSON.parse(run.stdout)
-  } catch {
-    return {status: run.status ?? 1, error: {message: `${run.stdout}${run.stderr}`.trim()}}
-  }
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args, '--json'], {env, encoding: 'utf8', timeout: 120_000}, (error, stdout, stderr) => {
+      try {
+        resolve(JSON.parse(stdout))
+      } catch {
+        resolve({status: error?.code ?? 1, error: {message: `${stdout}${stderr}`.trim()}})
+      }
+    })
+  })
 }
 
-export const startGateway = (gateway) => {
-  const started = gatewayCli(gateway, ['start'])
+export const startGateway = async (gateway) => {
+  const started = await gatewayCli(gateway, ['start'])
   if (started.status !== 0) throw new Error(`${gateway.name} did not start: ${started.error?.message ?? JSON.stringify(started)}`)
   return started.result.pid
 }

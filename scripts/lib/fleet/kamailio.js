@@ -14,8 +14,14 @@ export const KAMAILIO_MODULES = process.env.KAMAILIO_MODULES ?? '/usr/lib/x86_64
 /** Dispatcher algorithm 4: round robin over the active gateways (docs/fleet.md says why). */
 export const DISPATCHER_ALGORITHM = 4
 export const PING_INTERVAL_S = 1
-/** Milliseconds a gateway has to answer an INVITE or a probe at all (100 Trying counts) before it is taken as down. */
-export const FR_TIMER_MS = 1500
+/** Milliseconds a gateway has to answer a new INVITE at all (its 100 Trying counts) before the call fails over and the gateway is taken out. */
+export const INVITE_FR_TIMER_MS = 1500
+/**
+ * Milliseconds for every other request (BYE, a probe): longer, so that a gateway whose
+ * event loop stalls for a moment under load does not lose a BYE (the BYE would get a 408
+ * from the balancer, and the call would stay up on the gateway).
+ */
+export const FR_TIMER_MS = 5000
 
 export const planKamailio = async (dir, {address = '127.0.0.1', callLog = false} = {}) => {
   const home = join(dir, 'balancer')
@@ -93,6 +99,7 @@ request_route {
 #!ifdef WITH_CALL_LOG
   xlog("L_NOTICE", "fleet-call $ci $du $TV(Sn)\\n");
 #!endif
+  t_set_fr(30000, ${INVITE_FR_TIMER_MS});
   t_on_failure("FAILOVER");
   if (!t_relay()) { sl_reply_error(); }
 }
@@ -108,6 +115,7 @@ failure_route[FAILOVER] {
 #!ifdef WITH_CALL_LOG
       xlog("L_NOTICE", "fleet-call $ci $du $TV(Sn) failover\\n");
 #!endif
+      t_set_fr(30000, ${INVITE_FR_TIMER_MS});
       t_on_failure("FAILOVER");
       t_relay();
       exit;
@@ -116,11 +124,11 @@ failure_route[FAILOVER] {
 }
 
 event_route[dispatcher:dst-down] {
-  xlog("L_NOTICE", "fleet-dst-down $ru $TV(Sn)\\n");
+  xlog("L_NOTICE", "fleet-dst-down $ru $du $TV(Sn)\\n");
 }
 
 event_route[dispatcher:dst-up] {
-  xlog("L_NOTICE", "fleet-dst-up $ru $TV(Sn)\\n");
+  xlog("L_NOTICE", "fleet-dst-up $ru $du $TV(Sn)\\n");
 }
 `,
   )
