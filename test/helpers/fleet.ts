@@ -303,3 +303,37 @@ export const callerOutcomes = (logFile: string): {answered: Map<string, string>;
   const collect = (word: string) => new Map([...text.matchAll(new RegExp(`^${word} (\\S+) (\\S+)$`, 'gm'))].map((match): [string, string] => [match[1]!, match[2]!]))
   return {answered: collect('answered'), completed: collect('completed')}
 }
+
+/** A CDR row as the fleet tests read it from the Distributed table. */
+export interface FleetCdr {
+  readonly to_number: string
+  readonly call_sid: string
+  readonly node: string
+  readonly status: string
+  readonly q850_cause: number
+  /** 1 when the row has an answer time. */
+  readonly answered: number
+}
+
+/**
+ * Every call the caller saw answered has exactly one answered CDR (the bill), and no call_sid is
+ * stored twice. A call may have more rows: a gateway that answered 503 (overloaded, draining)
+ * before the balancer sent the INVITE to another wrote a refused attempt, unanswered, never billed.
+ */
+export const assertBilledOnce = (answered: Iterable<string>, rows: readonly FleetCdr[]): void => {
+  const bills = new Map<string, number>()
+  for (const row of rows) if (Number(row.answered) === 1) bills.set(row.to_number, (bills.get(row.to_number) ?? 0) + 1)
+  const numbers = [...answered]
+  assert.deepEqual(numbers.filter((number) => !bills.has(number)), [], 'answered calls without a CDR')
+  assert.deepEqual([...bills].filter(([, count]) => count > 1).map(([number]) => number), [], 'calls billed more than once')
+  assert.equal(new Set(rows.map((row) => row.call_sid)).size, rows.length, 'no call_sid is stored twice')
+}
+
+/** The CDR rows of calls to numbers starting with `prefix`, once at least `atLeast` of them are answered ones. */
+export const cdrsOf = (fleet: TestFleet, prefix: string, atLeast: number): Promise<FleetCdr[]> => {
+  const sql = `SELECT to_number, node, call_sid, status, q850_cause, isNotNull(answer_timestamp_ms) AS answered FROM ${fleet.table} WHERE startsWith(to_number, '${prefix}')`
+  return waitFor(`${atLeast} answered CDRs of ${prefix} in the cluster`, async () => {
+    const rows = await fleet.rows<FleetCdr>(sql)
+    return rows.filter((row) => Number(row.answered) === 1).length >= atLeast ? rows : undefined
+  }, 90_000)
+}

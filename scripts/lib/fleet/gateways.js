@@ -39,6 +39,9 @@ cdr:
 security:
   # The balancer (every call arrives from it) and this host's load tools: never rate-limited or banned.
   trusted_cidrs: ["${balancer.address}/32"]
+  # A fleet on one machine shares its cores with ClickHouse, ZooKeeper, the balancer and the load
+  # tools: a gateway's event loop waits for a core now and then without being overloaded itself.
+  overload: { max_event_loop_lag_ms: 2000 }
 `
 
 export const writeGateway = (gateway, options) => {

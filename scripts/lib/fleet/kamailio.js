@@ -104,13 +104,14 @@ request_route {
   if (!t_relay()) { sl_reply_error(); }
 }
 
-# A gateway that does not answer at all (crashed) or answers 503 (draining past
-# its grace, overloaded): mark it down now rather than at its next probe, and
-# send the call to the next gateway.
+# A gateway that does not answer at all (crashed, unreachable) is taken out now
+# rather than at its next failed probe; one that answers 503 (draining past its
+# grace, overloaded) only loses this call: its probes say when it is out. Either
+# way the call goes to the next gateway.
 failure_route[FAILOVER] {
   if (t_is_canceled()) { exit; }
   if (t_branch_timeout() || t_check_status("503")) {
-    ds_mark_dst("ip");
+    if (t_branch_timeout() && !t_branch_replied()) { ds_mark_dst("ip"); }
     if (ds_next_dst()) {
 #!ifdef WITH_CALL_LOG
       xlog("L_NOTICE", "fleet-call $ci $du $TV(Sn) failover\\n");
