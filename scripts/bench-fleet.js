@@ -8,14 +8,18 @@
 // CPU per call over the single gateway's, and what the balancer and the
 // cluster add. The goal: they add at most 15 % CPU per call. Everything runs on
 // this machine: on 2 cores the fleet cannot be faster, and the figures say
-// where the CPU goes, hence what each added core buys.
+// where the CPU goes, hence what each added core buys. Each part's CPU is
+// given as used, and above idle: before each phase every part is measured
+// for IDLE_S seconds with no calls (timers, probes, merges, ZooKeeper's
+// ticks), and that rate times the phase's length is taken off. Above idle is
+// what a call costs; idle is what a node costs whatever its load.
 //
 //   npm run bench:fleet
 //   CALLS=2000 RATE=50 HOLD_MS=5000 ROUNDS=3 npm run bench:fleet
 //
 // Environment: CALLS (1200 per phase), RATE (40 calls/s), HOLD_MS (5000: each
 // call's hold, so about RATE x HOLD_MS / 1000 calls are up at once), ROUNDS
-// (2: fleet and direct phases each, alternating; medians printed),
+// (2: fleet and direct phases each, alternating; medians printed), IDLE_S (5),
 // QUIET_WAIT_S (60: wait up to this long for other processes to quieten
 // before each phase), KEEP=1 leaves the fleet up. Needs a build and the Debian
 // packages of scripts/install-test-peers.
@@ -38,6 +42,7 @@ const RATE = numberEnv('RATE', 40)
 const HOLD_MS = numberEnv('HOLD_MS', 5000)
 const ROUNDS = numberEnv('ROUNDS', 2)
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 60)
+const IDLE_S = numberEnv('IDLE_S', 5)
 const GOAL = 1.15
 
 const dir = mkdtempSync(join(tmpdir(), 'cc-bench-fleet-'))
@@ -97,7 +102,12 @@ const phase = async (kind) => {
   const target = kind === 'fleet' ? `${fleet.balancer.address}:${fleet.balancer.port}` : `${direct.address}:${direct.sipPort}`
   const cwd = mkdtempSync(join(dir, `sipp-${kind}-`))
   const pids = parts[kind]()
-  const before = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, ticksOf(list)]))
+  const sample = () => Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, ticksOf(list)]))
+  const idleFrom = sample()
+  const idleStarted = Date.now()
+  await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000))
+  const before = sample()
+  const idlePerS = Object.fromEntries(Object.entries(before).map(([name, ticks]) => [name, (ticks - idleFrom[name]) / CLK_TCK / ((Date.now() - idleStarted) / 1000)]))
   const started = Date.now()
   const sipp = runSipp([target, '-sf', SCENARIO, '-s', '1000', '-i', '127.0.0.1', '-m', String(CALLS), '-r', String(RATE), '-d', String(HOLD_MS), '-l', String(RATE * (HOLD_MS / 1000 + 10)), '-timeout', `${Math.ceil(CALLS / RATE + HOLD_MS / 1000 + 60)}s`, '-timeout_error', '-nostdin', '-trace_stat', '-fd', '1', '-trace_err', '-recv_timeout', '10000', '-default_behaviors', 'all,-abortunexp'], cwd)
   const {code} = await sipp.done
@@ -105,7 +115,9 @@ const phase = async (kind) => {
   // The CDRs of the phase are written before its CPU is read: the cluster's share counts.
   for (const gateway of kind === 'fleet' ? fleet.gateways : [direct]) await gatewayCli(gateway, ['cdr', 'flush', '--timeout', '60'])
   await new Promise((resolve) => setTimeout(resolve, 2000))
+  const measuredS = (Date.now() - started) / 1000
   const cpu = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, (ticksOf(list) - before[name]) / CLK_TCK]))
+  const aboveIdle = Object.fromEntries(Object.entries(cpu).map(([name, used]) => [name, Math.max(0, used - idlePerS[name] * measuredS)]))
   const stats = sippStats(cwd, 'uac-hold-routed', sipp.child.pid) ?? {}
   const completed = Number(stats['SuccessfulCall(C)'] ?? 0)
   const failed = Number(stats['FailedCall(C)'] ?? 0)
@@ -114,7 +126,7 @@ const phase = async (kind) => {
   const [header, ...rows] = readFileSync(join(cwd, `uac-hold-routed_${sipp.child.pid}_.csv`), 'utf8').trim().split('\n')
   const column = header.split(';').indexOf('CurrentCall')
   const peak = rows.reduce((max, line) => Math.max(max, Number(line.split(';')[column] ?? 0)), 0)
-  return {kind, code, seconds, completed, failed, errors, peak, cpu, busyBefore: quiet.busy}
+  return {kind, code, seconds, completed, failed, errors, peak, cpu, aboveIdle, idlePerS, busyBefore: quiet.busy}
 }
 
 const results = {fleet: [], direct: []}
@@ -124,7 +136,8 @@ try {
       const result = await phase(kind)
       results[kind].push(result)
       const total = Object.values(result.cpu).reduce((sum, value) => sum + value, 0)
-      log(`  round ${round + 1} ${kind.padEnd(6)}: ${result.completed} completed, ${result.failed} failed in ${result.seconds.toFixed(1)} s, peak ${result.peak} up; CPU ${total.toFixed(1)} s = ${((1000 * total) / Math.max(1, result.completed)).toFixed(2)} ms/call (${Object.entries(result.cpu).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')})${result.errors.length > 0 ? `; errors: ${JSON.stringify(result.errors)}` : ''}`)
+      const above = Object.values(result.aboveIdle).reduce((sum, value) => sum + value, 0)
+      log(`  round ${round + 1} ${kind.padEnd(6)}: ${result.completed} completed, ${result.failed} failed in ${result.seconds.toFixed(1)} s, peak ${result.peak} up, machine ${result.busyBefore.toFixed(0)} % busy before; CPU ${total.toFixed(1)} s, ${above.toFixed(1)} s above idle (${Object.entries(result.cpu).map(([name, value]) => `${name} ${value.toFixed(1)}/${result.aboveIdle[name].toFixed(1)}`).join(', ')})${result.completed === 0 ? `; errors: ${JSON.stringify(result.errors)}` : ''}`)
     }
   }
 } finally {
@@ -139,7 +152,7 @@ try {
 }
 
 /** Milliseconds of CPU per completed call of the parts whose names match `pick`, the median over the rounds. */
-const perCall = (kind, pick) => median(results[kind].map((result) => (1000 * Object.entries(result.cpu).filter(([name]) => pick(name)).reduce((sum, [, value]) => sum + value, 0)) / Math.max(1, result.completed)))
+const perCall = (kind, pick, field = 'aboveIdle') => median(results[kind].map((result) => (1000 * Object.entries(result[field]).filter(([name]) => pick(name)).reduce((sum, [, value]) => sum + value, 0)) / Math.max(1, result.completed)))
 const all = () => true
 const gatewayPart = (name) => name.startsWith('gw-')
 const clusterPart = (name) => name === 'clickhouse' || name === 'zookeeper'
@@ -153,7 +166,7 @@ const fleetStore = perCall('fleet', clusterPart)
 const directStore = perCall('direct', clusterPart)
 const ratio = fleetTotal / directTotal
 log('')
-log('CPU per call (ms, median of the rounds)           fleet     direct')
+log('CPU per call above idle (ms, median of the rounds)  fleet     direct')
 log(`  gateways (all threads)                       ${fleetGateways.toFixed(2).padStart(8)}   ${directGateway.toFixed(2).padStart(8)}`)
 for (const gateway of fleet.gateways) log(`    ${gateway.name.padEnd(41)}  ${perCall('fleet', (name) => name === gateway.name).toFixed(2).padStart(8)}`)
 log(`  balancer (Kamailio, every process)           ${balancer.toFixed(2).padStart(8)}          -`)
@@ -161,6 +174,8 @@ log(`  CDR store (ClickHouse${fleet.clickhouse.length > 1 ? ` x ${fleet.clickhou
 log(`  total                                        ${fleetTotal.toFixed(2).padStart(8)}   ${directTotal.toFixed(2).padStart(8)}`)
 log('')
 log(`calls/s achieved: fleet ${median(results.fleet.map((result) => result.completed / result.seconds)).toFixed(1)}, direct ${median(results.direct.map((result) => result.completed / result.seconds)).toFixed(1)} (offered ${RATE}); peak concurrent: fleet ${median(results.fleet.map((result) => result.peak))}, direct ${median(results.direct.map((result) => result.peak))}`)
-log(`fleet / direct CPU per call: ${ratio.toFixed(3)} (goal <= ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}`)
+const rawRatio = perCall('fleet', all, 'cpu') / perCall('direct', all, 'cpu')
+log(`fleet / direct CPU per call above idle: ${ratio.toFixed(3)} (goal <= ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}; as used (idle included): ${rawRatio.toFixed(3)}`)
+log(`idle CPU (cores): fleet ${median(results.fleet.map((result) => Object.values(result.idlePerS).reduce((sum, value) => sum + value, 0))).toFixed(3)}, direct ${median(results.direct.map((result) => Object.values(result.idlePerS).reduce((sum, value) => sum + value, 0))).toFixed(3)}`)
 log(`  the balancer adds ${((100 * balancer) / directTotal).toFixed(1)} %, the replicated cluster ${((100 * (fleetStore - directStore)) / directTotal).toFixed(1)} %, the gateways ${((100 * (fleetGateways - directGateway)) / directTotal).toFixed(1)} % of the single gateway's CPU per call`)
 log(`per added core: about ${(1000 / fleetTotal).toFixed(0)} calls/s of this call mix through the whole fleet (${(1000 / (fleetGateways + balancer)).toFixed(0)} with the CDR store on other machines), against ${(1000 / directTotal).toFixed(0)} for one gateway and its server`)

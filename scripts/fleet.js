@@ -25,7 +25,7 @@ import {parseArgs} from 'node:util'
 import {clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startClickHouse, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
 import {BIN, gatewayCli, gatewayPid, planGateways, startGateway, writeGateway} from './lib/fleet/gateways.js'
 import {planKamailio, startKamailio, writeKamailio, INVITE_FR_TIMER_MS, PING_INTERVAL_S, DISPATCHER_ALGORITHM} from './lib/fleet/kamailio.js'
-import {canBind, httpOk, isAlive, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
+import {canBind, httpOk, isAlive, runsFrom, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
 import {planPrometheus, startPrometheus, writePrometheus} from './lib/fleet/prometheus.js'
 
 const CLUSTER = 'fleet'
@@ -73,8 +73,12 @@ const tail = (file, lines = 15) => {
   }
 }
 
-/** Whether a part runs: the gateway's own pid file, the pid we started for the others. */
-const running = (component) => isAlive(component.kind === 'gateway' ? gatewayPid(component) : component.pid)
+/** The pid of a part while it runs (the gateway's own pid file, the pid we started for the others), undefined otherwise. */
+const livePid = (component) => {
+  const pid = component.kind === 'gateway' ? gatewayPid(component) : component.pid
+  return runsFrom(pid, component.dir) ? pid : undefined
+}
+const running = (component) => livePid(component) !== undefined
 
 /** The balancer's view of each gateway, from `kamcmd dispatcher.list`: destination URI -> flags (AP = active and probed, IP = inactive). */
 export const dispatcherState = (balancer) => {
@@ -119,13 +123,14 @@ const startComponent = async (state, component) => {
 }
 
 const stopComponent = async (state, component, {kill = false, timeoutS = 10} = {}) => {
+  const pid = livePid(component)
+  if (pid === undefined) return
   if (component.kind === 'gateway') {
-    const pid = gatewayPid(component)
     if (kill) await stopPid(pid, {signal: 'SIGKILL'})
-    else if (isAlive(pid)) await gatewayCli(component, ['stop', '--timeout', String(timeoutS), '--force'])
+    else await gatewayCli(component, ['stop', '--timeout', String(timeoutS), '--force'])
     await stopPid(pid)
   } else {
-    await stopPid(component.pid, {signal: kill ? 'SIGKILL' : 'SIGTERM', timeoutMs: timeoutS * 1000})
+    await stopPid(pid, {signal: kill ? 'SIGKILL' : 'SIGTERM', timeoutMs: timeoutS * 1000})
   }
   saveState(state)
 }
@@ -138,7 +143,8 @@ const stopAll = async (state, timeoutS) => {
 
 const where = (state) =>
   components(state).map((component) => {
-    const base = {name: component.name, kind: component.kind, running: running(component), pid: component.kind === 'gateway' ? gatewayPid(component) ?? null : component.pid ?? null, log: component.log}
+    const pid = livePid(component)
+    const base = {name: component.name, kind: component.kind, running: pid !== undefined, pid: pid ?? null, log: component.log}
     switch (component.kind) {
       case 'zookeeper':
         return {...base, where: `${component.address}:${component.port}`}

@@ -33,8 +33,6 @@ metrics: { listen: "${gateway.address}:${gateway.metricsPort}" }
 tracing: { enabled: false }
 cdr:
   clickhouse: { url: "${clickhouseUrl}", database: ${database}, table: ${table} }
-  batch_size: 200
-  flush_interval_ms: 500
   journal: { checkpoint_interval_ms: 1000 }
 security:
   # The balancer (every call arrives from it) and this host's load tools: never rate-limited or banned.

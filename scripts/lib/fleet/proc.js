@@ -76,6 +76,19 @@ export const waitFor = async (what, probe, timeoutMs = 30_000, everyMs = 200) =>
   }
 }
 
+/**
+ * Whether `pid` is still the program we started: its command line names `marker` (the part's
+ * directory). A pid left in a state file after its process died may belong to another program by now.
+ */
+export const runsFrom = (pid, marker) => {
+  if (!isAlive(pid)) return false
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)
+  } catch {
+    return false
+  }
+}
+
 /** Sends `signal` to the process group `pid` leads (the program and its children), then waits for `pid` to go. */
 export const stopPid = async (pid, {signal = 'SIGTERM', timeoutMs = 10_000} = {}) => {
   if (!isAlive(pid)) return

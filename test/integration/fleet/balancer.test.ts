@@ -145,7 +145,9 @@ describe('a fleet behind Kamailio', () => {
     const placedAfter = [...firstRelay.values()].filter((relay) => relay.at > lastToVictim)
     assert.ok(placedAfter.length >= 60, `calls placed after the balancer took gw-2 out: ${placedAfter.length}`)
     const failedAfter = placedAfter.filter((relay) => !outcome.completed.has(numberOf.get(relay.callId) ?? ''))
-    assert.deepEqual(failedAfter.map((relay) => relay.callId), [], `calls placed after gw-2 was taken out that did not complete (of ${placedAfter.length}):\n${output}`)
+    const story = (callId: string) => ofRun.filter((relay) => relay.callId === callId).map((relay) => `${fleet.nameOf(relay.destination)}@+${(relay.at - killedAt).toFixed(2)}s${relay.failover ? ' (failover)' : ''}`).join(' ')
+    const failures = failedAfter.map((relay) => `${relay.callId}: ${story(relay.callId)}`).join('\n')
+    assert.equal(failedAfter.length, 0, `calls placed after gw-2 was taken out (${(lastToVictim - killedAt).toFixed(2)} s after the kill) that did not complete, of ${placedAfter.length}:\n${failures}\n${output}`)
     assert.ok(outcome.answered.size >= calls * 0.8, `answered ${outcome.answered.size} of ${calls}`)
 
     const status = await fleet.cli('gw-2', ['cdr', 'status'])
