@@ -20,11 +20,13 @@ import {createAdminHandlers} from './admin/handlers.js'
 import {CallRegistry} from './calls/registry.js'
 import {MediaEngine} from './media/engine.js'
 import {observeShardLag} from './media/lag-metrics.js'
+import {IdleCollector} from './memory/idle-collection.js'
 import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
 import {CdrSink} from './telemetry/cdr/sink.js'
 import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
+import {observeUndecodablePayloads} from './media/codec-metrics.js'
 import {observeSrtpDrops} from './media/srtp-metrics.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
@@ -58,6 +60,7 @@ export class Gateway {
   private quicAlpn = ''
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
+  private idleCollector: IdleCollector | undefined
   private draining: Promise<void> | undefined
   /** The drain's grace (new INVITEs still taken while health probes get 503), in ms. */
   private drainGraceMs = 0
@@ -131,9 +134,11 @@ export class Gateway {
   private async startCalls(): Promise<void> {
     const {config, paths} = this.loaded
     const shards = config.rtp.shards === 'auto' ? availableParallelism() : config.rtp.shards
-    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
+    const preloadOpus = [config.rtp.codecs, ...config.trunks.map((trunk) => trunk.codecs ?? [])].some((codecs) => codecs.includes('opus'))
+    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log, preloadOpus})
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     observeSrtpDrops(this.media, this.metrics.families.srtpPacketsDroppedTotal)
+    observeUndecodablePayloads(this.media, this.metrics.families.rtpPayloadsUndecodableTotal)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
     this.observeGuard(this.sip)
@@ -142,6 +147,13 @@ export class Gateway {
     // that cannot be reached is no reason not to start: capture stays off and the log says why.
     if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
+    const {sip, media} = this
+    this.idleCollector = new IdleCollector({
+      held: () => this.calls.activeCount + sip.transactionCount(),
+      requests: () => sip.guard.counts.admitted + sip.guard.counts.refused,
+      collectThreads: () => media.collectGarbage(),
+      log: this.log,
+    })
     await this.startWebRtc()
     await this.startQuic()
   }
@@ -414,6 +426,7 @@ export class Gateway {
     // Before SIP: the SDK sessions' calls still get their BYEs out.
     await this.webrtc?.stop().catch((error: unknown) => this.log.warn({err: error}, 'WebRTC endpoint stop failed'))
     await this.quic?.stop().catch((error: unknown) => this.log.warn({err: error}, 'QUIC listener stop failed'))
+    this.idleCollector?.stop()
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
     // After SIP and media: the last BYEs and RTCP BYEs of a drain are captured too.

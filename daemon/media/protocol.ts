@@ -19,6 +19,8 @@ export interface ShardInit {
   readonly rtcpIntervalMs: number
   /** Whether to forward RTCP reports ('rtcp' events) from the start; later changed with the rtcp-capture command. */
   readonly rtcpCapture?: boolean
+  /** Load libopus before the shard reports ready, so the first Opus call does not stall the shard's streams while its WebAssembly compiles. */
+  readonly preloadOpus?: boolean
 }
 
 /** A mode as the engine asks for it: tap and record carry no callback or handle, only data. */
@@ -45,6 +47,8 @@ export type ShardCommand =
   | {readonly type: 'inject'; readonly streamId: number; readonly payload: Uint8Array}
   /** Starts or stops forwarding every RTCP report sent and received ('rtcp' events, for HEP capture); fire and forget. */
   | {readonly type: 'rtcp-capture'; readonly enabled: boolean}
+  /** A full garbage collection of the shard's heap, once a load is over (daemon/memory/idle-collection.ts); fire and forget. */
+  | {readonly type: 'collect-garbage'}
 
 export type RequestType = Extract<ShardCommand, Request>['type']
 

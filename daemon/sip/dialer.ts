@@ -4,8 +4,10 @@
 import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
-import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED} from '../../src/sip/q850.js'
-import {formatLocalSdp, parseRemoteSdp} from '../../src/sip/sdp.js'
+import {SipDnsError} from '../../src/sip/dns/errors.js'
+import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED, Q850_NO_ROUTE_TO_DESTINATION} from '../../src/sip/q850.js'
+import type {SipTarget} from '../../src/sip/transport/types.js'
+import {formatLocalSdp, parseRemoteSdp, sdpCodecsFor, type AudioCodecName} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import {acceptAnswerCrypto, type SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import {formatUri, parseSipUri} from '../../src/sip/uri.js'
@@ -15,7 +17,7 @@ import type {CallRegistry} from '../calls/registry.js'
 import type {HeaderCarrier} from '../calls/stage-events.js'
 import type {MediaEngine} from '../media/engine.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
-import {remoteOf, SipLeg} from './sip-leg.js'
+import {firstOf, remoteOf, SipLeg, telephoneEventFor} from './sip-leg.js'
 
 export interface DialerServices {
   readonly ua: UserAgent
@@ -48,11 +50,11 @@ export class SipDialer implements Dialer {
    * A dialer bound to one config's trunks: a call keeps the trunks of the config it started with,
    * so a reload that changes or removes a trunk does not change the calls in progress.
    */
-  withConfig(config: Pick<Config, 'trunks'>): Dialer {
+  withConfig(config: Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'], 'codecs'>}): Dialer {
     return {dial: (request) => this.dialWith(config, request)}
   }
 
-  private async dialWith(config: Pick<Config, 'trunks'>, request: DialRequest): Promise<DialResult> {
+  private async dialWith(config: Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'], 'codecs'>}, request: DialRequest): Promise<DialResult> {
     const {ua, media, rtpAddress} = this.services
     // The call's own logger carries call_sid and trace_id already.
     const log = request.log ? request.log.child({leg: 'b'}) : this.services.log.child({call_sid: request.callSid, leg: 'b'})
@@ -64,7 +66,9 @@ export class SipDialer implements Dialer {
     const rtpStart = Date.now()
     const stream = await media.createStream({callSid: request.callSid, ...(aStream ? {shardHint: aStream.shard} : {})})
     const encryption = trunk?.media_encryption ?? 'none'
-    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort, encryption})
+    const aCodec = request.aLeg.media instanceof StreamMediaEndpoint ? request.aLeg.media.codec : undefined
+    const codecs = sdpCodecsFor(offerOrder(trunk?.codecs ?? config.rtp?.codecs ?? this.services.config.rtp.codecs, aCodec))
+    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort, encryption, codecs})
     const host = parseSipUri(requestUri).host
     const callId = generateCallId()
     const unlink = this.services.linkLeg?.(callId, request.callSid) ?? noop
@@ -72,8 +76,8 @@ export class SipDialer implements Dialer {
     const headers: HeaderCarrier = {}
     calls?.stage({kind: 'leg.dialing', call_sid: request.callSid, leg_call_id: callId, request_uri: requestUri, trunk_id: trunk?.id, at_ms: Date.now(), headers})
     const extraHeaders = Object.entries(headers)
-    const dialed = (status: number, outcome: string): void =>
-      calls?.stage({kind: 'leg.dialed', call_sid: request.callSid, leg_call_id: callId, status, outcome, at_ms: Date.now()})
+    const dialed = (status: number, outcome: string, error?: string): void =>
+      calls?.stage({kind: 'leg.dialed', call_sid: request.callSid, leg_call_id: callId, status, outcome, at_ms: Date.now(), ...(error === undefined ? {} : {error})})
     // The B-leg's RTP setup: stream created … remote address (from the answer) set, or the answer found unusable.
     const rtpSetup = (codec: string | undefined, error?: string): void =>
       calls?.stage({
@@ -96,24 +100,35 @@ export class SipDialer implements Dialer {
     })
     // The B-leg's media endpoint: relayed early when the callee sends early media, kept for the answered leg.
     const endpoint = new StreamMediaEndpoint(stream, log)
+    // earlyMedia: the caller was handed the B-leg's early media (once); earlyRemote: the stream plays the current target's.
     let earlyMedia = false
+    let earlyRemote = false
     invite.on('provisional', (info) => {
-      if (earlyMedia || info.sdp === undefined || request.onEarlyMedia === undefined) return
-      earlyMedia = true
+      if (earlyRemote || info.sdp === undefined || request.onEarlyMedia === undefined) return
+      earlyRemote = true
       const onEarlyMedia = request.onEarlyMedia
       void (async () => {
         try {
           const remote = parseRemoteSdp(info.sdp as Buffer)
-          const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
-          if (!codec) throw new Error('the early media SDP has no G.711 codec')
-          endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
-          await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+          const codec = firstOf(remote, codecs)
+          if (!codec) throw new Error('the early media SDP has none of the codecs offered')
+          const early = remoteOf(remote, codec, telephoneEventFor(remote, codec))
+          endpoint.codec = early.codec
+          await stream.setRemote(early)
           log.info({status: info.status, codec: codec.name}, 'B-leg early media')
-          if (invite.state === 'calling' || invite.state === 'proceeding') onEarlyMedia(endpoint)
+          if (!earlyMedia && (invite.state === 'calling' || invite.state === 'proceeding')) {
+            earlyMedia = true
+            onEarlyMedia(endpoint)
+          }
         } catch (error) {
           log.warn({err: error}, 'B-leg early media unusable; ignored')
         }
       })()
+    })
+    invite.on('failover', (event) => {
+      // The next target's early media (if any) replaces the last one's on the same relayed stream.
+      earlyRemote = false
+      log.warn({from: targetText(event.from), next: targetText(event.next), reason: event.reason, error: event.error?.message, request_uri: requestUri}, 'B-leg target failed; trying the next one (RFC 3263)')
     })
     let ringTimeout = false
     const timer = setTimeout(() => {
@@ -128,23 +143,30 @@ export class SipDialer implements Dialer {
       unlink()
       await stream.close().catch(() => undefined)
       const {failure} = result
+      const dnsError = failure.error instanceof SipDnsError ? failure.error : undefined
       const {status, q850Cause} = classifyCall({
         answered: false,
         finalStatus: failure.source === 'response' ? failure.status : undefined,
         reason: failure.response?.headers.getAll('reason'),
         canceled: failure.canceled && !ringTimeout,
         ringTimeout,
+        // A name without records can never be reached: no route (3); DNS servers that fail are a temporary failure (41, from the 503).
+        ...(dnsError?.permanent === true ? {cause: Q850_NO_ROUTE_TO_DESTINATION} : {}),
       })
-      if (failure.source === 'transport-error') {
+      const targets = invite.targetsTried
+      if (dnsError !== undefined) {
+        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, dns_failure: dnsError.kind, host: dnsError.host, error: dnsError.message}, 'B-leg not sent: DNS resolution failed')
+      } else if (failure.source === 'transport-error') {
         // The INVITE never reached the callee: say why (a refused TLS certificate names itself here).
-        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, error: failure.error?.message}, 'B-leg could not be sent')
+        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, targets_tried: targets, error: failure.error?.message}, 'B-leg could not be sent')
       } else {
-        log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+        log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause, targets_tried: targets}, 'B-leg not answered')
       }
       const outcome: DialOutcome = status === 'completed' ? 'failed' : status
+      const why = dnsError !== undefined ? dnsError.message : failure.source === 'transport-error' ? `B-leg could not be sent: ${failure.error?.message ?? failure.status}` : undefined
       // The stream was opened for nothing: its setup ends unanswered, without a remote (and before the leg's final, under the same parent).
-      rtpSetup(undefined, outcome === 'failed' ? `B-leg failed with ${failure.status}` : undefined)
-      dialed(failure.status, outcome)
+      rtpSetup(undefined, outcome === 'failed' ? (why ?? `B-leg failed with ${failure.status}`) : undefined)
+      dialed(failure.status, outcome, why)
       return {outcome, cause: q850Cause}
     }
     const call = result.call
@@ -153,12 +175,13 @@ export class SipDialer implements Dialer {
     let srtp: SrtpKeys | undefined
     try {
       const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))
-      const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
-      if (!codec) throw new Error('the answer has no G.711 codec')
+      const codec = firstOf(remote, codecs)
+      if (!codec) throw new Error('the answer has none of the codecs offered')
       codecName = codec.name
       srtp = acceptAnswerCrypto(offer.crypto ?? [], remote, encryption)
-      endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
-      await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt, srtp))
+      const answered = remoteOf(remote, codec, telephoneEventFor(remote, codec), srtp)
+      endpoint.codec = answered.codec
+      await stream.setRemote(answered)
       if (srtp !== undefined) log.info({suite: srtp.suite}, 'B-leg media is SRTP')
     } catch (error) {
       rtpSetup(codecName, error instanceof Error ? error.message : String(error))
@@ -179,3 +202,13 @@ export class SipDialer implements Dialer {
 }
 
 const noop = (): void => {}
+
+const targetText = (target: SipTarget): string => `${target.transport}:${target.address.includes(':') ? `[${target.address}]` : target.address}:${target.port}`
+
+/**
+ * A B-leg's offer: the trunk's codecs in its order, except that the A-leg's
+ * codec goes first when the trunk has it, so a callee that takes it leaves
+ * nothing to transcode.
+ */
+export const offerOrder = (codecs: readonly AudioCodecName[], aLegCodec: AudioCodecName | undefined): AudioCodecName[] =>
+  aLegCodec !== undefined && codecs.includes(aLegCodec) ? [aLegCodec, ...codecs.filter((codec) => codec !== aLegCodec)] : [...codecs]

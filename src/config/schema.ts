@@ -107,11 +107,20 @@ const cidr = z.string().check(z.refine(isCidr, 'must be an IP address or CIDR su
 
 const credentials = z.strictObject({username: nonEmpty, password: z.string()})
 
+/** Audio codecs of SIP legs in order of preference (docs/codecs.md), each at most once. */
+const audioCodecs = z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus'])).check(
+  z.minLength(1),
+  z.refine((names) => new Set(names).size === names.length, 'lists a codec twice'),
+)
+export const DEFAULT_RTP_CODECS = ['PCMU', 'PCMA'] as const
+
 const trunk = z.strictObject({
   id: identifier,
   tenant: identifier,
   /** SRTP with SDES keys (RFC 4568) on the trunk's calls, both directions (src/sip/sdp-srtp.ts). */
   media_encryption: withDefault(z.enum(['none', 'optional', 'required']), 'none'),
+  /** The trunk's codecs, in order of preference; absent: rtp.codecs. */
+  codecs: z.optional(audioCodecs),
   inbound: z.optional(
     z.strictObject({
       cidrs: withDefault(z.array(cidr), []),
@@ -190,6 +199,8 @@ const rtp = z.prefault(
     port_min: withDefault(integer(1024, 65_535), 20_000),
     port_max: withDefault(integer(1024, 65_535), 30_000),
     shards: withDefault(z.union([z.literal('auto'), integer(1, 64)]), 'auto'),
+    /** The codecs of SIP legs through no trunk, or a trunk without codecs of its own. */
+    codecs: withDefault(audioCodecs, [...DEFAULT_RTP_CODECS]),
   }).check(z.refine((value) => value.port_min < value.port_max, {message: 'port_min must be below port_max', path: ['port_min']})),
   {},
 )
@@ -205,6 +216,26 @@ const sessionTimers = z.prefault(
   {},
 )
 
+/** A DNS server: an IP address, or `ip:port` / `[v6]:port`. */
+const dnsServer = z.string().check(
+  z.refine((value) => isIP(value) !== 0 || (parseHostPort(value) !== undefined && isIP(parseHostPort(value)?.host ?? '') !== 0 && parseHostPort(value)?.port !== 0), 'must be an IP address, IP:PORT or [IPv6]:PORT'),
+)
+
+/** RFC 3263 resolution of trunk hosts and failover across their targets (docs/sip-dns.md). */
+const sipDns = section({
+  servers: withDefault(z.array(dnsServer).check(z.maxLength(8)), []),
+  timeout_ms: withDefault(integer(50, 30_000), 2000),
+  tries: withDefault(integer(1, 5), 2),
+  naptr: withDefault(z.boolean(), true),
+  cache_entries: withDefault(integer(16, 1_000_000), 10_000),
+  max_ttl_s: withDefault(integer(0, 604_800), 3600),
+  srv_ttl_s: withDefault(integer(0, 86_400), 60),
+  negative_ttl_s: withDefault(integer(0, 3600), 30),
+  stale_s: withDefault(integer(0, 86_400), 300),
+  max_targets: withDefault(integer(1, 32), 8),
+  target_timeout_ms: withDefault(integer(0, 64_000), 5000),
+})
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -218,6 +249,8 @@ const baseSchema = z.strictObject({
     session_timers: sessionTimers,
     /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
     reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
+    /** How trunk hosts are resolved (NAPTR, SRV, A/AAAA) and when an INVITE moves on to the next target. */
+    dns: sipDns,
     /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
     drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
   }),

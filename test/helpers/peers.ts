@@ -83,6 +83,20 @@ ${Array.from({length: plays}, () => `<nop><action><exec play_pcap_audio="${PCAP}
 <pause milliseconds="7100"/>`).join('\n')}
 ${bye(2)}`)
 
+/** An offer like the default one with other audio payloads: `formats` on the m= line, `attributes` after it (a=rtpmap, a=fmtp). */
+export const sdpOffering = (formats: string, attributes: readonly string[]): string =>
+  `${sdp.slice(0, sdp.indexOf('m=audio'))}m=audio [media_port] RTP/AVP ${formats}\n${attributes.map((line) => `${line}\n`).join('')}`
+
+/** Calls with `offer`, plays `pcap` (its RTP as it is: payload types, sizes) from the media port, waits `playMs`, hangs up. */
+export const uacOfferingAndPlaying = (offer: string, pcap: string, playMs: number) =>
+  scenario('uac offering and playing', `${invite().replace(sdp, offer)}
+${provisional}
+<recv response="200" rtd="true"/>
+${ack(1)}
+<nop><action><exec play_pcap_audio="${pcap}"/></action></nop>
+<pause milliseconds="${playMs}"/>
+${bye(2)}`)
+
 /** Calls, holds `holdMs` without sending media, hangs up: many short calls for CDR tests. */
 export const uacShortCall = (holdMs = 300) =>
   scenario('uac short call', `${invite()}
@@ -208,6 +222,24 @@ ${answerBye}`)
 export const uasBusy = () => scenario('uas busy', `${uasReceiveInvite}
 ${uasSend(486, 'Busy Here')}
 <recv request="ACK"/>`)
+
+/** A callee that is out of service: 503 Service Unavailable (RFC 3263 §4.3: the caller tries its next target). */
+export const uasUnavailable = () => scenario('uas unavailable', `${uasReceiveInvite}
+${uasSend(503, 'Service Unavailable')}
+<recv request="ACK"/>`)
+
+/** A callee that sends early media (183 with SDP), then refuses with 503. */
+export const uasEarlyMediaThenUnavailable = () => scenario('uas early media then 503', `${uasReceiveInvite}
+${uasSend(183, 'Session Progress', true)}
+${uasSend(503, 'Service Unavailable')}
+<recv request="ACK"/>`)
+
+/** A callee that sends early media (183 with SDP), answers, and waits for BYE. */
+export const uasEarlyMediaThenAnswering = () => scenario('uas early media then answering', `${uasReceiveInvite}
+${uasSend(183, 'Session Progress', true)}
+${uasSend(200, 'OK', true)}
+<recv request="ACK"/>
+${answerBye}`)
 
 /** A callee that rings until it is cancelled; the 487 answers the INVITE, so it carries the INVITE's CSeq. */
 export const uasRingingUntilCancel = () => scenario('uas ringing', `<recv request="INVITE" crlf="true">
