@@ -37,8 +37,8 @@ export interface UserAgentCore {
   /** Session timers (RFC 4028); undefined when the UA does not use them. */
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
-  /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only). */
-  contactFor(transport: SipTransportProtocol, sips?: boolean): string
+  /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only); `user` replaces the default user part. */
+  contactFor(transport: SipTransportProtocol, sips?: boolean, user?: string): string
   register(user: DialogUser): void
   lookup(key: string): DialogUser | undefined
   unregister(user: DialogUser): void
