@@ -83,6 +83,16 @@ ${Array.from({length: plays}, () => `<nop><action><exec play_pcap_audio="${PCAP}
 <pause milliseconds="7100"/>`).join('\n')}
 ${bye(2)}`)
 
+/**
+ * A caller scenario (uacWithAudio unless given) through a record-routing
+ * proxy: the route set of the 200 is kept (rrs) and the ACK and BYE go to its
+ * Contact along that route, as RFC 3261 §12.2.1.1 says.
+ */
+export const uacThroughProxy = (base: string = uacWithAudio()): string =>
+  base
+    .replace('<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>')
+    .replace(/(ACK|BYE) sip:\[service\]@\[remote_ip\]:\[remote_port\] SIP\/2\.0/g, '$1 [next_url] SIP/2.0\n[routes]')
+
 /** Calls, holds `holdMs` without sending media, hangs up: many short calls for CDR tests. */
 export const uacShortCall = (holdMs = 300) =>
   scenario('uac short call', `${invite()}
