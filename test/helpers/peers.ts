@@ -214,10 +214,26 @@ ${uasSend(200, 'OK', true)}
 <recv request="ACK"/>
 ${answerBye}`)
 
-/** A callee that is busy. */
-export const uasBusy = () => scenario('uas busy', `${uasReceiveInvite}
-${uasSend(486, 'Busy Here')}
+/** A callee that refuses the call with a final status (its ACK is the end). */
+export const uasRejecting = (status: number, reason: string) => scenario(`uas rejecting with ${status}`, `${uasReceiveInvite}
+${uasSend(status, reason)}
 <recv request="ACK"/>`)
+
+/** A callee that is busy. */
+export const uasBusy = () => uasRejecting(486, 'Busy Here')
+
+/** A SIP peer answering each OPTIONS (a keepalive probe) with `status`; run it with `calls` as high as the probes it should answer. */
+export const uasAnsweringOptions = (status = 200, reason = 'OK') => scenario(`uas answering OPTIONS with ${status}`, `<recv request="OPTIONS"/>
+<send><![CDATA[
+SIP/2.0 ${status} ${reason}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`)
 
 /** A callee that rings until it is cancelled; the 487 answers the INVITE, so it carries the INVITE's CSeq. */
 export const uasRingingUntilCancel = () => scenario('uas ringing', `<recv request="INVITE" crlf="true">
