@@ -222,6 +222,23 @@ ${uasSend(status, reason)}
 /** A callee that is busy. */
 export const uasBusy = () => uasRejecting(486, 'Busy Here')
 
+/**
+ * A registrar that answers every REGISTER with one final response: `statusLine` (`401 Unauthorized`) and extra
+ * header lines. A registration keeps its Call-ID, so one SIPp call takes them all, looping until stopped.
+ */
+export const uasAnsweringRegister = (statusLine: string, headers: readonly string[] = []) => scenario(`uas answering REGISTER with ${statusLine}`, `<label id="1"/>
+<recv request="REGISTER"/>
+<send next="1"><![CDATA[
+SIP/2.0 ${statusLine}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+${headers.map((line) => `${line}\n`).join('')}Content-Length: 0
+
+]]></send>`)
+
 /** A SIP peer answering each OPTIONS (a keepalive probe) with `status`; run it with `calls` as high as the probes it should answer. */
 export const uasAnsweringOptions = (status = 200, reason = 'OK') => scenario(`uas answering OPTIONS with ${status}`, `<recv request="OPTIONS"/>
 <send><![CDATA[

@@ -13,7 +13,7 @@ import type {TrunkStatus} from '../../../../src/admin/protocol.js'
 import {freePort} from '../../../helpers/cli.js'
 import {TestGateway as Gateway, waitFor} from '../../../helpers/gateway.js'
 import {Kamailio} from '../../../helpers/kamailio.js'
-import {runSipp, uacShortCall, uacThroughProxy} from '../../../helpers/peers.js'
+import {runSipp, uacShortCall, uacThroughProxy, uasAnsweringRegister} from '../../../helpers/peers.js'
 import {makeTestCertificates, type TestCertificates} from '../../../helpers/tls-certs.js'
 
 const REALM = 'carrier.test'
@@ -193,6 +193,51 @@ describe('registration failures', () => {
       await registrar?.stop()
     }
   })
+})
+
+describe('registrars that answer badly (SIPp)', () => {
+  /** Registers with a SIPp registrar answering `statusLine` and `headers`; checks the failure, then (with `retried`) that another attempt comes. */
+  const bad = async (headers: readonly string[], statusLine: string, check: (trunk: TrunkStatus) => void, retried = true): Promise<void> => {
+    const port = await freePort()
+    const registrar = await runSipp({scenarioXml: uasAnsweringRegister(statusLine, headers), port, calls: 1000, timeoutS: 120})
+    const gateway = new Gateway()
+    try {
+      await gateway.start(registeringTrunk(`sip:127.0.0.1:${port}`, `        username: acme-gw
+        password: ${PASSWORD}
+        retry_min_s: 1
+        retry_max_s: 60
+`))
+      check(await waitForRegistration(gateway, 'failed'))
+      if (!retried) return
+      // Still serving: the status answers, and a second attempt comes after the backoff.
+      const again = await waitForRegistration(gateway, 'failed', (trunk) => trunk.registration.failures >= 2)
+      assert.equal(again.registration.state, 'failed')
+    } finally {
+      registrar.stop()
+      await gateway.stop()
+    }
+  }
+
+  it('a 401 whose challenge has no nonce: failed, said plainly, retried later', () =>
+    bad(['WWW-Authenticate: Digest realm="carrier.test", algorithm=MD5'], '401 Unauthorized', (trunk) => {
+      assert.match(trunk.registration.lastError?.message ?? '', /401 Unauthorized without a usable Digest challenge/)
+    }))
+
+  it('a 401 with only a challenge scheme we do not know, and a garbled one', () =>
+    bad(['WWW-Authenticate: Basic realm="carrier.test"', 'WWW-Authenticate: Digest ,,,=="'], '401 Unauthorized', (trunk) => {
+      assert.match(trunk.registration.lastError?.message ?? '', /without a usable Digest challenge/)
+    }))
+
+  it('a 503 with Retry-After: the next attempt waits at least that long', () =>
+    bad(['Retry-After: 30'], '503 Service Unavailable', (trunk) => {
+      assert.equal(trunk.registration.lastError?.status, 503)
+      assert.ok((trunk.registration.nextAttemptInS ?? 0) >= 20, `retry in ${trunk.registration.nextAttemptInS} s, Retry-After 30`)
+    }, false))
+
+  it('a 423 without Min-Expires fails instead of looping', () =>
+    bad([], '423 Interval Too Brief', (trunk) => {
+      assert.match(trunk.registration.lastError?.message ?? '', /423 Interval Too Brief: Min-Expires missing/)
+    }))
 })
 
 describe('registering over TLS', () => {
