@@ -429,6 +429,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     if (tlsListener === -1 && isTlsUri(uri)) problem(path, 'a call over TLS (sips: or transport=tls) needs a TLS listener in sip.listen for its Via and Contact')
   }
   const trunkIds = new Set<string>()
+  const contactUsers = new Map<string, string>()
   config.trunks.forEach((entry, index) => {
     if (trunkIds.has(entry.id)) problem(['trunks', index, 'id'], `trunk id "${entry.id}" is used twice`)
     trunkIds.add(entry.id)
@@ -444,6 +445,13 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
       if ((register.password ?? outbound.auth?.password) === undefined) problem(['trunks', index, 'outbound', 'register', 'password'], 'registering needs a password: set register.password (or outbound.auth)')
       if (register.registrar !== undefined) needsTlsListener(['trunks', index, 'outbound', 'register', 'registrar'], register.registrar)
       if (register.retry_min_s > register.retry_max_s) problem(['trunks', index, 'outbound', 'register', 'retry_min_s'], 'retry_min_s must not be above retry_max_s')
+      const contactUser = register.contact_user ?? register.username ?? outbound.auth?.username
+      if (register.contact_user === undefined && contactUser !== undefined && !CONTACT_USER_PATTERN.test(contactUser)) {
+        problem(['trunks', index, 'outbound', 'register'], `the username "${contactUser}" cannot be the contact user (1-64 characters of A-Z, a-z, 0-9 and -_.!~*+): set register.contact_user`)
+      }
+      // Calls for a contact user route to one trunk.
+      if (contactUser !== undefined && contactUsers.has(contactUser)) problem(['trunks', index, 'outbound', 'register'], `contact user "${contactUser}" is already bound by trunk "${contactUsers.get(contactUser) ?? ''}": set register.contact_user`)
+      if (contactUser !== undefined) contactUsers.set(contactUser, entry.id)
     }
   })
   config.trunks.forEach((entry, index) => {
