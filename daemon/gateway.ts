@@ -20,6 +20,7 @@ import {createAdminHandlers} from './admin/handlers.js'
 import {CallRegistry} from './calls/registry.js'
 import {MediaEngine} from './media/engine.js'
 import {observeShardLag} from './media/lag-metrics.js'
+import {IdleCollector} from './memory/idle-collection.js'
 import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
 import {CdrSink} from './telemetry/cdr/sink.js'
 import {HepSink} from './telemetry/hep/sink.js'
@@ -58,6 +59,7 @@ export class Gateway {
   private quicAlpn = ''
   private media: MediaEngine | undefined
   private sip: SignallingEngine | undefined
+  private idleCollector: IdleCollector | undefined
   private draining: Promise<void> | undefined
   /** The drain's grace (new INVITEs still taken while health probes get 503), in ms. */
   private drainGraceMs = 0
@@ -143,6 +145,13 @@ export class Gateway {
     // that cannot be reached is no reason not to start: capture stays off and the log says why.
     if (config.heplify.enabled) await this.hep.enable({}, 'config').catch((error: unknown) => this.log.error({err: error}, 'HEP capture (heplify.enabled) could not be switched on'))
     await this.sip.start()
+    const {sip, media} = this
+    this.idleCollector = new IdleCollector({
+      held: () => this.calls.activeCount + sip.transactionCount(),
+      requests: () => sip.guard.counts.admitted + sip.guard.counts.refused,
+      collectThreads: () => media.collectGarbage(),
+      log: this.log,
+    })
     await this.startWebRtc()
     await this.startQuic()
   }
@@ -427,6 +436,7 @@ export class Gateway {
     // Before SIP: the SDK sessions' calls still get their BYEs out.
     await this.webrtc?.stop().catch((error: unknown) => this.log.warn({err: error}, 'WebRTC endpoint stop failed'))
     await this.quic?.stop().catch((error: unknown) => this.log.warn({err: error}, 'QUIC listener stop failed'))
+    this.idleCollector?.stop()
     await this.sip?.stop().catch((error: unknown) => this.log.warn({err: error}, 'SIP engine stop failed'))
     await this.media?.stop().catch((error: unknown) => this.log.warn({err: error}, 'media engine stop failed'))
     // After SIP and media: the last BYEs and RTCP BYEs of a drain are captured too.

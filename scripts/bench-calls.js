@@ -17,6 +17,10 @@
 //      (SIPp rtd timers, -trace_rtt).
 //  (c) CPU per concurrent call: daemon CPU seconds per call-second at the
 //      levels of (a).
+//  (m) memory after a setup burst: the daemon's RSS before, then BURST_RATE
+//      calls/s for BURST_S seconds (INVITE, 200, ACK, BYE at once), then its
+//      RSS every 5 s for RSS_WATCH_S; goal: back within 20 % of the RSS
+//      before the burst within 60 s of its end.
 // Then where it saturates, with the evidence.
 //
 //   npm run bench:calls                       # HOLD_S=60, the full ramp
@@ -25,7 +29,7 @@
 //
 // Environment: HOLD_S (60), LEVELS (100,250,500,750,1000,1250,1500,2000),
 // RAMP_CPS (100), RATES (100,200,300,400,500,600,800,1000), SETUP_S (10),
-// PARTS (a,b), SHARDS (auto), QUIET_WAIT_S (120: before each measurement,
+// PARTS (a,b,m), BURST_RATE (800), BURST_S (10), RSS_WATCH_S (120), SHARDS (auto), QUIET_WAIT_S (120: before each measurement,
 // wait up to this long for other processes to quieten), NOISY_RETRIES (1: a
 // level that failed while other processes took > 25 % is run once more), RTP_MIN/RTP_MAX (10000/17999, the daemon's
 // RTP range), SIPP_MEDIA_PORT (20000, SIPp's first RTP port), KEEP=1 keeps
@@ -37,7 +41,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
-import {CLK_TCK, CORES, machineTicks, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
+import {CLK_TCK, CORES, machineTicks, percentile, readTicks, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 import {elapsedSeconds, freeUdpPort, rawAudioFromPcap, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -51,7 +55,10 @@ const LEVELS = listEnv('LEVELS', '100,250,500,750,1000,1250,1500,2000')
 const RAMP_CPS = numberEnv('RAMP_CPS', 100)
 const RATES = listEnv('RATES', '100,200,300,400,500,600,800,1000')
 const SETUP_S = numberEnv('SETUP_S', 10)
-const PARTS = new Set((process.env.PARTS ?? 'a,b').split(','))
+const PARTS = new Set((process.env.PARTS ?? 'a,b,m').split(','))
+const BURST_RATE = numberEnv('BURST_RATE', 800)
+const BURST_S = numberEnv('BURST_S', 10)
+const RSS_WATCH_S = numberEnv('RSS_WATCH_S', 120)
 const SHARDS = process.env.SHARDS ?? 'auto'
 const RTP_MIN = numberEnv('RTP_MIN', 10_000)
 const RTP_MAX = numberEnv('RTP_MAX', 17_999)
@@ -507,6 +514,44 @@ if (PARTS.has('b') && !stopping) {
     if (entry.errors.length) log(`       SIPp errors: ${entry.errors.map(([text, count]) => `${count}× ${text}`).join(' | ')}`)
     if (failed > 0 || retrans > 0 || result.code !== 0) break
   }
+}
+
+// ---- (m) memory after a setup burst ----
+
+if (PARTS.has('m') && !stopping) {
+  log('')
+  log(`(m) memory after a setup burst: ${BURST_RATE} calls/s for ${BURST_S} s (INVITE -> 200 -> ACK -> BYE at once), then the daemon's RSS every 5 s; goal: within 20 % of the RSS before the burst within 60 s`)
+  await waitForIdle(30_000)
+  await sleep(10_000)
+  const idleMb = rssBytes(daemonPid) / 1e6
+  const sippPort = await freeUdpPort()
+  const total = BURST_RATE * BURST_S
+  const sipp = runSipp([
+    `127.0.0.1:${sipPort}`, '-sf', 'uac-setup-bye.xml', '-s', 'setup', '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', String(sippPort),
+    '-mp', String(SIPP_MEDIA_PORT), '-m', String(total), '-r', String(BURST_RATE), '-rp', '1000', '-l', String(BURST_RATE * 4),
+    '-nostdin', '-trace_stat', '-fd', '1', '-timeout', `${BURST_S * 4 + 40}s`, '-timeout_error',
+  ], home)
+  running.add(sipp.child)
+  let peakMb = idleMb
+  const peakWatch = setInterval(() => (peakMb = Math.max(peakMb, rssBytes(daemonPid) / 1e6)), 250)
+  await sipp.done
+  running.delete(sipp.child)
+  const stats = sippStats(home, 'uac-setup-bye', sipp.child.pid) ?? {}
+  await waitForIdle(30_000)
+  clearInterval(peakWatch)
+  const endedAt = performance.now()
+  const series = []
+  let backAtS
+  while (!stopping && performance.now() - endedAt < RSS_WATCH_S * 1000) {
+    const atS = (performance.now() - endedAt) / 1000
+    const mb = rssBytes(daemonPid) / 1e6
+    series.push(`+${atS.toFixed(0)}s ${mb.toFixed(0)}`)
+    if (backAtS === undefined && mb <= idleMb * 1.2) backAtS = atS
+    await sleep(5000)
+  }
+  log(`  calls: ${stats['SuccessfulCall(C)'] ?? '?'} succeeded, ${stats['FailedCall(C)'] ?? '?'} failed`)
+  log(`  RSS: ${idleMb.toFixed(0)} MB before, peak ${peakMb.toFixed(0)} MB; after the burst (MB): ${series.join(', ')}`)
+  log(`  back within 20 % of before: ${backAtS === undefined ? `not within ${RSS_WATCH_S} s` : `after ${backAtS.toFixed(0)} s`} — ${backAtS !== undefined && backAtS <= 60 ? 'pass' : 'FAIL'}`)
 }
 
 // ---- (c) and the analysis ----

@@ -198,6 +198,11 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
     for (const slot of this.slots) slot.client?.setRtcpCapture(enabled)
   }
 
+  /** Asks every shard for a full garbage collection (daemon/memory/idle-collection.ts). */
+  collectGarbage(): void {
+    for (const slot of this.slots) slot.client?.collectGarbage()
+  }
+
   get capturingRtcp(): boolean {
     return this.rtcpCapture
   }

@@ -45,6 +45,8 @@ export type ShardCommand =
   | {readonly type: 'inject'; readonly streamId: number; readonly payload: Uint8Array}
   /** Starts or stops forwarding every RTCP report sent and received ('rtcp' events, for HEP capture); fire and forget. */
   | {readonly type: 'rtcp-capture'; readonly enabled: boolean}
+  /** A full garbage collection of the shard's heap, once a load is over (daemon/memory/idle-collection.ts); fire and forget. */
+  | {readonly type: 'collect-garbage'}
 
 export type RequestType = Extract<ShardCommand, Request>['type']
 

@@ -132,6 +132,12 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
     this.worker.postMessage({type: 'rtcp-capture', enabled} satisfies ShardCommand)
   }
 
+  /** Asks the shard for a full garbage collection (once a load is over). */
+  collectGarbage(): void {
+    if (this.state !== 'ready') return
+    this.worker.postMessage({type: 'collect-garbage'} satisfies ShardCommand)
+  }
+
   /** Closes every stream (their final quality is the answer) and ends the thread. */
   async stop(timeoutMs: number): Promise<ReplyResults['shutdown']> {
     if (this.state === 'gone') return {finals: []}

@@ -104,6 +104,11 @@ export class ShardHost {
       this.streams.get(command.streamId)?.stream.inject(command.payload)
       return
     }
+    if (command.type === 'collect-garbage') {
+      const gc = (globalThis as {gc?: unknown}).gc
+      if (typeof gc === 'function') (gc as () => void)()
+      return
+    }
     if (command.type === 'rtcp-capture') {
       this.rtcpCapture = command.enabled
       if (!command.enabled) {
@@ -134,7 +139,7 @@ export class ShardHost {
     return finals
   }
 
-  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'rtcp-capture'}>): Promise<ReplyResults[RequestType]> {
+  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'rtcp-capture' | 'collect-garbage'}>): Promise<ReplyResults[RequestType]> {
     if (this.shuttingDown && command.type !== 'shutdown') throw new ShardRequestError('failed', 'the media shard is shutting down')
     switch (command.type) {
       case 'create':

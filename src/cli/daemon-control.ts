@@ -22,6 +22,8 @@ export interface StartResult {
 }
 
 const daemonArgs = (loaded: LoadedConfig, foreground: boolean): string[] => [
+  // The daemon collects every thread's heap once a load is over (daemon/memory/idle-collection.ts).
+  '--expose-gc',
   daemonEntry(),
   ...(loaded.file === undefined ? [] : ['--config', loaded.file]),
   ...(foreground ? ['--foreground'] : []),
