@@ -32,7 +32,7 @@ export interface ProbeResult {
 export const probeFailed = (status: number): boolean => status === 408 || (status >= 500 && status < 600)
 
 /** Sends one OPTIONS to `uri` (a SIP URI; its user part is dropped) and waits at most `timeoutMs` for the final answer. */
-export const probeOptions = async (core: UserAgentCore, uri: string, options: {timeoutMs: number; fromHost?: string}): Promise<ProbeResult> => {
+export const probeOptions = async (core: UserAgentCore, uri: string, options: {timeoutMs: number}): Promise<ProbeResult> => {
   const parsed = parseSipUri(uri)
   parsed.user = undefined
   parsed.password = undefined
@@ -46,7 +46,7 @@ export const probeOptions = async (core: UserAgentCore, uri: string, options: {t
   }
   const requestUri = `${parsed.scheme}:${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}${parsed.port === undefined ? '' : `:${parsed.port}`}${transport === 'udp' || parsed.scheme === 'sips' ? '' : `;transport=${transport}`}`
   const local = core.transport.listenerFor(transport)
-  const fromHost = options.fromHost ?? (local === undefined ? 'invalid' : local.advertise.includes(':') ? `[${local.advertise}]` : local.advertise)
+  const fromHost = local === undefined ? 'invalid' : local.advertise.includes(':') ? `[${local.advertise}]` : local.advertise
   const headers = new SipHeaders([
     ['Max-Forwards', '70'],
     ['From', `<sip:keepalive@${fromHost}>;tag=${generateTag()}`],

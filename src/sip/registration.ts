@@ -245,7 +245,6 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   }
 
   private async attempt(): Promise<void> {
-    if (this.state !== 'registered') this.setState(this.state === 'failed' ? 'failed' : 'registering')
     const asked = this.expiresS
     const outcome = await this.send(asked)
     if (this.stopped) return
@@ -271,8 +270,6 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private failed(failure: {message: string; status: number | null}, retryAfterS: number | undefined): void {
     this.failures++
     this.lastError = {at: Date.now(), ...failure}
-    // A binding from an earlier success may still run: the retry comes no later than its refresh would have.
-    if (this.expiresAt !== undefined && Date.now() >= this.expiresAt) this.expiresAt = undefined
     const delayS = backoffDelayS(this.failures, {retryMinS: this.options.retryMinS, retryMaxS: this.options.retryMaxS, retryAfterS, random: this.random()})
     this.schedule(delayS * 1000)
     this.setState('failed')
