@@ -26,6 +26,7 @@ import {CdrSink} from './telemetry/cdr/sink.js'
 import {HepSink} from './telemetry/hep/sink.js'
 import {CallMetrics} from './telemetry/metrics/call-metrics.js'
 import {createMetricsRegistry} from './telemetry/metrics/families.js'
+import {observeUndecodablePayloads} from './media/codec-metrics.js'
 import {observeSrtpDrops} from './media/srtp-metrics.js'
 import {MetricsServer} from './telemetry/metrics/server.js'
 import {TracingSink} from './telemetry/tracing/sink.js'
@@ -133,9 +134,11 @@ export class Gateway {
   private async startCalls(): Promise<void> {
     const {config, paths} = this.loaded
     const shards = config.rtp.shards === 'auto' ? availableParallelism() : config.rtp.shards
-    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log})
+    const preloadOpus = [config.rtp.codecs, ...config.trunks.map((trunk) => trunk.codecs ?? [])].some((codecs) => codecs.includes('opus'))
+    this.media = await MediaEngine.start({address: config.rtp.address, portMin: config.rtp.port_min, portMax: config.rtp.port_max, shards, recordingsDir: paths.recordingsDir, log: this.log, preloadOpus})
     observeShardLag(this.media, this.metrics.families.codecEngineLagUs)
     observeSrtpDrops(this.media, this.metrics.families.srtpPacketsDroppedTotal)
+    observeUndecodablePayloads(this.media, this.metrics.families.rtpPayloadsUndecodableTotal)
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
     this.observeGuard(this.sip)

@@ -5,7 +5,7 @@ import type {Logger} from 'pino'
 import type {Config, Trunk} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
 import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED} from '../../src/sip/q850.js'
-import {formatLocalSdp, parseRemoteSdp} from '../../src/sip/sdp.js'
+import {formatLocalSdp, parseRemoteSdp, sdpCodecsFor, type AudioCodecName} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import {acceptAnswerCrypto, type SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import {formatUri, parseSipUri} from '../../src/sip/uri.js'
@@ -15,7 +15,7 @@ import type {CallRegistry} from '../calls/registry.js'
 import type {HeaderCarrier} from '../calls/stage-events.js'
 import type {MediaEngine} from '../media/engine.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
-import {remoteOf, SipLeg} from './sip-leg.js'
+import {firstOf, remoteOf, SipLeg, telephoneEventFor} from './sip-leg.js'
 import {ALWAYS_UP, type TrunkRouting} from '../trunks/trunk-monitor.js'
 
 export interface DialerServices {
@@ -51,6 +51,9 @@ export const requestUriFor = (baseUri: string, number: string): string => {
   return formatUri(uri)
 }
 
+/** What of a config places a call: its trunks, and the codecs offered when the trunk names none. */
+type DialerConfig = Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'], 'codecs'>}
+
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
 
@@ -63,7 +66,7 @@ export class SipDialer implements Dialer {
    * A dialer bound to one config's trunks: a call keeps the trunks of the config it started with,
    * so a reload that changes or removes a trunk does not change the calls in progress.
    */
-  withConfig(config: Pick<Config, 'trunks'>): Dialer {
+  withConfig(config: DialerConfig): Dialer {
     return {dial: (request) => this.dialWith(config, request)}
   }
 
@@ -73,14 +76,14 @@ export class SipDialer implements Dialer {
    * one, within the one ring timeout, while the caller is still there and no trunk has sent early
    * media to the caller yet.
    */
-  private async dialWith(config: Pick<Config, 'trunks'>, request: DialRequest): Promise<DialResult> {
+  private async dialWith(config: DialerConfig, request: DialRequest): Promise<DialResult> {
     // The call's own logger carries call_sid and trace_id already.
     const log = request.log ? request.log.child({leg: 'b'}) : this.services.log.child({call_sid: request.callSid, leg: 'b'})
     const deadlineMs = Date.now() + request.timeoutS * 1000
-    if (request.trunk === undefined) return (await this.attempt(undefined, request, log, deadlineMs)).result
+    if (request.trunk === undefined) return (await this.attempt(config, undefined, request, log, deadlineMs)).result
     const plan = (this.services.routing ?? ALWAYS_UP).plan(request.trunk, config.trunks)
     if (plan.trunks.length === 0) {
-      if (plan.skipped.length === 0) return (await this.attempt(undefined, request, log, deadlineMs)).result
+      if (plan.skipped.length === 0) return (await this.attempt(config, undefined, request, log, deadlineMs)).result
       log.warn({trunk_id: request.trunk, down: plan.skipped}, 'B-leg not placed: every trunk of the call is down')
       return {outcome: 'failed', cause: Q850_NO_CIRCUIT}
     }
@@ -90,14 +93,14 @@ export class SipDialer implements Dialer {
     for (let index = 0; ; index++) {
       const trunk = plan.trunks[index] as Trunk
       const next = plan.trunks[index + 1]
-      const attempt = await this.attempt(trunk, request, log, deadlineMs)
+      const attempt = await this.attempt(config, trunk, request, log, deadlineMs)
       if (!attempt.failover || next === undefined || callerLeft || Date.now() >= deadlineMs) return attempt.result
       log.info({trunk_id: trunk.id, next_trunk_id: next.id}, 'trunk failed the call; trying the next trunk')
     }
   }
 
   /** One INVITE to one trunk (or, without one, to the request's URI), within the call's ring deadline. */
-  private async attempt(trunk: Trunk | undefined, request: DialRequest, log: Logger, deadlineMs: number): Promise<Attempt> {
+  private async attempt(config: DialerConfig, trunk: Trunk | undefined, request: DialRequest, log: Logger, deadlineMs: number): Promise<Attempt> {
     const {ua, media, rtpAddress} = this.services
     const base = trunk?.outbound?.uri ?? request.uri
     if (base === undefined) return {result: {outcome: 'failed', cause: 3}, failover: false}
@@ -106,7 +109,9 @@ export class SipDialer implements Dialer {
     const rtpStart = Date.now()
     const stream = await media.createStream({callSid: request.callSid, ...(aStream ? {shardHint: aStream.shard} : {})})
     const encryption = trunk?.media_encryption ?? 'none'
-    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort, encryption})
+    const aCodec = request.aLeg.media instanceof StreamMediaEndpoint ? request.aLeg.media.codec : undefined
+    const codecs = sdpCodecsFor(offerOrder(trunk?.codecs ?? config.rtp?.codecs ?? this.services.config.rtp.codecs, aCodec))
+    const offer = createAudioOffer({address: rtpAddress, port: stream.localPort, encryption, codecs})
     const host = parseSipUri(requestUri).host
     const callId = generateCallId()
     const unlink = this.services.linkLeg?.(callId, request.callSid) ?? noop
@@ -146,10 +151,11 @@ export class SipDialer implements Dialer {
       void (async () => {
         try {
           const remote = parseRemoteSdp(info.sdp as Buffer)
-          const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
-          if (!codec) throw new Error('the early media SDP has no G.711 codec')
-          endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
-          await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+          const codec = firstOf(remote, codecs)
+          if (!codec) throw new Error('the early media SDP has none of the codecs offered')
+          const early = remoteOf(remote, codec, telephoneEventFor(remote, codec))
+          endpoint.codec = early.codec
+          await stream.setRemote(early)
           log.info({status: info.status, codec: codec.name}, 'B-leg early media')
           if (invite.state === 'calling' || invite.state === 'proceeding') onEarlyMedia(endpoint)
         } catch (error) {
@@ -197,12 +203,13 @@ export class SipDialer implements Dialer {
     let srtp: SrtpKeys | undefined
     try {
       const remote = parseRemoteSdp(call.remoteSdp ?? Buffer.alloc(0))
-      const codec = remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
-      if (!codec) throw new Error('the answer has no G.711 codec')
+      const codec = firstOf(remote, codecs)
+      if (!codec) throw new Error('the answer has none of the codecs offered')
       codecName = codec.name
       srtp = acceptAnswerCrypto(offer.crypto ?? [], remote, encryption)
-      endpoint.codec = codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
-      await stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt, srtp))
+      const answered = remoteOf(remote, codec, telephoneEventFor(remote, codec), srtp)
+      endpoint.codec = answered.codec
+      await stream.setRemote(answered)
       if (srtp !== undefined) log.info({suite: srtp.suite}, 'B-leg media is SRTP')
     } catch (error) {
       rtpSetup(codecName, error instanceof Error ? error.message : String(error))
@@ -223,3 +230,11 @@ export class SipDialer implements Dialer {
 }
 
 const noop = (): void => {}
+
+/**
+ * A B-leg's offer: the trunk's codecs in its order, except that the A-leg's
+ * codec goes first when the trunk has it, so a callee that takes it leaves
+ * nothing to transcode.
+ */
+export const offerOrder = (codecs: readonly AudioCodecName[], aLegCodec: AudioCodecName | undefined): AudioCodecName[] =>
+  aLegCodec !== undefined && codecs.includes(aLegCodec) ? [aLegCodec, ...codecs.filter((codec) => codec !== aLegCodec)] : [...codecs]

@@ -4,7 +4,7 @@
 import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {DigestServer} from '../../src/sip/digest-server.js'
-import {SdpError} from '../../src/sip/sdp.js'
+import {audioCodecName, SdpError, sdpCodecsFor} from '../../src/sip/sdp.js'
 import {NO_TRUNK} from '../../src/cdr/record.js'
 import {Q850_RESOURCE_UNAVAILABLE, sipStatusToQ850} from '../../src/sip/q850.js'
 import type {Uri} from '../../src/sip/uri.js'
@@ -172,9 +172,11 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
 
   // The offer is checked before anything is allocated: a flood of INVITEs with unusable SDP gets 488/400
   // and never exhausts the RTP ports a real caller needs.
-  const encryption = services.config.trunks.find((trunk) => trunk.id === route.trunk)?.media_encryption ?? 'none'
+  const trunkConfig = services.config.trunks.find((trunk) => trunk.id === route.trunk)
+  const encryption = trunkConfig?.media_encryption ?? 'none'
+  const codecs = sdpCodecsFor(trunkConfig?.codecs ?? services.config.rtp.codecs)
   try {
-    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0, encryption})
+    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0, encryption, codecs})
   } catch (error) {
     const status = error instanceof SdpError ? error.status : 400
     log.info({err: error, status}, 'SDP offer refused')
@@ -198,8 +200,8 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const media = new StreamMediaEndpoint(stream, call.log)
-  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort, encryption})
-  media.codec = answer.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
+  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort, encryption, codecs})
+  media.codec = audioCodecName(answer.codec) ?? 'PCMU'
   await stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt, answer.srtp))
   if (answer.srtp !== undefined) call.log.info({suite: answer.srtp.suite}, 'media is SRTP')
   call.stageDone('rtp.setup', rtpStart, Date.now(), {'rtp.local_port': stream.localPort, 'rtp.codec': answer.codec.name, 'rtp.shard': stream.shard})

@@ -3,8 +3,9 @@
 // It follows the dialog to its end and reports how the leg ended.
 import type {Logger} from 'pino'
 import {classifyCall, q850ToSipStatus} from '../../src/sip/q850.js'
-import {parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp} from '../../src/sip/sdp.js'
-import {answerAudioOffer} from '../../src/sip/sdp-offer-answer.js'
+import type {RtpRemote} from '../../src/media/rtp-stream.js'
+import {audioCodecName, parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp, type SdpCodec} from '../../src/sip/sdp.js'
+import {answerAudioOffer, sameCodec} from '../../src/sip/sdp-offer-answer.js'
 import type {SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
 import type {SipCall} from '../../src/sip/user-agent-call.js'
@@ -18,15 +19,24 @@ const RECOVERY_ON_TIMER_EXPIRY = 102
 /** Before answer, cause 16 has no SIP status of its own: "temporarily unavailable" is the closest refusal. */
 const DEFAULT_REJECT_STATUS = 480
 
-export const remoteOf = (remote: RemoteAudioSdp, codec: {payloadType: number; name: string}, telephoneEventPt: number | undefined, srtp?: SrtpKeys) => ({
+/** The media stream's remote for a negotiated codec (one of ours: answers and accepted answers only pick those). */
+export const remoteOf = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 'payloadType' | 'name' | 'clockRate'>, telephoneEventPt: number | undefined, srtp?: SrtpKeys): RtpRemote => ({
   ...(srtp === undefined ? {} : {srtp}),
   address: remote.address,
   rtpPort: remote.port,
   rtcpPort: remote.rtcpMux ? remote.port : remote.rtcpPort,
   payloadType: codec.payloadType,
-  codec: (codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU') as 'PCMU' | 'PCMA',
+  codec: audioCodecName(codec) ?? 'PCMU',
   ...(telephoneEventPt === undefined ? {} : {telephoneEventPayloadType: telephoneEventPt}),
 })
+
+/** The first audio payload of a peer's SDP that is one of `ours` (our offer's codecs). */
+export const firstOf = (remote: RemoteAudioSdp, ours: readonly SdpCodec[]): SdpCodec | undefined =>
+  remote.payloads.find((payload) => payload.name.toLowerCase() !== 'telephone-event' && ours.some((codec) => sameCodec(payload, codec)))
+
+/** The peer's telephone-event payload type at the codec's clock (RFC 4733 events count ticks of the audio clock). */
+export const telephoneEventFor = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 'clockRate'>): number | undefined =>
+  remote.payloads.find((payload) => payload.name.toLowerCase() === 'telephone-event' && payload.clockRate === codec.clockRate)?.payloadType
 
 const isHeld = (remote: RemoteAudioSdp): boolean => remote.port === 0 || remote.address === '0.0.0.0' || remote.address === '::'
 
@@ -149,9 +159,11 @@ export class SipLeg implements CallLeg {
   private async followAnswer(sdp: Buffer): Promise<void> {
     try {
       const remote = parseRemoteSdp(sdp)
-      const codec = remote.payloads.find((payload) => payload.name.toUpperCase() === this.media.codec) ?? remote.payloads.find((payload) => ['PCMU', 'PCMA'].includes(payload.name.toUpperCase()))
+      const codec = remote.payloads.find((payload) => audioCodecName(payload) === this.media.codec) ?? firstOf(remote, this.localSdp.codecs)
       if (codec === undefined || isHeld(remote)) return
-      await this.media.stream.setRemote(remoteOf(remote, codec, remote.telephoneEventPt))
+      const name = audioCodecName(codec)
+      if (name !== undefined) this.media.codec = name
+      await this.media.stream.setRemote(remoteOf(remote, codec, telephoneEventFor(remote, codec)))
     } catch (error) {
       this.log.warn({err: error}, 'the answer to our re-offer is unusable; media left as it was')
     }
@@ -162,6 +174,8 @@ export class SipLeg implements CallLeg {
     if (sdp === undefined || sdp.length === 0) throw new Error('offerless re-INVITE')
     const answer = answerAudioOffer(sdp, {address: this.localSdp.address, port: this.localSdp.port, codecs: this.localSdp.codecs, previous: this.localSdp, encryption: this.srtp ? 'required' : 'none'})
     this.localSdp = answer.local
+    const name = audioCodecName(answer.codec)
+    if (name !== undefined) this.media.codec = name
     if (!isHeld(answer.remote)) await this.media.stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt, answer.srtp))
     this.log.info({direction: answer.remote.direction, held: isHeld(answer.remote) || answer.remote.onHold}, 're-INVITE answered')
     return answer.sdp

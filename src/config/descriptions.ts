@@ -44,6 +44,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'rtp.port_min': {text: 'The lowest RTP port. Each stream takes an even port for RTP and the next odd one for RTCP. Must be below `rtp.port_max`.'},
   'rtp.port_max': {text: 'The highest RTP port.'},
   'rtp.shards': {text: 'Media worker threads, each owning its sockets and streams; `auto` runs one per CPU core.', example: '2'},
+  'rtp.codecs': {text: 'The audio codecs of SIP calls through no trunk, or through a trunk without `codecs` of its own, in order of preference: `PCMU`, `PCMA`, `G722` (wideband, payload type 9) and `opus` (payload type 111 in our offers). An offer is answered with its first codec on this list (the caller\'s order decides); our offers list them in this order. Legs of different codecs are transcoded, which costs CPU ([codecs.md](codecs.md)).', example: '[G722, opus, PCMU, PCMA]'},
 
   tenants: {text: 'The tenants, each with the dialplan its calls run. Without trunks every inbound call goes to the first tenant. The default is one tenant `default` on the built-in echo dialplan.'},
   'tenants[].id': {text: 'The tenant id: the `tenant` label of metrics, the CDR `tenant_id`, the `tenant.id` span attribute.', example: 'acme'},
@@ -53,6 +54,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, KeyDescription>> = {
   'trunks[].id': {text: 'The trunk id: the `trunk` label of metrics and the CDR `trunk_id` (`none` for calls through no trunk). Unique.', example: 'carrier-a'},
   'trunks[].tenant': {text: 'The tenant (an id under `tenants`) whose dialplan runs the trunk\'s inbound calls.', example: 'acme'},
   'trunks[].media_encryption': {text: 'SRTP on the trunk\'s calls, inbound and outbound (SDES keys in the SDP, RFC 4568; AES_CM_128_HMAC_SHA1_80 and _32; [sip-tls.md](sip-tls.md#srtp)). `none`: plain RTP; an `RTP/SAVP` offer gets 488. `optional`: SRTP when the peer offers or accepts it; our offers are `RTP/AVP` with crypto lines. `required`: SRTP or no call; our offers are `RTP/SAVP`, and an offer or answer without a usable crypto line fails (488). Carry the signalling over TLS: SDES keys travel in the SDP.', example: 'required'},
+  'trunks[].codecs': {text: 'The trunk\'s audio codecs in order of preference (as `rtp.codecs`, which applies when absent): what its callers\' offers may use, and what its B-legs offer. A B-leg offers the caller\'s codec first when the list has it, so no transcoding is needed when the callee takes it ([codecs.md](codecs.md#transcoding)).', example: '[PCMU, PCMA]'},
   'trunks[].inbound': {text: 'Admission of inbound calls: a caller is taken by the trunk when its source address is in `cidrs` and the called number matches `numbers`. Unknown source: 403; no number match: 404.'},
   'trunks[].inbound.cidrs': {text: 'Source addresses or networks the trunk accepts. Empty with `auth`: any source, on credentials alone.', example: '[203.0.113.0/24, 198.51.100.7]'},
   'trunks[].inbound.numbers': {text: 'Called-number patterns (the Request-URI user part): digits with an optional leading `+`; a trailing `*` is a prefix match, `*` alone any number.', example: '["+1415555*"]'},

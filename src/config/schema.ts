@@ -112,11 +112,20 @@ export const CONTACT_USER_PATTERN = /^[A-Za-z0-9\-_.!~*+]{1,64}$/
 /** How many trunks one trunk's failover list may name. */
 export const MAX_FAILOVER_TRUNKS = 8
 
+/** Audio codecs of SIP legs in order of preference (docs/codecs.md), each at most once. */
+const audioCodecs = z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus'])).check(
+  z.minLength(1),
+  z.refine((names) => new Set(names).size === names.length, 'lists a codec twice'),
+)
+export const DEFAULT_RTP_CODECS = ['PCMU', 'PCMA'] as const
+
 const trunk = z.strictObject({
   id: identifier,
   tenant: identifier,
   /** SRTP with SDES keys (RFC 4568) on the trunk's calls, both directions (src/sip/sdp-srtp.ts). */
   media_encryption: withDefault(z.enum(['none', 'optional', 'required']), 'none'),
+  /** The trunk's codecs, in order of preference; absent: rtp.codecs. */
+  codecs: z.optional(audioCodecs),
   inbound: z.optional(
     z.strictObject({
       cidrs: withDefault(z.array(cidr), []),
@@ -220,6 +229,8 @@ const rtp = z.prefault(
     port_min: withDefault(integer(1024, 65_535), 20_000),
     port_max: withDefault(integer(1024, 65_535), 30_000),
     shards: withDefault(z.union([z.literal('auto'), integer(1, 64)]), 'auto'),
+    /** The codecs of SIP legs through no trunk, or a trunk without codecs of its own. */
+    codecs: withDefault(audioCodecs, [...DEFAULT_RTP_CODECS]),
   }).check(z.refine((value) => value.port_min < value.port_max, {message: 'port_min must be below port_max', path: ['port_min']})),
   {},
 )

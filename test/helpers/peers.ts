@@ -93,6 +93,20 @@ export const uacThroughProxy = (base: string = uacWithAudio()): string =>
     .replace('<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>')
     .replace(/(ACK|BYE) sip:\[service\]@\[remote_ip\]:\[remote_port\] SIP\/2\.0/g, '$1 [next_url] SIP/2.0\n[routes]')
 
+/** An offer like the default one with other audio payloads: `formats` on the m= line, `attributes` after it (a=rtpmap, a=fmtp). */
+export const sdpOffering = (formats: string, attributes: readonly string[]): string =>
+  `${sdp.slice(0, sdp.indexOf('m=audio'))}m=audio [media_port] RTP/AVP ${formats}\n${attributes.map((line) => `${line}\n`).join('')}`
+
+/** Calls with `offer`, plays `pcap` (its RTP as it is: payload types, sizes) from the media port, waits `playMs`, hangs up. */
+export const uacOfferingAndPlaying = (offer: string, pcap: string, playMs: number) =>
+  scenario('uac offering and playing', `${invite().replace(sdp, offer)}
+${provisional}
+<recv response="200" rtd="true"/>
+${ack(1)}
+<nop><action><exec play_pcap_audio="${pcap}"/></action></nop>
+<pause milliseconds="${playMs}"/>
+${bye(2)}`)
+
 /** Calls, holds `holdMs` without sending media, hangs up: many short calls for CDR tests. */
 export const uacShortCall = (holdMs = 300) =>
   scenario('uac short call', `${invite()}

@@ -37,6 +37,12 @@ export const createMetricFamilies = (registry: Registry) => {
       labelNames: ['packet'] as const,
       registers,
     }),
+    rtpPayloadsUndecodableTotal: new Counter({
+      name: 'clutchcall_rtp_payloads_undecodable_total',
+      help: 'G.722 and Opus payloads the media shards dropped because the codec cannot take them: empty, longer than the limit (120 ms of G.722, 60 ms of Opus), or an Opus packet that breaks RFC 6716. They count as lost in the call\'s quality figures.',
+      labelNames: ['codec'] as const,
+      registers,
+    }),
     rtpLossRatio: new Gauge({
       name: 'clutchcall_rtp_loss_ratio',
       help: 'RTP packet loss over the last interval across the tenant\'s active streams (0..1).',

@@ -226,7 +226,7 @@ describe('the gateway calls baresip over a TLS trunk', () => {
       assert.equal(end.status, 'failed')
       const line = daemonLog(gateway).split('\n').find((entry) => entry.includes('"msg":"B-leg could not be sent"') && entry.includes(`+${callee.number.slice(1)}`))
       assert.ok(line, 'a log line for the refused B-leg')
-      assert.match(line, new RegExp(`TLS connect to 127\\.0\\.0\\.1:${(ports[index] ?? 0) + 1} \\(trunk tls-${index}\\) failed: `))
+      assert.match(line, new RegExp(`TLS connect to 127\\.0\\.0\\.1:${(ports[index] ?? 0) + 1} \\(trunk out-${index}\\) failed: `))
       assert.match(line, reason)
       await phone.quit()
     })
