@@ -24,6 +24,7 @@ import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound, type InboundServices} from './inbound.js'
 import {loadTlsMaterial} from './tls-profiles.js'
 import {HandshakeFailureLog} from './tls-log.js'
+import {gatewayResolver, type GatewayResolver} from './resolver.js'
 
 /** A drain keeps taking INVITEs for its grace only if a health probe (OPTIONS outside a dialog) arrived this recently: nobody else learns from the 503. */
 export const PROBED_WITHIN_MS = 60_000
@@ -104,6 +105,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   private tlsCertificate: {subject: string; validTo: string} | undefined
   private tlsClient: ReturnType<typeof loadTlsMaterial>['client'] = () => ({verifyServer: true, minVersion: 'TLSv1.2'})
   private handshakeLog: HandshakeFailureLog | undefined
+  private dns: GatewayResolver | undefined
 
   constructor(private readonly options: SipEngineOptions) {
     this.config = options.config
@@ -157,7 +159,11 @@ export class BuiltinSipEngine implements SignallingEngine {
       this.options.calls.refused({reason: 'unknown_source', status: guard.unknownSourceAction === 'reject' ? 403 : 0, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
     })
     const timers = config.sip.session_timers
+    const dns = (this.dns = gatewayResolver(config))
+    log.info({dns_servers: config.sip.dns.servers.length === 0 ? 'system' : dns.lookups.servers, naptr: config.sip.dns.naptr, max_targets: config.sip.dns.max_targets, target_timeout_ms: config.sip.dns.target_timeout_ms}, 'SIP DNS resolver ready (RFC 3263)')
     const ua = new UserAgent({
+      resolver: dns.resolver,
+      targetTimeoutMs: config.sip.dns.target_timeout_ms,
       transport: this.transport,
       product: config.sip.user_agent,
       screen: (request, context, belongs) => guard.screen(request, context, belongs),
@@ -319,6 +325,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     // Before the user agent closes: the un-REGISTERs need its transactions (bounded by UNREGISTER_TIMEOUT_MS).
     await this.trunks.stop()
     this.ua?.close()
+    this.dns?.lookups.close()
     await this.transport?.close()
   }
 }

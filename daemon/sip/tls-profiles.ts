@@ -69,6 +69,7 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
   const ownCert = server === undefined ? {} : {cert: server.cert, key: server.key}
   const defaults: SipTlsClientProfile = {verifyServer: true, minVersion: tls?.min_version ?? 'TLSv1.2', ...(server?.ca === undefined ? {} : {ca: server.ca}), ...ownCert}
   const byPeer = new Map<string, SipTlsClientProfile>()
+  const byHost = new Map<string, SipTlsClientProfile>()
   config.trunks.forEach((trunk, index) => {
     const outbound = trunk.outbound
     // The registrar (outbound.register.registrar) is the same carrier: the same profile when it is reached over TLS.
@@ -92,9 +93,11 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
     for (const tlsUri of tlsUris) {
       const uri = parseSipUri(tlsUri)
       byPeer.set(peerKey(uri.host, uri.port ?? defaultSipPort('tls')), profile)
+      // A uri without a port may be resolved through SRV (RFC 3263) to other ports: its host name alone finds the profile too.
+      if (uri.port === undefined) byHost.set(uri.host.toLowerCase(), profile)
     }
   })
   const client = (target: TlsTarget): SipTlsClientProfile =>
-    (target.hostname === undefined ? undefined : byPeer.get(peerKey(target.hostname, target.port))) ?? byPeer.get(peerKey(target.address, target.port)) ?? defaults
+    (target.hostname === undefined ? undefined : (byPeer.get(peerKey(target.hostname, target.port)) ?? byHost.get(target.hostname.toLowerCase()))) ?? byPeer.get(peerKey(target.address, target.port)) ?? defaults
   return {server, client, certificate}
 }

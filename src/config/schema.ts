@@ -246,6 +246,26 @@ const sessionTimers = z.prefault(
   {},
 )
 
+/** A DNS server: an IP address, or `ip:port` / `[v6]:port`. */
+const dnsServer = z.string().check(
+  z.refine((value) => isIP(value) !== 0 || (parseHostPort(value) !== undefined && isIP(parseHostPort(value)?.host ?? '') !== 0 && parseHostPort(value)?.port !== 0), 'must be an IP address, IP:PORT or [IPv6]:PORT'),
+)
+
+/** RFC 3263 resolution of trunk hosts and failover across their targets (docs/sip-dns.md). */
+const sipDns = section({
+  servers: withDefault(z.array(dnsServer).check(z.maxLength(8)), []),
+  timeout_ms: withDefault(integer(50, 30_000), 2000),
+  tries: withDefault(integer(1, 5), 2),
+  naptr: withDefault(z.boolean(), true),
+  cache_entries: withDefault(integer(16, 1_000_000), 10_000),
+  max_ttl_s: withDefault(integer(0, 604_800), 3600),
+  srv_ttl_s: withDefault(integer(0, 86_400), 60),
+  negative_ttl_s: withDefault(integer(0, 3600), 30),
+  stale_s: withDefault(integer(0, 86_400), 300),
+  max_targets: withDefault(integer(1, 32), 8),
+  target_timeout_ms: withDefault(integer(0, 64_000), 5000),
+})
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -259,6 +279,8 @@ const baseSchema = z.strictObject({
     session_timers: sessionTimers,
     /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
     reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
+    /** How trunk hosts are resolved (NAPTR, SRV, A/AAAA) and when an INVITE moves on to the next target. */
+    dns: sipDns,
     /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
     drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
   }),

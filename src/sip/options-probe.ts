@@ -6,7 +6,7 @@ import {formatCSeq} from './header-values.js'
 import {SipHeaders} from './headers.js'
 import {generateCallId, generateTag} from './ids.js'
 import {createRequest} from './message.js'
-import {resolveSipTarget, uriTransport} from './transport/target.js'
+import {firstTargetOf} from './out-of-dialog-target.js'
 import {preciseNow} from './transport/types.js'
 import {parseSipUri} from './uri.js'
 import {productHeader, type UserAgentCore} from './user-agent-core.js'
@@ -37,13 +37,13 @@ export const probeOptions = async (core: UserAgentCore, uri: string, options: {t
   parsed.user = undefined
   parsed.password = undefined
   parsed.headers = []
-  const transport = uriTransport(parsed, 'udp')
   let target
   try {
-    target = await resolveSipTarget(parsed, transport)
+    target = await firstTargetOf(core, parsed)
   } catch (error) {
     return {ok: false, status: null, rttMs: null, error: (error as Error).message}
   }
+  const transport = target.transport
   const requestUri = `${parsed.scheme}:${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}${parsed.port === undefined ? '' : `:${parsed.port}`}${transport === 'udp' || parsed.scheme === 'sips' ? '' : `;transport=${transport}`}`
   const local = core.transport.listenerFor(transport)
   const fromHost = local === undefined ? 'invalid' : local.advertise.includes(':') ? `[${local.advertise}]` : local.advertise

@@ -12,7 +12,7 @@ import {formatCSeq, parseContact} from './header-values.js'
 import {SipHeaders} from './headers.js'
 import {generateCallId, generateTag} from './ids.js'
 import {createRequest, type SipRequest, type SipResponse} from './message.js'
-import {resolveSipTarget, uriTransport} from './transport/target.js'
+import {firstTargetOf} from './out-of-dialog-target.js'
 import type {SipTarget, SipTransportProtocol} from './transport/types.js'
 import {formatUri, parseSipUri, type SipUri} from './uri.js'
 import {isSipsUri, productHeader, type UserAgentCore} from './user-agent-core.js'
@@ -171,14 +171,12 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private sentTo: string | undefined
   /** The address the registrar's name resolved to last: calls for our contact come from there. */
   registrarAddress: string | undefined
-  private readonly transport: SipTransportProtocol
 
   constructor(private readonly core: UserAgentCore, private readonly options: RegistrationOptions) {
     super()
     this.digest = new RealmDigestClient(options.credentials, options.realm)
     this.random = options.random ?? Math.random
     this.expiresS = Math.min(options.expiresS, MAX_REGISTRATION_EXPIRES_S)
-    this.transport = uriTransport(parseSipUri(options.registrar), 'udp')
   }
 
   /** Sends the first REGISTER now. */
@@ -279,8 +277,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     return this.contact?.replace(/^<|>$/g, '') ?? ''
   }
 
-  private buildRegister(expires: number): SipRequest {
-    this.contact ??= this.core.contactFor(this.transport, isSipsUri(this.options.registrar), this.options.contactUser)
+  /** A REGISTER over `transport`: our Contact is the listener of that transport. */
+  private buildRegister(expires: number, transport: SipTransportProtocol): SipRequest {
+    this.contact = this.core.contactFor(transport, isSipsUri(this.options.registrar), this.options.contactUser)
     const headers = new SipHeaders([
       ['Max-Forwards', '70'],
       ['From', `<${this.options.aor}>;tag=${this.fromTag}`],
@@ -313,8 +312,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     let request: SipRequest
     let target: SipTarget
     try {
-      request = this.buildRegister(expires)
-      target = await resolveSipTarget(parseSipUri(this.options.registrar), this.transport)
+      target = await firstTargetOf(this.core, parseSipUri(this.options.registrar))
+      request = this.buildRegister(expires, target.transport)
     } catch (error) {
       return {kind: 'failure', failure: {kind: 'transport-error', error: error as Error}, request: createRequest('REGISTER', this.options.registrar)}
     }

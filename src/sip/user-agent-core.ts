@@ -10,6 +10,7 @@ import type {SessionTimerSettings} from './session-timer.js'
 import type {SipTransactionLayer} from './transaction/transaction-layer.js'
 import type {SipTimerConfig} from './transaction/timers.js'
 import {resolveSipTarget} from './transport/target.js'
+import type {SipTargetResolver} from './transport/target-resolver.js'
 import type {SipTarget, SipTransportLike, SipTransportProtocol} from './transport/types.js'
 import {parseSipUri} from './uri.js'
 import {headerEntries, type ExtraHeaders, type HangupOptions} from './user-agent-types.js'
@@ -37,6 +38,10 @@ export interface UserAgentCore {
   /** Session timers (RFC 4028); undefined when the UA does not use them. */
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
+  /** Where out-of-dialog requests go: the ordered targets of a URI (RFC 3263 with the daemon's resolver). */
+  readonly resolver: SipTargetResolver
+  /** A target that sends no response at all this long is left for the next one (0: Timer B/F only). */
+  readonly targetTimeoutMs: number
   /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only); `user` replaces the default user part. */
   contactFor(transport: SipTransportProtocol, sips?: boolean, user?: string): string
   register(user: DialogUser): void
