@@ -59,6 +59,11 @@ type DialerConfig = Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'],
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
 
+  /** The user agent the legs are placed with (transfers place theirs with it too). */
+  get ua(): UserAgent {
+    return this.services.ua
+  }
+
   /** Dials with `services.config`'s trunks. */
   dial(request: DialRequest): Promise<DialResult> {
     return this.dialWith(this.services.config, request)

@@ -208,6 +208,7 @@ export class BuiltinSipEngine implements SignallingEngine {
       media,
       calls,
       dialer: dialer.withConfig(config),
+      transfers: {ua: dialer.ua, rtpAddress: this.options.config.rtp.address, calls, linkLeg: (legCallId, callSid) => this.linkLeg(legCallId, callSid)},
       recordingsDir,
       // Media binds at start: rtp.* changes need a restart.
       rtpAddress: this.options.config.rtp.address,

@@ -203,10 +203,35 @@ const dialplanNode = z.discriminatedUnion('type', [
     next,
   }),
   z.strictObject({type: z.literal('agent'), url: pattern(/^wss?:\/\//, 'must be a ws:// or wss:// URL'), agent_id: nonEmpty, next}),
+  z.strictObject({
+    type: z.literal('transfer'),
+    /** A number: the Refer-To is sip:<to>@ the caller's host. */
+    to: z.optional(pattern(/^\+?[0-9*#]{1,32}$/, 'must be a number: digits, *, # with an optional leading +')),
+    uri: z.optional(pattern(/^(?:sips?|tel):[^\s<>"]+$/, 'must be a sip:, sips: or tel: URI')),
+    timeout_s: withDefault(integer(1, 600), 30),
+    next,
+  }),
   z.strictObject({type: z.literal('hangup'), cause: withDefault(integer(1, 127), 16)}),
 ])
 
 const dialplan = z.strictObject({start: identifier, nodes: z.record(identifier, dialplanNode)})
+
+/**
+ * A transfer destination pattern (docs/sip-transfer.md): a number (`+1415555*`, `*` any run of
+ * characters) matched against the target's number, or a sip:, sips: or tel: URI pattern
+ * (`sip:*@pbx.example.com`) matched against the target URI without its parameters.
+ */
+export const TRANSFER_DESTINATION_PATTERN = /^(?:[+0-9*#]+|(?:sips?|tel):[^\s<>"]+)$/
+const transferDestination = pattern(TRANSFER_DESTINATION_PATTERN, 'must be a number pattern (+1415555*) or a sip:, sips: or tel: URI pattern (sip:*@pbx.example.com)')
+
+/** A tenant's transfer policy: whether its callers' REFERs are carried out, and where transfers may go. */
+const transferPolicy = z.strictObject({
+  accept_refer: withDefault(z.boolean(), false),
+  destinations: withDefault(z.array(transferDestination).check(z.maxLength(1000)), []),
+  trunk: z.optional(identifier),
+  timeout_s: withDefault(integer(1, 600), 30),
+})
+export type TransferPolicy = z.output<typeof transferPolicy>
 export type Dialplan = z.output<typeof dialplan>
 export type DialplanNode = z.output<typeof dialplanNode>
 
@@ -289,7 +314,7 @@ const baseSchema = z.strictObject({
     name: z.optional(nodeName),
   }),
   rtp,
-  tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
+  tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier, transfer: z.optional(transferPolicy)})), [{id: 'default', dialplan: 'default'}]),
   trunks: withDefault(z.array(trunk), []),
   dialplans: z.pipe(
     withDefault(z.record(identifier, dialplan), {}),
@@ -497,6 +522,12 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
       else if (failover.indexOf(id) !== position) problem(path, `trunk "${id}" is named twice`)
     })
   })
+  config.tenants.forEach((tenant, index) => {
+    const transferTrunk = tenant.transfer?.trunk
+    if (transferTrunk === undefined) return
+    const found = config.trunks.find((entry) => entry.id === transferTrunk)
+    if (found?.outbound === undefined) problem(['tenants', index, 'transfer', 'trunk'], found === undefined ? `trunk "${transferTrunk}" is not defined under trunks` : `trunk "${transferTrunk}" has no outbound section to place transfers through`)
+  })
   const jwt = config.auth.jwt
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
   if (config.webrtc.enabled && !jwt) problem(['webrtc', 'enabled'], 'the WebRTC endpoint admits only SDK clients with a JWT: configure auth.jwt')
@@ -510,6 +541,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
       for (const target of targets) {
         if (!(target in plan.nodes)) problem(['dialplans', name, 'nodes', nodeId, 'next'], `next node "${target}" is not defined under nodes`)
       }
+      if (node.type === 'transfer' && (node.to === undefined) === (node.uri === undefined)) problem(['dialplans', name, 'nodes', nodeId], 'a transfer needs exactly one of to and uri')
       if (node.type === 'bridge' && node.uri !== undefined) needsTlsListener(['dialplans', name, 'nodes', nodeId, 'uri'], node.uri)
       if (node.type === 'bridge' && node.uri === undefined && !trunkIds.has(node.trunk ?? '')) {
         problem(['dialplans', name, 'nodes', nodeId], node.trunk ? `trunk "${node.trunk}" is not defined under trunks` : 'a bridge needs trunk or uri')

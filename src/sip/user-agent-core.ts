@@ -15,11 +15,11 @@ import type {SipTarget, SipTransportLike, SipTransportProtocol} from './transpor
 import {parseSipUri} from './uri.js'
 import {headerEntries, type ExtraHeaders, type HangupOptions} from './user-agent-types.js'
 
-/** Methods we implement (RFC 3261 §20.5 Allow): UPDATE (RFC 3311) and PRACK (RFC 3262) within dialogs. */
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']
+/** Methods we implement (RFC 3261 §20.5 Allow): UPDATE (RFC 3311), PRACK (RFC 3262), REFER (RFC 3515) and its NOTIFY within dialogs. */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'REFER', 'NOTIFY']
 
 /** Methods we know but do not serve: 405 with Allow (§8.2.1); anything else unknown gets 501. */
-export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'])
+export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH'])
 
 /** A registered dialog's owner: receives the in-dialog requests and ACKs the UA routes to it. */
 export interface DialogUser {

@@ -31,8 +31,8 @@ export interface UserAgentEvents {
   invite: [incoming: IncomingInvite]
 }
 
-/** Requests that belong in a dialog: outside one they get 481. */
-const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK'])
+/** Requests that belong in a dialog: outside one they get 481 (a REFER outside a dialog, a NOTIFY for no subscription of ours). */
+const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK', 'REFER', 'NOTIFY'])
 
 export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgentCore {
   readonly transactions: SipTransactionLayer
