@@ -52,6 +52,7 @@ const emptyCounters = (): StreamCounters => ({
   droppedPayloadType: 0,
   droppedSrtp: 0,
   droppedSrtcp: 0,
+  droppedUndecodable: 0,
   duplicates: 0,
   rtcpSent: 0,
   rtcpReceived: 0,

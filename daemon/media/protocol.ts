@@ -19,6 +19,8 @@ export interface ShardInit {
   readonly rtcpIntervalMs: number
   /** Whether to forward RTCP reports ('rtcp' events) from the start; later changed with the rtcp-capture command. */
   readonly rtcpCapture?: boolean
+  /** Load libopus before the shard reports ready, so the first Opus call does not stall the shard's streams while its WebAssembly compiles. */
+  readonly preloadOpus?: boolean
 }
 
 /** A mode as the engine asks for it: tap and record carry no callback or handle, only data. */

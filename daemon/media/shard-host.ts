@@ -7,7 +7,9 @@ import {isIP, isIPv6} from 'node:net'
 import {setImmediate as nextLoopTurn} from 'node:timers/promises'
 import type {TransferListItem} from 'node:worker_threads'
 import {rtcpReportJson} from '../../src/hep/rtcp-json.js'
+import {STREAM_CODECS} from '../../src/media/codecs.js'
 import {wallClockMs} from '../../src/media/frame-ticker.js'
+import {OpusPcmDecoder} from '../../src/media/opus.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
 import {PortPairPool, PortsExhaustedError} from './port-pool.js'
@@ -52,7 +54,7 @@ const checkRemote = (remote: RtpRemote, localAddress: string): RtpRemote => {
   if (!isPayloadType(remote.payloadType) || (remote.telephoneEventPayloadType !== undefined && !isPayloadType(remote.telephoneEventPayloadType))) {
     throw new ShardRequestError('invalid', `invalid payload types ${remote.payloadType}/${remote.telephoneEventPayloadType}`)
   }
-  if (remote.codec !== 'PCMU' && remote.codec !== 'PCMA') throw new ShardRequestError('invalid', `unsupported codec ${String(remote.codec)}`)
+  if (!STREAM_CODECS.includes(remote.codec)) throw new ShardRequestError('invalid', `unsupported codec ${String(remote.codec)}`)
   return {...remote, address: canonicalAddress(remote.address)}
 }
 
@@ -93,6 +95,8 @@ export class ShardHost {
   }
 
   start(): void {
+    // Compiles libopus's WebAssembly now rather than on the first Opus call, when it would hold up every stream of the shard.
+    if (this.init.preloadOpus === true) new OpusPcmDecoder(8000).delete()
     this.lag.start()
     this.qualityTimer = setInterval(() => this.reportQuality(), this.init.qualityIntervalMs)
     this.post({type: 'ready'})

@@ -10,7 +10,7 @@
 // audio travels in datagrams, one RTP packet each, into the same media shard
 // pipe as a WebRTC client's (daemon/rpc/rtp-audio-leg.ts).
 import {randomBytes} from 'node:crypto'
-import {events, type QUICConnection, type QUICStream} from '@matrixai/quic'
+import {events, type QUICConnection} from '@matrixai/quic'
 import type {Logger} from 'pino'
 import {CCError, toCCError} from '../../src/errors.js'
 import {decodeFrame, encodeFrame, FRAME_KIND, parseRpcParams, RPC_METHODS, RpcFrameError, type RpcFrame} from '../../src/rpc/protocol.js'

@@ -4,7 +4,7 @@
 import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {DigestServer} from '../../src/sip/digest-server.js'
-import {SdpError} from '../../src/sip/sdp.js'
+import {audioCodecName, SdpError, sdpCodecsFor} from '../../src/sip/sdp.js'
 import {NO_TRUNK} from '../../src/cdr/record.js'
 import {Q850_RESOURCE_UNAVAILABLE, sipStatusToQ850} from '../../src/sip/q850.js'
 import type {Uri} from '../../src/sip/uri.js'
@@ -22,6 +22,7 @@ import type {SipGuard} from '../security/sip-guard.js'
 import type {InboundRouter, KnownSource} from '../trunks/inbound-router.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {SipLeg, remoteOf} from './sip-leg.js'
+import {referHandlerFor, type TransferServices} from './transfer.js'
 
 export interface InboundServices {
   readonly config: Config
@@ -32,6 +33,8 @@ export interface InboundServices {
   readonly media: MediaEngine
   readonly calls: CallRegistry
   readonly dialer: Dialer
+  /** What a transfer's new call is placed with (REFERs received, docs/sip-transfer.md). */
+  readonly transfers: TransferServices
   readonly recordingsDir: string
   readonly rtpAddress: string
   readonly log: Logger
@@ -101,14 +104,14 @@ const refuseCall = (call: Call, refusal: Pick<Refusal, 'reason' | 'status' | 'q8
   call.finish({cause: refusal.q850Cause ?? sipStatusToQ850(refusal.status), status: 'failed'})
 }
 
-const newInboundCall = (incoming: IncomingInvite, services: InboundServices, known: KnownSource): Call =>
+const newInboundCall = (incoming: IncomingInvite, services: InboundServices, known: KnownSource, to = userOf(incoming.requestUri)): Call =>
   new Call(
     {
       tenant: known.tenant,
       trunk: known.trunk,
       direction: 'inbound',
       from: userOf(incoming.from.uri),
-      to: userOf(incoming.requestUri),
+      to,
       sipCallId: incoming.callId,
       receivedAtMs: incoming.timing.receivedAt,
       propagation: propagationHeaders(incoming),
@@ -124,7 +127,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   const log = services.log.child({sip_call_id: incoming.callId})
   const calledNumber = userOf(incoming.requestUri)
   const lookupStart = Date.now()
-  const route = services.router.route(incoming.source.address, calledNumber)
+  const route = services.router.route(incoming.source.address, calledNumber, userOf(incoming.to.uri))
   const lookup = {startMs: lookupStart, endMs: Date.now()}
   if (!route.ok) {
     log.info({source: incoming.source.address, called: calledNumber, status: route.status, reason: route.reason}, 'inbound call refused')
@@ -172,9 +175,11 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
 
   // The offer is checked before anything is allocated: a flood of INVITEs with unusable SDP gets 488/400
   // and never exhausts the RTP ports a real caller needs.
-  const encryption = services.config.trunks.find((trunk) => trunk.id === route.trunk)?.media_encryption ?? 'none'
+  const trunkConfig = services.config.trunks.find((trunk) => trunk.id === route.trunk)
+  const encryption = trunkConfig?.media_encryption ?? 'none'
+  const codecs = sdpCodecsFor(trunkConfig?.codecs ?? services.config.rtp.codecs)
   try {
-    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0, encryption})
+    answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: 0, encryption, codecs})
   } catch (error) {
     const status = error instanceof SdpError ? error.status : 400
     log.info({err: error, status}, 'SDP offer refused')
@@ -182,7 +187,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
 
-  const call = newInboundCall(incoming, services, known)
+  const call = newInboundCall(incoming, services, known, route.called)
   lookupDone(call, incoming, route.trunk, lookup)
   const rtpStart = Date.now()
   let stream
@@ -198,8 +203,8 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
   const media = new StreamMediaEndpoint(stream, call.log)
-  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort, encryption})
-  media.codec = answer.codec.name.toUpperCase() === 'PCMA' ? 'PCMA' : 'PCMU'
+  const answer = answerAudioOffer(incoming.remoteSdp, {address: services.rtpAddress, port: stream.localPort, encryption, codecs})
+  media.codec = audioCodecName(answer.codec) ?? 'PCMU'
   await stream.setRemote(remoteOf(answer.remote, answer.codec, answer.telephoneEventPt, answer.srtp))
   if (answer.srtp !== undefined) call.log.info({suite: answer.srtp.suite}, 'media is SRTP')
   call.stageDone('rtp.setup', rtpStart, Date.now(), {'rtp.local_port': stream.localPort, 'rtp.codec': answer.codec.name, 'rtp.shard': stream.shard})
@@ -224,7 +229,13 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     await call.hangup(41)
     return
   }
-  await runDialplan(plan, dialplanCall(call, leg, {dialer: services.dialer, recordingsDir: services.recordingsDir}), NODE_HANDLERS, {
+  // REFERs on the call's legs are decided by the tenant's transfer policy of the config the call started with.
+  const acceptTransfers = (target: unknown, name: 'a' | 'b'): void => {
+    if (target instanceof SipLeg) target.enableTransfers(referHandlerFor(services.transfers, services.config, call, name))
+  }
+  acceptTransfers(leg, 'a')
+  const transferPolicy = services.config.tenants.find((tenant) => tenant.id === known.tenant)?.transfer
+  await runDialplan(plan, dialplanCall(call, leg, {dialer: services.dialer, recordingsDir: services.recordingsDir, transferPolicy, acceptTransfers}), NODE_HANDLERS, {
     nodeStarted: (nodeId, node) => {
       call.enteredNode(nodeId, node.type)
       call.log.debug({node: nodeId, type: node.type}, 'dialplan node')

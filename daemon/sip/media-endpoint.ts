@@ -3,6 +3,7 @@
 // into the dialplan (media trouble must not tear down signalling).
 import {basename} from 'node:path'
 import type {Logger} from 'pino'
+import type {StreamCodec} from '../../src/media/codecs.js'
 import {ALAW_TO_ULAW, ULAW_TO_ALAW} from '../../src/media/g711.js'
 import {eventToDtmfDigit, parseTelephoneEvent} from '../../src/media/telephone-event.js'
 import type {MediaQuality} from '../calls/call.js'
@@ -18,8 +19,12 @@ const translate = (table: Uint8Array, payload: Uint8Array): Buffer => {
 export class StreamMediaEndpoint implements MediaEndpoint {
   private dtmfHandlers: Array<(digit: string) => void> = []
   private lastDtmfTimestamp: number | undefined
-  /** The codec negotiated for this leg; `PCMA` legs are converted to and from µ-law at the tap. */
-  codec: 'PCMU' | 'PCMA' = 'PCMU'
+  /**
+   * The codec negotiated for this leg. At the tap, `PCMA` is converted to and
+   * from µ-law here; G.722 and Opus are already µ-law there (the shard
+   * transcodes them).
+   */
+  codec: StreamCodec = 'PCMU'
 
   constructor(
     readonly stream: MediaStream,

@@ -4,14 +4,8 @@
 // lowest complexity: the SIP leg cannot carry more than narrowband anyway, and
 // this keeps an encode at ~0.5 ms per 20 ms frame (libopus in WebAssembly via
 // opusscript; measured in docs/sdk-rpc.md).
-import {createRequire} from 'node:module'
-import type OpusScriptType from 'opusscript'
 import {encodeUlaw, ULAW_DECODE_TABLE} from '../../src/media/g711.js'
-
-const require = createRequire(import.meta.url)
-let loaded: typeof OpusScriptType | undefined
-/** opusscript (CommonJS) instantiates its WebAssembly on load: only when the first Opus call needs it. */
-const opusScript = (): typeof OpusScriptType => (loaded ??= require('opusscript') as typeof OpusScriptType)
+import {opusScript} from '../../src/media/opus.js'
 
 const RATE = 8000
 /** 20 ms at 8 kHz: one G.711 packet. */

@@ -107,11 +107,25 @@ const cidr = z.string().check(z.refine(isCidr, 'must be an IP address or CIDR su
 
 const credentials = z.strictObject({username: nonEmpty, password: z.string()})
 
+/** The user part of the Contact a registering trunk binds: unreserved characters only, so it never needs escaping. */
+export const CONTACT_USER_PATTERN = /^[A-Za-z0-9\-_.!~*+]{1,64}$/
+/** How many trunks one trunk's failover list may name. */
+export const MAX_FAILOVER_TRUNKS = 8
+
+/** Audio codecs of SIP legs in order of preference (docs/codecs.md), each at most once. */
+const audioCodecs = z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus'])).check(
+  z.minLength(1),
+  z.refine((names) => new Set(names).size === names.length, 'lists a codec twice'),
+)
+export const DEFAULT_RTP_CODECS = ['PCMU', 'PCMA'] as const
+
 const trunk = z.strictObject({
   id: identifier,
   tenant: identifier,
   /** SRTP with SDES keys (RFC 4568) on the trunk's calls, both directions (src/sip/sdp-srtp.ts). */
   media_encryption: withDefault(z.enum(['none', 'optional', 'required']), 'none'),
+  /** The trunk's codecs, in order of preference; absent: rtp.codecs. */
+  codecs: z.optional(audioCodecs),
   inbound: z.optional(
     z.strictObject({
       cidrs: withDefault(z.array(cidr), []),
@@ -135,6 +149,31 @@ const trunk = z.strictObject({
           min_version: withDefault(tlsVersion, 'TLSv1.2'),
         }),
       ),
+      /** Outbound registration (RFC 3261 §10, docs/sip-trunks.md): the gateway keeps a binding of its Contact at the carrier's registrar. */
+      register: z.optional(
+        z.strictObject({
+          username: z.optional(nonEmpty),
+          password: z.optional(z.string()),
+          realm: z.optional(nonEmpty),
+          registrar: z.optional(sipUri),
+          domain: z.optional(nonEmpty),
+          contact_user: z.optional(pattern(CONTACT_USER_PATTERN, 'must be 1-64 characters of A-Z, a-z, 0-9 and -_.!~*+')),
+          expires_s: withDefault(integer(10, 86_400), 3600),
+          retry_min_s: withDefault(integer(1, 3600), 5),
+          retry_max_s: withDefault(integer(1, 86_400), 300),
+        }),
+      ),
+      /** OPTIONS pings to the trunk (docs/sip-trunks.md): the trunk is down after down_after failures in a row, up again after up_after answers. */
+      keepalive: z.optional(
+        z.strictObject({
+          interval_s: withDefault(integer(1, 3600), 30),
+          timeout_ms: withDefault(integer(100, 32_000), 5000),
+          down_after: withDefault(integer(1, 100), 3),
+          up_after: withDefault(integer(1, 100), 2),
+        }),
+      ),
+      /** Trunks a new call tries next, in order, when this one is down or answers its INVITE with 503 or 408. */
+      failover: withDefault(z.array(identifier).check(z.maxLength(MAX_FAILOVER_TRUNKS)), []),
     }),
   ),
 })
@@ -164,10 +203,35 @@ const dialplanNode = z.discriminatedUnion('type', [
     next,
   }),
   z.strictObject({type: z.literal('agent'), url: pattern(/^wss?:\/\//, 'must be a ws:// or wss:// URL'), agent_id: nonEmpty, next}),
+  z.strictObject({
+    type: z.literal('transfer'),
+    /** A number: the Refer-To is sip:<to>@ the caller's host. */
+    to: z.optional(pattern(/^\+?[0-9*#]{1,32}$/, 'must be a number: digits, *, # with an optional leading +')),
+    uri: z.optional(pattern(/^(?:sips?|tel):[^\s<>"]+$/, 'must be a sip:, sips: or tel: URI')),
+    timeout_s: withDefault(integer(1, 600), 30),
+    next,
+  }),
   z.strictObject({type: z.literal('hangup'), cause: withDefault(integer(1, 127), 16)}),
 ])
 
 const dialplan = z.strictObject({start: identifier, nodes: z.record(identifier, dialplanNode)})
+
+/**
+ * A transfer destination pattern (docs/sip-transfer.md): a number (`+1415555*`, `*` any run of
+ * characters) matched against the target's number, or a sip:, sips: or tel: URI pattern
+ * (`sip:*@pbx.example.com`) matched against the target URI without its parameters.
+ */
+export const TRANSFER_DESTINATION_PATTERN = /^(?:[+0-9*#]+|(?:sips?|tel):[^\s<>"]+)$/
+const transferDestination = pattern(TRANSFER_DESTINATION_PATTERN, 'must be a number pattern (+1415555*) or a sip:, sips: or tel: URI pattern (sip:*@pbx.example.com)')
+
+/** A tenant's transfer policy: whether its callers' REFERs are carried out, and where transfers may go. */
+const transferPolicy = z.strictObject({
+  accept_refer: withDefault(z.boolean(), false),
+  destinations: withDefault(z.array(transferDestination).check(z.maxLength(1000)), []),
+  trunk: z.optional(identifier),
+  timeout_s: withDefault(integer(1, 600), 30),
+})
+export type TransferPolicy = z.output<typeof transferPolicy>
 export type Dialplan = z.output<typeof dialplan>
 export type DialplanNode = z.output<typeof dialplanNode>
 
@@ -190,6 +254,8 @@ const rtp = z.prefault(
     port_min: withDefault(integer(1024, 65_535), 20_000),
     port_max: withDefault(integer(1024, 65_535), 30_000),
     shards: withDefault(z.union([z.literal('auto'), integer(1, 64)]), 'auto'),
+    /** The codecs of SIP legs through no trunk, or a trunk without codecs of its own. */
+    codecs: withDefault(audioCodecs, [...DEFAULT_RTP_CODECS]),
   }).check(z.refine((value) => value.port_min < value.port_max, {message: 'port_min must be below port_max', path: ['port_min']})),
   {},
 )
@@ -205,6 +271,26 @@ const sessionTimers = z.prefault(
   {},
 )
 
+/** A DNS server: an IP address, or `ip:port` / `[v6]:port`. */
+const dnsServer = z.string().check(
+  z.refine((value) => isIP(value) !== 0 || (parseHostPort(value) !== undefined && isIP(parseHostPort(value)?.host ?? '') !== 0 && parseHostPort(value)?.port !== 0), 'must be an IP address, IP:PORT or [IPv6]:PORT'),
+)
+
+/** RFC 3263 resolution of trunk hosts and failover across their targets (docs/sip-dns.md). */
+const sipDns = section({
+  servers: withDefault(z.array(dnsServer).check(z.maxLength(8)), []),
+  timeout_ms: withDefault(integer(50, 30_000), 2000),
+  tries: withDefault(integer(1, 5), 2),
+  naptr: withDefault(z.boolean(), true),
+  cache_entries: withDefault(integer(16, 1_000_000), 10_000),
+  max_ttl_s: withDefault(integer(0, 604_800), 3600),
+  srv_ttl_s: withDefault(integer(0, 86_400), 60),
+  negative_ttl_s: withDefault(integer(0, 3600), 30),
+  stale_s: withDefault(integer(0, 86_400), 300),
+  max_targets: withDefault(integer(1, 32), 8),
+  target_timeout_ms: withDefault(integer(0, 64_000), 5000),
+})
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -218,6 +304,8 @@ const baseSchema = z.strictObject({
     session_timers: sessionTimers,
     /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
     reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
+    /** How trunk hosts are resolved (NAPTR, SRV, A/AAAA) and when an INVITE moves on to the next target. */
+    dns: sipDns,
     /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
     drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
   }),
@@ -226,7 +314,7 @@ const baseSchema = z.strictObject({
     name: z.optional(nodeName),
   }),
   rtp,
-  tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
+  tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier, transfer: z.optional(transferPolicy)})), [{id: 'default', dialplan: 'default'}]),
   trunks: withDefault(z.array(trunk), []),
   dialplans: z.pipe(
     withDefault(z.record(identifier, dialplan), {}),
@@ -399,6 +487,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     if (tlsListener === -1 && isTlsUri(uri)) problem(path, 'a call over TLS (sips: or transport=tls) needs a TLS listener in sip.listen for its Via and Contact')
   }
   const trunkIds = new Set<string>()
+  const contactUsers = new Map<string, string>()
   config.trunks.forEach((entry, index) => {
     if (trunkIds.has(entry.id)) problem(['trunks', index, 'id'], `trunk id "${entry.id}" is used twice`)
     trunkIds.add(entry.id)
@@ -408,6 +497,36 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     needsTlsListener(['trunks', index, 'outbound', 'uri'], outbound.uri)
     if (outbound.tls !== undefined && !isTlsUri(outbound.uri)) problem(['trunks', index, 'outbound', 'tls'], 'outbound.tls applies to TLS only: make the uri sips: or add ;transport=tls')
     if (outbound.tls !== undefined && (outbound.tls.cert === undefined) !== (outbound.tls.key === undefined)) problem(['trunks', index, 'outbound', 'tls'], 'a client certificate needs both cert and key')
+    const register = outbound.register
+    if (register !== undefined) {
+      if ((register.username ?? outbound.auth?.username) === undefined) problem(['trunks', index, 'outbound', 'register', 'username'], 'registering needs a username: set register.username (or outbound.auth)')
+      if ((register.password ?? outbound.auth?.password) === undefined) problem(['trunks', index, 'outbound', 'register', 'password'], 'registering needs a password: set register.password (or outbound.auth)')
+      if (register.registrar !== undefined) needsTlsListener(['trunks', index, 'outbound', 'register', 'registrar'], register.registrar)
+      if (register.retry_min_s > register.retry_max_s) problem(['trunks', index, 'outbound', 'register', 'retry_min_s'], 'retry_min_s must not be above retry_max_s')
+      const contactUser = register.contact_user ?? register.username ?? outbound.auth?.username
+      if (register.contact_user === undefined && contactUser !== undefined && !CONTACT_USER_PATTERN.test(contactUser)) {
+        problem(['trunks', index, 'outbound', 'register'], `the username "${contactUser}" cannot be the contact user (1-64 characters of A-Z, a-z, 0-9 and -_.!~*+): set register.contact_user`)
+      }
+      // Calls for a contact user route to one trunk.
+      if (contactUser !== undefined && contactUsers.has(contactUser)) problem(['trunks', index, 'outbound', 'register'], `contact user "${contactUser}" is already bound by trunk "${contactUsers.get(contactUser) ?? ''}": set register.contact_user`)
+      if (contactUser !== undefined) contactUsers.set(contactUser, entry.id)
+    }
+  })
+  config.trunks.forEach((entry, index) => {
+    const failover = entry.outbound?.failover ?? []
+    failover.forEach((id, position) => {
+      const path = ['trunks', index, 'outbound', 'failover', position]
+      if (id === entry.id) problem(path, 'a trunk cannot be its own failover')
+      else if (!trunkIds.has(id)) problem(path, `trunk "${id}" is not defined under trunks`)
+      else if (config.trunks.find((other) => other.id === id)?.outbound === undefined) problem(path, `trunk "${id}" has no outbound section: calls cannot be placed on it`)
+      else if (failover.indexOf(id) !== position) problem(path, `trunk "${id}" is named twice`)
+    })
+  })
+  config.tenants.forEach((tenant, index) => {
+    const transferTrunk = tenant.transfer?.trunk
+    if (transferTrunk === undefined) return
+    const found = config.trunks.find((entry) => entry.id === transferTrunk)
+    if (found?.outbound === undefined) problem(['tenants', index, 'transfer', 'trunk'], found === undefined ? `trunk "${transferTrunk}" is not defined under trunks` : `trunk "${transferTrunk}" has no outbound section to place transfers through`)
   })
   const jwt = config.auth.jwt
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
@@ -422,6 +541,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
       for (const target of targets) {
         if (!(target in plan.nodes)) problem(['dialplans', name, 'nodes', nodeId, 'next'], `next node "${target}" is not defined under nodes`)
       }
+      if (node.type === 'transfer' && (node.to === undefined) === (node.uri === undefined)) problem(['dialplans', name, 'nodes', nodeId], 'a transfer needs exactly one of to and uri')
       if (node.type === 'bridge' && node.uri !== undefined) needsTlsListener(['dialplans', name, 'nodes', nodeId, 'uri'], node.uri)
       if (node.type === 'bridge' && node.uri === undefined && !trunkIds.has(node.trunk ?? '')) {
         problem(['dialplans', name, 'nodes', nodeId], node.trunk ? `trunk "${node.trunk}" is not defined under trunks` : 'a bridge needs trunk or uri')

@@ -2,8 +2,15 @@
 // Ie,eff + A, every terminal and network parameter at its G.107 default
 // (Table 3) except the codec, packet loss and delay, which come from the call.
 // The one function the metric, the CDR, the call event and the span all use.
+//
+// Wideband codecs (G.722, Opus) are rated with the G.107.1 wideband E-model,
+// R_wb = 129 − Id,wb − Ie,eff,wb, and R_wb is brought to the narrowband
+// R scale as G.107.1 does for MOS (R = R_wb / 1.29) before Annex B, so the
+// MOS stays on the one 1..4.5 scale (docs/codecs.md#mos). Id,wb is the
+// narrowband delay impairment on the wideband scale (× 1.29): G.107.1 keeps
+// G.107's delay and echo formulas.
 
-export type MosCodec = 'PCMU' | 'PCMA' | 'opus'
+export type MosCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus'
 
 export interface MosInput {
   readonly codec: MosCodec
@@ -19,30 +26,43 @@ export interface MosInput {
 }
 
 export interface MosEstimate {
+  /** R on the narrowband scale (a wideband codec's R_wb / 1.29). */
   readonly rFactor: number
   /** Annex B mapping of R, clamped to [1, 4.5]. */
   readonly mos: number
 }
 
 interface CodecImpairment {
-  /** Equipment impairment factor. */
+  /** Equipment impairment factor: Ie (narrowband) or Ie,wb (wideband). */
   readonly ie: number
   /** Packet-loss robustness factor. */
   readonly bpl: number
+  /** Rated with the G.107.1 wideband model. */
+  readonly wideband: boolean
 }
 
 // G.711 with packet-loss concealment (G.711 Appendix I): ITU-T G.113
 // Appendix I, Table I.3 gives Ie = 0, Bpl = 25.1.
-const G711_WITH_PLC: CodecImpairment = {ie: 0, bpl: 25.1}
+const G711_WITH_PLC: CodecImpairment = {ie: 0, bpl: 25.1, wideband: false}
+
+// G.722 at 64 kbit/s: Ie,wb = 13 (ITU-T G.113 Appendix IV, the wideband
+// impairment factors). For Bpl no value is used from G.113: G.722's receivers
+// conceal loss by waveform extrapolation (G.722 Appendices III and IV) as
+// G.711's do, so it takes G.711's 25.1.
+const G722_64K: CodecImpairment = {ie: 13, bpl: 25.1, wideband: true}
 
 const CODEC_IMPAIRMENTS: Readonly<Record<MosCodec, CodecImpairment>> = {
   PCMU: G711_WITH_PLC,
   PCMA: G711_WITH_PLC,
-  // G.113 lists no values for Opus. Rated as G.711 with PLC: no credit for its
-  // wider audio band or in-band FEC, so an Opus call never scores above a
-  // G.711 call under the same loss and delay (a conservative choice).
-  opus: G711_WITH_PLC,
+  G722: G722_64K,
+  // G.113 lists no values for Opus. Rated as G.722 at 64 kbit/s: wideband, with
+  // no credit for in-band FEC or for audio beyond 7 kHz (a conservative choice).
+  opus: G722_64K,
 }
+
+/** The wideband scale's best rating (G.107.1 Ro,wb) and its ratio to the narrowband one. */
+const RO_WIDEBAND = 129
+const WIDEBAND_SCALE = 1.29
 
 // G.107 Table 3 default values.
 const SLR = 8 // send loudness rating, dB
@@ -146,8 +166,15 @@ export const estimateMos = (input: MosInput): MosEstimate => {
   const burstR = Math.max(1, burstRatio)
   const delay = Math.max(0, oneWayDelayMs)
 
-  const is = IOLR + sidetoneImpairment(delay) + IQ
   const id = talkerEchoImpairment(delay) + listenerEchoImpairment(2 * delay) + absoluteDelayImpairment(delay)
+  if (impairment.wideband) {
+    // G.107.1: Ie,eff,wb = Ie,wb + (Ro,wb − Ie,wb)·Ppl/(Ppl/BurstR + Bpl); R_wb, then R = R_wb / 1.29.
+    const ieEffWideband = impairment.ie + ((RO_WIDEBAND - impairment.ie) * ppl) / (ppl / burstR + impairment.bpl)
+    const rWideband = RO_WIDEBAND - WIDEBAND_SCALE * id - ieEffWideband + ADVANTAGE
+    const rFactor = rWideband / WIDEBAND_SCALE
+    return {rFactor, mos: mosFromR(rFactor)}
+  }
+  const is = IOLR + sidetoneImpairment(delay) + IQ
   // G.107 §7.5: effective equipment impairment under packet loss.
   const ieEff = impairment.ie + ((95 - impairment.ie) * ppl) / (ppl / burstR + impairment.bpl)
   const rFactor = RO - is - id - ieEff + ADVANTAGE

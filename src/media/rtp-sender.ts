@@ -4,7 +4,8 @@
 // our own SSRC and sequence, so the remote sees one well-formed RTP source
 // whatever the audio's origin, and our RTCP sender reports stay consistent.
 //
-// Timeline rules (8 kHz clock, G.711 and telephone-event alike):
+// Timeline rules (on the codec's RTP clock: 8 kHz for G.711 and G.722, 48 kHz
+// for Opus; telephone-event shares the audio's clock):
 //  - generated frames follow each other contiguously (timestamp += samples of
 //    the previous frame) while they come at most MAX_CONTIGUOUS_GAP_MS apart;
 //    after a longer gap the timeline jumps by the wall-clock time elapsed and
@@ -22,8 +23,8 @@ import type {RtpPacket} from './rtp.js'
  */
 export type DatagramSender = (datagram: Buffer, port: number, address: string, sent: () => void) => void
 
+/** The RTP clock of G.711 (and of G.722, RFC 3551 §4.5.2), the default. */
 export const RTP_CLOCK_RATE = 8000
-const SAMPLES_PER_MS = RTP_CLOCK_RATE / 1000
 const HEADER_LENGTH = 12
 /** Generated frames further apart than this start a new talkspurt on the timeline. */
 export const MAX_CONTIGUOUS_GAP_MS = 80
@@ -60,6 +61,8 @@ export class RtpSender {
   private forwardedSsrc = -1
   private forwardOffset = 0
   private readonly ring = new OutputRing(HEADER_LENGTH + 320)
+  /** RTP clock ticks per millisecond. */
+  private ticksPerMs = RTP_CLOCK_RATE / 1000
 
   constructor(
     private readonly send: DatagramSender,
@@ -77,8 +80,20 @@ export class RtpSender {
     this.discontinuity = true
   }
 
-  /** Sends a frame we produced; `table`, when given, maps each payload octet (G.711 transcoding). */
-  sendFrame(payloadType: number, payload: Uint8Array, nowMs: number, table?: Uint8Array): void {
+  /** The RTP clock of the codec now sent (a re-INVITE may change it); the timeline starts a new segment. */
+  setClockRate(clockRate: number): void {
+    const ticksPerMs = clockRate / 1000
+    if (ticksPerMs === this.ticksPerMs) return
+    this.ticksPerMs = ticksPerMs
+    this.discontinuity = true
+  }
+
+  /**
+   * Sends a frame we produced; `table`, when given, maps each payload octet
+   * (G.711 transcoding). `ticks`: the clock ticks it plays for, by default one
+   * per octet (G.711, G.722).
+   */
+  sendFrame(payloadType: number, payload: Uint8Array, nowMs: number, table?: Uint8Array, ticks: number = payload.length): void {
     let marker = false
     let timestamp: number
     if (!this.discontinuity && this.lastSentAtMs + MAX_CONTIGUOUS_GAP_MS >= nowMs) {
@@ -88,7 +103,7 @@ export class RtpSender {
       marker = true
       this.forwardedSsrc = -1
     }
-    this.transmit(marker, payloadType, timestamp, payload, nowMs, payload.length, table)
+    this.transmit(marker, payloadType, timestamp, payload, nowMs, ticks, table)
   }
 
   /**
@@ -108,13 +123,13 @@ export class RtpSender {
   /** The RTP timestamp matching wall-clock `nowMs` on our timeline, for an SR (RFC 3550 §6.4.1). */
   rtpTimestampAt(nowMs: number): number {
     if (Number.isNaN(this.lastSentAtMs)) return this.lastTimestamp
-    return (this.lastTimestamp + Math.round((nowMs - this.lastSentAtMs) * SAMPLES_PER_MS)) >>> 0
+    return (this.lastTimestamp + Math.round((nowMs - this.lastSentAtMs) * this.ticksPerMs)) >>> 0
   }
 
   /** Where the timeline stands at `nowMs`: past the previous packet by at least its duration. */
   private timelineAt(nowMs: number): number {
     if (Number.isNaN(this.lastSentAtMs)) return this.lastTimestamp
-    const elapsed = Math.round((nowMs - this.lastSentAtMs) * SAMPLES_PER_MS)
+    const elapsed = Math.round((nowMs - this.lastSentAtMs) * this.ticksPerMs)
     return (this.lastTimestamp + Math.max(this.lastSamples, elapsed)) >>> 0
   }
 

@@ -3,7 +3,7 @@
 import type {FrameTicker} from './frame-ticker.js'
 import type {PlaySource} from './play-mode.js'
 import type {DatagramSender} from './rtp-sender.js'
-import type {G711Codec, ModeKind, TapListener} from './stream-modes.js'
+import type {ModeKind, StreamCodec, TapListener} from './stream-modes.js'
 import type {SrtpSuite} from './srtp.js'
 
 export interface RtpRemote {
@@ -12,11 +12,16 @@ export interface RtpRemote {
   /** Default rtpPort + 1 (RFC 3550 §11); equal to rtpPort for rtcp-mux. */
   readonly rtcpPort?: number
   readonly payloadType: number
-  readonly codec: G711Codec
+  readonly codec: StreamCodec
   /** The negotiated RFC 4733 payload type, when the remote offered one. */
   readonly telephoneEventPayloadType?: number
   /** SRTP/SRTCP (RFC 3711) with these SDES keys; absent: plain RTP. */
   readonly srtp?: {readonly suite: SrtpSuite; readonly localKey: Uint8Array; readonly remoteKey: Uint8Array}
+  /**
+   * The remote is another party than the one before (a call transfer moved the stream): the
+   * previous party's RTP source is never latched again, though it may still be sending.
+   */
+  readonly newParty?: boolean
 }
 
 export type PlayStreamMode = {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}
@@ -90,6 +95,8 @@ export interface StreamCounters {
   readonly droppedSrtp: number
   /** SRTCP packets refused the same way (plain RTCP on an SRTP stream among them). */
   readonly droppedSrtcp: number
+  /** G.722 or Opus payloads the codec cannot take (empty, too long, a broken Opus packet), received or relayed to us. */
+  readonly droppedUndecodable: number
   readonly duplicates: number
   readonly rtcpSent: number
   readonly rtcpReceived: number

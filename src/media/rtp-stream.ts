@@ -11,6 +11,11 @@
 //  - only the negotiated payload types (audio, telephone-event) reach the
 //    mode; garbage, foreign sources and other payload types are counted as
 //    dropped and never throw;
+//  - on a G.722 or Opus stream, a payload the codec cannot take (empty, over
+//    120 ms of G.722, an Opus packet that breaks RFC 6716 §3.4 or runs over
+//    60 ms) is dropped and counted (droppedUndecodable) before the reception
+//    statistics see it: to them it is lost, as the listener hears it. G.711
+//    payloads are never looked into (its path is benchmarked);
 //  - a new SSRC from the remote replaces the current source once it has sent
 //    two sequential packets (stream-reception.ts);
 //  - with SRTP (the remote's `srtp` keys), every datagram is checked and
@@ -19,24 +24,26 @@
 //    statistics it is lost, so loss, jitter and MOS keep their meaning.
 //    What we send is encrypted as it leaves; RTCP becomes SRTCP.
 import {roundTripTimeMs, unixMsToNtp} from './ntp.js'
+import {CODEC_PROFILES, isG711, payloadTicks, type StreamCodec} from './codecs.js'
 import {ALAW_TO_ULAW, ULAW_TO_ALAW} from './g711.js'
 import {FRAME_MS, sharedFrameTicker, wallClockMs, type FrameTicker} from './frame-ticker.js'
 import {PlayMode, type PlayOutcome} from './play-mode.js'
 import {estimateMos} from './quality.js'
-import {RecordMode} from './record-mode.js'
+import {DecodedRecordMode, RecordMode} from './record-mode.js'
 import {buildCompoundReport, parseRtcp, type RtcpPacket} from './rtcp.js'
 import {createRtpPacket, isRtcp, parseRtp, type RtpPacket} from './rtp.js'
 import {RtpSender, type SenderTarget} from './rtp-sender.js'
 import type {PlayStreamMode, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
 import {StreamReception} from './stream-reception.js'
 import {SrtpSession} from './srtp.js'
+import {UlawTapAdapter} from './tap-adapter.js'
+import {RelayTranscoder, type TranscodedFrame} from './transcoder.js'
 import {
   EchoMode,
   RelayMode,
   SilenceMode,
   TapMode,
   type ActiveMode,
-  type G711Codec,
   type ModeHost,
   type ModeKind,
   type RelayPeer,
@@ -44,7 +51,7 @@ import {
 
 export type {DatagramSender} from './rtp-sender.js'
 export type {PlayStreamMode, RtcpReportInfo, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
-export type {G711Codec, ModeKind, TapFrameInfo, TapListener} from './stream-modes.js'
+export type {G711Codec, ModeKind, StreamCodec, TapFrameInfo, TapListener} from './stream-modes.js'
 export type {PlayOutcome, PlaySource} from './play-mode.js'
 
 export const DEFAULT_RTCP_INTERVAL_MS = 5000
@@ -62,6 +69,12 @@ export class RtpStream {
   private remoteInfo: RtpRemote | undefined
   private latchedRtpPort: number | undefined
   private latchedRtcpPort: number | undefined
+  /**
+   * The RTP source (`address:port`) of the party a setRemote with `newParty` replaced: never latched
+   * again, so a party the call moved away from (a transfer) cannot take the stream back while it still
+   * sends. A re-INVITE's new port (the same party) does not set it: its source may stay the latched one.
+   */
+  private formerSource: string | undefined
   private readonly target: SenderTarget = {address: '', port: 0}
   private readonly sender: RtpSender
   private readonly packet: RtpPacket = createRtpPacket()
@@ -82,6 +95,12 @@ export class RtpStream {
   private droppedPayloadType = 0
   private droppedSrtp = 0
   private droppedSrtcp = 0
+  private droppedUndecodable = 0
+  /** The remote's codec is G.722 or Opus: payloads are checked, and durations are not one tick per octet. */
+  private checkPayloads = false
+  /** Relayed audio of another codec, transcoded to ours (one direction of a bridge). */
+  private transcoder: RelayTranscoder | undefined
+  private relayNowMs = 0
   private srtp: SrtpSession | undefined
   private srtpKeys: RtpRemote['srtp']
   private duplicates = 0
@@ -89,11 +108,14 @@ export class RtpStream {
   private rtcpReceived = 0
 
   private readonly host: ModeHost = {
-    sendFrame: (payload, nowMs) => {
-      if (this.remoteInfo && !this.isClosed) this.sender.sendFrame(this.remoteInfo.payloadType, payload, nowMs)
+    sendFrame: (payload, nowMs, ticks) => {
+      if (this.remoteInfo && !this.isClosed) this.sender.sendFrame(this.remoteInfo.payloadType, payload, nowMs, undefined, ticks)
     },
     echo: (packet, telephoneEvent, nowMs) => {
-      if (this.remoteInfo && !this.isClosed) this.sender.forward(packet, packet.payloadType, telephoneEvent ? 0 : packet.payload.length, nowMs)
+      const remote = this.remoteInfo
+      if (remote === undefined || this.isClosed) return
+      const ticks = telephoneEvent ? 0 : this.checkPayloads ? payloadTicks(remote.codec, packet.payload) : packet.payload.length
+      this.sender.forward(packet, packet.payloadType, ticks, nowMs)
     },
     modeEnded: (mode) => {
       if (this.active !== mode) return
@@ -109,12 +131,22 @@ export class RtpStream {
       const remote = this.remoteInfo
       if (remote === undefined || this.isClosed) return
       if (telephoneEvent) {
-        // Events go out under this leg's own telephone-event payload type, or not at all.
-        if (remote.telephoneEventPayloadType !== undefined) this.sender.forward(packet, remote.telephoneEventPayloadType, 0, nowMs)
+        // Events go out under this leg's own telephone-event payload type, or not at all; their
+        // durations count ticks of the audio clock, so they cross only between legs of one clock.
+        if (remote.telephoneEventPayloadType !== undefined && (fromCodec === undefined || CODEC_PROFILES[fromCodec].clockRate === CODEC_PROFILES[remote.codec].clockRate)) {
+          this.sender.forward(packet, remote.telephoneEventPayloadType, 0, nowMs)
+        }
         return
       }
-      const table = fromCodec === undefined || fromCodec === remote.codec ? undefined : fromCodec === 'PCMU' ? ULAW_TO_ALAW : ALAW_TO_ULAW
-      this.sender.forward(packet, remote.payloadType, packet.payload.length, nowMs, table)
+      if (fromCodec === undefined || fromCodec === remote.codec) {
+        this.sender.forward(packet, remote.payloadType, this.checkPayloads ? payloadTicks(remote.codec, packet.payload) : packet.payload.length, nowMs)
+        return
+      }
+      if (isG711(fromCodec) && isG711(remote.codec)) {
+        this.sender.forward(packet, remote.payloadType, packet.payload.length, nowMs, fromCodec === 'PCMU' ? ULAW_TO_ALAW : ALAW_TO_ULAW)
+        return
+      }
+      this.transcodeRelayed(packet, fromCodec, remote.codec, nowMs)
     },
     unrelay: (from) => {
       if (this.active instanceof RelayMode && this.active.peer === from) this.replaceMode(new SilenceMode())
@@ -136,6 +168,28 @@ export class RtpStream {
     return this.remoteInfo
   }
 
+  /** Relayed audio of `from` into our codec `to`; undecodable payloads are counted and nothing goes out for them. */
+  private transcodeRelayed(packet: RtpPacket, from: StreamCodec, to: StreamCodec, nowMs: number): void {
+    let transcoder = this.transcoder
+    if (transcoder === undefined || transcoder.from !== from || transcoder.to !== to) {
+      transcoder?.release()
+      transcoder = new RelayTranscoder(from, to)
+      this.transcoder = transcoder
+    }
+    this.relayNowMs = nowMs
+    if (!transcoder.push(packet, this.sendTranscoded)) this.droppedUndecodable++
+  }
+
+  private readonly sendTranscoded = (frame: TranscodedFrame): void => {
+    const remote = this.remoteInfo
+    if (remote !== undefined) this.sender.forward(frame.packet, remote.payloadType, frame.ticks, this.relayNowMs)
+  }
+
+  private releaseTranscoder(): void {
+    this.transcoder?.release()
+    this.transcoder = undefined
+  }
+
   get mode(): ModeKind {
     return this.active.kind
   }
@@ -149,10 +203,15 @@ export class RtpStream {
     this.ensureOpen()
     const previous = this.remoteInfo
     if (previous === undefined || previous.address !== remote.address || previous.rtpPort !== remote.rtpPort || previous.rtcpPort !== remote.rtcpPort) {
+      this.formerSource = previous !== undefined && remote.newParty === true ? `${previous.address}:${this.latchedRtpPort ?? previous.rtpPort}` : undefined
       this.latchedRtpPort = undefined
       this.latchedRtcpPort = undefined
     }
+    if (previous !== undefined && previous.codec !== remote.codec) this.releaseTranscoder()
     this.remoteInfo = remote
+    this.checkPayloads = !isG711(remote.codec)
+    this.sender.setClockRate(CODEC_PROFILES[remote.codec].clockRate)
+    this.reception.setClockRate(CODEC_PROFILES[remote.codec].clockRate)
     if (!sameKeys(this.srtpKeys, remote.srtp)) {
       this.srtpKeys = remote.srtp
       this.srtp = remote.srtp === undefined ? undefined : new SrtpSession(remote.srtp.suite, asBuffer(remote.srtp.localKey), asBuffer(remote.srtp.remoteKey))
@@ -183,6 +242,10 @@ export class RtpStream {
       this.droppedForeignSource++
       return
     }
+    if (this.latchedRtpPort === undefined && this.formerSource !== undefined && this.formerSource === `${fromAddress}:${fromPort}`) {
+      this.droppedForeignSource++
+      return
+    }
     if (isRtcp(received)) {
       this.acceptRtcp(received, fromAddress, fromPort, arrivalMs, true)
       return
@@ -200,6 +263,10 @@ export class RtpStream {
     const telephoneEvent = packet.payloadType === remote.telephoneEventPayloadType
     if (packet.payloadType !== remote.payloadType && !telephoneEvent) {
       this.droppedPayloadType++
+      return
+    }
+    if (this.checkPayloads && !telephoneEvent && payloadTicks(remote.codec, packet.payload) === 0) {
+      this.droppedUndecodable++
       return
     }
     const stats = this.reception.statsFor(packet)
@@ -260,12 +327,16 @@ export class RtpStream {
       case 'echo':
         this.replaceMode(new EchoMode(this.host))
         return
-      case 'tap':
-        this.replaceMode(new TapMode(this.host, mode.listener))
+      case 'tap': {
+        const codec = this.remoteInfo?.codec
+        this.replaceMode(new TapMode(this.host, mode.listener, codec === undefined || isG711(codec) ? undefined : new UlawTapAdapter(codec)))
         return
-      case 'record':
-        this.replaceMode(new RecordMode(this.host, mode.path, this.requireCodec('record')))
+      }
+      case 'record': {
+        const codec = this.requireCodec('record')
+        this.replaceMode(isG711(codec) ? new RecordMode(this.host, mode.path, codec) : new DecodedRecordMode(this.host, mode.path, codec))
         return
+      }
       case 'play': {
         const play = new PlayMode(this.host, this.requireCodec('play'), mode.source, mode.loop ?? false, this.ticker)
         this.replaceMode(play)
@@ -274,7 +345,7 @@ export class RtpStream {
     }
   }
 
-  /** Bridges this stream and `peer` both ways: each sends what the other receives (transcoding µ-law/A-law as needed). */
+  /** Bridges this stream and `peer` both ways: each sends what the other receives (transcoding when the codecs differ). */
   relayTo(peer: RtpStream): void {
     this.ensureOpen()
     peer.ensureOpen()
@@ -284,7 +355,7 @@ export class RtpStream {
     peer.replaceMode(new RelayMode(peer.relayEndpoint, this.relayEndpoint, () => peer.remoteInfo?.codec))
   }
 
-  /** In tap mode, sends one frame (in the remote's codec) now; false when the stream is in another mode. */
+  /** In tap mode, sends one frame now (in the remote's codec; µ-law when that is G.722 or Opus); false when the stream is in another mode. */
   inject(payload: Uint8Array, nowMs: number = this.now()): boolean {
     if (this.isClosed || !(this.active instanceof TapMode)) return false
     this.active.inject(payload, nowMs)
@@ -329,7 +400,7 @@ export class RtpStream {
       lossRatio: totals.intervalLossRatio,
       jitterMs: totals.jitterMs,
       rttMs: this.rttMs,
-      // Both laws have the same E-model values; before negotiation G.711 is what we would use.
+      // Before negotiation G.711 is what we would use.
       estimatedMos: estimateMos({codec: codec ?? 'PCMU', packetLossPercent: totals.expected > 0 ? (100 * totals.lost) / totals.expected : 0, oneWayDelayMs}).mos,
     }
   }
@@ -337,12 +408,13 @@ export class RtpStream {
   counters(): StreamCounters {
     return {
       bytesReceived: this.bytesReceived,
-      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType + this.droppedSrtp + this.droppedSrtcp,
+      packetsDropped: this.droppedMalformed + this.droppedForeignSource + this.droppedPayloadType + this.droppedSrtp + this.droppedSrtcp + this.droppedUndecodable,
       droppedMalformed: this.droppedMalformed,
       droppedForeignSource: this.droppedForeignSource,
       droppedPayloadType: this.droppedPayloadType,
       droppedSrtp: this.droppedSrtp,
       droppedSrtcp: this.droppedSrtcp,
+      droppedUndecodable: this.droppedUndecodable,
       duplicates: this.duplicates,
       rtcpSent: this.rtcpSent,
       rtcpReceived: this.rtcpReceived,
@@ -357,6 +429,7 @@ export class RtpStream {
       if (this.rtcpTimer !== undefined) clearTimeout(this.rtcpTimer)
       this.rtcpTimer = undefined
       this.sendReport({reason})
+      this.releaseTranscoder()
       this.isClosed = true
     }
     return this.quality()
@@ -368,9 +441,10 @@ export class RtpStream {
     this.active = next
     this.sender.resync()
     previous.stop()
+    if (previous instanceof RelayMode) this.releaseTranscoder()
   }
 
-  private requireCodec(mode: ModeKind): G711Codec {
+  private requireCodec(mode: ModeKind): StreamCodec {
     if (this.remoteInfo === undefined) throw new Error(`${mode} needs the remote (and its codec) to be set first`)
     return this.remoteInfo.codec
   }

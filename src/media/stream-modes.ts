@@ -1,16 +1,18 @@
 // What an RtpStream does with the media it receives and what it sends: one
 // mode at a time. Modes see the stream through ModeHost only, so each is a
 // small class that is easy to test and to replace.
+import type {StreamCodec} from './codecs.js'
 import type {RtpPacket} from './rtp.js'
+import type {UlawTapAdapter} from './tap-adapter.js'
 
-export type G711Codec = 'PCMU' | 'PCMA'
+export type {G711Codec, StreamCodec} from './codecs.js'
 
 export type ModeKind = 'silence' | 'echo' | 'play' | 'record' | 'relay' | 'tap'
 
 /** What the stream offers the mode that runs on it. */
 export interface ModeHost {
-  /** Sends a frame of audio in the remote's codec under the remote's audio payload type. */
-  sendFrame(payload: Uint8Array, nowMs: number): void
+  /** Sends a frame of audio in the remote's codec under the remote's audio payload type; `ticks`: its RTP clock ticks, default one per octet. */
+  sendFrame(payload: Uint8Array, nowMs: number, ticks?: number): void
   /** Sends a received packet back to the remote, re-stamped as our own. */
   echo(packet: RtpPacket, telephoneEvent: boolean, nowMs: number): void
   /** The mode has run its course (a play that finished): the stream falls back to silence. */
@@ -63,9 +65,13 @@ export class TapMode implements ActiveMode {
   // One info object, refilled per packet: the listener reads it synchronously.
   private readonly info = {sequenceNumber: 0, timestamp: 0, marker: false, telephoneEvent: false}
 
+  private readonly deliver = (payload: Buffer): void => this.listener(payload, this.info)
+
+  /** `adapter`: for a codec other than G.711, the audio is handed over and taken back as 20 ms µ-law frames. */
   constructor(
     private readonly host: ModeHost,
     private readonly listener: TapListener,
+    private readonly adapter?: UlawTapAdapter,
   ) {}
 
   onMedia(packet: RtpPacket, telephoneEvent: boolean): void {
@@ -74,21 +80,29 @@ export class TapMode implements ActiveMode {
     info.timestamp = packet.timestamp
     info.marker = packet.marker
     info.telephoneEvent = telephoneEvent
-    this.listener(packet.payload, info)
+    if (this.adapter === undefined || telephoneEvent) this.listener(packet.payload, info)
+    else this.adapter.toUlaw(packet.payload, this.deliver)
   }
 
-  /** Sends one frame of the caller's audio (already in the remote's codec). */
+  /** Sends one frame of the caller's audio (in the remote's codec, or µ-law with an adapter). */
   inject(payload: Uint8Array, nowMs: number): void {
-    this.host.sendFrame(payload, nowMs)
+    if (this.adapter === undefined) {
+      this.host.sendFrame(payload, nowMs)
+      return
+    }
+    const encoded = this.adapter.fromUlaw(payload)
+    if (encoded !== undefined) this.host.sendFrame(encoded.payload, nowMs, encoded.ticks)
   }
 
-  stop(): void {}
+  stop(): void {
+    this.adapter?.release()
+  }
 }
 
 /** The other leg of a relay, as the relay sees it. */
 export interface RelayPeer {
   /** Sends a packet received on the other leg to this leg's remote. */
-  receiveRelayed(packet: RtpPacket, telephoneEvent: boolean, fromCodec: G711Codec | undefined, nowMs: number): void
+  receiveRelayed(packet: RtpPacket, telephoneEvent: boolean, fromCodec: StreamCodec | undefined, nowMs: number): void
   /** The other leg left the relay; this leg leaves it too if it still relays to `from`. */
   unrelay(from: RelayPeer): void
 }
@@ -100,7 +114,7 @@ export class RelayMode implements ActiveMode {
   constructor(
     private readonly self: RelayPeer,
     readonly peer: RelayPeer,
-    private readonly ownCodec: () => G711Codec | undefined,
+    private readonly ownCodec: () => StreamCodec | undefined,
   ) {}
 
   onMedia(packet: RtpPacket, telephoneEvent: boolean, nowMs: number): void {

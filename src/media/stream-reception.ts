@@ -24,6 +24,22 @@ export class StreamReception {
   private candidateSequence = -1
   private intervalExpected = 0
   private intervalReceived = 0
+  private clockRate = RTP_CLOCK_RATE
+
+  /**
+   * The RTP clock of the negotiated codec. A change (a re-INVITE moving
+   * between Opus and an 8 kHz codec) retires the current source's statistics,
+   * whose jitter was on the old clock; their counts carry on in the totals.
+   */
+  setClockRate(clockRate: number): void {
+    if (clockRate === this.clockRate) return
+    this.clockRate = clockRate
+    if (this.source === undefined) return
+    const retired = this.source.snapshot()
+    this.carriedReceived += retired.received
+    this.carriedExpected += retired.expected
+    this.source = undefined
+  }
 
   /** SSRC of the current remote source, if any packet came yet. */
   get sourceSsrc(): number | undefined {
@@ -48,7 +64,7 @@ export class StreamReception {
       this.carriedExpected += retired.expected
     }
     this.candidateSsrc = -1
-    this.source = new ReceiverStats({ssrc: packet.ssrc, clockRate: RTP_CLOCK_RATE})
+    this.source = new ReceiverStats({ssrc: packet.ssrc, clockRate: this.clockRate})
     return this.source
   }
 

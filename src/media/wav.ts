@@ -1,5 +1,6 @@
-// WAV (RIFF WAVE) files of 8 kHz mono audio: 16-bit PCM (format 1), A-law
-// (format 6) and µ-law (format 7). The writer streams frames to a file
+// WAV (RIFF WAVE) files of mono audio: 16-bit PCM (format 1) at 8 or 16 kHz
+// (wideband recordings and prompts), A-law (format 6) and µ-law (format 7) at
+// 8 kHz. The writer streams frames to a file
 // descriptor and rewrites the RIFF and data sizes on every flush, so a
 // recording cut short by a crash is still a valid file up to its last flush.
 
@@ -9,6 +10,9 @@ import {decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw} from './g711.js'
 export type WavFormat = 'pcm16' | 'alaw' | 'ulaw'
 
 export const WAV_SAMPLE_RATE = 8000
+/** The rates a file may have: 8 kHz, and 16 kHz for PCM16 only (G.711 is 8 kHz by definition). */
+export type WavSampleRate = 8000 | 16000
+const ratesFor = (format: WavFormat): readonly number[] => (format === 'pcm16' ? [8000, 16000] : [8000])
 
 const FORMAT_CODES: Readonly<Record<WavFormat, number>> = {pcm16: 1, alaw: 6, ulaw: 7}
 const bytesPerSample = (format: WavFormat): number => (format === 'pcm16' ? 2 : 1)
@@ -23,7 +27,7 @@ const MAX_RIFF_SIZE = 0xffffffff
 const headerLength = (format: WavFormat): number => (format === 'pcm16' ? PCM_HEADER_LENGTH : G711_HEADER_LENGTH)
 
 /** The header of a file holding `dataBytes` octets of audio in `format`. */
-export const wavHeader = (format: WavFormat, dataBytes: number): Buffer => {
+export const wavHeader = (format: WavFormat, dataBytes: number, sampleRate: WavSampleRate = WAV_SAMPLE_RATE): Buffer => {
   const length = headerLength(format)
   const header = Buffer.alloc(length)
   const width = bytesPerSample(format)
@@ -35,8 +39,8 @@ export const wavHeader = (format: WavFormat, dataBytes: number): Buffer => {
   header.writeUInt32LE(format === 'pcm16' ? 16 : 18, 16)
   header.writeUInt16LE(FORMAT_CODES[format], 20)
   header.writeUInt16LE(1, 22)
-  header.writeUInt32LE(WAV_SAMPLE_RATE, 24)
-  header.writeUInt32LE(WAV_SAMPLE_RATE * width, 28)
+  header.writeUInt32LE(sampleRate, 24)
+  header.writeUInt32LE(sampleRate * width, 28)
   header.writeUInt16LE(width, 32)
   header.writeUInt16LE(width * 8, 34)
   let at = 36
@@ -60,9 +64,10 @@ const writeFully = (fd: number, data: Uint8Array, position: number): void => {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done)
 }
 
-/** Streams 8 kHz mono audio into a WAV file. Synchronous I/O, buffered in 16 KiB writes. */
+/** Streams mono audio into a WAV file. Synchronous I/O, buffered in 16 KiB writes. */
 export class WavWriter {
   readonly format: WavFormat
+  readonly sampleRate: WavSampleRate
   private readonly fd: number
   private readonly ownsFd: boolean
   private readonly dataStart: number
@@ -72,10 +77,10 @@ export class WavWriter {
   private closed = false
 
   /** Creates (or truncates) `path` and writes to it; close() closes the file. */
-  static create(path: string, format: WavFormat): WavWriter {
+  static create(path: string, format: WavFormat, sampleRate: WavSampleRate = WAV_SAMPLE_RATE): WavWriter {
     const fd = openSync(path, 'w')
     try {
-      return new WavWriter(fd, format, {ownsFd: true})
+      return new WavWriter(fd, format, {ownsFd: true, sampleRate})
     } catch (error) {
       closeSync(fd)
       throw error
@@ -83,13 +88,16 @@ export class WavWriter {
   }
 
   /** Writes into an open, writable, seekable descriptor, starting with the header at position 0. */
-  constructor(fd: number, format: WavFormat, options: {readonly ownsFd?: boolean} = {}) {
+  constructor(fd: number, format: WavFormat, options: {readonly ownsFd?: boolean; readonly sampleRate?: WavSampleRate} = {}) {
     if (!Object.hasOwn(FORMAT_CODES, format)) throw new RangeError(`unknown WAV format ${String(format)}`)
+    const sampleRate = options.sampleRate ?? WAV_SAMPLE_RATE
+    if (!ratesFor(format).includes(sampleRate)) throw new RangeError(`${format} WAV files are not written at ${sampleRate} Hz`)
     this.fd = fd
     this.format = format
+    this.sampleRate = sampleRate
     this.ownsFd = options.ownsFd ?? false
     this.dataStart = headerLength(format)
-    writeFully(fd, wavHeader(format, 0), 0)
+    writeFully(fd, wavHeader(format, 0, sampleRate), 0)
   }
 
   /** Octets of audio data appended so far. */
@@ -161,7 +169,7 @@ export class WavWriter {
     }
     // RIFF pads an odd chunk to an even length; the next flush writes data over the pad octet.
     if (this.written % 2 === 1) writeFully(this.fd, PAD_OCTET, this.dataStart + this.written)
-    writeFully(this.fd, wavHeader(this.format, this.written), 0)
+    writeFully(this.fd, wavHeader(this.format, this.written, this.sampleRate), 0)
   }
 
   private ensureRoom(extraBytes: number): void {
@@ -182,7 +190,7 @@ export class WavFormatError extends Error {
 
 export interface WavContents {
   readonly format: WavFormat
-  readonly sampleRate: number
+  readonly sampleRate: WavSampleRate
   /** Decoded linear samples. */
   readonly samples: Int16Array
   /** The data chunk as stored (G.711 codes or little-endian PCM16), a view into the file. */
@@ -193,7 +201,7 @@ const formatFromCode = (code: number): WavFormat | undefined =>
   (Object.keys(FORMAT_CODES) as WavFormat[]).find((format) => FORMAT_CODES[format] === code)
 
 /**
- * Parses a WAV file of 8 kHz mono PCM16, A-law or µ-law. Throws
+ * Parses a WAV file of mono PCM16 (8 or 16 kHz), A-law or µ-law (8 kHz). Throws
  * WavFormatError naming what is wrong: a file is not on any hot path, and a
  * corrupt recording or prompt must be reported, not skipped.
  */
@@ -205,6 +213,7 @@ export const parseWav = (file: Buffer): WavContents => {
   if (riffEnd > file.length) throw new WavFormatError(`RIFF size says ${riffEnd} octets, the file has ${file.length}`)
 
   let format: WavFormat | undefined
+  let rate: WavSampleRate = WAV_SAMPLE_RATE
   let data: Buffer | undefined
   let at = 12
   while (at + 8 <= riffEnd && data === undefined) {
@@ -224,7 +233,8 @@ export const parseWav = (file: Buffer): WavContents => {
       const bits = file.readUInt16LE(bodyStart + 14)
       const width = bytesPerSample(format)
       if (channels !== 1) throw new WavFormatError(`${channels} channels, only mono is supported`)
-      if (sampleRate !== WAV_SAMPLE_RATE) throw new WavFormatError(`sample rate ${sampleRate} Hz, only ${WAV_SAMPLE_RATE} Hz is supported`)
+      if (!ratesFor(format).includes(sampleRate)) throw new WavFormatError(`sample rate ${sampleRate} Hz, only ${ratesFor(format).join(' or ')} Hz is supported for ${format}`)
+      rate = sampleRate as WavSampleRate
       if (bits !== width * 8 || blockAlign !== width || byteRate !== sampleRate * width) {
         throw new WavFormatError(`inconsistent fmt chunk for ${format}: ${bits} bits, block align ${blockAlign}, byte rate ${byteRate}`)
       }
@@ -246,7 +256,7 @@ export const parseWav = (file: Buffer): WavContents => {
   } else {
     samples = format === 'ulaw' ? decodeUlaw(data) : decodeAlaw(data)
   }
-  return {format, sampleRate: WAV_SAMPLE_RATE, samples, data}
+  return {format, sampleRate: rate, samples, data}
 }
 
 /** Reads and parses a WAV file from disk. */

@@ -68,8 +68,11 @@ export const answerDirection = (offered: SdpDirection, wanted: SdpDirection = 's
   return weReceive ? 'recvonly' : 'inactive'
 }
 
-const sameCodec = (offered: SdpCodec, supported: SdpCodec): boolean =>
-  offered.name.toLowerCase() === supported.name.toLowerCase() && offered.clockRate === supported.clockRate && (offered.channels ?? 1) === (supported.channels ?? 1)
+/** Opus is one codec whatever the channel count a peer writes (RFC 7587 §7 asks for /2; some write none). */
+export const sameCodec = (offered: Pick<SdpCodec, 'name' | 'clockRate' | 'channels'>, supported: Pick<SdpCodec, 'name' | 'clockRate' | 'channels'>): boolean =>
+  offered.name.toLowerCase() === supported.name.toLowerCase() &&
+  offered.clockRate === supported.clockRate &&
+  (offered.name.toLowerCase() === 'opus' || (offered.channels ?? 1) === (supported.channels ?? 1))
 
 export interface AudioAnswerOptions {
   address: string
@@ -109,6 +112,7 @@ export const answerAudioOffer = (offer: string | Buffer, options: AudioAnswerOpt
   const remote = parseRemoteSdp(offer)
   const supported = options.codecs ?? DEFAULT_AUDIO_CODECS
   const codec = remote.payloads.find((offered) => offered.name.toLowerCase() !== 'telephone-event' && supported.some((ours) => sameCodec(offered, ours)))
+  const ours = codec === undefined ? undefined : supported.find((candidate) => sameCodec(codec, candidate))
   if (codec === undefined) {
     const offered = remote.payloads.map((payload) => `${payload.name}/${payload.clockRate}`).join(', ') || 'none known'
     throw new SdpError('no-common-codec', `no codec in common (offered: ${offered})`)
@@ -125,7 +129,8 @@ export const answerAudioOffer = (offer: string | Buffer, options: AudioAnswerOpt
     protocol: crypto.protocol,
     ...(crypto.crypto === undefined ? {} : {crypto: [crypto.crypto]}),
     direction: answerDirection(remote.direction, options.direction),
-    codecs: [{payloadType: codec.payloadType, name: codec.name, clockRate: codec.clockRate, channels: codec.channels, fmtp: codec.fmtp}],
+    // Our own fmtp where we have one (Opus: what we play and capture), else the offer's.
+    codecs: [{payloadType: codec.payloadType, name: codec.name, clockRate: codec.clockRate, channels: codec.channels, fmtp: ours?.fmtp ?? codec.fmtp}],
     telephoneEventPt,
     ptime: options.ptime ?? DEFAULT_PTIME,
     rejected: remote.otherMedia,

@@ -18,7 +18,33 @@ export interface SdpCodec {
 
 export const PCMU: SdpCodec = {payloadType: 0, name: 'PCMU', clockRate: 8000}
 export const PCMA: SdpCodec = {payloadType: 8, name: 'PCMA', clockRate: 8000}
+/** G.722: static payload type 9, and its RTP clock is 8000 although it samples at 16 kHz (RFC 3551 §4.5.2). */
+export const G722: SdpCodec = {payloadType: 9, name: 'G722', clockRate: 8000}
+/** The dynamic payload type of our Opus offers (the one browsers use). */
+export const OPUS_PAYLOAD_TYPE = 111
+/**
+ * Opus per RFC 7587 §7: always opus/48000/2 in a=rtpmap. Our fmtp says we
+ * play and capture wideband (16 kHz): media is decoded at most at 16 kHz here.
+ */
+export const OPUS: SdpCodec = {payloadType: OPUS_PAYLOAD_TYPE, name: 'opus', clockRate: 48000, channels: 2, fmtp: 'maxplaybackrate=16000;sprop-maxcapturerate=16000'}
 export const DEFAULT_AUDIO_CODECS: readonly SdpCodec[] = [PCMU, PCMA]
+
+/** The codec names a config lists (rtp.codecs, trunks[].codecs). */
+export type AudioCodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus'
+const BY_NAME: Readonly<Record<AudioCodecName, SdpCodec>> = {PCMU, PCMA, G722, opus: OPUS}
+
+/** The SDP entries of configured codec names, in their order. */
+export const sdpCodecsFor = (names: readonly AudioCodecName[]): SdpCodec[] => names.map((name) => BY_NAME[name])
+
+/** The configured name of an SDP codec (case-insensitive, as encoding names are), when it is one we speak. */
+export const audioCodecName = (codec: Pick<SdpCodec, 'name' | 'clockRate'>): AudioCodecName | undefined => {
+  const name = codec.name.toLowerCase()
+  if (name === 'pcmu' && codec.clockRate === 8000) return 'PCMU'
+  if (name === 'pcma' && codec.clockRate === 8000) return 'PCMA'
+  if (name === 'g722' && codec.clockRate === 8000) return 'G722'
+  if (name === 'opus' && codec.clockRate === 48000) return 'opus'
+  return undefined
+}
 export const DEFAULT_TELEPHONE_EVENT_PT = 101
 export const DEFAULT_PTIME = 20
 

@@ -159,7 +159,7 @@ export class SynthMedia {
   }
 
   /** The far end's answer is known: start sending the probe and listening. */
-  start(remote: RtpRemote): void {
+  start(remote: RtpRemote & {readonly codec: SynthCodec}): void {
     this.codec = remote.codec
     this.stream.setRemote(remote)
     this.stream.setMode({kind: 'tap', listener: (payload, info) => this.onAudio(payload, info.telephoneEvent)})

@@ -11,7 +11,7 @@ import {cdrLine} from '../../src/cdr/columns.js'
 import type {CdrFilter} from '../../src/cdr/filters.js'
 import {CDR_COLUMNS, type CdrRecord} from '../../src/cdr/record.js'
 import {segmentName} from '../../src/cdr/spool-files.js'
-import {BASE_MS, expectedQuery, expectedStats, seedRecords} from '../helpers/cdr-seed.js'
+import {expectedQuery, expectedStats, seedRecords} from '../helpers/cdr-seed.js'
 import {TestHome} from '../helpers/cli.js'
 import {TestClickHouse} from '../helpers/clickhouse.js'
 

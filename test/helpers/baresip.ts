@@ -12,6 +12,10 @@
 // - control over `ctrl_tcp` (netstring-framed JSON commands, and every UA event
 //   pushed back as JSON), so a test can dial, wait and hang up when it wants to
 //   (`-e` only runs commands at start-up; the `stdio` UI wants a terminal);
+// - codecs: the `g711`, `g722` (spandsp's G.722) and `opus` (libopus) modules,
+//   and the account's `audio_codecs` to offer or accept only the ones a test
+//   names, in its order; the sndfile dump is then at the codec's rate (16 kHz
+//   for G.722, 48 kHz stereo for Opus), which heard() reads;
 // - `;regint=0` so the account never registers, `;answermode=auto` to answer
 //   incoming calls. An incoming INVITE is taken by the account whose AOR user
 //   is the Request-URI user, so a callee's account is named after the number.
@@ -19,7 +23,7 @@
 // disposeAll().
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createSocket} from 'node:dgram'
-import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {connect, createServer, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -62,6 +66,41 @@ export interface BaresipOptions {
    * lines and takes plain RTP too, `srtp-mand` offers RTP/SAVP and insists.
    */
   readonly mediaenc?: 'srtp' | 'srtp-mand'
+  /** The codecs it offers and accepts, in order. Default: G.711 only (PCMU, PCMA). */
+  readonly codecs?: readonly BaresipCodec[]
+}
+
+export type BaresipCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus'
+const CODEC_MODULES: Readonly<Record<BaresipCodec, string>> = {PCMU: 'g711.so', PCMA: 'g711.so', G722: 'g722.so', opus: 'opus.so'}
+
+/** Decoded audio and its rate (the first channel of a stereo dump). */
+export interface HeardAudio {
+  readonly samples: Int16Array
+  readonly sampleRate: number
+}
+
+/** PCM16 WAV of any rate and channel count (libsndfile's dumps), its first channel. */
+const readDump = (file: Buffer): HeardAudio => {
+  if (file.toString('latin1', 0, 4) !== 'RIFF' || file.toString('latin1', 8, 12) !== 'WAVE') throw new Error('not a WAV file')
+  let at = 12
+  let channels = 1
+  let sampleRate = 8000
+  for (;;) {
+    if (at + 8 > file.length) throw new Error('no data chunk')
+    const id = file.toString('latin1', at, at + 4)
+    const size = file.readUInt32LE(at + 4)
+    if (id === 'fmt ') {
+      if (file.readUInt16LE(at + 8) !== 1 || file.readUInt16LE(at + 22) !== 16) throw new Error('not PCM16')
+      channels = file.readUInt16LE(at + 10)
+      sampleRate = file.readUInt32LE(at + 12)
+    } else if (id === 'data') {
+      const frames = Math.floor(Math.min(size, file.length - at - 8) / (2 * channels))
+      const samples = new Int16Array(frames)
+      for (let index = 0; index < frames; index++) samples[index] = file.readInt16LE(at + 8 + index * 2 * channels)
+      return {samples, sampleRate}
+    }
+    at += 8 + size + (size % 2)
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -173,7 +212,9 @@ export class Baresip {
         'ausrc_channels 1',
         'rtp_stats no',
         `module_path ${BARESIP_MODULES}`,
-        'module g711.so',
+        ...[...new Set((options.codecs ?? ['PCMU', 'PCMA']).map((codec) => CODEC_MODULES[codec]))].map((module) => `module ${module}`),
+        // Opus: mono both ways (the gateway sends mono; a mono dump is simpler to check).
+        ...(options.codecs?.includes('opus') ? ['opus_stereo no', 'opus_sprop_stereo no'] : []),
         ...(options.mediaenc === undefined ? [] : ['module srtp.so']),
         'module aufile.so',
         'module sndfile.so',
@@ -186,7 +227,8 @@ export class Baresip {
         '',
       ].join('\n'),
     )
-    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}${options.mediaenc === undefined ? '' : `;mediaenc=${options.mediaenc}`}\n`)
+    const audioCodecs = options.codecs === undefined ? '' : `;audio_codecs=${options.codecs.join(',')}`
+    writeFileSync(join(dir, 'accounts'), `<sip:${user}@127.0.0.1>;regint=0${options.autoAnswer ? ';answermode=auto' : ''}${options.mediaenc === undefined ? '' : `;mediaenc=${options.mediaenc}`}${audioCodecs}\n`)
     writeFileSync(join(dir, 'contacts'), '')
     // -s: a SIP trace in the output, for diagnostics.
     const child = spawn('baresip', ['-f', dir, '-s', '-t', String(lifetimeS)], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
@@ -316,6 +358,29 @@ export class Baresip {
     }
   }
 
+  /**
+   * What baresip heard in its last call at the codec's own rate (heardAudio()
+   * is for G.711 calls, at 8 kHz): complete once its call has closed.
+   */
+  async heard(timeoutMs = 3_000): Promise<HeardAudio> {
+    const deadline = Date.now() + timeoutMs
+    let problem = 'no dump-*-dec.wav yet'
+    for (;;) {
+      const last = readdirSync(this.dir).filter((name) => /^dump-.*-dec\.wav$/.test(name)).sort().at(-1)
+      if (last !== undefined) {
+        try {
+          const heard = readDump(readFileSync(join(this.dir, last)))
+          if (heard.samples.length > 0) return heard
+          problem = `${last} is still empty`
+        } catch (error) {
+          problem = `${last}: ${String(error)}`
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`baresip's decoded audio: ${problem}\n${this.tail()}`)
+      await sleep(50)
+    }
+  }
+
   /** Stops baresip (killing it if need be) and removes its directory. */
   async dispose(): Promise<void> {
     if (!this.hasExited) {
@@ -387,9 +452,9 @@ export class Baresip {
   }
 }
 
-/** Goertzel power of one frequency in 8 kHz samples, normalized by the block length. */
-export const goertzel = (samples: Int16Array, frequencyHz: number): number => {
-  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / 8000)
+/** Goertzel power of one frequency in samples at `sampleRate` (default 8 kHz), normalized by the block length. */
+export const goertzel = (samples: Int16Array, frequencyHz: number, sampleRate = 8000): number => {
+  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / sampleRate)
   let previous = 0
   let beforePrevious = 0
   for (const sample of samples) {

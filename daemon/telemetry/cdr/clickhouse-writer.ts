@@ -194,7 +194,7 @@ export class ClickHouseCdrWriter {
   }
 
   private async sendBatch(): Promise<void> {
-    const {spool, connection, batchSize, metrics} = this.options
+    const {spool, batchSize, metrics} = this.options
     let batch = this.inflight
     let body: Buffer
     if (batch === null) {

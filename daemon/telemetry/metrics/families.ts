@@ -37,6 +37,12 @@ export const createMetricFamilies = (registry: Registry) => {
       labelNames: ['packet'] as const,
       registers,
     }),
+    rtpPayloadsUndecodableTotal: new Counter({
+      name: 'clutchcall_rtp_payloads_undecodable_total',
+      help: 'G.722 and Opus payloads the media shards dropped because the codec cannot take them: empty, longer than the limit (120 ms of G.722, 60 ms of Opus), or an Opus packet that breaks RFC 6716. They count as lost in the call\'s quality figures.',
+      labelNames: ['codec'] as const,
+      registers,
+    }),
     rtpLossRatio: new Gauge({
       name: 'clutchcall_rtp_loss_ratio',
       help: 'RTP packet loss over the last interval across the tenant\'s active streams (0..1).',
@@ -139,6 +145,19 @@ export const createMetricFamilies = (registry: Registry) => {
     hepSendErrorsTotal: new Counter({
       name: 'clutchcall_hep_send_errors_total',
       help: 'HEPv3 frames that could not be sent or were refused by the collector (ICMP port unreachable); calls are not affected.',
+      registers,
+    }),
+    // Trunk health (docs/sip-trunks.md): one series per trunk with outbound.keepalive or outbound.register.
+    trunkUp: new Gauge({
+      name: 'clutchcall_trunk_up',
+      help: 'Trunks with outbound.keepalive: 1 while new calls may use the trunk (OPTIONS answered, or no probe finished yet), 0 while its keepalive marks it down.',
+      labelNames: ['trunk'] as const,
+      registers,
+    }),
+    trunkRegistered: new Gauge({
+      name: 'clutchcall_trunk_registered',
+      help: 'Trunks with outbound.register: 1 while the registrar holds a binding the gateway refreshed in time, else 0 (registering, failed, unregistered).',
+      labelNames: ['trunk'] as const,
       registers,
     }),
     hepCaptureEnabled: new Gauge({

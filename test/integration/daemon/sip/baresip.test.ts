@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {Baresip, freeSipPort, goertzel} from '../../../helpers/baresip.js'
-import {sleep, TestGateway as Gateway, waitFor} from '../../../helpers/gateway.js'
+import {perCalleeBridgeConfig} from '../../../helpers/bridge-config.js'
+import {sleep, TestGateway as Gateway} from '../../../helpers/gateway.js'
 import {runSipp, uacAwaitingBye, uacWithAudio} from '../../../helpers/peers.js'
 
 after(async () => {
@@ -87,34 +88,6 @@ describe('baresip against the default (open) config', () => {
   })
 })
 
-// One tenant, dialplan and outbound trunk per callee, so each test has a baresip of its own.
-const bridgeConfig = (callees: ReadonlyArray<{number: string; port: number}>) => `tenants:
-${callees.map((_, index) => `  - { id: bridge-${index}, dialplan: plan-${index} }`).join('\n')}
-trunks:
-${callees
-  .map(
-    ({number, port}, index) => `  - id: in-${index}
-    tenant: bridge-${index}
-    inbound: { cidrs: [127.0.0.1/32], numbers: ["${number}"] }
-  - id: baresip-${index}
-    tenant: bridge-${index}
-    outbound: { uri: "sip:127.0.0.1:${port}" }`,
-  )
-  .join('\n')}
-dialplans:
-${callees
-  .map(
-    (_, index) => `  plan-${index}:
-    start: bridge
-    nodes:
-      bridge: { type: bridge, trunk: baresip-${index}, timeout_s: 5, next: { answered: bye, busy: busy, no-answer: noanswer, failed: failed } }
-      busy: { type: hangup, cause: 17 }
-      noanswer: { type: hangup, cause: 19 }
-      failed: { type: hangup, cause: 41 }
-      bye: { type: hangup, cause: 16 }`,
-  )
-  .join('\n')}
-`
 
 describe('baresip as the callee of a bridge', () => {
   const gateway = new Gateway()
@@ -125,7 +98,7 @@ describe('baresip as the callee of a bridge', () => {
 
   before(async () => {
     for (const callee of callees) callee.port = await freeSipPort()
-    await gateway.start(bridgeConfig(callees))
+    await gateway.start(perCalleeBridgeConfig(callees))
   })
 
   after(async () => {

@@ -8,15 +8,15 @@
 // connections from one source. Each refusal is counted with
 // transport="tls" and, for handshakes, logged with OpenSSL's reason.
 import assert from 'node:assert/strict'
-import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
-import {connect, type Socket} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {Baresip, freeSipPort} from '../../../helpers/baresip.js'
 import {freePort, testConfig, TestHome} from '../../../helpers/cli.js'
 import {sleep, TestGateway as Gateway, waitFor} from '../../../helpers/gateway.js'
 import {runSipp, uacExpectingRefusal, uacShortCall, uacWithAudio} from '../../../helpers/peers.js'
 import {makeTestCertificates, type TestCertificates} from '../../../helpers/tls-certs.js'
+import {closedWithin, dialTcp} from '../../../helpers/tcp-client.js'
+import {perCalleeBridgeConfig} from '../../../helpers/bridge-config.js'
 
 let certs: TestCertificates
 
@@ -41,27 +41,9 @@ const dropped = (reason: string): RegExp => new RegExp(`^clutchcall_sip_connecti
 
 const daemonLog = (gateway: Gateway): string => readFileSync(gateway.home.path('daemon.log'), 'utf8')
 
-const rawTcp = async (address: string, localAddress = '127.0.0.1'): Promise<Socket> => {
-  const [host, port] = address.split(':')
-  const socket = connect({host, port: Number(port), localAddress})
-  socket.on('error', () => {})
-  await once(socket, 'connect')
-  return socket
-}
-
-const closedWithin = (socket: Socket, ms: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    if (socket.destroyed || socket.readableEnded) return resolve(true)
-    const timer = setTimeout(() => resolve(false), ms)
-    socket.once('close', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-    socket.resume()
-  })
-
 describe('baresip calls the gateway over TLS', () => {
   const gateway = new Gateway()
+  const tlsPort = (): number => Number(gateway.sipAddress('tls').split(':').at(-1))
 
   before(async () => {
     await gateway.start(
@@ -121,7 +103,7 @@ describe('baresip calls the gateway over TLS', () => {
 
   it('drops a connection that never handshakes after tls_handshake_timeout_ms, and counts it', async () => {
     const before = await gateway.metric(dropped('handshake_timeout'))
-    const silent = await rawTcp(gateway.sipAddress('tls'))
+    const silent = await dialTcp(tlsPort())
     const started = Date.now()
     assert.equal(await closedWithin(silent, 6000), true)
     const held = Date.now() - started
@@ -131,9 +113,9 @@ describe('baresip calls the gateway over TLS', () => {
 
   it('caps the TLS connections of one untrusted source, counting those still handshaking', async () => {
     const before = await gateway.metric(dropped('source_limit'))
-    const first = await rawTcp(gateway.sipAddress('tls'), '127.0.0.3')
-    const second = await rawTcp(gateway.sipAddress('tls'), '127.0.0.3')
-    const third = await rawTcp(gateway.sipAddress('tls'), '127.0.0.3')
+    const first = await dialTcp(tlsPort(), '127.0.0.3')
+    const second = await dialTcp(tlsPort(), '127.0.0.3')
+    const third = await dialTcp(tlsPort(), '127.0.0.3')
     assert.equal(await closedWithin(third, 1000), true, 'the third connection is closed at once')
     assert.equal(await closedWithin(first, 100), false)
     assert.equal(await closedWithin(second, 100), false)
@@ -185,34 +167,11 @@ describe('a TLS listener that requires client certificates (verify_client)', () 
   }
 })
 
-/** Tenants reached by number, each bridging to one baresip over a TLS trunk. */
-const bridgeConfig = (callees: ReadonlyArray<{number: string; port: number}>) => `tenants:
-${callees.map((_, index) => `  - { id: bridge-${index}, dialplan: plan-${index} }`).join('\n')}
-trunks:
-${callees
-  .map(
-    ({number, port}, index) => `  - id: in-${index}
-    tenant: bridge-${index}
-    inbound: { cidrs: [127.0.0.1/32], numbers: ["${number}"] }
-  - id: tls-${index}
-    tenant: bridge-${index}
-    outbound:
+/** Tenants reached by number, each bridging to one baresip over a TLS trunk (on the baresip's port + 1). */
+const bridgeConfig = (callees: ReadonlyArray<{number: string; port: number}>): string =>
+  perCalleeBridgeConfig(callees, ({port}) => `
       uri: "sip:127.0.0.1:${port + 1};transport=tls"
-      tls: { ca: ${certs.ca} }`,
-  )
-  .join('\n')}
-dialplans:
-${callees
-  .map(
-    (_, index) => `  plan-${index}:
-    start: bridge
-    nodes:
-      bridge: { type: bridge, trunk: tls-${index}, timeout_s: 5, next: { answered: bye, failed: failed } }
-      failed: { type: hangup, cause: 41 }
-      bye: { type: hangup, cause: 16 }`,
-  )
-  .join('\n')}
-`
+      tls: { ca: ${certs.ca} }`)
 
 describe('the gateway calls baresip over a TLS trunk', () => {
   const gateway = new Gateway()
@@ -267,7 +226,7 @@ describe('the gateway calls baresip over a TLS trunk', () => {
       assert.equal(end.status, 'failed')
       const line = daemonLog(gateway).split('\n').find((entry) => entry.includes('"msg":"B-leg could not be sent"') && entry.includes(`+${callee.number.slice(1)}`))
       assert.ok(line, 'a log line for the refused B-leg')
-      assert.match(line, new RegExp(`TLS connect to 127\\.0\\.0\\.1:${(ports[index] ?? 0) + 1} \\(trunk tls-${index}\\) failed: `))
+      assert.match(line, new RegExp(`TLS connect to 127\\.0\\.0\\.1:${(ports[index] ?? 0) + 1} \\(trunk out-${index}\\) failed: `))
       assert.match(line, reason)
       await phone.quit()
     })

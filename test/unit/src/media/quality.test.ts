@@ -99,4 +99,19 @@ describe('estimateMos (ITU-T G.107 E-model)', () => {
       }
     }
   })
+
+  it('rates G.722 with the G.107.1 wideband model, on the narrowband scale (R_wb / 1.29)', () => {
+    // By hand: Ro,wb 129, Ie,wb 13 (G.113 Appendix IV), Bpl 25.1; Id at 0 ms is Idle 0.149 (× 1.29 on the
+    // wideband scale). 0 % loss: R = (129 − 0.192 − 13) / 1.29 = 89.77, MOS 4.333.
+    const clean = estimateMos({codec: 'G722', packetLossPercent: 0})
+    near(clean.rFactor, 89.77, 0.01, 'R')
+    near(clean.mos, expectedMos(89.77), 0.002, 'MOS')
+    // 2 % loss: Ie,eff,wb = 13 + 116 · 2 / (2 + 25.1) = 21.561; R = (129 − 0.192 − 21.561) / 1.29 = 83.14.
+    near(estimateMos({codec: 'G722', packetLossPercent: 2}).rFactor, 83.14, 0.01, 'R at 2 %')
+    // Opus has no G.113 values: rated as G.722.
+    assert.deepEqual(estimateMos({codec: 'opus', packetLossPercent: 3, oneWayDelayMs: 120}), estimateMos({codec: 'G722', packetLossPercent: 3, oneWayDelayMs: 120}))
+    // Delay impairs it as G.107 delay impairs a narrowband call (Id × 1.29 on the wideband scale).
+    const at = (oneWayDelayMs: number): number => estimateMos({codec: 'G722', packetLossPercent: 0, oneWayDelayMs}).rFactor
+    assert.ok(at(300) < at(150) && at(150) < clean.rFactor)
+  })
 })

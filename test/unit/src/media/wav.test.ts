@@ -131,7 +131,7 @@ describe('WAV writer and reader', () => {
     expectCorrupt(good.subarray(0, 30), /RIFF size/)
     expectCorrupt(corrupt((file) => file.writeUInt16LE(3, 20)), /format code 3/)
     expectCorrupt(corrupt((file) => file.writeUInt16LE(2, 22)), /2 channels/)
-    expectCorrupt(corrupt((file) => file.writeUInt32LE(16000, 24)), /16000 Hz/)
+    expectCorrupt(corrupt((file) => file.writeUInt32LE(22050, 24)), /22050 Hz/)
     expectCorrupt(corrupt((file) => file.writeUInt16LE(8, 34)), /inconsistent fmt/)
     expectCorrupt(corrupt((file) => file.writeUInt32LE(400, 40)), /runs past the end/)
     expectCorrupt(corrupt((file) => file.writeUInt32LE(3, 40)), /whole number of samples/)

@@ -43,7 +43,6 @@ describe('HEP capture switched at runtime while calls run', () => {
 
     const on1Start = Date.now()
     const enabled = await hep('enable', '--endpoint', collector.endpoint, '--capture-id', '77')
-    const on1End = Date.now()
     assert.equal(enabled.state, 'on')
     assert.equal(enabled.timeLeftS, null)
     assert.equal(enabled.passwordSet, false)
@@ -58,7 +57,6 @@ describe('HEP capture switched at runtime while calls run', () => {
 
     const on2Start = Date.now()
     const withTtl = await hep('enable', '--endpoint', collector.endpoint, '--capture-id', '78', '--ttl', '2s')
-    const on2End = Date.now()
     assert.equal(withTtl.state, 'on')
     assert.ok(withTtl.timeLeftS === 2 || withTtl.timeLeftS === 1, `time left ${withTtl.timeLeftS}`)
     assert.ok(withTtl.expiresAt !== null)

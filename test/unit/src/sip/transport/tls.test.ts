@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {readFileSync} from 'node:fs'
-import {connect, type Socket} from 'node:net'
+import type {Socket} from 'node:net'
 import {connect as connectTls, type TLSSocket} from 'node:tls'
 import {after, afterEach, before, describe, it} from 'node:test'
 import {createResponseTo, type SipRequest} from '../../../../../src/sip/message.js'
@@ -17,6 +17,7 @@ import {parseSipMessage} from '../../../../../src/sip/parser.js'
 import {SipTransport, type SipTransportOptions} from '../../../../../src/sip/transport/sip-transport.js'
 import type {InboundContext, SipConnectionDropReason, SipTlsClientProfile, SipTransportProtocol} from '../../../../../src/sip/transport/types.js'
 import {makeTestCertificates, type TestCertificates} from '../../../../helpers/tls-certs.js'
+import {closedWithin, dialTcp} from '../../../../helpers/tcp-client.js'
 import {sleep, wire} from '../fake-sip-transport.js'
 
 let certs: TestCertificates
@@ -85,17 +86,6 @@ const nextMessage = (transport: SipTransport): Promise<[SipRequest, InboundConte
 const sendOptions = (from: SipTransport, port: number, branch: string) =>
   from.send(parseSipMessage(Buffer.from(options('SIP/2.0/TLS 127.0.0.1:5061', branch))), {transport: 'tls', address: '127.0.0.1', port, hostname: '127.0.0.1'})
 
-const closedWithin = (socket: Socket, ms: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    if (socket.destroyed || socket.readableEnded) return resolve(true)
-    const timer = setTimeout(() => resolve(false), ms)
-    socket.once('close', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-    socket.resume()
-  })
-
 const waitUntil = async (probe: () => boolean, ms = 3000): Promise<void> => {
   const deadline = Date.now() + ms
   while (!probe()) {
@@ -104,11 +94,10 @@ const waitUntil = async (probe: () => boolean, ms = 3000): Promise<void> => {
   }
 }
 
+/** A plain TCP connection, closed after the test. */
 const rawTcp = async (port: number, localAddress = '127.0.0.1'): Promise<Socket> => {
-  const socket = connect({port, host: '127.0.0.1', localAddress})
+  const socket = await dialTcp(port, localAddress)
   open.push(socket)
-  socket.on('error', () => {})
-  await once(socket, 'connect')
   return socket
 }
 
