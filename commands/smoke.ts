@@ -40,7 +40,7 @@ The gateway's record of the call is found by the call's SIP Call-ID (sip_call_id
     ...callFlags({durationS: SMOKE_DURATION_S}),
     ...thresholdFlags(SMOKE_THRESHOLDS),
     settle: Flags.string({summary: `Seconds to wait after the call for the gateway's metrics, CDR, HEP counters and trace to show it (default ${DEFAULT_SETTLE_S}; the trace check waits at least 10).`, helpValue: 'SECONDS'}),
-    'quic-token': Flags.string({summary: 'A JWT for the quic check\'s session.open (any tenant auth.jwt accepts); without it the quic check is skipped.', helpValue: 'JWT', env: 'CLUTCHCALL_SMOKE_TOKEN'}),
+    'quic-token': Flags.string({summary: 'A JWT for the quic check\'s session.open, of any tenant auth.jwt accepts (better in $CLUTCHCALL_SMOKE_TOKEN, out of ps and CI logs); without it the quic check is skipped.', helpValue: 'JWT', env: 'CLUTCHCALL_SMOKE_TOKEN'}),
     ...junitFlag,
   }
 
