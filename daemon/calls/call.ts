@@ -3,7 +3,7 @@
 // give it the means to hang itself up; it publishes the call events.
 import {randomBytes} from 'node:crypto'
 import type {Logger} from 'pino'
-import type {CallState, CallSummary} from '../../src/calls/events.js'
+import type {CallState, CallSummary, ChannelTransfer} from '../../src/calls/events.js'
 import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
 import {reportedMos} from '../../src/media/quality.js'
 import type {StreamQuality} from '../../src/media/rtp-stream-types.js'
@@ -144,6 +144,12 @@ export class Call implements RegisteredCall {
   /** Publishes the final error status the A-leg's INVITE was answered with (refused, busy, 487 after a CANCEL). */
   sipFinal(status: number): void {
     this.registry.stage({kind: 'sip.final', call_sid: this.sid, status, at_ms: Date.now()})
+  }
+
+  /** Publishes a transfer of this call (CHANNEL_TRANSFER) and logs it. */
+  transferEvent(transfer: Pick<ChannelTransfer, 'refer' | 'leg' | 'target' | 'result' | 'sip_status' | 'reason'>): void {
+    this.log.info(transfer, 'call transfer')
+    this.registry.publish({type: 'CHANNEL_TRANSFER', call_sid: this.sid, timestamp_ms: Date.now(), tenant_id: this.init.tenant, trunk_id: this.init.trunk, ...transfer})
   }
 
   setRecordingUrl(url: string): void {

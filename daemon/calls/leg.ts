@@ -32,6 +32,20 @@ export interface LegEnding {
   readonly sipStatus?: number
 }
 
+/** Where a transfer goes: a sip:, sips: or tel: URI, or a number at the leg's peer (SIP: sip:<number>@ its host). */
+export type TransferTargetSpec = {readonly uri: string} | {readonly number: string}
+
+/** What became of a transfer a leg's peer was asked to carry out. */
+export interface LegTransferResult {
+  /** The new call was answered (SIP: a 2xx sipfrag). */
+  readonly ok: boolean
+  /** The SIP status that decided it: the REFER's refusal, the new call's final status, 408 when no final word came in time. */
+  readonly status: number
+  readonly reason: string
+  /** The target as sent. */
+  readonly target: string
+}
+
 export interface CallLeg {
   readonly media: MediaEndpoint
   /** Answers (SIP: 200 OK with our SDP); resolves once the answer is confirmed (ACK), or once the leg has ended instead (no ACK, CANCEL). */
@@ -44,6 +58,12 @@ export interface CallLeg {
    */
   earlyMedia?(): Promise<boolean>
   hangup(cause: number): Promise<void>
+  /**
+   * Asks the leg's peer to call `target` in the gateway's place (SIP: REFER,
+   * RFC 3515) and waits for the outcome, at most `timeoutMs` after the peer
+   * took the request. The leg stays up either way. Legs that cannot transfer leave it out.
+   */
+  transfer?(target: TransferTargetSpec, options: {readonly timeoutMs: number}): Promise<LegTransferResult>
   /** Resolves when the leg has ended, whichever side ended it. */
   readonly ended: Promise<LegEnding>
 }

@@ -90,6 +90,8 @@ export interface LegDialed {
   readonly status: number
   readonly outcome: string
   readonly at_ms: number
+  /** Why it never reached a callee (a DNS lookup that failed, a transport error), when that is the reason. */
+  readonly error?: string
 }
 
 /** The A-leg's INVITE got a final error response from us (a refusal, busy, a cancel's 487): the end of its SIP setup. */

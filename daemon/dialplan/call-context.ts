@@ -1,6 +1,7 @@
 // What a dialplan node runs against: the call record, its A-leg, and the
 // gateway services a node may use. Built per call by the engine.
 import type {Logger} from 'pino'
+import type {TransferPolicy} from '../../src/config/schema.js'
 import type {Call} from '../calls/call.js'
 import type {CallLeg, Dialer} from '../calls/leg.js'
 import type {ExecutableCall} from './executor.js'
@@ -11,13 +12,26 @@ export interface DialplanCall extends ExecutableCall {
   readonly dialer: Dialer
   readonly recordingsDir: string
   readonly log: Logger
+  /** The tenant's transfer policy (tenants[].transfer): where an AI agent may send the call. */
+  readonly transferPolicy: TransferPolicy | undefined
+  /** Lets a leg of the call take transfer requests (SIP: REFER) under the tenant's policy; legs that cannot are left alone. */
+  readonly acceptTransfers: (leg: CallLeg, name: 'a' | 'b') => void
 }
 
-export const dialplanCall = (call: Call, leg: CallLeg, services: {dialer: Dialer; recordingsDir: string}): DialplanCall => ({
+export interface DialplanServices {
+  readonly dialer: Dialer
+  readonly recordingsDir: string
+  readonly transferPolicy?: TransferPolicy | undefined
+  readonly acceptTransfers?: (leg: CallLeg, name: 'a' | 'b') => void
+}
+
+export const dialplanCall = (call: Call, leg: CallLeg, services: DialplanServices): DialplanCall => ({
   call,
   leg,
   dialer: services.dialer,
   recordingsDir: services.recordingsDir,
+  transferPolicy: services.transferPolicy,
+  acceptTransfers: services.acceptTransfers ?? (() => {}),
   log: call.log,
   ended: call.ended,
   isEnded: () => call.isEnded(),

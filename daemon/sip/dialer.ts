@@ -4,7 +4,9 @@
 import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
-import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED} from '../../src/sip/q850.js'
+import {SipDnsError} from '../../src/sip/dns/errors.js'
+import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED, Q850_NO_ROUTE_TO_DESTINATION} from '../../src/sip/q850.js'
+import type {SipTarget} from '../../src/sip/transport/types.js'
 import {formatLocalSdp, parseRemoteSdp, sdpCodecsFor, type AudioCodecName} from '../../src/sip/sdp.js'
 import {createAudioOffer} from '../../src/sip/sdp-offer-answer.js'
 import {acceptAnswerCrypto, type SrtpKeys} from '../../src/sip/sdp-srtp.js'
@@ -38,6 +40,11 @@ export const requestUriFor = (baseUri: string, number: string): string => {
 
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
+
+  /** The user agent the legs are placed with (transfers place theirs with it too). */
+  get ua(): UserAgent {
+    return this.services.ua
+  }
 
   /** Dials with `services.config`'s trunks. */
   dial(request: DialRequest): Promise<DialResult> {
@@ -74,8 +81,8 @@ export class SipDialer implements Dialer {
     const headers: HeaderCarrier = {}
     calls?.stage({kind: 'leg.dialing', call_sid: request.callSid, leg_call_id: callId, request_uri: requestUri, trunk_id: trunk?.id, at_ms: Date.now(), headers})
     const extraHeaders = Object.entries(headers)
-    const dialed = (status: number, outcome: string): void =>
-      calls?.stage({kind: 'leg.dialed', call_sid: request.callSid, leg_call_id: callId, status, outcome, at_ms: Date.now()})
+    const dialed = (status: number, outcome: string, error?: string): void =>
+      calls?.stage({kind: 'leg.dialed', call_sid: request.callSid, leg_call_id: callId, status, outcome, at_ms: Date.now(), ...(error === undefined ? {} : {error})})
     // The B-leg's RTP setup: stream created … remote address (from the answer) set, or the answer found unusable.
     const rtpSetup = (codec: string | undefined, error?: string): void =>
       calls?.stage({
@@ -98,10 +105,12 @@ export class SipDialer implements Dialer {
     })
     // The B-leg's media endpoint: relayed early when the callee sends early media, kept for the answered leg.
     const endpoint = new StreamMediaEndpoint(stream, log)
+    // earlyMedia: the caller was handed the B-leg's early media (once); earlyRemote: the stream plays the current target's.
     let earlyMedia = false
+    let earlyRemote = false
     invite.on('provisional', (info) => {
-      if (earlyMedia || info.sdp === undefined || request.onEarlyMedia === undefined) return
-      earlyMedia = true
+      if (earlyRemote || info.sdp === undefined || request.onEarlyMedia === undefined) return
+      earlyRemote = true
       const onEarlyMedia = request.onEarlyMedia
       void (async () => {
         try {
@@ -112,11 +121,19 @@ export class SipDialer implements Dialer {
           endpoint.codec = early.codec
           await stream.setRemote(early)
           log.info({status: info.status, codec: codec.name}, 'B-leg early media')
-          if (invite.state === 'calling' || invite.state === 'proceeding') onEarlyMedia(endpoint)
+          if (!earlyMedia && (invite.state === 'calling' || invite.state === 'proceeding')) {
+            earlyMedia = true
+            onEarlyMedia(endpoint)
+          }
         } catch (error) {
           log.warn({err: error}, 'B-leg early media unusable; ignored')
         }
       })()
+    })
+    invite.on('failover', (event) => {
+      // The next target's early media (if any) replaces the last one's on the same relayed stream.
+      earlyRemote = false
+      log.warn({from: targetText(event.from), next: targetText(event.next), reason: event.reason, error: event.error?.message, request_uri: requestUri}, 'B-leg target failed; trying the next one (RFC 3263)')
     })
     let ringTimeout = false
     const timer = setTimeout(() => {
@@ -131,23 +148,30 @@ export class SipDialer implements Dialer {
       unlink()
       await stream.close().catch(() => undefined)
       const {failure} = result
+      const dnsError = failure.error instanceof SipDnsError ? failure.error : undefined
       const {status, q850Cause} = classifyCall({
         answered: false,
         finalStatus: failure.source === 'response' ? failure.status : undefined,
         reason: failure.response?.headers.getAll('reason'),
         canceled: failure.canceled && !ringTimeout,
         ringTimeout,
+        // A name without records can never be reached: no route (3); DNS servers that fail are a temporary failure (41, from the 503).
+        ...(dnsError?.permanent === true ? {cause: Q850_NO_ROUTE_TO_DESTINATION} : {}),
       })
-      if (failure.source === 'transport-error') {
+      const targets = invite.targetsTried
+      if (dnsError !== undefined) {
+        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, dns_failure: dnsError.kind, host: dnsError.host, error: dnsError.message}, 'B-leg not sent: DNS resolution failed')
+      } else if (failure.source === 'transport-error') {
         // The INVITE never reached the callee: say why (a refused TLS certificate names itself here).
-        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, error: failure.error?.message}, 'B-leg could not be sent')
+        log.warn({status: failure.status, outcome: status, q850_cause: q850Cause, request_uri: requestUri, targets_tried: targets, error: failure.error?.message}, 'B-leg could not be sent')
       } else {
-        log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause}, 'B-leg not answered')
+        log.info({status: failure.status, source: failure.source, outcome: status, q850_cause: q850Cause, targets_tried: targets}, 'B-leg not answered')
       }
       const outcome: DialOutcome = status === 'completed' ? 'failed' : status
+      const why = dnsError !== undefined ? dnsError.message : failure.source === 'transport-error' ? `B-leg could not be sent: ${failure.error?.message ?? failure.status}` : undefined
       // The stream was opened for nothing: its setup ends unanswered, without a remote (and before the leg's final, under the same parent).
-      rtpSetup(undefined, outcome === 'failed' ? `B-leg failed with ${failure.status}` : undefined)
-      dialed(failure.status, outcome)
+      rtpSetup(undefined, outcome === 'failed' ? (why ?? `B-leg failed with ${failure.status}`) : undefined)
+      dialed(failure.status, outcome, why)
       return {outcome, cause: q850Cause}
     }
     const call = result.call
@@ -183,6 +207,8 @@ export class SipDialer implements Dialer {
 }
 
 const noop = (): void => {}
+
+const targetText = (target: SipTarget): string => `${target.transport}:${target.address.includes(':') ? `[${target.address}]` : target.address}:${target.port}`
 
 /**
  * A B-leg's offer: the trunk's codecs in its order, except that the A-leg's

@@ -23,6 +23,7 @@ import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound, type InboundServices} from './inbound.js'
 import {loadTlsMaterial} from './tls-profiles.js'
 import {HandshakeFailureLog} from './tls-log.js'
+import {gatewayResolver, type GatewayResolver} from './resolver.js'
 
 /** A drain keeps taking INVITEs for its grace only if a health probe (OPTIONS outside a dialog) arrived this recently: nobody else learns from the 503. */
 export const PROBED_WITHIN_MS = 60_000
@@ -100,6 +101,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   private tlsCertificate: {subject: string; validTo: string} | undefined
   private tlsClient: ReturnType<typeof loadTlsMaterial>['client'] = () => ({verifyServer: true, minVersion: 'TLSv1.2'})
   private handshakeLog: HandshakeFailureLog | undefined
+  private dns: GatewayResolver | undefined
 
   constructor(private readonly options: SipEngineOptions) {
     this.config = options.config
@@ -152,7 +154,11 @@ export class BuiltinSipEngine implements SignallingEngine {
       this.options.calls.refused({reason: 'unknown_source', status: guard.unknownSourceAction === 'reject' ? 403 : 0, tenant_id: NO_TENANT, trunk_id: NO_TRUNK})
     })
     const timers = config.sip.session_timers
+    const dns = (this.dns = gatewayResolver(config))
+    log.info({dns_servers: config.sip.dns.servers.length === 0 ? 'system' : dns.lookups.servers, naptr: config.sip.dns.naptr, max_targets: config.sip.dns.max_targets, target_timeout_ms: config.sip.dns.target_timeout_ms}, 'SIP DNS resolver ready (RFC 3263)')
     const ua = new UserAgent({
+      resolver: dns.resolver,
+      targetTimeoutMs: config.sip.dns.target_timeout_ms,
       transport: this.transport,
       product: config.sip.user_agent,
       screen: (request, context, belongs) => guard.screen(request, context, belongs),
@@ -191,6 +197,7 @@ export class BuiltinSipEngine implements SignallingEngine {
       media,
       calls,
       dialer: dialer.withConfig(config),
+      transfers: {ua: dialer.ua, rtpAddress: this.options.config.rtp.address, calls, linkLeg: (legCallId, callSid) => this.linkLeg(legCallId, callSid)},
       recordingsDir,
       // Media binds at start: rtp.* changes need a restart.
       rtpAddress: this.options.config.rtp.address,
@@ -305,6 +312,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     this.guard.stop()
     this.overload?.stop()
     this.ua?.close()
+    this.dns?.lookups.close()
     await this.transport?.close()
   }
 }

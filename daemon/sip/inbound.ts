@@ -22,6 +22,7 @@ import type {SipGuard} from '../security/sip-guard.js'
 import type {InboundRouter, KnownSource} from '../trunks/inbound-router.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {SipLeg, remoteOf} from './sip-leg.js'
+import {referHandlerFor, type TransferServices} from './transfer.js'
 
 export interface InboundServices {
   readonly config: Config
@@ -32,6 +33,8 @@ export interface InboundServices {
   readonly media: MediaEngine
   readonly calls: CallRegistry
   readonly dialer: Dialer
+  /** What a transfer's new call is placed with (REFERs received, docs/sip-transfer.md). */
+  readonly transfers: TransferServices
   readonly recordingsDir: string
   readonly rtpAddress: string
   readonly log: Logger
@@ -226,7 +229,13 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     await call.hangup(41)
     return
   }
-  await runDialplan(plan, dialplanCall(call, leg, {dialer: services.dialer, recordingsDir: services.recordingsDir}), NODE_HANDLERS, {
+  // REFERs on the call's legs are decided by the tenant's transfer policy of the config the call started with.
+  const acceptTransfers = (target: unknown, name: 'a' | 'b'): void => {
+    if (target instanceof SipLeg) target.enableTransfers(referHandlerFor(services.transfers, services.config, call, name))
+  }
+  acceptTransfers(leg, 'a')
+  const transferPolicy = services.config.tenants.find((tenant) => tenant.id === known.tenant)?.transfer
+  await runDialplan(plan, dialplanCall(call, leg, {dialer: services.dialer, recordingsDir: services.recordingsDir, transferPolicy, acceptTransfers}), NODE_HANDLERS, {
     nodeStarted: (nodeId, node) => {
       call.enteredNode(nodeId, node.type)
       call.log.debug({node: nodeId, type: node.type}, 'dialplan node')

@@ -7,10 +7,14 @@ import type {RtpRemote} from '../../src/media/rtp-stream.js'
 import {audioCodecName, parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp, type SdpCodec} from '../../src/sip/sdp.js'
 import {answerAudioOffer, sameCodec} from '../../src/sip/sdp-offer-answer.js'
 import type {SrtpKeys} from '../../src/sip/sdp-srtp.js'
+import {parseNameAddr} from '../../src/sip/name-addr.js'
+import {SipParams} from '../../src/sip/params.js'
+import {formatUri, parseSipUri} from '../../src/sip/uri.js'
 import type {IncomingInvite} from '../../src/sip/user-agent-incoming.js'
 import type {SipCall} from '../../src/sip/user-agent-call.js'
+import type {IncomingRefer} from '../../src/sip/user-agent-refer.js'
 import type {CallEnd} from '../../src/sip/user-agent-types.js'
-import type {CallLeg, LegEnding} from '../calls/leg.js'
+import type {CallLeg, LegEnding, LegTransferResult, TransferTargetSpec} from '../calls/leg.js'
 import type {StreamMediaEndpoint} from './media-endpoint.js'
 
 const NORMAL_CLEARING = 16
@@ -29,6 +33,16 @@ export const remoteOf = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 'payloadT
   codec: audioCodecName(codec) ?? 'PCMU',
   ...(telephoneEventPt === undefined ? {} : {telephoneEventPayloadType: telephoneEventPt}),
 })
+
+/** A number at the host (and port, transport) of a dialog's remote target: where a carrier takes `sip:<number>@` itself. */
+export const numberAtPeer = (remoteTarget: string, number: string): string => {
+  const peer = parseSipUri(remoteTarget)
+  const transport = peer.params.get('transport')
+  return formatUri({...peer, user: number, password: undefined, params: new SipParams(typeof transport === 'string' ? {transport} : {}), headers: []})
+}
+
+/** Decides a REFER received on a leg (daemon/sip/transfer.ts carries it out). */
+export type LegReferHandler = (refer: IncomingRefer, leg: SipLeg) => void
 
 /** The first audio payload of a peer's SDP that is one of `ours` (our offer's codecs). */
 export const firstOf = (remote: RemoteAudioSdp, ours: readonly SdpCodec[]): SdpCodec | undefined =>
@@ -51,6 +65,10 @@ export class SipLeg implements CallLeg {
   private srtp = false
   /** The 183 with our SDP went: media flows before the answer. */
   private earlyMediaOpen = false
+  /** Decides the REFERs the leg's peer sends; without it they get 603. */
+  private referHandler: LegReferHandler | undefined
+  /** A transfer the leg's peer asked for, under way: a transferor that hangs up meanwhile does not end the leg before it is decided. */
+  private transferring: Promise<unknown> | undefined
 
   private constructor(
     readonly media: StreamMediaEndpoint,
@@ -86,6 +104,65 @@ export class SipLeg implements CallLeg {
 
   get isAnswered(): boolean {
     return this.sipCall !== undefined
+  }
+
+  /** The dialog the leg talks over now (a transfer replaces it); undefined before the answer. */
+  get call(): SipCall | undefined {
+    return this.sipCall
+  }
+
+  /** Our current SDP of the leg: the RTP address and port a transfer's new call is offered. */
+  get localAudio(): LocalAudioSdp {
+    return this.localSdp
+  }
+
+  get encrypted(): boolean {
+    return this.srtp
+  }
+
+  /** Takes REFERs from the leg's peer from now on (and on the dialog a transfer moves it to). */
+  enableTransfers(handler: LegReferHandler): void {
+    this.referHandler = handler
+    if (this.sipCall !== undefined) this.sipCall.referHandler = (refer) => handler(refer, this)
+  }
+
+  /**
+   * A transfer's new call takes the leg over: the leg follows `call` from now
+   * on, with `local` as its SDP (the same RTP stream: the media of the call,
+   * relayed or played, goes on). Returns the dialog it replaced, which ends
+   * without ending the leg.
+   */
+  replaceCall(call: SipCall, local: LocalAudioSdp, srtp: boolean): SipCall | undefined {
+    const replaced = this.sipCall
+    this.localSdp = local
+    this.srtp = srtp
+    if (replaced !== undefined) replaced.referHandler = undefined
+    this.follow(call)
+    return replaced
+  }
+
+  /** Keeps the leg up through `work` (a transfer's new call) even if the transferor hangs up meanwhile (a blind transfer's early BYE). */
+  whileTransferring(work: Promise<unknown>): void {
+    const settled = work.catch(() => undefined)
+    this.transferring = settled
+    void settled.then(() => {
+      if (this.transferring === settled) this.transferring = undefined
+    })
+  }
+
+  async transfer(target: TransferTargetSpec, options: {readonly timeoutMs: number}): Promise<LegTransferResult> {
+    const call = this.sipCall
+    if (call === undefined || this.finished) return {ok: false, status: 481, reason: 'Call Does Not Exist', target: 'uri' in target ? target.uri : target.number}
+    let uri: string
+    try {
+      uri = 'uri' in target ? target.uri : numberAtPeer(call.dialog.remoteTarget, target.number)
+    } catch {
+      return {ok: false, status: 400, reason: 'No SIP URI to put the number at', target: 'uri' in target ? target.uri : target.number}
+    }
+    const referredBy = `<${formatUri(parseNameAddr(call.dialog.localAddress, 'From').uri)}>`
+    const outcome = await call.refer(uri, {timeoutMs: options.timeoutMs, referredBy})
+    this.log.info({target: uri, ok: outcome.ok, status: outcome.status, reason: outcome.reason, ...(outcome.ok ? {} : {stage: outcome.stage})}, 'REFER sent: outcome')
+    return {ok: outcome.ok, status: outcome.status, reason: outcome.reason, target: uri}
   }
 
   async answer(): Promise<void> {
@@ -144,12 +221,17 @@ export class SipLeg implements CallLeg {
 
   private follow(call: SipCall): void {
     this.sipCall = call
+    const referHandler = this.referHandler
+    if (referHandler !== undefined) call.referHandler = (refer) => referHandler(refer, this)
     call.reinviteHandler = (offer) => this.answerReinvite(offer.sdp)
     // The answer to one of our offers (a session refresh re-INVITE): follow the peer's media if it moved.
     call.on('remote-sdp', (sdp, role) => {
-      if (role === 'answer') void this.followAnswer(sdp)
+      if (role === 'answer' && this.sipCall === call) void this.followAnswer(sdp)
     })
-    void call.ended.then((end: CallEnd) => {
+    void call.ended.then(async (end: CallEnd) => {
+      if (this.transferring !== undefined) await this.transferring
+      // A transfer moved the leg to another dialog: the end of this one is not the leg's.
+      if (this.sipCall !== call) return
       // RFC 4028 §10: the refresh never came; our BYE carried Q.850 102, which the CDR keeps.
       if (end.cause === 'session-expired') this.log.info({q850_cause: end.q850Cause, session_interval_s: call.sessionTimer?.interval, refresher: call.sessionTimer?.refresher}, 'session timer expired: call ended with BYE')
       this.end({cause: end.q850Cause ?? NORMAL_CLEARING, status: 'completed'})

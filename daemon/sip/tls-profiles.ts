@@ -69,6 +69,7 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
   const ownCert = server === undefined ? {} : {cert: server.cert, key: server.key}
   const defaults: SipTlsClientProfile = {verifyServer: true, minVersion: tls?.min_version ?? 'TLSv1.2', ...(server?.ca === undefined ? {} : {ca: server.ca}), ...ownCert}
   const byPeer = new Map<string, SipTlsClientProfile>()
+  const byHost = new Map<string, SipTlsClientProfile>()
   config.trunks.forEach((trunk, index) => {
     const outbound = trunk.outbound
     if (outbound === undefined || !isTlsUri(outbound.uri)) return
@@ -89,8 +90,10 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
     if (!profile.verifyServer) log.warn({trunk_id: trunk.id}, 'TLS to this trunk does not verify the server certificate (verify_server: false): anyone on the path can pose as the carrier')
     const uri = parseSipUri(outbound.uri)
     byPeer.set(peerKey(uri.host, uri.port ?? defaultSipPort('tls')), profile)
+    // A uri without a port may be resolved through SRV (RFC 3263) to other ports: its host name alone finds the profile too.
+    if (uri.port === undefined) byHost.set(uri.host.toLowerCase(), profile)
   })
   const client = (target: TlsTarget): SipTlsClientProfile =>
-    (target.hostname === undefined ? undefined : byPeer.get(peerKey(target.hostname, target.port))) ?? byPeer.get(peerKey(target.address, target.port)) ?? defaults
+    (target.hostname === undefined ? undefined : (byPeer.get(peerKey(target.hostname, target.port)) ?? byHost.get(target.hostname.toLowerCase()))) ?? byPeer.get(peerKey(target.address, target.port)) ?? defaults
   return {server, client, certificate}
 }

@@ -44,12 +44,34 @@ export interface ChannelQuality extends EventBase {
   readonly estimated_mos: number | null
 }
 
+/**
+ * A call transfer (REFER, docs/sip-transfer.md): one when a transfer is
+ * refused, one when it ends. The CDR has no column for it; this event and
+ * the call's log are where a transfer shows.
+ */
+export interface ChannelTransfer extends EventBase {
+  readonly type: 'CHANNEL_TRANSFER'
+  readonly tenant_id: string
+  readonly trunk_id: string
+  /** `received`: a peer's REFER asked the gateway to place the new call; `sent`: the gateway's REFER asked the peer to. */
+  readonly refer: 'received' | 'sent'
+  /** The leg the REFER travelled on: `a` (the caller's) or `b` (a bridged callee's). */
+  readonly leg: 'a' | 'b'
+  /** The transfer target, a sip:, sips: or tel: URI. */
+  readonly target: string
+  /** `refused`: the policy or the peer said no; `completed`: the new call was answered; `failed`: it was not. */
+  readonly result: 'refused' | 'completed' | 'failed'
+  /** The SIP status that decided it: the REFER's refusal, or the new call's final status. */
+  readonly sip_status: number
+  readonly reason: string
+}
+
 /** Carries every CDR field (DESIGN §5). */
 export interface ChannelHangupComplete extends EventBase, CdrRecord {
   readonly type: 'CHANNEL_HANGUP_COMPLETE'
 }
 
-export type CallEvent = ChannelCreate | ChannelAnswer | ChannelQuality | ChannelHangupComplete
+export type CallEvent = ChannelCreate | ChannelAnswer | ChannelQuality | ChannelTransfer | ChannelHangupComplete
 export type CallEventType = CallEvent['type']
 
 /** A live call as `calls list` and `calls tail` show it. */

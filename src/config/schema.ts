@@ -173,10 +173,35 @@ const dialplanNode = z.discriminatedUnion('type', [
     next,
   }),
   z.strictObject({type: z.literal('agent'), url: pattern(/^wss?:\/\//, 'must be a ws:// or wss:// URL'), agent_id: nonEmpty, next}),
+  z.strictObject({
+    type: z.literal('transfer'),
+    /** A number: the Refer-To is sip:<to>@ the caller's host. */
+    to: z.optional(pattern(/^\+?[0-9*#]{1,32}$/, 'must be a number: digits, *, # with an optional leading +')),
+    uri: z.optional(pattern(/^(?:sips?|tel):[^\s<>"]+$/, 'must be a sip:, sips: or tel: URI')),
+    timeout_s: withDefault(integer(1, 600), 30),
+    next,
+  }),
   z.strictObject({type: z.literal('hangup'), cause: withDefault(integer(1, 127), 16)}),
 ])
 
 const dialplan = z.strictObject({start: identifier, nodes: z.record(identifier, dialplanNode)})
+
+/**
+ * A transfer destination pattern (docs/sip-transfer.md): a number (`+1415555*`, `*` any run of
+ * characters) matched against the target's number, or a sip:, sips: or tel: URI pattern
+ * (`sip:*@pbx.example.com`) matched against the target URI without its parameters.
+ */
+export const TRANSFER_DESTINATION_PATTERN = /^(?:[+0-9*#]+|(?:sips?|tel):[^\s<>"]+)$/
+const transferDestination = pattern(TRANSFER_DESTINATION_PATTERN, 'must be a number pattern (+1415555*) or a sip:, sips: or tel: URI pattern (sip:*@pbx.example.com)')
+
+/** A tenant's transfer policy: whether its callers' REFERs are carried out, and where transfers may go. */
+const transferPolicy = z.strictObject({
+  accept_refer: withDefault(z.boolean(), false),
+  destinations: withDefault(z.array(transferDestination).check(z.maxLength(1000)), []),
+  trunk: z.optional(identifier),
+  timeout_s: withDefault(integer(1, 600), 30),
+})
+export type TransferPolicy = z.output<typeof transferPolicy>
 export type Dialplan = z.output<typeof dialplan>
 export type DialplanNode = z.output<typeof dialplanNode>
 
@@ -216,6 +241,26 @@ const sessionTimers = z.prefault(
   {},
 )
 
+/** A DNS server: an IP address, or `ip:port` / `[v6]:port`. */
+const dnsServer = z.string().check(
+  z.refine((value) => isIP(value) !== 0 || (parseHostPort(value) !== undefined && isIP(parseHostPort(value)?.host ?? '') !== 0 && parseHostPort(value)?.port !== 0), 'must be an IP address, IP:PORT or [IPv6]:PORT'),
+)
+
+/** RFC 3263 resolution of trunk hosts and failover across their targets (docs/sip-dns.md). */
+const sipDns = section({
+  servers: withDefault(z.array(dnsServer).check(z.maxLength(8)), []),
+  timeout_ms: withDefault(integer(50, 30_000), 2000),
+  tries: withDefault(integer(1, 5), 2),
+  naptr: withDefault(z.boolean(), true),
+  cache_entries: withDefault(integer(16, 1_000_000), 10_000),
+  max_ttl_s: withDefault(integer(0, 604_800), 3600),
+  srv_ttl_s: withDefault(integer(0, 86_400), 60),
+  negative_ttl_s: withDefault(integer(0, 3600), 30),
+  stale_s: withDefault(integer(0, 86_400), 300),
+  max_targets: withDefault(integer(1, 32), 8),
+  target_timeout_ms: withDefault(integer(0, 64_000), 5000),
+})
+
 const baseSchema = z.strictObject({
   sip: section({
     listen: withDefault(z.array(sipListen).check(z.minLength(1)), [
@@ -229,6 +274,8 @@ const baseSchema = z.strictObject({
     session_timers: sessionTimers,
     /** Reliable provisional responses (RFC 3262): off, when the caller requires them, or whenever the caller supports them. */
     reliable_provisionals: withDefault(z.enum(['off', 'supported', 'preferred']), 'supported'),
+    /** How trunk hosts are resolved (NAPTR, SRV, A/AAAA) and when an INVITE moves on to the next target. */
+    dns: sipDns,
     /** Seconds a drain still takes new INVITEs after OPTIONS turned 503 (only while a balancer probes the gateway). */
     drain_grace_s: withDefault(integer(0, 3600), DRAIN_GRACE_S_DEFAULT),
   }),
@@ -237,7 +284,7 @@ const baseSchema = z.strictObject({
     name: z.optional(nodeName),
   }),
   rtp,
-  tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier})), [{id: 'default', dialplan: 'default'}]),
+  tenants: withDefault(z.array(z.strictObject({id: identifier, dialplan: identifier, transfer: z.optional(transferPolicy)})), [{id: 'default', dialplan: 'default'}]),
   trunks: withDefault(z.array(trunk), []),
   dialplans: z.pipe(
     withDefault(z.record(identifier, dialplan), {}),
@@ -420,6 +467,12 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     if (outbound.tls !== undefined && !isTlsUri(outbound.uri)) problem(['trunks', index, 'outbound', 'tls'], 'outbound.tls applies to TLS only: make the uri sips: or add ;transport=tls')
     if (outbound.tls !== undefined && (outbound.tls.cert === undefined) !== (outbound.tls.key === undefined)) problem(['trunks', index, 'outbound', 'tls'], 'a client certificate needs both cert and key')
   })
+  config.tenants.forEach((tenant, index) => {
+    const transferTrunk = tenant.transfer?.trunk
+    if (transferTrunk === undefined) return
+    const found = config.trunks.find((entry) => entry.id === transferTrunk)
+    if (found?.outbound === undefined) problem(['tenants', index, 'transfer', 'trunk'], found === undefined ? `trunk "${transferTrunk}" is not defined under trunks` : `trunk "${transferTrunk}" has no outbound section to place transfers through`)
+  })
   const jwt = config.auth.jwt
   if (jwt && (jwt.jwks_url === undefined) === (jwt.keys === undefined)) problem(['auth', 'jwt'], 'give exactly one of jwks_url and keys')
   if (config.webrtc.enabled && !jwt) problem(['webrtc', 'enabled'], 'the WebRTC endpoint admits only SDK clients with a JWT: configure auth.jwt')
@@ -433,6 +486,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
       for (const target of targets) {
         if (!(target in plan.nodes)) problem(['dialplans', name, 'nodes', nodeId, 'next'], `next node "${target}" is not defined under nodes`)
       }
+      if (node.type === 'transfer' && (node.to === undefined) === (node.uri === undefined)) problem(['dialplans', name, 'nodes', nodeId], 'a transfer needs exactly one of to and uri')
       if (node.type === 'bridge' && node.uri !== undefined) needsTlsListener(['dialplans', name, 'nodes', nodeId, 'uri'], node.uri)
       if (node.type === 'bridge' && node.uri === undefined && !trunkIds.has(node.trunk ?? '')) {
         problem(['dialplans', name, 'nodes', nodeId], node.trunk ? `trunk "${node.trunk}" is not defined under trunks` : 'a bridge needs trunk or uri')

@@ -17,6 +17,11 @@ export interface RtpRemote {
   readonly telephoneEventPayloadType?: number
   /** SRTP/SRTCP (RFC 3711) with these SDES keys; absent: plain RTP. */
   readonly srtp?: {readonly suite: SrtpSuite; readonly localKey: Uint8Array; readonly remoteKey: Uint8Array}
+  /**
+   * The remote is another party than the one before (a call transfer moved the stream): the
+   * previous party's RTP source is never latched again, though it may still be sending.
+   */
+  readonly newParty?: boolean
 }
 
 export type PlayStreamMode = {readonly kind: 'play'; readonly source: PlaySource; readonly loop?: boolean}

@@ -69,6 +69,12 @@ export class RtpStream {
   private remoteInfo: RtpRemote | undefined
   private latchedRtpPort: number | undefined
   private latchedRtcpPort: number | undefined
+  /**
+   * The RTP source (`address:port`) of the party a setRemote with `newParty` replaced: never latched
+   * again, so a party the call moved away from (a transfer) cannot take the stream back while it still
+   * sends. A re-INVITE's new port (the same party) does not set it: its source may stay the latched one.
+   */
+  private formerSource: string | undefined
   private readonly target: SenderTarget = {address: '', port: 0}
   private readonly sender: RtpSender
   private readonly packet: RtpPacket = createRtpPacket()
@@ -197,6 +203,7 @@ export class RtpStream {
     this.ensureOpen()
     const previous = this.remoteInfo
     if (previous === undefined || previous.address !== remote.address || previous.rtpPort !== remote.rtpPort || previous.rtcpPort !== remote.rtcpPort) {
+      this.formerSource = previous !== undefined && remote.newParty === true ? `${previous.address}:${this.latchedRtpPort ?? previous.rtpPort}` : undefined
       this.latchedRtpPort = undefined
       this.latchedRtcpPort = undefined
     }
@@ -232,6 +239,10 @@ export class RtpStream {
     if (this.isClosed) return
     const remote = this.remoteInfo
     if (remote === undefined || fromAddress !== remote.address || (this.latchedRtpPort !== undefined && fromPort !== this.latchedRtpPort)) {
+      this.droppedForeignSource++
+      return
+    }
+    if (this.latchedRtpPort === undefined && this.formerSource !== undefined && this.formerSource === `${fromAddress}:${fromPort}`) {
       this.droppedForeignSource++
       return
     }

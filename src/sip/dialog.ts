@@ -47,6 +47,8 @@ export const contactUriOf = (message: SipMessage): string | undefined => {
   return first === undefined ? undefined : formatUri(first.uri)
 }
 
+const CONTACT_METHODS = new Set(['INVITE', 'UPDATE', 'REFER', 'NOTIFY', 'SUBSCRIBE'])
+
 // §19.1.1: parameters a Request-URI built from a strict route must not carry.
 const NOT_IN_REQUEST_URI = ['method', 'ttl', 'maddr', 'lr']
 
@@ -198,8 +200,8 @@ export class Dialog implements DialogId {
     headers.append('To', this.remoteAddress)
     headers.append('Call-ID', this.callId)
     headers.append('CSeq', formatCSeq({seq, method}))
-    // Target-refresh requests carry our Contact (§12.2.1.1).
-    if (method === 'INVITE' || method === 'UPDATE') headers.append('Contact', this.localContact)
+    // Target-refresh requests carry our Contact (§12.2.1.1); so do REFER and NOTIFY (RFC 3515 §2.4.1, RFC 6665 §8.2).
+    if (CONTACT_METHODS.has(method)) headers.append('Contact', this.localContact)
     for (const [name, value] of options.headers ?? []) headers.append(name, value)
     const body = options.body ?? Buffer.alloc(0)
     if (body.length > 0) headers.append('Content-Type', options.contentType ?? 'application/sdp')

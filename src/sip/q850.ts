@@ -7,6 +7,8 @@ import {SipParseError} from './errors.js'
 export type CallStatus = 'completed' | 'busy' | 'no-answer' | 'canceled' | 'failed'
 export const CALL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'no-answer', 'canceled', 'failed']
 
+/** No route to destination: a B-leg whose host has no DNS records to reach it by. */
+export const Q850_NO_ROUTE_TO_DESTINATION = 3
 export const Q850_NORMAL_CLEARING = 16
 export const Q850_USER_BUSY = 17
 export const Q850_NO_USER_RESPONDING = 18

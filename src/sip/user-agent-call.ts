@@ -1,7 +1,8 @@
 // An established call (both directions): one dialog (RFC 3261 §12) with
 // its SDP, BYE in both directions (§15), re-INVITE in both directions
 // (§14, user-agent-reinvite.ts), the UAS 2xx retransmission until ACK
-// (§13.3.1.4) and the ACK retransmission for a UAC (§13.2.2.4).
+// (§13.3.1.4), the ACK retransmission for a UAC (§13.2.2.4), and call
+// transfer with REFER and NOTIFY both ways (user-agent-refer.ts).
 import {EventEmitter} from 'node:events'
 import type {DigestClient} from './digest.js'
 import {Uas2xxRetransmitter} from './dialog-2xx-retransmitter.js'
@@ -12,6 +13,7 @@ import {serializeSipMessage} from './serializer.js'
 import type {ServerTransaction} from './transaction/types.js'
 import {preciseNow, type SipTarget} from './transport/types.js'
 import {buildResponse, dialogTarget, KNOWN_UNSUPPORTED, productHeader, reasonHeader, type DialogUser, type UserAgentCore} from './user-agent-core.js'
+import {answerNotify, answerRefer, sendRefer, type IncomingRefer, type ReferOptions, type ReferOutcome, type ReferSubscription} from './user-agent-refer.js'
 import {answerReinvite, sendReinvite} from './user-agent-reinvite.js'
 import {failureStatus, sendRequest} from './user-agent-request.js'
 import {SessionTimer, type SessionTimerHost} from './user-agent-session-timer.js'
@@ -68,6 +70,17 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
   readonly sessionTimer: SessionTimer | undefined
   /** Whether the peer listed UPDATE in its Allow: our session refreshes then go as UPDATE without SDP. */
   peerAllowsUpdate = false
+  /**
+   * Decides about the peer's REFERs (RFC 3515): accept, then report the new
+   * call's progress, or reject. Without one a REFER gets 603.
+   */
+  referHandler: ((refer: IncomingRefer) => void) | undefined
+  /** @internal REFERs received so far (user-agent-refer.ts bounds them). */
+  refersReceived = 0
+  /** @internal The peer's REFER being decided or carried out. */
+  incomingRefer: IncomingRefer | undefined
+  /** @internal Our REFER waiting for its NOTIFYs. */
+  outgoingRefer: ReferSubscription | undefined
   /** @internal Answers a PRACK that reaches the call after its 2xx (user-agent-reliable.ts); without it a PRACK gets 481. */
   prackHandler: ((request: SipRequest, transaction: ServerTransaction) => void) | undefined
   private budget = {windowStart: 0, count: 0}
@@ -185,6 +198,16 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
   }
 
   /**
+   * Asks the peer to call `target` (a sip:, sips: or tel: URI) in our place
+   * (REFER, RFC 3515) and follows its NOTIFYs. Resolves once the new call
+   * succeeded or failed, or the deadline passed; the call itself stays up
+   * (send `bye()` after a success).
+   */
+  refer(target: string, options: ReferOptions = {}): Promise<ReferOutcome> {
+    return sendRefer(this, target, options)
+  }
+
+  /**
    * @internal UAS side: retransmits `response` until its ACK arrives
    * (§13.3.1.4). Resolves with the ACK, or undefined when the call ended
    * first (a BYE crossed it); rejects when no ACK came within 64·T1.
@@ -260,6 +283,10 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
         respond(200)
         this.emit('info', request)
         return
+      case 'REFER':
+        return answerRefer(this, request, transaction)
+      case 'NOTIFY':
+        return answerNotify(this, request, transaction)
       default:
         return respond(KNOWN_UNSUPPORTED.has(request.method) ? 405 : 501)
     }
@@ -278,6 +305,8 @@ export class SipCall extends EventEmitter<SipCallEvents> implements DialogUser {
     awaited?.retransmitter.stop()
     awaited?.settle(undefined)
     this.forget()
+    this.incomingRefer?.abandon()
+    this.outgoingRefer?.settle({ok: false, stage: 'ended', status: 481, reason: 'Call Ended'})
     if (unregister) this.core.unregister(this)
     this.resolveEnded(end)
     this.emit('ended', end)

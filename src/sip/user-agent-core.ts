@@ -10,15 +10,16 @@ import type {SessionTimerSettings} from './session-timer.js'
 import type {SipTransactionLayer} from './transaction/transaction-layer.js'
 import type {SipTimerConfig} from './transaction/timers.js'
 import {resolveSipTarget} from './transport/target.js'
+import type {SipTargetResolver} from './transport/target-resolver.js'
 import type {SipTarget, SipTransportLike, SipTransportProtocol} from './transport/types.js'
 import {parseSipUri} from './uri.js'
 import {headerEntries, type ExtraHeaders, type HangupOptions} from './user-agent-types.js'
 
-/** Methods we implement (RFC 3261 §20.5 Allow): UPDATE (RFC 3311) and PRACK (RFC 3262) within dialogs. */
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']
+/** Methods we implement (RFC 3261 §20.5 Allow): UPDATE (RFC 3311), PRACK (RFC 3262), REFER (RFC 3515) and its NOTIFY within dialogs. */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'REFER', 'NOTIFY']
 
 /** Methods we know but do not serve: 405 with Allow (§8.2.1); anything else unknown gets 501. */
-export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'])
+export const KNOWN_UNSUPPORTED = new Set(['REGISTER', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH'])
 
 /** A registered dialog's owner: receives the in-dialog requests and ACKs the UA routes to it. */
 export interface DialogUser {
@@ -37,6 +38,10 @@ export interface UserAgentCore {
   /** Session timers (RFC 4028); undefined when the UA does not use them. */
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
+  /** Where out-of-dialog requests go: the ordered targets of a URI (RFC 3263 with the daemon's resolver). */
+  readonly resolver: SipTargetResolver
+  /** A target that sends no response at all this long is left for the next one (0: Timer B/F only). */
+  readonly targetTimeoutMs: number
   /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only). */
   contactFor(transport: SipTransportProtocol, sips?: boolean): string
   register(user: DialogUser): void

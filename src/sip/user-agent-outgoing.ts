@@ -13,18 +13,21 @@ import {formatNameAddr, parseNameAddr, tagOf} from './name-addr.js'
 import {q850FromReason, sipStatusToQ850} from './q850.js'
 import type {ClientTransaction} from './transaction/types.js'
 import {transactionTimeout} from './transaction/timers.js'
-import {parseHostPort, resolveHost, resolveSipTarget, uriTransport} from './transport/target.js'
+import {parseHostPort, resolveHost, uriTransport} from './transport/target.js'
 import {defaultSipPort, preciseNow, type SipTarget, type SipTransportProtocol} from './transport/types.js'
 import {parseSipUri, parseUri} from './uri.js'
 import {formatRAck, reliableRSeqOf} from './reliable-provisionals.js'
 import {minSeOf422, uacRequestHeaders} from './session-timer.js'
 import {SipCall} from './user-agent-call.js'
 import {ALLOWED_METHODS, allowsMethod, dialogTarget, isSipsUri, productHeader, reasonHeader, supportedHeader, type UserAgentCore} from './user-agent-core.js'
+import {sendWithFailover, type FailoverEvent} from './user-agent-failover.js'
 import {failureStatus, reissued, sendRequest, type RequestOutcome} from './user-agent-request.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
 import {headerEntries, type HangupOptions, type InviteFailure, type InviteOptions, type InviteResult, type InviteTiming, type ProvisionalInfo} from './user-agent-types.js'
 
 export interface OutgoingInviteEvents {
+  /** The INVITE is being sent to the next target (RFC 3263 §4.3): the last one timed out, could not be reached or answered 503. */
+  failover: [event: FailoverEvent]
   /** A 101-199 response (100 Trying is not reported). */
   provisional: [info: ProvisionalInfo]
   /** A 2xx: the dialog is established and our ACK is on its way. */
@@ -50,8 +53,11 @@ interface EarlyState {
 export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
   readonly callId: string
   readonly localTag: string
-  readonly transport: SipTransportProtocol
+  /** The transport of the target being tried (a NAPTR record may pick another for the next one), then of the call. */
+  transport: SipTransportProtocol
   readonly timing: InviteTiming = {}
+  /** How many targets the INVITE was sent to (failover, RFC 3263 §4.3). */
+  targetsTried = 0
   /** Settles once with the call or the failure; never rejects. */
   readonly result: Promise<InviteResult>
   state: OutgoingInviteState = 'starting'
@@ -114,26 +120,38 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
     return createRequest('INVITE', this.options.requestUri, headers, this.sdp)
   }
 
-  private async resolveTarget(): Promise<SipTarget> {
-    if (this.options.destination !== undefined) {
-      const {host, port} = parseHostPort(this.options.destination, defaultSipPort(this.transport))
-      return {transport: this.transport, address: await resolveHost(host), port, hostname: host}
+  /** Where the INVITE may go, in order: the outbound proxy (`destination`), else the Request-URI through the UA's resolver (RFC 3263). */
+  private targets(): AsyncIterable<SipTarget> {
+    const destination = this.options.destination
+    if (destination !== undefined) {
+      const transport = this.transport
+      return (async function* () {
+        const {host, port} = parseHostPort(destination, defaultSipPort(transport))
+        yield {transport, address: await resolveHost(host), port, hostname: host}
+      })()
     }
-    return resolveSipTarget(parseSipUri(this.options.requestUri), this.transport)
+    const uri = parseSipUri(this.options.requestUri)
+    return this.core.resolver.targets(uri, {
+      ...(this.options.transport === undefined ? {} : {transport: this.options.transport}),
+      available: (transport) => this.core.transport.listenerFor(transport) !== undefined,
+    })
   }
 
   private async start(): Promise<void> {
-    let target: SipTarget
-    try {
-      target = await this.resolveTarget()
-    } catch (error) {
-      return this.fail({status: 503, source: 'transport-error', error: error as Error})
-    }
-    if (this.cancelRequest !== undefined) return this.fail({status: 487, source: 'cancel'})
-    this.target = target
-    this.state = 'calling'
-    this.timing.inviteSentAt = preciseNow()
-    const outcome = await sendRequest(this.core, this.request, target, {
+    const outcome = await sendWithFailover(this.core, this.targets(), {
+      build: (target) => {
+        // Each target gets the INVITE afresh: a new transaction, and a Contact of the target's transport.
+        this.transport = target.transport
+        this.target = target
+        this.request = this.buildInvite()
+        this.state = 'calling'
+        this.timing.inviteSentAt ??= preciseNow()
+        this.targetsTried++
+        return this.request
+      },
+      targetTimeoutMs: this.core.targetTimeoutMs,
+      proceed: () => this.cancelRequest === undefined && this.state !== 'failed',
+      failover: (event) => this.emit('failover', event),
       digest: this.digest,
       provisional: (response) => this.onProvisional(response),
       later2xx: (response) => this.onAnotherAnswer(response),
@@ -143,6 +161,8 @@ export class OutgoingInvite extends EventEmitter<OutgoingInviteEvents> {
         this.request = request
       },
     })
+    if (outcome.kind === 'unresolved') return this.fail({status: 503, source: 'transport-error', error: outcome.error})
+    if (outcome.kind === 'stopped') return this.fail({status: 487, source: 'cancel'})
     this.onFinal(outcome)
   }
 

@@ -32,32 +32,63 @@ export const produceAnswer = async (call: SipCall, request: SipRequest): Promise
   }
 }
 
+type Refusal = {readonly status: number; readonly reason?: string; readonly headers: Array<[string, string]>}
+type TimerDecision = ReturnType<NonNullable<SipCall['sessionTimer']>['decide']>
+
+/**
+ * What re-INVITE and UPDATE check before taking the peer's request (one
+ * helper, so the two cannot drift apart): glare when it carries an offer
+ * (RFC 3261 §14.2, RFC 3311 §5.2: 491 while an offer of ours is pending, 500
+ * with Retry-After while the peer's previous one is unfinished), the per-call
+ * budget (500 with Retry-After), and the session timer headers (RFC 4028 §9:
+ * 400 malformed, 422 too small). Returns the refusal, or the timer decision.
+ */
+export const admitOffer = (call: SipCall, request: SipRequest, offer: boolean): {refusal: Refusal} | {refusal?: undefined; timer: TimerDecision | undefined} => {
+  if (offer && (call.reinviteInProgress === 'outgoing' || call.updateOfferInProgress)) return {refusal: {status: 491, headers: []}}
+  if (offer && (call.reinviteInProgress === 'incoming' || call.awaitingAck)) return {refusal: {status: 500, headers: [['Retry-After', String(randomInt(0, 11))]]}}
+  const budget = call.spendBudget()
+  if (!budget.ok) return {refusal: {status: 500, headers: [['Retry-After', String(budget.retryAfterS)]]}}
+  const timer = call.sessionTimer?.decide(request)
+  if (timer?.kind === 'malformed') return {refusal: {status: 400, reason: 'Bad Session-Expires or Min-SE', headers: []}}
+  if (timer?.kind === 'too-small') return {refusal: {status: 422, headers: [['Min-SE', String(timer.minSe)]]}}
+  return {timer}
+}
+
+/**
+ * Our answer to the peer's offer (re-INVITE or UPDATE), with the call's SDP
+ * state moved on: a changed offer becomes the remote SDP, its answer our
+ * local SDP, and the application hears of it (`remote-sdp`). A call that
+ * ended meanwhile refuses with 481.
+ */
+export const takeOffer = async (call: SipCall, request: SipRequest): Promise<Answer> => {
+  const answer = await produceAnswer(call, request)
+  if (answer.kind === 'refused') return answer
+  if (call.state === 'ended') return {kind: 'refused', status: 481}
+  if (answer.changed) {
+    call.localSdp = answer.sdp
+    call.remoteSdp = request.body
+    call.emit('remote-sdp', request.body, 'offer')
+  } else if (!answer.offerless) {
+    call.remoteSdp = request.body
+  }
+  return answer
+}
+
 /** Answers a re-INVITE received in `call`'s dialog. */
 export const answerReinvite = (call: SipCall, request: SipRequest, transaction: ServerTransaction): void => {
-  const respond = (status: number, headers?: Array<[string, string]>): void => transaction.respond(buildResponse(call.core, request, status, headers === undefined ? {} : {headers}))
-  if (call.reinviteInProgress === 'outgoing' || call.updateOfferInProgress) return respond(491)
-  if (call.reinviteInProgress === 'incoming' || call.awaitingAck) return respond(500, [['Retry-After', String(randomInt(0, 11))]])
-  const budget = call.spendBudget()
-  if (!budget.ok) return respond(500, [['Retry-After', String(budget.retryAfterS)]])
-  // RFC 4028 §9: a refresh below our minimum gets 422, a malformed timer header 400.
-  const timer = call.sessionTimer?.decide(request)
-  if (timer?.kind === 'malformed') return transaction.respond(buildResponse(call.core, request, 400, {reason: 'Bad Session-Expires or Min-SE'}))
-  if (timer?.kind === 'too-small') return respond(422, [['Min-SE', String(timer.minSe)]])
+  const admitted = admitOffer(call, request, true)
+  if (admitted.refusal !== undefined) {
+    const {status, reason, headers} = admitted.refusal
+    return transaction.respond(buildResponse(call.core, request, status, {headers, ...(reason === undefined ? {} : {reason})}))
+  }
+  const {timer} = admitted
   call.reinviteInProgress = 'incoming'
   call.dialog.refreshTarget(request)
   const run = async (): Promise<void> => {
-    const answer = await produceAnswer(call, request)
-    if (answer.kind === 'refused') return respond(answer.status)
-    if (call.state === 'ended') return respond(481)
+    const answer = await takeOffer(call, request)
+    if (answer.kind === 'refused') return transaction.respond(buildResponse(call.core, request, answer.status))
     const headers = timer?.kind === 'timer' ? (call.sessionTimer?.responseHeaders(timer) ?? []) : []
     const response = buildResponse(call.core, request, 200, {contact: true, transport: call.dialog.transport, body: answer.sdp, headers})
-    if (answer.changed) {
-      call.localSdp = answer.sdp
-      call.remoteSdp = request.body
-      call.emit('remote-sdp', request.body, 'offer')
-    } else if (!answer.offerless) {
-      call.remoteSdp = request.body
-    }
     transaction.respond(response)
     if (timer?.kind === 'timer') call.sessionTimer?.acceptedRemote(timer)
     const acked = call.awaitAck(response, transaction)

@@ -31,6 +31,13 @@ export interface RequestOptions {
    * MAX_REISSUES times per request.
    */
   readonly reissue?: (response: SipResponse, current: SipRequest, seq: number) => SipRequest | undefined
+  /**
+   * A target that has sent no response at all (not even 100 Trying) `afterMs`
+   * after the request left: `giveUp` decides (e.g. whether another target is
+   * left to try); true ends the transaction now as a timeout, before Timer B/F;
+   * false asks again `afterMs` later.
+   */
+  readonly noResponse?: {readonly afterMs: number; readonly giveUp: () => Promise<boolean>}
 }
 
 /** How often one request is sent again for `reissue` (a peer that keeps asking for more gets its answer taken as final). */
@@ -57,9 +64,30 @@ export const sendRequest = (core: UserAgentCore, request: SipRequest, target: Si
     let retried = false
     let reissues = 0
     let settled = false
+    let answered = false
+    let live: {transaction: ClientTransaction; request: SipRequest} | undefined
+    let silence: NodeJS.Timeout | undefined
+    const noResponse = options.noResponse
+    // Asked again every afterMs while the target stays silent: what stops it (a cancel) may come later.
+    const armSilence = (): void => {
+      if (noResponse === undefined) return
+      silence = setTimeout(() => {
+        void noResponse.giveUp().then((giveUp) => {
+          // A transaction ended from outside (the UA closing) reports nothing more: stop asking.
+          if (answered || settled || live === undefined || live.transaction.state === 'terminated') return
+          if (!giveUp) return armSilence()
+          settled = true
+          live.transaction.terminate()
+          resolve({kind: 'failure', failure: {kind: 'timeout'}, request: live.request})
+        })
+      }, noResponse.afterMs)
+    }
+    armSilence()
     const send = (current: SipRequest): void => {
       const transaction = core.transactions.sendRequest(current, target, {
         response: (response) => {
+          answered = true
+          clearTimeout(silence)
           if (response.status < 200) return options.provisional?.(response)
           if (settled) {
             if (response.status < 300) options.later2xx?.(response)
@@ -86,11 +114,13 @@ export const sendRequest = (core: UserAgentCore, request: SipRequest, target: Si
           resolve({kind: 'response', response, request: current})
         },
         failure: (failure) => {
+          clearTimeout(silence)
           if (settled) return
           settled = true
           resolve({kind: 'failure', failure, request: current})
         },
       })
+      live = {transaction, request: current}
       options.started?.(transaction, current)
     }
     send(request)

@@ -3,6 +3,7 @@ import type {SipRequest, SipResponse} from './message.js'
 import type {ReliableProvisionalMode} from './reliable-provisionals.js'
 import type {SessionTimerSettings} from './session-timer.js'
 import type {SipTimerConfig} from './transaction/timers.js'
+import type {SipTargetResolver} from './transport/target-resolver.js'
 import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
 
 export interface UserAgentOptions {
@@ -31,6 +32,18 @@ export interface UserAgentOptions {
    * stops sending new calls. Default: always 200.
    */
   readonly availability?: () => Unavailable | undefined
+  /**
+   * Where out-of-dialog requests (INVITE) go: the ordered targets of their
+   * Request-URI, tried one after the other (RFC 3263 §4.3). Default
+   * `addressResolver`: one target, the host's first address.
+   */
+  readonly resolver?: SipTargetResolver
+  /**
+   * A target that sends no response at all (not even 100 Trying) this long
+   * is left for the next one, when there is one; default 0: only Timer B
+   * (64·T1) gives up on it.
+   */
+  readonly targetTimeoutMs?: number
 }
 
 /** Why the UA takes no new calls now, as the 503 to a health probe says it. */

@@ -5,31 +5,27 @@
 // non-INVITE request, has no ACK. Glare follows §5.2: an offer while ours is
 // pending gets 491, one while the peer's own offer is still being answered
 // gets 500 with Retry-After.
-import {randomInt} from 'node:crypto'
 import {type SipRequest} from './message.js'
 import type {ServerTransaction} from './transaction/types.js'
 import {preciseNow} from './transport/types.js'
 import type {SipCall} from './user-agent-call.js'
 import {buildResponse, dialogTarget, productHeader, supportedHeader} from './user-agent-core.js'
-import {isSdp, produceAnswer} from './user-agent-reinvite.js'
+import {admitOffer, isSdp, takeOffer} from './user-agent-reinvite.js'
 import {failureStatus, sendRequest} from './user-agent-request.js'
 import {headerEntries, type ExtraHeaders, type UpdateResult} from './user-agent-types.js'
 
-/** Answers an UPDATE received in `call`'s dialog. */
+/** Answers an UPDATE received in `call`'s dialog: the checks and the offer handling are the re-INVITE's (user-agent-reinvite.ts). */
 export const answerUpdate = (call: SipCall, request: SipRequest, transaction: ServerTransaction): void => {
   const respond = (status: number, headers: Array<[string, string]> = [], body?: Buffer): void =>
     transaction.respond(buildResponse(call.core, request, status, {headers, ...(status < 300 ? {contact: true, transport: call.dialog.transport} : {}), ...(body === undefined ? {} : {body})}))
   const offer = request.body.length > 0
-  if (offer) {
-    if (!isSdp(request)) return respond(415, [['Accept', 'application/sdp']])
-    if (call.reinviteInProgress === 'outgoing' || call.updateOfferInProgress) return respond(491)
-    if (call.reinviteInProgress === 'incoming' || call.awaitingAck) return respond(500, [['Retry-After', String(randomInt(0, 11))]])
+  if (offer && !isSdp(request)) return respond(415, [['Accept', 'application/sdp']])
+  const admitted = admitOffer(call, request, offer)
+  if (admitted.refusal !== undefined) {
+    const {status, reason, headers} = admitted.refusal
+    return transaction.respond(buildResponse(call.core, request, status, {headers, ...(reason === undefined ? {} : {reason})}))
   }
-  const budget = call.spendBudget()
-  if (!budget.ok) return respond(500, [['Retry-After', String(budget.retryAfterS)]])
-  const timer = call.sessionTimer?.decide(request)
-  if (timer?.kind === 'malformed') return transaction.respond(buildResponse(call.core, request, 400, {reason: 'Bad Session-Expires or Min-SE'}))
-  if (timer?.kind === 'too-small') return respond(422, [['Min-SE', String(timer.minSe)]])
+  const {timer} = admitted
   const timerHeaders = timer?.kind === 'timer' ? (call.sessionTimer?.responseHeaders(timer) ?? []) : []
   call.dialog.refreshTarget(request)
   if (!offer) {
@@ -39,16 +35,8 @@ export const answerUpdate = (call: SipCall, request: SipRequest, transaction: Se
   }
   call.reinviteInProgress = 'incoming'
   const run = async (): Promise<void> => {
-    const answer = await produceAnswer(call, request)
+    const answer = await takeOffer(call, request)
     if (answer.kind === 'refused') return respond(answer.status)
-    if (call.state === 'ended') return respond(481)
-    if (answer.changed) {
-      call.localSdp = answer.sdp
-      call.remoteSdp = request.body
-      call.emit('remote-sdp', request.body, 'offer')
-    } else {
-      call.remoteSdp = request.body
-    }
     respond(200, timerHeaders, answer.sdp)
     if (timer?.kind === 'timer') call.sessionTimer?.acceptedRemote(timer)
   }

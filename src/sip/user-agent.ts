@@ -15,6 +15,7 @@ import {callIdOf, cseqOf, fromOf, toOf, type SipRequest, type SipResponse} from 
 import {tagOf} from './name-addr.js'
 import {SipTransactionLayer} from './transaction/transaction-layer.js'
 import type {ServerTransaction} from './transaction/types.js'
+import {addressResolver, type SipTargetResolver} from './transport/target-resolver.js'
 import type {InboundContext, SipTransportLike, SipTransportProtocol} from './transport/types.js'
 import type {ReliableProvisionalMode} from './reliable-provisionals.js'
 import {wantsReliable} from './reliable-provisionals.js'
@@ -30,8 +31,8 @@ export interface UserAgentEvents {
   invite: [incoming: IncomingInvite]
 }
 
-/** Requests that belong in a dialog: outside one they get 481. */
-const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK'])
+/** Requests that belong in a dialog: outside one they get 481 (a REFER outside a dialog, a NOTIFY for no subscription of ours). */
+const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'PRACK', 'REFER', 'NOTIFY'])
 
 export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgentCore {
   readonly transactions: SipTransactionLayer
@@ -39,6 +40,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
   readonly product: string
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
+  readonly resolver: SipTargetResolver
+  readonly targetTimeoutMs: number
   private readonly contactUser: string
   private readonly dialogs = new Map<string, DialogUser>()
   /** Unanswered incoming INVITEs by transaction, for CANCEL; each leaves at its final response. */
@@ -59,6 +62,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     this.sessionTimers = options.sessionTimers
     this.reliableProvisionals = options.reliableProvisionals ?? 'supported'
     this.availability = options.availability
+    this.resolver = options.resolver ?? addressResolver
+    this.targetTimeoutMs = options.targetTimeoutMs ?? 0
     this.busyRetryAfterS = options.busyRetryAfterS ?? 5
     this.transactions = new SipTransactionLayer(options.transport, {
       request: (request, transaction) => this.onRequest(request, transaction),

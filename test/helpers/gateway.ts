@@ -2,6 +2,7 @@
 // --json` collecting the call events it publishes.
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import type {CallEvent, ChannelHangupComplete} from '../../src/calls/events.js'
 import {BIN, freePort, testConfig, TestHome} from './cli.js'
 
@@ -97,6 +98,15 @@ export class TestGateway {
     const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text()
     const match = line.exec(text)
     return match ? Number(match[1]) : 0
+  }
+
+  /** The daemon's JSON log lines that `filter` accepts. */
+  logLines(filter: (line: Record<string, unknown>) => boolean = () => true): Array<Record<string, unknown>> {
+    return readFileSync(this.home.path('daemon.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter(filter)
   }
 
   typesOf(sid: string): string[] {

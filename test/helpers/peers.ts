@@ -223,6 +223,24 @@ export const uasBusy = () => scenario('uas busy', `${uasReceiveInvite}
 ${uasSend(486, 'Busy Here')}
 <recv request="ACK"/>`)
 
+/** A callee that is out of service: 503 Service Unavailable (RFC 3263 §4.3: the caller tries its next target). */
+export const uasUnavailable = () => scenario('uas unavailable', `${uasReceiveInvite}
+${uasSend(503, 'Service Unavailable')}
+<recv request="ACK"/>`)
+
+/** A callee that sends early media (183 with SDP), then refuses with 503. */
+export const uasEarlyMediaThenUnavailable = () => scenario('uas early media then 503', `${uasReceiveInvite}
+${uasSend(183, 'Session Progress', true)}
+${uasSend(503, 'Service Unavailable')}
+<recv request="ACK"/>`)
+
+/** A callee that sends early media (183 with SDP), answers, and waits for BYE. */
+export const uasEarlyMediaThenAnswering = () => scenario('uas early media then answering', `${uasReceiveInvite}
+${uasSend(183, 'Session Progress', true)}
+${uasSend(200, 'OK', true)}
+<recv request="ACK"/>
+${answerBye}`)
+
 /** A callee that rings until it is cancelled; the 487 answers the INVITE, so it carries the INVITE's CSeq. */
 export const uasRingingUntilCancel = () => scenario('uas ringing', `<recv request="INVITE" crlf="true">
   <action><ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="inviteCseq"/></action>

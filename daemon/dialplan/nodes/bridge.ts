@@ -43,6 +43,8 @@ export const bridgeNode: NodeHandler<'bridge', DialplanCall> = async (node, ctx)
     return 'answered'
   }
   if (!call.isAnswered) await ctx.leg.answer()
+  // The callee may hand the caller on (a REFER on the B-leg): the tenant's transfer policy decides.
+  ctx.acceptTransfers(bLeg, 'b')
   ctx.leg.media.relayWith(bLeg.media)
   const first = await Promise.race([bLeg.ended.then(() => 'b' as const), ctx.leg.ended.then(() => 'a' as const)])
   if (first === 'a') await bLeg.hangup(NORMAL_CLEARING)

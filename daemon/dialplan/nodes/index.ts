@@ -4,6 +4,7 @@ import type {NodeHandlers} from '../executor.js'
 import {agentNode} from './agent.js'
 import {answerNode, echoNode, hangupNode, playNode, recordNode} from './basic.js'
 import {bridgeNode} from './bridge.js'
+import {transferNode} from './transfer.js'
 
 export const NODE_HANDLERS: NodeHandlers<DialplanCall> = {
   answer: answerNode,
@@ -12,5 +13,6 @@ export const NODE_HANDLERS: NodeHandlers<DialplanCall> = {
   record: recordNode,
   bridge: bridgeNode,
   agent: agentNode,
+  transfer: transferNode,
   hangup: hangupNode,
 }

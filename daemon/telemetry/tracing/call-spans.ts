@@ -165,7 +165,7 @@ export class CallSpans {
     call.bLegs.delete(stage.leg_call_id)
     span.attributes['sip.status_code'] = stage.status
     span.attributes['sip.outcome'] = stage.outcome
-    if (stage.outcome === 'failed') span.error = `final response ${stage.status}`
+    if (stage.outcome === 'failed') span.error = stage.error ?? `final response ${stage.status}`
     this.finish(span.end(stage.at_ms))
     if (closing && call.bLegs.size === 0) {
       clearTimeout(closing.timer)

@@ -93,6 +93,8 @@ export const eventFacts = (event: CallEvent): string => {
       return `answered${event.codec ? `, codec ${event.codec}` : ''}`
     case 'CHANNEL_QUALITY':
       return `codec ${event.codec || '-'}, jitter ${fixed(event.jitter_ms, 1)} ms, loss ${fixed(event.loss_ratio * 100, 1)}%, MOS ${event.estimated_mos === null ? '-' : fixed(event.estimated_mos, 2)}`
+    case 'CHANNEL_TRANSFER':
+      return `${event.refer === 'received' ? 'REFER from' : 'REFER to'} ${event.leg}-leg → ${event.target}: ${event.result} (${event.sip_status} ${event.reason})`
     case 'CHANNEL_HANGUP_COMPLETE':
       return [
         event.status,

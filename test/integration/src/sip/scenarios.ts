@@ -25,7 +25,7 @@ a=[sdp_direction]`
 
 const sdp = (version: number, direction: string): string => SDP.replace('[sdp_version]', String(version)).replace('[sdp_direction]', direction)
 
-const request = (method: string, options: {cseq: number; branch?: string; toTag?: boolean; body?: string; extra?: string[]; uri?: string}): string => `    <![CDATA[
+const request = (method: string, options: {cseq: number; branch?: string; toTag?: boolean; body?: string; contentType?: string; extra?: string[]; uri?: string}): string => `    <![CDATA[
       ${method} ${options.uri ?? 'sip:[service]@[remote_ip]:[remote_port]'} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${options.branch ?? '[branch]'}
       From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
@@ -34,16 +34,19 @@ const request = (method: string, options: {cseq: number; branch?: string; toTag?
       CSeq: ${options.cseq} ${method}
       Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
       Max-Forwards: 70
-${(options.extra ?? []).map((line) => `      ${line}\n`).join('')}${options.body === undefined ? '      Content-Length: 0' : `      Content-Type: application/sdp\n      Content-Length: [len]\n\n${options.body}`}
+${(options.extra ?? []).map((line) => `      ${line}\n`).join('')}${options.body === undefined ? '      Content-Length: 0' : `      Content-Type: ${options.contentType ?? 'application/sdp'}\n      Content-Length: [len]\n\n${options.body}`}
     ]]>`
 
-const ereg = (where: 'body' | string, regexp: string, variable: string): string =>
-  where === 'body'
-    ? `<ereg regexp="${regexp}" search_in="body" check_it="true" assign_to="${variable}"/>`
-    : `<ereg regexp="${regexp}" search_in="hdr" header="${where}" check_it="true" assign_to="${variable}"/>`
+const ereg = (where: 'body' | 'msg' | string, regexp: string, variable: string): string => {
+  // An XML attribute: a `<` in a regexp must be written as an entity.
+  const pattern = regexp.replace(/</g, '&lt;')
+  return where === 'body' || where === 'msg'
+    ? `<ereg regexp="${pattern}" search_in="${where}" check_it="true" assign_to="${variable}"/>`
+    : `<ereg regexp="${pattern}" search_in="hdr" header="${where}" check_it="true" assign_to="${variable}"/>`
+}
 
 /** Checks a header or the body of the message just received against a regular expression; the call fails otherwise. */
-const check = (where: 'body' | string, regexp: string, variable: string): string => `<action>${ereg(where, regexp, variable)}</action>`
+const check = (where: 'body' | 'msg' | string, regexp: string, variable: string): string => `<action>${ereg(where, regexp, variable)}</action>`
 
 /** Several checks of one message: SIPp takes one <action> per message, so they share it. */
 const checks = (...items: Array<[where: 'body' | string, regexp: string, variable: string]>): string => `<action>${items.map((item) => ereg(...item)).join('')}</action>`
@@ -418,4 +421,142 @@ ${request('ACK', {cseq: 1, toTag: true})}
 ${request('BYE', {cseq: 3, toTag: true})}
   </send>
   <recv response="200"/>
+`)
+
+// Call transfer: REFER and NOTIFY with message/sipfrag (RFC 3515), both ways
+// (test/integration/daemon/sip/transfer.test.ts).
+
+/** UAC that calls and is answered (the start of the transfer scenarios). */
+const callAnswered = `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200"/>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>`
+
+/** A NOTIFY of ours (the UAC's) for the REFER whose CSeq number is in [$referId]: a sipfrag status line. */
+const notify = (cseq: number, frag: string, state: string): string => request('NOTIFY', {
+  cseq,
+  toTag: true,
+  extra: ['Event: refer;id=[$referId]', `Subscription-State: ${state}`],
+  contentType: 'message/sipfrag;version=2.0',
+  body: `SIP/2.0 ${frag}\n`,
+})
+
+/** The 200 to an in-dialog request of the gateway (its To already carries our tag). */
+const okToGateway = `  <send>
+${response('200 OK', {toTag: false})}
+  </send>`
+
+/**
+ * UAC that calls, then sends REFERs that the gateway must refuse: each step's
+ * Refer-To line (none when `referTo` is undefined) and the status (and
+ * reason phrase, a regexp) it expects; `notifyFirst` first sends a NOTIFY for
+ * no subscription (481). Then it hangs up.
+ */
+export const uacReferRefused = (steps: ReadonlyArray<{referTo?: string; status: number; reason?: string}>, notifyFirst = false): string => {
+  let cseq = 1
+  const stray = notifyFirst ? `  <send retrans="500">
+${request('NOTIFY', {cseq: ++cseq, toTag: true, extra: ['Event: refer;id=4711', 'Subscription-State: active;expires=60'], contentType: 'message/sipfrag;version=2.0', body: 'SIP/2.0 100 Trying\n'})}
+  </send>
+  <recv response="481"/>` : ''
+  const body = steps.map((step, index) => `  <send retrans="500">
+${request('REFER', {cseq: ++cseq, toTag: true, extra: step.referTo === undefined ? [] : [`Refer-To: ${step.referTo}`]})}
+  </send>
+  <recv response="${step.status}">
+    ${check('msg', `SIP/2.0 ${step.status} ${step.reason ?? ''}`, `refusal${index}`)}
+  </recv>`).join('\n')
+  return scenario('uac refer refused', `${callAnswered}
+${stray}
+${body}
+  <send retrans="500">
+${request('BYE', {cseq: ++cseq, toTag: true})}
+  </send>
+  <recv response="200"/>
+`)
+}
+
+/**
+ * UAC (the transferor) that calls, then REFERs the gateway to `referTo`:
+ * 202, the NOTIFY `100 Trying` (subscription active), then NOTIFYs until
+ * `180 Ringing` (the target, uasTransferTarget, rings first), then the one
+ * whose sipfrag matches `finalFrag` (a regexp), which ends the subscription. On success it waits for the
+ * gateway's BYE (the gateway releases the transferor); otherwise it hangs up.
+ */
+export const uacReferring = (referTo: string, finalFrag: string, success: boolean): string => scenario('uac referring', `${callAnswered}
+  <pause milliseconds="300"/>
+  <send retrans="500">
+${request('REFER', {cseq: 2, toTag: true, extra: [`Refer-To: ${referTo}`, 'Referred-By: <sip:sipp@[local_ip]:[local_port]>']})}
+  </send>
+  <recv response="202"/>
+  <recv request="NOTIFY">
+    ${checks(['Event:', '^ *refer;id=2 *$', 'event'], ['Subscription-State:', '^ *active;expires=[0-9]+', 'active'], ['Content-Type:', 'message/sipfrag', 'frag'], ['body', '^SIP/2.0 100 Trying', 'trying'])}
+  </recv>
+${okToGateway}
+  <recv request="NOTIFY">
+    ${check('body', '^SIP/2.0 180 Ringing', 'ringing')}
+  </recv>
+${okToGateway}
+  <recv request="NOTIFY">
+    ${checks(['body', `^SIP/2.0 ${finalFrag}`, 'final'], ['Subscription-State:', '^ *terminated', 'terminated'])}
+  </recv>
+${okToGateway}
+${success ? `  <recv request="BYE" timeout="10000"/>
+${okToGateway}` : `  <send retrans="500">
+${request('BYE', {cseq: 3, toTag: true})}
+  </send>
+  <recv response="200"/>`}
+`)
+
+/** The transfer target: takes the gateway's INVITE (checking Referred-By), rings, answers with `final` (`200 OK` with SDP, or a refusal), then takes the BYE. */
+export const uasTransferTarget = (final: string): string => scenario('uas transfer target', `
+  <recv request="INVITE">
+    ${check('Referred-By:', 'sip:sipp@', 'referredBy')}
+  </recv>
+  <send>
+${response('180 Ringing')}
+  </send>
+${final.startsWith('200') ? `  <send retrans="500">
+${response(final, {body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE" timeout="20000"/>
+  <send>
+${response('200 OK', {toTag: false})}
+  </send>` : `  <send>
+${response(final)}
+  </send>
+  <recv request="ACK"/>`}
+`)
+
+/**
+ * UAC (the transferee) that calls and is REFERred by the gateway: it checks
+ * the Refer-To (a regexp) and Referred-By, answers 202, sends NOTIFY `100
+ * Trying` then NOTIFY with `finalFrag` (`200 OK`, `486 Busy Here`) ending the
+ * subscription, as if it had placed the new call itself, and takes the
+ * gateway's BYE.
+ */
+export const uacReferred = (referTo: string, finalFrag: string): string => scenario('uac referred', `${callAnswered}
+  <recv request="REFER" timeout="10000">
+    ${checks(['Refer-To:', referTo, 'referTo'], ['Referred-By:', '^ *<sips?:', 'referredBy'], ['CSeq:', '[0-9]+', 'referId'])}
+  </recv>
+  <send>
+${response('202 Accepted', {toTag: false})}
+  </send>
+  <send retrans="500">
+${notify(2, '100 Trying', 'active;expires=60')}
+  </send>
+  <recv response="200"/>
+  <pause milliseconds="200"/>
+  <send retrans="500">
+${notify(3, finalFrag, 'terminated;reason=noresource')}
+  </send>
+  <recv response="200"/>
+  <recv request="BYE" timeout="10000"/>
+${okToGateway}
 `)

@@ -23,7 +23,7 @@ const scripted = (outcomes: Record<string, string>, ran: string[]): NodeHandlers
     if (type === 'hangup') await call.hangup((_node as {cause: number}).cause)
     return outcomes[nodeId] ?? 'completed'
   }
-  return {answer: run('answer'), echo: run('echo'), play: run('play'), record: run('record'), bridge: run('bridge'), agent: run('agent'), hangup: run('hangup')}
+  return {answer: run('answer'), echo: run('echo'), play: run('play'), record: run('record'), bridge: run('bridge'), agent: run('agent'), transfer: run('transfer'), hangup: run('hangup')}
 }
 
 const PLAN: Dialplan = {

@@ -58,6 +58,33 @@ describe('RtpStream reception and echo', () => {
     assert.equal(stream.quality().packetsReceived, 3)
   })
 
+  it('after a transfer (newParty) never latches the former party\'s source again; a re-INVITE\'s new port (same party) may keep it', () => {
+    const wire = new FakeWire()
+    const stream = newStream(wire)
+    stream.setRemote(PCMU_REMOTE)
+    stream.setMode({kind: 'echo'})
+    deliver(stream, 1, 3)
+    const newPort = PCMU_REMOTE.rtpPort + 100
+    stream.setRemote({...PCMU_REMOTE, rtpPort: newPort, newParty: true})
+    // The former party still sends for a while: its packets must not win the latch.
+    stream.onRtp(rtpDatagram(4, 640, frame(4)), REMOTE_ADDRESS, REMOTE_SOURCE_PORT, T0 + 80)
+    assert.equal(stream.counters().droppedForeignSource, 1)
+    // A new SSRC is taken on its second packet in sequence (RFC 3550 probation).
+    stream.onRtp(rtpDatagram(9000, 90_000, frame(5), {ssrc: 0x1234}), REMOTE_ADDRESS, newPort, T0 + 100)
+    stream.onRtp(rtpDatagram(9001, 90_160, frame(6), {ssrc: 0x1234}), REMOTE_ADDRESS, newPort, T0 + 120)
+    assert.equal(wire.rtp.at(-1)?.port, newPort, 'the new party is latched and answered')
+    const dropped = stream.counters().droppedForeignSource
+    stream.onRtp(rtpDatagram(5, 800, frame(5)), REMOTE_ADDRESS, REMOTE_SOURCE_PORT, T0 + 140)
+    assert.equal(stream.counters().droppedForeignSource, dropped + 1, 'the former party is foreign once the new one is latched')
+
+    const same = newStream(new FakeWire())
+    same.setRemote(PCMU_REMOTE)
+    deliver(same, 1, 3)
+    same.setRemote({...PCMU_REMOTE, rtpPort: newPort})
+    same.onRtp(rtpDatagram(4, 640, frame(4)), REMOTE_ADDRESS, REMOTE_SOURCE_PORT, T0 + 80)
+    assert.equal(same.counters().droppedForeignSource, 0, 'the same party moving its port may still send from its latched source')
+  })
+
   it('counts garbage as dropped without throwing, and keeps echoing', () => {
     const wire = new FakeWire()
     const stream = newStream(wire)

@@ -5,7 +5,7 @@ export const OFFER = 'v=0\r\no=alice 10 10 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 
 export const ANSWER = 'v=0\r\no=gw 20 20 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n'
 export const TIMERS = {t1: 20, t2: 80, t4: 100, trying: 20}
 
-export const request = (method: string, options: {branch?: string; cseq?: number; toTag?: string; extra?: string[]; body?: string; callId?: string} = {}): string =>
+export const request = (method: string, options: {branch?: string; cseq?: number; toTag?: string; extra?: string[]; body?: string; callId?: string; contentType?: string} = {}): string =>
   wire([
     `${method} sip:gw@127.0.0.1:5060 SIP/2.0`,
     `Via: SIP/2.0/UDP 192.0.2.20:5062;branch=${options.branch ?? `z9hG4bK${method}${options.cseq ?? 1}`};rport`,
@@ -16,6 +16,6 @@ export const request = (method: string, options: {branch?: string; cseq?: number
     `CSeq: ${options.cseq ?? 1} ${method}`,
     'Contact: <sip:alice@192.0.2.20:5062>',
     ...(options.extra ?? []),
-    ...(options.body === undefined ? [] : ['Content-Type: application/sdp']),
+    ...(options.body === undefined ? [] : [`Content-Type: ${options.contentType ?? 'application/sdp'}`]),
   ], options.body ?? '')
 

@@ -276,6 +276,7 @@ describe('session timers: the INVITE we send (RFC 4028 §7)', () => {
     fake.inject(answerWith(fake.requests('INVITE')[0] as SipRequest, 422, [['Min-SE', '3']]))
     const result = await outgoing.result
     assert.equal(result.ok, false)
-    assert.equal(fake.requests('INVITE').length, 1)
+    // No second INVITE with a new CSeq (Timer A's retransmissions of the first one, at T1 = 20 ms, may be there on a busy machine).
+    assert.deepEqual(new Set(fake.requests('INVITE').map((invite) => invite.headers.get('cseq'))).size, 1)
   })
 })

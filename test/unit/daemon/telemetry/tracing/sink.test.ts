@@ -309,3 +309,21 @@ it('a refused call: sip.setup carries the status sent and is the failed step; a 
   assert.ok(bRtp, 'the B-leg RTP setup after the call ended')
   assert.equal(bRtp.parentSpanContext?.spanId, bridge?.spanContext().spanId)
 })
+
+it('a B-leg that never left (a DNS lookup that failed) carries that reason as its span error', async () => {
+  const calls = new CallRegistry()
+  const exporter = new InMemorySpanExporter()
+  const sink = new TracingSink({config, calls, log: pino({level: 'silent'}), exporter, exportEveryMs: 10})
+  sink.start()
+  const call = new Call({tenant: 'acme', trunk: 'a', direction: 'inbound', from: '1', to: '2', sipCallId: 'dns'}, calls, pino({level: 'silent'}))
+  call.enteredNode('bridge', 'bridge')
+  calls.stage({kind: 'leg.dialing', call_sid: call.sid, leg_call_id: 'b1', request_uri: 'sip:2@nowhere.example', trunk_id: 'b', at_ms: Date.now(), headers: {}})
+  const reason = 'cannot resolve nowhere.example: no such domain (NXDOMAIN) (A nowhere.example: no such domain (NXDOMAIN))'
+  calls.stage({kind: 'leg.dialed', call_sid: call.sid, leg_call_id: 'b1', status: 503, outcome: 'failed', at_ms: Date.now(), error: reason})
+  call.leftNode('bridge', 'failed')
+  call.finish({cause: 41, status: 'failed'})
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const bLeg = exporter.getFinishedSpans().find((span) => span.name === 'sip.setup' && span.attributes['sip.leg'] === 'b')
+  await sink.stop()
+  assert.equal(bLeg?.status.message, reason)
+})
