@@ -1,0 +1,189 @@
+// The fleet's CDR store: Debian's ZooKeeper (one server, for replication and
+// ON CLUSTER DDL) and a ClickHouse cluster of SHARDS x REPLICAS servers, each
+// with its own loopback address, ports and directory, and small memory
+// settings (this is a test fleet on a shared machine). Debian's
+// clickhouse-server (18.16) has no ClickHouse Keeper: replication needs
+// ZooKeeper.
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {freePort, httpOk, startDetached, waitFor} from './proc.js'
+
+export const ZOOKEEPER_CLASSPATH = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar'
+export const CLICKHOUSE_SERVER = process.env.CLICKHOUSE_SERVER ?? 'clickhouse-server'
+
+/** Plans ZooKeeper on `address`: its port, directory and command line. */
+export const planZooKeeper = async (dir, address) => {
+  const home = join(dir, 'zookeeper')
+  const port = await freePort(address)
+  return {
+    name: 'zookeeper',
+    kind: 'zookeeper',
+    address,
+    port,
+    dir: home,
+    log: join(home, 'zookeeper.log'),
+    command: ['java', '-Xms32m', '-Xmx128m', '-XX:+UseSerialGC', '-Dzookeeper.admin.enableServer=false', '-cp', ZOOKEEPER_CLASSPATH, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(home, 'zoo.cfg')],
+  }
+}
+
+export const writeZooKeeper = (zk) => {
+  mkdirSync(join(zk.dir, 'data'), {recursive: true})
+  writeFileSync(
+    join(zk.dir, 'zoo.cfg'),
+    `# ZooKeeper for the fleet's ClickHouse replication (written by scripts/fleet)
+tickTime=2000
+dataDir=${zk.dir}/data
+clientPort=${zk.port}
+clientPortAddress=${zk.address}
+maxClientCnxns=100
+admin.enableServer=false
+4lw.commands.whitelist=ruok,srvr,mntr
+autopurge.purgeInterval=1
+`,
+  )
+}
+
+/** ZooKeeper answers `ruok` with `imok`. */
+export const zooKeeperOk = (zk) =>
+  new Promise((resolve) => {
+    import('node:net').then(({connect}) => {
+      const socket = connect(zk.port, zk.address)
+      let answer = ''
+      socket.setTimeout(1000, () => socket.destroy())
+      socket.on('connect', () => socket.write('ruok'))
+      socket.on('data', (chunk) => (answer += chunk.toString()))
+      socket.on('close', () => resolve(answer === 'imok'))
+      socket.on('error', () => resolve(false))
+    })
+  })
+
+/**
+ * Plans the servers of a SHARDS x REPLICAS cluster, all on 127.0.0.1 with their
+ * own ports: ClickHouse 18.16 finds itself in <remote_servers> (to run ON CLUSTER
+ * DDL, and to read its own shard locally) only by an address of a network
+ * interface plus its tcp_port, and 127.0.0.2 and up are not interface
+ * addresses (the interface has 127.0.0.1/8); such a server never executes an
+ * ON CLUSTER statement and the statement hangs.
+ */
+export const planClickHouse = async (dir, {shards, replicas, address = '127.0.0.1'}) => {
+  const servers = []
+  for (let shard = 1; shard <= shards; shard++) {
+    for (let replica = 1; replica <= replicas; replica++) {
+      const name = `ch-s${shard}-r${replica}`
+      const home = join(dir, name)
+      servers.push({
+        name,
+        kind: 'clickhouse',
+        shard,
+        replica,
+        address,
+        httpPort: await freePort(address),
+        tcpPort: await freePort(address),
+        interserverPort: await freePort(address),
+        dir: home,
+        log: join(home, 'stderr.log'),
+        command: [CLICKHOUSE_SERVER, `--config-file=${join(home, 'config.xml')}`],
+      })
+    }
+  }
+  return servers
+}
+
+export const clickHouseUrl = (server) => `http://${server.address}:${server.httpPort}`
+
+/** Writes each server's config.xml and users.xml: the cluster `cluster`, its macros, ZooKeeper, small caches. */
+export const writeClickHouse = (servers, {cluster, zookeeper}) => {
+  const byShard = new Map()
+  for (const server of servers) byShard.set(server.shard, [...(byShard.get(server.shard) ?? []), server])
+  const remoteServers = [...byShard.values()]
+    .map(
+      (replicas) => `      <shard>
+        <internal_replication>true</internal_replication>
+${replicas.map((server) => `        <replica><host>${server.address}</host><port>${server.tcpPort}</port></replica>`).join('\n')}
+      </shard>`,
+    )
+    .join('\n')
+  for (const server of servers) {
+    for (const sub of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(server.dir, sub), {recursive: true})
+    writeFileSync(
+      join(server.dir, 'config.xml'),
+      `<?xml version="1.0"?>
+<!-- ${server.name}: shard ${server.shard}, replica ${server.replica} of cluster ${cluster} (written by scripts/fleet) -->
+<yandex>
+  <logger><level>information</level><log>${server.dir}/server.log</log><errorlog>${server.dir}/error.log</errorlog><size>20M</size><count>2</count></logger>
+  <listen_host>${server.address}</listen_host>
+  <http_port>${server.httpPort}</http_port>
+  <tcp_port>${server.tcpPort}</tcp_port>
+  <interserver_http_host>${server.address}</interserver_http_host>
+  <interserver_http_port>${server.interserverPort}</interserver_http_port>
+  <path>${server.dir}/data/</path>
+  <tmp_path>${server.dir}/tmp/</tmp_path>
+  <user_files_path>${server.dir}/user_files/</user_files_path>
+  <format_schema_path>${server.dir}/format_schemas/</format_schema_path>
+  <users_config>${server.dir}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>50</max_concurrent_queries>
+  <max_connections>256</max_connections>
+  <remote_servers>
+    <${cluster}>
+${remoteServers}
+    </${cluster}>
+  </remote_servers>
+  <zookeeper>
+    <node><host>${zookeeper.address}</host><port>${zookeeper.port}</port></node>
+    <session_timeout_ms>10000</session_timeout_ms>
+  </zookeeper>
+  <macros>
+    <shard>${String(server.shard).padStart(2, '0')}</shard>
+    <replica>${server.name}</replica>
+  </macros>
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+</yandex>
+`,
+    )
+    writeFileSync(
+      join(server.dir, 'users.xml'),
+      `<?xml version="1.0"?>
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>1000000000</max_memory_usage>
+      <background_pool_size>4</background_pool_size>
+      <background_schedule_pool_size>4</background_schedule_pool_size>
+      <max_threads>2</max_threads>
+      <!-- ON CLUSTER DDL runs on every server with the server's settings, not the sender's: 18.16 creates LowCardinality columns only with this. -->
+      <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
+    </default>
+  </profiles>
+  <users><default><password></password><networks><ip>127.0.0.0/8</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+`,
+    )
+  }
+}
+
+export const startClickHouse = (server) => startDetached(server.command[0], server.command.slice(1), {cwd: server.dir, logFile: server.log})
+
+export const clickHouseOk = async (server) => (await httpOk(`${clickHouseUrl(server)}/ping`)) !== undefined
+
+/** Runs SQL over HTTP on `server`; the body, or throws with the server's message. */
+export const clickHouseQuery = async (server, sql, settings = {}) => {
+  const response = await fetch(`${clickHouseUrl(server)}/?${new URLSearchParams(settings)}`, {method: 'POST', body: sql, signal: AbortSignal.timeout(30_000)})
+  const body = await response.text()
+  if (!response.ok) throw new Error(`${server.name}: ${body.trim()}`)
+  return body
+}
+
+/** Waits until every server answers and sees ZooKeeper (system.zookeeper lists the root). */
+export const waitForCluster = (servers) =>
+  Promise.all(
+    servers.map((server) =>
+      waitFor(`${server.name} to answer with ZooKeeper (log: ${server.dir}/error.log)`, async () =>
+        (await clickHouseOk(server)) && (await clickHouseQuery(server, "SELECT count() FROM system.zookeeper WHERE path = '/'")).trim() !== '' ? true : undefined,
+      60_000, 300),
+    ),
+  )
