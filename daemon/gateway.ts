@@ -4,7 +4,7 @@
 import {rmSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {AdminParsedParams, CdrStatus, ConfigReloadResult, DaemonStatus, SecurityBan, HepStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
+import type {AdminParsedParams, CdrStatus, ConfigReloadResult, DaemonStatus, SecurityBan, HepStatus, TrunkStatus, Listener, StopResult, TracingTraceResult} from '../src/admin/protocol.js'
 import type {LoadedConfig} from '../src/config/load.js'
 import {classifyChanges, mergeReloaded} from '../src/config/reload.js'
 import type {Config} from '../src/config/schema.js'
@@ -142,6 +142,7 @@ export class Gateway {
     this.media.on('shard-failed', (shard, error) => this.log.error({err: error, shard}, 'media shard failed'))
     this.sip = new BuiltinSipEngine({config, calls: this.calls, media: this.media, recordingsDir: paths.recordingsDir, log: this.log})
     this.observeGuard(this.sip)
+    this.observeTrunks(this.sip)
     this.hep.attach(this.sip, this.media)
     // Before the SIP listeners: with heplify.enabled the very first message is captured. A collector
     // that cannot be reached is no reason not to start: capture stays off and the log says why.
@@ -166,6 +167,18 @@ export class Gateway {
     sip.guard.on('banned', (reason) => families.securityBansTotal.inc({reason}))
     families.securityBannedSources.set(0)
     sip.guard.on('bannedCount', (count) => families.securityBannedSources.set(count))
+  }
+
+  /** clutchcall_trunk_up and clutchcall_trunk_registered follow the trunk monitor; a trunk no longer monitored loses its series. */
+  private observeTrunks(sip: SignallingEngine): void {
+    const {trunkUp, trunkRegistered} = this.metrics.families
+    sip.trunks.on('reachability', (trunk, up) => trunkUp.set({trunk}, up ? 1 : 0))
+    sip.trunks.on('registration', (trunk, registered) => trunkRegistered.set({trunk}, registered ? 1 : 0))
+    sip.trunks.on('forgotten', (trunk, what) => (what === 'keepalive' ? trunkUp : trunkRegistered).remove({trunk}))
+  }
+
+  trunksStatus(): {trunks: TrunkStatus[]} {
+    return {trunks: this.sip?.trunks.status() ?? []}
   }
 
   securityBans(): {bans: SecurityBan[]} {

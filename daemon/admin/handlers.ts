@@ -44,6 +44,7 @@ export const createAdminHandlers = (gateway: Gateway): AdminHandlers => ({
   'tracing.trace': ({trace_id}) => gateway.tracingTrace(trace_id),
   'config.reload': () => gateway.reloadConfig('command'),
   'security.bans': () => gateway.securityBans(),
+  'trunks.status': () => gateway.trunksStatus(),
   'security.unban': ({address}) => gateway.securityUnban(address),
   'calls.subscribe': (filter, connection) => {
     // Events published while the answer is being written queue behind it on the socket, so none is lost or reordered.

@@ -2,7 +2,7 @@
 // credentials) or to a SIP URI, with a ring timeout, in the A-leg's media
 // shard so media can be relayed without leaving the thread.
 import type {Logger} from 'pino'
-import type {Config} from '../../src/config/schema.js'
+import type {Config, Trunk} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
 import {SipDnsError} from '../../src/sip/dns/errors.js'
 import {classifyCall, Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED, Q850_NO_ROUTE_TO_DESTINATION} from '../../src/sip/q850.js'
@@ -18,6 +18,7 @@ import type {HeaderCarrier} from '../calls/stage-events.js'
 import type {MediaEngine} from '../media/engine.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
 import {firstOf, remoteOf, SipLeg, telephoneEventFor} from './sip-leg.js'
+import {ALWAYS_UP, type TrunkRouting} from '../trunks/trunk-monitor.js'
 
 export interface DialerServices {
   readonly ua: UserAgent
@@ -29,6 +30,20 @@ export interface DialerServices {
   readonly linkLeg?: (bLegCallId: string, callSid: string) => () => void
   /** Where the B-leg's stages are published (its subscribers may add headers, e.g. `traceparent`, to the INVITE). */
   readonly calls?: CallRegistry
+  /** Which trunks a call for a trunk tries, in order (keepalive and failover); default: the trunk alone, always up. */
+  readonly routing?: TrunkRouting
+}
+
+/** Q.850 34, no circuit/channel available: every trunk of the call is down. */
+export const Q850_NO_CIRCUIT = 34
+
+/** INVITE answers that send a new call on to the next trunk of its failover list (RFC 3261 §21.5.4, §21.4.9; local: timeout, transport error). */
+const FAILOVER_STATUSES = new Set([503, 408])
+
+interface Attempt {
+  readonly result: DialResult
+  /** The trunk failed the call in a way the next trunk may not (503, 408, no answer at all, unreachable). */
+  readonly failover: boolean
 }
 
 /** The Request-URI for a number: the trunk's (or node's) URI with the number as its user part. */
@@ -37,6 +52,9 @@ export const requestUriFor = (baseUri: string, number: string): string => {
   if (number !== '') uri.user = number
   return formatUri(uri)
 }
+
+/** What of a config places a call: its trunks, and the codecs offered when the trunk names none. */
+type DialerConfig = Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'], 'codecs'>}
 
 export class SipDialer implements Dialer {
   constructor(private readonly services: DialerServices) {}
@@ -55,17 +73,44 @@ export class SipDialer implements Dialer {
    * A dialer bound to one config's trunks: a call keeps the trunks of the config it started with,
    * so a reload that changes or removes a trunk does not change the calls in progress.
    */
-  withConfig(config: Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'], 'codecs'>}): Dialer {
+  withConfig(config: DialerConfig): Dialer {
     return {dial: (request) => this.dialWith(config, request)}
   }
 
-  private async dialWith(config: Pick<Config, 'trunks'> & {readonly rtp?: Pick<Config['rtp'], 'codecs'>}, request: DialRequest): Promise<DialResult> {
-    const {ua, media, rtpAddress} = this.services
+  /**
+   * A call for a trunk tries it, then its failover trunks in order (docs/sip-trunks.md): down trunks
+   * are skipped, and a 503, a 408, a timeout or an unreachable trunk moves the call on to the next
+   * one, within the one ring timeout, while the caller is still there and no trunk has sent early
+   * media to the caller yet.
+   */
+  private async dialWith(config: DialerConfig, request: DialRequest): Promise<DialResult> {
     // The call's own logger carries call_sid and trace_id already.
     const log = request.log ? request.log.child({leg: 'b'}) : this.services.log.child({call_sid: request.callSid, leg: 'b'})
-    const trunk = request.trunk === undefined ? undefined : config.trunks.find((candidate) => candidate.id === request.trunk)
+    const deadlineMs = Date.now() + request.timeoutS * 1000
+    if (request.trunk === undefined) return (await this.attempt(config, undefined, request, log, deadlineMs)).result
+    const plan = (this.services.routing ?? ALWAYS_UP).plan(request.trunk, config.trunks)
+    if (plan.trunks.length === 0) {
+      if (plan.skipped.length === 0) return (await this.attempt(config, undefined, request, log, deadlineMs)).result
+      log.warn({trunk_id: request.trunk, down: plan.skipped}, 'B-leg not placed: every trunk of the call is down')
+      return {outcome: 'failed', cause: Q850_NO_CIRCUIT}
+    }
+    if (plan.skipped.length > 0) log.info({trunk_id: request.trunk, down: plan.skipped, using: plan.trunks[0]?.id}, 'down trunks skipped')
+    let callerLeft = false
+    void request.aLeg.ended.then(() => (callerLeft = true))
+    for (let index = 0; ; index++) {
+      const trunk = plan.trunks[index] as Trunk
+      const next = plan.trunks[index + 1]
+      const attempt = await this.attempt(config, trunk, request, log, deadlineMs)
+      if (!attempt.failover || next === undefined || callerLeft || Date.now() >= deadlineMs) return attempt.result
+      log.info({trunk_id: trunk.id, next_trunk_id: next.id}, 'trunk failed the call; trying the next trunk')
+    }
+  }
+
+  /** One INVITE to one trunk (or, without one, to the request's URI), within the call's ring deadline. */
+  private async attempt(config: DialerConfig, trunk: Trunk | undefined, request: DialRequest, log: Logger, deadlineMs: number): Promise<Attempt> {
+    const {ua, media, rtpAddress} = this.services
     const base = trunk?.outbound?.uri ?? request.uri
-    if (base === undefined) return {outcome: 'failed', cause: 3}
+    if (base === undefined) return {result: {outcome: 'failed', cause: 3}, failover: false}
     const requestUri = requestUriFor(base, request.to)
     const aStream = request.aLeg.media instanceof StreamMediaEndpoint ? request.aLeg.media.stream : undefined
     const rtpStart = Date.now()
@@ -139,7 +184,7 @@ export class SipDialer implements Dialer {
     const timer = setTimeout(() => {
       ringTimeout = true
       invite.cancel()
-    }, request.timeoutS * 1000)
+    }, Math.max(0, deadlineMs - Date.now()))
     // A caller who gives up while the B-leg rings takes the B-leg attempt with them.
     void request.aLeg.ended.then(() => invite.cancel())
     const result = await invite.result
@@ -172,7 +217,9 @@ export class SipDialer implements Dialer {
       // The stream was opened for nothing: its setup ends unanswered, without a remote (and before the leg's final, under the same parent).
       rtpSetup(undefined, outcome === 'failed' ? (why ?? `B-leg failed with ${failure.status}`) : undefined)
       dialed(failure.status, outcome, why)
-      return {outcome, cause: q850Cause}
+      // Early media already reached the caller from this trunk: another trunk cannot take over that call.
+      const failover = trunk !== undefined && !ringTimeout && !failure.canceled && !earlyMedia && FAILOVER_STATUSES.has(failure.status)
+      return {result: {outcome, cause: q850Cause}, failover}
     }
     const call = result.call
     dialed(200, 'answered')
@@ -194,7 +241,7 @@ export class SipDialer implements Dialer {
       await call.bye({q850Cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED}).catch(() => undefined)
       unlink()
       await stream.close().catch(() => undefined)
-      return {outcome: 'failed', cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED}
+      return {result: {outcome: 'failed', cause: Q850_BEARER_CAPABILITY_NOT_IMPLEMENTED}, failover: false}
     }
     rtpSetup(codecName)
     const leg = SipLeg.outbound(call, endpoint, log, offer, srtp !== undefined)
@@ -202,7 +249,7 @@ export class SipDialer implements Dialer {
       unlink()
       return stream.close().catch(() => undefined)
     })
-    return {outcome: 'answered', leg, cause: 16}
+    return {result: {outcome: 'answered', leg, cause: 16}, failover: false}
   }
 }
 

@@ -18,6 +18,7 @@ import {NO_TENANT} from '../calls/refusals.js'
 import {OverloadControl} from '../security/overload.js'
 import {SipGuard} from '../security/sip-guard.js'
 import {InboundRouter} from '../trunks/inbound-router.js'
+import {TrunkMonitor} from '../trunks/trunk-monitor.js'
 import {SipDialer} from './dialer.js'
 import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound, type InboundServices} from './inbound.js'
@@ -66,6 +67,8 @@ export interface SignallingEngine {
   isOverloaded(): boolean
   /** Subject and expiry of the certificate the TLS listeners present; undefined without sip.tls. */
   tlsInfo(): {subject: string; validTo: string} | undefined
+  /** The trunks' registrations and OPTIONS keepalives (docs/sip-trunks.md); stop() unregisters. */
+  readonly trunks: TrunkMonitor
 }
 
 export interface SipEngineOptions {
@@ -97,6 +100,7 @@ export class BuiltinSipEngine implements SignallingEngine {
   private services: InboundServices | undefined
   private readonly digest: DigestServer
   readonly guard: SipGuard
+  readonly trunks: TrunkMonitor
   private overload: OverloadControl | undefined
   private tlsCertificate: {subject: string; validTo: string} | undefined
   private tlsClient: ReturnType<typeof loadTlsMaterial>['client'] = () => ({verifyServer: true, minVersion: 'TLSv1.2'})
@@ -105,7 +109,8 @@ export class BuiltinSipEngine implements SignallingEngine {
 
   constructor(private readonly options: SipEngineOptions) {
     this.config = options.config
-    this.router = new InboundRouter(options.config)
+    this.trunks = new TrunkMonitor(options.log)
+    this.router = this.routerFor(options.config)
     this.guard = new SipGuard(options.config.security, this.router, options.log)
     // MD5 is offered first: many deployed UAs (SIPp among them) answer only the first challenge and
     // know only MD5. Clients that do SHA-256 (RFC 8760) still find it in the second challenge.
@@ -173,7 +178,7 @@ export class BuiltinSipEngine implements SignallingEngine {
     this.ua = ua
     guard.serverTransactions = () => ua.transactions.serverTransactionCount
     this.overload = new OverloadControl(this.config.security.overload, () => this.transactionCount(), log, () => guard.counts)
-    this.sipDialer = new SipDialer({ua, media: this.options.media, config: this.config, rtpAddress: config.rtp.address, log, calls: this.options.calls, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
+    this.sipDialer = new SipDialer({ua, media: this.options.media, config: this.config, rtpAddress: config.rtp.address, log, calls: this.options.calls, routing: this.trunks, linkLeg: (bLegCallId, callSid) => this.linkLeg(bLegCallId, callSid)})
     this.dialer = this.sipDialer.withConfig(this.config)
     this.services = this.servicesFor(this.config)
     ua.on('invite', (incoming) => {
@@ -181,6 +186,12 @@ export class BuiltinSipEngine implements SignallingEngine {
       if (services === undefined) return incoming.reject(503)
       handleInbound(incoming, services).catch((error: unknown) => log.error({err: error, sip_call_id: incoming.callId}, 'inbound call failed'))
     })
+    this.trunks.start(ua, this.config)
+  }
+
+  /** The inbound router of `config`: calls for a registering trunk's contact are taken from the address its registrar was reached at. */
+  private routerFor(config: Config): InboundRouter {
+    return new InboundRouter(config, (trunkId) => this.trunks.registrarAddress(trunkId))
   }
 
   /** The services of the calls that start under `config`: its router, dialplans, trunks and dialog limit. */
@@ -241,7 +252,8 @@ export class BuiltinSipEngine implements SignallingEngine {
     } catch (error) {
       this.options.log.error({err: error}, 'the reloaded TLS files of the trunks cannot be used: TLS trunks keep the running ones')
     }
-    this.router = new InboundRouter(config)
+    this.router = this.routerFor(config)
+    this.trunks.apply(config)
     this.guard.reconfigure(config.security, this.router)
     this.overload?.reconfigure(config.security.overload)
     if (this.ua) this.ua.busyRetryAfterS = config.security.overload.retry_after_s
@@ -311,6 +323,8 @@ export class BuiltinSipEngine implements SignallingEngine {
     this.legs.stop()
     this.guard.stop()
     this.overload?.stop()
+    // Before the user agent closes: the un-REGISTERs need its transactions (bounded by UNREGISTER_TIMEOUT_MS).
+    await this.trunks.stop()
     this.ua?.close()
     this.dns?.lookups.close()
     await this.transport?.close()

@@ -104,14 +104,14 @@ const refuseCall = (call: Call, refusal: Pick<Refusal, 'reason' | 'status' | 'q8
   call.finish({cause: refusal.q850Cause ?? sipStatusToQ850(refusal.status), status: 'failed'})
 }
 
-const newInboundCall = (incoming: IncomingInvite, services: InboundServices, known: KnownSource): Call =>
+const newInboundCall = (incoming: IncomingInvite, services: InboundServices, known: KnownSource, to = userOf(incoming.requestUri)): Call =>
   new Call(
     {
       tenant: known.tenant,
       trunk: known.trunk,
       direction: 'inbound',
       from: userOf(incoming.from.uri),
-      to: userOf(incoming.requestUri),
+      to,
       sipCallId: incoming.callId,
       receivedAtMs: incoming.timing.receivedAt,
       propagation: propagationHeaders(incoming),
@@ -127,7 +127,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   const log = services.log.child({sip_call_id: incoming.callId})
   const calledNumber = userOf(incoming.requestUri)
   const lookupStart = Date.now()
-  const route = services.router.route(incoming.source.address, calledNumber)
+  const route = services.router.route(incoming.source.address, calledNumber, userOf(incoming.to.uri))
   const lookup = {startMs: lookupStart, endMs: Date.now()}
   if (!route.ok) {
     log.info({source: incoming.source.address, called: calledNumber, status: route.status, reason: route.reason}, 'inbound call refused')
@@ -187,7 +187,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
     return
   }
 
-  const call = newInboundCall(incoming, services, known)
+  const call = newInboundCall(incoming, services, known, route.called)
   lookupDone(call, incoming, route.trunk, lookup)
   const rtpStart = Date.now()
   let stream

@@ -72,7 +72,9 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
   const byHost = new Map<string, SipTlsClientProfile>()
   config.trunks.forEach((trunk, index) => {
     const outbound = trunk.outbound
-    if (outbound === undefined || !isTlsUri(outbound.uri)) return
+    // The registrar (outbound.register.registrar) is the same carrier: the same profile when it is reached over TLS.
+    const tlsUris = outbound === undefined ? [] : [outbound.uri, ...(outbound.register?.registrar === undefined ? [] : [outbound.register.registrar])].filter(isTlsUri)
+    if (outbound === undefined || tlsUris.length === 0) return
     const settings = outbound.tls
     const where = `trunks[${index}].outbound.tls`
     const cert = settings?.cert === undefined ? undefined : readPem(settings.cert, 'client certificate', `${where}.cert`)
@@ -88,10 +90,12 @@ export const loadTlsMaterial = (config: Config, log: Logger): TlsMaterial => {
       label: `trunk ${trunk.id}`,
     }
     if (!profile.verifyServer) log.warn({trunk_id: trunk.id}, 'TLS to this trunk does not verify the server certificate (verify_server: false): anyone on the path can pose as the carrier')
-    const uri = parseSipUri(outbound.uri)
-    byPeer.set(peerKey(uri.host, uri.port ?? defaultSipPort('tls')), profile)
-    // A uri without a port may be resolved through SRV (RFC 3263) to other ports: its host name alone finds the profile too.
-    if (uri.port === undefined) byHost.set(uri.host.toLowerCase(), profile)
+    for (const tlsUri of tlsUris) {
+      const uri = parseSipUri(tlsUri)
+      byPeer.set(peerKey(uri.host, uri.port ?? defaultSipPort('tls')), profile)
+      // A uri without a port may be resolved through SRV (RFC 3263) to other ports: its host name alone finds the profile too.
+      if (uri.port === undefined) byHost.set(uri.host.toLowerCase(), profile)
+    }
   })
   const client = (target: TlsTarget): SipTlsClientProfile =>
     (target.hostname === undefined ? undefined : (byPeer.get(peerKey(target.hostname, target.port)) ?? byHost.get(target.hostname.toLowerCase()))) ?? byPeer.get(peerKey(target.address, target.port)) ?? defaults

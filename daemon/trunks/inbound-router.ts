@@ -23,6 +23,8 @@ export type InboundRoute =
       readonly credentials: {readonly username: string; readonly password: string} | undefined
       /** True when the source alone identifies the trunk (its CIDRs, or an open gateway); false for a credential-only trunk until the digest checks out. */
       readonly sourceKnown: boolean
+      /** The called number: the Request-URI user, or the To user for a call to a registered contact. */
+      readonly called: string
     }
   | {
       readonly ok: false
@@ -38,6 +40,14 @@ interface CompiledTrunk {
   readonly numbers: readonly string[]
 }
 
+/** A trunk with outbound.register: calls for its contact user come from its registrar (or its inbound.cidrs). */
+interface RegisteredTrunk extends CompiledTrunk {
+  readonly contactUser: string
+}
+
+/** Where the registrar of a registering trunk was reached last (its address): calls for the trunk's contact come from there. */
+export type RegistrarAddressOf = (trunkId: string) => string | undefined
+
 /** `+1415555*` matches by prefix, `*` matches anything, anything else matches exactly. */
 export const numberMatches = (pattern: string, number: string): boolean =>
   pattern.endsWith('*') ? number.startsWith(pattern.slice(0, -1)) : number === pattern
@@ -47,15 +57,33 @@ export class InboundRouter {
   private readonly trunks: readonly CompiledTrunk[]
   private readonly dialplanOf: ReadonlyMap<string, string>
   private readonly openTenant: string | undefined
+  private readonly registered: ReadonlyMap<string, RegisteredTrunk>
 
-  constructor(config: Pick<Config, 'trunks' | 'tenants'>) {
+  constructor(config: Pick<Config, 'trunks' | 'tenants'>, private readonly registrarAddressOf: RegistrarAddressOf = () => undefined) {
     this.trunks = config.trunks
       .filter((trunk) => trunk.inbound !== undefined)
       .map((trunk) => ({trunk, sources: cidrBlockList(trunk.inbound?.cidrs ?? []), numbers: trunk.inbound?.numbers ?? ['*']}))
+    this.registered = new Map(
+      config.trunks.flatMap((trunk): Array<[string, RegisteredTrunk]> => {
+        const register = trunk.outbound?.register
+        if (register === undefined) return []
+        const contactUser = register.contact_user ?? register.username ?? trunk.outbound?.auth?.username ?? ''
+        const cidrs = trunk.inbound?.cidrs ?? []
+        return [[contactUser, {trunk, contactUser, sources: cidrs.length === 0 ? undefined : cidrBlockList(cidrs), numbers: trunk.inbound?.numbers ?? ['*']}]]
+      }),
+    )
     this.dialplanOf = new Map(config.tenants.map((tenant) => [tenant.id, tenant.dialplan]))
     // With no inbound trunk configured, the gateway is open: every caller reaches the first tenant
-    // (the embedded default answers and echoes). One inbound trunk closes it to everyone else.
-    this.openTenant = this.trunks.length === 0 ? config.tenants[0]?.id : undefined
+    // (the embedded default answers and echoes). One inbound trunk closes it to everyone else; a
+    // trunk that registers takes inbound calls (for its contact), so it closes it too.
+    this.openTenant = this.trunks.length === 0 && this.registered.size === 0 ? config.tenants[0]?.id : undefined
+  }
+
+  /** Whether `address` may send calls for a registering trunk's contact: its inbound.cidrs when set, else its registrar's address. */
+  private fromRegistrar(entry: RegisteredTrunk, address: string, family: 'ipv4' | 'ipv6'): boolean {
+    if (entry.sources !== undefined) return entry.sources.check(address, family)
+    const registrar = this.registrarAddressOf(entry.trunk.id)
+    return registrar !== undefined && plainAddress(registrar) === address
   }
 
   /** True with no inbound trunk configured: every source may call. */
@@ -72,15 +100,31 @@ export class InboundRouter {
   isTrunkSource(sourceAddress: string): boolean {
     const address = plainAddress(sourceAddress)
     const family = addressFamily(address)
-    return this.trunks.some(({sources}) => sources?.check(address, family) === true)
+    if (this.trunks.some(({sources}) => sources?.check(address, family) === true)) return true
+    for (const entry of this.registered.values()) if (this.fromRegistrar(entry, address, family)) return true
+    return false
   }
 
-  route(sourceAddress: string, calledNumber: string): InboundRoute {
+  /**
+   * The trunk and tenant of an INVITE from `sourceAddress` whose Request-URI user is `calledNumber`.
+   * A Request-URI user that is a registering trunk's contact user (docs/sip-trunks.md) routes to that
+   * trunk when the source is its registrar (or in its inbound.cidrs), the called number being the To
+   * user (`toNumber`).
+   */
+  route(sourceAddress: string, calledNumber: string, toNumber = calledNumber): InboundRoute {
     if (this.openTenant !== undefined) {
-      return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined, sourceKnown: true}
+      return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined, sourceKnown: true, called: calledNumber}
     }
     const address = plainAddress(sourceAddress)
     const family = addressFamily(address)
+    const contact = this.registered.get(calledNumber)
+    if (contact !== undefined && this.fromRegistrar(contact, address, family)) {
+      const {trunk} = contact
+      if (!contact.numbers.some((pattern) => numberMatches(pattern, toNumber))) {
+        return {ok: false, status: 404, reason: `no route for ${toNumber} on trunk ${trunk.id}`, known: {tenant: trunk.tenant, trunk: trunk.id}}
+      }
+      return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth, sourceKnown: true, called: toNumber}
+    }
     // A trunk with no CIDRs accepts any source, but only with credentials: it is authenticated by digest alone.
     const fromSource = this.trunks.filter(({trunk, sources}) => (sources ? sources.check(address, family) : trunk.inbound?.auth !== undefined))
     if (fromSource.length === 0) return {ok: false, status: 403, reason: `source ${address} matches no trunk`}
@@ -91,6 +135,6 @@ export class InboundRouter {
       return bySource ? {ok: false, status: 404, reason, known: {tenant: bySource.tenant, trunk: bySource.id}} : {ok: false, status: 404, reason}
     }
     const {trunk, sources} = routed
-    return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth, sourceKnown: sources !== undefined}
+    return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth, sourceKnown: sources !== undefined, called: calledNumber}
   }
 }

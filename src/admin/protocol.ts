@@ -240,6 +240,53 @@ export interface SecurityBan {
   readonly hits: number
 }
 
+/** One trunk as `clutchcall trunks status` shows it (docs/sip-trunks.md). Never carries a password. */
+export interface TrunkStatus {
+  readonly id: string
+  readonly tenant: string
+  /** outbound.uri; null for an inbound-only trunk. */
+  readonly uri: string | null
+  /** outbound.failover: the trunks its new calls try next, in order. */
+  readonly failover: readonly string[]
+  readonly registration: {
+    /** `none`: no outbound.register; `registering`: the first REGISTER is under way; `registered`; `failed` (retrying with backoff); `unregistered` (stopped). */
+    readonly state: 'none' | 'registering' | 'registered' | 'failed' | 'unregistered'
+    readonly registrar: string | null
+    readonly aor: string | null
+    /** The Contact bound (or to be bound). */
+    readonly contact: string | null
+    /** Where the last REGISTER went: `udp:203.0.113.5:5060`. */
+    readonly sentTo: string | null
+    /** Seconds until the binding ends, while registered. */
+    readonly expiresInS: number | null
+    /** The interval the registrar granted last. */
+    readonly grantedS: number | null
+    /** When the last REGISTER succeeded, ISO-8601. */
+    readonly registeredAt: string | null
+    /** Seconds until the next REGISTER (a refresh, or a retry after a failure). */
+    readonly nextAttemptInS: number | null
+    /** Failed attempts since the last success. */
+    readonly failures: number
+    readonly lastError: {readonly at: string; readonly message: string; readonly status: number | null} | null
+  }
+  readonly reachability: {
+    /** `off`: no outbound.keepalive (taken as up); `unknown`: no probe finished yet (taken as up); `up`; `down`. */
+    readonly state: 'off' | 'unknown' | 'up' | 'down'
+    /** When the state last changed, ISO-8601. */
+    readonly since: string | null
+    readonly lastProbeAt: string | null
+    /** The final status of the last probe; null when it got none (timeout, transport error). */
+    readonly lastStatus: number | null
+    /** Round-trip time of the last answered probe, ms. */
+    readonly lastRttMs: number | null
+    readonly consecutiveFailures: number
+    readonly consecutiveSuccesses: number
+    readonly lastError: {readonly at: string; readonly message: string} | null
+    /** Probes sent since the keepalive started (a reload that changes it starts it again). */
+    readonly probes: number
+  }
+}
+
 /** A W3C trace id: 32 lowercase hex digits, not all zero. */
 export const TRACE_ID_PATTERN = /^(?!0{32})[0-9a-f]{32}$/
 
@@ -314,6 +361,8 @@ export const ADMIN_METHODS = {
    * its trunks, tenants, dialplans and security to new calls, and lists what needs a restart.
    */
   'config.reload': method<ConfigReloadResult>()(noParams),
+  /** Each trunk in config order: its registration and OPTIONS keepalive state (docs/sip-trunks.md). */
+  'trunks.status': method<{readonly trunks: readonly TrunkStatus[]}>()(noParams),
   /** The sources banned now, oldest ban first. */
   'security.bans': method<{readonly bans: readonly SecurityBan[]}>()(noParams),
   /** Lifts the ban on one address, or on every source with `all`; answers with the addresses let back in. */

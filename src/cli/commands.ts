@@ -27,6 +27,7 @@ import HepEnable from '../../commands/hep/enable.js'
 import HepStatus from '../../commands/hep/status.js'
 import SecurityBans from '../../commands/security/bans.js'
 import SecurityUnban from '../../commands/security/unban.js'
+import TrunksStatus from '../../commands/trunks/status.js'
 import ConfigValidate from '../../commands/config/validate.js'
 import Smoke from '../../commands/smoke.js'
 import Start from '../../commands/start.js'
@@ -62,6 +63,7 @@ export const COMMANDS = {
   'hep:status': HepStatus,
   'security:bans': SecurityBans,
   'security:unban': SecurityUnban,
+  'trunks:status': TrunksStatus,
   'synth:call': SynthCall,
   smoke: Smoke,
   'recordings:list': RecordingsList,

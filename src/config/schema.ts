@@ -107,6 +107,11 @@ const cidr = z.string().check(z.refine(isCidr, 'must be an IP address or CIDR su
 
 const credentials = z.strictObject({username: nonEmpty, password: z.string()})
 
+/** The user part of the Contact a registering trunk binds: unreserved characters only, so it never needs escaping. */
+export const CONTACT_USER_PATTERN = /^[A-Za-z0-9\-_.!~*+]{1,64}$/
+/** How many trunks one trunk's failover list may name. */
+export const MAX_FAILOVER_TRUNKS = 8
+
 /** Audio codecs of SIP legs in order of preference (docs/codecs.md), each at most once. */
 const audioCodecs = z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus'])).check(
   z.minLength(1),
@@ -144,6 +149,31 @@ const trunk = z.strictObject({
           min_version: withDefault(tlsVersion, 'TLSv1.2'),
         }),
       ),
+      /** Outbound registration (RFC 3261 §10, docs/sip-trunks.md): the gateway keeps a binding of its Contact at the carrier's registrar. */
+      register: z.optional(
+        z.strictObject({
+          username: z.optional(nonEmpty),
+          password: z.optional(z.string()),
+          realm: z.optional(nonEmpty),
+          registrar: z.optional(sipUri),
+          domain: z.optional(nonEmpty),
+          contact_user: z.optional(pattern(CONTACT_USER_PATTERN, 'must be 1-64 characters of A-Z, a-z, 0-9 and -_.!~*+')),
+          expires_s: withDefault(integer(10, 86_400), 3600),
+          retry_min_s: withDefault(integer(1, 3600), 5),
+          retry_max_s: withDefault(integer(1, 86_400), 300),
+        }),
+      ),
+      /** OPTIONS pings to the trunk (docs/sip-trunks.md): the trunk is down after down_after failures in a row, up again after up_after answers. */
+      keepalive: z.optional(
+        z.strictObject({
+          interval_s: withDefault(integer(1, 3600), 30),
+          timeout_ms: withDefault(integer(100, 32_000), 5000),
+          down_after: withDefault(integer(1, 100), 3),
+          up_after: withDefault(integer(1, 100), 2),
+        }),
+      ),
+      /** Trunks a new call tries next, in order, when this one is down or answers its INVITE with 503 or 408. */
+      failover: withDefault(z.array(identifier).check(z.maxLength(MAX_FAILOVER_TRUNKS)), []),
     }),
   ),
 })
@@ -457,6 +487,7 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     if (tlsListener === -1 && isTlsUri(uri)) problem(path, 'a call over TLS (sips: or transport=tls) needs a TLS listener in sip.listen for its Via and Contact')
   }
   const trunkIds = new Set<string>()
+  const contactUsers = new Map<string, string>()
   config.trunks.forEach((entry, index) => {
     if (trunkIds.has(entry.id)) problem(['trunks', index, 'id'], `trunk id "${entry.id}" is used twice`)
     trunkIds.add(entry.id)
@@ -466,6 +497,30 @@ const checkReferences = (config: ParsedConfig, ctx: z.core.$RefinementCtx<Parsed
     needsTlsListener(['trunks', index, 'outbound', 'uri'], outbound.uri)
     if (outbound.tls !== undefined && !isTlsUri(outbound.uri)) problem(['trunks', index, 'outbound', 'tls'], 'outbound.tls applies to TLS only: make the uri sips: or add ;transport=tls')
     if (outbound.tls !== undefined && (outbound.tls.cert === undefined) !== (outbound.tls.key === undefined)) problem(['trunks', index, 'outbound', 'tls'], 'a client certificate needs both cert and key')
+    const register = outbound.register
+    if (register !== undefined) {
+      if ((register.username ?? outbound.auth?.username) === undefined) problem(['trunks', index, 'outbound', 'register', 'username'], 'registering needs a username: set register.username (or outbound.auth)')
+      if ((register.password ?? outbound.auth?.password) === undefined) problem(['trunks', index, 'outbound', 'register', 'password'], 'registering needs a password: set register.password (or outbound.auth)')
+      if (register.registrar !== undefined) needsTlsListener(['trunks', index, 'outbound', 'register', 'registrar'], register.registrar)
+      if (register.retry_min_s > register.retry_max_s) problem(['trunks', index, 'outbound', 'register', 'retry_min_s'], 'retry_min_s must not be above retry_max_s')
+      const contactUser = register.contact_user ?? register.username ?? outbound.auth?.username
+      if (register.contact_user === undefined && contactUser !== undefined && !CONTACT_USER_PATTERN.test(contactUser)) {
+        problem(['trunks', index, 'outbound', 'register'], `the username "${contactUser}" cannot be the contact user (1-64 characters of A-Z, a-z, 0-9 and -_.!~*+): set register.contact_user`)
+      }
+      // Calls for a contact user route to one trunk.
+      if (contactUser !== undefined && contactUsers.has(contactUser)) problem(['trunks', index, 'outbound', 'register'], `contact user "${contactUser}" is already bound by trunk "${contactUsers.get(contactUser) ?? ''}": set register.contact_user`)
+      if (contactUser !== undefined) contactUsers.set(contactUser, entry.id)
+    }
+  })
+  config.trunks.forEach((entry, index) => {
+    const failover = entry.outbound?.failover ?? []
+    failover.forEach((id, position) => {
+      const path = ['trunks', index, 'outbound', 'failover', position]
+      if (id === entry.id) problem(path, 'a trunk cannot be its own failover')
+      else if (!trunkIds.has(id)) problem(path, `trunk "${id}" is not defined under trunks`)
+      else if (config.trunks.find((other) => other.id === id)?.outbound === undefined) problem(path, `trunk "${id}" has no outbound section: calls cannot be placed on it`)
+      else if (failover.indexOf(id) !== position) problem(path, `trunk "${id}" is named twice`)
+    })
   })
   config.tenants.forEach((tenant, index) => {
     const transferTrunk = tenant.transfer?.trunk

@@ -42,8 +42,8 @@ export interface UserAgentCore {
   readonly resolver: SipTargetResolver
   /** A target that sends no response at all this long is left for the next one (0: Timer B/F only). */
   readonly targetTimeoutMs: number
-  /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only). */
-  contactFor(transport: SipTransportProtocol, sips?: boolean): string
+  /** Our Contact on `transport`; `sips` asks for a sips: URI (TLS only); `user` replaces the default user part. */
+  contactFor(transport: SipTransportProtocol, sips?: boolean, user?: string): string
   register(user: DialogUser): void
   lookup(key: string): DialogUser | undefined
   unregister(user: DialogUser): void

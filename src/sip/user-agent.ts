@@ -116,14 +116,15 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
   /**
    * Our Contact for a dialog on `transport`: over TLS a sips: URI when the
    * dialog's Request-URI is sips: (RFC 3261 §8.1.1.8, §12.1.1), else
-   * `;transport=tls`; `;transport=tcp` for TCP; nothing for UDP.
+   * `;transport=tls`; `;transport=tcp` for TCP; nothing for UDP. `user` replaces
+   * the user part (a registering trunk binds its own contact user).
    */
-  contactFor(transport: SipTransportProtocol, sips = false): string {
+  contactFor(transport: SipTransportProtocol, sips = false, user = this.contactUser): string {
     const listener = this.transport.listenerFor(transport)
     if (listener === undefined) throw new Error(`no ${transport.toUpperCase()} listener for a Contact`)
     const host = listener.advertise.includes(':') ? `[${listener.advertise}]` : listener.advertise
-    if (transport === 'tls' && sips) return `<sips:${this.contactUser}@${host}:${listener.port}>`
-    return `<sip:${this.contactUser}@${host}:${listener.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`
+    if (transport === 'tls' && sips) return `<sips:${user}@${host}:${listener.port}>`
+    return `<sip:${user}@${host}:${listener.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`
   }
 
   register(user: DialogUser): void {

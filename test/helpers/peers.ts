@@ -83,6 +83,16 @@ ${Array.from({length: plays}, () => `<nop><action><exec play_pcap_audio="${PCAP}
 <pause milliseconds="7100"/>`).join('\n')}
 ${bye(2)}`)
 
+/**
+ * A caller scenario (uacWithAudio unless given) through a record-routing
+ * proxy: the route set of the 200 is kept (rrs) and the ACK and BYE go to its
+ * Contact along that route, as RFC 3261 §12.2.1.1 says.
+ */
+export const uacThroughProxy = (base: string = uacWithAudio()): string =>
+  base
+    .replace('<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>')
+    .replace(/(ACK|BYE) sip:\[service\]@\[remote_ip\]:\[remote_port\] SIP\/2\.0/g, '$1 [next_url] SIP/2.0\n[routes]')
+
 /** An offer like the default one with other audio payloads: `formats` on the m= line, `attributes` after it (a=rtpmap, a=fmtp). */
 export const sdpOffering = (formats: string, attributes: readonly string[]): string =>
   `${sdp.slice(0, sdp.indexOf('m=audio'))}m=audio [media_port] RTP/AVP ${formats}\n${attributes.map((line) => `${line}\n`).join('')}`
@@ -218,15 +228,46 @@ ${uasSend(200, 'OK', true)}
 <recv request="ACK"/>
 ${answerBye}`)
 
-/** A callee that is busy. */
-export const uasBusy = () => scenario('uas busy', `${uasReceiveInvite}
-${uasSend(486, 'Busy Here')}
+/** A callee that refuses the call with a final status (its ACK is the end). */
+export const uasRejecting = (status: number, reason: string) => scenario(`uas rejecting with ${status}`, `${uasReceiveInvite}
+${uasSend(status, reason)}
 <recv request="ACK"/>`)
 
+/** A callee that is busy. */
+export const uasBusy = () => uasRejecting(486, 'Busy Here')
+
+/**
+ * A registrar that answers every REGISTER with one final response: `statusLine` (`401 Unauthorized`) and extra
+ * header lines. A registration keeps its Call-ID, so one SIPp call takes them all, looping until stopped.
+ */
+export const uasAnsweringRegister = (statusLine: string, headers: readonly string[] = []) => scenario(`uas answering REGISTER with ${statusLine}`, `<label id="1"/>
+<recv request="REGISTER"/>
+<send next="1"><![CDATA[
+SIP/2.0 ${statusLine}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+${headers.map((line) => `${line}\n`).join('')}Content-Length: 0
+
+]]></send>`)
+
+/** A SIP peer answering each OPTIONS (a keepalive probe) with `status`; run it with `calls` as high as the probes it should answer. */
+export const uasAnsweringOptions = (status = 200, reason = 'OK') => scenario(`uas answering OPTIONS with ${status}`, `<recv request="OPTIONS"/>
+<send><![CDATA[
+SIP/2.0 ${status} ${reason}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>`)
+
 /** A callee that is out of service: 503 Service Unavailable (RFC 3263 §4.3: the caller tries its next target). */
-export const uasUnavailable = () => scenario('uas unavailable', `${uasReceiveInvite}
-${uasSend(503, 'Service Unavailable')}
-<recv request="ACK"/>`)
+export const uasUnavailable = () => uasRejecting(503, 'Service Unavailable')
 
 /** A callee that sends early media (183 with SDP), then refuses with 503. */
 export const uasEarlyMediaThenUnavailable = () => scenario('uas early media then 503', `${uasReceiveInvite}

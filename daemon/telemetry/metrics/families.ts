@@ -147,6 +147,19 @@ export const createMetricFamilies = (registry: Registry) => {
       help: 'HEPv3 frames that could not be sent or were refused by the collector (ICMP port unreachable); calls are not affected.',
       registers,
     }),
+    // Trunk health (docs/sip-trunks.md): one series per trunk with outbound.keepalive or outbound.register.
+    trunkUp: new Gauge({
+      name: 'clutchcall_trunk_up',
+      help: 'Trunks with outbound.keepalive: 1 while new calls may use the trunk (OPTIONS answered, or no probe finished yet), 0 while its keepalive marks it down.',
+      labelNames: ['trunk'] as const,
+      registers,
+    }),
+    trunkRegistered: new Gauge({
+      name: 'clutchcall_trunk_registered',
+      help: 'Trunks with outbound.register: 1 while the registrar holds a binding the gateway refreshed in time, else 0 (registering, failed, unregistered).',
+      labelNames: ['trunk'] as const,
+      registers,
+    }),
     hepCaptureEnabled: new Gauge({
       name: 'clutchcall_hep_capture_enabled',
       help: '1 while HEP capture is on, else 0 (alert on capture left on).',

@@ -10,7 +10,7 @@ import {readFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
 import {TestGateway as Gateway, waitFor} from '../../../helpers/gateway.js'
 import {Kamailio} from '../../../helpers/kamailio.js'
-import {runSipp, uacExpectingRefusal, uacWithAudio} from '../../../helpers/peers.js'
+import {runSipp, uacExpectingRefusal, uacThroughProxy} from '../../../helpers/peers.js'
 import {makeTestCertificates, type TestCertificates} from '../../../helpers/tls-certs.js'
 
 let certs: TestCertificates
@@ -28,16 +28,6 @@ const tlsSip = (cert: {cert: string; key: string}) => `    - { transport: tls, a
     ca: ${certs.ca}
     verify_client: true
 `
-
-/**
- * uacWithAudio through a record-routing proxy: the route set of the 200 is
- * kept (rrs) and the ACK and BYE go to its Contact along that route, as RFC
- * 3261 §12.2.1.1 says.
- */
-const uacThroughProxy = (): string =>
-  uacWithAudio()
-    .replace('<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>')
-    .replace(/(ACK|BYE) sip:\[service\]@\[remote_ip\]:\[remote_port\] SIP\/2\.0/g, '$1 [next_url] SIP/2.0\n[routes]')
 
 /** Kamailio answers a call it cannot relay itself: 477 when the TLS connection fails at once, 408 when its timer runs out first. */
 const uacRefusedByProxy = (): string =>

@@ -34,7 +34,7 @@ describe('numberMatches', () => {
 describe('InboundRouter', () => {
   it('with no inbound trunks every caller reaches the first tenant through no trunk', () => {
     const route = router('').route('192.0.2.55', 'anything')
-    assert.deepEqual(route, {ok: true, tenant: 'default', dialplan: 'default', trunk: 'none', credentials: undefined, sourceKnown: true})
+    assert.deepEqual(route, {ok: true, tenant: 'default', dialplan: 'default', trunk: 'none', credentials: undefined, sourceKnown: true, called: 'anything'})
   })
 
   it('routes by source CIDR and called-number prefix', () => {
@@ -91,5 +91,54 @@ describe('InboundRouter', () => {
     const credentialOnly = router(TWO_TRUNKS.replace('numbers: ["*"], auth', 'numbers: ["+9*"], auth')).route('192.0.2.1', '+15550000')
     assert.equal(credentialOnly.ok ? 0 : credentialOnly.status, 404)
     assert.equal(credentialOnly.ok ? 'routed' : credentialOnly.known, undefined)
+  })
+})
+
+describe('InboundRouter and registering trunks', () => {
+  const REGISTERING = `
+tenants:
+  - { id: acme, dialplan: default }
+  - { id: globex, dialplan: default }
+trunks:
+  - id: carrier-r
+    tenant: acme
+    outbound: { uri: "sip:sbc.carrier.example", register: { username: acme-gw, password: pw, contact_user: acme-line1 } }
+  - id: carrier-c
+    tenant: globex
+    inbound: { cidrs: [198.51.100.0/24], numbers: ["+44*"] }
+    outbound: { uri: "sip:sbc2.carrier.example", auth: { username: gx, password: pw2 }, register: {} }
+`
+  const routerWith = (registrars: Record<string, string>) => new InboundRouter(parseConfigText(REGISTERING, 'test.yaml'), (trunk) => registrars[trunk])
+
+  it('a call for the contact user from the registrar\'s address routes to the trunk, numbered by the To user', () => {
+    const route = routerWith({'carrier-r': '203.0.113.9'}).route('203.0.113.9', 'acme-line1', '+14155550100')
+    assert.deepEqual(route, {ok: true, tenant: 'acme', dialplan: 'default', trunk: 'carrier-r', credentials: undefined, sourceKnown: true, called: '+14155550100'})
+  })
+
+  it('the same call from anywhere else is refused: the contact user alone proves nothing', () => {
+    const route = routerWith({'carrier-r': '203.0.113.9'}).route('192.0.2.66', 'acme-line1', '+14155550100')
+    assert.equal(route.ok, false)
+    assert.equal(route.ok ? 0 : route.status, 403)
+  })
+
+  it('before any REGISTER went out (no registrar address yet) nobody may call the contact', () => {
+    assert.equal(routerWith({}).route('203.0.113.9', 'acme-line1', '+1').ok, false)
+  })
+
+  it('with inbound.cidrs, those sources may call the contact (the username is the default contact user) and inbound.numbers filter the To user', () => {
+    const router = routerWith({'carrier-c': '203.0.113.9'})
+    const route = router.route('198.51.100.20', 'gx', '+441130000000')
+    assert.equal(route.ok && route.trunk, 'carrier-c')
+    assert.equal(route.ok && route.called, '+441130000000')
+    assert.equal(router.route('203.0.113.9', 'gx', '+441130000000').ok, false, 'the registrar is not in the trunk\'s cidrs')
+    const other = router.route('198.51.100.20', 'gx', '+15550000000')
+    assert.equal(other.ok ? 0 : other.status, 404)
+  })
+
+  it('a registering trunk closes the open gateway, and its registrar counts as a trunk source', () => {
+    const router = routerWith({'carrier-r': '203.0.113.9'})
+    assert.equal(router.isOpen, false)
+    assert.equal(router.isTrunkSource('203.0.113.9'), true)
+    assert.equal(router.isTrunkSource('192.0.2.66'), false)
   })
 })
