@@ -8,17 +8,29 @@
 //   - the round trip of call.create (request frame on a new stream to its
 //     response), CALLS sequential calls to the gateway's own SIP listener
 //     (its default dialplan answers and echoes), each hung up before the next.
-// Needs `npm run build` first. Concurrent calls with audio are not measured here.
+//   - concurrent QUIC calls with audio (QUIC_LEVELS, default 100,200,300):
+//     that many clients in this process, each with one call to the gateway's
+//     echo and a 20 ms PCMU tone in datagrams, held HOLD_S seconds; calls
+//     held, echoed audio, MOS and loss from the calls' CHANNEL_HANGUP_COMPLETE
+//     (the QUIC leg's CDR), and the daemon's CPU per call-second over the hold.
+//     The echo is the gateway's own dialplan, so each QUIC call is also an
+//     inbound SIP call on the same daemon: the CPU counted per QUIC call
+//     includes that loopback SIP call and its echo.
+// Needs `npm run build` first. QUIC_LEVELS= (empty) skips the concurrent calls.
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {exportJWK, generateKeyPair, SignJWT} from 'jose'
+import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
-import {CORES, percentile, waitForQuietMachine} from './lib/measure.js'
+import {CLK_TCK, CORES, percentile, readTicks, sleep, waitForQuietMachine} from './lib/measure.js'
 
 const HANDSHAKES = Number(process.env.HANDSHAKES ?? 200)
 const CALLS = Number(process.env.CALLS ?? 100)
 const QUIET_WAIT_S = Number(process.env.QUIET_WAIT_S ?? 60)
+const QUIC_LEVELS = (process.env.QUIC_LEVELS ?? '100,200,300').split(',').filter(Boolean).map(Number)
+const HOLD_S = Number(process.env.HOLD_S ?? 20)
+const MOS_GOAL = 4.3
 
 const {QuicSdkClient} = await import('../dist/test/helpers/quic-client.js')
 
@@ -30,7 +42,7 @@ const token = () =>
 const home = mkdtempSync(join(tmpdir(), 'cc-bench-quic-'))
 writeFileSync(
   join(home, 'clutchcall.yaml'),
-  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: 100 }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
+  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
 )
 const daemon = daemonIn(home)
 const summary = (values) => {
@@ -43,9 +55,69 @@ const histogram = async (url) => {
   return {count: value('count'), sum: value('sum')}
 }
 
+/** `level` clients, each holding one call to the gateway's echo with a 20 ms tone, for HOLD_S seconds. */
+const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
+  const admin = await Admin.connect(join(home, 'admin.sock'), 'bench-quic')
+  const cdrs = new Map()
+  await admin.subscribe((event) => {
+    if (event.type === 'CHANNEL_HANGUP_COMPLETE' && event.direction === 'outbound') cdrs.set(event.call_sid, event)
+  })
+  const clients = []
+  const sids = []
+  try {
+    for (let index = 0; index < level; index++) {
+      const {client} = await QuicSdkClient.connect(port, {sha256})
+      clients.push(client)
+      const opened = await client.open(await token())
+      if (opened.kind !== 'response') throw new Error(`session.open refused: ${JSON.stringify(opened.payload)}`)
+      client.startTone()
+      const created = await client.request('call.create', {to: `sip:echo@127.0.0.1:${sipPort}`})
+      if (created.kind !== 'response') throw new Error(`call.create ${index + 1} refused: ${JSON.stringify(created.payload)}`)
+      sids.push(created.payload.call_sid)
+    }
+    // Each QUIC call is two calls on the daemon (its SIP B-leg answered by the daemon's own echo).
+    const upDeadline = Date.now() + 30_000
+    while ((await admin.active()) < 2 * level && Date.now() < upDeadline) await sleep(500)
+    const ticksBefore = readTicks(`/proc/${daemonPid}/stat`)
+    const toneBefore = clients.reduce((sum, client) => sum + client.receivedTone, 0)
+    const sentBefore = clients.reduce((sum, client) => sum + client.sentTone, 0)
+    const start = performance.now()
+    const samples = []
+    while (performance.now() - start < HOLD_S * 1000) {
+      samples.push(Math.floor((await admin.active()) / 2))
+      await sleep(1000)
+    }
+    const seconds = (performance.now() - start) / 1000
+    const daemonSeconds = (readTicks(`/proc/${daemonPid}/stat`) - ticksBefore) / CLK_TCK
+    const echoed = clients.reduce((sum, client) => sum + client.receivedTone, 0) - toneBefore
+    const sent = clients.reduce((sum, client) => sum + client.sentTone, 0) - sentBefore
+    for (const client of clients) client.stopTone()
+    await Promise.all(sids.map((sid, index) => clients[index].request('call.hangup', {call_sid: sid}).catch(() => undefined)))
+    const cdrDeadline = Date.now() + 20_000
+    while (sids.some((sid) => !cdrs.has(sid)) && Date.now() < cdrDeadline) await sleep(200)
+    const ours = sids.map((sid) => cdrs.get(sid)).filter(Boolean)
+    const mos = ours.map((cdr) => cdr.estimated_mos)
+    const received = ours.reduce((sum, cdr) => sum + cdr.packets_received, 0)
+    const lost = ours.reduce((sum, cdr) => sum + cdr.packets_lost, 0)
+    const held = samples.length > 0 ? Math.min(...samples) : 0
+    const meanMos = mos.reduce((sum, value) => sum + value, 0) / Math.max(1, mos.length)
+    const callSeconds = (samples.reduce((sum, value) => sum + value, 0) / Math.max(1, samples.length)) * seconds
+    return {
+      level, held, cdrs: ours.length, notCompleted: ours.filter((cdr) => cdr.status !== 'completed').length,
+      echoShare: echoed / Math.max(1, sent), meanMos, minMos: mos.length > 0 ? Math.min(...mos) : Number.NaN, loss: lost / Math.max(1, received + lost),
+      daemonCpu: (100 * daemonSeconds) / seconds, cpuPerCallSecond: daemonSeconds / Math.max(1, callSeconds),
+      pass: held >= level && ours.length >= level && meanMos >= MOS_GOAL,
+    }
+  } finally {
+    await Promise.all(clients.map((client) => client.close()))
+    await admin.waitForIdle(30_000)
+    admin.close()
+  }
+}
+
 try {
   await waitForQuietMachine({maxWaitS: QUIET_WAIT_S, sampleMs: 1000, busyBelow: 25})
-  const {result, sipPort, metricsUrl} = daemon.start()
+  const {result, sipPort, metricsUrl, pid: daemonPid} = daemon.start()
   const port = result.listeners.find((listener) => listener.name === 'quic').port
   const sha256 = daemon.cli(['status']).result.quic.certificate.sha256
   // One handshake first: the native library and TLS contexts warm up on both sides.
@@ -78,13 +150,23 @@ try {
     if (ended.kind !== 'response') throw new Error(`call.hangup refused: ${JSON.stringify(ended.payload)}`)
   }
   await client.close()
+  const levels = []
+  for (const level of QUIC_LEVELS) levels.push(await concurrentCalls(level, port, sha256, sipPort, daemonPid))
   const observed = after.count - before.count
   process.stdout.write(
     `bench:quic on ${CORES} cores, loopback, client and daemon on this machine\n` +
       `  handshake (client):            ${summary(handshakes)}\n` +
       `  handshake (daemon histogram):  ${observed} observed, mean ${observed > 0 ? (((after.sum - before.sum) / observed) * 1000).toFixed(2) : 'n/a'} ms\n` +
       `  RPC round trip (call.hangup of no call): ${summary(plain)}\n` +
-      `  call.create round trip:        ${summary(rtts)}\n`,
+      `  call.create round trip:        ${summary(rtts)}\n` +
+      levels
+        .map(
+          (entry) =>
+            `  ${String(entry.level).padStart(4)} QUIC calls with audio: held ${entry.held}/${entry.level}, ${entry.cdrs} CDR(s) (${entry.notCompleted} not completed), echoed ${(entry.echoShare * 100).toFixed(1)} % of the tone, ` +
+            `MOS mean ${entry.meanMos.toFixed(2)} min ${entry.minMos.toFixed(2)}, loss ${(entry.loss * 100).toFixed(2)} %, daemon ${entry.daemonCpu.toFixed(0)} % of a core, ` +
+            `${(entry.cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ` — goal (all held, MOS ≥ ${MOS_GOAL}) not met`}\n`,
+        )
+        .join(''),
   )
 } finally {
   daemon.stop()

@@ -54,7 +54,8 @@ await build({
   // oclif requires TypeScript only to run commands from .ts sources, which the bundle never does;
   // ink imports react-devtools-core only when DEV=true (an optional peer, not installed);
   // chdb is a native addon (and an optional dependency), loaded from node_modules by `cdr query|stats` only.
-  external: ['typescript', 'react-devtools-core', 'chdb'],
+  // @matrixai/quic loads its native build (@matrixai/quic-linux-x64) from node_modules: `smoke` only, when it places a QUIC call.
+  external: ['typescript', 'react-devtools-core', 'chdb', '@matrixai/quic'],
   logLevel: 'warning',
   define: OCLIF_ENGINE_CHECK_OFF,
   plugins: [oclifIdSort],

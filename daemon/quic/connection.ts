@@ -24,7 +24,7 @@ import {oneCallAudio, type ClientCodec} from '../rpc/rtp-audio-leg.js'
 import type {SdkCallServices} from '../rpc/sdk-call.js'
 import {SessionOpenTrace} from '../rpc/session-open.js'
 import {RpcSession} from '../rpc/session.js'
-import {attachDatagrams, takeStreams, type DatagramChannel} from './library.js'
+import {attachDatagrams, takeStreams, type DatagramChannel} from '../../src/quic/library.js'
 
 /** QUIC application error codes of CONNECTION_CLOSE (docs/quic.md); the reason phrase says why. */
 export const QUIC_CLOSE = {

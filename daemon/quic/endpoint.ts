@@ -15,7 +15,7 @@ import {listenAddress, listenError, type BoundAddress} from '../net/listen.js'
 import {loadCertificate, needsRenewal, type QuicCertificate} from './certificate.js'
 import {QUIC_CLOSE, QuicClientConnection, type QuicServices} from './connection.js'
 import {H3_ERROR} from './h3.js'
-import {holdEarlyStreams, hookAccept, libraryLogger, serverCrypto} from './library.js'
+import {holdEarlyStreams, hookAccept, libraryLogger, serverCrypto} from '../../src/quic/library.js'
 import {WebTransportConnection} from './webtransport.js'
 
 export const QUIC_ALPN = 'clutchcall-sdk/1'

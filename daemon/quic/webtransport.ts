@@ -18,7 +18,7 @@ import {bearerToken} from '../rpc/jwt.js'
 import {SessionOpenTrace} from '../rpc/session-open.js'
 import {SdkStreamSession, type QuicServices} from './connection.js'
 import {decodeSettings, encodeH3Frame, encodeSettings, encodeVarint, H3_ERROR, H3_FRAME, H3_SETTING, H3_STREAM_TYPE, H3FrameReader, readVarint, WEBTRANSPORT_STREAM_SIGNAL} from './h3.js'
-import {attachDatagrams, takeStreams, type DatagramChannel} from './library.js'
+import {attachDatagrams, takeStreams, type DatagramChannel} from '../../src/quic/library.js'
 import {decodeFieldSection, encodeFieldSection, type HeaderFields} from './qpack.js'
 
 /** HEADERS and control frames larger than this are refused (a CONNECT with a JWT is a few KiB). */

@@ -13,6 +13,9 @@
 //            (the INVITE carries a traceparent with a trace id chosen here,
 //            which the gateway continues); tracing off (no collector
 //            configured, or switched off): skipped, saying which
+//   quic     QUIC listener on and a token given: one SDK call over QUIC with
+//            audio in datagrams to the same target, echoed back, with its
+//            CDR event (src/smoke/quic-check.ts); otherwise skipped, saying why
 //
 // The call is tied to the gateway's record of it by its SIP Call-ID: the
 // CHANNEL_CREATE event carries it as sip_call_id, with the call_sid the
@@ -34,9 +37,13 @@ import {runSynth} from '../synth/runner.js'
 import {parseTarget, type CallSettings} from '../synth/options.js'
 import type {SyntheticCallResult, Thresholds} from '../synth/types.js'
 import {missingFamilies, parseExposition, sumSamples, type Exposition} from './exposition.js'
+import type {QuicSmokeCall} from './quic-check.js'
 
-export type SmokeCheckName = 'daemon' | 'call' | 'metrics' | 'cdr' | 'hep' | 'trace'
-export const SMOKE_CHECKS: readonly SmokeCheckName[] = ['daemon', 'call', 'metrics', 'cdr', 'hep', 'trace']
+export type SmokeCheckName = 'daemon' | 'call' | 'metrics' | 'cdr' | 'hep' | 'trace' | 'quic'
+export const SMOKE_CHECKS: readonly SmokeCheckName[] = ['daemon', 'call', 'metrics', 'cdr', 'hep', 'trace', 'quic']
+
+/** Where the quic check's token comes from when --quic-token is not given. */
+export const SMOKE_TOKEN_ENV = 'CLUTCHCALL_SMOKE_TOKEN'
 
 export interface SmokeCheck {
   readonly name: SmokeCheckName
@@ -57,6 +64,8 @@ export interface SmokeReport {
   readonly callSid: string | null
   /** The W3C trace id the call's INVITE carried (in its traceparent), when a call was placed. */
   readonly traceId: string | null
+  /** The quic check's call, when it placed one (or tried to). */
+  readonly quic: QuicSmokeCall | null
 }
 
 export interface SmokeOptions {
@@ -70,6 +79,8 @@ export interface SmokeOptions {
   readonly thresholds: Thresholds
   /** How long to wait for the metrics, the CDR and HEP to catch up with the call, ms. */
   readonly settleMs: number
+  /** The JWT for the quic check's session.open (--quic-token, CLUTCHCALL_SMOKE_TOKEN); without it the check is skipped. */
+  readonly quicToken?: string | undefined
   /** Each check as it completes, for a line on the terminal. */
   readonly onCheck?: ((check: SmokeCheck) => void) | undefined
   readonly signal?: AbortSignal | undefined
@@ -171,6 +182,7 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
   let call: SyntheticCallResult | null = null
   let callSid: string | null = null
   let traceId: string | null = null
+  let quic: QuicSmokeCall | null = null
   try {
     // daemon
     let since = performance.now()
@@ -353,6 +365,23 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
     } else if (dependsOnCall('trace', since) && traceId !== null) {
       record('trace', ...(await traceCheck(client, traceId, Math.max(TRACE_WAIT_MS, options.settleMs))), since)
     }
+
+    // quic (last: its call must not be counted by the checks of the SIP call)
+    since = performance.now()
+    if (status === undefined || client === undefined) {
+      record('quic', 'skip', 'needs the daemon', since)
+    } else if (status.quic == null) {
+      record('quic', 'skip', 'QUIC listener off (quic.enabled: false)', since)
+    } else if (options.quicToken === undefined || options.quicToken === '') {
+      record('quic', 'skip', `QUIC listener on at ${status.quic.listen}, but no token to open a session with: pass a JWT the gateway's auth.jwt accepts with --quic-token or ${SMOKE_TOKEN_ENV}`, since)
+    } else if (target === undefined) {
+      record('quic', 'fail', 'no SIP target for the QUIC call: the daemon has no SIP listener; pass --target', since)
+    } else {
+      const {quicCheck} = await import('./quic-check.js')
+      const checked = await quicCheck({quic: status.quic, token: options.quicToken, to: target, durationS: options.call.durationS, thresholds: options.thresholds, settleMs: Math.max(options.settleMs, 5000)})
+      quic = checked.call
+      record('quic', checked.outcome, checked.detail, since)
+    }
   } finally {
     client?.close()
   }
@@ -366,6 +395,7 @@ export const runSmoke = async (options: SmokeOptions): Promise<SmokeReport> => {
     call,
     callSid,
     traceId,
+    quic,
   }
 }
 
@@ -439,6 +469,7 @@ export const smokeJunitSuite = (report: SmokeReport): import('../synth/junit.js'
     ['target', report.target ?? ''],
     ['call_sid', report.callSid ?? ''],
     ['trace_id', report.traceId ?? ''],
+    ['quic_call_sid', report.quic?.callSid ?? ''],
   ],
   cases: report.checks.map((check) => ({
     name: check.name,

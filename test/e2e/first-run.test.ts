@@ -104,7 +104,7 @@ describe('first run: no config, no collector, the default ports', () => {
     const smoke = await home.json(['smoke', '--duration', '1'])
     assert.equal(smoke.code, 0, JSON.stringify(smoke.body, null, 2))
     const checks = byName(smoke.body.result.checks)
-    assert.deepEqual(smoke.body.result.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'skip']])
+    assert.deepEqual(smoke.body.result.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'skip'], ['quic', 'skip']])
     assert.equal(checks.trace?.detail, 'tracing off (no collector configured; set tracing.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to export traces and check them)')
     assert.match(checks.call?.detail ?? '', new RegExp(`^sip:smoke@127\\.0\\.0\\.1:${DEFAULT_SIP_PORT}: 200 OK`))
 
@@ -131,7 +131,7 @@ describe('a configured collector that is down', () => {
     assert.equal(smoke.code, 1, JSON.stringify(smoke.body, null, 2))
     assert.equal(smoke.body.error?.code, 'CC_ERR_SMOKE_FAILED')
     const report = smoke.body.error?.data
-    assert.deepEqual(report.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'fail']])
+    assert.deepEqual(report.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'fail'], ['quic', 'skip']])
     assert.match(byName(report.checks).trace?.detail ?? '', new RegExp(`^the collector at ${endpoint.replace(/[.]/g, '\\.')} did not acknowledge trace ${report.traceId}`))
 
     const status = await waitFor('tracing failing', async () => {

@@ -1,169 +1,18 @@
-// An SDK client over QUIC for tests, on @matrixai/quic (the same QUIC stack as
-// the daemon, as a client): it pins the gateway's certificate by its SHA-256,
-// opens one stream per RPC with length-prefixed frames (src/rpc/stream-frames.ts),
-// sends a tone as RTP in QUIC datagrams and counts the audio that comes back.
-import {createHash, webcrypto} from 'node:crypto'
-import {events, native, QUICClient, QUICSocket, type QUICStream} from '@matrixai/quic'
-import pino from 'pino'
-import {attachDatagrams, holdEarlyStreams, libraryLogger, type DatagramChannel} from '../../daemon/quic/library.js'
-import {linearToUlaw} from '../../src/media/g711.js'
-import {decodeFrame, encodeFrame, RPC_METHODS, type RpcFrame, type RpcMethodName} from '../../src/rpc/protocol.js'
-import {encodeStreamFrame, StreamFrameReader} from '../../src/rpc/stream-frames.js'
+// The SDK client over QUIC for tests: src/quic/rpc-client.ts (what `clutchcall
+// smoke` uses) on 127.0.0.1, plus what only tests do with it: wait for events
+// and for the gateway's close, vanish mid-call, and stall a handshake.
+import {QUICClient, QUICSocket} from '@matrixai/quic'
+import {libraryLogger} from '../../src/quic/library.js'
+import {clientCrypto, dialQuic, QUIC_SDK_ALPN, QuicRpcClient, quietLog, type QuicClose, type QuicConnectOptions} from '../../src/quic/rpc-client.js'
 import {waitFor} from './gateway.js'
 
-export const QUIC_TEST_ALPN = 'clutchcall-sdk/1'
+export {RpcStream, type QuicClose, type QuicConnectOptions, type QuicReply} from '../../src/quic/rpc-client.js'
 
-export interface QuicReply {
-  readonly kind: 'response' | 'error' | 'event'
-  readonly payload: Record<string, unknown>
-}
-
-/** How the connection ended, as the client saw it (the CONNECTION_CLOSE of the gateway). */
-export interface QuicClose {
-  readonly isApp: boolean
-  readonly code: number
-  readonly reason: string
-}
-
-const quietLog = pino({level: 'silent'})
-
-export interface QuicConnectOptions {
-  readonly alpn?: string
-  /** The certificate's SHA-256 as `clutchcall status` prints it; the handshake fails on another. */
-  readonly sha256?: string
-  readonly idleTimeoutMs?: number
-  /** PINGs while quiet, so the gateway's idle timeout does not close the connection (0: none). */
-  readonly keepAliveMs?: number
-  /** Gives up a handshake that has not completed by then (a gateway that drops the connection never answers). */
-  readonly connectTimeoutMs?: number
-}
-
-const fingerprint = (der: Uint8Array): string =>
-  createHash('sha256')
-    .update(der)
-    .digest('hex')
-    .toUpperCase()
-    .replace(/(..)(?!$)/g, '$1:')
-
-/** One RPC stream: its frames as they come, and whether it has ended. */
-export class RpcStream {
-  readonly frames: RpcFrame[] = []
-  ended = false
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>
-
-  constructor(readonly stream: QUICStream) {
-    this.writer = stream.writable.getWriter()
-    this.reader = stream.readable.getReader()
-    void this.read()
-  }
-
-  /** Told of every frame and of the end (reply() waits on it rather than polling, so round trips can be timed). */
-  private readonly watchers = new Set<() => void>()
-
-  private async read(): Promise<void> {
-    const reader = this.reader
-    const frames = new StreamFrameReader()
-    try {
-      for (;;) {
-        const {value, done} = await reader.read()
-        if (done) break
-        for (const frame of frames.push(value)) this.frames.push(decodeFrame(frame))
-        for (const watcher of this.watchers) watcher()
-      }
-    } catch {
-      // Reset or connection gone: the stream has ended either way.
-    }
-    this.ended = true
-    for (const watcher of this.watchers) watcher()
-  }
-
-  async write(bytes: Uint8Array, end = true): Promise<void> {
-    await this.writer.write(bytes)
-    if (end) await this.writer.close()
-  }
-
-  /** The first response or error frame. */
-  reply(timeoutMs = 10_000): Promise<QuicReply> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const frame = this.frames.find((candidate) => candidate.kind === 'response' || candidate.kind === 'error')
-        if (frame) done(() => resolve({kind: frame.kind as QuicReply['kind'], payload: frame.payload}))
-        else if (this.ended) done(() => reject(new Error(`the stream ended without a reply (${this.frames.length} frames)`)))
-      }
-      const timer = setTimeout(() => done(() => reject(new Error(`no reply on the stream within ${timeoutMs} ms`))), timeoutMs)
-      const done = (settle: () => void): void => {
-        clearTimeout(timer)
-        this.watchers.delete(check)
-        settle()
-      }
-      this.watchers.add(check)
-      check()
-    })
-  }
-
-  /** Stops reading and sending on it (RESET_STREAM and STOP_SENDING): the gateway ends what it carried. */
-  async cancel(): Promise<void> {
-    await this.writer.abort(new Error('cancelled')).catch(() => undefined)
-    await this.reader.cancel(new Error('cancelled')).catch(() => undefined)
-  }
-}
-
-export class QuicSdkClient {
-  readonly events: Array<Record<string, unknown>> = []
-  readonly streams: RpcStream[] = []
-  /** The close the gateway sent, once the connection has ended. */
-  closeInfo: QuicClose | undefined
-  receivedAudio = 0
-  /** Received RTP whose payload is 160 bytes of µ-law that is not silence. */
-  receivedTone = 0
-  private nextRequestId = 1
-  private toneTimer: NodeJS.Timeout | undefined
-  private readonly datagrams: DatagramChannel
-
-  private constructor(readonly client: QUICClient) {
-    const connection = client.connection
-    this.datagrams = attachDatagrams(connection, (datagram) => {
-      if (datagram.length < 12 || (datagram[1] ?? 0) !== 0) return
-      this.receivedAudio++
-      const payload = datagram.subarray(12)
-      // µ-law silence is 0xff/0x7f; the echoed tone is not.
-      if (payload.length === 160 && payload.some((byte) => byte !== 0xff && byte !== 0x7f)) this.receivedTone++
-    })
-    connection.addEventListener(events.EventQUICConnectionError.name, (event: Event) => {
-      const detail = (event as unknown as events.EventQUICConnectionError).detail as {data?: {isApp?: boolean; errorCode?: number; reason?: Uint8Array}} | null
-      const data = detail?.data
-      if (data && this.closeInfo === undefined) this.closeInfo = {isApp: Boolean(data.isApp), code: Number(data.errorCode), reason: Buffer.from(data.reason ?? new Uint8Array()).toString('utf8')}
-    })
-  }
-
-  /** The QUIC handshake; `handshakeMs` is how long it took here. */
-  static async connect(port: number, options: QuicConnectOptions = {}): Promise<{client: QuicSdkClient; handshakeMs: number}> {
-    holdEarlyStreams()
-    const start = performance.now()
-    const client = await QUICClient.createQUICClient({
-      host: '127.0.0.1',
-      port,
-      localHost: '127.0.0.1',
-      logger: libraryLogger(quietLog),
-      crypto: {
-        ops: {
-          randomBytes: async (data: ArrayBuffer) => {
-            webcrypto.getRandomValues(new Uint8Array(data))
-          },
-        },
-      },
-      config: {
-        applicationProtos: [options.alpn ?? QUIC_TEST_ALPN],
-        verifyPeer: options.sha256 !== undefined,
-        // A self-signed certificate is trusted by its pinned hash, nothing else.
-        ...(options.sha256 === undefined ? {} : {verifyCallback: async (certs: Uint8Array[]) => (certs[0] && fingerprint(certs[0]) === options.sha256 ? undefined : native.CryptoError.BadCertificate)}),
-        enableDgram: [true, 128, 128],
-        maxIdleTimeout: options.idleTimeoutMs ?? 30_000,
-        ...(options.keepAliveMs === 0 ? {} : {keepAliveIntervalTime: options.keepAliveMs ?? 1000}),
-      },
-    }, {timer: options.connectTimeoutMs ?? 10_000})
-    return {client: new QuicSdkClient(client), handshakeMs: performance.now() - start}
+export class QuicSdkClient extends QuicRpcClient {
+  /** The QUIC handshake to 127.0.0.1; `handshakeMs` is how long it took here. */
+  static override async connect(port: number, options: QuicConnectOptions = {}): Promise<{client: QuicSdkClient; handshakeMs: number}> {
+    const {connection, handshakeMs} = await dialQuic(port, options)
+    return {client: new QuicSdkClient(connection), handshakeMs}
   }
 
   /**
@@ -187,8 +36,8 @@ export class QuicSdkClient {
           port,
           socket,
           logger: libraryLogger(quietLog),
-          crypto: {ops: {randomBytes: async (data: ArrayBuffer) => void webcrypto.getRandomValues(new Uint8Array(data))}},
-          config: {applicationProtos: [QUIC_TEST_ALPN], verifyPeer: false, maxIdleTimeout: 0},
+          crypto: clientCrypto,
+          config: {applicationProtos: [QUIC_SDK_ALPN], verifyPeer: false, maxIdleTimeout: 0},
         },
         {timer: giveUpMs},
       )
@@ -200,82 +49,13 @@ export class QuicSdkClient {
     }
   }
 
-  get closed(): boolean {
-    return this.client.connection.closed
-  }
-
-  /** Opens a stream and writes `bytes` on it (a whole frame with its prefix, or anything). */
-  async raw(bytes: Uint8Array, end = true): Promise<RpcStream> {
-    const opened = new RpcStream(this.client.connection.newStream('bidi'))
-    this.streams.push(opened)
-    await opened.write(bytes, end)
-    return opened
-  }
-
-  /** Sends one request on a new stream and resolves with its stream (frames come as they arrive). */
-  async call(methodId: number, params: Record<string, unknown> = {}): Promise<RpcStream> {
-    const requestId = this.nextRequestId++
-    return this.raw(encodeStreamFrame(encodeFrame({kind: 'request', methodId, requestId, payload: params})))
-  }
-
-  async request(method: RpcMethodName, params: Record<string, unknown> = {}): Promise<QuicReply> {
-    return (await this.call(RPC_METHODS[method].id, params)).reply()
-  }
-
-  open(token: string | undefined): Promise<QuicReply> {
-    return this.request('session.open', token === undefined ? {} : {token})
-  }
-
-  /** events.subscribe: its events are collected in `events` while the stream stays open. */
-  async subscribe(params: Record<string, unknown> = {}): Promise<{reply: QuicReply; stream: RpcStream}> {
-    const opened = await this.call(RPC_METHODS['events.subscribe'].id, params)
-    const reply = await opened.reply()
-    const collect = (): void => {
-      for (const frame of opened.frames.splice(0)) if (frame.kind === 'event') this.events.push(frame.payload)
-      if (!opened.ended) setTimeout(collect, 20)
-    }
-    collect()
-    return {reply, stream: opened}
-  }
-
   event(predicate: (event: Record<string, unknown>) => boolean, what: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
     return waitFor(what, () => this.events.find(predicate), timeoutMs)
-  }
-
-  /** Sends raw bytes as one datagram. */
-  sendDatagram(bytes: Uint8Array): boolean {
-    return this.datagrams.send(bytes)
-  }
-
-  /** A 440 Hz tone as PCMU RTP, one datagram every 20 ms, until stopped. */
-  startTone(): void {
-    let sequenceNumber = 1000
-    let sampleIndex = 0
-    this.toneTimer = setInterval(() => {
-      const packet = Buffer.alloc(12 + 160)
-      packet[0] = 0x80
-      packet[1] = 0
-      packet.writeUInt16BE(sequenceNumber++ & 0xffff, 2)
-      packet.writeUInt32BE(sampleIndex >>> 0, 4)
-      packet.writeUInt32BE(0x1234_5678, 8)
-      for (let index = 0; index < 160; index++) packet[12 + index] = linearToUlaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * (sampleIndex + index)) / 8000)))
-      sampleIndex += 160
-      this.datagrams.send(packet)
-    }, 20)
-  }
-
-  stopTone(): void {
-    clearInterval(this.toneTimer)
   }
 
   /** Waits for the gateway to close the connection; resolves with what it said. */
   closedBy(timeoutMs = 10_000): Promise<QuicClose> {
     return waitFor('the gateway to close the connection', () => (this.closed ? (this.closeInfo ?? {isApp: false, code: -1, reason: 'closed without a close frame'}) : undefined), timeoutMs)
-  }
-
-  async close(): Promise<void> {
-    this.stopTone()
-    await this.client.destroy({isApp: true, errorCode: 0, force: true}).catch(() => undefined)
   }
 
   /** Vanishes: from now on nothing it would send leaves (a client that lost its network); the gateway hears only silence. */

@@ -31,7 +31,9 @@ ${options.issuer.configYaml()}`)
   return listener.url
 }
 
-export interface QuicGatewayOptions extends SdkGatewayOptions {
+export interface QuicGatewayOptions extends Omit<SdkGatewayOptions, 'tracingEndpoint'> {
+  /** Traces to this OTLP receiver; none (tracing off) when not given. */
+  readonly tracingEndpoint?: string
   /** quic.limits overrides, e.g. {idle_timeout_ms: 2000}. */
   readonly limits?: Readonly<Record<string, number>>
   /** Also serve WebRTC (to compare the transports on one gateway). */
@@ -47,9 +49,7 @@ export const startQuicGateway = async (gw: TestGateway, options: QuicGatewayOpti
   const limits = Object.entries(options.limits ?? {})
     .map(([key, value]) => `    ${key}: ${value}`)
     .join('\n')
-  await gw.start(`tracing:
-  endpoint: ${options.tracingEndpoint}
-quic:
+  await gw.start(`${options.tracingEndpoint === undefined ? '' : `tracing:\n  endpoint: ${options.tracingEndpoint}\n`}quic:
   enabled: true
   listen: 127.0.0.1:0
 ${options.webtransport ? '  webtransport: {enabled: true, listen: "127.0.0.1:0"}\n' : ''}${limits.length > 0 ? `  limits:\n${limits}\n` : ''}${options.webrtc ? 'webrtc:\n  enabled: true\n  listen: 127.0.0.1:0\n' : ''}tenants:

@@ -24,7 +24,7 @@ interface Check {
 
 const byName = (checks: readonly Check[]): Record<string, Check> => Object.fromEntries(checks.map((check) => [check.name, check]))
 
-const CHECKS = ['daemon', 'call', 'metrics', 'cdr', 'hep', 'trace']
+const CHECKS = ['daemon', 'call', 'metrics', 'cdr', 'hep', 'trace', 'quic']
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 
 describe('smoke against a running gateway (embedded CDR store, traces to an OTLP receiver)', () => {
@@ -77,9 +77,9 @@ describe('smoke against a running gateway (embedded CDR store, traces to an OTLP
 
     const xml = parseXml(readFileSync(junit, 'utf8'))
     const [suite] = findAll(xml, 'testsuite')
-    assert.equal(suite?.attributes.tests, '6')
+    assert.equal(suite?.attributes.tests, '7')
     assert.equal(suite?.attributes.failures, '0')
-    assert.equal(suite?.attributes.skipped, '1')
+    assert.equal(suite?.attributes.skipped, '2')
     const cases = findAll(xml, 'testcase')
     assert.deepEqual(cases.map((test) => test.attributes.name), CHECKS)
     assert.equal(findAll(cases[4] as never, 'skipped')[0]?.attributes.message, 'capture off')
@@ -91,13 +91,14 @@ describe('smoke against a running gateway (embedded CDR store, traces to an OTLP
     const run = await gw.home.run(['smoke', '--duration', '1'])
     assert.equal(run.code, 0, run.stdout + run.stderr)
     const lines = run.stdout.trim().split('\n')
-    assert.equal(lines.length, 6, run.stdout)
+    assert.equal(lines.length, 7, run.stdout)
     assert.match(lines[0] ?? '', /^ok {4}daemon {3}pid \d+/)
     assert.match(lines[1] ?? '', /^ok {4}call {5}sip:smoke@/)
     assert.match(lines[2] ?? '', /^ok {4}metrics {2}http:\/\/127\.0\.0\.1:\d+\/metrics: valid/)
     assert.match(lines[3] ?? '', /^ok {4}cdr {6}CA[0-9a-f]{32} in the spool/)
     assert.match(lines[4] ?? '', /^skip {2}hep {6}capture off$/)
     assert.match(lines[5] ?? '', new RegExp(`^ok {4}trace {4}\\d+ span\\(s\\) of trace [0-9a-f]{32} acknowledged by the collector at ${escape(receiver.endpoint)}$`))
+    assert.match(lines[6] ?? '', /^skip {2}quic {5}QUIC listener off \(quic\.enabled: false\)$/)
   })
 
   it('counts HEP frames when capture is on (switched on at runtime)', async () => {
@@ -135,7 +136,7 @@ describe('smoke against a running gateway (embedded CDR store, traces to an OTLP
     assert.equal(checks.cdr?.outcome, 'fail')
     assert.equal(checks.trace?.outcome, 'fail')
     assert.match(checks.trace?.detail ?? '', /the gateway saw no call with the synthetic call's Call-ID/)
-    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 3 of 6 check\(s\) failed \(metrics, cdr, trace\)$/)
+    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 3 of 7 check\(s\) failed \(metrics, cdr, trace\)$/)
   })
 
   it('a failed call fails the smoke test with the threshold it missed', async () => {
@@ -160,14 +161,15 @@ describe('smoke against a running gateway (embedded CDR store, traces to an OTLP
     assert.match(lines[0] ?? '', new RegExp(`^FAIL  daemon   no daemon answers on ${escape(gw.home.path('admin.sock'))}: start it with \`clutchcall start\`$`))
     assert.match(lines[1] ?? '', /^skip  call     needs the daemon's SIP address, or --target$/)
     assert.match(lines[5] ?? '', /^skip  trace    needs the daemon$/)
-    assert.match(human.stderr, /Error \(CC_ERR_SMOKE_FAILED\): Smoke test failed: 1 of 6 check\(s\) failed \(daemon\)/)
+    assert.match(lines[6] ?? '', /^skip  quic     needs the daemon$/)
+    assert.match(human.stderr, /Error \(CC_ERR_SMOKE_FAILED\): Smoke test failed: 1 of 7 check\(s\) failed \(daemon\)/)
     const json = await gw.home.json(['smoke'])
     assert.equal(json.code, 1)
     assert.equal(json.body.error?.code, 'CC_ERR_SMOKE_FAILED')
-    assert.deepEqual(json.body.error?.data.checks.map((check: Check) => check.outcome), ['fail', 'skip', 'skip', 'skip', 'skip', 'skip'])
+    assert.deepEqual(json.body.error?.data.checks.map((check: Check) => check.outcome), ['fail', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip'])
     const root = parseXml(readFileSync(junit, 'utf8'))
     assert.equal(findAll(root, 'testsuite')[0]?.attributes.failures, '1')
-    assert.equal(findAll(root, 'testsuite')[0]?.attributes.skipped, '5')
+    assert.equal(findAll(root, 'testsuite')[0]?.attributes.skipped, '6')
   })
 })
 
@@ -237,9 +239,9 @@ describe('smoke against a gateway whose trace collector is down', () => {
     assert.equal(run.body.error?.code, 'CC_ERR_SMOKE_FAILED')
     const report = run.body.error?.data
     const checks = byName(report.checks)
-    assert.deepEqual(report.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'fail']])
+    assert.deepEqual(report.checks.map((check: Check) => [check.name, check.outcome]), [['daemon', 'ok'], ['call', 'ok'], ['metrics', 'ok'], ['cdr', 'ok'], ['hep', 'skip'], ['trace', 'fail'], ['quic', 'skip']])
     assert.match(checks.trace?.detail ?? '', new RegExp(`^the collector at ${escape(endpoint)} did not acknowledge trace ${report.traceId}: the export of \\d+ of its span\\(s\\) failed \\(tracing failing\\)$|^the collector at ${escape(endpoint)} did not acknowledge trace ${report.traceId} within 10 s \\(tracing (exporting|failing)\\)$`))
-    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 1 of 6 check\(s\) failed \(trace\)$/)
+    assert.match(run.body.error?.message ?? '', /^Smoke test failed: 1 of 7 check\(s\) failed \(trace\)$/)
     const xml = parseXml(readFileSync(junit, 'utf8'))
     const failure = findAll(findAll(xml, 'testcase')[5] as never, 'failure')[0]
     assert.equal(failure?.attributes.type, 'trace')

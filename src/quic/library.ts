@@ -18,8 +18,9 @@
 //   unknown connection), wrapped by `hookAccept` to refuse connections over
 //   the limits before any state is made for them, and to time each handshake.
 //
-// The test clients use the same functions, so both ends of the tests go
-// through the code the daemon runs.
+// The SDK client over QUIC (rpc-client.ts: `clutchcall smoke` and the test
+// clients) uses the same functions, so both ends of the tests go through the
+// code the daemon runs.
 import {createHmac, randomBytes} from 'node:crypto'
 import {startStop} from '@matrixai/async-init'
 import Logger, {Handler, LogLevel} from '@matrixai/logger'
