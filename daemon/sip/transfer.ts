@@ -7,7 +7,6 @@
 // a BYE unless the transferor hangs up first. A failed new call leaves the
 // leg as it was. An embedded Replaces (attended transfer, RFC 3891) goes on
 // the new INVITE with `Require: replaces`.
-import type {Logger} from 'pino'
 import type {Config} from '../../src/config/schema.js'
 import {generateCallId} from '../../src/sip/ids.js'
 import {parseNameAddr} from '../../src/sip/name-addr.js'

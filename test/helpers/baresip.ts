@@ -452,15 +452,4 @@ export class Baresip {
   }
 }
 
-/** Goertzel power of one frequency in samples at `sampleRate` (default 8 kHz), normalized by the block length. */
-export const goertzel = (samples: Int16Array, frequencyHz: number, sampleRate = 8000): number => {
-  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / sampleRate)
-  let previous = 0
-  let beforePrevious = 0
-  for (const sample of samples) {
-    const current = sample + coefficient * previous - beforePrevious
-    beforePrevious = previous
-    previous = current
-  }
-  return (previous ** 2 + beforePrevious ** 2 - coefficient * previous * beforePrevious) / samples.length
-}
+export {goertzel} from './tone.js'

@@ -7,22 +7,10 @@ import {OpusPcmDecoder, OpusPcmEncoder, opusPacketSamples} from '../../../../src
 import {Downsampler, Upsampler} from '../../../../src/media/resample.js'
 import {createRtpPacket, type RtpPacket} from '../../../../src/media/rtp.js'
 import {RelayTranscoder, type TranscodedFrame} from '../../../../src/media/transcoder.js'
+import {goertzel, sine} from '../../../helpers/tone.js'
 
-const sine = (frequencyHz: number, rate: number, samples: number, amplitude = 8000, start = 0): Int16Array =>
-  Int16Array.from({length: samples}, (_, index) => Math.round(amplitude * Math.sin((2 * Math.PI * frequencyHz * (start + index)) / rate)))
 
-/** Goertzel power at one frequency, per sample. */
-const power = (samples: Int16Array, frequencyHz: number, rate: number): number => {
-  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / rate)
-  let previous = 0
-  let beforePrevious = 0
-  for (const sample of samples) {
-    const current = sample + coefficient * previous - beforePrevious
-    beforePrevious = previous
-    previous = current
-  }
-  return (previous ** 2 + beforePrevious ** 2 - coefficient * previous * beforePrevious) / samples.length
-}
+const power = goertzel
 
 const rms = (samples: Int16Array): number => Math.sqrt(samples.reduce((sum, sample) => sum + sample * sample, 0) / Math.max(1, samples.length))
 

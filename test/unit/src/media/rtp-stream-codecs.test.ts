@@ -12,6 +12,7 @@ import {opusPacketSamples} from '../../../../src/media/opus.js'
 import type {RtpRemote} from '../../../../src/media/rtp-stream.js'
 import {readWavFile} from '../../../../src/media/wav.js'
 import {FakeWire, ManualTicker, newStream, PCMU_REMOTE, REMOTE_SOURCE_PORT, rtpDatagram} from './rtp-stream-helpers.js'
+import {goertzel, sine} from '../../../helpers/tone.js'
 
 const T0 = 1_700_000_000_000
 const G722_REMOTE: RtpRemote = {address: '192.0.2.9', rtpPort: 44000, payloadType: 9, codec: 'G722', telephoneEventPayloadType: 101}
@@ -25,25 +26,13 @@ after(() => {
   rmSync(directory, {recursive: true, force: true})
 })
 
-const sine = (frequencyHz: number, rate: number, samples: number, start = 0): Int16Array =>
-  Int16Array.from({length: samples}, (_, index) => Math.round(8000 * Math.sin((2 * Math.PI * frequencyHz * (start + index)) / rate)))
 
-const power = (samples: Int16Array, frequencyHz: number, rate: number): number => {
-  const coefficient = 2 * Math.cos((2 * Math.PI * frequencyHz) / rate)
-  let previous = 0
-  let beforePrevious = 0
-  for (const sample of samples) {
-    const current = sample + coefficient * previous - beforePrevious
-    beforePrevious = previous
-    previous = current
-  }
-  return (previous ** 2 + beforePrevious ** 2 - coefficient * previous * beforePrevious) / samples.length
-}
+const power = goertzel
 
 /** 20 ms G.722 packets of a tone, as a peer would send them. */
 const g722Tone = (frequencyHz: number, count: number): Uint8Array[] => {
   const encoder = new G722Encoder()
-  return Array.from({length: count}, (_, frame) => encoder.encode(sine(frequencyHz, 16000, 320, frame * 320)))
+  return Array.from({length: count}, (_, frame) => encoder.encode(sine(frequencyHz, 16000, 320, 8000, frame * 320)))
 }
 
 describe('RtpStream with a G.722 remote', () => {
@@ -90,7 +79,7 @@ describe('RtpStream with a G.722 remote', () => {
     assert.ok(power(heard, 1000, 8000) > 100 * power(heard, 2500, 8000), 'the tone reaches the µ-law leg')
 
     for (let index = 0; index < 25; index++) {
-      narrow.onRtp(rtpDatagram(index, index * 160, encodeUlaw(sine(700, 8000, 160, index * 160))), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + index * 20)
+      narrow.onRtp(rtpDatagram(index, index * 160, encodeUlaw(sine(700, 8000, 160, 8000, index * 160))), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + index * 20)
     }
     const toWide = wireWide.sentPackets()
     assert.equal(toWide.length, 25)
@@ -163,7 +152,7 @@ describe('RtpStream with a G.722 remote', () => {
 describe('RtpStream with an Opus remote', () => {
   const opusTone = (count: number): Uint8Array[] => {
     const encoder = createPcmEncoder('opus', 16000)
-    const packets = Array.from({length: count}, (_, frame) => encoder.encode(sine(1000, 16000, 320, frame * 320)))
+    const packets = Array.from({length: count}, (_, frame) => encoder.encode(sine(1000, 16000, 320, 8000, frame * 320)))
     encoder.release()
     return packets
   }
@@ -200,7 +189,7 @@ describe('RtpStream with an Opus remote', () => {
     narrow.setRemote(PCMU_REMOTE)
     narrow.relayTo(opus)
     for (let index = 0; index < 20; index++) {
-      narrow.onRtp(rtpDatagram(index, index * 160, encodeUlaw(sine(1000, 8000, 160, index * 160))), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + index * 20)
+      narrow.onRtp(rtpDatagram(index, index * 160, encodeUlaw(sine(1000, 8000, 160, 8000, index * 160))), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + index * 20)
     }
     const sent = wireOpus.sentPackets()
     assert.equal(sent.length, 20)

@@ -9,10 +9,9 @@ import {afterEach, beforeEach, describe, it} from 'node:test'
 import {createResponseTo, cseqOf, type SipRequest, type SipResponse} from '../../../../src/sip/message.js'
 import {UserAgent} from '../../../../src/sip/user-agent.js'
 import type {SipCall} from '../../../../src/sip/user-agent-call.js'
-import type {IncomingInvite} from '../../../../src/sip/user-agent-incoming.js'
 import {MAX_NOTIFYS_PER_REFER, MAX_REFERS_PER_CALL, type IncomingRefer} from '../../../../src/sip/user-agent-refer.js'
 import {FakeSipTransport, sleep} from './fake-sip-transport.js'
-import {ANSWER, OFFER, request, TIMERS} from './user-agent-fixtures.js'
+import {answeredIncomingCall, request} from './user-agent-fixtures.js'
 
 describe('REFER and NOTIFY', () => {
   let fake: FakeSipTransport
@@ -22,15 +21,7 @@ describe('REFER and NOTIFY', () => {
   let cseq: number
 
   beforeEach(async () => {
-    fake = new FakeSipTransport()
-    ua = new UserAgent({transport: fake, timers: TIMERS})
-    const incoming = new Promise<IncomingInvite>((resolve) => ua.once('invite', resolve))
-    fake.inject(request('INVITE', {body: OFFER}))
-    const invite = await incoming
-    tag = invite.localTag
-    const answered = invite.answer(ANSWER)
-    fake.inject(request('ACK', {toTag: tag, branch: 'z9hG4bKack1'}))
-    call = await answered
+    ;({fake, ua, call, tag} = await answeredIncomingCall())
     cseq = 1
   })
   afterEach(() => ua.close())

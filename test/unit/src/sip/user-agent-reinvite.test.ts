@@ -7,9 +7,8 @@ import {createResponseTo, cseqOf, type SipRequest, type SipResponse} from '../..
 import {parseRemoteSdp} from '../../../../src/sip/sdp.js'
 import {UserAgent} from '../../../../src/sip/user-agent.js'
 import type {SipCall} from '../../../../src/sip/user-agent-call.js'
-import type {IncomingInvite} from '../../../../src/sip/user-agent-incoming.js'
 import {FakeSipTransport, sleep} from './fake-sip-transport.js'
-import {ANSWER, OFFER, request, TIMERS} from './user-agent-fixtures.js'
+import {ANSWER, answeredIncomingCall, OFFER, request} from './user-agent-fixtures.js'
 
 const offer = (version: number, direction: string): string => OFFER.replace('o=alice 10 10', `o=alice 10 ${version}`).replace('a=sendrecv', `a=${direction}`)
 
@@ -21,15 +20,7 @@ describe('re-INVITE', () => {
   let cseq: number
 
   beforeEach(async () => {
-    fake = new FakeSipTransport()
-    ua = new UserAgent({transport: fake, timers: TIMERS})
-    const incoming = new Promise<IncomingInvite>((resolve) => ua.once('invite', resolve))
-    fake.inject(request('INVITE', {body: OFFER}))
-    const invite = await incoming
-    tag = invite.localTag
-    const answered = invite.answer(ANSWER)
-    fake.inject(request('ACK', {toTag: tag, branch: 'z9hG4bKack1'}))
-    call = await answered
+    ;({fake, ua, call, tag} = await answeredIncomingCall())
     cseq = 1
   })
   afterEach(() => ua.close())
