@@ -27,11 +27,9 @@ export const threadTicks = (pid) => {
   }
   return ticks
 }
-/** Kernel drops (receive buffer full) summed over the local UDP ports in [from, to], and the fullest receive queue. */
-export const udpDrops = (from, to) => {
-  let drops = 0
-  let sockets = 0
-  let maxQueue = 0
+/** The UDP sockets bound to a local port in [from, to], from /proc/net/udp and udp6: inode, receive queue and drops. */
+const udpSocketsIn = (from, to) => {
+  const sockets = []
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text = ''
     try {
@@ -44,12 +42,19 @@ export const udpDrops = (from, to) => {
       if (fields.length < 13) continue
       const port = Number.parseInt(fields[1].split(':')[1], 16)
       if (port < from || port > to) continue
-      sockets++
-      drops += Number(fields[12])
-      maxQueue = Math.max(maxQueue, Number.parseInt(fields[4].split(':')[1], 16))
+      sockets.push({inode: fields[9], queue: Number.parseInt(fields[4].split(':')[1], 16), drops: Number(fields[12])})
     }
   }
-  return {drops, sockets, maxQueue}
+  return sockets
+}
+/** Kernel drops (receive buffer full) summed over the local UDP ports in [from, to], and the fullest receive queue. */
+export const udpDrops = (from, to) => {
+  const sockets = udpSocketsIn(from, to)
+  return {
+    drops: sockets.reduce((sum, socket) => sum + socket.drops, 0),
+    sockets: sockets.length,
+    maxQueue: sockets.reduce((max, socket) => Math.max(max, socket.queue), 0),
+  }
 }
 /**
  * Kernel drops at the UDP sockets of a port range over a whole level: the
@@ -59,21 +64,7 @@ export const udpDrops = (from, to) => {
 export const dropTracker = (from, to) => {
   const bySocket = new Map()
   const sample = () => {
-    for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-      let text = ''
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch {
-        continue
-      }
-      for (const line of text.split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/)
-        if (fields.length < 13) continue
-        const port = Number.parseInt(fields[1].split(':')[1], 16)
-        if (port < from || port > to) continue
-        bySocket.set(fields[9], Math.max(bySocket.get(fields[9]) ?? 0, Number(fields[12])))
-      }
-    }
+    for (const {inode, drops} of udpSocketsIn(from, to)) bySocket.set(inode, Math.max(bySocket.get(inode) ?? 0, drops))
   }
   sample()
   const start = new Map(bySocket)
