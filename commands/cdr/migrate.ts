@@ -53,7 +53,7 @@ With --cluster NAME every statement runs ON CLUSTER NAME: the rows go to <table>
     if (target === undefined) throw new CCError('CC_ERR_CDR_NO_CLICKHOUSE', {command: 'cdr migrate', spool: loaded.paths.spoolDir})
     const {clickHouseError, openClickHouse, serverCapabilities} = await import('../../src/cdr/clickhouse.js')
     // Connected to `system`: the CDR database may not exist yet; every statement names its database.
-    const connection = openClickHouse({...target, database: 'system'}, {requestTimeoutMs: dryRun ? 5000 : 60_000})
+    const connection = openClickHouse({...target, database: 'system'}, {requestTimeoutMs: dryRun ? 5000 : 60_000, keepAlive: false})
     try {
       let server: DdlCapabilities | null = null
       try {

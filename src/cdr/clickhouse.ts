@@ -14,7 +14,17 @@ export interface ClickHouseConnection {
   readonly table: string
 }
 
-export const openClickHouse = (target: ClickHouseTarget, options: {requestTimeoutMs?: number} = {}): ClickHouseConnection => ({
+export interface OpenOptions {
+  readonly requestTimeoutMs?: number
+  /**
+   * Reuse idle sockets (the daemon's writer). One-shot commands pass false: a socket the client
+   * still thinks is fresh may already be closed by the server's keep_alive_timeout (3 s by
+   * default) on a CPU-starved machine, and the next statement then fails with ECONNRESET.
+   */
+  readonly keepAlive?: boolean
+}
+
+export const openClickHouse = (target: ClickHouseTarget, options: OpenOptions = {}): ClickHouseConnection => ({
   client: createClient({
     url: target.url,
     username: target.username,
@@ -24,6 +34,7 @@ export const openClickHouse = (target: ClickHouseTarget, options: {requestTimeou
     // The client logs each failed request to the console; we report failures ourselves, once.
     log: {level: ClickHouseLogLevel.OFF},
     compression: {request: false, response: false},
+    keep_alive: {enabled: options.keepAlive ?? true},
   }),
   target,
   table: `${target.database}.${target.table}`,

@@ -74,7 +74,7 @@ const runClickHouse = async (target: ClickHouseTarget, command: string, build: (
   const {clickHouseError, openClickHouse, serverCapabilities} = await import('./clickhouse.js')
   // Connected to `system` and naming the table in full, so a database that does not exist yet is
   // reported as the missing table it is, after the version check, not as a failed connection.
-  const connection = openClickHouse({...target, database: 'system'})
+  const connection = openClickHouse({...target, database: 'system'}, {keepAlive: false})
   const table = `${target.database}.${target.table}`
   const source = `${target.url} ${table}`
   try {

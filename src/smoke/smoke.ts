@@ -442,7 +442,7 @@ const clickhouseCheck = async (client: AdminClient, cdrConfig: Config['cdr'], da
     return ['fail', `cdr.flush: ${errorText(error)}`]
   }
   const {openClickHouse} = await import('../cdr/clickhouse.js')
-  const connection = openClickHouse(target, {requestTimeoutMs: 10_000})
+  const connection = openClickHouse(target, {requestTimeoutMs: 10_000, keepAlive: false})
   try {
     const result = await connection.client.query({query: `SELECT count() AS n FROM ${connection.table} WHERE call_sid = '${sid}'`, format: 'JSONEachRow'})
     const rows = await result.json<{n: string | number}>()
