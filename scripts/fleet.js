@@ -22,7 +22,7 @@ import {existsSync, readFileSync, rmSync, mkdirSync, writeFileSync, renameSync} 
 import {freemem, tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
-import {clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startClickHouse, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
+import {clickHouseLogTail, clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startClickHouse, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
 import {BIN, gatewayCli, gatewayPid, planGateways, startGateway, writeGateway} from './lib/fleet/gateways.js'
 import {planKamailio, startKamailio, writeKamailio, INVITE_FR_TIMER_MS, PING_INTERVAL_S, DISPATCHER_ALGORITHM} from './lib/fleet/kamailio.js'
 import {canBind, httpOk, isAlive, runsFrom, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
@@ -223,8 +223,16 @@ const up = async () => {
     saveState(state)
     await waitForCluster(state.clickhouse)
     say(`fleet: clutchcall cdr migrate --cluster ${CLUSTER} --node-column ...`)
-    const migrated = await gatewayCli(state.gateways[0], ['cdr', 'migrate', '--cluster', CLUSTER, '--node-column'])
-    if (migrated.status !== 0) throw new Error(`cdr migrate --cluster ${CLUSTER} failed: ${migrated.error?.message}`)
+    // The DDL is idempotent (cdr migrate runs again without change), so a connection ClickHouse 18.16 dropped
+    // mid-statement on a starved machine is retried once the cluster answers again; the logs say why it dropped.
+    for (let attempt = 1; ; attempt++) {
+      const migrated = await gatewayCli(state.gateways[0], ['cdr', 'migrate', '--cluster', CLUSTER, '--node-column'])
+      if (migrated.status === 0) break
+      const failure = `cdr migrate --cluster ${CLUSTER} failed: ${migrated.error?.message}`
+      if (attempt === 3 || migrated.error?.code !== 'CC_ERR_CLICKHOUSE_UNREACHABLE') throw new Error(`${failure}\n${state.clickhouse.map((server) => clickHouseLogTail(server)).join('\n')}`)
+      say(`fleet: ${failure}; once the cluster answers again, attempt ${attempt + 1} of 3`)
+      await waitForCluster(state.clickhouse)
+    }
     say(`fleet: ${gatewayCount} gateways ...`)
     for (const gateway of state.gateways) await startComponent(state, gateway)
     say('fleet: the balancer and Prometheus ...')

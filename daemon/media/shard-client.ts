@@ -4,6 +4,7 @@
 // besides replies goes out as 'event' for the engine to route.
 import {EventEmitter} from 'node:events'
 import {Worker} from 'node:worker_threads'
+import {type Batched, MessageBatcher, unbatch} from './message-batch.js'
 import type {ReplyResults, RequestType, ShardCommand, ShardErrorCode, ShardEvent, ShardInit} from './protocol.js'
 
 /** A request failed in the shard (the shard itself is fine). */
@@ -49,6 +50,7 @@ const START_TIMEOUT_MS = 10_000
 
 export class ShardClient extends EventEmitter<ShardClientEvents> {
   private readonly worker: Worker
+  private readonly outbox: MessageBatcher<ShardCommand>
   private readonly pending = new Map<number, Pending>()
   private nextRequestId = 1
   private state: 'starting' | 'ready' | 'stopping' | 'gone' = 'starting'
@@ -60,6 +62,7 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
   ) {
     super()
     this.worker = new Worker(workerUrl, {workerData: init, name: `clutchcall-media-shard-${index}`})
+    this.outbox = new MessageBatcher((message, transfer) => this.worker.postMessage(message, transfer))
   }
 
   /** Spawns the worker and resolves once it is ready to take streams. */
@@ -80,7 +83,7 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
         if (client.state === 'starting') reject(new ShardFailedError(index, `exited with code ${code} before it was ready`, {cause: lastError}))
         client.fail(new ShardFailedError(index, `worker exited with code ${code}`, {cause: lastError}))
       })
-      client.worker.on('message', (event: ShardEvent) => {
+      const onMessage = (event: ShardEvent): void => {
         if (event.type === 'ready' && client.state === 'starting') {
           clearTimeout(timer)
           client.state = 'ready'
@@ -88,7 +91,8 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
           return
         }
         client.onEvent(event)
-      })
+      }
+      client.worker.on('message', (message: Batched<ShardEvent>) => unbatch(message, onMessage))
     })
   }
 
@@ -111,7 +115,7 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
         reject(new ShardFailedError(this.index, `no answer to ${command.type} within ${timeoutMs} ms`))
       }, timeoutMs)
       this.pending.set(requestId, {resolve: resolve as (result: never) => void, reject, timer})
-      this.worker.postMessage({...command, requestId})
+      this.outbox.send({...command, requestId} as ShardCommand)
     })
   }
 
@@ -123,19 +127,19 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
   inject(streamId: number, payload: Uint8Array): void {
     if (this.state !== 'ready') return
     const copy = new Uint8Array(payload)
-    this.worker.postMessage({type: 'inject', streamId, payload: copy} satisfies ShardCommand, [copy.buffer])
+    this.outbox.send({type: 'inject', streamId, payload: copy}, [copy.buffer])
   }
 
   /** Switches the forwarding of RTCP reports ('rtcp' events) on or off. */
   setRtcpCapture(enabled: boolean): void {
     if (this.state !== 'ready') return
-    this.worker.postMessage({type: 'rtcp-capture', enabled} satisfies ShardCommand)
+    this.outbox.send({type: 'rtcp-capture', enabled})
   }
 
   /** Asks the shard for a full garbage collection (once a load is over). */
   collectGarbage(): void {
     if (this.state !== 'ready') return
-    this.worker.postMessage({type: 'collect-garbage'} satisfies ShardCommand)
+    this.outbox.send({type: 'collect-garbage'})
   }
 
   /** Closes every stream (their final quality is the answer) and ends the thread. */
@@ -169,6 +173,7 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
     const wasRunning = this.state === 'ready'
     if (this.state === 'gone') return
     this.state = 'gone'
+    this.outbox.discard()
     for (const pending of this.pending.values()) {
       clearTimeout(pending.timer)
       pending.reject(error)

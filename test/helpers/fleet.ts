@@ -7,7 +7,7 @@
 // takes out of or back into the rotation.
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {BIN, ROOT, type CliResult, type JsonEnvelope} from './cli.js'
@@ -60,6 +60,15 @@ const run = (args: readonly string[], timeoutMs = 180_000): Promise<CliResult> =
     })
   })
 
+/** The last lines of every part's error log, for a failure message (the directory goes with the failed fleet). */
+const logTails = (dir: string): string =>
+  readdirSync(dir, {withFileTypes: true})
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => ['error.log', 'stderr.log', 'clickhouse.log', 'zookeeper.log'].map((file) => join(dir, entry.name, file)))
+    .filter((file) => existsSync(file))
+    .map((file) => `--- ${file}\n${readFileSync(file, 'utf8').trim().split('\n').slice(-12).join('\n')}`)
+    .join('\n')
+
 export class TestFleet {
   private constructor(readonly state: FleetState) {}
 
@@ -68,8 +77,9 @@ export class TestFleet {
     const dir = mkdtempSync(join(tmpdir(), 'cc-fleet-'))
     const result = await run(['up', '--dir', dir, '--call-log', '--json', ...extraArgs])
     if (result.code !== 0) {
+      const logs = logTails(dir)
       rmSync(dir, {recursive: true, force: true})
-      assert.fail(`scripts/fleet up failed (${result.code}):\n${result.stderr}`)
+      assert.fail(`scripts/fleet up failed (${result.code}):\n${result.stderr}\n${logs}`)
     }
     return new TestFleet((JSON.parse(result.stdout) as {state: FleetState}).state)
   }

@@ -4,9 +4,9 @@
 // settings (this is a test fleet on a shared machine). Debian's
 // clickhouse-server (18.16) has no ClickHouse Keeper: replication needs
 // ZooKeeper.
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {freePort, httpOk, startDetached, waitFor} from './proc.js'
+import {freePort, httpOk, isAlive, startDetached, waitFor} from './proc.js'
 
 export const ZOOKEEPER_CLASSPATH = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar'
 export const CLICKHOUSE_SERVER = process.env.CLICKHOUSE_SERVER ?? 'clickhouse-server'
@@ -178,12 +178,22 @@ export const clickHouseQuery = async (server, sql, settings = {}) => {
   return body
 }
 
-/** Waits until every server answers and sees ZooKeeper (system.zookeeper lists the root). */
-export const waitForCluster = (servers) =>
+/** The last lines of a server's error log and of its stdout/stderr, for a failure message (the directory may go with the failure). */
+export const clickHouseLogTail = (server, lines = 8) =>
+  [join(server.dir, 'error.log'), server.log]
+    .filter((file) => existsSync(file))
+    .map((file) => `--- ${file}\n${readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n')}`)
+    .join('\n')
+
+/** Waits until every server answers and sees ZooKeeper (system.zookeeper lists the root); a server that exits meanwhile fails at once. */
+export const waitForCluster = (servers, timeoutMs = 90_000) =>
   Promise.all(
     servers.map((server) =>
-      waitFor(`${server.name} to answer with ZooKeeper (log: ${server.dir}/error.log)`, async () =>
-        (await clickHouseOk(server)) && (await clickHouseQuery(server, "SELECT count() FROM system.zookeeper WHERE path = '/'")).trim() !== '' ? true : undefined,
-      60_000, 300),
+      waitFor(`${server.name} to answer with ZooKeeper (log: ${server.dir}/error.log)`, async () => {
+        if (server.pid !== undefined && !isAlive(server.pid)) throw new Error(`${server.name} (pid ${server.pid}) exited:\n${clickHouseLogTail(server)}`)
+        return (await clickHouseOk(server)) && (await clickHouseQuery(server, "SELECT count() FROM system.zookeeper WHERE path = '/'")).trim() !== '' ? true : undefined
+      }, timeoutMs, 300).catch((error) => {
+        throw new Error(`${error.message}\n${clickHouseLogTail(server)}`)
+      }),
     ),
   )

@@ -3,14 +3,19 @@
 // Loaded as a plain module (the test runner collects every file under test/),
 // it does nothing.
 import {parentPort} from 'node:worker_threads'
+import {type Batched, unbatch} from '../../../../daemon/media/message-batch.js'
+
+type Command = {readonly type: string; readonly callSid?: string}
 
 if (parentPort !== null) {
   await import('../../../../daemon/media/shard-worker.js')
-  parentPort.on('message', (command: {type?: string; callSid?: string}) => {
-    if (command.type === 'create' && command.callSid === 'CA-crash') {
-      setTimeout(() => {
-        throw new Error('injected media shard crash')
-      }, 200)
-    }
-  })
+  parentPort.on('message', (message: Batched<Command>) =>
+    unbatch(message, (command) => {
+      if (command.type === 'create' && command.callSid === 'CA-crash') {
+        setTimeout(() => {
+          throw new Error('injected media shard crash')
+        }, 200)
+      }
+    }),
+  )
 }
