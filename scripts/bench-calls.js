@@ -59,7 +59,7 @@ import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
 import {holdLevel, LOSS_GOAL, MOS_GOAL} from './lib/hold.js'
 import {runSrtpPart, SRTP_MODES} from './lib/part-srtp.js'
-import {CORES, percentile, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
+import {CORES, listEnv, numberEnv, percentile, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 import {cpuBetween, snapshot} from './lib/proc.js'
 import {elapsedSeconds, freeUdpPort, rawAudioFromPcap, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
@@ -67,8 +67,6 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const scenarios = join(root, 'bench', 'scenarios')
 const PCAP = '/usr/share/sip-tester/g711a.pcap'
 
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
-const listEnv = (name, fallback) => (process.env[name] ?? fallback).split(',').map(Number).filter((value) => value > 0)
 const HOLD_S = numberEnv('HOLD_S', 60)
 const LEVELS = listEnv('LEVELS', '100,250,500,750,1000,1250,1500,2000')
 const RAMP_CPS = numberEnv('RAMP_CPS', 100)

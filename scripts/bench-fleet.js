@@ -31,12 +31,11 @@ import {fileURLToPath} from 'node:url'
 import {clickHouseUrl, planClickHouse, startClickHouse, waitForCluster, writeClickHouse} from './lib/fleet/clickhouse.js'
 import {gatewayCli, gatewayPid, startGateway, writeGateway} from './lib/fleet/gateways.js'
 import {freePort, stopPid} from './lib/fleet/proc.js'
-import {CLK_TCK, CORES, median, readTicks, waitForQuietMachine} from './lib/measure.js'
+import {CLK_TCK, CORES, median, numberEnv, readTicks, waitForQuietMachine} from './lib/measure.js'
 import {runSipp, sippErrors, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SCENARIO = join(root, 'bench', 'scenarios', 'uac-hold-routed.xml')
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
 const CALLS = numberEnv('CALLS', 1200)
 const RATE = numberEnv('RATE', 40)
 const HOLD_MS = numberEnv('HOLD_MS', 5000)

@@ -37,13 +37,12 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 // The CLI's own admin client (src/admin/client.ts, as built): JSON-RPC over $CLUTCHCALL_HOME/admin.sock.
 import {AdminClient} from '../dist/src/admin/client.js'
-import {CLK_TCK, CORES, machineTicks, median, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
+import {CLK_TCK, CORES, machineTicks, median, numberEnv, percentile, readTicks, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = join(root, 'bin', 'run.js')
 const scenario = join(root, 'bench', 'scenarios', 'uac-setup-bye.xml')
 
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
 const FIXED_RATE = numberEnv('FIXED_RATE', 300)
 const MAX_RATE = numberEnv('MAX_RATE', 3000)
 const LIMIT = numberEnv('LIMIT', 50)

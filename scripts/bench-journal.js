@@ -28,12 +28,11 @@ import {fileURLToPath} from 'node:url'
 import pino from 'pino'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
-import {CLK_TCK, CORES, median, percentile, readTicks} from './lib/measure.js'
+import {CLK_TCK, CORES, median, numberEnv, percentile, readTicks} from './lib/measure.js'
 import {freeUdpPort, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = (path) => join(root, 'dist', path)
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
 const PARTS = new Set((process.env.PARTS ?? 'a,b').split(','))
 const ROUNDS = numberEnv('ROUNDS', 5)
 const CALLS = numberEnv('CALLS', 2000)

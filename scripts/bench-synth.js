@@ -30,10 +30,10 @@ import {join} from 'node:path'
 import {monitorEventLoopDelay} from 'node:perf_hooks'
 import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
+import {numberEnv} from './lib/measure.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = join(root, 'bin', 'run.js')
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
 
 // ---- relay child: `bench-synth.js --relays N HOST PORT` ----
 

@@ -51,11 +51,10 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
-import {CLK_TCK, CORES, machineTicks, median, percentile, readTicks, waitForQuietMachine} from './lib/measure.js'
+import {CLK_TCK, CORES, machineTicks, median, numberEnv, percentile, readTicks, waitForQuietMachine} from './lib/measure.js'
 import {freeUdpPort, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
 const ROUNDS = numberEnv('ROUNDS', 11)
 const CALLS = numberEnv('CALLS', 3000)
 const WARMUP = numberEnv('WARMUP', 2000)

@@ -43,15 +43,13 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {daemonIn} from './lib/daemon.js'
 import {startKamailioRtpengine} from './lib/kamailio-rtpengine.js'
-import {CLK_TCK, CORES, median, percentile, sleep, waitForQuietMachine} from './lib/measure.js'
+import {CLK_TCK, CORES, listEnv, median, numberEnv, percentile, sleep, waitForQuietMachine} from './lib/measure.js'
 import {processTicks} from './lib/proc.js'
 import {elapsedSeconds, freeUdpPort, rawAudioFromPcap, runSipp, sippErrors, sippRtts, sippStats} from './lib/sipp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const scenarios = join(root, 'bench', 'scenarios')
 const PCAP = '/usr/share/sip-tester/g711a.pcap'
-const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
-const listEnv = (name, fallback) => (process.env[name] ?? fallback).split(',').map(Number).filter((value) => value > 0)
 const RATES = listEnv('RATES', '200,400,800')
 const SETUP_S = numberEnv('SETUP_S', 10)
 const MEDIA_LEVELS = listEnv('MEDIA_LEVELS', '300,600')

@@ -5,29 +5,11 @@
 import {spawn} from 'node:child_process'
 import {openSync, closeSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {KAMAILIO_MODULES} from './fleet/kamailio.js'
+import {kamailioPreamble} from './fleet/kamailio.js'
 import {sleep} from './measure.js'
 
 /** Kamailio's config: a stateful proxy that forwards every INVITE to `callee` and puts rtpengine in the media path. */
-export const kamailioConfig = ({address, port, ngPort, callee, children}) => `#!KAMAILIO
-# bench:vs-kamailio's reference proxy (written by scripts/lib/kamailio-rtpengine.js).
-debug=1
-log_stderror=yes
-children=${children}
-disable_tcp=yes
-auto_aliases=no
-listen=udp:${address}:${port}
-alias="${address}:${port}"
-mpath="${KAMAILIO_MODULES}/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "kex.so"
-loadmodule "rtpengine.so"
+export const kamailioConfig = ({address, port, ngPort, callee, children}) => `${kamailioPreamble({title: "bench:vs-kamailio's reference proxy (written by scripts/lib/kamailio-rtpengine.js).", address, port, children, modules: ['kex', 'rtpengine']})}
 
 modparam("rtpengine", "rtpengine_sock", "udp:127.0.0.1:${ngPort}")
 modparam("tm", "fr_timer", 5000)

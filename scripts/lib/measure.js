@@ -9,6 +9,11 @@ export const CORES = availableParallelism()
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** A number from the environment, or `fallback`. */
+export const numberEnv = (name, fallback) => Number(process.env[name] ?? fallback)
+/** A comma-separated list of positive numbers from the environment, or from `fallback`. */
+export const listEnv = (name, fallback) => (process.env[name] ?? fallback).split(',').map(Number).filter((value) => value > 0)
+
 /** The median of the finite values (NaN for none); the mean of the middle two for an even count. */
 export const median = (values) => {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b)

@@ -23,6 +23,19 @@ export const INVITE_FR_TIMER_MS = 1500
  */
 export const FR_TIMER_MS = 5000
 
+/** The global part of a UDP-only Kamailio config: one listener, and the stateful-proxy modules plus `modules`. */
+export const kamailioPreamble = ({title, address, port, children, modules}) => `#!KAMAILIO
+# ${title}
+debug=1
+log_stderror=yes
+children=${children}
+disable_tcp=yes
+auto_aliases=no
+listen=udp:${address}:${port}
+alias="${address}:${port}"
+mpath="${KAMAILIO_MODULES}/"
+${['tm', 'sl', 'rr', 'pv', 'maxfwd', 'siputils', 'textops', ...modules].map((name) => `loadmodule "${name}.so"`).join('\n')}`
+
 export const planKamailio = async (dir, {address = '127.0.0.1', callLog = false} = {}) => {
   const home = join(dir, 'balancer')
   return {
@@ -46,27 +59,7 @@ export const writeKamailio = (balancer, gateways) => {
   writeFileSync(join(balancer.dir, 'dispatcher.list'), dispatcherList(gateways))
   writeFileSync(
     join(balancer.dir, 'kamailio.cfg'),
-    `#!KAMAILIO
-# The fleet's SIP load balancer (written by scripts/fleet; docs/fleet.md).
-debug=1
-log_stderror=yes
-children=4
-disable_tcp=yes
-auto_aliases=no
-listen=udp:${balancer.address}:${balancer.port}
-alias="${balancer.address}:${balancer.port}"
-mpath="${KAMAILIO_MODULES}/"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "xlog.so"
-loadmodule "ctl.so"
-loadmodule "kex.so"
-loadmodule "dispatcher.so"
+    `${kamailioPreamble({title: "The fleet's SIP load balancer (written by scripts/fleet; docs/fleet.md).", address: balancer.address, port: balancer.port, children: 4, modules: ['xlog', 'ctl', 'kex', 'dispatcher']})}
 
 modparam("ctl", "binrpc", "unix:${balancer.ctl}")
 modparam("tm", "fr_timer", ${FR_TIMER_MS})
