@@ -35,7 +35,9 @@ export const freeUdpPort = (): Promise<number> =>
 /** A HEP collector on 127.0.0.1: every frame decoded by hep-js (a frame hep-js cannot decode fails the test). */
 export class HepCollector {
   readonly frames: ReceivedFrame[] = []
-  readonly undecodable: Buffer[] = []
+  private readonly failed: Array<{readonly bytes: Buffer; readonly from: string}> = []
+  /** Where the first frame that decoded came from: the gateway's HEP sender. */
+  private sender: string | undefined
   private socket: Socket | undefined
   port = 0
 
@@ -46,12 +48,14 @@ export class HepCollector {
     // A large receive buffer: frames are decoded on this (test) thread, which a loaded machine delays.
     const socket = createSocket({type: 'udp4', recvBufferSize: 8 * 1024 * 1024})
     this.socket = socket
-    socket.on('message', (bytes) => {
+    socket.on('message', (bytes, rinfo) => {
+      const from = `${rinfo.address}:${rinfo.port}`
       const decoded = hepJs.decapsulate(bytes)
       if (!decoded) {
-        this.undecodable.push(bytes)
+        this.failed.push({bytes, from})
         return
       }
+      this.sender ??= from
       const timestampMs = (decoded.rcinfo.timeSeconds ?? 0) * 1000 + (decoded.rcinfo.timeUseconds ?? 0) / 1000
       this.frames.push({bytes, receivedAt: Date.now(), decoded, timestampMs})
       if (this.forwardTo !== undefined) socket.send(bytes, this.forwardTo, '127.0.0.1')
@@ -59,6 +63,20 @@ export class HepCollector {
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
     this.port = socket.address().port
     return this
+  }
+
+  /**
+   * Datagrams hep-js could not decode that came from the HEP sender (or from anywhere, before a frame decoded).
+   * A datagram from another socket is no HEP frame at all: on a machine shared with other tests, a port
+   * this collector was given may have been some media peer's RTCP port a moment ago (see `strays`).
+   */
+  get undecodable(): Buffer[] {
+    return this.failed.filter((entry) => this.sender === undefined || entry.from === this.sender).map((entry) => entry.bytes)
+  }
+
+  /** What reached this port from elsewhere than the HEP sender, with its source, for a test's diagnostics. */
+  get strays(): Array<{readonly bytes: Buffer; readonly from: string}> {
+    return this.failed.filter((entry) => this.sender !== undefined && entry.from !== this.sender)
   }
 
   get endpoint(): string {

@@ -89,8 +89,9 @@ after(async () => {
 })
 
 describe('HEP capture of a bridged SIPp call', () => {
-  it('hep-js decodes every frame: capture id, auth key, IPv4/UDP, timestamps within the call', () => {
+  it('hep-js decodes every frame: capture id, auth key, IPv4/UDP, timestamps within the call', (t) => {
     assert.deepEqual(collector.undecodable, [], 'every frame decodes')
+    for (const stray of collector.strays) t.diagnostic(`not from the HEP sender: ${stray.bytes.length} bytes from ${stray.from} (first bytes ${stray.bytes.subarray(0, 4).toString('hex')})`)
     assert.ok(collector.frames.length >= 12, `frames: ${collector.frames.length}`)
     for (const {decoded, timestampMs, receivedAt} of collector.frames) {
       assert.equal(decoded.rcinfo.captureId, CAPTURE_ID)
