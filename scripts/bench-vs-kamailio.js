@@ -160,7 +160,7 @@ const quiet = async () => {
 }
 
 /** CPU seconds of each part of a system between two tick samples. */
-const partSeconds = (system, before, after) => Object.fromEntries(Object.keys(after).map((name) => [name, (after[name] - before[name]) / CLK_TCK]))
+const partSeconds = (before, after) => Object.fromEntries(Object.keys(after).map((name) => [name, (after[name] - before[name]) / CLK_TCK]))
 const sampleParts = (system) => (system.parts ? Object.fromEntries(Object.entries(system.parts()).map(([name, pids]) => [name, sumTicks(pids)])) : {})
 
 // ---- (setup) ----
@@ -181,7 +181,7 @@ const setupRun = async (system, rate, calls = rate * SETUP_S) => {
   // The last BYEs' transactions end a moment after SIPp saw their 200s.
   await sleep(1000)
   const cpuSeconds = (sumTicks(pids) - before) / CLK_TCK
-  const parts = partSeconds(system, beforeParts, sampleParts(system))
+  const parts = partSeconds(beforeParts, sampleParts(system))
   const stats = sippStats(dir, 'uac-setup-routed', sipp.child.pid) ?? {}
   const rtts = sippRtts(dir, 'uac-setup-routed', sipp.child.pid).map((row) => row.ms).sort((a, b) => a - b)
   const succeeded = Number(stats['SuccessfulCall(C)'] ?? 0)
@@ -215,7 +215,7 @@ const mediaRun = async (system, level) => {
   await sleep(HOLD_S * 1000)
   const seconds = (performance.now() - startedAt) / 1000
   const cpuSeconds = (sumTicks(pids) - before) / CLK_TCK
-  const parts = partSeconds(system, beforeParts, sampleParts(system))
+  const parts = partSeconds(beforeParts, sampleParts(system))
   const upAtEnd = currentCalls()
   const result = await sipp.done
   running.delete(sipp.child)
