@@ -21,6 +21,7 @@ import {CallRegistry} from './calls/registry.js'
 import {MediaEngine} from './media/engine.js'
 import {observeShardLag} from './media/lag-metrics.js'
 import {IdleCollector} from './memory/idle-collection.js'
+import {loadMallocTrim} from './memory/malloc-trim.js'
 import {BuiltinSipEngine, type SignallingEngine} from './sip/engine.js'
 import {CdrSink} from './telemetry/cdr/sink.js'
 import {HepSink} from './telemetry/hep/sink.js'
@@ -153,6 +154,7 @@ export class Gateway {
       held: () => this.calls.activeCount + sip.transactionCount(),
       requests: () => sip.guard.counts.admitted + sip.guard.counts.refused,
       collectThreads: () => media.collectGarbage(),
+      trim: await loadMallocTrim(this.log),
       log: this.log,
     })
     await this.startWebRtc()

@@ -3,9 +3,11 @@
 // collection, which it schedules by allocation: an idle daemon ran none for
 // 60–90 s after a flood (251 MB, idle 103 MB) and for minutes after a burst of
 // calls. So once the load that grew the memory has fallen away, the daemon asks
-// each of its threads for one full collection. `clutchcall start` runs the
+// each of its threads for one full collection, then hands the native memory
+// freed with it back to the kernel (malloc-trim.ts). `clutchcall start` runs the
 // daemon with --expose-gc for this; a daemon started otherwise collects nothing.
 import type {Logger} from 'pino'
+import type {MallocTrim} from './malloc-trim.js'
 
 /** How often the load and the RSS are sampled. */
 export const IDLE_SAMPLE_MS = 5000
@@ -15,7 +17,7 @@ const QUIET_SHARE = 0.25
 const QUIET_SAMPLES = 2
 /** A peak under this (calls + transactions + requests per second) grows nothing worth a collection. */
 const MIN_PEAK = 20
-/** Collect only when the RSS is this much over what it was after the last collection (or at start). */
+/** Collect only when the RSS is this much over the lowest it was at start or after a collection. */
 const RSS_GROWTH = 1.2
 /** The second full collection comes this long after the first. */
 const SECOND_PASS_MS = 2000
@@ -35,13 +37,17 @@ export class IdleCollectionPolicy {
   private quietSamples = 0
   private baselineRss: number | undefined
   private lastCollectionMs = Number.NEGATIVE_INFINITY
-  /** The sample after a collection sets the baseline: the collection has given its memory back by then. */
+  /**
+   * The sample after a collection may lower the baseline: the collection has given its memory back by then.
+   * The lowest, not the latest: a collection made while the load's last transactions were still held
+   * (32 s after a burst) leaves the RSS above idle, and once they are gone it is worth another one.
+   */
   private rebaseline = false
 
   /** True when the threads are to be collected now. */
   next(sample: LoadSample): boolean {
     if (this.baselineRss === undefined || this.rebaseline) {
-      this.baselineRss = sample.rssBytes
+      this.baselineRss = Math.min(this.baselineRss ?? sample.rssBytes, sample.rssBytes)
       this.rebaseline = false
     }
     this.peak = Math.max(this.peak, sample.load)
@@ -67,6 +73,8 @@ export interface IdleCollectionOptions {
   readonly requests: () => number
   /** Asks the other threads (media shards) for a full collection; fire and forget. */
   readonly collectThreads: () => void
+  /** glibc's malloc_trim, where the platform has it: run after the second collection. */
+  readonly trim?: MallocTrim
   readonly log: Logger
 }
 
@@ -112,9 +120,19 @@ export class IdleCollector {
     // A second pass once the first one's sweeping is over: V8 then releases the pages it emptied.
     setTimeout(() => {
       this.collectAll()
-      const after = process.memoryUsage()
-      this.options.log.info({before_mb: megabytes(before), after_mb: megabytes(after)}, 'load over: full garbage collection of every thread')
+      const collected = process.memoryUsage()
+      const trimmed = this.trimNative()
+      this.options.log.info({before_mb: megabytes(before), collected_mb: megabytes(collected), ...trimmed}, 'load over: full garbage collection of every thread')
     }, SECOND_PASS_MS).unref()
+  }
+
+  /** malloc_trim after the collections freed the native buffers they held; how long it took and the RSS after. */
+  private trimNative(): {trim_ms: number; trimmed_rss_mb: number} | {trim: 'unavailable'} {
+    const {trim} = this.options
+    if (trim === undefined) return {trim: 'unavailable'}
+    const startedAt = performance.now()
+    trim()
+    return {trim_ms: Math.round((performance.now() - startedAt) * 10) / 10, trimmed_rss_mb: Math.round(process.memoryUsage.rss() / 1e6)}
   }
 
   private collectAll(): void {

@@ -36,6 +36,19 @@ describe('IdleCollectionPolicy: a full collection once a load is over', () => {
     assert.deepEqual(run(new IdleCollectionPolicy(), [[0, 100], [800, 110], [0, 110], [0, 110], [0, 110]]), [], 'RSS within 20 % of the baseline')
   })
 
+  it('collects again once the load left at the first collection (transactions still held) is gone, then stops', () => {
+    const policy = new IdleCollectionPolicy()
+    // A flood ends at index 2; the first collection (index 3) finds 200 transactions still held and leaves 140 MB.
+    // They expire, the load is quiet again, and 30 s after the first comes a second; with no new load, no third.
+    const samples: Array<[number, number]> = [[0, 100], [1000, 250], [200, 250], [200, 250], [200, 140], [100, 140], [0, 140], [0, 140], [0, 140], [0, 140], [0, 105], [0, 105], [0, 105], [0, 105], [0, 105], [0, 105], [0, 105]]
+    assert.deepEqual(run(policy, samples), [3, 9])
+  })
+
+  it('does not collect again after a collection that came back within 20 % of the idle RSS', () => {
+    const policy = new IdleCollectionPolicy()
+    assert.deepEqual(run(policy, [[0, 100], [1000, 250], [200, 250], [200, 250], [200, 115], [100, 115], [0, 115], [0, 115], [0, 115], [0, 115], [0, 115]]), [3])
+  })
+
   it('waits 30 s between collections, and a collection that gave nothing back is not repeated without a new load', () => {
     const policy = new IdleCollectionPolicy()
     // The first burst ends and is collected at index 3 (back to 120 MB); a second burst is quiet again at index 7, 20 s later: too soon.
