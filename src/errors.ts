@@ -64,7 +64,6 @@ export const ERRORS = {
   CC_ERR_CDR_NO_CLICKHOUSE: spec('{command} needs a ClickHouse server, and none is configured (cdr.clickhouse is absent)', 'Add cdr.clickhouse (url, database, table) to the config; the embedded store in {spool} needs no migration.', -32041, EXIT_USAGE),
   CC_ERR_CLICKHOUSE_UNREACHABLE: spec('Cannot reach ClickHouse at {url}: {detail}', 'Check that clickhouse-server runs and cdr.clickhouse.url is right (`curl {url}/ping` answers Ok.).', -32042),
   CC_ERR_CLICKHOUSE_FAILED: spec('ClickHouse at {url} refused {operation}: {detail}', 'Read the ClickHouse error above; `clutchcall cdr migrate --dry-run` shows the DDL the writer expects.', -32043),
-  CC_ERR_CLICKHOUSE_TOO_OLD: spec('ClickHouse {version} at {url} is too old for {feature}', '{advice}', -32044),
   CC_ERR_CHDB_UNAVAILABLE: spec('The embedded CDR store needs chDB (npm package chdb), which cannot be loaded: {detail}', 'Install it with `npm install chdb` (Linux or macOS, x86-64 or arm64), or configure cdr.clickhouse to query a server instead.', -32045),
   CC_ERR_CDR_QUERY_FAILED: spec('The CDR query failed: {detail}', 'Check the filters; `--json` shows the SQL parameters that were sent.', -32046),
   CC_ERR_CDR_FLUSH_INCOMPLETE: spec('{pending} CDR row(s) are still waiting for ClickHouse after {seconds}s; last error: {detail}', 'Nothing is lost: the rows stay in the spool and are retried. `clutchcall cdr status` shows the retries.', -32047),

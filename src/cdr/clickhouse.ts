@@ -45,7 +45,7 @@ export interface ServerCapabilities {
   readonly version: string
   /** `DateTime64(3)` columns (ClickHouse 20.1+). */
   readonly dateTime64: boolean
-  /** `{name:Type}` query parameters (19.x+): `cdr query` refuses servers without them. */
+  /** `{name:Type}` query parameters (19.x+); without them `cdr query` writes the values as escaped literals. */
   readonly queryParameters: boolean
   /** The `insert_deduplication_token` setting (22.x+). */
   readonly dedupToken: boolean

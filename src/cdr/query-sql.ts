@@ -2,7 +2,8 @@
 // chDB over the spool files (only the FROM differs). User input never enters
 // the text: every value is a `{p_name:Type}` query parameter bound by the
 // server (ClickHouse 19.x+, chDB), and the only names in the text are the
-// validated identifiers of the config.
+// validated identifiers of the config. Servers without binding (18.16) get the
+// values as typed, escaped literals (sql-literals.ts), never as raw text.
 //
 // Timestamps come back as epoch milliseconds (numbers, like CdrRecord), so
 // nothing depends on the server's or the machine's time zone; `cdr stats`
@@ -10,6 +11,7 @@
 import {cdrStructure} from './columns.js'
 import type {CdrCursor, CdrFilter, CdrGroupBy, CdrOrder} from './filters.js'
 import {CDR_COLUMNS} from './record.js'
+import {stringLiteral} from './sql-literals.js'
 
 export type CdrSource =
   /** A ClickHouse table `db.table` (validated identifiers); `dateTime64` false on servers that lack it (timestamps are DateTime there). */
@@ -72,13 +74,11 @@ const TIMESTAMPS = ['start_timestamp_ms', 'answer_timestamp_ms', 'end_timestamp_
 type TimestampColumn = (typeof TIMESTAMPS)[number]
 const isTimestamp = (column: string): column is TimestampColumn => (TIMESTAMPS as readonly string[]).includes(column)
 
-/** A SQL string literal of our own constant text (never of user input). */
-const literal = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 
 const usesDateTime64 = (source: CdrSource): boolean => source.kind === 'files' || source.dateTime64
 
 const fromClause = (source: CdrSource): string =>
-  source.kind === 'table' ? source.table : `file({p_glob:String}, 'JSONEachRow', ${literal(cdrStructure())})`
+  source.kind === 'table' ? source.table : `file({p_glob:String}, 'JSONEachRow', ${stringLiteral(cdrStructure())})`
 
 const sourceParams = (source: CdrSource): Record<string, SqlParam> => (source.kind === 'files' ? {p_glob: source.glob} : {})
 

@@ -2,14 +2,16 @@
 //
 //  - embedded (no cdr.clickhouse): the spool segments themselves, read by chDB
 //    with file(); no segment files means no CDRs, and chDB is not even loaded;
-//  - ClickHouse (cdr.clickhouse set): @clickhouse/client with query_params,
-//    after checking that the server binds query parameters (19.x+) at all.
+//  - ClickHouse (cdr.clickhouse set): @clickhouse/client with query_params
+//    (19.x+), or the same values as typed, escaped literals on a server
+//    without them (Debian's 18.16; src/cdr/sql-literals.ts).
 //
 // The same SQL (src/cdr/query-sql.ts) runs in both. chDB and the ClickHouse
 // client are imported dynamically, so a command loads only the one it uses;
 // the commands import this module dynamically too, so no other command pays
 // for either.
 import {CCError} from '../errors.js'
+import {inlineParameters} from './sql-literals.js'
 import type {CdrRecord} from './record.js'
 import type {ClickHouseTarget} from './clickhouse.js'
 import {buildCdrQuery, buildCdrStats, type BuiltSql, type CdrSource, type CdrStatsRow, type QuerySpec, type StatsSpec} from './query-sql.js'
@@ -81,19 +83,12 @@ const runClickHouse = async (target: ClickHouseTarget, command: string, build: (
     const capabilities = await serverCapabilities(connection).catch((error: unknown) => {
       throw clickHouseError(connection, 'the version check', error)
     })
-    if (!capabilities.queryParameters) {
-      throw new CCError('CC_ERR_CLICKHOUSE_TOO_OLD', {
-        version: capabilities.version,
-        url: target.url,
-        feature: command,
-        advice: `${command} needs ClickHouse 19.x or newer for query parameters; clutchcall never builds SQL from your input. Upgrade the server (the CDR writer keeps working meanwhile), or query the table with clickhouse-client yourself.`,
-      })
-    }
     const sql = build({kind: 'table', table, dateTime64: capabilities.dateTime64})
+    // Before 19.x (Debian's 18.16) there is no parameter binding: the values go into the text as typed, escaped literals.
+    const query = capabilities.queryParameters ? {query: sql.sql, query_params: sql.params} : {query: inlineParameters(sql)}
     try {
       const result = await connection.client.query({
-        query: sql.sql,
-        query_params: sql.params,
+        ...query,
         format: 'JSONEachRow',
         clickhouse_settings: {output_format_json_quote_64bit_integers: 0},
       })
