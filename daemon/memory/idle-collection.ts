@@ -18,7 +18,7 @@ const QUIET_SAMPLES = 2
 /** A peak under this (calls + transactions + requests per second) grows nothing worth a collection. */
 const MIN_PEAK = 20
 /** Collect only when the RSS is this much over the lowest it was at start or after a collection. */
-const RSS_GROWTH = 1.2
+const RSS_GROWTH = 1.1
 /** The second full collection comes this long after the first. */
 const SECOND_PASS_MS = 2000
 /** At most one collection per this long, whatever the load does. */

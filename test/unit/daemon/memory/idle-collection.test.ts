@@ -33,7 +33,7 @@ describe('IdleCollectionPolicy: a full collection once a load is over', () => {
 
   it('leaves a load too small to matter, and one that grew no memory, alone', () => {
     assert.deepEqual(run(new IdleCollectionPolicy(), [[0, 100], [15, 150], [0, 150], [0, 150], [0, 150]]), [], 'peak under the minimum')
-    assert.deepEqual(run(new IdleCollectionPolicy(), [[0, 100], [800, 110], [0, 110], [0, 110], [0, 110]]), [], 'RSS within 20 % of the baseline')
+    assert.deepEqual(run(new IdleCollectionPolicy(), [[0, 100], [800, 109], [0, 109], [0, 109], [0, 109]]), [], 'RSS within 10 % of the baseline')
   })
 
   it('collects again once the load left at the first collection (transactions still held) is gone, then stops', () => {
@@ -44,9 +44,9 @@ describe('IdleCollectionPolicy: a full collection once a load is over', () => {
     assert.deepEqual(run(policy, samples), [3, 9])
   })
 
-  it('does not collect again after a collection that came back within 20 % of the idle RSS', () => {
+  it('does not collect again after a collection that came back within 10 % of the idle RSS', () => {
     const policy = new IdleCollectionPolicy()
-    assert.deepEqual(run(policy, [[0, 100], [1000, 250], [200, 250], [200, 250], [200, 115], [100, 115], [0, 115], [0, 115], [0, 115], [0, 115], [0, 115]]), [3])
+    assert.deepEqual(run(policy, [[0, 100], [1000, 250], [200, 250], [200, 250], [200, 108], [100, 108], [0, 108], [0, 108], [0, 108], [0, 108], [0, 108]]), [3])
   })
 
   it('waits 30 s between collections, and a collection that gave nothing back is not repeated without a new load', () => {
