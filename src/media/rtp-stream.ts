@@ -35,6 +35,7 @@ import {createRtpPacket, isRtcp, parseRtp, type RtpPacket} from './rtp.js'
 import {RtpSender, type SenderTarget} from './rtp-sender.js'
 import type {PlayStreamMode, RtpRemote, RtpStreamOptions, StreamCounters, StreamMode, StreamQuality} from './rtp-stream-types.js'
 import {StreamReception} from './stream-reception.js'
+import {MAX_EVENT_DURATION, TELEPHONE_EVENT_LENGTH} from './telephone-event.js'
 import {SrtpSession} from './srtp.js'
 import {UlawTapAdapter} from './tap-adapter.js'
 import {RelayTranscoder, type TranscodedFrame} from './transcoder.js'
@@ -131,10 +132,12 @@ export class RtpStream {
       const remote = this.remoteInfo
       if (remote === undefined || this.isClosed) return
       if (telephoneEvent) {
-        // Events go out under this leg's own telephone-event payload type, or not at all; their
-        // durations count ticks of the audio clock, so they cross only between legs of one clock.
-        if (remote.telephoneEventPayloadType !== undefined && (fromCodec === undefined || CODEC_PROFILES[fromCodec].clockRate === CODEC_PROFILES[remote.codec].clockRate)) {
+        // Events go out under this leg's own telephone-event payload type, or not at all.
+        if (remote.telephoneEventPayloadType === undefined) return
+        if (fromCodec === undefined || CODEC_PROFILES[fromCodec].clockRate === CODEC_PROFILES[remote.codec].clockRate) {
           this.sender.forward(packet, remote.telephoneEventPayloadType, 0, nowMs)
+        } else {
+          this.relayEventAcrossClocks(packet, fromCodec, remote.codec, remote.telephoneEventPayloadType, nowMs)
         }
         return
       }
@@ -170,19 +173,40 @@ export class RtpStream {
 
   /** Relayed audio of `from` into our codec `to`; undecodable payloads are counted and nothing goes out for them. */
   private transcodeRelayed(packet: RtpPacket, from: StreamCodec, to: StreamCodec, nowMs: number): void {
+    const transcoder = this.transcoderFor(from, to)
+    this.relayNowMs = nowMs
+    if (!transcoder.push(packet, this.sendTranscoded)) this.droppedUndecodable++
+  }
+
+  /**
+   * An event between legs of different clocks (Opus's 48 kHz and 8 kHz): its
+   * durations count ticks of the source's clock (RFC 4733 §2.5.1.3), so each is
+   * rescaled (capped at 0xFFFF, the most one packet can say), and its timestamp
+   * goes onto the transcoded audio's timeline.
+   */
+  private relayEventAcrossClocks(packet: RtpPacket, from: StreamCodec, to: StreamCodec, payloadType: number, nowMs: number): void {
+    if (packet.payload.length < TELEPHONE_EVENT_LENGTH) return
+    const transcoder = this.transcoderFor(from, to)
+    const payload = Buffer.from(packet.payload)
+    for (let offset = 0; offset + TELEPHONE_EVENT_LENGTH <= payload.length; offset += TELEPHONE_EVENT_LENGTH) {
+      payload.writeUInt16BE(Math.min(MAX_EVENT_DURATION, Math.round(payload.readUInt16BE(offset + 2) * transcoder.ticksRatio)), offset + 2)
+    }
+    this.sender.forward({...packet, timestamp: transcoder.eventTimestamp(packet), payload}, payloadType, 0, nowMs)
+  }
+
+  private readonly sendTranscoded = (frame: TranscodedFrame): void => {
+    const remote = this.remoteInfo
+    if (remote !== undefined) this.sender.forward(frame.packet, remote.payloadType, frame.ticks, this.relayNowMs)
+  }
+
+  private transcoderFor(from: StreamCodec, to: StreamCodec): RelayTranscoder {
     let transcoder = this.transcoder
     if (transcoder === undefined || transcoder.from !== from || transcoder.to !== to) {
       transcoder?.release()
       transcoder = new RelayTranscoder(from, to)
       this.transcoder = transcoder
     }
-    this.relayNowMs = nowMs
-    if (!transcoder.push(packet, this.sendTranscoded)) this.droppedUndecodable++
-  }
-
-  private readonly sendTranscoded = (frame: TranscodedFrame): void => {
-    const remote = this.remoteInfo
-    if (remote !== undefined) this.sender.forward(frame.packet, remote.payloadType, frame.ticks, this.relayNowMs)
+    return transcoder
   }
 
   private releaseTranscoder(): void {

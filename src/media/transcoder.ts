@@ -113,6 +113,23 @@ export class RelayTranscoder {
     this.encoder.release()
   }
 
+  /** Target clock ticks per source clock tick (6 from 8 kHz to Opus's 48 kHz, 1/6 the other way). */
+  get ticksRatio(): number {
+    return this.clockRatio
+  }
+
+  /**
+   * A telephone-event packet's timestamp on the target clock, on the same
+   * timeline as the audio (so the event lines up with the transcoded frames).
+   * It does not move the audio's anchor: an event's timestamp stays at the
+   * event's start while its packets repeat, and re-anchoring on it would round
+   * the audio's timeline off its frames.
+   */
+  eventTimestamp(packet: RtpPacket): number {
+    if (packet.ssrc !== this.sourceSsrc) return this.targetTimestamp(packet)
+    return (this.anchorOut + Math.round(((packet.timestamp - this.anchorIn) | 0) * this.clockRatio)) >>> 0
+  }
+
   /** The packet's timestamp on the target clock, following the source's spacing (a signed 32-bit step, so wrap-around is fine). */
   private targetTimestamp(packet: RtpPacket): number {
     if (packet.ssrc !== this.sourceSsrc) {

@@ -233,9 +233,32 @@ export const parseRemoteSdp = (sdp: string | Buffer): RemoteAudioSdp => {
 
 const ipVersion = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4)
 
+/**
+ * The telephone-event lines of our SDP: one per RTP clock among our codecs, in
+ * their order (RFC 4733 §2.1: events count ticks of the audio's clock, so an
+ * offer of Opus and PCMU needs telephone-event/48000 and /8000 for DTMF to
+ * survive whichever the peer picks). The first clock gets `telephoneEventPt`,
+ * each further one the lowest dynamic payload type nothing else uses.
+ */
+export const telephoneEventsOf = (local: Pick<LocalAudioSdp, 'codecs' | 'telephoneEventPt'>): SdpCodec[] => {
+  if (local.telephoneEventPt === undefined) return []
+  const clocks = [...new Set(local.codecs.map((codec) => codec.clockRate))]
+  if (clocks.length === 0) clocks.push(8000)
+  const taken = new Set([...local.codecs.map((codec) => codec.payloadType), local.telephoneEventPt])
+  return clocks.map((clockRate, index) => {
+    let payloadType = local.telephoneEventPt as number
+    if (index > 0) {
+      payloadType = 96
+      while (taken.has(payloadType) && payloadType < 127) payloadType++
+      taken.add(payloadType)
+    }
+    return {payloadType, name: 'telephone-event', clockRate, fmtp: '0-16'}
+  })
+}
+
 /** Writes our SDP: one audio stream, plus any rejected streams at their positions. */
 export const formatLocalSdp = (local: LocalAudioSdp): string => {
-  const telephoneEvent: SdpCodec[] = local.telephoneEventPt === undefined ? [] : [{payloadType: local.telephoneEventPt, name: 'telephone-event', clockRate: local.codecs[0]?.clockRate ?? 8000, fmtp: '0-16'}]
+  const telephoneEvent = telephoneEventsOf(local)
   const codecs = [...local.codecs, ...telephoneEvent]
   const audio: sdpTransform.MediaDescription = {
     type: 'audio',

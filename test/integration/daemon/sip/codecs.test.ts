@@ -9,6 +9,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createPcmEncoder} from '../../../../src/media/codecs.js'
+import {serializeTelephoneEvent} from '../../../../src/media/telephone-event.js'
 import {sleep, TestGateway as Gateway, waitFor} from '../../../helpers/gateway.js'
 import {runSipp, sdpOffering, uacOfferingAndPlaying} from '../../../helpers/peers.js'
 import {writeRtpPcap, type PcapRtpPacket} from '../../../helpers/rtp-pcap.js'
@@ -34,20 +35,23 @@ const assertTone = (heard: HeardAudio, frequencyHz: number, what: string, tail: 
 
 // Callers reach a plan by the number they dial (one inbound trunk per plan); a bridge's callee is a baresip
 // account named after the number, behind an outbound trunk that speaks PCMU only.
-const config = (callees: {g722: number; opus: number}) => `rtp:
+const config = (callees: {g722: number; opus: number; dtmf: number}) => `rtp:
   codecs: [G722, opus, PCMU, PCMA]
 tenants:
   - { id: echo, dialplan: echo }
   - { id: play, dialplan: play }
   - { id: bridge-g722, dialplan: bridge-g722 }
   - { id: bridge-opus, dialplan: bridge-opus }
+  - { id: bridge-dtmf, dialplan: bridge-dtmf }
 trunks:
   - { id: in-echo, tenant: echo, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1555010*"] } }
   - { id: in-play, tenant: play, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1555020*"] } }
   - { id: in-bridge-g722, tenant: bridge-g722, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1777010*"] } }
   - { id: in-bridge-opus, tenant: bridge-opus, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1777020*"] } }
+  - { id: in-bridge-dtmf, tenant: bridge-dtmf, inbound: { cidrs: [127.0.0.1/32], numbers: ["+1777030*"] } }
   - { id: pcmu-g722, tenant: bridge-g722, codecs: [PCMU], outbound: { uri: "sip:127.0.0.1:${callees.g722}" } }
   - { id: pcmu-opus, tenant: bridge-opus, codecs: [PCMU], outbound: { uri: "sip:127.0.0.1:${callees.opus}" } }
+  - { id: opus-first-dtmf, tenant: bridge-dtmf, codecs: [opus, PCMU], outbound: { uri: "sip:127.0.0.1:${callees.dtmf}" } }
 dialplans:
   echo:
     start: answer
@@ -61,12 +65,12 @@ dialplans:
       answer: { type: answer, next: tone }
       tone: { type: play, tone: { frequency_hz: 1000, duration_ms: 4000 }, next: bye }
       bye: { type: hangup, cause: 16 }
-${['g722', 'opus']
+${[['g722', 'pcmu-g722'], ['opus', 'pcmu-opus'], ['dtmf', 'opus-first-dtmf']]
   .map(
-    (leg) => `  bridge-${leg}:
+    ([leg, trunk]) => `  bridge-${leg}:
     start: bridge
     nodes:
-      bridge: { type: bridge, trunk: pcmu-${leg}, timeout_s: 5, next: { answered: bye, busy: bye, no-answer: bye, failed: bye } }
+      bridge: { type: bridge, trunk: ${trunk}, timeout_s: 5, next: { answered: bye, busy: bye, no-answer: bye, failed: bye } }
       bye: { type: hangup, cause: 16 }`,
   )
   .join('\n')}
@@ -77,11 +81,12 @@ const answeredMedia = (phone: Baresip): string => /SIP\/2\.0 200 OK[\s\S]*?(m=au
 
 describe('G.722 and Opus with baresip', () => {
   const gateway = new Gateway()
-  const callees = {g722: 0, opus: 0}
+  const callees = {g722: 0, opus: 0, dtmf: 0}
 
   before(async () => {
     callees.g722 = await freeSipPort()
     callees.opus = await freeSipPort()
+    callees.dtmf = await freeSipPort()
     await gateway.start(config(callees))
   })
 
@@ -233,6 +238,58 @@ describe('G.722 and Opus with baresip', () => {
     // The noise was decoded and transcoded to the callee all the same.
     const heard = await callee.heard()
     assert.ok(rms(heard.samples) > 500, `the callee heard RMS ${rms(heard.samples).toFixed(0)}\n${callee.tail()}`)
+    await callee.quit()
+  })
+
+  /** A digit as a sender emits it (RFC 4733 §2.5.1): five updates 20 ms apart on one timestamp, then the end three times. */
+  const digitPackets = (event: number, startIndex: number, timestamp: number, ticksPer20Ms: number, payloadType: number): PcapRtpPacket[] =>
+    Array.from({length: 8}, (_, step) => ({
+      payloadType,
+      payload: serializeTelephoneEvent({event, end: step >= 5, volume: 10, duration: Math.min(step + 1, 5) * ticksPer20Ms}),
+      timestamp,
+      atMs: (startIndex + step) * 20,
+    }))
+
+  /** Audio frames with two digits in place of some of them, as SIPp's caller plays them. */
+  const audioWithDigits = (frame: (index: number) => PcapRtpPacket, digits: ReadonlyArray<{event: number; at: number}>, ticksPer20Ms: number, eventPayloadType: number): PcapRtpPacket[] => {
+    const packets = Array.from({length: PACKETS}, (_, index) => frame(index))
+    for (const {event, at} of digits) packets.splice(at, 8, ...digitPackets(event, at, at * ticksPer20Ms, ticksPer20Ms, eventPayloadType))
+    return packets
+  }
+
+  const dtmfHeard = (phone: Baresip): string[] => phone.events.filter((event) => event.type === 'CALL_DTMF_START').map((event) => String(event.param ?? ''))
+
+  /** An Opus caller's offer with telephone-event at the Opus clock, and its audio with two digits in it (played by SIPp). */
+  const OPUS_DTMF_OFFER = sdpOffering('111 101', ['a=rtpmap:111 opus/48000/2', 'a=rtpmap:101 telephone-event/48000', 'a=fmtp:101 0-16'])
+  const opusWithDigits = (digits: ReadonlyArray<{event: number; at: number}>): PcapRtpPacket[] => {
+    const encoder = createPcmEncoder('opus', 16000)
+    const packets = audioWithDigits(
+      (index) => ({payloadType: 111, payload: encoder.encode(Int16Array.from({length: 320}, (_, sample) => Math.round(6000 * Math.sin((2 * Math.PI * 440 * (index * 320 + sample)) / 16000)))), timestamp: index * 960, atMs: index * 20}),
+      digits,
+      960,
+      101,
+    )
+    encoder.release()
+    return packets
+  }
+
+  it('relays DTMF from an Opus caller (telephone-event/48000) to a PCMU callee (telephone-event/8000)', async () => {
+    const callee = await Baresip.start({user: '+17770200009', autoAnswer: true, sipPort: callees.opus, codecs: ['PCMU']})
+    await playFromSipp('+17770200009', OPUS_DTMF_OFFER, opusWithDigits([{event: 5, at: 50}, {event: 9, at: 100}]))
+    await callee.waitForEvent('CALL_CLOSED', 5_000)
+    assert.deepEqual(dtmfHeard(callee), ['5', '9'], `the PCMU callee's DTMF\n${callee.tail()}`)
+    const end = await gateway.hangupOf('+17770200009')
+    assert.equal(end.codec, 'opus')
+    await callee.quit()
+  })
+
+  it('offers telephone-event at both clocks on a B-leg offered Opus first: a PCMU callee answers with the 8 kHz one and gets the Opus caller\'s DTMF', async () => {
+    const callee = await Baresip.start({user: '+17770300001', autoAnswer: true, sipPort: callees.dtmf, codecs: ['PCMU']})
+    await playFromSipp('+17770300001', OPUS_DTMF_OFFER, opusWithDigits([{event: 7, at: 60}]))
+    await callee.waitForEvent('CALL_CLOSED', 5_000)
+    assert.match(callee.output, /INVITE sip:[\s\S]*?m=audio \d+ RTP\/AVP 111 0 101 96\r?\n[\s\S]*?a=rtpmap:101 telephone-event\/48000[\s\S]*?a=rtpmap:96 telephone-event\/8000/, callee.tail())
+    assert.match(callee.output, /SIP\/2\.0 200 [\s\S]*?m=audio \d+ RTP\/AVP 0 96\r?\n/, `the callee took PCMU and the 8 kHz events\n${callee.tail()}`)
+    assert.deepEqual(dtmfHeard(callee), ['7'], `the PCMU callee's DTMF\n${callee.tail()}`)
     await callee.quit()
   })
 })

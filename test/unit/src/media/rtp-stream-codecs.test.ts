@@ -9,6 +9,7 @@ import {createPcmDecoder, createPcmEncoder} from '../../../../src/media/codecs.j
 import {decodeUlaw, encodeUlaw} from '../../../../src/media/g711.js'
 import {G722Decoder, G722Encoder} from '../../../../src/media/g722.js'
 import {opusPacketSamples} from '../../../../src/media/opus.js'
+import {parseTelephoneEvent, serializeTelephoneEvent} from '../../../../src/media/telephone-event.js'
 import type {RtpRemote} from '../../../../src/media/rtp-stream.js'
 import {readWavFile} from '../../../../src/media/wav.js'
 import {FakeWire, ManualTicker, newStream, PCMU_REMOTE, REMOTE_SOURCE_PORT, rtpDatagram} from './rtp-stream-helpers.js'
@@ -199,6 +200,54 @@ describe('RtpStream with an Opus remote', () => {
     const heard = decodeUlaw(encodeUlaw(Int16Array.from(sent.slice(5).flatMap((packet) => [...(decoder.decode(packet.payload) ?? [])]))))
     decoder.release()
     assert.ok(power(heard, 1000, 8000) > 100 * power(heard, 3000, 8000))
+    opus.close()
+    narrow.close()
+  })
+  it('relays DTMF between Opus and PCMU legs both ways: durations rescaled to the other clock, on the audio\'s timeline', () => {
+    const wireOpus = new FakeWire()
+    const wireNarrow = new FakeWire()
+    const opus = newStream(wireOpus)
+    const narrow = newStream(wireNarrow)
+    opus.setRemote(OPUS_REMOTE)
+    narrow.setRemote(PCMU_REMOTE)
+    narrow.relayTo(opus)
+    opus.relayTo(narrow)
+    // PCMU audio, then digit 5 (event 5) starting at the 10th frame's timestamp: 3 updates and an end, 160 ticks (20 ms) apart.
+    for (let index = 0; index < 10; index++) {
+      narrow.onRtp(rtpDatagram(index, index * 160, encodeUlaw(sine(1000, 8000, 160, 8000, index * 160))), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + index * 20)
+    }
+    const durations8k = [160, 320, 480, 640]
+    durations8k.forEach((duration, step) => {
+      const payload = serializeTelephoneEvent({event: 5, end: step === 3, volume: 10, duration})
+      narrow.onRtp(rtpDatagram(10 + step, 1600, payload, {payloadType: 101, marker: step === 0}), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + (10 + step) * 20)
+    })
+    const toOpus = wireOpus.sentPackets()
+    const audio = toOpus.filter((packet) => packet.payloadType === 111)
+    const events = toOpus.filter((packet) => packet.payloadType === 110)
+    assert.equal(events.length, 4, 'every event packet crossed, under the Opus leg\'s telephone-event type')
+    assert.deepEqual(events.map((packet) => {
+      const event = parseTelephoneEvent(packet.payload)
+      return event.ok ? [event.event, event.duration, event.end, event.volume] : []
+    }), durations8k.map((duration, step) => [5, duration * 6, step === 3, 10]))
+    assert.ok(events.every((packet) => packet.timestamp === events[0]?.timestamp), 'one event, one timestamp')
+    // The event starts where the 48 kHz audio timeline puts the 10th frame: 10 × 960 ticks after the first frame.
+    assert.equal((((events[0]?.timestamp ?? 0) - (audio[0]?.timestamp ?? 0)) >>> 0), 10 * 960)
+
+    // Back: an Opus-side event of 0.5 s at 48 kHz becomes 4000 ticks at 8 kHz.
+    const opusEvent = serializeTelephoneEvent({event: 11, end: true, volume: 7, duration: 24_000})
+    opus.onRtp(rtpDatagram(0, 777_000, opusEvent, {payloadType: 110, ssrc: 0x55}), OPUS_REMOTE.address, REMOTE_SOURCE_PORT, T0 + 400)
+    const back = wireNarrow.sentPackets().filter((packet) => packet.payloadType === 101)
+    assert.equal(back.length, 1)
+    const event = parseTelephoneEvent(back[0]?.payload ?? new Uint8Array())
+    assert.deepEqual(event.ok ? [event.event, event.duration, event.end] : [], [11, 4000, true])
+
+    // 8 kHz to 48 kHz past what one packet can say: capped at 0xFFFF; a truncated event is not sent.
+    narrow.onRtp(rtpDatagram(14, 1600, serializeTelephoneEvent({event: 5, end: false, volume: 10, duration: 20_000}), {payloadType: 101}), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + 300)
+    narrow.onRtp(rtpDatagram(15, 1600, new Uint8Array([5, 0]), {payloadType: 101}), PCMU_REMOTE.address, REMOTE_SOURCE_PORT, T0 + 320)
+    const capped = wireOpus.sentPackets().filter((packet) => packet.payloadType === 110)
+    assert.equal(capped.length, 5)
+    const last = parseTelephoneEvent(capped[4]?.payload ?? new Uint8Array())
+    assert.equal(last.ok ? last.duration : -1, 0xffff)
     opus.close()
     narrow.close()
   })

@@ -13,12 +13,28 @@ const ALL = sdpCodecsFor(['G722', 'opus', 'PCMU', 'PCMA'])
 describe('G.722 and Opus in SDP', () => {
   it('offers G722/8000 on payload type 9 and opus/48000/2 on 111 with our fmtp, in the configured order', () => {
     const sdp = formatLocalSdp(createAudioOffer({address: '203.0.113.5', port: 20000, codecs: ALL}))
-    assert.match(sdp, /m=audio 20000 RTP\/AVP 9 111 0 8 101\r\n/)
+    assert.match(sdp, /m=audio 20000 RTP\/AVP 9 111 0 8 101 96\r\n/)
     assert.match(sdp, /a=rtpmap:9 G722\/8000\r\n/)
     assert.match(sdp, /a=rtpmap:111 opus\/48000\/2\r\n/)
     assert.match(sdp, /a=fmtp:111 maxplaybackrate=16000;sprop-maxcapturerate=16000\r\n/)
-    // telephone-event at the first codec's clock (G.722's is 8000).
+    // telephone-event at every codec clock: 101 at the first one (G.722's 8000), the lowest free dynamic type at Opus's 48000.
     assert.match(sdp, /a=rtpmap:101 telephone-event\/8000\r\n/)
+    assert.match(sdp, /a=rtpmap:96 telephone-event\/48000\r\n/)
+  })
+
+  it('offers telephone-event at each clock, so DTMF survives whichever codec the peer answers with', () => {
+    const opusFirst = formatLocalSdp(createAudioOffer({address: '203.0.113.5', port: 20000, codecs: sdpCodecsFor(['opus', 'PCMU'])}))
+    assert.match(opusFirst, /m=audio 20000 RTP\/AVP 111 0 101 96\r\n/)
+    assert.match(opusFirst, /a=rtpmap:101 telephone-event\/48000\r\n/)
+    assert.match(opusFirst, /a=rtpmap:96 telephone-event\/8000\r\n/)
+    // A peer that takes PCMU answers with the 8 kHz event type; one that takes Opus with the 48 kHz one.
+    const pcmu = answerAudioOffer(opusFirst, {address: '198.51.100.7', port: 4000, codecs: sdpCodecsFor(['PCMU'])})
+    assert.deepEqual([pcmu.codec.name, pcmu.telephoneEventPt], ['PCMU', 96])
+    const opus = answerAudioOffer(opusFirst, {address: '198.51.100.7', port: 4000, codecs: sdpCodecsFor(['opus'])})
+    assert.deepEqual([opus.codec.name, opus.telephoneEventPt], ['opus', 101])
+    // One clock, one line; no telephone-event when it is off.
+    assert.match(formatLocalSdp(createAudioOffer({address: '203.0.113.5', port: 20000, codecs: sdpCodecsFor(['PCMU', 'PCMA'])})), /m=audio 20000 RTP\/AVP 0 8 101\r\n/)
+    assert.doesNotMatch(formatLocalSdp(createAudioOffer({address: '203.0.113.5', port: 20000, codecs: ALL, telephoneEvent: false})), /telephone-event/)
   })
 
   it('reads G.722 without a=rtpmap as the static payload type 9 on the 8 kHz clock', () => {
