@@ -31,7 +31,7 @@ export const SDES_KEY_LENGTH = MASTER_KEY_LENGTH + MASTER_SALT_LENGTH
 const RTP_HEADER = 12
 const RTCP_HEADER = 8
 const SRTCP_TAG = 10
-const REPLAY_WINDOW = 64n
+const REPLAY_WINDOW = 64
 
 export interface SessionKeys {
   readonly encryption: Buffer
@@ -108,16 +108,67 @@ const protection = (master: Buffer, kind: 'rtp' | 'rtcp'): Protection => {
   return {...keys, cipher: new AesCounterMode(keys.encryption)}
 }
 
-/** §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16), written into `iv` (16 octets, the last two 0). */
-const counterIv = (iv: Buffer, salt: Buffer, ssrc: number, index: bigint): Buffer => {
+/**
+ * §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16), written into `iv`
+ * (16 octets, the last two 0). The 48-bit index i = ROC · 2^16 + SEQ is given
+ * as its two halves (plain numbers: BigInt arithmetic cost more per packet
+ * than the AES).
+ */
+const counterIv = (iv: Buffer, salt: Buffer, ssrc: number, roc: number, sequence: number): Buffer => {
   salt.copy(iv, 0, 0, 14)
   iv.writeUInt16BE(0, 14)
   iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4)
-  const high = Number(index >> 32n) & 0xffff
-  const low = Number(index & 0xffffffffn)
-  iv.writeUInt16BE(iv.readUInt16BE(8) ^ high, 8)
-  iv.writeUInt32BE((iv.readUInt32BE(10) ^ low) >>> 0, 10)
+  iv.writeUInt16BE(iv.readUInt16BE(8) ^ (roc >>> 16), 8)
+  iv.writeUInt32BE((iv.readUInt32BE(10) ^ (((roc & 0xffff) << 16) | sequence)) >>> 0, 10)
   return iv
+}
+
+/** A 48-bit packet index as a number (exact: below 2^53). */
+const packetIndex = (roc: number, sequence: number): number => roc * 0x10000 + sequence
+
+/**
+ * The replay list of §3.3.2: the highest index accepted and a 64-packet
+ * bitmap behind it (bit n: index highest − n was accepted), kept as two
+ * 32-bit halves.
+ */
+export class ReplayWindow {
+  private highest = -1
+  private low = 0
+  private high = 0
+
+  /** True when `index` was accepted before or is too old to tell (behind the window). */
+  isReplay(index: number): boolean {
+    if (this.highest < 0 || index > this.highest) return false
+    const behind = this.highest - index
+    if (behind >= REPLAY_WINDOW) return true
+    return ((behind < 32 ? this.low >>> behind : this.high >>> (behind - 32)) & 1) === 1
+  }
+
+  accept(index: number): void {
+    if (this.highest < 0 || index - this.highest >= REPLAY_WINDOW) {
+      this.low = 1
+      this.high = 0
+      this.highest = index
+      return
+    }
+    if (index > this.highest) {
+      const ahead = index - this.highest
+      if (ahead >= 32) {
+        this.high = this.low << (ahead - 32)
+        this.low = 0
+      } else {
+        this.high = (this.high << ahead) | (this.low >>> (32 - ahead))
+        this.low = this.low << ahead
+      }
+      this.low = (this.low | 1) >>> 0
+      this.high >>>= 0
+      this.highest = index
+      return
+    }
+    const behind = this.highest - index
+    if (behind < 32) this.low = (this.low | (1 << behind)) >>> 0
+    else if (behind < REPLAY_WINDOW) this.high = (this.high | (1 << (behind - 32))) >>> 0
+  }
 }
 
 /** HMAC-SHA1 of `data` (then `roc`, when given), truncated to `length` octets. */
@@ -142,9 +193,7 @@ const rtpHeaderLength = (packet: Uint8Array): number | undefined => {
 interface ReceiveState {
   roc: number
   highest: number
-  /** Bit n set: the packet `highestIndex - n` was received. */
-  window: bigint
-  started: boolean
+  readonly window: ReplayWindow
 }
 
 export class SrtpSession {
@@ -160,7 +209,7 @@ export class SrtpSession {
   private readonly sending = new Map<number, {roc: number; last: number}>()
   private readonly receiving = new Map<number, ReceiveState>()
   private srtcpIndex = 0
-  private readonly srtcpReplay = new Map<number, {highest: number; window: bigint}>()
+  private readonly srtcpReplay = new Map<number, ReplayWindow>()
 
   /** `localKey`: our master key and salt (what we offered or answered); `remoteKey`: the peer's. */
   constructor(readonly suite: SrtpSuite, localKey: Buffer, remoteKey: Buffer) {
@@ -187,10 +236,9 @@ export class SrtpSession {
       if (sequence < state.last && state.last - sequence > 0x8000) state.roc = (state.roc + 1) >>> 0
       state.last = sequence
     }
-    const index = (BigInt(state.roc) << 16n) | BigInt(sequence)
     const out = Buffer.allocUnsafe(packet.length + this.tagLength)
     view.copy(out, 0, 0, header)
-    this.sendRtp.cipher.apply(counterIv(this.iv, this.sendRtp.salt, ssrc, index), view.subarray(header), out, header)
+    this.sendRtp.cipher.apply(counterIv(this.iv, this.sendRtp.salt, ssrc, state.roc, sequence), view.subarray(header), out, header)
     this.rocBytes.writeUInt32BE(state.roc, 0)
     hmac(this.sendRtp.authentication, out.subarray(0, packet.length), this.rocBytes, this.tagLength).copy(out, packet.length)
     return out
@@ -207,47 +255,37 @@ export class SrtpSession {
     const state = this.receiving.get(ssrc)
     // Appendix A: the ROC this packet most probably belongs to.
     let roc = state?.roc ?? 0
-    if (state?.started === true) {
+    if (state !== undefined) {
       if (state.highest < 0x8000) {
         if (sequence - state.highest > 0x8000) roc = (state.roc - 1) >>> 0
       } else if (state.highest - 0x8000 > sequence) {
         roc = (state.roc + 1) >>> 0
       }
     }
-    const index = (BigInt(roc) << 16n) | BigInt(sequence)
-    if (state?.started === true && this.isReplay(state, index)) return undefined
+    const index = packetIndex(roc, sequence)
+    if (state !== undefined && state.window.isReplay(index)) return undefined
     this.rocBytes.writeUInt32BE(roc, 0)
     const expected = hmac(this.receiveRtp.authentication, view.subarray(0, length), this.rocBytes, this.tagLength)
     if (!timingSafeEqual(expected, view.subarray(length))) return undefined
     const out = Buffer.allocUnsafe(length)
     view.copy(out, 0, 0, header)
-    this.receiveRtp.cipher.apply(counterIv(this.iv, this.receiveRtp.salt, ssrc, index), view.subarray(header, length), out, header)
+    this.receiveRtp.cipher.apply(counterIv(this.iv, this.receiveRtp.salt, ssrc, roc, sequence), view.subarray(header, length), out, header)
     this.accepted(ssrc, state, roc, sequence, index)
     return out
   }
 
-  private isReplay(state: ReceiveState, index: bigint): boolean {
-    const highestIndex = (BigInt(state.roc) << 16n) | BigInt(state.highest)
-    if (index > highestIndex) return false
-    const behind = highestIndex - index
-    if (behind >= REPLAY_WINDOW) return true
-    return ((state.window >> behind) & 1n) === 1n
-  }
-
-  private accepted(ssrc: number, state: ReceiveState | undefined, roc: number, sequence: number, index: bigint): void {
-    if (state === undefined || !state.started) {
-      this.receiving.set(ssrc, {roc, highest: sequence, window: 1n, started: true})
+  private accepted(ssrc: number, state: ReceiveState | undefined, roc: number, sequence: number, index: number): void {
+    if (state === undefined) {
+      const window = new ReplayWindow()
+      window.accept(index)
+      this.receiving.set(ssrc, {roc, highest: sequence, window})
       return
     }
-    const highestIndex = (BigInt(state.roc) << 16n) | BigInt(state.highest)
-    if (index > highestIndex) {
-      const ahead = index - highestIndex
-      state.window = ahead >= REPLAY_WINDOW ? 1n : ((state.window << ahead) | 1n) & ((1n << REPLAY_WINDOW) - 1n)
+    if (index > packetIndex(state.roc, state.highest)) {
       state.roc = roc
       state.highest = sequence
-    } else {
-      state.window |= 1n << (highestIndex - index)
     }
+    state.window.accept(index)
   }
 
   /** An RTCP compound packet as it goes on the wire (§3.4): encrypted after the first 8 octets, E flag and index, 80-bit tag. */
@@ -259,7 +297,8 @@ export class SrtpSession {
     this.srtcpIndex = (this.srtcpIndex + 1) & 0x7fffffff
     const out = Buffer.allocUnsafe(packet.length + 4 + SRTCP_TAG)
     view.copy(out, 0, 0, RTCP_HEADER)
-    this.sendRtcp.cipher.apply(counterIv(this.iv, this.sendRtcp.salt, ssrc, BigInt(index)), view.subarray(RTCP_HEADER), out, RTCP_HEADER)
+    // §4.1.1 for SRTCP: the 31-bit SRTCP index takes the place of the 48-bit one.
+    this.sendRtcp.cipher.apply(counterIv(this.iv, this.sendRtcp.salt, ssrc, index >>> 16, index & 0xffff), view.subarray(RTCP_HEADER), out, RTCP_HEADER)
     out.writeUInt32BE((0x80000000 | index) >>> 0, packet.length)
     hmac(this.sendRtcp.authentication, out.subarray(0, packet.length + 4), undefined, SRTCP_TAG).copy(out, packet.length + 4)
     return out
@@ -277,21 +316,17 @@ export class SrtpSession {
     const index = word & 0x7fffffff
     const ssrc = view.readUInt32BE(4)
     const replay = this.srtcpReplay.get(ssrc)
-    if (replay !== undefined) {
-      const behind = replay.highest - index
-      if (behind >= 0 && (behind >= Number(REPLAY_WINDOW) || ((replay.window >> BigInt(behind)) & 1n) === 1n)) return undefined
-    }
+    if (replay?.isReplay(index) === true) return undefined
     const out = Buffer.allocUnsafe(length)
     view.copy(out, 0, 0, RTCP_HEADER)
     const body = view.subarray(RTCP_HEADER, length)
-    if (encrypted) this.receiveRtcp.cipher.apply(counterIv(this.iv, this.receiveRtcp.salt, ssrc, BigInt(index)), body, out, RTCP_HEADER)
+    if (encrypted) this.receiveRtcp.cipher.apply(counterIv(this.iv, this.receiveRtcp.salt, ssrc, index >>> 16, index & 0xffff), body, out, RTCP_HEADER)
     else body.copy(out, RTCP_HEADER)
-    if (replay === undefined) this.srtcpReplay.set(ssrc, {highest: index, window: 1n})
-    else if (index > replay.highest) {
-      const ahead = BigInt(index - replay.highest)
-      replay.window = ahead >= REPLAY_WINDOW ? 1n : ((replay.window << ahead) | 1n) & ((1n << REPLAY_WINDOW) - 1n)
-      replay.highest = index
-    } else replay.window |= 1n << BigInt(replay.highest - index)
+    if (replay === undefined) {
+      const window = new ReplayWindow()
+      window.accept(index)
+      this.srtcpReplay.set(ssrc, window)
+    } else replay.accept(index)
     return out
   }
 }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import {createCipheriv, createHmac, randomBytes} from 'node:crypto'
 import {describe, it} from 'node:test'
-import {AesCounterMode, deriveKeys, deriveSessionKey, SrtpSession, type SrtpSuite} from '../../../../src/media/srtp.js'
+import {AesCounterMode, deriveKeys, deriveSessionKey, ReplayWindow, SrtpSession, type SrtpSuite} from '../../../../src/media/srtp.js'
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s/g, ''), 'hex')
 
@@ -161,3 +161,35 @@ for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as co
     })
   })
 }
+
+describe('ReplayWindow (RFC 3711 §3.3.2, 64 packets)', () => {
+  /** A model of the window: the set of accepted indexes and the highest. */
+  const model = () => {
+    const seen = new Set<number>()
+    let highest = -1
+    return {
+      isReplay: (index: number) => highest >= 0 && index <= highest && (highest - index >= 64 || seen.has(index)),
+      accept: (index: number) => {
+        seen.add(index)
+        highest = Math.max(highest, index)
+      },
+    }
+  }
+
+  it('agrees with a set of accepted indexes across every shift of its two 32-bit halves', () => {
+    for (const jump of [1, 2, 31, 32, 33, 63, 64, 65, 1000]) {
+      const window = new ReplayWindow()
+      const reference = model()
+      const indexes = [5, 6, 5 + jump, 7, 4 + jump, 5 + 2 * jump, 6 + jump - 31, 6 + jump - 32, 6 + jump - 33, 2 ** 40 + jump, 2 ** 40 + jump - 63, 2 ** 40 + jump - 64]
+      for (const index of indexes) {
+        assert.equal(window.isReplay(index), reference.isReplay(index), `jump ${jump}, index ${index} before accepting`)
+        if (!reference.isReplay(index)) {
+          window.accept(index)
+          reference.accept(index)
+        }
+        assert.equal(window.isReplay(index), true, `jump ${jump}: ${index} is a replay once accepted`)
+      }
+      for (let probe = 2 ** 40 + jump - 70; probe <= 2 ** 40 + jump + 2; probe++) assert.equal(window.isReplay(probe), reference.isReplay(probe), `jump ${jump}, probe ${probe}`)
+    }
+  })
+})
