@@ -14,6 +14,14 @@
 //   makes them wait in quiche until the connection runs, and `takeStreams`
 //   picks them up then (and those whose stream event went out before anyone
 //   listened).
+// - The receive path of an established connection (`attachDatagrams`): the
+//   library takes an async lock for every UDP packet (a timed cancellable
+//   with an AbortController and an error object with its stack trace each
+//   time), a third of the SIP thread's QUIC CPU under datagram audio. Once
+//   the connection is running and securely established, its recv and send
+//   are synchronous (no await inside), so a packet that finds the lock free
+//   is processed in one go without it: the same quiche calls, stream
+//   processing, send and error events as the library's recv.
 // - The server's `acceptConnection` (called for every Initial packet of an
 //   unknown connection), wrapped by `hookAccept` to refuse connections over
 //   the limits before any state is made for them, and to time each handshake.
@@ -24,7 +32,7 @@
 import {createHmac, randomBytes} from 'node:crypto'
 import {startStop} from '@matrixai/async-init'
 import Logger, {Handler, LogLevel} from '@matrixai/logger'
-import {events, QUICConnection, type QUICServer, type QUICServerCrypto, type QUICStream} from '@matrixai/quic'
+import {errors, events, QUICConnection, type QUICServer, type QUICServerCrypto, type QUICStream} from '@matrixai/quic'
 import type {Logger as PinoLogger} from 'pino'
 
 /** What the native quiche connection offers for datagrams (a subset of the library's native types). */
@@ -34,10 +42,55 @@ interface NativeDatagrams {
   dgramMaxWritableLen(): number | null
 }
 
+interface NativeConnection extends NativeDatagrams {
+  recv(data: Uint8Array, recvInfo: {to: {host: string; port: number}; from: {host: string; port: number}}): number
+  localError(): {isApp: boolean; errorCode: number; reason: Uint8Array} | null
+}
+
 interface ConnectionInternals {
-  conn: NativeDatagrams
+  conn: NativeConnection
   recv(data: Uint8Array, remoteInfo: {host: string; port: number}): Promise<void>
   send(): Promise<void>
+  processStreams(): void
+  recvLock: {isLocked(): boolean}
+  secureEstablished: boolean
+  _remoteHost: string
+  _remotePort: number
+  readonly localHost: string
+  readonly localPort: number
+  [startStop.running]: boolean
+  [startStop.status]: string | null
+}
+
+/**
+ * The library's recv (QUICConnection.recv of the pinned version) for a running, securely established
+ * connection whose receive lock is free: nothing in it awaits, so it needs no lock. False when the
+ * connection is in any other state: the caller takes the library's path.
+ */
+const recvEstablished = (internals: ConnectionInternals, connection: QUICConnection, data: Uint8Array, remoteInfo: {host: string; port: number}): boolean => {
+  if (!internals.secureEstablished || internals[startStop.running] !== true || internals[startStop.status] !== null || internals.recvLock.isLocked()) return false
+  try {
+    internals.conn.recv(data, {to: {host: internals.localHost, port: internals.localPort}, from: {host: remoteInfo.host, port: remoteInfo.port}})
+  } catch (error) {
+    const localError = internals.conn.localError()
+    if (localError === null) {
+      const internal = new errors.ErrorQUICConnectionInternal('Failed connection recv due with unknown error', {cause: error})
+      connection.dispatchEvent(new events.EventQUICConnectionError({detail: internal}))
+      throw internal
+    }
+    // quiche closed the connection with a local error and drains it: the library's events, then nothing more.
+    const tls = error instanceof Error && error.message === 'TlsFail'
+    const local = tls
+      ? new errors.ErrorQUICConnectionLocalTLS('Failed connection due to native TLS verification', {cause: error, data: localError})
+      : new errors.ErrorQUICConnectionLocal('Failed connection due to local error', {cause: error, data: localError})
+    connection.dispatchEvent(new events.EventQUICConnectionError({detail: local}))
+    return true
+  }
+  internals._remoteHost = remoteInfo.host
+  internals._remotePort = remoteInfo.port
+  internals.processStreams()
+  void internals.send().catch(() => undefined)
+  return true
 }
 
 export interface DatagramChannel {
@@ -54,7 +107,7 @@ export const attachDatagrams = (connection: QUICConnection, onDatagram: (data: B
   const internals = connection as unknown as ConnectionInternals
   const recv = internals.recv.bind(connection)
   internals.recv = async (data, remoteInfo) => {
-    await recv(data, remoteInfo)
+    if (!recvEstablished(internals, connection, data, remoteInfo)) await recv(data, remoteInfo)
     for (let datagram = internals.conn.dgramRecvVec(); datagram !== null; datagram = internals.conn.dgramRecvVec()) {
       onDatagram(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
     }

@@ -81,8 +81,19 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
       const callSid = String(created.payload.call_sid)
       assert.match(callSid, /^CA[0-9a-f]{32}$/)
       await client.event((event) => event.type === 'CHANNEL_ANSWER' && event.call_sid === callSid, 'CHANNEL_ANSWER')
+      // Count the library's receive-lock acquisitions from here on: an established connection's packets skip it (src/quic/library.ts).
+      const recvLock = (client.client.connection as unknown as {recvLock: {withF: (...args: unknown[]) => unknown}}).recvLock
+      const withF = recvLock.withF.bind(recvLock)
+      let lockedReceives = 0
+      recvLock.withF = (...args: unknown[]) => {
+        lockedReceives++
+        return withF(...args)
+      }
+      const audioBefore = client.receivedAudio
       // The callee echoes what it gets: the tone coming back in datagrams proves both directions through the gateway.
       await waitFor('the echoed tone at the client', () => (client.receivedTone >= 50 ? true : undefined), 15_000)
+      assert.ok(client.receivedAudio - audioBefore >= 40, `${client.receivedAudio - audioBefore} datagrams received`)
+      assert.ok(lockedReceives <= 2, `${lockedReceives} of ${client.receivedAudio - audioBefore} packets took the library's locked receive path`)
       const dtmf = await client.request('call.dtmf', {call_sid: callSid, digits: '12#', duration_ms: 80})
       assert.equal(dtmf.kind, 'response', JSON.stringify(dtmf.payload))
       assert.equal(dtmf.payload.digits, '12#')
