@@ -4,7 +4,7 @@
 import type {Logger} from 'pino'
 import {classifyCall, q850ToSipStatus} from '../../src/sip/q850.js'
 import type {RtpRemote} from '../../src/media/rtp-stream.js'
-import {audioCodecName, parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp, type SdpCodec} from '../../src/sip/sdp.js'
+import {audioCodecName, opusMaxAverageBitrate, parseRemoteSdp, type LocalAudioSdp, type RemoteAudioSdp, type SdpCodec} from '../../src/sip/sdp.js'
 import {answerAudioOffer, sameCodec} from '../../src/sip/sdp-offer-answer.js'
 import type {SrtpKeys} from '../../src/sip/sdp-srtp.js'
 import {parseNameAddr} from '../../src/sip/name-addr.js'
@@ -24,15 +24,19 @@ const RECOVERY_ON_TIMER_EXPIRY = 102
 const DEFAULT_REJECT_STATUS = 480
 
 /** The media stream's remote for a negotiated codec (one of ours: answers and accepted answers only pick those). */
-export const remoteOf = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 'payloadType' | 'name' | 'clockRate'>, telephoneEventPt: number | undefined, srtp?: SrtpKeys): RtpRemote => ({
-  ...(srtp === undefined ? {} : {srtp}),
-  address: remote.address,
-  rtpPort: remote.port,
-  rtcpPort: remote.rtcpMux ? remote.port : remote.rtcpPort,
-  payloadType: codec.payloadType,
-  codec: audioCodecName(codec) ?? 'PCMU',
-  ...(telephoneEventPt === undefined ? {} : {telephoneEventPayloadType: telephoneEventPt}),
-})
+export const remoteOf = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 'payloadType' | 'name' | 'clockRate' | 'fmtp'>, telephoneEventPt: number | undefined, srtp?: SrtpKeys): RtpRemote => {
+  const maxBitrate = audioCodecName(codec) === 'opus' ? opusMaxAverageBitrate(codec.fmtp) : undefined
+  return {
+    ...(srtp === undefined ? {} : {srtp}),
+    address: remote.address,
+    rtpPort: remote.port,
+    rtcpPort: remote.rtcpMux ? remote.port : remote.rtcpPort,
+    payloadType: codec.payloadType,
+    codec: audioCodecName(codec) ?? 'PCMU',
+    ...(telephoneEventPt === undefined ? {} : {telephoneEventPayloadType: telephoneEventPt}),
+    ...(maxBitrate === undefined ? {} : {maxBitrate}),
+  }
+}
 
 /** A number at the host (and port, transport) of a dialog's remote target: where a carrier takes `sip:<number>@` itself. */
 export const numberAtPeer = (remoteTarget: string, number: string): string => {

@@ -88,10 +88,10 @@ export const createPcmDecoder = (codec: StreamCodec, rate: 8000 | 16000): PcmDec
   return {rate, decode: (payload) => up.process(decode(payload)), release: noop}
 }
 
-/** An encoder of `codec` taking PCM at `rate` (8000 or 16000). */
-export const createPcmEncoder = (codec: StreamCodec, rate: 8000 | 16000): PcmEncoder => {
+/** An encoder of `codec` taking PCM at `rate` (8000 or 16000); `maxBitrate` caps Opus (the receiver's maxaveragebitrate). */
+export const createPcmEncoder = (codec: StreamCodec, rate: 8000 | 16000, maxBitrate?: number): PcmEncoder => {
   if (codec === 'opus') {
-    const opus = new OpusPcmEncoder(rate)
+    const opus = new OpusPcmEncoder(rate, maxBitrate)
     return {rate, encode: (samples) => opus.encode(samples), release: () => opus.delete()}
   }
   if (codec === 'G722') {

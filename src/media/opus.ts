@@ -112,14 +112,24 @@ const OPUS_SET_COMPLEXITY = 4010
 export const OPUS_COMPLEXITY = 3
 const bitrateFor = (rate: number): number => (rate >= 16000 ? 24000 : 12000)
 
-/** Mono linear PCM at `rate` (8000 or 16000) → Opus packets. */
+/** RFC 7587 §6.1: maxaveragebitrate ranges over 6000–510000 bit/s. */
+export const OPUS_MIN_BITRATE = 6000
+export const OPUS_MAX_BITRATE = 510_000
+
+/** The bitrate we encode at for `rate` input: ours, or less when the receiver's maxaveragebitrate asks for less. */
+export const opusBitrate = (rate: number, maxBitrate?: number): number => Math.min(bitrateFor(rate), maxBitrate ?? Number.POSITIVE_INFINITY)
+
+/** Mono linear PCM at `rate` (8000 or 16000) → Opus packets, at most `maxBitrate` bit/s when given. */
 export class OpusPcmEncoder {
   private readonly codec: OpusScriptType
 
-  constructor(readonly rate: number) {
+  constructor(
+    readonly rate: number,
+    maxBitrate?: number,
+  ) {
     this.codec = new (opusScript())(rate as 8000 | 16000, 1, opusScript().Application.VOIP)
     this.codec.encoderCTL(OPUS_SET_COMPLEXITY, OPUS_COMPLEXITY)
-    this.codec.encoderCTL(OPUS_SET_BITRATE, bitrateFor(rate))
+    this.codec.encoderCTL(OPUS_SET_BITRATE, opusBitrate(rate, maxBitrate))
   }
 
   /** One frame (2.5 to 60 ms of samples at the encoder's rate) → one packet. */

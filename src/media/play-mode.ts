@@ -110,7 +110,7 @@ class EncodingSource implements FrameSource {
   private played = 0
   private released = false
 
-  constructor(source: PlaySource, codec: StreamCodec) {
+  constructor(source: PlaySource, codec: StreamCodec, maxBitrate?: number) {
     this.ticks = (CODEC_PROFILES[codec].clockRate * FRAME_MS) / 1000
     let rate: 8000 | 16000
     if (source.type === 'tone') {
@@ -124,7 +124,7 @@ class EncodingSource implements FrameSource {
       this.totalFrames = Math.ceil(wav.samples.length / ((rate * FRAME_MS) / 1000))
     }
     this.pcm = new Int16Array((rate * FRAME_MS) / 1000)
-    this.encoder = createPcmEncoder(codec, rate)
+    this.encoder = createPcmEncoder(codec, rate, maxBitrate)
   }
 
   next(): Uint8Array | undefined {
@@ -169,8 +169,9 @@ export class PlayMode implements ActiveMode {
     source: PlaySource,
     private readonly loop: boolean,
     ticker: FrameTicker,
+    maxBitrate?: number,
   ) {
-    if (!isG711(codec)) this.source = new EncodingSource(source, codec)
+    if (!isG711(codec)) this.source = new EncodingSource(source, codec, maxBitrate)
     else this.source = source.type === 'tone' ? new ToneSource(source, codec) : new FileSource(source.path, codec)
     this.done = new Promise((resolve) => (this.settle = resolve))
     this.unsubscribe = ticker.subscribe(this.onFrame)

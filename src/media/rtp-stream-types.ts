@@ -15,6 +15,8 @@ export interface RtpRemote {
   readonly codec: StreamCodec
   /** The negotiated RFC 4733 payload type, when the remote offered one. */
   readonly telephoneEventPayloadType?: number
+  /** Opus: the receiver's maxaveragebitrate (RFC 7587 §6.1), bit/s; what we encode for it stays at or under it. */
+  readonly maxBitrate?: number
   /** SRTP/SRTCP (RFC 3711) with these SDES keys; absent: plain RTP. */
   readonly srtp?: {readonly suite: SrtpSuite; readonly localKey: Uint8Array; readonly remoteKey: Uint8Array}
   /**

@@ -201,9 +201,10 @@ export class RtpStream {
 
   private transcoderFor(from: StreamCodec, to: StreamCodec): RelayTranscoder {
     let transcoder = this.transcoder
-    if (transcoder === undefined || transcoder.from !== from || transcoder.to !== to) {
+    const maxBitrate = this.remoteInfo?.maxBitrate
+    if (transcoder === undefined || transcoder.from !== from || transcoder.to !== to || transcoder.maxBitrate !== maxBitrate) {
       transcoder?.release()
-      transcoder = new RelayTranscoder(from, to)
+      transcoder = new RelayTranscoder(from, to, maxBitrate)
       this.transcoder = transcoder
     }
     return transcoder
@@ -353,7 +354,7 @@ export class RtpStream {
         return
       case 'tap': {
         const codec = this.remoteInfo?.codec
-        this.replaceMode(new TapMode(this.host, mode.listener, codec === undefined || isG711(codec) ? undefined : new UlawTapAdapter(codec)))
+        this.replaceMode(new TapMode(this.host, mode.listener, codec === undefined || isG711(codec) ? undefined : new UlawTapAdapter(codec, this.remoteInfo?.maxBitrate)))
         return
       }
       case 'record': {
@@ -362,7 +363,7 @@ export class RtpStream {
         return
       }
       case 'play': {
-        const play = new PlayMode(this.host, this.requireCodec('play'), mode.source, mode.loop ?? false, this.ticker)
+        const play = new PlayMode(this.host, this.requireCodec('play'), mode.source, mode.loop ?? false, this.ticker, this.remoteInfo?.maxBitrate)
         this.replaceMode(play)
         return play.done
       }

@@ -17,9 +17,12 @@ export class UlawTapAdapter {
   private readonly pending = new Int16Array(FRAME_SAMPLES)
   private pendingLength = 0
 
-  constructor(readonly codec: StreamCodec) {
+  constructor(
+    readonly codec: StreamCodec,
+    maxBitrate?: number,
+  ) {
     this.decoder = createPcmDecoder(codec, 8000)
-    this.encoder = createPcmEncoder(codec, 8000)
+    this.encoder = createPcmEncoder(codec, 8000, maxBitrate)
     this.ticksPerSample = CODEC_PROFILES[codec].clockRate / 8000
   }
 

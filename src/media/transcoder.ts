@@ -55,10 +55,12 @@ export class RelayTranscoder {
   constructor(
     readonly from: StreamCodec,
     readonly to: StreamCodec,
+    /** The target's Opus maxaveragebitrate, when it gave one. */
+    readonly maxBitrate?: number,
   ) {
     const rate = pivotRate(from, to)
     this.decoder = createPcmDecoder(from, rate)
-    this.encoder = createPcmEncoder(to, rate)
+    this.encoder = createPcmEncoder(to, rate, maxBitrate)
     this.frameSamples = (rate * FRAME_MS) / 1000
     const targetClock = CODEC_PROFILES[to].clockRate
     this.ticksPerFrame = (targetClock * FRAME_MS) / 1000

@@ -256,6 +256,18 @@ export const telephoneEventsOf = (local: Pick<LocalAudioSdp, 'codecs' | 'telepho
   })
 }
 
+/**
+ * An Opus receiver's `maxaveragebitrate` (RFC 7587 §6.1) from its fmtp, in
+ * bit/s; undefined when absent, not a plain integer, or outside 6000–510000
+ * (such a value is ignored, as if not given).
+ */
+export const opusMaxAverageBitrate = (fmtp: string | undefined): number | undefined => {
+  const value = /(?:^|;)\s*maxaveragebitrate\s*=\s*(\d{1,7})\s*(?:;|$)/i.exec(fmtp ?? '')?.[1]
+  if (value === undefined) return undefined
+  const bitrate = Number(value)
+  return bitrate >= 6000 && bitrate <= 510_000 ? bitrate : undefined
+}
+
 /** Writes our SDP: one audio stream, plus any rejected streams at their positions. */
 export const formatLocalSdp = (local: LocalAudioSdp): string => {
   const telephoneEvent = telephoneEventsOf(local)

@@ -241,6 +241,24 @@ describe('G.722 and Opus with baresip', () => {
     await callee.quit()
   })
 
+  it('keeps to an Opus caller\'s maxaveragebitrate in what it encodes for it (a tone of the play plan), and to its own rate without one', async () => {
+    const silence = createPcmEncoder('opus', 16000)
+    const packets = Array.from({length: PACKETS}, (_, index): PcapRtpPacket => ({payloadType: 111, payload: silence.encode(new Int16Array(320)), timestamp: index * 960, atMs: index * 20}))
+    silence.release()
+    const octetsPerPacket = async (number: string, fmtp: string[]): Promise<number> => {
+      await playFromSipp(number, sdpOffering('111', ['a=rtpmap:111 opus/48000/2', ...fmtp]), packets)
+      const end = await gateway.hangupOf(number)
+      assert.equal(end.codec, 'opus')
+      assert.ok(end.packets_sent >= 100, `${number}: sent ${end.packets_sent}`)
+      return end.bytes_sent / end.packets_sent
+    }
+    const capped = await octetsPerPacket('+15550200011', ['a=fmtp:111 useinbandfec=1;maxaveragebitrate=8000'])
+    const ours = await octetsPerPacket('+15550200012', ['a=fmtp:111 useinbandfec=1'])
+    // 8 kbit/s is 20 octets a 20 ms packet; our own 24 kbit/s is 60.
+    assert.ok(capped <= 23, `capped: ${capped.toFixed(1)} octets a packet`)
+    assert.ok(ours >= 40, `uncapped: ${ours.toFixed(1)} octets a packet`)
+  })
+
   /** A digit as a sender emits it (RFC 4733 §2.5.1): five updates 20 ms apart on one timestamp, then the end three times. */
   const digitPackets = (event: number, startIndex: number, timestamp: number, ticksPer20Ms: number, payloadType: number): PcapRtpPacket[] =>
     Array.from({length: 8}, (_, step) => ({

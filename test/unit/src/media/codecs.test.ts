@@ -71,6 +71,30 @@ describe('Opus packets (RFC 6716 §3)', () => {
   })
 })
 
+describe('Opus bitrate for the receiver (RFC 7587 maxaveragebitrate)', () => {
+  /** Mean packet size of 2 s of a wideband tone. */
+  const meanPacket = (encoder: {encode(samples: Int16Array): Uint8Array}): number => {
+    let octets = 0
+    for (let frame = 0; frame < 100; frame++) octets += encoder.encode(sine(440, 16000, 320, 9000, frame * 320)).length
+    return octets / 100
+  }
+
+  it('encodes at or under the receiver\'s maximum, never above our own rate', () => {
+    const ours = new OpusPcmEncoder(16000)
+    const capped = new OpusPcmEncoder(16000, 8000)
+    const generous = new OpusPcmEncoder(16000, 64000)
+    const [oursSize, cappedSize, generousSize] = [meanPacket(ours), meanPacket(capped), meanPacket(generous)]
+    for (const encoder of [ours, capped, generous]) encoder.delete()
+    // 24 kbit/s is 60 octets a 20 ms packet; 8 kbit/s is 20.
+    assert.ok(oursSize > 45 && oursSize <= 66, `our own rate: ${oursSize} octets a packet`)
+    assert.ok(cappedSize <= 22, `capped at 8 kbit/s: ${cappedSize} octets a packet`)
+    assert.ok(Math.abs(generousSize - oursSize) < 3, `a higher maximum changes nothing: ${generousSize} vs ${oursSize}`)
+    const viaFactory = createPcmEncoder('opus', 16000, 8000)
+    assert.ok(meanPacket(viaFactory) <= 22)
+    viaFactory.release()
+  })
+})
+
 describe('2:1 resampling', () => {
   it('keeps a telephone-band tone through up- and downsampling, frame by frame', () => {
     const up = new Upsampler()

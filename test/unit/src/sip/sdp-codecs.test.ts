@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {answerAudioOffer, createAudioOffer} from '../../../../src/sip/sdp-offer-answer.js'
-import {audioCodecName, formatLocalSdp, parseRemoteSdp, SdpError, sdpCodecsFor} from '../../../../src/sip/sdp.js'
+import {audioCodecName, formatLocalSdp, opusMaxAverageBitrate, parseRemoteSdp, SdpError, sdpCodecsFor} from '../../../../src/sip/sdp.js'
 
 const offerWith = (mediaLines: string[]): string =>
   `${['v=0', 'o=phone 100 200 IN IP4 198.51.100.7', 's=call', 'c=IN IP4 198.51.100.7', 't=0 0', ...mediaLines].join('\r\n')}\r\n`
@@ -35,6 +35,15 @@ describe('G.722 and Opus in SDP', () => {
     // One clock, one line; no telephone-event when it is off.
     assert.match(formatLocalSdp(createAudioOffer({address: '203.0.113.5', port: 20000, codecs: sdpCodecsFor(['PCMU', 'PCMA'])})), /m=audio 20000 RTP\/AVP 0 8 101\r\n/)
     assert.doesNotMatch(formatLocalSdp(createAudioOffer({address: '203.0.113.5', port: 20000, codecs: ALL, telephoneEvent: false})), /telephone-event/)
+  })
+
+  it('reads an Opus receiver\'s maxaveragebitrate, ignoring odd or out-of-range values', () => {
+    assert.equal(opusMaxAverageBitrate('maxaveragebitrate=12000'), 12000)
+    assert.equal(opusMaxAverageBitrate('useinbandfec=1; maxaveragebitrate=20000;stereo=0'), 20000)
+    assert.equal(opusMaxAverageBitrate('MaxAverageBitrate=6000'), 6000)
+    for (const fmtp of [undefined, '', 'useinbandfec=1', 'maxaveragebitrate=5999', 'maxaveragebitrate=510001', 'maxaveragebitrate=-8000', 'maxaveragebitrate=12k', 'maxaveragebitrate=999999999999999999999', 'xmaxaveragebitrate=8000', 'maxaveragebitrate=']) {
+      assert.equal(opusMaxAverageBitrate(fmtp), undefined, String(fmtp))
+    }
   })
 
   it('reads G.722 without a=rtpmap as the static payload type 9 on the 8 kHz clock', () => {
