@@ -29,6 +29,8 @@ export interface FleetClickHouse {
   readonly replica: number
   readonly address: string
   readonly httpPort: number
+  /** Its home: config, logs, and the data under data/. */
+  readonly dir: string
 }
 
 export interface FleetState {
@@ -339,11 +341,32 @@ export const assertBilledOnce = (answered: Iterable<string>, rows: readonly Flee
   assert.equal(new Set(rows.map((row) => row.call_sid)).size, rows.length, 'no call_sid is stored twice')
 }
 
-/** The CDR rows of calls to numbers starting with `prefix`, once at least `atLeast` of them are answered ones. */
-export const cdrsOf = (fleet: TestFleet, prefix: string, atLeast: number): Promise<FleetCdr[]> => {
+/** Blocks a server's Distributed tables still hold for their shards (files in the table's data directories), per server. */
+const pendingDistributedFiles = (fleet: TestFleet): string =>
+  fleet.state.clickhouse
+    .map((server) => {
+      const tableDir = join(server.dir, 'data', 'data', fleet.state.database, fleet.state.table)
+      const pending = existsSync(tableDir) ? readdirSync(tableDir, {withFileTypes: true}).filter((entry) => entry.isDirectory()).reduce((sum, entry) => sum + readdirSync(join(tableDir, entry.name)).filter((file) => file.endsWith('.bin')).length, 0) : 0
+      return `${server.name} ${pending}`
+    })
+    .join(', ')
+
+/**
+ * The CDR rows of calls to numbers starting with `prefix`, once at least `atLeast` of them are answered ones.
+ * 150 s: a Distributed table on 18.16 retries a shard it could not reach with a doubling pause and no cap
+ * setting, so blocks written during an outage can take a minute or more to arrive after it.
+ */
+export const cdrsOf = async (fleet: TestFleet, prefix: string, atLeast: number): Promise<FleetCdr[]> => {
   const sql = `SELECT to_number, node, call_sid, status, q850_cause, isNotNull(answer_timestamp_ms) AS answered FROM ${fleet.table} WHERE startsWith(to_number, '${prefix}')`
-  return waitFor(`${atLeast} answered CDRs of ${prefix} in the cluster`, async () => {
-    const rows = await fleet.rows<FleetCdr>(sql)
-    return rows.filter((row) => Number(row.answered) === 1).length >= atLeast ? rows : undefined
-  }, 90_000)
+  let last: FleetCdr[] = []
+  try {
+    return await waitFor(`${atLeast} answered CDRs of ${prefix} in the cluster`, async () => {
+      last = await fleet.rows<FleetCdr>(sql)
+      return last.filter((row) => Number(row.answered) === 1).length >= atLeast ? last : undefined
+    }, 150_000)
+  } catch (error) {
+    const answered = last.filter((row) => Number(row.answered) === 1)
+    const byNode = [...new Set(answered.map((row) => row.node))].map((node) => `${node} ${answered.filter((row) => row.node === node).length}`).join(', ')
+    throw new Error(`${(error as Error).message}: ${answered.length} answered of ${last.length} rows (by node: ${byNode || 'none'}); blocks still queued in Distributed tables: ${pendingDistributedFiles(fleet)}`)
+  }
 }

@@ -35,7 +35,7 @@ const flushAll = async () => {
 }
 
 describe('the CDR cluster', () => {
-  it('loses a replica during load: every answered call still lands exactly once, and the replica catches up', {timeout: 240_000}, async () => {
+  it('loses a replica during load: every answered call still lands exactly once, and the replica catches up', {timeout: 300_000}, async () => {
     const prefix = '+1777201'
     const calls = 200
     const log = join(sippDir, 'replica.log')
