@@ -9,7 +9,7 @@ import type {TransferListItem} from 'node:worker_threads'
 import {rtcpReportJson} from '../../src/hep/rtcp-json.js'
 import {STREAM_CODECS} from '../../src/media/codecs.js'
 import {wallClockMs} from '../../src/media/frame-ticker.js'
-import {OPUS_MAX_BITRATE, OPUS_MIN_BITRATE, OpusPcmDecoder} from '../../src/media/opus.js'
+import {isOpusBitrate, OpusPcmDecoder} from '../../src/media/opus.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
 import {PortPairPool, PortsExhaustedError} from './port-pool.js'
@@ -55,7 +55,7 @@ const checkRemote = (remote: RtpRemote, localAddress: string): RtpRemote => {
     throw new ShardRequestError('invalid', `invalid payload types ${remote.payloadType}/${remote.telephoneEventPayloadType}`)
   }
   if (!STREAM_CODECS.includes(remote.codec)) throw new ShardRequestError('invalid', `unsupported codec ${String(remote.codec)}`)
-  if (remote.maxBitrate !== undefined && !(Number.isInteger(remote.maxBitrate) && remote.maxBitrate >= OPUS_MIN_BITRATE && remote.maxBitrate <= OPUS_MAX_BITRATE)) {
+  if (remote.maxBitrate !== undefined && !isOpusBitrate(remote.maxBitrate)) {
     throw new ShardRequestError('invalid', `invalid maximum bitrate ${String(remote.maxBitrate)}`)
   }
   return {...remote, address: canonicalAddress(remote.address)}

@@ -115,6 +115,8 @@ const bitrateFor = (rate: number): number => (rate >= 16000 ? 24000 : 12000)
 /** RFC 7587 §6.1: maxaveragebitrate ranges over 6000–510000 bit/s. */
 export const OPUS_MIN_BITRATE = 6000
 export const OPUS_MAX_BITRATE = 510_000
+/** A maxaveragebitrate we act on: an integer within the RFC's range. */
+export const isOpusBitrate = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= OPUS_MIN_BITRATE && (value as number) <= OPUS_MAX_BITRATE
 
 /** The bitrate we encode at for `rate` input: ours, or less when the receiver's maxaveragebitrate asks for less. */
 export const opusBitrate = (rate: number, maxBitrate?: number): number => Math.min(bitrateFor(rate), maxBitrate ?? Number.POSITIVE_INFINITY)

@@ -3,6 +3,7 @@
 // (RemoteAudioSdp). Offer/answer rules live in sdp-offer-answer.ts.
 import {isIP} from 'node:net'
 import * as sdpTransform from 'sdp-transform'
+import {isOpusBitrate} from '../media/opus.js'
 
 export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive'
 
@@ -265,7 +266,7 @@ export const opusMaxAverageBitrate = (fmtp: string | undefined): number | undefi
   const value = /(?:^|;)\s*maxaveragebitrate\s*=\s*(\d{1,7})\s*(?:;|$)/i.exec(fmtp ?? '')?.[1]
   if (value === undefined) return undefined
   const bitrate = Number(value)
-  return bitrate >= 6000 && bitrate <= 510_000 ? bitrate : undefined
+  return isOpusBitrate(bitrate) ? bitrate : undefined
 }
 
 /** Writes our SDP: one audio stream, plus any rejected streams at their positions. */
