@@ -22,10 +22,10 @@ import {existsSync, readFileSync, rmSync, mkdirSync, writeFileSync, renameSync} 
 import {freemem, tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
-import {clickHouseLogTail, clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startClickHouse, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
+import {clickHouseLogTail, clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startCluster, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
 import {BIN, gatewayCli, gatewayPid, planGateways, startGateway, writeGateway} from './lib/fleet/gateways.js'
 import {planKamailio, startKamailio, writeKamailio, INVITE_FR_TIMER_MS, PING_INTERVAL_S, DISPATCHER_ALGORITHM} from './lib/fleet/kamailio.js'
-import {canBind, httpOk, isAlive, runsFrom, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
+import {WaitAborted, canBind, httpOk, isAlive, runsFrom, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
 import {planPrometheus, startPrometheus, writePrometheus} from './lib/fleet/prometheus.js'
 
 const CLUSTER = 'fleet'
@@ -96,9 +96,7 @@ const startComponent = async (state, component) => {
       await waitFor(`ZooKeeper on ${component.address}:${component.port} (log: ${component.log})`, async () => ((await zooKeeperOk(component)) ? true : undefined), 60_000)
       break
     case 'clickhouse':
-      component.pid = startClickHouse(component)
-      saveState(state)
-      await waitForCluster([component])
+      await startCluster([component], {say, onStarted: () => saveState(state)})
       break
     case 'gateway':
       component.pid = await startGateway(component)
@@ -107,7 +105,7 @@ const startComponent = async (state, component) => {
       component.pid = startKamailio(component)
       saveState(state)
       await waitFor(`Kamailio to probe every gateway (log: ${component.log})`, () => {
-        if (!isAlive(component.pid)) throw new Error(`kamailio exited:\n${tail(component.log)}`)
+        if (!isAlive(component.pid)) throw new WaitAborted(`kamailio exited:\n${tail(component.log)}`)
         const seen = dispatcherState(component)
         const up = state.gateways.filter((gateway) => running(gateway) && /^A/.test(seen[`sip:${gateway.address}:${gateway.sipPort}`] ?? ''))
         return up.length === state.gateways.filter(running).length && Object.keys(seen).length === state.gateways.length ? true : undefined
@@ -219,9 +217,7 @@ const up = async () => {
   try {
     say(`fleet: ZooKeeper and ${shards} x ${replicas} ClickHouse servers ...`)
     await startComponent(state, state.zookeeper)
-    for (const server of state.clickhouse) server.pid = startClickHouse(server)
-    saveState(state)
-    await waitForCluster(state.clickhouse)
+    await startCluster(state.clickhouse, {say, onStarted: () => saveState(state)})
     say(`fleet: clutchcall cdr migrate --cluster ${CLUSTER} --node-column ...`)
     // The DDL is idempotent (cdr migrate runs again without change), so a connection ClickHouse 18.16 dropped
     // mid-statement on a starved machine is retried once the cluster answers again; the logs say why it dropped.

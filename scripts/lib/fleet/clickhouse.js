@@ -6,7 +6,7 @@
 // ZooKeeper.
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {freePort, httpOk, isAlive, startDetached, waitFor} from './proc.js'
+import {WaitAborted, freePort, httpOk, isAlive, startDetached, waitFor} from './proc.js'
 
 export const ZOOKEEPER_CLASSPATH = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar'
 export const CLICKHOUSE_SERVER = process.env.CLICKHOUSE_SERVER ?? 'clickhouse-server'
@@ -190,10 +190,38 @@ export const waitForCluster = (servers, timeoutMs = 90_000) =>
   Promise.all(
     servers.map((server) =>
       waitFor(`${server.name} to answer with ZooKeeper (log: ${server.dir}/error.log)`, async () => {
-        if (server.pid !== undefined && !isAlive(server.pid)) throw new Error(`${server.name} (pid ${server.pid}) exited:\n${clickHouseLogTail(server)}`)
+        if (server.pid !== undefined && !isAlive(server.pid)) throw new WaitAborted(`${server.name} (pid ${server.pid}) exited`)
         return (await clickHouseOk(server)) && (await clickHouseQuery(server, "SELECT count() FROM system.zookeeper WHERE path = '/'")).trim() !== '' ? true : undefined
       }, timeoutMs, 300).catch((error) => {
         throw new Error(`${error.message}\n${clickHouseLogTail(server)}`)
       }),
     ),
   )
+
+/**
+ * Starts `servers` and waits until each answers with ZooKeeper. Debian's 18.16
+ * can crash while it starts: a NULL read in its DDL worker's first ZooKeeper
+ * session (zkutil::ZooKeeper::createImpl), seen in CI with four servers
+ * starting on two busy cores. A server that exits before it ever answered is
+ * started again, up to `attempts` times, and the crash is said with its log;
+ * one still running but not answering fails after the wait as before.
+ */
+export const startCluster = async (servers, {attempts = 3, say = () => {}, onStarted = () => {}} = {}) => {
+  for (const server of servers) server.pid = startClickHouse(server)
+  onStarted()
+  await Promise.all(
+    servers.map(async (server) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await waitForCluster([server])
+          return
+        } catch (error) {
+          if (attempt === attempts || server.pid === undefined || isAlive(server.pid)) throw error
+          say(`fleet: ${server.name} exited while starting (attempt ${attempt} of ${attempts}); starting it again. Its log:\n${clickHouseLogTail(server, 4)}`)
+          server.pid = startClickHouse(server)
+          onStarted()
+        }
+      }
+    }),
+  )
+}

@@ -60,7 +60,10 @@ export const isAlive = (pid) => {
   }
 }
 
-/** Polls `probe` until it returns a value other than undefined; throws `what` after `timeoutMs`. */
+/** An error a `waitFor` probe throws when waiting longer cannot help (the process it waits for exited). */
+export class WaitAborted extends Error {}
+
+/** Polls `probe` until it returns a value other than undefined; throws `what` after `timeoutMs`, or at once when the probe throws WaitAborted. */
 export const waitFor = async (what, probe, timeoutMs = 30_000, everyMs = 200) => {
   const deadline = Date.now() + timeoutMs
   let last
@@ -69,6 +72,7 @@ export const waitFor = async (what, probe, timeoutMs = 30_000, everyMs = 200) =>
       const value = await probe()
       if (value !== undefined) return value
     } catch (error) {
+      if (error instanceof WaitAborted) throw error
       last = error
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${last.message ?? last}` : ''}`)
