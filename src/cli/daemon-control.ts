@@ -125,6 +125,8 @@ const waitForExit = async (pid: number, timeoutMs: number): Promise<boolean> => 
 
 /** Grace beyond the drain timeout for flushing telemetry and closing listeners. */
 const EXIT_GRACE_MS = 15_000
+/** How long a forced stop waits for the daemon to exit before it kills it. */
+const FORCED_EXIT_WAIT_MS = 5000
 
 /**
  * Asks the daemon to drain and waits for its process to exit. With force the
@@ -140,14 +142,15 @@ export const stopDaemon = async (loaded: LoadedConfig, options: {timeoutMs: numb
     const client = await AdminClient.connect(loaded.socketPath, {timeoutMs: 5000})
     pid = client.hello?.pid ?? pid
     stop = await client.call('daemon.stop', {timeout_ms: options.force ? 0 : options.timeoutMs})
-    await client.closed()
+    // Forced: a daemon whose drain hangs is killed below rather than waited for.
+    await (options.force ? Promise.race([client.closed(), new Promise((resolve) => setTimeout(resolve, FORCED_EXIT_WAIT_MS).unref())]) : client.closed())
     client.close()
   } catch (error) {
     if (!options.force || pid === undefined) throw error
   }
   if (pid === undefined) throw new CCError('CC_ERR_INTERNAL', {detail: 'the daemon answered but its pid is unknown'})
   const drainMs = options.force ? 0 : options.timeoutMs
-  let exited = await waitForExit(pid, drainMs + (options.force ? 5000 : EXIT_GRACE_MS))
+  let exited = await waitForExit(pid, drainMs + (options.force ? FORCED_EXIT_WAIT_MS : EXIT_GRACE_MS))
   let forced = false
   if (!exited && options.force) {
     process.kill(pid, 'SIGKILL')

@@ -116,6 +116,34 @@ describe('Call', () => {
     assert.equal((await call.ended).status, 'canceled')
   })
 
+  it('hangup returns once the call has ended, without waiting for the transport (a BYE to a peer that is gone)', async () => {
+    Call.hangupGraceMs = 60_000
+    const registry = new CallRegistry()
+    const call = new Call(init, registry, silent)
+    call.answered('PCMU')
+    // The leg ends the call at once, but its BYE's answer never comes.
+    call.onHangupRequest((cause) => {
+      call.finish({cause, status: 'completed'})
+      return new Promise<void>(() => {})
+    })
+    const began = Date.now()
+    await call.hangup(16)
+    assert.ok(Date.now() - began < 1000, `hangup took ${Date.now() - began} ms`)
+    assert.equal((await call.ended).status, 'completed')
+  })
+
+  it('a transport that fails to end the call does not fail the hangup: the call still ends after the grace', async () => {
+    Call.hangupGraceMs = 20
+    const registry = new CallRegistry()
+    const call = new Call(init, registry, silent)
+    call.onHangupRequest(async () => {
+      throw new Error('socket closed')
+    })
+    await call.hangup(16)
+    assert.equal(call.isEnded(), true)
+    assert.equal(registry.activeCount, 0)
+  })
+
   it('finish is idempotent and events after the end are ignored', async () => {
     const registry = new CallRegistry()
     const events = recordEvents(registry)
