@@ -245,6 +245,7 @@ export class SipDialer implements Dialer {
     }
     rtpSetup(codecName)
     const leg = SipLeg.outbound(call, endpoint, log, offer, srtp !== undefined)
+    leg.callSid = request.callSid
     void leg.ended.then(() => {
       unlink()
       return stream.close().catch(() => undefined)

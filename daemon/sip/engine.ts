@@ -174,6 +174,8 @@ export class BuiltinSipEngine implements SignallingEngine {
       },
       ...(timers.enabled ? {sessionTimers: {expiresS: timers.expires_s, minSeS: timers.min_se_s}} : {}),
       reliableProvisionals: config.sip.reliable_provisionals,
+      // INVITEs with Replaces for our dialogs (attended transfer, pickup): daemon/sip/replaces.ts.
+      replaces: true,
     })
     this.ua = ua
     guard.serverTransactions = () => ua.transactions.serverTransactionCount

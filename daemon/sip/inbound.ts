@@ -19,8 +19,9 @@ import {runDialplan} from '../dialplan/executor.js'
 import {NODE_HANDLERS} from '../dialplan/nodes/index.js'
 import type {MediaEngine} from '../media/engine.js'
 import type {SipGuard} from '../security/sip-guard.js'
-import type {InboundRouter, KnownSource} from '../trunks/inbound-router.js'
+import type {InboundRoute, InboundRouter, KnownSource} from '../trunks/inbound-router.js'
 import {StreamMediaEndpoint} from './media-endpoint.js'
+import {replaceDialog} from './replaces.js'
 import {SipLeg, remoteOf} from './sip-leg.js'
 import {referHandlerFor, type TransferServices} from './transfer.js'
 
@@ -123,27 +124,21 @@ const newInboundCall = (incoming: IncomingInvite, services: InboundServices, kno
 const lookupDone = (call: Call, incoming: IncomingInvite, trunk: string, lookup: {readonly startMs: number; readonly endMs: number}): void =>
   call.stageDone('trunk.lookup', lookup.startMs, lookup.endMs, {'trunk.id': trunk, 'sip.source': incoming.source.address, 'sip.called': userOf(incoming.requestUri)})
 
-export const handleInbound = async (incoming: IncomingInvite, services: InboundServices): Promise<void> => {
-  const log = services.log.child({sip_call_id: incoming.callId})
-  const calledNumber = userOf(incoming.requestUri)
-  const lookupStart = Date.now()
-  const route = services.router.route(incoming.source.address, calledNumber, userOf(incoming.to.uri))
-  const lookup = {startMs: lookupStart, endMs: Date.now()}
-  if (!route.ok) {
-    log.info({source: incoming.source.address, called: calledNumber, status: route.status, reason: route.reason}, 'inbound call refused')
-    const reason = route.status === 403 ? 'unknown_source' : 'no_route'
-    refuse(incoming, services, {reason, status: route.status, phrase: route.status === 403 ? 'Forbidden' : 'Not Found', known: route.known, lookup})
-    return
-  }
+/**
+ * What a routed INVITE's trunk asks of its source beyond the address: a verified TLS client
+ * certificate (403) and digest credentials (401 challenge; a wrong answer counts toward a ban).
+ * Whether the source is known now, or undefined when the INVITE has been answered here.
+ */
+export const checkTrunkCredentials = (incoming: IncomingInvite, services: InboundServices, route: Extract<InboundRoute, {ok: true}>, lookup: {readonly startMs: number; readonly endMs: number}, log: Logger): boolean | undefined => {
   const known: KnownSource = {tenant: route.tenant, trunk: route.trunk}
   const context = incoming.transaction.context
   if (services.config.trunks.find((trunk) => trunk.id === route.trunk)?.inbound?.require_client_cert === true && !(context.transport === 'tls' && context.peerVerified === true)) {
     log.info({trunk: route.trunk, transport: context.transport, source: incoming.source.address}, 'inbound call refused: the trunk requires a verified TLS client certificate')
     refuse(incoming, services, {reason: 'auth_failed', status: 403, phrase: 'Client Certificate Required', known: route.sourceKnown ? known : undefined, lookup})
-    return
+    return undefined
   }
   // A credential-only trunk knows its caller once the digest checks out, not before.
-  let sourceKnown = route.sourceKnown
+  const sourceKnown = route.sourceKnown
   if (route.credentials) {
     const check = incoming.verifyDigest(services.digest, route.credentials)
     if (!check.ok) {
@@ -154,10 +149,30 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
         services.guard.authFailed(incoming.source.address)
         services.calls.refused({reason: 'auth_failed', status: 401, tenant_id: sourceKnown ? known.tenant : NO_TENANT, trunk_id: sourceKnown ? known.trunk : NO_TRUNK})
       }
-      return
+      return undefined
     }
-    sourceKnown = true
+    return true
   }
+  return sourceKnown
+}
+
+export const handleInbound = async (incoming: IncomingInvite, services: InboundServices): Promise<void> => {
+  const log = services.log.child({sip_call_id: incoming.callId})
+  const calledNumber = userOf(incoming.requestUri)
+  const lookupStart = Date.now()
+  const route = services.router.route(incoming.source.address, calledNumber, userOf(incoming.to.uri))
+  const lookup = {startMs: lookupStart, endMs: Date.now()}
+  // Not a new call: an existing one changes party (taken while draining or overloaded too).
+  if (incoming.replaces !== undefined) return replaceDialog(incoming, incoming.replaces, services, route, lookup, log)
+  if (!route.ok) {
+    log.info({source: incoming.source.address, called: calledNumber, status: route.status, reason: route.reason}, 'inbound call refused')
+    const reason = route.status === 403 ? 'unknown_source' : 'no_route'
+    refuse(incoming, services, {reason, status: route.status, phrase: route.status === 403 ? 'Forbidden' : 'Not Found', known: route.known, lookup})
+    return
+  }
+  const known: KnownSource = {tenant: route.tenant, trunk: route.trunk}
+  const sourceKnown = checkTrunkCredentials(incoming, services, route, lookup, log)
+  if (sourceKnown === undefined) return
   const attributed = sourceKnown ? known : undefined
   if (services.isDraining()) {
     refuse(incoming, services, {reason: 'draining', status: 503, phrase: 'Draining', known: attributed, lookup})
@@ -211,6 +226,7 @@ export const handleInbound = async (incoming: IncomingInvite, services: InboundS
   stream.on('quality', (quality) => call.qualityUpdate(quality))
 
   const leg = SipLeg.inbound(incoming, media, call.log, answer.local, answer.sdp, () => call.answering(answer.codec.name))
+  leg.callSid = call.sid
   const originalAnswer = leg.answer.bind(leg)
   leg.answer = async () => {
     await originalAnswer()

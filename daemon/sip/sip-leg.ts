@@ -58,7 +58,18 @@ export const telephoneEventFor = (remote: RemoteAudioSdp, codec: Pick<SdpCodec, 
 
 const isHeld = (remote: RemoteAudioSdp): boolean => remote.port === 0 || remote.address === '0.0.0.0' || remote.address === '::'
 
+/** The leg each dialog is followed by, for an INVITE with Replaces that names the dialog (replaces.ts). */
+const legsByDialog = new WeakMap<SipCall, SipLeg>()
+
 export class SipLeg implements CallLeg {
+  /** The leg that follows `call` now, if any (a dialog a transfer or a replacement left has none). */
+  static following(call: SipCall): SipLeg | undefined {
+    const leg = legsByDialog.get(call)
+    return leg?.sipCall === call ? leg : undefined
+  }
+
+  /** The call the leg belongs to (set by whoever made the leg): an INVITE with Replaces must come for the same tenant. */
+  callSid: string | undefined
   readonly ended: Promise<LegEnding>
   private resolveEnded: (ending: LegEnding) => void = () => {}
   private sipCall: SipCall | undefined
@@ -225,6 +236,7 @@ export class SipLeg implements CallLeg {
 
   private follow(call: SipCall): void {
     this.sipCall = call
+    legsByDialog.set(call, this)
     const referHandler = this.referHandler
     if (referHandler !== undefined) call.referHandler = (refer) => referHandler(refer, this)
     call.reinviteHandler = (offer) => this.answerReinvite(offer.sdp)

@@ -38,6 +38,8 @@ export interface UserAgentCore {
   /** Session timers (RFC 4028); undefined when the UA does not use them. */
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
+  /** Whether INVITEs with Replaces are taken (RFC 3891). */
+  readonly replaces: boolean
   /** Where out-of-dialog requests go: the ordered targets of a URI (RFC 3263 with the daemon's resolver). */
   readonly resolver: SipTargetResolver
   /** A target that sends no response at all this long is left for the next one (0: Timer B/F only). */
@@ -52,13 +54,14 @@ export interface UserAgentCore {
 }
 
 /** The option tags we support (RFC 3261 §20.37), in the order our Supported headers list them. */
-export const supportedTags = (core: Pick<UserAgentCore, 'sessionTimers' | 'reliableProvisionals'>): string[] => [
+export const supportedTags = (core: Pick<UserAgentCore, 'sessionTimers' | 'reliableProvisionals'> & Partial<Pick<UserAgentCore, 'replaces'>>): string[] => [
   ...(core.reliableProvisionals === 'off' ? [] : ['100rel']),
+  ...(core.replaces === true ? ['replaces'] : []),
   ...(core.sessionTimers === undefined ? [] : ['timer']),
 ]
 
 /** `Supported: 100rel, timer` as a header entry, or nothing when we support no extension. */
-export const supportedHeader = (core: Pick<UserAgentCore, 'sessionTimers' | 'reliableProvisionals'>): Array<[string, string]> => {
+export const supportedHeader = (core: Pick<UserAgentCore, 'sessionTimers' | 'reliableProvisionals'> & Partial<Pick<UserAgentCore, 'replaces'>>): Array<[string, string]> => {
   const tags = supportedTags(core)
   return tags.length === 0 ? [] : [['Supported', tags.join(', ')]]
 }

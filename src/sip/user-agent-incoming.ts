@@ -34,6 +34,8 @@ export interface IncomingInviteOptions {
   readonly sessionTimer?: Extract<UasDecision, {kind: 'timer'}> | undefined
   /** Our provisionals go reliably (RFC 3262). */
   readonly reliable?: boolean
+  /** The confirmed dialog of ours its Replaces header names (RFC 3891), checked by the UA. */
+  readonly replaces?: SipCall
 }
 
 /** Q.850 102, recovery on timer expiry: the cause when a reliable provisional is never acknowledged. */
@@ -63,6 +65,8 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
   call: SipCall | undefined
   /** Set when our provisionals go reliably (RFC 3262). */
   readonly reliable: ReliableProvisionalSender | undefined
+  /** Our confirmed dialog this INVITE asks to replace (RFC 3891): the application puts the new call in its place, or refuses. */
+  readonly replaces: SipCall | undefined
   private readonly sessionTimer: IncomingInviteOptions['sessionTimer']
   /** The early dialog our reliable provisionals created (RFC 3261 §12.1.1); the call continues it. */
   private early: EarlyDialog | undefined
@@ -86,6 +90,7 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
     this.remoteSdp = request.body.length > 0 ? request.body : undefined
     this.timing = {receivedAt: context.receivedAt}
     this.sessionTimer = options.sessionTimer
+    this.replaces = options.replaces
     this.reliable = options.reliable === true ? new ReliableProvisionalSender(core, transaction, () => this.prackTimedOut()) : undefined
     transaction.observe({
       transportError: () => {

@@ -22,6 +22,12 @@ export interface UserAgentOptions {
    * Session-Expires is ignored).
    */
   readonly sessionTimers?: SessionTimerSettings
+  /**
+   * Replaces (RFC 3891): `replaces` is in our Supported, and an INVITE naming one of our confirmed
+   * dialogs reaches the `invite` listener with `incoming.replaces` set (refused with 400/481/486
+   * here when it cannot). Default false: the header is ignored and `Require: replaces` gets 420.
+   */
+  readonly replaces?: boolean
   /** When our provisional responses go reliably (RFC 3262); default `supported`. A reliable 18x we receive is PRACKed in every mode. */
   readonly reliableProvisionals?: ReliableProvisionalMode
   /** The Retry-After of a `busy` screen verdict's stateless 503; default 5 (`UserAgent.busyRetryAfterS` changes it later). */

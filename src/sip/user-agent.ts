@@ -7,7 +7,8 @@
 // the gateway (a B2BUA is two of its calls) and by the CLI's caller.
 // Extensions: session timers (RFC 4028, 422 and 400 here, before the
 // application sees the INVITE), UPDATE (RFC 3311) and reliable provisionals
-// (RFC 3262); a Require naming anything else gets 420.
+// (RFC 3262), Replaces (RFC 3891, user-agent-replaces.ts) when asked for; a
+// Require naming anything else gets 420.
 import {EventEmitter} from 'node:events'
 import {dialogKeyOfRequest} from './dialog.js'
 import {acceptsMediaType} from './header-values.js'
@@ -22,6 +23,7 @@ import {wantsReliable} from './reliable-provisionals.js'
 import {decideAsUas, type SessionTimerSettings} from './session-timer.js'
 import {buildResponse, KNOWN_UNSUPPORTED, supportedHeader, supportedTags, type DialogUser, type UserAgentCore} from './user-agent-core.js'
 import {IncomingInvite} from './user-agent-incoming.js'
+import {checkReplaces} from './user-agent-replaces.js'
 import {OutgoingInvite} from './user-agent-outgoing.js'
 import {hangUpUnwanted2xx} from './user-agent-stray.js'
 import type {InviteOptions, RequestScreen, Unavailable, UserAgentOptions} from './user-agent-types.js'
@@ -40,6 +42,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
   readonly product: string
   readonly sessionTimers: SessionTimerSettings | undefined
   readonly reliableProvisionals: ReliableProvisionalMode
+  readonly replaces: boolean
   readonly resolver: SipTargetResolver
   readonly targetTimeoutMs: number
   private readonly contactUser: string
@@ -61,6 +64,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     this.contactUser = options.contactUser ?? 'clutchcall'
     this.sessionTimers = options.sessionTimers
     this.reliableProvisionals = options.reliableProvisionals ?? 'supported'
+    this.replaces = options.replaces ?? false
     this.availability = options.availability
     this.resolver = options.resolver ?? addressResolver
     this.targetTimeoutMs = options.targetTimeoutMs ?? 0
@@ -190,6 +194,8 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
     if (timer?.kind === 'malformed') return transaction.respond(buildResponse(this, request, 400, {reason: 'Bad Session-Expires or Min-SE'}))
     if (timer?.kind === 'too-small') return transaction.respond(buildResponse(this, request, 422, {headers: [['Min-SE', String(timer.minSe)]]}))
     if (this.listenerCount('invite') === 0) return transaction.respond(buildResponse(this, request, 480))
+    const replacing = this.replaces ? checkReplaces(request, (key) => this.dialogs.get(key)) : ({kind: 'none'} as const)
+    if (replacing.kind === 'refuse') return transaction.respond(buildResponse(this, request, replacing.status, {reason: replacing.reason}))
     // §8.2.2.2: the same INVITE reaching us again by another path (a forking proxy) is a merged request.
     const mergeKey = `${callIdOf(request)}\n${tagOf(fromOf(request)) ?? ''}\n${cseqOf(request).seq}`
     if (this.pendingInvites.has(mergeKey)) return transaction.respond(buildResponse(this, request, 482))
@@ -201,7 +207,7 @@ export class UserAgent extends EventEmitter<UserAgentEvents> implements UserAgen
         this.incoming.delete(transaction)
         this.pendingInvites.delete(mergeKey)
       },
-      {sessionTimer: timer, reliable: wantsReliable(request.headers, this.reliableProvisionals)},
+      {sessionTimer: timer, reliable: wantsReliable(request.headers, this.reliableProvisionals), ...(replacing.kind === 'replaces' ? {replaces: replacing.call} : {})},
     )
     this.incoming.set(transaction, incoming)
     this.pendingInvites.add(mergeKey)

@@ -560,3 +560,72 @@ ${notify(3, finalFrag, 'terminated;reason=noresource')}
   <recv request="BYE" timeout="10000"/>
 ${okToGateway}
 `)
+
+/**
+ * A call to be replaced (RFC 3891): INVITE, 200, ACK; then writes the dialog's
+ * Call-ID, our From tag, the gateway's To tag and its RTP port to `idsFile`,
+ * and waits for the gateway's BYE (the replacement's release), which it answers.
+ */
+export const uacToBeReplaced = (idsFile: string): string => scenario('uac to be replaced', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, body: sdp(1, 'sendrecv')})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true">
+    ${checks(['Call-ID:', '([^[:space:]]+)', 'd1,callId'], ['From:', 'tag=([^;>[:space:]]+)', 'd2,fromTag'], ['To:', 'tag=([^;>[:space:]]+)', 'd3,toTag'], ['body', 'm=audio ([0-9]+)', 'd4,rtpPort'])}
+  </recv>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <nop><action><exec command="echo '[$callId] [$fromTag] [$toTag] [$rtpPort]' > ${idsFile}"/></action></nop>
+  <recv request="BYE" timeout="30000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <Reference variables="d1,d2,d3,d4"/>`)
+
+/** An INVITE with `Replaces: <replaces>` and an offer of PCMA at `rtpPort` (the test's own socket), refused with `status`, which it ACKs. */
+export const uacReplacingRefused = (replaces: string, status: number, rtpPort: number): string => scenario(`uac replacing, expecting ${status}`, `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, extra: [`Replaces: ${replaces}`, 'Supported: replaces'], body: replacingOffer(rtpPort)})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="${status}"/>
+  <send>
+${request('ACK', {cseq: 1, toTag: true, branch: '[branch-2]'})}
+  </send>`)
+
+/** An INVITE with `Replaces: <replaces>` (and `Require: replaces`) offering PCMA at `rtpPort`: answered, it talks `talkMs`, then hangs up. */
+export const uacReplacing = (replaces: string, rtpPort: number, talkMs: number): string => scenario('uac replacing', `
+  <send retrans="500">
+${request('INVITE', {cseq: 1, extra: [`Replaces: ${replaces}`, 'Require: replaces'], body: replacingOffer(rtpPort)})}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send>
+${request('ACK', {cseq: 1, toTag: true})}
+  </send>
+  <pause milliseconds="${talkMs}"/>
+  <send retrans="500">
+${request('BYE', {cseq: 2, toTag: true})}
+  </send>
+  <recv response="200"/>`)
+
+const replacingOffer = (rtpPort: number): string => `v=0
+o=sipp 1 1 IN IP4 127.0.0.1
+s=-
+c=IN IP4 127.0.0.1
+t=0 0
+m=audio ${rtpPort} RTP/AVP 8 0
+a=rtpmap:8 PCMA/8000
+a=rtpmap:0 PCMU/8000
+a=sendrecv`
