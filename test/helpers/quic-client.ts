@@ -23,11 +23,16 @@ export class QuicSdkClient extends QuicRpcClient {
   static async stallHandshake(port: number, packets = 2, giveUpMs = 4000): Promise<void> {
     const socket = new QUICSocket({logger: libraryLogger(quietLog)})
     await socket.start({host: '127.0.0.1'})
-    const internals = socket as unknown as {send_: (...args: unknown[]) => Promise<void>}
+    // Both ways out are counted: the library's send (send_) and an established connection's short path on the dgram socket (src/quic/library.ts).
+    const internals = socket as unknown as {send_: (...args: unknown[]) => Promise<void>; socket: {send: (...args: unknown[]) => void}}
     const send = internals.send_.bind(socket)
+    const dgramSend = internals.socket.send.bind(internals.socket)
     let sent = 0
     internals.send_ = async (...args) => {
       if (++sent <= packets) await send(...args)
+    }
+    internals.socket.send = (...args) => {
+      if (++sent <= packets) dgramSend(...args)
     }
     try {
       const client = await QUICClient.createQUICClient(
@@ -61,7 +66,9 @@ export class QuicSdkClient extends QuicRpcClient {
   /** Vanishes: from now on nothing it would send leaves (a client that lost its network); the gateway hears only silence. */
   vanish(): void {
     this.stopTone()
-    const socket = (this.client as unknown as {socket: {send_: (...args: unknown[]) => Promise<void>}}).socket
+    // Both ways out go quiet: the library's send (its socket's send_) and an established connection's short path (src/quic/library.ts), which sends on the dgram socket itself.
+    const socket = (this.client as unknown as {socket: {send_: (...args: unknown[]) => Promise<void>; socket: {send: (...args: unknown[]) => void}}}).socket
     socket.send_ = async () => {}
+    socket.socket.send = () => {}
   }
 }

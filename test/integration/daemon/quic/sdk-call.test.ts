@@ -89,11 +89,22 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
         lockedReceives++
         return withF(...args)
       }
+      // And the packets the library sent through its own path (an event each): an established connection's go straight to the socket.
+      const connection = client.client.connection as unknown as {dispatchEvent: (event: Event) => boolean}
+      const dispatch = connection.dispatchEvent.bind(connection)
+      let librarySends = 0
+      connection.dispatchEvent = (event: Event) => {
+        if (event.constructor.name === 'EventQUICConnectionSend') librarySends++
+        return dispatch(event)
+      }
       const audioBefore = client.receivedAudio
+      const toneBefore = client.sentTone
       // The callee echoes what it gets: the tone coming back in datagrams proves both directions through the gateway.
       await waitFor('the echoed tone at the client', () => (client.receivedTone >= 50 ? true : undefined), 15_000)
       assert.ok(client.receivedAudio - audioBefore >= 40, `${client.receivedAudio - audioBefore} datagrams received`)
       assert.ok(lockedReceives <= 2, `${lockedReceives} of ${client.receivedAudio - audioBefore} packets took the library's locked receive path`)
+      assert.ok(client.sentTone - toneBefore >= 40, `${client.sentTone - toneBefore} tone datagrams sent`)
+      assert.ok(librarySends <= 4, `${librarySends} packets took the library's send path while the tone went out`)
       const dtmf = await client.request('call.dtmf', {call_sid: callSid, digits: '12#', duration_ms: 80})
       assert.equal(dtmf.kind, 'response', JSON.stringify(dtmf.payload))
       assert.equal(dtmf.payload.digits, '12#')
