@@ -185,12 +185,25 @@ export class Baresip {
 
   /** Writes the config, starts baresip, and returns once its control socket answers. */
   static async start(options: BaresipOptions = {}): Promise<Baresip> {
+    // Ports found free can be taken by another process before baresip binds them: a start on fresh ports is the same start.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Baresip.startOnce(options)
+      } catch (error) {
+        if (attempt === 3 || options.sipPort !== undefined || !/Address already in use/.test(String(error))) throw error
+      }
+    }
+  }
+
+  private static async startOnce(options: BaresipOptions): Promise<Baresip> {
     const dir = mkdtempSync(join(tmpdir(), 'cc-baresip-'))
     const user = options.user ?? 'baresip'
     const toneHz = options.toneHz ?? 440
     const lifetimeS = options.lifetimeS ?? 30
     const sipPort = options.sipPort ?? (await freeSipPort())
-    const ctrlPort = await freePort()
+    // Another port than the SIP ones: the OS may hand the port just probed for SIP out again.
+    let ctrlPort = await freePort()
+    while (ctrlPort === sipPort || ctrlPort === sipPort + 1) ctrlPort = await freePort()
     const tone = join(dir, 'tone.wav')
     const writer = WavWriter.create(tone, 'pcm16')
     const generator = new ToneGenerator({frequencyHz: toneHz, levelDbm0: -10})
