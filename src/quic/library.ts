@@ -53,6 +53,7 @@ interface NativeDatagrams {
 interface NativeConnection extends NativeDatagrams {
   recv(data: Uint8Array, recvInfo: {to: {host: string; port: number}; from: {host: string; port: number}}): number
   send(data: Uint8Array): [number, {to: {host: string; port: number}}] | null
+  isReadable(): boolean
   localError(): {isApp: boolean; errorCode: number; reason: Uint8Array} | null
   peerError(): unknown
 }
@@ -83,11 +84,12 @@ interface ConnectionInternals {
 
 /**
  * The library's recv (QUICConnection.recv of the pinned version) for a running, securely established
- * connection whose receive lock is free: nothing in it awaits, so it needs no lock. False when the
- * connection is in any other state: the caller takes the library's path.
+ * connection whose receive lock is free: nothing in it awaits, so it needs no lock. Undefined when the
+ * connection is in any other state: the caller takes the library's path. 'received': the caller then
+ * drains the datagrams, processes the streams and sends (finishReceive), as the library's recv goes on.
  */
-const recvEstablished = (internals: ConnectionInternals, connection: QUICConnection, data: Uint8Array, remoteInfo: {host: string; port: number}): boolean => {
-  if (!internals.secureEstablished || internals[startStop.running] !== true || internals[startStop.status] !== null || internals.recvLock.isLocked()) return false
+const recvEstablished = (internals: ConnectionInternals, connection: QUICConnection, data: Uint8Array, remoteInfo: {host: string; port: number}): 'received' | 'failed' | undefined => {
+  if (!internals.secureEstablished || internals[startStop.running] !== true || internals[startStop.status] !== null || internals.recvLock.isLocked()) return undefined
   try {
     internals.conn.recv(data, {to: {host: internals.localHost, port: internals.localPort}, from: {host: remoteInfo.host, port: remoteInfo.port}})
   } catch (error) {
@@ -103,13 +105,34 @@ const recvEstablished = (internals: ConnectionInternals, connection: QUICConnect
       ? new errors.ErrorQUICConnectionLocalTLS('Failed connection due to native TLS verification', {cause: error, data: localError})
       : new errors.ErrorQUICConnectionLocal('Failed connection due to local error', {cause: error, data: localError})
     connection.dispatchEvent(new events.EventQUICConnectionError({detail: local}))
-    return true
+    return 'failed'
   }
   internals._remoteHost = remoteInfo.host
   internals._remotePort = remoteInfo.port
+  return 'received'
+}
+
+/**
+ * How often, at most, an established connection's writable streams are visited when no stream has data
+ * to read. A call's datagrams come every 20 ms, so this must be several of them to save anything; it is
+ * the longest a write that waited for the peer's credit, or a peer's STOP_SENDING, waits to be seen.
+ */
+const WRITABLE_SCAN_MS = 100
+const lastStreamScan = new WeakMap<ConnectionInternals, number>()
+
+/**
+ * The library's processStreams visits every readable stream, then every writable one (each open stream
+ * with send credit: on a connection with long-lived streams, all of them, for every packet). Most
+ * packets of a call carry datagrams only: then the writable visit (which resumes writes that waited for
+ * credit and sees a peer's STOP_SENDING) runs at most every WRITABLE_SCAN_MS. A packet with stream data
+ * to read is processed at once, as the library does.
+ */
+const processStreamsSparingly = (internals: ConnectionInternals): void => {
+  const now = performance.now()
+  // isReadable() is one cheap call (readable() makes an iterator object); quiche counts queued datagrams in it too, so the caller drains them first.
+  if (!internals.conn.isReadable() && now - (lastStreamScan.get(internals) ?? -Infinity) < WRITABLE_SCAN_MS) return
+  lastStreamScan.set(internals, now)
   internals.processStreams()
-  flush(internals)
-  return true
 }
 
 /** A UDP send that failed (no route, a closed socket): the packet is lost, as UDP's are; QUIC's recovery resends what needs it. */
@@ -159,9 +182,14 @@ export const attachDatagrams = (connection: QUICConnection, onDatagram: (data: B
   const internals = connection as unknown as ConnectionInternals
   const recv = internals.recv.bind(connection)
   internals.recv = async (data, remoteInfo) => {
-    if (!recvEstablished(internals, connection, data, remoteInfo)) await recv(data, remoteInfo)
+    const fast = recvEstablished(internals, connection, data, remoteInfo)
+    if (fast === undefined) await recv(data, remoteInfo)
     for (let datagram = internals.conn.dgramRecvVec(); datagram !== null; datagram = internals.conn.dgramRecvVec()) {
       onDatagram(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
+    }
+    if (fast === 'received') {
+      processStreamsSparingly(internals)
+      flush(internals)
     }
   }
   return {

@@ -97,6 +97,14 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
         if (event.constructor.name === 'EventQUICConnectionSend') librarySends++
         return dispatch(event)
       }
+      // And the stream visits: a packet with datagrams only does not make the library visit every stream.
+      const streams = client.client.connection as unknown as {processStreams: () => void}
+      const processStreams = streams.processStreams.bind(streams)
+      let streamVisits = 0
+      streams.processStreams = () => {
+        streamVisits++
+        processStreams()
+      }
       const audioBefore = client.receivedAudio
       const toneBefore = client.sentTone
       // The callee echoes what it gets: the tone coming back in datagrams proves both directions through the gateway.
@@ -105,6 +113,7 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
       assert.ok(lockedReceives <= 2, `${lockedReceives} of ${client.receivedAudio - audioBefore} packets took the library's locked receive path`)
       assert.ok(client.sentTone - toneBefore >= 40, `${client.sentTone - toneBefore} tone datagrams sent`)
       assert.ok(librarySends <= 4, `${librarySends} packets took the library's send path while the tone went out`)
+      assert.ok(streamVisits < (client.receivedAudio - audioBefore) / 2, `${streamVisits} stream visits for ${client.receivedAudio - audioBefore} datagrams received`)
       const dtmf = await client.request('call.dtmf', {call_sid: callSid, digits: '12#', duration_ms: 80})
       assert.equal(dtmf.kind, 'response', JSON.stringify(dtmf.payload))
       assert.equal(dtmf.payload.digits, '12#')
