@@ -581,15 +581,7 @@ ${request('ACK', {cseq: 1, toTag: true})}
   <nop><action><exec command="echo '[$callId] [$fromTag] [$toTag] [$rtpPort]' > ${idsFile}"/></action></nop>
   <recv request="BYE" timeout="30000"/>
   <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
+${response('200 OK', {toTag: false})}
   </send>
   <Reference variables="d1,d2,d3,d4"/>`)
 
