@@ -25,6 +25,8 @@ const RTP_HEADER_BYTES = 12
 const DTMF_INTERVAL_MS = 50
 const DTMF_GAP_MS = 60
 
+const ignoreSendError = (): void => {}
+
 /** Where the client's RTP comes from and where the gateway's goes (a WebRTC peer's audio transceiver, a QUIC connection's datagrams). */
 export interface ClientRtpPort {
   /** Subscribes to received RTP: payload type, sequence number, timestamp, payload; returns the unsubscribe. */
@@ -71,7 +73,6 @@ export class RtpAudioLeg implements ClientAudioLeg {
   private constructor(
     private readonly stream: MediaStream,
     private readonly pipe: Socket,
-    private readonly address: string,
     private readonly client: ClientRtpPort,
     log: Logger,
   ) {
@@ -94,13 +95,22 @@ export class RtpAudioLeg implements ClientAudioLeg {
           resolve()
         })
       })
+      // Connected to the shard stream's port: each send skips dgram's address lookup and the kernel's route
+      // lookup, and the pipe hears only that port (the stream's RTP; its RTCP, from the next port, is not wanted).
+      await new Promise<void>((resolve, reject) => {
+        pipe.once('error', reject)
+        pipe.connect(stream.localPort, address, () => {
+          pipe.off('error', reject)
+          resolve()
+        })
+      })
       await stream.setRemote({address, rtpPort: pipe.address().port, rtcpPort: pipe.address().port, payloadType: PCMU, codec: 'PCMU', telephoneEventPayloadType: TELEPHONE_EVENT})
     } catch (error) {
       pipe.close()
       await stream.close().catch(() => undefined)
       throw error
     }
-    const leg = new RtpAudioLeg(stream, pipe, address, client, log)
+    const leg = new RtpAudioLeg(stream, pipe, client, log)
     leg.unsubscribe = client.onRtp((payloadType, sequenceNumber, timestamp, payload) => leg.fromClient(payloadType, sequenceNumber, timestamp, payload))
     pipe.on('message', (packet) => {
       // The shard's RTCP is for the pipe, not the client (werift sends its own); only audio goes on.
@@ -157,7 +167,8 @@ export class RtpAudioLeg implements ClientAudioLeg {
   }
 
   private toShard(packet: Buffer): void {
-    this.pipe.send(packet, this.stream.localPort, this.address)
+    // A send that fails (the stream closing as the call ends: ECONNREFUSED on a connected socket) loses that packet only.
+    this.pipe.send(packet, ignoreSendError)
   }
 
   async sendDtmf(digits: string, durationMs: number): Promise<void> {
