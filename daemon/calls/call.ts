@@ -194,11 +194,10 @@ export class Call implements RegisteredCall {
     if (this.terminate) {
       // The transport finishes the call once its media has closed; give it a moment, but no more: a BYE
       // to a peer that has gone waits 32 s for an answer (Timer F), and a drain or `calls hangup` must not.
-      const terminating = this.terminate(cause).catch((error: unknown) => this.log.warn({err: error}, 'hangup: the transport could not end the call cleanly'))
+      void this.terminate(cause).catch((error: unknown) => this.log.warn({err: error}, 'hangup: the transport could not end the call cleanly'))
       let timer: NodeJS.Timeout | undefined
       await Promise.race([this.ended, new Promise((resolve) => (timer = setTimeout(resolve, Call.hangupGraceMs)))])
       clearTimeout(timer)
-      void terminating
     }
     // A transport that could not end it cleanly still must not leave the call hanging in the registry.
     if (!this.isEnded()) this.finish({cause, status: this.answeredAt === null ? 'canceled' : 'completed'})
