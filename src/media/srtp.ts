@@ -7,18 +7,20 @@
 // 64-packet replay window (§3.3.2), and the SRTCP index and E flag (§3.4).
 // No MKI, no key lifetime beyond 2^48 packets, one master key per direction.
 //
-// Per packet, node:crypto costs most when it builds objects: a new AES-CTR
-// cipher per packet took about as long as the UDP send. Each session key
-// therefore keeps one AES-ECB cipher for its life, and a packet's keystream
-// is that cipher's encryption of the packet's counter blocks (which is what
-// counter mode is); the HMAC is still one createHmac per packet, as Node has
-// no way to reset one (docs/sip-tls.md, "What SRTP costs").
+// Per packet, node:crypto's objects cost more than its arithmetic: the AES
+// keystreams are made ahead in batches on one ECB cipher per key
+// (aes-counter-mode.ts) and the HMAC-SHA1 tags are computed in JavaScript
+// from the key's precomputed pad states (hmac-sha1.ts); docs/sip-tls.md,
+// "What SRTP costs", has the measurements.
 //
 // One SrtpSession protects what one stream sends (with our key) and checks
 // what it receives (with the peer's key). A packet that fails its tag, is
 // replayed or is too short is refused: unprotectRtp/unprotectRtcp return
 // undefined and the caller counts it as dropped.
-import {type Cipher, createCipheriv, createHmac, timingSafeEqual} from 'node:crypto'
+import {AesCounterMode, counterIv, RtpKeystreams} from './aes-counter-mode.js'
+import {HmacSha1} from './hmac-sha1.js'
+
+export {AesCounterMode} from './aes-counter-mode.js'
 
 export const SRTP_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const
 export type SrtpSuite = (typeof SRTP_SUITES)[number]
@@ -37,39 +39,6 @@ export interface SessionKeys {
   readonly encryption: Buffer
   readonly authentication: Buffer
   readonly salt: Buffer
-}
-
-/**
- * AES-128 in counter mode as SRTP uses it (§4.1.1): keystream block j is
- * AES(key, IV + j), and an SRTP IV's low 16 bits are always 0, so block j's
- * counter is the IV with j in its last two octets. One ECB cipher per key
- * encrypts the counter blocks of every packet (OpenSSL's ECB without padding
- * returns each full block at once and keeps no state between calls).
- */
-export class AesCounterMode {
-  private readonly ecb: Cipher
-  private counters = Buffer.alloc(0)
-
-  constructor(key: Buffer) {
-    this.ecb = createCipheriv('aes-128-ecb', key, null)
-    this.ecb.setAutoPadding(false)
-  }
-
-  /** `input` XOR the keystream of `iv`, written into `output` from `offset` (the two may be the same octets). */
-  apply(iv: Buffer, input: Uint8Array, output: Buffer, offset: number): void {
-    const blocks = Math.ceil(input.length / 16)
-    if (blocks === 0) return
-    if (this.counters.length < blocks * 16) this.counters = Buffer.alloc(Math.max(blocks, 16) * 16)
-    const counters = this.counters
-    // Octet stores, not Buffer.copy: a native call per 16-octet block cost more than the AES.
-    for (let block = 0, at = 0; block < blocks; block++, at += 16) {
-      for (let octet = 0; octet < 14; octet++) counters[at + octet] = iv[octet] as number
-      counters[at + 14] = block >>> 8
-      counters[at + 15] = block & 0xff
-    }
-    const keystream = this.ecb.update(counters.subarray(0, blocks * 16))
-    for (let index = 0; index < input.length; index++) output[offset + index] = (input[index] as number) ^ (keystream[index] as number)
-  }
 }
 
 /** `data` encrypted (or decrypted) with AES-CM under `key` and `iv`, in a new buffer. */
@@ -101,26 +70,15 @@ export const deriveKeys = (master: Buffer, kind: 'rtp' | 'rtcp'): SessionKeys =>
   }
 }
 
-/** One direction's session keys with the cipher of its encryption key, kept for the session's life. */
-type Protection = SessionKeys & {readonly cipher: AesCounterMode}
+/** One direction's session keys with the cipher and the HMAC of its keys, kept for the session's life. */
+interface Protection {
+  readonly salt: Buffer
+  readonly cipher: AesCounterMode
+  readonly mac: HmacSha1
+}
 const protection = (master: Buffer, kind: 'rtp' | 'rtcp'): Protection => {
   const keys = deriveKeys(master, kind)
-  return {...keys, cipher: new AesCounterMode(keys.encryption)}
-}
-
-/**
- * §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16), written into `iv`
- * (16 octets, the last two 0). The 48-bit index i = ROC · 2^16 + SEQ is given
- * as its two halves (plain numbers: BigInt arithmetic cost more per packet
- * than the AES).
- */
-const counterIv = (iv: Buffer, salt: Buffer, ssrc: number, roc: number, sequence: number): Buffer => {
-  salt.copy(iv, 0, 0, 14)
-  iv.writeUInt16BE(0, 14)
-  iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4)
-  iv.writeUInt16BE(iv.readUInt16BE(8) ^ (roc >>> 16), 8)
-  iv.writeUInt32BE((iv.readUInt32BE(10) ^ (((roc & 0xffff) << 16) | sequence)) >>> 0, 10)
-  return iv
+  return {salt: keys.salt, cipher: new AesCounterMode(keys.encryption), mac: new HmacSha1(keys.authentication)}
 }
 
 /** A 48-bit packet index as a number (exact: below 2^53). */
@@ -171,13 +129,8 @@ export class ReplayWindow {
   }
 }
 
-/** HMAC-SHA1 of `data` (then `roc`, when given), truncated to `length` octets. */
-const hmac = (key: Buffer, data: Uint8Array, roc: Buffer | undefined, length: number): Buffer => {
-  const mac = createHmac('sha1', key)
-  mac.update(data)
-  if (roc !== undefined) mac.update(roc)
-  return mac.digest().subarray(0, length)
-}
+const readWord = (octets: Uint8Array, at: number): number =>
+  (((octets[at] as number) << 24) | ((octets[at + 1] as number) << 16) | ((octets[at + 2] as number) << 8) | (octets[at + 3] as number)) >>> 0
 
 const rtpHeaderLength = (packet: Uint8Array): number | undefined => {
   if (packet.length < RTP_HEADER || ((packet[0] as number) >> 6) !== 2) return undefined
@@ -202,9 +155,11 @@ export class SrtpSession {
   private readonly sendRtcp: Protection
   private readonly receiveRtp: Protection
   private readonly receiveRtcp: Protection
-  /** Scratch for one packet's IV and rollover counter (a packet is protected or checked in one synchronous call). */
+  /** The RTP keystreams of each direction, made a few packets ahead. */
+  private readonly sendKeystreams: RtpKeystreams
+  private readonly receiveKeystreams: RtpKeystreams
+  /** Scratch for one RTCP packet's IV (a packet is protected or checked in one synchronous call). */
   private readonly iv = Buffer.alloc(16)
-  private readonly rocBytes = Buffer.alloc(4)
   /** Our rollover counter and last sequence, per SSRC we send (one in practice). */
   private readonly sending = new Map<number, {roc: number; last: number}>()
   private readonly receiving = new Map<number, ReceiveState>()
@@ -218,15 +173,16 @@ export class SrtpSession {
     this.sendRtcp = protection(localKey, 'rtcp')
     this.receiveRtp = protection(remoteKey, 'rtp')
     this.receiveRtcp = protection(remoteKey, 'rtcp')
+    this.sendKeystreams = new RtpKeystreams(this.sendRtp.cipher, this.sendRtp.salt)
+    this.receiveKeystreams = new RtpKeystreams(this.receiveRtp.cipher, this.receiveRtp.salt)
   }
 
   /** An RTP packet as it goes on the wire: payload encrypted, tag appended. */
   protectRtp(packet: Uint8Array): Buffer {
     const header = rtpHeaderLength(packet)
     if (header === undefined) throw new RangeError('not an RTP packet')
-    const view = Buffer.from(packet.buffer, packet.byteOffset, packet.length)
-    const ssrc = view.readUInt32BE(8)
-    const sequence = view.readUInt16BE(2)
+    const ssrc = readWord(packet, 8)
+    const sequence = ((packet[2] as number) << 8) | (packet[3] as number)
     let state = this.sending.get(ssrc)
     if (state === undefined) {
       state = {roc: 0, last: sequence}
@@ -237,21 +193,25 @@ export class SrtpSession {
       state.last = sequence
     }
     const out = Buffer.allocUnsafe(packet.length + this.tagLength)
-    view.copy(out, 0, 0, header)
-    this.sendRtp.cipher.apply(counterIv(this.iv, this.sendRtp.salt, ssrc, state.roc, sequence), view.subarray(header), out, header)
-    this.rocBytes.writeUInt32BE(state.roc, 0)
-    hmac(this.sendRtp.authentication, out.subarray(0, packet.length), this.rocBytes, this.tagLength).copy(out, packet.length)
+    for (let octet = 0; octet < header; octet++) out[octet] = packet[octet] as number
+    this.sendKeystreams.apply(ssrc, state.roc, sequence, packet, header, packet.length, out, header)
+    this.sendRtp.mac.sign(out, packet.length, state.roc, out, packet.length, this.tagLength)
     return out
   }
 
-  /** The RTP packet inside an SRTP one, or undefined when it is too short, its tag is wrong or it is a replay. */
+  /**
+   * The RTP packet inside an SRTP one, or undefined when it is too short, its
+   * tag is wrong or it is a replay. An accepted packet is decrypted in the
+   * datagram's own octets (the caller owns them and reads only the result):
+   * what comes back is a view of `datagram` without its tag.
+   */
   unprotectRtp(datagram: Uint8Array): Buffer | undefined {
     const length = datagram.length - this.tagLength
-    const view = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length)
-    const header = rtpHeaderLength(view.subarray(0, Math.max(length, 0)))
-    if (length < RTP_HEADER || header === undefined) return undefined
-    const ssrc = view.readUInt32BE(8)
-    const sequence = view.readUInt16BE(2)
+    if (length < RTP_HEADER) return undefined
+    const header = rtpHeaderLength(datagram.subarray(0, length))
+    if (header === undefined) return undefined
+    const ssrc = readWord(datagram, 8)
+    const sequence = ((datagram[2] as number) << 8) | (datagram[3] as number)
     const state = this.receiving.get(ssrc)
     // Appendix A: the ROC this packet most probably belongs to.
     let roc = state?.roc ?? 0
@@ -264,14 +224,10 @@ export class SrtpSession {
     }
     const index = packetIndex(roc, sequence)
     if (state !== undefined && state.window.isReplay(index)) return undefined
-    this.rocBytes.writeUInt32BE(roc, 0)
-    const expected = hmac(this.receiveRtp.authentication, view.subarray(0, length), this.rocBytes, this.tagLength)
-    if (!timingSafeEqual(expected, view.subarray(length))) return undefined
-    const out = Buffer.allocUnsafe(length)
-    view.copy(out, 0, 0, header)
-    this.receiveRtp.cipher.apply(counterIv(this.iv, this.receiveRtp.salt, ssrc, roc, sequence), view.subarray(header, length), out, header)
+    if (!this.receiveRtp.mac.verify(datagram, length, roc, datagram, length, this.tagLength)) return undefined
+    this.receiveKeystreams.apply(ssrc, roc, sequence, datagram, header, length, datagram, header)
     this.accepted(ssrc, state, roc, sequence, index)
-    return out
+    return Buffer.from(datagram.buffer, datagram.byteOffset, length)
   }
 
   private accepted(ssrc: number, state: ReceiveState | undefined, roc: number, sequence: number, index: number): void {
@@ -300,7 +256,7 @@ export class SrtpSession {
     // §4.1.1 for SRTCP: the 31-bit SRTCP index takes the place of the 48-bit one.
     this.sendRtcp.cipher.apply(counterIv(this.iv, this.sendRtcp.salt, ssrc, index >>> 16, index & 0xffff), view.subarray(RTCP_HEADER), out, RTCP_HEADER)
     out.writeUInt32BE((0x80000000 | index) >>> 0, packet.length)
-    hmac(this.sendRtcp.authentication, out.subarray(0, packet.length + 4), undefined, SRTCP_TAG).copy(out, packet.length + 4)
+    this.sendRtcp.mac.sign(out, packet.length + 4, undefined, out, packet.length + 4, SRTCP_TAG)
     return out
   }
 
@@ -309,8 +265,7 @@ export class SrtpSession {
     const length = datagram.length - SRTCP_TAG - 4
     if (length < RTCP_HEADER) return undefined
     const view = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length)
-    const expected = hmac(this.receiveRtcp.authentication, view.subarray(0, length + 4), undefined, SRTCP_TAG)
-    if (!timingSafeEqual(expected, view.subarray(length + 4))) return undefined
+    if (!this.receiveRtcp.mac.verify(view, length + 4, undefined, view, length + 4, SRTCP_TAG)) return undefined
     const word = view.readUInt32BE(length)
     const encrypted = (word & 0x80000000) !== 0
     const index = word & 0x7fffffff

@@ -78,6 +78,16 @@ describe('SRTP packets against node:crypto applied directly', () => {
       }
       assert.ok(roc === 1 && checked.length === 10, checked.join(' '))
     })
+
+    it(`${suite}: 50 packets in a row across a sequence wrap, past several batches of keystream made ahead`, () => {
+      const local = randomBytes(30)
+      const session = new SrtpSession(suite, local, randomBytes(30))
+      for (let step = 0; step < 50; step++) {
+        const sequence = (65_520 + step) & 0xffff
+        const packet = rtp(sequence, 0xcafe0002, 160, step)
+        assert.deepEqual(session.protectRtp(packet), referenceSrtp(local, suite, packet, 12, sequence < 65_520 ? 1 : 0), `sequence ${sequence}`)
+      }
+    })
   }
 })
 
@@ -112,12 +122,27 @@ for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as co
       assert.equal(wire.length, plain.length + tag)
       assert.deepEqual(wire.subarray(0, 12), plain.subarray(0, 12))
       assert.notDeepEqual(wire.subarray(12, plain.length), plain.subarray(12))
-      assert.deepEqual(bob.unprotectRtp(wire), plain)
+      const clear = bob.unprotectRtp(wire)
+      assert.deepEqual(clear, plain)
+      assert.ok(clear !== undefined && clear.buffer === wire.buffer && clear.byteOffset === wire.byteOffset, 'decrypted in the datagram\'s own octets')
+    })
+
+    it('decrypts a stream whose packets come late, lost, from a new SSRC or longer than before', () => {
+      const {alice, bob} = pair(suite)
+      // Each of these leaves the keystreams bob made ahead: a jump past them, a late one, an SSRC change, a longer payload, a shorter one.
+      const order: Array<[number, number, number]> = [[1, 0xa, 160], [2, 0xa, 160], [40, 0xa, 160], [3, 0xa, 160], [41, 0xa, 160], [5, 0xb, 160], [42, 0xa, 320], [43, 0xa, 20], [44, 0xa, 0], [45, 0xa, 160]]
+      for (const [sequence, ssrc, size] of order) {
+        const plain = rtp(sequence, ssrc, size, sequence & 0xff)
+        assert.deepEqual(bob.unprotectRtp(alice.protectRtp(plain)), plain, `sequence ${sequence}, ssrc ${ssrc}, ${size} octets`)
+      }
+      assert.equal(bob.unprotectRtp(alice.protectRtp(rtp(3, 0xa))), undefined, 'sequence 3 again is a replay')
     })
 
     it('refuses a packet with a flipped bit, a wrong key, no room for its tag, or seen before', () => {
       const {alice, bob} = pair(suite)
       const wire = alice.protectRtp(rtp(7))
+      // unprotectRtp decrypts an accepted packet in its own octets: the replay is a copy of what came first.
+      const replayed = Buffer.from(wire)
       const flipped = Buffer.from(wire)
       flipped[20] = (flipped[20] as number) ^ 1
       assert.equal(bob.unprotectRtp(flipped), undefined)
@@ -125,7 +150,7 @@ for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as co
       assert.equal(stranger.unprotectRtp(wire), undefined)
       assert.equal(bob.unprotectRtp(wire.subarray(0, 12)), undefined)
       assert.ok(bob.unprotectRtp(wire))
-      assert.equal(bob.unprotectRtp(wire), undefined, 'a replay is refused')
+      assert.equal(bob.unprotectRtp(replayed), undefined, 'a replay is refused')
     })
 
     it('accepts late packets inside the replay window, refuses them beyond it', () => {
