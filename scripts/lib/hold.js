@@ -64,12 +64,14 @@ export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, si
   void sipp.done.then(() => (sippExited = true))
   const activeEach = () => Promise.all(gateways.map((gateway) => gateway.admin.active()))
 
-  // Up: every call answered (at the first gateway, which answers a bridged call only once the next one has).
+  // Up: every call up at every gateway. A gateway's active count includes calls still being set up, so the
+  // first gateway reaches the level while the last ones are still dialling the next (over TLS, a few hundred ms later).
   const upDeadline = Date.now() + (3 * rampS + 30) * 1000
   let reached = 0
   while (Date.now() < upDeadline && !sippExited && !isStopping()) {
-    reached = await gateways[0].admin.active()
-    if (reached >= level) break
+    const each = await activeEach()
+    reached = each[0]
+    if (each.every((count) => count >= level)) break
     await sleep(500)
   }
   const lagBefore = await Promise.all(gateways.map(async (gateway) => lagBuckets(await scrape(gateway.metricsUrl))))
@@ -109,6 +111,8 @@ export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, si
   const stats = sippStats(cwd, 'uac-hold-pcma', sipp.child.pid)
   const cpu = cpuBetween(before, after, shards)
   const held = samples.length > 0 ? Math.min(...samples.flat()) : 0
+  // The fewest calls each gateway had up during the hold, so a shortfall says where the calls went.
+  const heldEach = gateways.map((_, index) => (samples.length > 0 ? Math.min(...samples.map((each) => each[index])) : 0))
   const peak = samples.length > 0 ? Math.max(...samples.map((each) => each[0])) : 0
   const failed = Number(stats?.['FailedCall(C)'] ?? Number.NaN)
   // Call-seconds of the hold, counted at the first gateway.
@@ -122,7 +126,7 @@ export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, si
   })
   const [first] = perGateway
   return {
-    level, reached, held, peak, failed, sippCode: result.code,
+    level, reached, held, heldEach, peak, failed, sippCode: result.code,
     cdrs: first.cdrs, meanMos: first.meanMos, minMos: first.minMos, loss: first.loss, received: first.received, lost: first.lost, notCompleted: first.notCompleted,
     cpu, lag: first.lag, daemonDrops: first.daemonDrops, dropsWholeLevel: first.dropsWholeLevel, sippDrops, queuePeak: first.queuePeak, cpuPerCallSecond: first.cpuPerCallSecond,
     callSeconds, errors: sippErrors(cwd, 'uac-hold-pcma', sipp.child.pid), gateways: perGateway,

@@ -186,7 +186,7 @@ export const runSrtpPart = async (options) => {
     )
     if (!entry.pass) {
       const why = []
-      if (entry.held < level) why.push(`only ${entry.held} calls held (peak ${entry.peak})`)
+      if (entry.held < level) why.push(`only ${entry.held} calls held (peak ${entry.peak}; fewest up at A ${entry.heldEach[0]}, at B ${entry.heldEach[1]})`)
       if (entry.failed > 0) why.push(`${entry.failed} calls failed in SIPp (exit ${entry.sippCode})`)
       entry.gateways.forEach((gateway, index) => {
         const name = 'AB'[index]
