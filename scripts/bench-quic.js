@@ -16,13 +16,22 @@
 //     The echo is the gateway's own dialplan, so each QUIC call is also an
 //     inbound SIP call on the same daemon: the CPU counted per QUIC call
 //     includes that loopback SIP call and its echo.
+//   - the SIP reference of the same run (SIP_LEVELS, default QUIC_LEVELS):
+//     SIPp places that many PCMA calls to the same daemon's echo and holds
+//     them HOLD_S seconds (scripts/lib/hold.js, as `bench:calls` part a), and
+//     the daemon's CPU per call-second over that hold is a SIP call's cost;
+//     each QUIC level prints its ratio to the SIP level of the same size
+//     (goal: <= 1.5x). SIP_LEVELS= (empty) skips it.
 // Needs `npm run build` first. QUIC_LEVELS= (empty) skips the concurrent calls.
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {exportJWK, generateKeyPair, SignJWT} from 'jose'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
+import {holdLevel} from './lib/hold.js'
+import {rawAudioFromPcap} from './lib/sipp.js'
 import {CLK_TCK, CORES, percentile, readTicks, sleep, waitForQuietMachine} from './lib/measure.js'
 
 const HANDSHAKES = Number(process.env.HANDSHAKES ?? 200)
@@ -30,7 +39,13 @@ const CALLS = Number(process.env.CALLS ?? 100)
 const QUIET_WAIT_S = Number(process.env.QUIET_WAIT_S ?? 60)
 const QUIC_LEVELS = (process.env.QUIC_LEVELS ?? '100,200,300').split(',').filter(Boolean).map(Number)
 const HOLD_S = Number(process.env.HOLD_S ?? 20)
+const SIP_LEVELS = (process.env.SIP_LEVELS ?? QUIC_LEVELS.join(',')).split(',').filter(Boolean).map(Number)
 const MOS_GOAL = 4.3
+/** The daemon's RTP ports, and SIPp's first media port outside them (the QUIC pipes take ephemeral ports, above 32768). */
+const RTP_MIN = 10_000
+const RTP_MAX = 17_999
+const SIPP_MEDIA_PORT = 20_000
+const RATIO_GOAL = 1.5
 
 const {QuicSdkClient} = await import('../dist/test/helpers/quic-client.js')
 
@@ -42,8 +57,11 @@ const token = () =>
 const home = mkdtempSync(join(tmpdir(), 'cc-bench-quic-'))
 writeFileSync(
   join(home, 'clutchcall.yaml'),
-  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
+  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\nrtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
 )
+const scenarios = join(fileURLToPath(new URL('..', import.meta.url)), 'bench', 'scenarios')
+copyFileSync(join(scenarios, 'uac-hold-pcma.xml'), join(home, 'uac-hold-pcma.xml'))
+writeFileSync(join(home, 'g711a.raw'), rawAudioFromPcap('/usr/share/sip-tester/g711a.pcap'))
 const daemon = daemonIn(home)
 const summary = (values) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -152,6 +170,24 @@ try {
   await client.close()
   const levels = []
   for (const level of QUIC_LEVELS) levels.push(await concurrentCalls(level, port, sha256, sipPort, daemonPid))
+  // The SIP reference: the same daemon's echo, called by SIPp.
+  const sipLevels = new Map()
+  const running = new Set()
+  const admin = await Admin.connect(join(home, 'admin.sock'), 'bench-quic-sip')
+  try {
+    for (const level of SIP_LEVELS) {
+      const entry = await holdLevel({
+        level, holdS: HOLD_S, rampCps: 100, target: `127.0.0.1:${sipPort}`, service: 'bench', cwd: home, sippMediaPort: SIPP_MEDIA_PORT,
+        gateways: [{pid: daemonPid, admin, adminSocket: join(home, 'admin.sock'), metricsUrl, rtpMin: RTP_MIN, rtpMax: RTP_MAX}],
+        shards: CORES, running, isStopping: () => false,
+      })
+      sipLevels.set(level, entry)
+    }
+  } finally {
+    for (const child of running) child.kill('SIGKILL')
+    admin.close()
+  }
+  const sipPerCallSecond = (level) => sipLevels.get(level)?.gateways[0].cpuPerCallSecond
   const observed = after.count - before.count
   process.stdout.write(
     `bench:quic on ${CORES} cores, loopback, client and daemon on this machine\n` +
@@ -164,7 +200,17 @@ try {
           (entry) =>
             `  ${String(entry.level).padStart(4)} QUIC calls with audio: held ${entry.held}/${entry.level}, ${entry.cdrs} CDR(s) (${entry.notCompleted} not completed), echoed ${(entry.echoShare * 100).toFixed(1)} % of the tone, ` +
             `MOS mean ${entry.meanMos.toFixed(2)} min ${entry.minMos.toFixed(2)}, loss ${(entry.loss * 100).toFixed(2)} %, daemon ${entry.daemonCpu.toFixed(0)} % of a core, ` +
-            `${(entry.cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ` — goal (all held, MOS ≥ ${MOS_GOAL}) not met`}\n`,
+            `${(entry.cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ` — goal (all held, MOS ≥ ${MOS_GOAL}) not met`}` +
+            (sipPerCallSecond(entry.level) === undefined
+              ? '\n'
+              : `; ${(entry.cpuPerCallSecond / sipPerCallSecond(entry.level)).toFixed(2)}× the SIP level's (goal ≤ ${RATIO_GOAL}×)\n`),
+        )
+        .join('') +
+      [...sipLevels.values()]
+        .map(
+          (entry) =>
+            `  ${String(entry.level).padStart(4)} SIP calls (SIPp, PCMA, same daemon's echo): held ${entry.held}/${entry.level}, failed ${entry.failed}, MOS mean ${entry.gateways[0].meanMos.toFixed(2)}, ` +
+            `loss ${(entry.gateways[0].loss * 100).toFixed(2)} %, ${(entry.gateways[0].cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ' (the level did not pass: its CPU is of degraded calls)'}\n`,
         )
         .join(''),
   )
