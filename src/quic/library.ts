@@ -219,8 +219,8 @@ export const attachDatagrams = (connection: QUICConnection, onDatagram: (data: B
       onDatagram(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
     }
     if (fast === 'received') {
-      // Stream data (an RPC, a close) is answered at once; a packet of datagrams only waits for our next one.
-      if (processStreamsSparingly(internals)) flush(internals)
+      // Stream data (an RPC) or the peer's close is handled at once; a packet of datagrams only waits for our next one.
+      if (processStreamsSparingly(internals) || internals.conn.peerError() !== null) flush(internals)
       else flushSoon(internals)
     }
   }
