@@ -6,8 +6,18 @@
 // (upstream as the engine measured it, round trip as the generator did), and
 // each shard's event-loop lag percentiles. Needs a build (npx tsc -p .).
 //
+// With `--modes plain,srtp` each count runs once per mode (alternating,
+// `--rounds` times): in `srtp` the streams and the generator speak SRTP
+// (AES_CM_128_HMAC_SHA1_80, our SrtpSession at both ends; the generator's
+// share is in its own process), so each echo costs the engine one unprotect
+// and one protect, and the report ends with SRTP's CPU per stream-second
+// against plain RTP's of the same run: a single gateway's media path, with no
+// signalling and no second daemon.
+//
 //   npm run bench:media [-- --shards 2 --streams 100,500,1000 --seconds 20]
+//   npm run bench:media -- --modes plain,srtp --streams 250 --rounds 3
 import {fork} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {createSocket} from 'node:dgram'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
@@ -30,16 +40,21 @@ const runGenerator = async () => {
   const {ReceiverStats} = await import(join(dist, 'src/media/receiver-stats.js'))
   const {encodeUlaw} = await import(join(dist, 'src/media/g711.js'))
   const {ToneGenerator} = await import(join(dist, 'src/media/tone.js'))
+  const {SrtpSession} = await import(join(dist, 'src/media/srtp.js'))
   const payload = encodeUlaw(new ToneGenerator({frequencyHz: 1004}).nextFrame())
-  const {count} = await new Promise((resolve) => process.once('message', resolve))
+  const {count, srtpKeys} = await new Promise((resolve) => process.once('message', resolve))
 
   const streams = []
   for (let index = 0; index < count; index++) {
     const socket = createSocket('udp4')
     await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve))
-    const stream = {socket, ssrc: 0x10000 + index, seq: 0, stats: new ReceiverStats({ssrc: 0, clockRate: 8000}), echoed: 0}
+    // The generator's keys are the engine's remote ones and the other way round.
+    const srtp = srtpKeys === undefined ? undefined : new SrtpSession('AES_CM_128_HMAC_SHA1_80', Buffer.from(srtpKeys[index].remote, 'base64'), Buffer.from(srtpKeys[index].local, 'base64'))
+    const stream = {socket, srtp, ssrc: 0x10000 + index, seq: 0, stats: new ReceiverStats({ssrc: 0, clockRate: 8000}), echoed: 0}
     // Each echo's own SSRC is new to this ReceiverStats: it is created on the first echo.
-    socket.on('message', (datagram) => {
+    socket.on('message', (received) => {
+      const datagram = srtp === undefined ? received : (received.length >= 12 && (received[1] & 0x7f) === 0 ? srtp.unprotectRtp(received) : undefined)
+      if (datagram === undefined) return
       // RTCP of another stream can land here (its RTP port + 1 may be this socket): count RTP only.
       const packetType = datagram.length >= 12 ? datagram[1] & 0x7f : -1
       if (packetType !== 0) return
@@ -71,7 +86,7 @@ const runGenerator = async () => {
         packet.writeUInt32BE((stream.seq * 160) >>> 0, 4)
         packet.writeUInt32BE(stream.ssrc, 8)
         payload.copy(packet, 12)
-        stream.socket.send(packet)
+        stream.socket.send(stream.srtp === undefined ? packet : stream.srtp.protectRtp(packet))
         stream.seq++
       }
       frames++
@@ -106,16 +121,18 @@ const stats = (values) => {
   return {mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]}
 }
 
-const runRound = async (engine, count, seconds) => {
+const runRound = async (engine, count, seconds, mode = 'plain') => {
   const generator = fork(fileURLToPath(import.meta.url), [GENERATOR_FLAG], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
   const exited = new Promise((resolve) => generator.once('exit', resolve))
   const reply = () => new Promise((resolve) => generator.once('message', resolve))
-  generator.send({count})
+  const srtpKeys = mode === 'srtp' ? Array.from({length: count}, () => ({local: randomBytes(30).toString('base64'), remote: randomBytes(30).toString('base64')})) : undefined
+  generator.send({count, srtpKeys})
   const {ports} = await reply()
   const streams = []
   for (let index = 0; index < count; index++) {
     const stream = await engine.createStream({callSid: `CA${String(index).padStart(32, '0')}`})
-    await stream.setRemote({address: '127.0.0.1', rtpPort: ports[index], payloadType: 0, codec: 'PCMU'})
+    const srtp = srtpKeys === undefined ? undefined : {suite: 'AES_CM_128_HMAC_SHA1_80', localKey: Buffer.from(srtpKeys[index].local, 'base64'), remoteKey: Buffer.from(srtpKeys[index].remote, 'base64')}
+    await stream.setRemote({address: '127.0.0.1', rtpPort: ports[index], payloadType: 0, codec: 'PCMU', ...(srtp === undefined ? {} : {srtp})})
     await stream.setMode({kind: 'echo'})
     streams.push(stream)
   }
@@ -142,6 +159,7 @@ const runRound = async (engine, count, seconds) => {
   const cpuMs = (cpu.user + cpu.system) / 1000
   return {
     count,
+    mode,
     packetsPerSecond: (received + sentByEngine) / (wallMs / 1000),
     cpuPercent: (100 * cpuMs) / wallMs,
     cpuUsPerStreamSecond: (cpuMs * 1000) / count / (wallMs / 1000),
@@ -158,7 +176,7 @@ const runRound = async (engine, count, seconds) => {
 const fixed = (value, digits = 1) => value.toFixed(digits)
 
 const report = (round, shards, seconds) => {
-  console.log(`\n== ${round.count} echo streams, ${shards} shard(s), ${seconds} s ==`)
+  console.log(`\n== ${round.count} echo streams${round.mode === 'plain' ? '' : ` (${round.mode})`}, ${shards} shard(s), ${seconds} s ==`)
   console.log(`packets handled      ${fixed(round.packetsPerSecond, 0)} /s (rx + tx)`)
   console.log(`CPU of the process   ${fixed(round.cpuPercent)} % of one core = ${fixed(round.cpuUsPerStreamSecond, 0)} µs per stream per second`)
   console.log(`loss                 upstream ${fixed(round.upstreamLossPercent, 3)} %, round trip ${fixed(round.roundTripLossPercent, 3)} %`)
@@ -178,6 +196,8 @@ const main = async () => {
   const shards = Number(option('shards', String(availableParallelism())))
   const counts = option('streams', '100,500,1000').split(',').map(Number)
   const seconds = Number(option('seconds', '20'))
+  const modes = option('modes', 'plain').split(',').filter((mode) => mode === 'plain' || mode === 'srtp')
+  const rounds = Number(option('rounds', '1'))
   const recordingsDir = mkdtempSync(join(tmpdir(), 'clutchcall-bench-media-'))
   const portMin = Number(option('port-min', '30000'))
   const engine = await MediaEngine.start({
@@ -190,7 +210,25 @@ const main = async () => {
   })
   console.log(`bench-media: Node ${process.version}, ${availableParallelism()} CPU(s), engine with ${shards} shard(s); the load generator is a separate process`)
   try {
-    for (const count of counts) report(await runRound(engine, count, seconds), shards, seconds)
+    const results = []
+    for (const count of counts) {
+      for (let round = 0; round < rounds; round++) {
+        // The order alternates between rounds, so neither mode always runs first.
+        for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
+          const result = await runRound(engine, count, seconds, mode)
+          report(result, shards, seconds)
+          results.push(result)
+        }
+      }
+    }
+    if (modes.length > 1) {
+      console.log('\nSRTP against plain RTP, engine CPU per stream-second (median of the rounds):')
+      for (const count of counts) {
+        const median = (mode) => stats(results.filter((result) => result.count === count && result.mode === mode).map((result) => result.cpuUsPerStreamSecond)).p50
+        const losses = results.filter((result) => result.count === count).map((result) => `${result.mode} ${fixed(result.roundTripLossPercent, 3)} %`).join(', ')
+        console.log(`  ${count} streams: plain ${fixed(median('plain'), 0)} µs, srtp ${fixed(median('srtp'), 0)} µs, ${fixed(median('srtp') / median('plain'), 2)}× (goal <= 1.3×); round-trip loss ${losses}`)
+      }
+    }
   } finally {
     await engine.stop()
     rmSync(recordingsDir, {recursive: true, force: true})
