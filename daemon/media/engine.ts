@@ -155,8 +155,10 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
    * Opens a stream on a fresh even/odd port pair. With `shardHint` it goes to
    * that shard (to share it with a stream it will relay to); otherwise to the
    * least-loaded shard, moving on to the next when one has no port left.
+   * `piped`: the remote is a transport on this thread (an SDK client's audio); the stream binds no ports and its
+   * RTP crosses to and from the shard as messages (MediaStream.sendPiped, onPiped).
    */
-  async createStream(request: {readonly callSid: string; readonly shardHint?: number}): Promise<MediaStream> {
+  async createStream(request: {readonly callSid: string; readonly shardHint?: number; readonly piped?: boolean}): Promise<MediaStream> {
     if (this.stopping) throw new Error('the media engine is stopping')
     const candidates = request.shardHint === undefined ? this.placementOrder() : [this.slots[request.shardHint]]
     if (candidates.length === 0) throw new Error('no media shard is running')
@@ -167,7 +169,7 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
       // Counted before the bind, so concurrent creations spread over the shards.
       slot.streams++
       try {
-        const {localPort} = await client.request({type: 'create', streamId: id, callSid: request.callSid})
+        const {localPort} = await client.request({type: 'create', streamId: id, callSid: request.callSid, ...(request.piped === true ? {piped: true} : {})})
         const stream = new MediaStream(id, request.callSid, this.options.address, localPort, client, this.owner)
         this.streams.set(id, stream)
         return stream
@@ -251,6 +253,9 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
         return
       case 'tap':
         this.streams.get(event.streamId)?.deliverTap(event)
+        return
+      case 'piped-rtp':
+        this.streams.get(event.streamId)?.deliverPiped(event.datagram)
         return
       case 'stream-error': {
         const stream = this.streams.get(event.streamId)

@@ -70,6 +70,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   private closing: Promise<MediaQuality> | undefined
   private readonly plays = new Map<number, (outcome: PlayOutcome) => void>()
   private readonly tapListeners = new Set<(frame: TapFrame) => void>()
+  private pipedListener: ((datagram: Buffer) => void) | undefined
 
   constructor(
     readonly id: number,
@@ -141,6 +142,19 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     if (!this.isEnded) this.client.inject(this.id, payload)
   }
 
+  /**
+   * For a piped stream: one RTP datagram from its remote, as if it had arrived on its socket. Fire and forget;
+   * `datagram` must own its whole buffer (it is copied across to the shard, buffer and all).
+   */
+  sendPiped(datagram: Uint8Array): void {
+    if (!this.isEnded) this.client.pipedRtp(this.id, datagram)
+  }
+
+  /** For a piped stream: the RTP it sends to its remote (one listener; a copy each, owned by the listener). */
+  onPiped(listener: (datagram: Buffer) => void): void {
+    this.pipedListener = listener
+  }
+
   /** Listens to the received audio in tap mode; returns the function that stops listening. */
   onTap(listener: (frame: TapFrame) => void): () => void {
     this.tapListeners.add(listener)
@@ -192,6 +206,11 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     for (const listener of this.tapListeners) listener(frame)
   }
 
+  /** @internal RTP a piped stream sent. */
+  deliverPiped(datagram: Uint8Array): void {
+    this.pipedListener?.(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
+  }
+
   /** @internal The stream ends now, with `report` when the shard gave a final one. */
   finish(reason: StreamEndReason, report?: QualityReport): void {
     if (this.isEnded) return
@@ -203,6 +222,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     for (const settle of this.plays.values()) settle('interrupted')
     this.plays.clear()
     this.tapListeners.clear()
+    this.pipedListener = undefined
     this.owner.forget(this, this.latest, reason)
     this.markEnded(this.latest)
     this.emit('ended', this.latest, reason)

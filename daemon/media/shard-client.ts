@@ -130,6 +130,12 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
     this.outbox.send({type: 'inject', streamId, payload: copy}, [copy.buffer])
   }
 
+  /** One RTP datagram for a piped stream from its remote; `datagram` must own its buffer (it is cloned across the port). */
+  pipedRtp(streamId: number, datagram: Uint8Array): void {
+    if (this.state !== 'ready') return
+    this.outbox.send({type: 'piped-rtp', streamId, datagram})
+  }
+
   /** Switches the forwarding of RTCP reports ('rtcp' events) on or off. */
   setRtcpCapture(enabled: boolean): void {
     if (this.state !== 'ready') return

@@ -31,10 +31,14 @@ export class ShardRequestError extends Error {
 interface HostedStream {
   readonly id: number
   readonly callSid: string
+  /** 0 for a piped stream, which binds no ports. */
   readonly port: number
-  readonly rtp: Socket
-  readonly rtcp: Socket
+  /** Absent for a piped stream: its RTP crosses the port to the main thread. */
+  readonly rtp: Socket | undefined
+  readonly rtcp: Socket | undefined
   readonly stream: RtpStream
+  /** A piped stream's remote as set-remote named it: the source its piped datagrams are given, so the stream's source check holds. */
+  pipedSource: {readonly address: string; readonly port: number} | undefined
 }
 
 const LAG_BATCH_MS = 1000
@@ -73,6 +77,9 @@ const closeSocket = (socket: Socket): Promise<void> =>
 /** dgram's send callback is the stream's "sent": UDP send errors count as lost packets, like any loss on the way. */
 const senderOn = (socket: Socket): DatagramSender => (datagram, port, address, sent) => socket.send(datagram, port, address, sent)
 
+/** A piped stream's RTCP goes nowhere: the transport beside the client (WebRTC, QUIC) reports on its own leg. */
+const discardSender: DatagramSender = (_datagram, _port, _address, sent) => sent()
+
 export class ShardHost {
   private readonly streams = new Map<number, HostedStream>()
   private readonly pool: PortPairPool
@@ -107,6 +114,10 @@ export class ShardHost {
 
   /** Executes one command; requests are answered with a reply event, failures included. */
   handle(command: ShardCommand): void {
+    if (command.type === 'piped-rtp') {
+      this.receivePiped(command.streamId, command.datagram)
+      return
+    }
     if (command.type === 'inject') {
       this.streams.get(command.streamId)?.stream.inject(command.payload)
       return
@@ -146,14 +157,18 @@ export class ShardHost {
     return finals
   }
 
-  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'rtcp-capture' | 'collect-garbage'}>): Promise<ReplyResults[RequestType]> {
+  private async execute(command: Exclude<ShardCommand, {type: 'inject' | 'piped-rtp' | 'rtcp-capture' | 'collect-garbage'}>): Promise<ReplyResults[RequestType]> {
     if (this.shuttingDown && command.type !== 'shutdown') throw new ShardRequestError('failed', 'the media shard is shutting down')
     switch (command.type) {
       case 'create':
-        return this.createStream(command.streamId, command.callSid)
-      case 'set-remote':
-        this.hosted(command.streamId).stream.setRemote(checkRemote(command.remote, this.init.address))
+        return this.createStream(command.streamId, command.callSid, command.piped === true)
+      case 'set-remote': {
+        const hosted = this.hosted(command.streamId)
+        const remote = checkRemote(command.remote, this.init.address)
+        hosted.stream.setRemote(remote)
+        if (hosted.rtp === undefined) hosted.pipedSource = {address: remote.address, port: remote.rtpPort}
         return {}
+      }
       case 'set-mode':
         this.setMode(this.hosted(command.streamId), command.mode, command.requestId)
         return {}
@@ -175,16 +190,17 @@ export class ShardHost {
     return hosted
   }
 
-  private async createStream(id: number, callSid: string): Promise<ReplyResults['create']> {
+  private async createStream(id: number, callSid: string, piped: boolean): Promise<ReplyResults['create']> {
     if (this.streams.has(id)) throw new ShardRequestError('invalid', `media stream ${id} exists already`)
-    const {port, rtp, rtcp} = await this.pool.bind()
+    const sockets = piped ? undefined : await this.pool.bind()
+    const port = sockets?.port ?? 0
     const stream = new RtpStream({
-      sendRtp: senderOn(rtp),
-      sendRtcp: senderOn(rtcp),
+      sendRtp: sockets === undefined ? this.pipedSender(id) : senderOn(sockets.rtp),
+      sendRtcp: sockets === undefined ? discardSender : senderOn(sockets.rtcp),
       rtcpIntervalMs: this.init.rtcpIntervalMs,
       onError: (error) => this.post({type: 'stream-error', streamId: id, message: error.message}),
       onRtcpReport: (report) => {
-        if (!this.rtcpCapture) return
+        if (!this.rtcpCapture || sockets === undefined) return
         const json = rtcpReportJson(report.datagram)
         if (json === undefined) return
         // Reports leave from the RTCP socket; received ones arrive there, or on the RTP port with rtcp-mux.
@@ -192,14 +208,33 @@ export class ShardHost {
         this.queueRtcp({streamId: id, callSid, direction: report.direction, json: JSON.stringify(json), local: {address: this.init.address, port: localPort}, remote: {address: report.address, port: report.port}, timestampMs: report.timestampMs})
       },
     })
-    rtp.on('message', (datagram, from) => stream.onRtp(datagram, from.address, from.port, wallClockMs()))
-    rtcp.on('message', (datagram, from) => stream.onRtcp(datagram, from.address, from.port, wallClockMs()))
-    // With a send callback dgram reports send errors there; these catch the rest (a socket that fails outright).
-    const onSocketError = (error: Error): void => this.post({type: 'stream-error', streamId: id, message: `socket: ${error.message}`})
-    rtp.on('error', onSocketError)
-    rtcp.on('error', onSocketError)
-    this.streams.set(id, {id, callSid, port, rtp, rtcp, stream})
+    if (sockets !== undefined) {
+      const {rtp, rtcp} = sockets
+      rtp.on('message', (datagram, from) => stream.onRtp(datagram, from.address, from.port, wallClockMs()))
+      rtcp.on('message', (datagram, from) => stream.onRtcp(datagram, from.address, from.port, wallClockMs()))
+      // With a send callback dgram reports send errors there; these catch the rest (a socket that fails outright).
+      const onSocketError = (error: Error): void => this.post({type: 'stream-error', streamId: id, message: `socket: ${error.message}`})
+      rtp.on('error', onSocketError)
+      rtcp.on('error', onSocketError)
+    }
+    this.streams.set(id, {id, callSid, port, rtp: sockets?.rtp, rtcp: sockets?.rtcp, stream, pipedSource: undefined})
     return {localPort: port}
+  }
+
+  /** A piped stream's RTP leaves as a copy in a 'piped-rtp' event: the stream reuses its buffer once `sent` is called. */
+  private pipedSender(streamId: number): DatagramSender {
+    return (datagram, _port, _address, sent) => {
+      this.post({type: 'piped-rtp', streamId, datagram: new Uint8Array(datagram)})
+      sent()
+    }
+  }
+
+  /** A datagram from a piped stream's remote; dropped until set-remote has named the remote, as a socket's would be. */
+  private receivePiped(streamId: number, datagram: Uint8Array): void {
+    const hosted = this.streams.get(streamId)
+    const source = hosted?.pipedSource
+    if (hosted === undefined || source === undefined || !(datagram instanceof Uint8Array)) return
+    hosted.stream.onRtp(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength), source.address, source.port, wallClockMs())
   }
 
   private setMode(hosted: HostedStream, spec: ModeSpec, requestId: number): void {
@@ -231,6 +266,7 @@ export class ShardHost {
     const quality = hosted.stream.close()
     const report = {streamId: id, quality, counters: hosted.stream.counters()}
     // dgram resolves the destination on the next tick: let the RTCP BYE leave before its socket closes.
+    if (hosted.rtp === undefined || hosted.rtcp === undefined) return report
     await nextLoopTurn()
     await Promise.all([closeSocket(hosted.rtp), closeSocket(hosted.rtcp)])
     this.pool.release(hosted.port)

@@ -15,13 +15,15 @@ import {listenAddress, listenError, type BoundAddress} from '../net/listen.js'
 import {loadCertificate, needsRenewal, type QuicCertificate} from './certificate.js'
 import {QUIC_CLOSE, QuicClientConnection, type QuicServices} from './connection.js'
 import {H3_ERROR} from './h3.js'
-import {holdEarlyStreams, hookAccept, libraryLogger, serverCrypto} from '../../src/quic/library.js'
+import {enlargeReceiveBuffer, holdEarlyStreams, hookAccept, libraryLogger, serverCrypto} from '../../src/quic/library.js'
 import {WebTransportConnection} from './webtransport.js'
 
 export const QUIC_ALPN = 'clutchcall-sdk/1'
 export const WEBTRANSPORT_ALPN = 'h3'
 /** Datagrams quiche queues each way per connection (50 a second is one call's audio). */
 const DATAGRAM_QUEUE = 128
+/** Every client's packets arrive on the listener's one UDP socket: room for bursts while the thread is busy (as the SIP UDP listener has). */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 /** How often a generated certificate is checked for renewal. */
 const RENEW_CHECK_MS = 6 * 3600_000
 /** A WebTransport client's unidirectional streams: its HTTP/3 control stream and two QPACK streams (and a spare). */
@@ -141,6 +143,7 @@ export class QuicEndpoint {
       if (typeof cause.code === 'string') throw listenError(cause, {address: host, port, purpose: h3 ? 'WebTransport (HTTP/3)' : 'SDK clients over QUIC', key})
       throw error
     }
+    if (!enlargeReceiveBuffer(server, RECEIVE_BUFFER_BYTES)) log.warn({listener: kind, bytes: RECEIVE_BUFFER_BYTES}, 'QUIC: the kernel refused a larger UDP receive buffer; audio may be lost under load')
     this.servers.set(kind, server)
     this.bound.set(kind, {host: server.host, port: server.port})
     log.info({listen: `${server.host}:${server.port}`, alpn: h3 ? WEBTRANSPORT_ALPN : QUIC_ALPN, sha256: certificate.sha256, certificate: certificate.source}, h3 ? 'WebTransport listener started' : 'QUIC listener started')

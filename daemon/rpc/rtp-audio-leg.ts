@@ -1,12 +1,12 @@
 // An SDK client's audio as a call leg, whatever carries its RTP: a WebRTC
 // track (werift terminates ICE/DTLS/SRTP) or QUIC datagrams. The client's RTP
-// is handed over loopback UDP to a media shard stream (the same kind a SIP leg
-// gets), so the dialer's B-leg relays to it in-shard and quality, RTCP and CDR
-// figures come from the one media engine. The pipe socket renumbers what it
-// forwards (one SSRC and sequence space) so DTMF sent on the client's behalf
-// fits between the client's audio packets. A client that sends Opus is
-// transcoded to and from PCMU at the pipe.
-import {createSocket, type Socket} from 'node:dgram'
+// is handed to a piped media shard stream (the same kind a SIP leg gets, its
+// RTP carried by the engine's messages instead of a socket pair), so the
+// dialer's B-leg relays to it in-shard and quality and CDR figures come from
+// the one media engine. The leg renumbers what it forwards (one SSRC and
+// sequence space) so DTMF sent on the client's behalf fits between the
+// client's audio packets. A client that sends Opus is transcoded to and from
+// PCMU here.
 import type {Logger} from 'pino'
 import {dtmfDigitToEvent, planTelephoneEvent, serializeTelephoneEvent} from '../../src/media/telephone-event.js'
 import type {MediaQuality} from '../calls/call.js'
@@ -24,8 +24,8 @@ const TELEPHONE_EVENT = 101
 const RTP_HEADER_BYTES = 12
 const DTMF_INTERVAL_MS = 50
 const DTMF_GAP_MS = 60
-
-const ignoreSendError = (): void => {}
+/** The remote the piped stream is told of: never sent to (its RTP leaves as messages), only its source check's name for the client. */
+const PIPED_REMOTE_PORT = 9
 
 /** Where the client's RTP comes from and where the gateway's goes (a WebRTC peer's audio transceiver, a QUIC connection's datagrams). */
 export interface ClientRtpPort {
@@ -43,15 +43,26 @@ export type ClientCodec = 'PCMU' | 'opus'
 
 const rtpHeader = (marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number): Buffer => {
   const header = Buffer.allocUnsafe(RTP_HEADER_BYTES)
-  header[0] = 0x80
-  header[1] = (marker ? 0x80 : 0) | payloadType
-  header.writeUInt16BE(sequenceNumber & 0xffff, 2)
-  header.writeUInt32BE(timestamp >>> 0, 4)
-  header.writeUInt32BE(ssrc >>> 0, 8)
+  writeRtpHeader(header, marker, payloadType, sequenceNumber, timestamp, ssrc)
   return header
 }
 
-const isRtcp = (packet: Buffer): boolean => packet.length >= 2 && (packet[1] ?? 0) >= 200 && (packet[1] ?? 0) <= 204
+const writeRtpHeader = (into: Buffer, marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number): void => {
+  into[0] = 0x80
+  into[1] = (marker ? 0x80 : 0) | payloadType
+  into.writeUInt16BE(sequenceNumber & 0xffff, 2)
+  into.writeUInt32BE(timestamp >>> 0, 4)
+  into.writeUInt32BE(ssrc >>> 0, 8)
+}
+
+/** An RTP packet in a buffer of its own (not a slice of Node's pool): the engine copies the whole buffer across to the shard. */
+const ownedRtpPacket = (marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number, payload: Uint8Array): Buffer => {
+  const packet = Buffer.from(new ArrayBuffer(RTP_HEADER_BYTES + payload.length))
+  writeRtpHeader(packet, marker, payloadType, sequenceNumber, timestamp, ssrc)
+  packet.set(payload, RTP_HEADER_BYTES)
+  return packet
+}
+
 
 export class RtpAudioLeg implements ClientAudioLeg {
   /** What the client speaks towards the gateway's media (the shard side is always PCMU). */
@@ -72,7 +83,6 @@ export class RtpAudioLeg implements ClientAudioLeg {
 
   private constructor(
     private readonly stream: MediaStream,
-    private readonly pipe: Socket,
     private readonly client: ClientRtpPort,
     log: Logger,
   ) {
@@ -82,41 +92,22 @@ export class RtpAudioLeg implements ClientAudioLeg {
     this.opus = client.sendCodec === 'opus' || [...client.codecs.values()].includes('opus') ? new OpusTranscoder() : undefined
   }
 
-  /** Opens a shard stream for call `callSid` and the loopback pipe between it and the client's RTP. */
+  /** Opens a piped shard stream for call `callSid` and connects the client's RTP to it. */
   static async open(options: {readonly media: MediaEngine; readonly callSid: string; readonly address: string; readonly client: ClientRtpPort; readonly log: Logger}): Promise<RtpAudioLeg> {
     const {media, callSid, address, client, log} = options
-    const stream = await media.createStream({callSid})
-    const pipe = createSocket({type: address.includes(':') ? 'udp6' : 'udp4'})
+    const stream = await media.createStream({callSid, piped: true})
     try {
-      await new Promise<void>((resolve, reject) => {
-        pipe.once('error', reject)
-        pipe.bind(0, address, () => {
-          pipe.off('error', reject)
-          resolve()
-        })
-      })
-      // Connected to the shard stream's port: each send skips dgram's address lookup and the kernel's route
-      // lookup, and the pipe hears only that port (the stream's RTP; its RTCP, from the next port, is not wanted).
-      await new Promise<void>((resolve, reject) => {
-        pipe.once('error', reject)
-        pipe.connect(stream.localPort, address, () => {
-          pipe.off('error', reject)
-          resolve()
-        })
-      })
-      await stream.setRemote({address, rtpPort: pipe.address().port, rtcpPort: pipe.address().port, payloadType: PCMU, codec: 'PCMU', telephoneEventPayloadType: TELEPHONE_EVENT})
+      await stream.setRemote({address, rtpPort: PIPED_REMOTE_PORT, rtcpPort: PIPED_REMOTE_PORT, payloadType: PCMU, codec: 'PCMU', telephoneEventPayloadType: TELEPHONE_EVENT})
     } catch (error) {
-      pipe.close()
       await stream.close().catch(() => undefined)
       throw error
     }
-    const leg = new RtpAudioLeg(stream, pipe, client, log)
+    const leg = new RtpAudioLeg(stream, client, log)
     leg.unsubscribe = client.onRtp((payloadType, sequenceNumber, timestamp, payload) => leg.fromClient(payloadType, sequenceNumber, timestamp, payload))
-    pipe.on('message', (packet) => {
-      // The shard's RTCP is for the pipe, not the client (werift sends its own); only audio goes on.
-      if (!isRtcp(packet) && ((packet[1] ?? 0) & 0x7f) === PCMU) leg.toClient(packet)
+    // Only audio goes on to the client: the shard's telephone-events are for the B-leg's side.
+    stream.onPiped((packet) => {
+      if (((packet[1] ?? 0) & 0x7f) === PCMU) leg.toClient(packet)
     })
-    pipe.on('error', (error) => log.warn({err: error}, 'SDK client audio pipe error'))
     return leg
   }
 
@@ -140,7 +131,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
     if (codec === 'PCMU') {
       this.sequence = (this.sequence + step) & 0xffff
       this.lastTimestamp = timestamp
-      this.toShard(Buffer.concat([rtpHeader(false, PCMU, this.sequence, timestamp, this.ssrc), payload]))
+      this.stream.sendPiped(ownedRtpPacket(false, PCMU, this.sequence, timestamp, this.ssrc, payload))
       return
     }
     const frames = this.opus?.decodeToUlaw(payload) ?? []
@@ -148,7 +139,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
     frames.forEach((frame, index) => {
       this.sequence = (this.sequence + (index === 0 ? step : 1)) & 0xffff
       this.lastTimestamp = (start + index * FRAME_SAMPLES) >>> 0
-      this.toShard(Buffer.concat([rtpHeader(false, PCMU, this.sequence, this.lastTimestamp, this.ssrc), frame]))
+      this.stream.sendPiped(ownedRtpPacket(false, PCMU, this.sequence, this.lastTimestamp, this.ssrc, frame))
     })
   }
 
@@ -166,11 +157,6 @@ export class RtpAudioLeg implements ClientAudioLeg {
     this.client.sendRtp(Buffer.concat([rtpHeader(false, 0, packet.readUInt16BE(2), Math.imul(packet.readUInt32BE(4), OPUS_CLOCK_RATIO) >>> 0, 0), opus]))
   }
 
-  private toShard(packet: Buffer): void {
-    // A send that fails (the stream closing as the call ends: ECONNREFUSED on a connected socket) loses that packet only.
-    this.pipe.send(packet, ignoreSendError)
-  }
-
   async sendDtmf(digits: string, durationMs: number): Promise<void> {
     for (const digit of digits) {
       const event = dtmfDigitToEvent(digit)
@@ -179,7 +165,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
       for (const packet of planTelephoneEvent({event, durationMs, packetIntervalMs: DTMF_INTERVAL_MS})) {
         if (this.finished) return
         this.sequence = (this.sequence + 1) & 0xffff
-        this.toShard(Buffer.concat([rtpHeader(packet.marker, TELEPHONE_EVENT, this.sequence, timestamp, this.ssrc), serializeTelephoneEvent(packet.payload)]))
+        this.stream.sendPiped(ownedRtpPacket(packet.marker, TELEPHONE_EVENT, this.sequence, timestamp, this.ssrc, serializeTelephoneEvent(packet.payload)))
         await new Promise((resolve) => setTimeout(resolve, packet.payload.end ? 0 : DTMF_INTERVAL_MS))
       }
       await new Promise((resolve) => setTimeout(resolve, DTMF_GAP_MS))
@@ -200,7 +186,6 @@ export class RtpAudioLeg implements ClientAudioLeg {
     this.closing ??= (async () => {
       await this.hangup(16)
       const quality = await this.stream.close().catch(() => this.stream.quality())
-      this.pipe.close()
       this.opus?.delete()
       return quality
     })()

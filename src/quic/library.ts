@@ -137,6 +137,22 @@ const processStreamsSparingly = (internals: ConnectionInternals): boolean => {
   return readable
 }
 
+/**
+ * Asks the kernel for a larger receive buffer on a started server's UDP socket (capped by
+ * net.core.rmem_max). Every client's packets arrive on this one socket; the default (~200 KB, a few
+ * hundred packets) overflows when the thread is busy for a few tens of ms with a hundred calls' audio
+ * coming in, and what overflows is lost audio. False when the kernel refused.
+ */
+export const enlargeReceiveBuffer = (server: QUICServer, bytes: number): boolean => {
+  const socket = (server as unknown as {socket: SocketInternals | undefined}).socket?.socket
+  try {
+    socket?.setRecvBufferSize(bytes)
+    return socket !== undefined
+  } catch {
+    return false
+  }
+}
+
 /** A UDP send that failed (no route, a closed socket): the packet is lost, as UDP's are; QUIC's recovery resends what needs it. */
 const ignoreSendError = (): void => {}
 

@@ -4,6 +4,8 @@
 // (idle timeout: the call ends with a CDR), and garbage datagrams during a
 // call. After each, the daemon still serves a well-behaved client.
 import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {after, before, describe, it} from 'node:test'
 import {freePort} from '../../../helpers/cli.js'
@@ -72,6 +74,18 @@ after(async () => {
 })
 
 describe('QUIC limits (a real daemon with small quic.limits)', () => {
+  it('holds the listener socket to a receive buffer of 4 MiB (or the kernel\'s maximum), so a burst of a hundred calls\' audio is not dropped', () => {
+    // ss reports the buffer the kernel granted (twice what was asked for, capped by net.core.rmem_max).
+    const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim())
+    const sockets = execFileSync('ss', ['-u', '-a', '-n', '-m', `sport = :${port}`], {encoding: 'utf8'})
+    const granted = /rb(\d+)/.exec(sockets)
+    assert.ok(granted, sockets)
+    assert.ok(Number(granted[1]) >= Math.min(4 * 1024 * 1024, rmemMax), `receive buffer ${granted[1]} (rmem_max ${rmemMax})`)
+    // The kernel's default, what an untouched socket gets, is far below that (unless the host's default is raised).
+    const defaultBuffer = Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim())
+    if (rmemMax > defaultBuffer) assert.ok(Number(granted[1]) > 2 * defaultBuffer, `receive buffer ${granted[1]}, default ${defaultBuffer}`)
+  })
+
   it('closes a connection beyond max_connections_per_source with application error 2, drops a flood beyond twice the limit, and serves the source again once it is under', async () => {
     const first = await Promise.all(Array.from({length: PER_SOURCE}, () => connect()))
     for (const client of first) assert.equal((await client.open(await issuer.token('acme'))).kind, 'response')

@@ -110,4 +110,47 @@ describe('ShardHost', () => {
     const late = await request({type: 'create', streamId: 9, callSid: 'CA9'})
     assert.match(!late.ok ? late.message : '', /shutting down/)
   })
+
+  it('carries the RTP of a piped stream as messages: no ports bound, echo comes back as piped-rtp, nothing before set-remote', async () => {
+    const {host, events, request} = harness(1)
+    host.start()
+    const rtp = (sequenceNumber: number): Uint8Array => {
+      const packet = Buffer.alloc(12 + 160, 0xd5)
+      packet[0] = 0x80
+      packet[1] = 0
+      packet.writeUInt16BE(sequenceNumber, 2)
+      packet.writeUInt32BE(sequenceNumber * 160, 4)
+      packet.writeUInt32BE(0x1234, 8)
+      return new Uint8Array(packet)
+    }
+    const piped = () => events.filter((event): event is Extract<ShardEvent, {type: 'piped-rtp'}> => event.type === 'piped-rtp')
+    try {
+      const created = await request({type: 'create', streamId: 1, callSid: 'CA1', piped: true})
+      assert.deepEqual(created.ok && created.result, {localPort: 0})
+      // The shard's one port pair is still free: a piped stream took none.
+      const socketed = await request({type: 'create', streamId: 2, callSid: 'CA2'})
+      assert.equal(socketed.ok, true)
+      await request({type: 'set-mode', streamId: 1, mode: {kind: 'echo'}})
+      host.handle({type: 'piped-rtp', streamId: 1, datagram: rtp(1)})
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      assert.equal(piped().length, 0, 'nothing is accepted before the remote is known')
+      await request({type: 'set-remote', streamId: 1, remote: {address: '127.0.0.1', rtpPort: 9, payloadType: 0, codec: 'PCMU'}})
+      for (let sequence = 2; sequence <= 6; sequence++) host.handle({type: 'piped-rtp', streamId: 1, datagram: rtp(sequence)})
+      host.handle({type: 'piped-rtp', streamId: 77, datagram: rtp(7)})
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const echoed = piped()
+      assert.ok(echoed.length >= 5, `echoed ${echoed.length} packets`)
+      assert.ok(echoed.every((event) => event.streamId === 1))
+      const first = Buffer.from(echoed[0]!.datagram)
+      assert.equal(first.length, 12 + 160)
+      assert.equal(first[1]! & 0x7f, 0)
+      assert.ok(first.subarray(12).every((octet) => octet === 0xd5), 'the payload echoed unchanged')
+      // Each event owns its octets: a buffer of exactly the datagram, not a view of a reused one.
+      assert.ok(echoed.every((event) => event.datagram.byteOffset === 0 && event.datagram.buffer.byteLength === event.datagram.byteLength))
+      const closed = await request({type: 'close', streamId: 1})
+      assert.equal(closed.ok && (closed.result as {quality: {packetsReceived: number}}).quality.packetsReceived, 5)
+    } finally {
+      await host.shutdown()
+    }
+  })
 })
