@@ -216,5 +216,5 @@ try {
   )
 } finally {
   daemon.stop()
-  rmSync(home, {recursive: true, force: true})
+  if (process.env.KEEP !== '1') rmSync(home, {recursive: true, force: true})
 }

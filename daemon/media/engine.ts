@@ -12,6 +12,7 @@ import type {StreamCounters} from '../../src/media/rtp-stream.js'
 import type {MediaQuality} from '../calls/call.js'
 import {percentile} from './lag-monitor.js'
 import {MediaStream, type StreamEndReason, type StreamOwner} from './media-stream.js'
+import {unpackPiped} from './piped-rtp.js'
 import {splitPortRange, type PortShare} from './port-pool.js'
 import type {RtcpCaptureReport, ShardEvent, ShardInit} from './protocol.js'
 import {ShardClient, ShardReplyError, type ShardFailedError} from './shard-client.js'
@@ -255,7 +256,7 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
         this.streams.get(event.streamId)?.deliverTap(event)
         return
       case 'piped-rtp':
-        this.streams.get(event.streamId)?.deliverPiped(event.datagram)
+        unpackPiped(event.packed, this.deliverPiped)
         return
       case 'stream-error': {
         const stream = this.streams.get(event.streamId)
@@ -272,6 +273,10 @@ export class MediaEngine extends EventEmitter<MediaEngineEvents> {
       case 'reply':
         return
     }
+  }
+
+  private readonly deliverPiped = (streamId: number, datagram: Buffer): void => {
+    this.streams.get(streamId)?.deliverPiped(datagram)
   }
 
   private shardFailed(slot: ShardSlot, client: ShardClient, error: ShardFailedError): void {

@@ -142,15 +142,12 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     if (!this.isEnded) this.client.inject(this.id, payload)
   }
 
-  /**
-   * For a piped stream: one RTP datagram from its remote, as if it had arrived on its socket. Fire and forget;
-   * `datagram` must own its whole buffer (it is copied across to the shard, buffer and all).
-   */
+  /** For a piped stream: one RTP datagram from its remote, as if it had arrived on its socket (copied; fire and forget). */
   sendPiped(datagram: Uint8Array): void {
     if (!this.isEnded) this.client.pipedRtp(this.id, datagram)
   }
 
-  /** For a piped stream: the RTP it sends to its remote (one listener; a copy each, owned by the listener). */
+  /** For a piped stream: the RTP it sends to its remote (one listener; each datagram is a view into the message that carried it). */
   onPiped(listener: (datagram: Buffer) => void): void {
     this.pipedListener = listener
   }
@@ -207,8 +204,8 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   }
 
   /** @internal RTP a piped stream sent. */
-  deliverPiped(datagram: Uint8Array): void {
-    this.pipedListener?.(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength))
+  deliverPiped(datagram: Buffer): void {
+    this.pipedListener?.(datagram)
   }
 
   /** @internal The stream ends now, with `report` when the shard gave a final one. */

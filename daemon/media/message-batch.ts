@@ -4,6 +4,7 @@
 // per call) or a busy shard's replies arrive many to a turn. Order is kept:
 // everything goes through one queue, flushed whole.
 import type {TransferListItem} from 'node:worker_threads'
+import {PipedRtpPacker} from './piped-rtp.js'
 
 /** What crosses the port: one message, or several in the order they were sent. */
 export type Batched<T> = T | {readonly type: 'batch'; readonly items: readonly T[]}
@@ -12,27 +13,58 @@ export class MessageBatcher<T> {
   private items: T[] = []
   private transfer: TransferListItem[] = []
   private scheduled = false
+  /** Piped streams' RTP of this turn, packed into one item at the place of the first datagram (piped-rtp.ts). */
+  private readonly packer = new PipedRtpPacker()
+  private pipedSlot = -1
 
-  constructor(private readonly post: (message: Batched<T>, transfer: readonly TransferListItem[]) => void) {}
+  /** `pipedItem`: the message that carries packed piped RTP (only a batcher that sends piped RTP needs it). */
+  constructor(
+    private readonly post: (message: Batched<T>, transfer: readonly TransferListItem[]) => void,
+    private readonly pipedItem?: (packed: Uint8Array) => T,
+  ) {}
+
+  /** Queues one RTP datagram of a piped stream (copied into this turn's packed buffer). */
+  sendPiped(streamId: number, datagram: Uint8Array): void {
+    if (this.pipedItem === undefined) throw new Error('this message batcher carries no piped RTP')
+    if (!this.packer.add(streamId, datagram)) return
+    if (this.pipedSlot < 0) {
+      this.pipedSlot = this.items.length
+      // A place holder, replaced by the packed item when the turn's messages leave.
+      this.items.push(undefined as T)
+      this.schedule()
+    }
+  }
 
   /** Queues `message` (handing over `transfer`); it leaves after whatever this turn of the event loop does next. */
   send(message: T, transfer?: readonly TransferListItem[]): void {
     this.items.push(message)
     if (transfer !== undefined) for (const item of transfer) this.transfer.push(item)
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(this.flush)
-    }
+    this.schedule()
   }
 
   /** Drops what is queued (the other side is gone). */
   discard(): void {
     this.items = []
     this.transfer = []
+    if (this.pipedSlot >= 0) this.packer.take()
+    this.pipedSlot = -1
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.flush)
+    }
   }
 
   private readonly flush = (): void => {
     this.scheduled = false
+    if (this.pipedSlot >= 0 && this.pipedItem !== undefined) {
+      const packed = this.packer.take()
+      this.items[this.pipedSlot] = this.pipedItem(packed)
+      this.transfer.push(packed.buffer as ArrayBuffer)
+      this.pipedSlot = -1
+    }
     const {items, transfer} = this
     if (items.length === 0) return
     this.items = []

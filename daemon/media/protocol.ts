@@ -49,8 +49,8 @@ export type ShardCommand =
   | (Request & {readonly type: 'shutdown'})
   /** One frame of audio for a stream in tap mode; fire and forget (frames come 50 a second). */
   | {readonly type: 'inject'; readonly streamId: number; readonly payload: Uint8Array}
-  /** One RTP datagram from a piped stream's remote, as if it had arrived on the stream's socket; fire and forget. */
-  | {readonly type: 'piped-rtp'; readonly streamId: number; readonly datagram: Uint8Array}
+  /** RTP datagrams from piped streams' remotes (packed: daemon/media/piped-rtp.ts), as if they had arrived on the streams' sockets; fire and forget. */
+  | {readonly type: 'piped-rtp'; readonly packed: Uint8Array}
   /** Starts or stops forwarding every RTCP report sent and received ('rtcp' events, for HEP capture); fire and forget. */
   | {readonly type: 'rtcp-capture'; readonly enabled: boolean}
   /** A full garbage collection of the shard's heap, once a load is over (daemon/memory/idle-collection.ts); fire and forget. */
@@ -107,8 +107,8 @@ export type ShardEvent =
       readonly timestamp: number
       readonly telephoneEvent: boolean
     }
-  /** One RTP datagram a piped stream sends to its remote (a copy owned by the receiver). */
-  | {readonly type: 'piped-rtp'; readonly streamId: number; readonly datagram: Uint8Array}
+  /** RTP datagrams piped streams send to their remotes (packed: daemon/media/piped-rtp.ts). */
+  | {readonly type: 'piped-rtp'; readonly packed: Uint8Array}
   /** Event-loop lag samples (µs) of the last second, one per lag probe. */
   | {readonly type: 'lag'; readonly samplesUs: Float64Array}
   /** A mode failed and stopped (a recording that could not be written); the stream is in silence now. */

@@ -62,7 +62,10 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
   ) {
     super()
     this.worker = new Worker(workerUrl, {workerData: init, name: `clutchcall-media-shard-${index}`})
-    this.outbox = new MessageBatcher((message, transfer) => this.worker.postMessage(message, transfer))
+    this.outbox = new MessageBatcher<ShardCommand>(
+      (message, transfer) => this.worker.postMessage(message, transfer),
+      (packed) => ({type: 'piped-rtp', packed}),
+    )
   }
 
   /** Spawns the worker and resolves once it is ready to take streams. */
@@ -130,10 +133,10 @@ export class ShardClient extends EventEmitter<ShardClientEvents> {
     this.outbox.send({type: 'inject', streamId, payload: copy}, [copy.buffer])
   }
 
-  /** One RTP datagram for a piped stream from its remote; `datagram` must own its buffer (it is cloned across the port). */
+  /** One RTP datagram for a piped stream from its remote (copied: the caller keeps its buffer). */
   pipedRtp(streamId: number, datagram: Uint8Array): void {
     if (this.state !== 'ready') return
-    this.outbox.send({type: 'piped-rtp', streamId, datagram})
+    this.outbox.sendPiped(streamId, datagram)
   }
 
   /** Switches the forwarding of RTCP reports ('rtcp' events) on or off. */

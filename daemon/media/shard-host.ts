@@ -12,10 +12,13 @@ import {wallClockMs} from '../../src/media/frame-ticker.js'
 import {isOpusBitrate, OpusPcmDecoder} from '../../src/media/opus.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
+import {packOne, unpackPiped} from './piped-rtp.js'
 import {PortPairPool, PortsExhaustedError} from './port-pool.js'
 import type {ModeSpec, QualityReport, ReplyResults, RequestType, RtcpCaptureReport, ShardCommand, ShardErrorCode, ShardEvent, ShardInit} from './protocol.js'
 
 export type PostEvent = (event: ShardEvent, transfer?: readonly TransferListItem[]) => void
+/** Sends one RTP datagram of a piped stream to the engine (copied before it returns). */
+export type PostPiped = (streamId: number, datagram: Uint8Array) => void
 
 /** A request the shard refuses, with the code the engine acts on. */
 export class ShardRequestError extends Error {
@@ -91,9 +94,14 @@ export class ShardHost {
   private rtcpBatch: RtcpCaptureReport[] = []
   private rtcpBatchTimer: NodeJS.Timeout | undefined
 
+  /** Without `postPiped` (in-thread, under test) each datagram is its own 'piped-rtp' event. */
   constructor(
     private readonly init: ShardInit,
     private readonly post: PostEvent,
+    private readonly postPiped: PostPiped = (streamId, datagram) => {
+      const packed = packOne(streamId, datagram)
+      post({type: 'piped-rtp', packed}, [packed.buffer as ArrayBuffer])
+    },
   ) {
     this.rtcpCapture = init.rtcpCapture ?? false
     this.pool = new PortPairPool(init.address, {firstPort: init.firstPort, pairCount: init.pairCount})
@@ -115,7 +123,7 @@ export class ShardHost {
   /** Executes one command; requests are answered with a reply event, failures included. */
   handle(command: ShardCommand): void {
     if (command.type === 'piped-rtp') {
-      this.receivePiped(command.streamId, command.datagram)
+      unpackPiped(command.packed, this.receivePiped)
       return
     }
     if (command.type === 'inject') {
@@ -221,20 +229,20 @@ export class ShardHost {
     return {localPort: port}
   }
 
-  /** A piped stream's RTP leaves as a copy in a 'piped-rtp' event: the stream reuses its buffer once `sent` is called. */
+  /** A piped stream's RTP leaves packed for the engine (a copy: the stream reuses its buffer once `sent` is called). */
   private pipedSender(streamId: number): DatagramSender {
     return (datagram, _port, _address, sent) => {
-      this.post({type: 'piped-rtp', streamId, datagram: new Uint8Array(datagram)})
+      this.postPiped(streamId, datagram)
       sent()
     }
   }
 
   /** A datagram from a piped stream's remote; dropped until set-remote has named the remote, as a socket's would be. */
-  private receivePiped(streamId: number, datagram: Uint8Array): void {
+  private readonly receivePiped = (streamId: number, datagram: Buffer): void => {
     const hosted = this.streams.get(streamId)
     const source = hosted?.pipedSource
-    if (hosted === undefined || source === undefined || !(datagram instanceof Uint8Array)) return
-    hosted.stream.onRtp(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength), source.address, source.port, wallClockMs())
+    if (hosted === undefined || source === undefined) return
+    hosted.stream.onRtp(datagram, source.address, source.port, wallClockMs())
   }
 
   private setMode(hosted: HostedStream, spec: ModeSpec, requestId: number): void {

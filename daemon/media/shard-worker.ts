@@ -9,8 +9,11 @@ import {ShardHost} from './shard-host.js'
 const port = parentPort
 if (port === null) throw new Error('shard-worker.js runs as a worker thread of the media engine')
 
-const outbox = new MessageBatcher<ShardEvent>((message, transfer) => port.postMessage(message, transfer))
-const host = new ShardHost(workerData as ShardInit, (event, transfer) => outbox.send(event, transfer))
+const outbox = new MessageBatcher<ShardEvent>(
+  (message, transfer) => port.postMessage(message, transfer),
+  (packed) => ({type: 'piped-rtp', packed}),
+)
+const host = new ShardHost(workerData as ShardInit, (event, transfer) => outbox.send(event, transfer), (streamId, datagram) => outbox.sendPiped(streamId, datagram))
 const handle = (command: ShardCommand): void => host.handle(command)
 port.on('message', (message: Batched<ShardCommand>) => unbatch(message, handle))
 host.start()

@@ -55,13 +55,6 @@ const writeRtpHeader = (into: Buffer, marker: boolean, payloadType: number, sequ
   into.writeUInt32BE(ssrc >>> 0, 8)
 }
 
-/** An RTP packet in a buffer of its own (not a slice of Node's pool): the engine copies the whole buffer across to the shard. */
-const ownedRtpPacket = (marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number, payload: Uint8Array): Buffer => {
-  const packet = Buffer.from(new ArrayBuffer(RTP_HEADER_BYTES + payload.length))
-  writeRtpHeader(packet, marker, payloadType, sequenceNumber, timestamp, ssrc)
-  packet.set(payload, RTP_HEADER_BYTES)
-  return packet
-}
 
 
 export class RtpAudioLeg implements ClientAudioLeg {
@@ -80,6 +73,8 @@ export class RtpAudioLeg implements ClientAudioLeg {
   /** Only when Opus is negotiated either way. */
   private readonly opus: OpusTranscoder | undefined
   private unsubscribe: () => void = () => {}
+  /** Where each packet to the shard is written: the engine copies it before sendPiped returns. */
+  private scratch = Buffer.alloc(RTP_HEADER_BYTES + 1500)
 
   private constructor(
     private readonly stream: MediaStream,
@@ -131,7 +126,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
     if (codec === 'PCMU') {
       this.sequence = (this.sequence + step) & 0xffff
       this.lastTimestamp = timestamp
-      this.stream.sendPiped(ownedRtpPacket(false, PCMU, this.sequence, timestamp, this.ssrc, payload))
+      this.toShard(false, PCMU, timestamp, payload)
       return
     }
     const frames = this.opus?.decodeToUlaw(payload) ?? []
@@ -139,7 +134,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
     frames.forEach((frame, index) => {
       this.sequence = (this.sequence + (index === 0 ? step : 1)) & 0xffff
       this.lastTimestamp = (start + index * FRAME_SAMPLES) >>> 0
-      this.stream.sendPiped(ownedRtpPacket(false, PCMU, this.sequence, this.lastTimestamp, this.ssrc, frame))
+      this.toShard(false, PCMU, this.lastTimestamp, frame)
     })
   }
 
@@ -157,6 +152,15 @@ export class RtpAudioLeg implements ClientAudioLeg {
     this.client.sendRtp(Buffer.concat([rtpHeader(false, 0, packet.readUInt16BE(2), Math.imul(packet.readUInt32BE(4), OPUS_CLOCK_RATIO) >>> 0, 0), opus]))
   }
 
+  /** One packet in the leg's sequence space to the shard stream. */
+  private toShard(marker: boolean, payloadType: number, timestamp: number, payload: Uint8Array): void {
+    const length = RTP_HEADER_BYTES + payload.length
+    if (length > this.scratch.length) this.scratch = Buffer.alloc(length)
+    writeRtpHeader(this.scratch, marker, payloadType, this.sequence, timestamp, this.ssrc)
+    this.scratch.set(payload, RTP_HEADER_BYTES)
+    this.stream.sendPiped(this.scratch.subarray(0, length))
+  }
+
   async sendDtmf(digits: string, durationMs: number): Promise<void> {
     for (const digit of digits) {
       const event = dtmfDigitToEvent(digit)
@@ -165,7 +169,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
       for (const packet of planTelephoneEvent({event, durationMs, packetIntervalMs: DTMF_INTERVAL_MS})) {
         if (this.finished) return
         this.sequence = (this.sequence + 1) & 0xffff
-        this.stream.sendPiped(ownedRtpPacket(packet.marker, TELEPHONE_EVENT, this.sequence, timestamp, this.ssrc, serializeTelephoneEvent(packet.payload)))
+        this.toShard(packet.marker, TELEPHONE_EVENT, timestamp, serializeTelephoneEvent(packet.payload))
         await new Promise((resolve) => setTimeout(resolve, packet.payload.end ? 0 : DTMF_INTERVAL_MS))
       }
       await new Promise((resolve) => setTimeout(resolve, DTMF_GAP_MS))

@@ -3,6 +3,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import {test} from 'node:test'
 import type {TransferListItem} from 'node:worker_threads'
 import {type Batched, MessageBatcher, unbatch} from '../../../../daemon/media/message-batch.js'
+import {unpackPiped} from '../../../../daemon/media/piped-rtp.js'
 
 type Message = {readonly type: string; readonly n: number}
 
@@ -48,4 +49,36 @@ test('discard drops what is queued: nothing is posted to a side that is gone', a
   batcher.discard()
   await nextTurn()
   assert.equal(posts.length, 0)
+})
+
+test('piped RTP of one turn leaves packed in one message, at the place of its first datagram, its buffer transferred', async () => {
+  const posts: Array<{message: Batched<Message | {type: 'piped'; packed: Uint8Array}>; transfer: readonly TransferListItem[]}> = []
+  const batcher = new MessageBatcher<Message | {type: 'piped'; packed: Uint8Array}>(
+    (message, transfer) => posts.push({message, transfer}),
+    (packed) => ({type: 'piped', packed}),
+  )
+  batcher.send({type: 'a', n: 1})
+  batcher.sendPiped(4, Buffer.from('aa', 'hex'))
+  batcher.send({type: 'b', n: 2})
+  batcher.sendPiped(5, Buffer.from('bbcc', 'hex'))
+  await nextTurn()
+  assert.equal(posts.length, 1)
+  const items: Array<Message | {type: 'piped'; packed: Uint8Array}> = []
+  unbatch(posts[0]!.message, (item) => items.push(item))
+  assert.deepEqual(items.map((item) => item.type), ['a', 'piped', 'b'])
+  const piped = items[1] as {type: 'piped'; packed: Uint8Array}
+  const datagrams: string[] = []
+  unpackPiped(piped.packed, (streamId, datagram) => datagrams.push(`${streamId}:${datagram.toString('hex')}`))
+  assert.deepEqual(datagrams, ['4:aa', '5:bbcc'])
+  assert.deepEqual(posts[0]!.transfer, [piped.packed.buffer])
+  // The next turn starts a new packed buffer.
+  batcher.sendPiped(6, Buffer.from('dd', 'hex'))
+  await nextTurn()
+  assert.equal(posts.length, 2)
+  assert.equal((posts[1]!.message as {type: string}).type, 'piped')
+})
+
+test('a batcher without a piped item refuses piped RTP', () => {
+  const {batcher} = collector()
+  assert.throws(() => batcher.sendPiped(1, Buffer.alloc(1)), /carries no piped RTP/)
 })
