@@ -9,6 +9,9 @@ import {PipedRtpPacker} from './piped-rtp.js'
 /** What crosses the port: one message, or several in the order they were sent. */
 export type Batched<T> = T | {readonly type: 'batch'; readonly items: readonly T[]}
 
+/** How often, at most, packed piped RTP leaves (see the constructor). */
+export const PIPED_INTERVAL_MS = 2
+
 export class MessageBatcher<T> {
   private items: T[] = []
   private transfer: TransferListItem[] = []
@@ -16,11 +19,19 @@ export class MessageBatcher<T> {
   /** Piped streams' RTP of this turn, packed into one item at the place of the first datagram (piped-rtp.ts). */
   private readonly packer = new PipedRtpPacker()
   private pipedSlot = -1
+  private lastPipedFlush = -Infinity
+  private pipedTimer: NodeJS.Timeout | undefined
 
-  /** `pipedItem`: the message that carries packed piped RTP (only a batcher that sends piped RTP needs it). */
+  /**
+   * `pipedItem`: the message that carries packed piped RTP (only a batcher that sends piped RTP needs it).
+   * Piped RTP leaves at most every `pipedIntervalMs`: a busy thread's loop turns are often one datagram
+   * each, and every message costs a wake-up of the other thread (the largest single cost of SDK audio on
+   * the main thread). Audio waits at most that long, which adds as much to the jitter the shard measures.
+   */
   constructor(
     private readonly post: (message: Batched<T>, transfer: readonly TransferListItem[]) => void,
     private readonly pipedItem?: (packed: Uint8Array) => T,
+    private readonly pipedIntervalMs = PIPED_INTERVAL_MS,
   ) {}
 
   /** Queues one RTP datagram of a piped stream (copied into this turn's packed buffer). */
@@ -31,7 +42,9 @@ export class MessageBatcher<T> {
       this.pipedSlot = this.items.length
       // A place holder, replaced by the packed item when the turn's messages leave.
       this.items.push(undefined as T)
-      this.schedule()
+      const wait = this.lastPipedFlush + this.pipedIntervalMs - performance.now()
+      if (wait <= 0) this.schedule()
+      else this.pipedTimer ??= setTimeout(this.flush, wait)
     }
   }
 
@@ -48,6 +61,8 @@ export class MessageBatcher<T> {
     this.transfer = []
     if (this.pipedSlot >= 0) this.packer.take()
     this.pipedSlot = -1
+    clearTimeout(this.pipedTimer)
+    this.pipedTimer = undefined
   }
 
   private schedule(): void {
@@ -59,11 +74,14 @@ export class MessageBatcher<T> {
 
   private readonly flush = (): void => {
     this.scheduled = false
+    clearTimeout(this.pipedTimer)
+    this.pipedTimer = undefined
     if (this.pipedSlot >= 0 && this.pipedItem !== undefined) {
       const packed = this.packer.take()
       this.items[this.pipedSlot] = this.pipedItem(packed)
       this.transfer.push(packed.buffer as ArrayBuffer)
       this.pipedSlot = -1
+      this.lastPipedFlush = performance.now()
     }
     const {items, transfer} = this
     if (items.length === 0) return

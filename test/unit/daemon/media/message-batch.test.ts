@@ -56,6 +56,7 @@ test('piped RTP of one turn leaves packed in one message, at the place of its fi
   const batcher = new MessageBatcher<Message | {type: 'piped'; packed: Uint8Array}>(
     (message, transfer) => posts.push({message, transfer}),
     (packed) => ({type: 'piped', packed}),
+    0,
   )
   batcher.send({type: 'a', n: 1})
   batcher.sendPiped(4, Buffer.from('aa', 'hex'))
@@ -81,4 +82,35 @@ test('piped RTP of one turn leaves packed in one message, at the place of its fi
 test('a batcher without a piped item refuses piped RTP', () => {
   const {batcher} = collector()
   assert.throws(() => batcher.sendPiped(1, Buffer.alloc(1)), /carries no piped RTP/)
+})
+
+test('piped RTP leaves at most every interval: a datagram soon after a flush waits for the interval, a command does not', async () => {
+  const posts: Array<Batched<Message | {type: 'piped'; packed: Uint8Array}>> = []
+  const batcher = new MessageBatcher<Message | {type: 'piped'; packed: Uint8Array}>(
+    (message) => posts.push(message),
+    (packed) => ({type: 'piped', packed}),
+    40,
+  )
+  batcher.sendPiped(1, Buffer.from('01', 'hex'))
+  await nextTurn()
+  assert.equal(posts.length, 1, 'the first datagram leaves at the end of its turn')
+  batcher.sendPiped(1, Buffer.from('02', 'hex'))
+  await nextTurn()
+  assert.equal(posts.length, 1, 'the next one waits for the interval')
+  batcher.sendPiped(1, Buffer.from('03', 'hex'))
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  assert.equal(posts.length, 2)
+  const datagrams: string[] = []
+  unbatch(posts[1]!, (item) => {
+    if (item.type === 'piped') unpackPiped((item as {packed: Uint8Array}).packed, (_id, datagram) => datagrams.push(datagram.toString('hex')))
+  })
+  assert.deepEqual(datagrams, ['02', '03'], 'both waited and left together')
+  // A command leaves at the end of its turn, taking the waiting datagrams with it.
+  batcher.sendPiped(1, Buffer.from('04', 'hex'))
+  batcher.send({type: 'close', n: 9})
+  await nextTurn()
+  assert.equal(posts.length, 3)
+  const items: string[] = []
+  unbatch(posts[2]!, (item) => items.push(item.type))
+  assert.deepEqual(items, ['piped', 'close'])
 })
