@@ -41,7 +41,7 @@ const QUIC_LEVELS = (process.env.QUIC_LEVELS ?? '100,200,300').split(',').filter
 const HOLD_S = Number(process.env.HOLD_S ?? 20)
 const SIP_LEVELS = (process.env.SIP_LEVELS ?? QUIC_LEVELS.join(',')).split(',').filter(Boolean).map(Number)
 const MOS_GOAL = 4.3
-/** The daemon's RTP ports, and SIPp's first media port outside them (the QUIC pipes take ephemeral ports, above 32768). */
+/** The daemon's RTP ports (SIP legs only: a QUIC leg binds none), and SIPp's first media port outside them. */
 const RTP_MIN = 10_000
 const RTP_MAX = 17_999
 const SIPP_MEDIA_PORT = 20_000
