@@ -22,6 +22,10 @@
 //     the daemon's CPU per call-second over that hold is a SIP call's cost;
 //     each QUIC level prints its ratio to the SIP level of the same size
 //     (goal: <= 1.5x). SIP_LEVELS= (empty) skips it.
+// The daemon runs without overload control (as bench:calls part s): this
+// measures media, and each QUIC call's B-leg is an INVITE to the same
+// daemon, which overload control refuses with 503 whenever the busy SIP
+// thread lags during the ramp (bench:abuse measures admission).
 // Needs `npm run build` first. QUIC_LEVELS= (empty) skips the concurrent calls.
 import {copyFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -57,7 +61,7 @@ const token = () =>
 const home = mkdtempSync(join(tmpdir(), 'cc-bench-quic-'))
 writeFileSync(
   join(home, 'clutchcall.yaml'),
-  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\nrtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
+  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\nrtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nsecurity:\n  overload: { enabled: false }\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
 )
 const scenarios = join(fileURLToPath(new URL('..', import.meta.url)), 'bench', 'scenarios')
 copyFileSync(join(scenarios, 'uac-hold-pcma.xml'), join(home, 'uac-hold-pcma.xml'))

@@ -165,6 +165,39 @@ describe('QUIC limits (a real daemon with small quic.limits)', () => {
     await closeAll()
   })
 
+  it('drops audio a client sends faster than 250 packets a second (bursts of 50) before the media shard, and the call goes on', async () => {
+    const callee = await runSipp({scenarioXml: uasAnswering(), port: calleePort, extraArgs: ['-rtp_echo']})
+    const client = await connect()
+    assert.equal((await client.open(await issuer.token('acme'))).kind, 'response')
+    await client.subscribe()
+    const created = await client.request('call.create', {to: '+15550301', trunk: 'callee'})
+    const callSid = String(created.payload.call_sid)
+    await client.event((event) => event.type === 'CHANNEL_ANSWER' && event.call_sid === callSid, 'CHANNEL_ANSWER')
+    // Valid PCMU, in sequence, as fast as the client can: 3,000 packets, a minute of audio, in about a second.
+    const floodStart = Date.now()
+    const ssrc = randomBytes(4)
+    for (let sequence = 0; sequence < 3000; sequence++) {
+      const header = Buffer.from([0x80, 0, sequence >> 8, sequence & 0xff, 0, 0, 0, 0, ...ssrc])
+      header.writeUInt32BE(sequence * 160, 4)
+      client.sendDatagram(Buffer.concat([header, Buffer.alloc(160, 0xd5)]))
+      if (sequence % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+    }
+    const floodMs = Date.now() - floodStart
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const hungUp = await client.request('call.hangup', {call_sid: callSid})
+    assert.equal(hungUp.kind, 'response')
+    const end = await gw.hangupOf('+15550301')
+    const received = Number(end.packets_received)
+    // What reached the shard: at most the burst plus 250 a second of the flood (and the half second after), with slack for timing.
+    const bound = 50 + (250 * (floodMs + 500 + 300)) / 1000
+    assert.ok(received > 0 && received <= bound, `packets_received ${received}, bound ${bound.toFixed(0)} (flood of 3000 in ${floodMs} ms)`)
+    const warned = await waitFor('the warning with the count dropped', () => gw.logLines().find((line) => line.msg === 'SDK client sent audio faster than the limit; the excess was dropped'), 10_000)
+    // Some of the flood never reaches the leg (quiche keeps 128 datagrams a connection); what did beyond the rate is counted.
+    assert.ok(Number(warned.dropped) > 0 && Number(warned.dropped) + received <= 3000, `dropped ${String(warned.dropped)}, received ${received}`)
+    callee.stop()
+    await closeAll()
+  })
+
   it('ends the call of a client that vanishes mid-call (idle timeout) with a CDR, and a call goes on through garbage datagrams', async () => {
     const callee = await runSipp({scenarioXml: uasAnswering(), port: calleePort, extraArgs: ['-rtp_echo']})
     const client = await connect()
