@@ -111,7 +111,7 @@ export type ShardEvent =
   | {readonly type: 'piped-rtp'; readonly packed: Uint8Array}
   /** Event-loop lag samples (µs) of the last second, one per lag probe. */
   | {readonly type: 'lag'; readonly samplesUs: Float64Array}
-  /** A mode failed and stopped (a recording that could not be written); the stream is in silence now. */
+  /** A mode failed and stopped (a recording that could not be written; the stream is in silence now), or a piped stream began dropping RTP over its rate. */
   | {readonly type: 'stream-error'; readonly streamId: number; readonly message: string}
   /** RTCP compound packets sent or received by the shard's streams while rtcp-capture is on, batched (at most RTCP_BATCH_MS late). */
   | {readonly type: 'rtcp'; readonly reports: readonly RtcpCaptureReport[]}

@@ -12,6 +12,7 @@ import {wallClockMs} from '../../src/media/frame-ticker.js'
 import {isOpusBitrate, OpusPcmDecoder} from '../../src/media/opus.js'
 import {RtpStream, type DatagramSender, type RtpRemote, type StreamMode} from '../../src/media/rtp-stream.js'
 import {LagMonitor} from './lag-monitor.js'
+import {PacketRate, PIPED_PACKETS_PER_S} from './packet-rate.js'
 import {packOne, unpackPiped} from './piped-rtp.js'
 import {PortPairPool, PortsExhaustedError} from './port-pool.js'
 import type {ModeSpec, QualityReport, ReplyResults, RequestType, RtcpCaptureReport, ShardCommand, ShardErrorCode, ShardEvent, ShardInit} from './protocol.js'
@@ -229,10 +230,16 @@ export class ShardHost {
     return {localPort: port}
   }
 
-  /** A piped stream's RTP leaves packed for the engine (a copy: the stream reuses its buffer once `sent` is called). */
+  /**
+   * A piped stream's RTP leaves packed for the engine (a copy: the stream reuses its buffer once `sent` is
+   * called), at most PIPED_PACKETS_PER_S: a far end that floods the stream's relay peer has the excess
+   * dropped here (said once, as a stream error), not queued for the main thread.
+   */
   private pipedSender(streamId: number): DatagramSender {
+    const rate = new PacketRate()
     return (datagram, _port, _address, sent) => {
-      this.postPiped(streamId, datagram)
+      if (rate.admit()) this.postPiped(streamId, datagram)
+      else if (rate.dropped === 1) this.post({type: 'stream-error', streamId, message: `piped RTP beyond ${PIPED_PACKETS_PER_S} packets a second is dropped`})
       sent()
     }
   }

@@ -13,6 +13,7 @@ import type {MediaQuality} from '../calls/call.js'
 import type {LegEnding} from '../calls/leg.js'
 import type {MediaEngine} from '../media/engine.js'
 import type {MediaStream} from '../media/media-stream.js'
+import {PacketRate, PIPED_PACKETS_PER_S} from '../media/packet-rate.js'
 import {CCError} from '../../src/errors.js'
 import type {ClientAudio, ClientAudioLeg} from './client-audio.js'
 import {StreamMediaEndpoint} from '../sip/media-endpoint.js'
@@ -24,15 +25,6 @@ const TELEPHONE_EVENT = 101
 const RTP_HEADER_BYTES = 12
 const DTMF_INTERVAL_MS = 50
 const DTMF_GAP_MS = 60
-/**
- * A client's packets into the media shard, at most, per second and in one burst: five times 20 ms audio
- * (Opus in 10 ms frames is 100 a second; DTMF from the gateway rides in between), and a second of it
- * delayed by a stall. A client that sends faster has the excess dropped here, before the shard: the
- * messages to the shard have no kernel buffer to overflow, so this is what bounds what one client makes
- * a shard hold and do.
- */
-const MAX_CLIENT_PACKETS_PER_S = 250
-const MAX_CLIENT_BURST = 50
 /** The remote the piped stream is told of: never sent to (its RTP leaves as messages), only its source check's name for the client. */
 const PIPED_REMOTE_PORT = 9
 
@@ -82,10 +74,8 @@ export class RtpAudioLeg implements ClientAudioLeg {
   /** Only when Opus is negotiated either way. */
   private readonly opus: OpusTranscoder | undefined
   private unsubscribe: () => void = () => {}
-  private allowance = MAX_CLIENT_BURST
-  private allowanceAt = performance.now()
-  /** Packets dropped for coming faster than MAX_CLIENT_PACKETS_PER_S; logged when the leg closes. */
-  private overRate = 0
+  /** The client's packets into the shard (daemon/media/packet-rate.ts); what it drops is logged when the leg closes. */
+  private readonly rate = new PacketRate()
   /** Where each packet to the shard is written: the engine copies it before sendPiped returns. */
   private scratch = Buffer.alloc(RTP_HEADER_BYTES + 1500)
 
@@ -131,7 +121,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
   private fromClient(payloadType: number, sequenceNumber: number, timestamp: number, payload: Buffer): void {
     if (this.finished) return
     const codec = this.client.codecs.get(payloadType)
-    if (codec === undefined || !this.withinRate()) return
+    if (codec === undefined || !this.rate.admit()) return
     const step = this.lastClientSequence === undefined ? 1 : (sequenceNumber - this.lastClientSequence) & 0xffff
     // A reordered or repeated packet (a step "backwards") is dropped rather than jumping the sequence.
     if (step === 0 || step > 0x8000) return
@@ -149,19 +139,6 @@ export class RtpAudioLeg implements ClientAudioLeg {
       this.lastTimestamp = (start + index * FRAME_SAMPLES) >>> 0
       this.toShard(false, PCMU, this.lastTimestamp, frame)
     })
-  }
-
-  /** A token bucket: MAX_CLIENT_PACKETS_PER_S, bursts of MAX_CLIENT_BURST. */
-  private withinRate(): boolean {
-    const now = performance.now()
-    this.allowance = Math.min(MAX_CLIENT_BURST, this.allowance + ((now - this.allowanceAt) * MAX_CLIENT_PACKETS_PER_S) / 1000)
-    this.allowanceAt = now
-    if (this.allowance < 1) {
-      this.overRate++
-      return false
-    }
-    this.allowance -= 1
-    return true
   }
 
   /** The shard's PCMU to the client, encoded to Opus when that is what the client receives. */
@@ -215,7 +192,7 @@ export class RtpAudioLeg implements ClientAudioLeg {
   close(): Promise<MediaQuality | undefined> {
     this.closing ??= (async () => {
       await this.hangup(16)
-      if (this.overRate > 0) this.log.warn({dropped: this.overRate, max_per_s: MAX_CLIENT_PACKETS_PER_S}, 'SDK client sent audio faster than the limit; the excess was dropped')
+      if (this.rate.dropped > 0) this.log.warn({dropped: this.rate.dropped, max_per_s: PIPED_PACKETS_PER_S}, 'SDK client sent audio faster than the limit; the excess was dropped')
       const quality = await this.stream.close().catch(() => this.stream.quality())
       this.opus?.delete()
       return quality

@@ -1,6 +1,7 @@
 // The shard's command handling, run in this thread with real sockets.
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
+import {createSocket} from 'node:dgram'
 import type {ShardCommand, ShardEvent} from '../../../../daemon/media/protocol.js'
 import {ShardHost} from '../../../../daemon/media/shard-host.js'
 import {packOne, PipedRtpPacker, unpackPiped} from '../../../../daemon/media/piped-rtp.js'
@@ -159,6 +160,42 @@ describe('ShardHost', () => {
       const closed = await request({type: 'close', streamId: 1})
       assert.equal(closed.ok && (closed.result as {quality: {packetsReceived: number}}).quality.packetsReceived, 5)
     } finally {
+      await host.shutdown()
+    }
+  })
+
+  it('sends a piped stream\'s RTP on at most its rate (a burst of 50): a far end flooding its relay peer is dropped in the shard, said once', async () => {
+    const {host, events, request} = harness(2)
+    host.start()
+    const farEnd = createSocket('udp4')
+    await new Promise<void>((resolve) => farEnd.bind(0, '127.0.0.1', resolve))
+    try {
+      await request({type: 'create', streamId: 1, callSid: 'CA1', piped: true})
+      await request({type: 'set-remote', streamId: 1, remote: {address: '127.0.0.1', rtpPort: 9, payloadType: 0, codec: 'PCMU'}})
+      const created = await request({type: 'create', streamId: 2, callSid: 'CA1'})
+      const port = created.ok ? (created.result as {localPort: number}).localPort : 0
+      await request({type: 'set-remote', streamId: 2, remote: {address: '127.0.0.1', rtpPort: farEnd.address().port, payloadType: 0, codec: 'PCMU'}})
+      await request({type: 'relay', streamId: 2, peerId: 1})
+      const start = performance.now()
+      for (let sequence = 1; sequence <= 400; sequence++) {
+        const packet = Buffer.alloc(12 + 160, 0xd5)
+        packet[0] = 0x80
+        packet[1] = 0
+        packet.writeUInt16BE(sequence, 2)
+        packet.writeUInt32BE(sequence * 160, 4)
+        packet.writeUInt32BE(0x1234, 8)
+        farEnd.send(packet, port, '127.0.0.1')
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      const elapsed = performance.now() - start
+      let relayed = 0
+      for (const event of events) if (event.type === 'piped-rtp') unpackPiped(event.packed, () => relayed++)
+      assert.ok(relayed >= 50 && relayed <= 50 + (250 * elapsed) / 1000 + 2, `relayed ${relayed} of 400 in ${elapsed.toFixed(0)} ms`)
+      const said = events.filter((event) => event.type === 'stream-error')
+      assert.equal(said.length, 1)
+      assert.match(said[0]!.type === 'stream-error' ? said[0]!.message : '', /beyond 250 packets a second/)
+    } finally {
+      farEnd.close()
       await host.shutdown()
     }
   })
