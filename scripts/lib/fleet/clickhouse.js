@@ -199,29 +199,29 @@ export const waitForCluster = (servers, timeoutMs = 90_000) =>
   )
 
 /**
- * Starts `servers` and waits until each answers with ZooKeeper. Debian's 18.16
- * can crash while it starts: a NULL read in its DDL worker's first ZooKeeper
- * session (zkutil::ZooKeeper::createImpl), seen in CI with four servers
- * starting on two busy cores. A server that exits before it ever answered is
- * started again, up to `attempts` times, and the crash is said with its log;
- * one still running but not answering fails after the wait as before.
+ * Starts `servers` one after the other, each answering with ZooKeeper before
+ * the next starts. Debian's 18.16 can crash while it starts: a NULL read in
+ * its DDL worker's first ZooKeeper session (zkutil::ZooKeeper::createImpl),
+ * seen in CI with four servers starting at once on two busy cores (once on
+ * all three attempts one server had then). Starting them in turn keeps each one's first
+ * session from competing with the others'; a server that exits before it
+ * ever answered is started again after a pause, up to `attempts` times, and
+ * the crash is said with its log. One still running but not answering fails
+ * after the wait as before.
  */
-export const startCluster = async (servers, {attempts = 3, say = () => {}, onStarted = () => {}} = {}) => {
-  for (const server of servers) server.pid = startClickHouse(server)
-  onStarted()
-  await Promise.all(
-    servers.map(async (server) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await waitForCluster([server])
-          return
-        } catch (error) {
-          if (attempt === attempts || server.pid === undefined || isAlive(server.pid)) throw error
-          say(`fleet: ${server.name} exited while starting (attempt ${attempt} of ${attempts}); starting it again. Its log:\n${clickHouseLogTail(server, 4)}`)
-          server.pid = startClickHouse(server)
-          onStarted()
-        }
+export const startCluster = async (servers, {attempts = 5, say = () => {}, onStarted = () => {}} = {}) => {
+  for (const server of servers) {
+    for (let attempt = 1; ; attempt++) {
+      server.pid = startClickHouse(server)
+      onStarted()
+      try {
+        await waitForCluster([server])
+        break
+      } catch (error) {
+        if (attempt === attempts || server.pid === undefined || isAlive(server.pid)) throw error
+        say(`fleet: ${server.name} exited while starting (attempt ${attempt} of ${attempts}); starting it again. Its log:\n${clickHouseLogTail(server, 4)}`)
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt))
       }
-    }),
-  )
+    }
+  }
 }
