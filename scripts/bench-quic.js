@@ -6,26 +6,34 @@
 //     token, established), HANDSHAKES sequential handshakes, p50/p99; and the
 //     daemon's own histogram (clutchcall_quic_handshake_seconds{result="ok"}) over them;
 //   - the round trip of call.create (request frame on a new stream to its
-//     response), CALLS sequential calls to the gateway's own SIP listener
-//     (its default dialplan answers and echoes), each hung up before the next.
+//     response), CALLS sequential calls, each hung up before the next.
 //   - concurrent QUIC calls with audio (QUIC_LEVELS, default 100,200,300):
-//     that many clients in this process, each with one call to the gateway's
-//     echo and a 20 ms PCMU tone in datagrams, held HOLD_S seconds; calls
-//     held, echoed audio, MOS and loss from the calls' CHANNEL_HANGUP_COMPLETE
-//     (the QUIC leg's CDR), and the daemon's CPU per call-second over the hold.
-//     The echo is the gateway's own dialplan, so each QUIC call is also an
-//     inbound SIP call on the same daemon: the CPU counted per QUIC call
-//     includes that loopback SIP call and its echo.
+//     that many clients in this process, each with one call and a 20 ms PCMU
+//     tone in datagrams, held HOLD_S seconds; calls held, echoed audio, MOS
+//     and loss from the calls' CHANNEL_HANGUP_COMPLETE (the QUIC leg's CDR),
+//     and the daemon's CPU per call-second over the hold.
 //   - the SIP reference of the same run (SIP_LEVELS, default QUIC_LEVELS):
-//     SIPp places that many PCMA calls to the same daemon's echo and holds
-//     them HOLD_S seconds (scripts/lib/hold.js, as `bench:calls` part a), and
-//     the daemon's CPU per call-second over that hold is a SIP call's cost;
-//     each QUIC level prints its ratio to the SIP level of the same size
-//     (goal: <= 1.5x). SIP_LEVELS= (empty) skips it.
+//     SIPp places that many PCMA calls and holds them HOLD_S seconds
+//     (scripts/lib/hold.js, as `bench:calls` part a); the daemon's CPU per
+//     call-second over that hold is a SIP call's cost, and each QUIC level
+//     prints its ratio to the SIP level of the same size (goal: <= 1.5x).
+//     SIP_LEVELS= (empty) skips it.
+// MODE says where the calls go, both kinds alike:
+//   bridged (default): to a SIPp callee that echoes RTP (-rtp_echo), through
+//     a trunk: QUIC client -> gateway -> SIPp (PCMU, bench/scenarios/
+//     uas-echo-pcmu.xml) against SIPp -> gateway -> SIPp (PCMA, uas-echo-
+//     pcma.xml). Each call is one client-facing leg and one B-leg on the
+//     daemon, neither transcoded, so the ratio is the QUIC leg's cost against
+//     a SIP leg's: like for like.
+//   echo: to the gateway's own echo dialplan. A QUIC call's B-leg is then an
+//     INVITE to the same daemon, so each QUIC call is two calls there (the
+//     SDK call and the inbound SIP call that echoes), against a SIP call's
+//     one: the ratio includes a whole extra call.
 // The daemon runs without overload control (as bench:calls part s): this
-// measures media, and each QUIC call's B-leg is an INVITE to the same
-// daemon, which overload control refuses with 503 whenever the busy SIP
-// thread lags during the ramp (bench:abuse measures admission).
+// measures media (bench:abuse measures admission), and in echo mode each QUIC
+// call's B-leg is an INVITE to the same daemon, which overload control
+// refuses with 503 whenever the busy SIP thread lags during the ramp.
+// KEEP=1 keeps the temporary home (the daemon's log, SIPp's files).
 // Needs `npm run build` first. QUIC_LEVELS= (empty) skips the concurrent calls.
 import {copyFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -35,7 +43,7 @@ import {exportJWK, generateKeyPair, SignJWT} from 'jose'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
 import {holdLevel} from './lib/hold.js'
-import {rawAudioFromPcap} from './lib/sipp.js'
+import {freeUdpPort, rawAudioFromPcap, runSipp} from './lib/sipp.js'
 import {CLK_TCK, CORES, percentile, readTicks, sleep, waitForQuietMachine} from './lib/measure.js'
 
 const HANDSHAKES = Number(process.env.HANDSHAKES ?? 200)
@@ -50,21 +58,57 @@ const RTP_MIN = 10_000
 const RTP_MAX = 17_999
 const SIPP_MEDIA_PORT = 20_000
 const RATIO_GOAL = 1.5
+const MODE = process.env.MODE ?? 'bridged'
+if (MODE !== 'bridged' && MODE !== 'echo') throw new Error(`MODE: bridged or echo, not "${MODE}"`)
+const BRIDGED = MODE === 'bridged'
+/** Calls on the daemon per QUIC call: in echo mode its B-leg comes back to the same daemon as an inbound call. */
+const DAEMON_CALLS_PER_QUIC_CALL = BRIDGED ? 1 : 2
+/** Called numbers (bridged): the SIP reference's, routed by the inbound trunk to the PCMA callee, and the QUIC calls'. */
+const SIP_SERVICE = '+18880000000'
+const QUIC_SERVICE = '+18880000001'
+const TENANT = BRIDGED ? 'bench' : 'default'
+/** The SIPp callees' media ports (bridged): one echo port each. */
+const CALLEE_MEDIA = {pcma: 36_000, pcmu: 38_000}
 
 const {QuicSdkClient} = await import('../dist/test/helpers/quic-client.js')
 
 const {privateKey, publicKey} = await generateKeyPair('ES256', {extractable: true})
 const jwk = {...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig'}
 const token = () =>
-  new SignJWT({tenant: 'default'}).setProtectedHeader({alg: 'ES256', kid: 'bench'}).setIssuedAt().setIssuer('https://bench/').setAudience('clutchcall').setExpirationTime('10m').sign(privateKey)
+  new SignJWT({tenant: TENANT}).setProtectedHeader({alg: 'ES256', kid: 'bench'}).setIssuedAt().setIssuer('https://bench/').setAudience('clutchcall').setExpirationTime('10m').sign(privateKey)
 
 const home = mkdtempSync(join(tmpdir(), 'cc-bench-quic-'))
+const scenarios = join(fileURLToPath(new URL('..', import.meta.url)), 'bench', 'scenarios')
+for (const file of ['uac-hold-pcma.xml', 'uas-echo-pcma.xml', 'uas-echo-pcmu.xml']) copyFileSync(join(scenarios, file), join(home, file))
+const callees = []
+/** call.create's parameters: the PCMU callee through its trunk (bridged), or the gateway's own echo. */
+const destination = (sipPort) => (BRIDGED ? {to: QUIC_SERVICE, trunk: 'callee-pcmu'} : {to: `sip:echo@127.0.0.1:${sipPort}`})
+/** Bridged: a SIPp callee per codec, each echoing every RTP packet it gets; the config's trunks to them. */
+const bridgedConfig = async () => {
+  const ports = {}
+  for (const codec of ['pcma', 'pcmu']) {
+    ports[codec] = await freeUdpPort()
+    const callee = runSipp(['-sf', `uas-echo-${codec}.xml`, '-i', '127.0.0.1', '-p', String(ports[codec]), '-mi', '127.0.0.1', '-mp', String(CALLEE_MEDIA[codec]), '-rtp_echo', '-nostdin', '-trace_err'], home)
+    callees.push(callee.child)
+  }
+  return (
+    // The load comes from this host: it is no scanner, so no per-source limits.
+    'security:\n  overload: { enabled: false }\n  trusted_cidrs: [127.0.0.1/32]\n' +
+    'tenants:\n  - { id: bench, dialplan: to-callee }\n' +
+    `trunks:\n  - { id: caller, tenant: bench, inbound: { cidrs: [127.0.0.1/32], numbers: ["${SIP_SERVICE}"] } }\n` +
+    `  - { id: callee-pcma, tenant: bench, outbound: { uri: "sip:127.0.0.1:${ports.pcma}" } }\n` +
+    `  - { id: callee-pcmu, tenant: bench, outbound: { uri: "sip:127.0.0.1:${ports.pcmu}" } }\n` +
+    'dialplans:\n  to-callee:\n    start: bridge\n    nodes:\n' +
+    '      bridge: { type: bridge, trunk: callee-pcma, timeout_s: 30, next: { answered: bye, failed: failed } }\n' +
+    '      failed: { type: hangup, cause: 41 }\n      bye: { type: hangup, cause: 16 }\n'
+  )
+}
 writeFileSync(
   join(home, 'clutchcall.yaml'),
-  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\nrtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nsecurity:\n  overload: { enabled: false }\nquic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
+  `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\nrtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\ntracing:\n  enabled: false\ncdr:\n  enabled: false\n` +
+    (BRIDGED ? await bridgedConfig() : 'security:\n  overload: { enabled: false }\n') +
+    `quic:\n  enabled: true\n  listen: 127.0.0.1:0\n  limits: { max_connections_per_source: ${Math.max(100, ...QUIC_LEVELS) + 10} }\nauth:\n  jwt: ${JSON.stringify({keys: [jwk], issuer: 'https://bench/', audience: 'clutchcall', algorithms: ['ES256']})}\n`,
 )
-const scenarios = join(fileURLToPath(new URL('..', import.meta.url)), 'bench', 'scenarios')
-copyFileSync(join(scenarios, 'uac-hold-pcma.xml'), join(home, 'uac-hold-pcma.xml'))
 writeFileSync(join(home, 'g711a.raw'), rawAudioFromPcap('/usr/share/sip-tester/g711a.pcap'))
 const daemon = daemonIn(home)
 const summary = (values) => {
@@ -77,7 +121,7 @@ const histogram = async (url) => {
   return {count: value('count'), sum: value('sum')}
 }
 
-/** `level` clients, each holding one call to the gateway's echo with a 20 ms tone, for HOLD_S seconds. */
+/** `level` clients, each holding one call (to the callee of MODE) with a 20 ms tone, for HOLD_S seconds. */
 const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
   const admin = await Admin.connect(join(home, 'admin.sock'), 'bench-quic')
   const cdrs = new Map()
@@ -93,20 +137,19 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
       const opened = await client.open(await token())
       if (opened.kind !== 'response') throw new Error(`session.open refused: ${JSON.stringify(opened.payload)}`)
       client.startTone()
-      const created = await client.request('call.create', {to: `sip:echo@127.0.0.1:${sipPort}`})
+      const created = await client.request('call.create', destination(sipPort))
       if (created.kind !== 'response') throw new Error(`call.create ${index + 1} refused: ${JSON.stringify(created.payload)}`)
       sids.push(created.payload.call_sid)
     }
-    // Each QUIC call is two calls on the daemon (its SIP B-leg answered by the daemon's own echo).
     const upDeadline = Date.now() + 30_000
-    while ((await admin.active()) < 2 * level && Date.now() < upDeadline) await sleep(500)
+    while ((await admin.active()) < DAEMON_CALLS_PER_QUIC_CALL * level && Date.now() < upDeadline) await sleep(500)
     const ticksBefore = readTicks(`/proc/${daemonPid}/stat`)
     const toneBefore = clients.reduce((sum, client) => sum + client.receivedTone, 0)
     const sentBefore = clients.reduce((sum, client) => sum + client.sentTone, 0)
     const start = performance.now()
     const samples = []
     while (performance.now() - start < HOLD_S * 1000) {
-      samples.push(Math.floor((await admin.active()) / 2))
+      samples.push(Math.floor((await admin.active()) / DAEMON_CALLS_PER_QUIC_CALL))
       await sleep(1000)
     }
     const seconds = (performance.now() - start) / 1000
@@ -165,7 +208,7 @@ try {
   const rtts = []
   for (let index = 0; index < CALLS; index++) {
     const start = performance.now()
-    const created = await client.request('call.create', {to: `sip:echo@127.0.0.1:${sipPort}`})
+    const created = await client.request('call.create', destination(sipPort))
     rtts.push(performance.now() - start)
     if (created.kind !== 'response') throw new Error(`call.create refused: ${JSON.stringify(created.payload)}`)
     const ended = await client.request('call.hangup', {call_sid: created.payload.call_sid})
@@ -181,7 +224,7 @@ try {
   try {
     for (const level of SIP_LEVELS) {
       const entry = await holdLevel({
-        level, holdS: HOLD_S, rampCps: 100, target: `127.0.0.1:${sipPort}`, service: 'bench', cwd: home, sippMediaPort: SIPP_MEDIA_PORT,
+        level, holdS: HOLD_S, rampCps: 100, target: `127.0.0.1:${sipPort}`, service: BRIDGED ? SIP_SERVICE : 'bench', cwd: home, sippMediaPort: SIPP_MEDIA_PORT,
         gateways: [{pid: daemonPid, admin, adminSocket: join(home, 'admin.sock'), metricsUrl, rtpMin: RTP_MIN, rtpMax: RTP_MAX}],
         shards: CORES, running, isStopping: () => false,
       })
@@ -194,7 +237,7 @@ try {
   const sipPerCallSecond = (level) => sipLevels.get(level)?.gateways[0].cpuPerCallSecond
   const observed = after.count - before.count
   process.stdout.write(
-    `bench:quic on ${CORES} cores, loopback, client and daemon on this machine\n` +
+    `bench:quic on ${CORES} cores, loopback, client and daemon on this machine; MODE=${MODE}: ${BRIDGED ? 'calls bridged to a SIPp callee that echoes (QUIC PCMU, SIP PCMA, no transcoding)' : "calls to the gateway's own echo (a QUIC call is two calls on the daemon)"}\n` +
       `  handshake (client):            ${summary(handshakes)}\n` +
       `  handshake (daemon histogram):  ${observed} observed, mean ${observed > 0 ? (((after.sum - before.sum) / observed) * 1000).toFixed(2) : 'n/a'} ms\n` +
       `  RPC round trip (call.hangup of no call): ${summary(plain)}\n` +
@@ -213,12 +256,13 @@ try {
       [...sipLevels.values()]
         .map(
           (entry) =>
-            `  ${String(entry.level).padStart(4)} SIP calls (SIPp, PCMA, same daemon's echo): held ${entry.held}/${entry.level}, failed ${entry.failed}, MOS mean ${entry.gateways[0].meanMos.toFixed(2)}, ` +
+            `  ${String(entry.level).padStart(4)} SIP calls (SIPp, PCMA, ${BRIDGED ? 'bridged to the SIPp echo' : "same daemon's echo"}): held ${entry.held}/${entry.level}, failed ${entry.failed}, MOS mean ${entry.gateways[0].meanMos.toFixed(2)}, ` +
             `loss ${(entry.gateways[0].loss * 100).toFixed(2)} %, ${(entry.gateways[0].cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ' (the level did not pass: its CPU is of degraded calls)'}\n`,
         )
         .join(''),
   )
 } finally {
   daemon.stop()
+  for (const callee of callees) callee.kill('SIGKILL')
   if (process.env.KEEP !== '1') rmSync(home, {recursive: true, force: true})
 }
