@@ -8,12 +8,13 @@
 // Layout, repeated: stream id (u32, big-endian), length (u16), the datagram.
 
 const RECORD_HEADER = 6
-const INITIAL_CAPACITY = 16 * 1024
+/** The smallest buffer a packer starts a turn with: a few datagrams; it grows as a turn needs. */
+const MIN_CAPACITY = 2 * 1024
 /** An RTP datagram is at most a UDP payload. */
 const MAX_DATAGRAM = 0xffff
 
 export class PipedRtpPacker {
-  private buffer = Buffer.from(new ArrayBuffer(INITIAL_CAPACITY))
+  private buffer = Buffer.from(new ArrayBuffer(MIN_CAPACITY))
   private used = 0
 
   get isEmpty(): boolean {
@@ -36,10 +37,14 @@ export class PipedRtpPacker {
     return true
   }
 
-  /** What was packed, in a buffer of its own to transfer; the packer starts again empty. */
+  /**
+   * What was packed, in a buffer of its own to transfer; the packer starts again empty, in a buffer sized
+   * for twice this turn's (the next turn is mostly like this one; a zeroed allocation of a fixed large size
+   * each flush cost more than growing now and then).
+   */
   take(): Uint8Array {
     const packed = new Uint8Array(this.buffer.buffer, 0, this.used)
-    this.buffer = Buffer.from(new ArrayBuffer(Math.max(INITIAL_CAPACITY, this.buffer.length)))
+    this.buffer = Buffer.from(new ArrayBuffer(Math.max(MIN_CAPACITY, 2 * this.used)))
     this.used = 0
     return packed
   }

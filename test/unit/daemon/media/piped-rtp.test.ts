@@ -46,3 +46,14 @@ test('a truncated record ends the walk; what came before it is delivered', () =>
   assert.deepEqual(unpacked(truncated), [[3, '01020304']])
   assert.deepEqual(unpacked(new Uint8Array(3)), [])
 })
+
+test('a turn much larger than the one before grows the buffer sized for the smaller one, and every datagram survives', () => {
+  const packer = new PipedRtpPacker()
+  packer.add(1, Buffer.alloc(10, 0x01))
+  assert.deepEqual(unpacked(packer.take()), [[1, '01'.repeat(10)]])
+  const payload = Buffer.alloc(172, 0x7e)
+  for (let index = 0; index < 300; index++) packer.add(index, payload)
+  const turn = unpacked(packer.take())
+  assert.equal(turn.length, 300)
+  assert.ok(turn.every(([streamId, hex], index) => streamId === index && hex === payload.toString('hex')))
+})

@@ -6,6 +6,17 @@ import type {ShardCommand, ShardEvent} from '../../../../daemon/media/protocol.j
 import {ShardHost} from '../../../../daemon/media/shard-host.js'
 import {packOne, PipedRtpPacker, unpackPiped} from '../../../../daemon/media/piped-rtp.js'
 
+/** A 20 ms PCMU RTP packet (µ-law 0xd5 payload) with this sequence number, its timestamp and a fixed SSRC. */
+const pcmuPacket = (sequenceNumber: number): Buffer => {
+  const packet = Buffer.alloc(12 + 160, 0xd5)
+  packet[0] = 0x80
+  packet[1] = 0
+  packet.writeUInt16BE(sequenceNumber, 2)
+  packet.writeUInt32BE(sequenceNumber * 160, 4)
+  packet.writeUInt32BE(0x1234, 8)
+  return packet
+}
+
 const harness = (pairCount: number) => {
   const events: ShardEvent[] = []
   const waiters = new Map<number, (event: ShardEvent) => void>()
@@ -116,15 +127,7 @@ describe('ShardHost', () => {
   it('carries the RTP of a piped stream as messages: no ports bound, echo comes back as piped-rtp, nothing before set-remote', async () => {
     const {host, events, request} = harness(1)
     host.start()
-    const rtp = (sequenceNumber: number): Uint8Array => {
-      const packet = Buffer.alloc(12 + 160, 0xd5)
-      packet[0] = 0x80
-      packet[1] = 0
-      packet.writeUInt16BE(sequenceNumber, 2)
-      packet.writeUInt32BE(sequenceNumber * 160, 4)
-      packet.writeUInt32BE(0x1234, 8)
-      return new Uint8Array(packet)
-    }
+    const rtp = (sequenceNumber: number): Uint8Array => new Uint8Array(pcmuPacket(sequenceNumber))
     const piped = () => {
       const datagrams: Array<{streamId: number; datagram: Buffer}> = []
       for (const event of events) if (event.type === 'piped-rtp') unpackPiped(event.packed, (streamId, datagram) => datagrams.push({streamId, datagram}))
@@ -178,13 +181,7 @@ describe('ShardHost', () => {
       await request({type: 'relay', streamId: 2, peerId: 1})
       const start = performance.now()
       for (let sequence = 1; sequence <= 400; sequence++) {
-        const packet = Buffer.alloc(12 + 160, 0xd5)
-        packet[0] = 0x80
-        packet[1] = 0
-        packet.writeUInt16BE(sequence, 2)
-        packet.writeUInt32BE(sequence * 160, 4)
-        packet.writeUInt32BE(0x1234, 8)
-        farEnd.send(packet, port, '127.0.0.1')
+        farEnd.send(pcmuPacket(sequence), port, '127.0.0.1')
       }
       await new Promise((resolve) => setTimeout(resolve, 150))
       const elapsed = performance.now() - start
