@@ -146,16 +146,20 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
     const ticksBefore = readTicks(`/proc/${daemonPid}/stat`)
     const toneBefore = clients.reduce((sum, client) => sum + client.receivedTone, 0)
     const sentBefore = clients.reduce((sum, client) => sum + client.sentTone, 0)
+    const unsentBefore = clients.reduce((sum, client) => sum + client.unsentTone, 0)
     const start = performance.now()
+    const clientCpuBefore = process.cpuUsage()
     const samples = []
     while (performance.now() - start < HOLD_S * 1000) {
       samples.push(Math.floor((await admin.active()) / DAEMON_CALLS_PER_QUIC_CALL))
       await sleep(1000)
     }
     const seconds = (performance.now() - start) / 1000
+    const clientCpu = process.cpuUsage(clientCpuBefore)
     const daemonSeconds = (readTicks(`/proc/${daemonPid}/stat`) - ticksBefore) / CLK_TCK
     const echoed = clients.reduce((sum, client) => sum + client.receivedTone, 0) - toneBefore
     const sent = clients.reduce((sum, client) => sum + client.sentTone, 0) - sentBefore
+    const unsent = clients.reduce((sum, client) => sum + client.unsentTone, 0) - unsentBefore
     for (const client of clients) client.stopTone()
     await Promise.all(sids.map((sid, index) => clients[index].request('call.hangup', {call_sid: sid}).catch(() => undefined)))
     const cdrDeadline = Date.now() + 20_000
@@ -169,8 +173,8 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
     const callSeconds = (samples.reduce((sum, value) => sum + value, 0) / Math.max(1, samples.length)) * seconds
     return {
       level, held, cdrs: ours.length, notCompleted: ours.filter((cdr) => cdr.status !== 'completed').length,
-      echoShare: echoed / Math.max(1, sent), meanMos, minMos: mos.length > 0 ? Math.min(...mos) : Number.NaN, loss: lost / Math.max(1, received + lost),
-      daemonCpu: (100 * daemonSeconds) / seconds, cpuPerCallSecond: daemonSeconds / Math.max(1, callSeconds),
+      echoShare: echoed / Math.max(1, sent), unsentShare: unsent / Math.max(1, sent + unsent), meanMos, minMos: mos.length > 0 ? Math.min(...mos) : Number.NaN, loss: lost / Math.max(1, received + lost),
+      daemonCpu: (100 * daemonSeconds) / seconds, clientCpu: (clientCpu.user + clientCpu.system) / 1e4 / seconds, cpuPerCallSecond: daemonSeconds / Math.max(1, callSeconds),
       pass: held >= level && ours.length >= level && meanMos >= MOS_GOAL,
     }
   } finally {
@@ -245,8 +249,8 @@ try {
       levels
         .map(
           (entry) =>
-            `  ${String(entry.level).padStart(4)} QUIC calls with audio: held ${entry.held}/${entry.level}, ${entry.cdrs} CDR(s) (${entry.notCompleted} not completed), echoed ${(entry.echoShare * 100).toFixed(1)} % of the tone, ` +
-            `MOS mean ${entry.meanMos.toFixed(2)} min ${entry.minMos.toFixed(2)}, loss ${(entry.loss * 100).toFixed(2)} %, daemon ${entry.daemonCpu.toFixed(0)} % of a core, ` +
+            `  ${String(entry.level).padStart(4)} QUIC calls with audio: held ${entry.held}/${entry.level}, ${entry.cdrs} CDR(s) (${entry.notCompleted} not completed), echoed ${(entry.echoShare * 100).toFixed(1)} % of the tone (${(entry.unsentShare * 100).toFixed(2)} % refused by the clients' own QUIC), ` +
+            `MOS mean ${entry.meanMos.toFixed(2)} min ${entry.minMos.toFixed(2)}, loss ${(entry.loss * 100).toFixed(2)} %, daemon ${entry.daemonCpu.toFixed(0)} % of a core (the clients' process ${entry.clientCpu.toFixed(0)} %), ` +
             `${(entry.cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ` — goal (all held, MOS ≥ ${MOS_GOAL}) not met`}` +
             (sipPerCallSecond(entry.level) === undefined
               ? '\n'

@@ -164,6 +164,8 @@ export class QuicRpcClient {
   receivedTone = 0
   /** Tone datagrams sent (and queued: a false from the channel is not counted). */
   sentTone = 0
+  /** Tone packets the connection refused to queue (datagram queue full, closing): a gap the far end counts as loss. */
+  unsentTone = 0
   private nextRequestId = 1
   private toneTimer: NodeJS.Timeout | undefined
   private readonly datagrams: DatagramChannel
@@ -260,6 +262,7 @@ export class QuicRpcClient {
       for (let index = 0; index < 160; index++) packet[12 + index] = linearToUlaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * (sampleIndex + index)) / 8000)))
       sampleIndex += 160
       if (this.datagrams.send(packet)) this.sentTone++
+      else this.unsentTone++
     }, 20)
   }
 
