@@ -57,10 +57,19 @@ export const clientCrypto = {ops: {randomBytes: async (data: ArrayBuffer) => voi
 /** The local address to bind for a gateway at `host`: loopback stays on loopback (tests bind 127.0.0.1), else any. */
 const localHostFor = (host: string): string => (host.startsWith('127.') ? '127.0.0.1' : host === '::1' ? '::1' : isIPv6(host) ? '::' : '0.0.0.0')
 
+/** An error's message with its cause's (the library wraps a reset or a connection's close in errors of its own). */
+const reasonOf = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause instanceof Error ? `: ${error.cause.message || error.cause.name}` : ''
+  return `${error.message || error.name}${cause}`
+}
+
 /** One RPC stream: its frames as they come, and whether it has ended. */
 export class RpcStream {
   readonly frames: RpcFrame[] = []
   ended = false
+  /** Why reading stopped, when it was not the gateway's orderly end of the stream (a reset, the connection gone). */
+  endReason: string | undefined
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
   /** Told of every frame and of the end (reply() waits on it rather than polling, so round trips can be timed). */
@@ -82,8 +91,9 @@ export class RpcStream {
         for (const frame of frames.push(value)) this.frames.push(decodeFrame(frame))
         for (const watcher of this.watchers) watcher()
       }
-    } catch {
-      // Reset or connection gone: the stream has ended either way.
+    } catch (error) {
+      // Reset or connection gone: the stream has ended either way; the reason goes with a missing reply.
+      this.endReason = reasonOf(error)
     }
     this.ended = true
     for (const watcher of this.watchers) watcher()
@@ -106,7 +116,7 @@ export class RpcStream {
       const check = (): void => {
         const frame = this.frames.find((candidate) => candidate.kind === 'response' || candidate.kind === 'error')
         if (frame) done(() => resolve({kind: frame.kind as QuicReply['kind'], payload: frame.payload}))
-        else if (this.ended) done(() => reject(new Error(`the stream ended without a reply (${this.frames.length} frames)`)))
+        else if (this.ended) done(() => reject(new Error(`the stream ended without a reply (${this.frames.length} frames${this.endReason === undefined ? '' : `; ${this.endReason}`})`)))
       }
       const timer = setTimeout(() => done(() => reject(new Error(`no reply on the stream within ${timeoutMs} ms`))), timeoutMs)
       const unwatch = this.watch(check)

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import type {QUICStream} from '@matrixai/quic'
+import {encodeFrame} from '../../../../src/rpc/protocol.js'
+import {RpcStream} from '../../../../src/quic/rpc-client.js'
+import {encodeStreamFrame} from '../../../../src/rpc/stream-frames.js'
+
+/** A stand-in for the library's stream: what the gateway sends comes from `readable`; writes are kept. */
+const fakeStream = (readable: ReadableStream<Uint8Array>): QUICStream => ({readable, writable: new WritableStream<Uint8Array>()}) as unknown as QUICStream
+
+test('a stream reset before any reply rejects with the reset and its cause, not only "ended"', async () => {
+  const reset = new Error('Peer reset the readable stream', {cause: new Error('application error 7')})
+  const stream = new RpcStream(fakeStream(new ReadableStream({start: (controller) => controller.error(reset)})))
+  await assert.rejects(stream.reply(2000), /ended without a reply \(0 frames; Peer reset the readable stream: application error 7\)/)
+  assert.equal(stream.ended, true)
+})
+
+test('an orderly end without a reply says so with no reason; a reply before the end resolves', async () => {
+  const empty = new RpcStream(fakeStream(new ReadableStream({start: (controller) => controller.close()})))
+  await assert.rejects(empty.reply(2000), (error: Error) => error.message === 'the stream ended without a reply (0 frames)')
+  const answered = new RpcStream(
+    fakeStream(
+      new ReadableStream({
+        start: (controller) => {
+          controller.enqueue(new Uint8Array(encodeStreamFrame(encodeFrame({kind: 'response', methodId: 2, requestId: 1, payload: {ok: true}}))))
+          controller.close()
+        },
+      }),
+    ),
+  )
+  assert.deepEqual(await answered.reply(2000), {kind: 'response', payload: {ok: true}})
+})
