@@ -57,11 +57,16 @@ export const clientCrypto = {ops: {randomBytes: async (data: ArrayBuffer) => voi
 /** The local address to bind for a gateway at `host`: loopback stays on loopback (tests bind 127.0.0.1), else any. */
 const localHostFor = (host: string): string => (host.startsWith('127.') ? '127.0.0.1' : host === '::1' ? '::1' : isIPv6(host) ? '::' : '0.0.0.0')
 
-/** An error's message with its cause's (the library wraps a reset or a connection's close in errors of its own). */
+/**
+ * An error's message with its cause's (the library wraps a reset or a connection's close in errors of its own),
+ * on one line of at most 300 characters: it reaches an operator's terminal (`smoke`), and a hostile gateway
+ * must not write control sequences there or flood it.
+ */
 const reasonOf = (error: unknown): string => {
-  if (!(error instanceof Error)) return String(error)
-  const cause = error.cause instanceof Error ? `: ${error.cause.message || error.cause.name}` : ''
-  return `${error.message || error.name}${cause}`
+  const text = (value: Error): string => value.message || value.name
+  const whole = !(error instanceof Error) ? String(error) : `${text(error)}${error.cause instanceof Error ? `: ${text(error.cause)}` : ''}`
+  // eslint-disable-next-line no-control-regex
+  return whole.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 300)
 }
 
 /** One RPC stream: its frames as they come, and whether it has ended. */

@@ -30,3 +30,18 @@ test('an orderly end without a reply says so with no reason; a reply before the 
   )
   assert.deepEqual(await answered.reply(2000), {kind: 'response', payload: {ok: true}})
 })
+
+test('the reason is one line of printable text, at most 300 characters, whatever the error says', async () => {
+  const hostile = new Error(`closed\u001b[2J\r\n${'x'.repeat(1000)}`)
+  const stream = new RpcStream(fakeStream(new ReadableStream({start: (controller) => controller.error(hostile)})))
+  const error = await stream.reply(2000).then(
+    () => assert.fail('resolved'),
+    (rejected: Error) => rejected,
+  )
+  const reason = stream.endReason ?? ''
+  assert.equal(reason.length, 300)
+  assert.match(reason, /^closed\?\[2J\?\?x+$/)
+  assert.ok(error.message.endsWith(`; ${reason})`))
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(error.message, /[\u0000-\u001f]/)
+})
