@@ -41,6 +41,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {exportJWK, generateKeyPair, SignJWT} from 'jose'
 import {Admin} from './lib/admin.js'
+import {bridgeConfig} from './lib/bridge-config.js'
 import {daemonIn} from './lib/daemon.js'
 import {holdLevel} from './lib/hold.js'
 import {freeUdpPort, rawAudioFromPcap, runSipp} from './lib/sipp.js'
@@ -91,18 +92,13 @@ const bridgedConfig = async () => {
     const callee = runSipp(['-sf', `uas-echo-${codec}.xml`, '-i', '127.0.0.1', '-p', String(ports[codec]), '-mi', '127.0.0.1', '-mp', String(CALLEE_MEDIA[codec]), '-rtp_echo', '-nostdin', '-trace_err'], home)
     callees.push(callee.child)
   }
-  return (
-    // The load comes from this host: it is no scanner, so no per-source limits.
-    'security:\n  overload: { enabled: false }\n  trusted_cidrs: [127.0.0.1/32]\n' +
-    'tenants:\n  - { id: bench, dialplan: to-callee }\n' +
-    `trunks:\n  - { id: caller, tenant: bench, inbound: { cidrs: [127.0.0.1/32], numbers: ["${SIP_SERVICE}"] } }\n` +
-    `  - { id: callee-pcma, tenant: bench, outbound: { uri: "sip:127.0.0.1:${ports.pcma}" } }\n` +
-    `  - { id: callee-pcmu, tenant: bench, outbound: { uri: "sip:127.0.0.1:${ports.pcmu}" } }\n` +
-    'dialplans:\n  to-callee:\n    start: bridge\n    nodes:\n' +
-    '      bridge: { type: bridge, trunk: callee-pcma, timeout_s: 30, next: { answered: bye, failed: failed } }\n' +
-    '      failed: { type: hangup, cause: 41 }\n      bye: { type: hangup, cause: 16 }\n'
-  )
+  return bridgeConfig({service: SIP_SERVICE, callees: [{id: 'callee-pcma', port: ports.pcma}, {id: 'callee-pcmu', port: ports.pcmu}], overload: false})
 }
+/** The callees go when the script does, however it ends (a media port left held fails the next run's callee). */
+const stopCallees = () => {
+  for (const callee of callees) callee.kill('SIGKILL')
+}
+process.once('exit', stopCallees)
 writeFileSync(
   join(home, 'clutchcall.yaml'),
   `metrics:\n  listen: 127.0.0.1:0\nsip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\nrtp:\n  address: 127.0.0.1\n  port_min: ${RTP_MIN}\n  port_max: ${RTP_MAX}\ntracing:\n  enabled: false\ncdr:\n  enabled: false\n` +
@@ -267,6 +263,7 @@ try {
   )
 } finally {
   daemon.stop()
-  for (const callee of callees) callee.kill('SIGKILL')
+  // Their stderr pipes would keep this process up: they are stopped here, not only at exit.
+  stopCallees()
   if (process.env.KEEP !== '1') rmSync(home, {recursive: true, force: true})
 }

@@ -41,6 +41,7 @@ import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {bridgeConfig} from './lib/bridge-config.js'
 import {daemonIn} from './lib/daemon.js'
 import {startKamailioRtpengine} from './lib/kamailio-rtpengine.js'
 import {CLK_TCK, CORES, listEnv, median, numberEnv, percentile, sleep, waitForQuietMachine} from './lib/measure.js'
@@ -107,14 +108,7 @@ writeFileSync(
   `sip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n` +
     `rtp:\n  address: 127.0.0.1\n  port_min: ${DAEMON_RTP[0]}\n  port_max: ${DAEMON_RTP[1]}\n` +
     'metrics:\n  listen: 127.0.0.1:0\ntracing:\n  enabled: false\n' +
-    // The load comes from this host: it is no scanner, so no per-source limits.
-    'security:\n  trusted_cidrs: [127.0.0.1/32]\n' +
-    'tenants:\n  - { id: bench, dialplan: to-callee }\n' +
-    `trunks:\n  - { id: caller, tenant: bench, inbound: { cidrs: [127.0.0.1/32], numbers: ["${SERVICE}"] } }\n` +
-    `  - { id: callee, tenant: bench, outbound: { uri: "sip:127.0.0.1:${calleePort}" } }\n` +
-    'dialplans:\n  to-callee:\n    start: bridge\n    nodes:\n' +
-    '      bridge: { type: bridge, trunk: callee, timeout_s: 30, next: { answered: bye, failed: failed } }\n' +
-    '      failed: { type: hangup, cause: 41 }\n      bye: { type: hangup, cause: 16 }\n',
+    bridgeConfig({service: SERVICE, callees: [{id: 'callee', port: calleePort}]}),
 )
 const daemon = daemonIn(clutchcallHome)
 let started
