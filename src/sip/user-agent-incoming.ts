@@ -120,6 +120,8 @@ export class IncomingInvite extends EventEmitter<IncomingInviteEvents> {
 
   private settle(state: 'answered' | 'rejected' | 'cancelled' | 'failed'): void {
     this.state = state
+    // Settled, the observer above ignores everything: the transaction, which lingers up to 64·T1, stops holding this call.
+    this.transaction.observe({})
     if (state !== 'answered') {
       this.reliable?.stop()
       if (this.early !== undefined) this.core.unregister(this.early)

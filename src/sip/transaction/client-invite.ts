@@ -7,11 +7,11 @@
 //   Calling --Timer B / transport error--> Terminated (failure to the TU)
 import type {SipRequest, SipResponse} from '../message.js'
 import {serializeSipMessage} from '../serializer.js'
-import {isReliable, type SentInfo, type SipTarget} from '../transport/types.js'
+import {isReliable, type InboundContext, type SentInfo, type SipTarget} from '../transport/types.js'
 import {ackForFailure} from './ack-for-failure.js'
 import {TimerPair} from './timer-pair.js'
 import {transactionTimeout} from './timers.js'
-import type {ClientTransaction, ClientTransactionHandler, TransactionEnvironment} from './types.js'
+import {RELEASED_HANDLER, type ClientTransaction, type ClientTransactionHandler, type TransactionEnvironment} from './types.js'
 
 type State = 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated'
 
@@ -28,7 +28,7 @@ export class InviteClientTransaction implements ClientTransaction {
     readonly key: string,
     readonly request: SipRequest,
     public target: SipTarget,
-    private readonly handler: ClientTransactionHandler,
+    private handler: ClientTransactionHandler,
   ) {
     this.bytes = serializeSipMessage(request)
   }
@@ -64,7 +64,7 @@ export class InviteClientTransaction implements ClientTransaction {
     )
   }
 
-  receiveResponse(response: SipResponse): void {
+  receiveResponse(response: SipResponse, context: InboundContext): void {
     const status = response.status
     switch (this.state) {
       case 'calling':
@@ -79,7 +79,7 @@ export class InviteClientTransaction implements ClientTransaction {
           this.timers.clear()
           // Timer M (RFC 6026 §7.2): absorbs 2xx retransmissions and forks for 64·T1.
           this.timers.deadline(transactionTimeout(this.env.timers), () => this.terminate())
-          this.handler.response(response)
+          this.finalToTu(response)
         } else {
           this.state = 'completed'
           this.timers.clear()
@@ -87,11 +87,12 @@ export class InviteClientTransaction implements ClientTransaction {
           // Timer D: 32 s (64·T1) on unreliable transports to absorb retransmitted finals, 0 on reliable ones.
           if (isReliable(this.target.transport)) this.terminate()
           else this.timers.deadline(transactionTimeout(this.env.timers), () => this.terminate())
-          this.handler.response(response)
+          this.finalToTu(response)
         }
         return
       case 'accepted':
-        if (status >= 200 && status < 300) this.handler.response(response)
+        // What the TU would do with it, keyed by dialog rather than by this transaction (user-agent-stray.ts).
+        if (status >= 200 && status < 300) this.env.passLater2xx(response, context)
         return
       case 'completed':
         // A retransmitted final response: our ACK was lost, send it again.
@@ -100,6 +101,13 @@ export class InviteClientTransaction implements ClientTransaction {
       case 'terminated':
         return
     }
+  }
+
+  /** The final response is the last thing the TU's handler gets: it is let go so the call it closes over is not held while this transaction lingers. */
+  private finalToTu(response: SipResponse): void {
+    const handler = this.handler
+    this.handler = RELEASED_HANDLER
+    handler.response(response)
   }
 
   private sendAck(response: SipResponse): void {
@@ -114,8 +122,10 @@ export class InviteClientTransaction implements ClientTransaction {
   }
 
   private fail(failure: Parameters<ClientTransactionHandler['failure']>[0]): void {
+    const handler = this.handler
+    this.handler = RELEASED_HANDLER
     this.terminate()
-    this.handler.failure(failure)
+    handler.failure(failure)
   }
 
   terminate(): void {

@@ -9,7 +9,7 @@ import {serializeSipMessage} from '../serializer.js'
 import {isReliable, type SentInfo, type SipTarget} from '../transport/types.js'
 import {TimerPair} from './timer-pair.js'
 import {nextInterval, transactionTimeout} from './timers.js'
-import type {ClientTransaction, ClientTransactionFailure, ClientTransactionHandler, TransactionEnvironment} from './types.js'
+import {RELEASED_HANDLER, type ClientTransaction, type ClientTransactionFailure, type ClientTransactionHandler, type TransactionEnvironment} from './types.js'
 
 type State = 'trying' | 'proceeding' | 'completed' | 'terminated'
 
@@ -24,7 +24,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
     readonly key: string,
     readonly request: SipRequest,
     public target: SipTarget,
-    private readonly handler: ClientTransactionHandler,
+    private handler: ClientTransactionHandler,
   ) {
     this.bytes = serializeSipMessage(request)
   }
@@ -70,12 +70,17 @@ export class NonInviteClientTransaction implements ClientTransaction {
     // Timer K: T4 on unreliable transports to absorb retransmitted finals, 0 on reliable ones.
     if (isReliable(this.target.transport)) this.terminate()
     else this.timers.deadline(this.env.timers.t4, () => this.terminate())
-    this.handler.response(response)
+    // The TU gets nothing after the final response: let its handler (and the call it closes over) go for Timer K.
+    const handler = this.handler
+    this.handler = RELEASED_HANDLER
+    handler.response(response)
   }
 
   private fail(failure: ClientTransactionFailure): void {
+    const handler = this.handler
+    this.handler = RELEASED_HANDLER
     this.terminate()
-    this.handler.failure(failure)
+    handler.failure(failure)
   }
 
   terminate(): void {

@@ -106,11 +106,15 @@ export class InviteServerTransaction implements ServerTransaction {
     if (request.method !== 'ACK') return
     if (this.state === 'completed') {
       this.state = 'confirmed'
+      // Nothing left to tell the TU (no Timer H, no response to send): let its observer, and the call it closes over, go.
+      this.observer = undefined
       this.timers.clear()
       // Timer I: absorb further ACKs for T4 on unreliable transports, 0 on reliable ones.
       if (isReliable(this.context.transport)) this.terminate()
       else this.timers.deadline(this.env.timers.t4, () => this.terminate())
     } else if (this.state === 'accepted') {
+      // The ACK ends the TU's 2xx retransmissions, the only sends left to fail: its observer (and the call it closes over) is let go for Timer L.
+      this.observer = undefined
       this.env.passAck(request, context)
     }
   }

@@ -50,6 +50,7 @@ export class SipTransactionLayer {
       server: options?.server ?? '',
       terminated: (key, kind) => (kind === 'client' ? this.clients : this.servers).delete(key),
       passAck: (request, context) => this.tu.ack(request, context),
+      passLater2xx: (response, context) => this.tu.strayInvite2xx(response, context),
     }
     this.unsubscribe = transport.onMessage((message, context) => this.receive(message, context))
   }
@@ -123,7 +124,7 @@ export class SipTransactionLayer {
     const key = clientKeyOfResponse(response)
     const transaction = key === undefined ? undefined : this.clients.get(key)
     if (transaction !== undefined) {
-      transaction.receiveResponse(response)
+      transaction.receiveResponse(response, context)
       return
     }
     if (response.status >= 200 && response.status < 300 && cseqOf(response).method === 'INVITE') {

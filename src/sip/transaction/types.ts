@@ -67,4 +67,15 @@ export interface TransactionEnvironment {
   terminated(key: string, kind: 'client' | 'server'): void
   /** ACK for a 2xx that arrived at an INVITE server transaction in Accepted (RFC 6026 §8.7). */
   passAck(request: SipRequest, context: InboundContext): void
+  /** A 2xx after the first at an INVITE client transaction in Accepted: the TU's stray-2xx path (ACK again, or ACK and BYE a fork). */
+  passLater2xx(response: SipResponse, context: InboundContext): void
 }
+
+/**
+ * What a transaction holds in place of its TU's handler once the TU has had
+ * all it will get. A transaction lingers for up to 64·T1 (32 s) to absorb
+ * retransmissions, and a TU's handler is a closure over the whole call
+ * (dialog, media, loggers): holding it that long kept every call of the last
+ * 32 s on the heap, about 45 KB each.
+ */
+export const RELEASED_HANDLER: ClientTransactionHandler = {response: () => {}, failure: () => {}}

@@ -12,8 +12,6 @@ import {FakeSipTransport, PEER, VirtualClock} from './fake-sip-transport.js'
 
 const TIMERS = {t1: 100, t2: 400, t4: 500, trying: 200}
 
-const nobody: TransactionUser = {request: () => {}, ack: () => {}, strayInvite2xx: () => {}}
-
 const request = (method: string): SipRequest =>
   createRequest(method, 'sip:bob@192.0.2.20:5062', [
     ['Route', '<sip:proxy.example;lr>'],
@@ -30,6 +28,8 @@ interface Harness {
   layer: SipTransactionLayer
   responses: SipResponse[]
   failures: ClientTransactionFailure[]
+  /** 2xx responses the layer passed to the TU's strayInvite2xx. */
+  strays: SipResponse[]
   start(method: string, transport?: SipTransportProtocol): SipRequest
   sendTimes(method: string): number[]
   reply(to: SipRequest, status: number, toTag?: string): void
@@ -40,11 +40,13 @@ const harness = (t: TestContext): Harness => {
   const fake = new FakeSipTransport()
   const clock = new VirtualClock(t.mock.timers)
   fake.clock = () => clock.now
-  const layer = new SipTransactionLayer(fake, nobody, {timers: TIMERS})
+  const strays: SipResponse[] = []
+  const tu: TransactionUser = {request: () => {}, ack: () => {}, strayInvite2xx: (response) => strays.push(response)}
+  const layer = new SipTransactionLayer(fake, tu, {timers: TIMERS})
   const responses: SipResponse[] = []
   const failures: ClientTransactionFailure[] = []
   return {
-    fake, clock, layer, responses, failures,
+    fake, clock, layer, responses, failures, strays,
     start(method, transport = 'udp') {
       const sent = request(method)
       layer.sendRequest(sent, {transport, ...PEER}, {response: (response) => responses.push(response), failure: (failure) => failures.push(failure)})
@@ -114,13 +116,16 @@ describe('INVITE client transaction (§17.1.1)', () => {
     assert.equal(h.layer.counters.clientTransactions, 0)
   })
 
-  it('passes every 2xx to the TU while Accepted (RFC 6026), and ends after Timer M', () => {
+  it('passes the first 2xx to the handler and later ones to the TU\'s stray-2xx path while Accepted (RFC 6026), and ends after Timer M', () => {
     h.start('INVITE')
     const sent = h.fake.requests('INVITE')[0] as SipRequest
     h.reply(sent, 200, 'b3')
     h.reply(sent, 200, 'b3')
     h.reply(sent, 200, 'fork')
-    assert.deepEqual(h.responses.map((response) => `${response.status} ${response.headers.get('to')?.split('tag=')[1]}`), ['200 b3', '200 b3', '200 fork'])
+    const tagOfTo = (response: SipResponse): string => `${response.status} ${response.headers.get('to')?.split('tag=')[1]}`
+    assert.deepEqual(h.responses.map(tagOfTo), ['200 b3'])
+    assert.deepEqual(h.strays.map(tagOfTo), ['200 b3', '200 fork'])
+    assert.equal(h.layer.counters.clientTransactions, 1, 'Accepted keeps the transaction')
     assert.equal(h.fake.requests('ACK').length, 0, 'the ACK for a 2xx is the TU\'s')
     h.clock.advance(64 * TIMERS.t1)
     assert.equal(h.layer.counters.clientTransactions, 0)
