@@ -20,6 +20,8 @@
 // Environment: CALLS (1200 per phase), RATE (40 calls/s), HOLD_MS (5000: each
 // call's hold, so about RATE x HOLD_MS / 1000 calls are up at once), ROUNDS
 // (2: fleet and direct phases each, alternating; medians printed), IDLE_S (5),
+// DISTRIBUTED_SEND_MS (100: scripts/fleet --distributed-send-ms, how long the
+// cluster's Distributed table queues blocks for another shard before one send),
 // QUIET_WAIT_S (60: wait up to this long for other processes to quieten
 // before each phase), KEEP=1 leaves the fleet up. Needs a build and the Debian
 // packages of scripts/install-test-peers.
@@ -28,7 +30,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync} from 'node:fs
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {clickHouseUrl, planClickHouse, startClickHouse, waitForCluster, writeClickHouse} from './lib/fleet/clickhouse.js'
+import {DEFAULT_DISTRIBUTED_SEND_MS, clickHouseUrl, planClickHouse, queuedDistributedBlocks, startClickHouse, waitForCluster, writeClickHouse} from './lib/fleet/clickhouse.js'
 import {gatewayCli, gatewayPid, startGateway, writeGateway} from './lib/fleet/gateways.js'
 import {freePort, stopPid} from './lib/fleet/proc.js'
 import {CLK_TCK, CORES, median, numberEnv, readTicks, waitForQuietMachine} from './lib/measure.js'
@@ -42,6 +44,7 @@ const HOLD_MS = numberEnv('HOLD_MS', 5000)
 const ROUNDS = numberEnv('ROUNDS', 2)
 const QUIET_WAIT_S = numberEnv('QUIET_WAIT_S', 60)
 const IDLE_S = numberEnv('IDLE_S', 5)
+const DISTRIBUTED_SEND_MS = numberEnv('DISTRIBUTED_SEND_MS', DEFAULT_DISTRIBUTED_SEND_MS)
 const GOAL = 1.15
 
 const dir = mkdtempSync(join(tmpdir(), 'cc-bench-fleet-'))
@@ -66,8 +69,8 @@ const ticksOf = (pids) => pids.reduce((sum, pid) => sum + readTicks(`/proc/${pid
 
 const log = (line) => process.stdout.write(`${line}\n`)
 
-log(`bench:fleet: ${CALLS} calls per phase at ${RATE}/s, ${HOLD_MS} ms each (about ${Math.round((RATE * HOLD_MS) / 1000)} up at once), ${ROUNDS} round(s), ${CORES} cores`)
-const up = spawnSync(process.execPath, [fleetScript, 'up', '--dir', fleetDir, '--json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
+log(`bench:fleet: ${CALLS} calls per phase at ${RATE}/s, ${HOLD_MS} ms each (about ${Math.round((RATE * HOLD_MS) / 1000)} up at once), ${ROUNDS} round(s), ${CORES} cores; the cluster's Distributed table sends every ${DISTRIBUTED_SEND_MS} ms`)
+const up = spawnSync(process.execPath, [fleetScript, 'up', '--dir', fleetDir, '--distributed-send-ms', String(DISTRIBUTED_SEND_MS), '--json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
 if (up.status !== 0) {
   rmSync(dir, {recursive: true, force: true})
   throw new Error('scripts/fleet up failed')
@@ -85,6 +88,15 @@ writeGateway(direct, {balancer: fleet.balancer, clickhouseUrl: clickHouseUrl(sin
 const migrated = await gatewayCli(direct, ['cdr', 'migrate', '--node-column'])
 if (migrated.status !== 0) throw new Error(`cdr migrate on the single server: ${migrated.error?.message}`)
 await startGateway(direct)
+
+/** Until no server's Distributed table holds a block for another shard (at most a minute). */
+const waitForDistributedQueues = async () => {
+  const deadline = Date.now() + 60_000
+  while (fleet.clickhouse.some((server) => queuedDistributedBlocks(server, fleet.database, fleet.table) > 0)) {
+    if (Date.now() > deadline) throw new Error('the Distributed table still queues blocks a minute after the phase')
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
 
 const parts = {
   fleet: () => ({
@@ -113,6 +125,8 @@ const phase = async (kind) => {
   const seconds = (Date.now() - started) / 1000
   // The CDRs of the phase are written before its CPU is read: the cluster's share counts.
   for (const gateway of kind === 'fleet' ? fleet.gateways : [direct]) await gatewayCli(gateway, ['cdr', 'flush', '--timeout', '60'])
+  // …and sent on to their shards: blocks a Distributed table still queues would be sent, and paid for, in the next phase.
+  if (kind === 'fleet') await waitForDistributedQueues()
   await new Promise((resolve) => setTimeout(resolve, 2000))
   const measuredS = (Date.now() - started) / 1000
   const cpu = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, (ticksOf(list) - before[name]) / CLK_TCK]))

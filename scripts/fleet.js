@@ -15,14 +15,15 @@
 //   scripts/fleet start NAME      start a stopped part again, on its ports and data
 //
 // Options: --dir DIR (FLEET_DIR; default $TMPDIR/clutchcall-fleet-<uid>), --gateways N (3),
-// --shards N (2), --replicas 1|2 (by available memory), --drain-grace S (5), --call-log (the
-// balancer logs every INVITE it relays: the tests read it), --json.
+// --shards N (2), --replicas 1|2 (by available memory), --drain-grace S (5), --distributed-send-ms MS
+// (100: how long a Distributed table queues blocks for another shard before sending them in one insert),
+// --call-log (the balancer logs every INVITE it relays: the tests read it), --json.
 import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, mkdirSync, writeFileSync, renameSync} from 'node:fs'
 import {freemem, tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
-import {clickHouseLogTail, clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startCluster, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
+import {DEFAULT_DISTRIBUTED_SEND_MS, clickHouseLogTail, clickHouseOk, clickHouseUrl, planClickHouse, planZooKeeper, startCluster, waitForCluster, writeClickHouse, writeZooKeeper, zooKeeperOk} from './lib/fleet/clickhouse.js'
 import {BIN, gatewayCli, gatewayPid, planGateways, startGateway, writeGateway} from './lib/fleet/gateways.js'
 import {planKamailio, startKamailio, writeKamailio, INVITE_FR_TIMER_MS, PING_INTERVAL_S, DISPATCHER_ALGORITHM} from './lib/fleet/kamailio.js'
 import {WaitAborted, canBind, httpOk, isAlive, runsFrom, startDetached, stopPid, waitFor} from './lib/fleet/proc.js'
@@ -41,6 +42,7 @@ const {values: flags, positionals} = parseArgs({
     shards: {type: 'string', default: '2'},
     replicas: {type: 'string'},
     'drain-grace': {type: 'string', default: '5'},
+    'distributed-send-ms': {type: 'string', default: String(DEFAULT_DISTRIBUTED_SEND_MS)},
     'call-log': {type: 'boolean', default: false},
     kill: {type: 'boolean', default: false},
     json: {type: 'boolean', default: false},
@@ -197,6 +199,8 @@ const up = async () => {
   // Measured: a 18.16 server holds 80-150 MB under this load with these settings; ZooKeeper 70 MB, a gateway 100-200 MB.
   const replicas = flags.replicas === undefined ? (memAvailableBytes() >= 3 * 2 ** 30 ? 2 : 1) : Number(flags.replicas)
   if (!(shards >= 1 && shards <= 4 && replicas >= 1 && replicas <= 3)) fail('--shards must be 1 to 4 and --replicas 1 to 3')
+  const distributedSendMs = Number(flags['distributed-send-ms'])
+  if (!(Number.isInteger(distributedSendMs) && distributedSendMs >= 10 && distributedSendMs <= 60_000)) fail('--distributed-send-ms must be a whole number of milliseconds from 10 to 60000')
 
   mkdirSync(dir, {recursive: true})
   const state = {dir, cluster: CLUSTER, database: DATABASE, table: TABLE, algorithm: DISPATCHER_ALGORITHM === 4 ? 'round-robin' : String(DISPATCHER_ALGORITHM), pingIntervalS: PING_INTERVAL_S, inviteTimeoutS: INVITE_FR_TIMER_MS / 1000, shards, replicas, startedAt: new Date().toISOString()}
@@ -206,7 +210,7 @@ const up = async () => {
   state.balancer = await planKamailio(dir, {callLog: flags['call-log']})
   state.prometheus = await planPrometheus(dir)
   writeZooKeeper(state.zookeeper)
-  writeClickHouse(state.clickhouse, {cluster: CLUSTER, zookeeper: state.zookeeper})
+  writeClickHouse(state.clickhouse, {cluster: CLUSTER, zookeeper: state.zookeeper, distributedSendMs})
   state.gateways.forEach((gateway, index) =>
     writeGateway(gateway, {balancer: state.balancer, clickhouseUrl: clickHouseUrl(state.clickhouse[index % state.clickhouse.length]), database: DATABASE, table: TABLE, drainGraceS: Number(flags['drain-grace'])}),
   )

@@ -4,7 +4,7 @@
 // settings (this is a test fleet on a shared machine). Debian's
 // clickhouse-server (18.16) has no ClickHouse Keeper: replication needs
 // ZooKeeper.
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {WaitAborted, freePort, httpOk, isAlive, startDetached, waitFor} from './proc.js'
 
@@ -91,8 +91,24 @@ export const planClickHouse = async (dir, {shards, replicas, address = '127.0.0.
 
 export const clickHouseUrl = (server) => `http://${server.address}:${server.httpPort}`
 
-/** Writes each server's config.xml and users.xml: the cluster `cluster`, its macros, ZooKeeper, small caches. */
-export const writeClickHouse = (servers, {cluster, zookeeper}) => {
+/** ClickHouse's own pause between a Distributed table's sends of its queued blocks to other shards. */
+export const DEFAULT_DISTRIBUTED_SEND_MS = 100
+
+/**
+ * A longer pause, and the blocks queued meanwhile sent as one insert. At ClickHouse's default pause the queue
+ * seldom holds more than one block, so the fleet leaves both settings alone there.
+ */
+const distributedSendSettings = (ms) => `      <distributed_directory_monitor_batch_inserts>1</distributed_directory_monitor_batch_inserts>
+      <distributed_directory_monitor_sleep_time_ms>${ms}</distributed_directory_monitor_sleep_time_ms>
+`
+
+/**
+ * Writes each server's config.xml and users.xml: the cluster `cluster`, its macros, ZooKeeper, small caches.
+ * `distributedSendMs`: how long a Distributed table lets the blocks for another shard queue before it sends
+ * them, all in one insert (docs/fleet.md, "Benchmark"): every insert into a replicated table is a part, a
+ * fetch by the other replica and ZooKeeper entries, whatever it holds.
+ */
+export const writeClickHouse = (servers, {cluster, zookeeper, distributedSendMs = DEFAULT_DISTRIBUTED_SEND_MS}) => {
   const byShard = new Map()
   for (const server of servers) byShard.set(server.shard, [...(byShard.get(server.shard) ?? []), server])
   const remoteServers = [...byShard.values()]
@@ -156,7 +172,7 @@ ${remoteServers}
       <max_threads>2</max_threads>
       <!-- ON CLUSTER DDL runs on every server with the server's settings, not the sender's: 18.16 creates LowCardinality columns only with this. -->
       <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
-    </default>
+${distributedSendMs === DEFAULT_DISTRIBUTED_SEND_MS ? '' : distributedSendSettings(distributedSendMs)}    </default>
   </profiles>
   <users><default><password></password><networks><ip>127.0.0.0/8</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas>
@@ -167,6 +183,15 @@ ${remoteServers}
 }
 
 export const startClickHouse = (server) => startDetached(server.command[0], server.command.slice(1), {cwd: server.dir, logFile: server.log})
+
+/** Blocks a server's Distributed tables still hold for other shards (`.bin` files in the tables' shard directories). */
+export const queuedDistributedBlocks = (server, database, table) => {
+  const tableDir = join(server.dir, 'data', 'data', database, table)
+  if (!existsSync(tableDir)) return 0
+  return readdirSync(tableDir, {withFileTypes: true})
+    .filter((entry) => entry.isDirectory())
+    .reduce((sum, entry) => sum + readdirSync(join(tableDir, entry.name)).filter((file) => file.endsWith('.bin')).length, 0)
+}
 
 export const clickHouseOk = async (server) => (await httpOk(`${clickHouseUrl(server)}/ping`)) !== undefined
 

@@ -3,7 +3,7 @@
 // first N times it is started, then answers /ping and queries like a server
 // that sees ZooKeeper.
 import assert from 'node:assert/strict'
-import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -18,7 +18,8 @@ interface PlannedServer {
 // The fleet script's modules are plain JavaScript outside the compiled tree.
 interface FleetClickHouse {
   planClickHouse(dir: string, options: {shards: number; replicas: number}): Promise<PlannedServer[]>
-  writeClickHouse(servers: PlannedServer[], options: {cluster: string; zookeeper: {address: string; port: number}}): void
+  writeClickHouse(servers: PlannedServer[], options: {cluster: string; zookeeper: {address: string; port: number}; distributedSendMs?: number}): void
+  queuedDistributedBlocks(server: PlannedServer, database: string, table: string): number
   startCluster(servers: PlannedServer[], options?: {attempts?: number; say?: (line: string) => void; onStarted?: () => void}): Promise<void>
   clickHouseOk(server: PlannedServer): Promise<boolean>
 }
@@ -100,5 +101,27 @@ describe('the fleet script starting ClickHouse', () => {
     assert.ok(server)
     assert.equal(startsOf(server), 3)
     assert.equal(existsSync(join(server.dir, 'error.log')), true)
+  })
+
+  it('sends a Distributed table\'s queued blocks in one insert per pause only when the pause is not ClickHouse\'s default', async () => {
+    const [batched] = await fleet.planClickHouse(join(dir, 'batched'), {shards: 1, replicas: 1})
+    const [plain] = await fleet.planClickHouse(join(dir, 'plain'), {shards: 1, replicas: 1})
+    assert.ok(batched && plain)
+    fleet.writeClickHouse([batched], {cluster: 'test', zookeeper: {address: '127.0.0.1', port: 1}, distributedSendMs: 5000})
+    fleet.writeClickHouse([plain], {cluster: 'test', zookeeper: {address: '127.0.0.1', port: 1}})
+    const users = readFileSync(join(batched.dir, 'users.xml'), 'utf8')
+    assert.match(users, /<distributed_directory_monitor_sleep_time_ms>5000<\/distributed_directory_monitor_sleep_time_ms>/)
+    assert.match(users, /<distributed_directory_monitor_batch_inserts>1<\/distributed_directory_monitor_batch_inserts>/)
+    assert.doesNotMatch(readFileSync(join(plain.dir, 'users.xml'), 'utf8'), /distributed_directory_monitor/)
+  })
+
+  it('counts the blocks a Distributed table still queues for its shards', async () => {
+    const [server] = await fleet.planClickHouse(join(dir, 'queued'), {shards: 1, replicas: 1})
+    assert.ok(server)
+    assert.equal(fleet.queuedDistributedBlocks(server, 'db', 'cdrs'), 0, 'no table directory yet')
+    const shardDir = join(server.dir, 'data', 'data', 'db', 'cdrs', 'default@127%2E0%2E0%2E1:9000')
+    mkdirSync(shardDir, {recursive: true})
+    for (const file of ['1.bin', '2.bin', 'tmp']) writeFileSync(join(shardDir, file), '')
+    assert.equal(fleet.queuedDistributedBlocks(server, 'db', 'cdrs'), 2)
   })
 })
