@@ -1,16 +1,16 @@
 // One call as the registry sees it: identity, state, timestamps, media quality
 // and outcome. Transports (SIP, WebRTC) drive it through a small surface and
 // give it the means to hang itself up; it publishes the call events.
-import {randomBytes} from 'node:crypto'
 import type {Logger} from 'pino'
 import type {CallState, CallSummary, ChannelTransfer} from '../../src/calls/events.js'
 import type {CallDirection, CallStatus, CdrRecord} from '../../src/cdr/record.js'
 import {reportedMos} from '../../src/media/quality.js'
+import {randomHex} from '../../src/random-hex.js'
 import type {StreamQuality} from '../../src/media/rtp-stream-types.js'
 import type {CallRegistry, RegisteredCall} from './registry.js'
 import type {CallStageDone, CallTransport, HeaderCarrier} from './stage-events.js'
 
-export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`
+export const newCallSid = (): string => `CA${randomHex(16)}`
 
 export interface CallInit {
   readonly tenant: string

@@ -1,25 +1,8 @@
 // Random identifiers for dialogs and transactions. RFC 3261 asks for at least
 // 32 random bits in tags (§19.3) and for globally unique Call-IDs and branches
-// (§8.1.1.4, §8.1.1.7); all three come from the CSPRNG, drawn from a pooled
-// buffer: one randomBytes call per 4 KiB instead of one per identifier, which
-// showed up as several percent of the signalling CPU at a few hundred call
-// setups per second.
-import {randomBytes} from 'node:crypto'
+// (§8.1.1.4, §8.1.1.7); all three come from the CSPRNG (src/random-hex.ts).
+import {randomHex} from '../random-hex.js'
 import {BRANCH_MAGIC_COOKIE} from './via.js'
-
-const POOL_BYTES = 4096
-let pool = randomBytes(POOL_BYTES)
-let offset = 0
-
-const randomHex = (bytes: number): string => {
-  if (offset + bytes > POOL_BYTES) {
-    pool = randomBytes(POOL_BYTES)
-    offset = 0
-  }
-  const hex = pool.toString('hex', offset, offset + bytes)
-  offset += bytes
-  return hex
-}
 
 /** A From/To tag: 64 random bits as 16 hex digits. */
 export const generateTag = (): string => randomHex(8)
