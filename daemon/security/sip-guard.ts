@@ -6,13 +6,12 @@
 // credential-only trunk will challenge. Digest failures reported by the
 // inbound call code ban a source that keeps guessing.
 import {EventEmitter} from 'node:events'
-import type {BlockList} from 'node:net'
 import type {Logger} from 'pino'
 import type {SecurityBan} from '../../src/admin/protocol.js'
 import type {Config} from '../../src/config/schema.js'
 import type {SipRequest} from '../../src/sip/message.js'
 import type {ConnectionVerdict, InboundContext, SipConnectionDropReason, SipTransportProtocol} from '../../src/sip/transport/types.js'
-import {addressFamily, cidrBlockList, plainAddress} from '../../src/net/cidr.js'
+import {cidrBlockList, plainAddress, type CidrSet} from '../../src/net/cidr.js'
 import type {InboundRouter} from '../trunks/inbound-router.js'
 import {SourceLimiter, type Ban, type BanReason} from './source-limiter.js'
 
@@ -62,7 +61,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
   /** Requests admitted and turned away (dropped or rejected), since start: overload control tells a flood from callers by them. */
   readonly counts = {admitted: 0, refused: 0}
   private limiter!: SourceLimiter
-  private trusted: BlockList | undefined
+  private trusted: CidrSet | undefined
   private unknownSources: 'drop' | 'reject' = 'drop'
   private trunkSourcesLimited = false
   private readonly timer: NodeJS.Timeout
@@ -134,7 +133,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
    */
   screenConnection(source: string): ConnectionVerdict {
     const address = plainAddress(source)
-    if (this.trusted?.check(address, addressFamily(address)) === true) return 'exempt'
+    if (this.trusted?.check(address) === true) return 'exempt'
     if (this.limiter.isBanned(address, this.now())) return 'banned'
     if (this.router.isOpen || this.router.isTrunkSource(address) || this.router.hasCredentialOnlyTrunk) return 'admit'
     return this.unknownSources === 'drop' ? 'unknown_source' : 'admit'
@@ -151,7 +150,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
     const address = plainAddress(source)
     const now = this.now()
     if (!this.limiter.isBanned(address, now)) return true
-    if (this.trusted?.check(address, addressFamily(address)) === true) return true
+    if (this.trusted?.check(address) === true) return true
     // Counts the hit on the ban (and lifts it, were it just expired).
     if (this.limiter.request(address, now, false) !== 'banned') return true
     this.counts.refused++
@@ -178,7 +177,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
 
   private verdict(method: string, source: string, belongs: boolean): 'admit' | 'drop' | 'reject' {
     const address = plainAddress(source)
-    if (this.trusted?.check(address, addressFamily(address)) === true) return 'admit'
+    if (this.trusted?.check(address) === true) return 'admit'
     const trunkSource = !this.router.isOpen && this.router.isTrunkSource(address)
     const verdict = this.limiter.request(address, this.now(), this.trunkSourcesLimited || !trunkSource)
     if (verdict !== 'pass') {
@@ -200,7 +199,7 @@ export class SipGuard extends EventEmitter<SipGuardEvents> {
   /** A wrong digest from `source` (the inbound call code reports each); enough of them ban it. */
   authFailed(source: string): void {
     const address = plainAddress(source)
-    if (this.trusted?.check(address, addressFamily(address)) === true) return
+    if (this.trusted?.check(address) === true) return
     this.limiter.authFailed(address, this.now())
   }
 

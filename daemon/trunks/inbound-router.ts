@@ -1,9 +1,8 @@
 // Decides which trunk and tenant an inbound INVITE belongs to, from its source
 // address and the called number. Digest credentials are checked afterwards by
 // the engine, for the trunk chosen here.
-import type {BlockList} from 'node:net'
 import type {Config} from '../../src/config/schema.js'
-import {addressFamily, cidrBlockList, plainAddress} from '../../src/net/cidr.js'
+import {cidrBlockList, plainAddress, type CidrSet} from '../../src/net/cidr.js'
 import {NO_TRUNK} from '../../src/cdr/record.js'
 
 type TrunkConfig = Config['trunks'][number]
@@ -36,7 +35,7 @@ export type InboundRoute =
 
 interface CompiledTrunk {
   readonly trunk: TrunkConfig
-  readonly sources: BlockList | undefined
+  readonly sources: CidrSet | undefined
   readonly numbers: readonly string[]
 }
 
@@ -80,8 +79,8 @@ export class InboundRouter {
   }
 
   /** Whether `address` may send calls for a registering trunk's contact: its inbound.cidrs when set, else its registrar's address. */
-  private fromRegistrar(entry: RegisteredTrunk, address: string, family: 'ipv4' | 'ipv6'): boolean {
-    if (entry.sources !== undefined) return entry.sources.check(address, family)
+  private fromRegistrar(entry: RegisteredTrunk, address: string): boolean {
+    if (entry.sources !== undefined) return entry.sources.check(address)
     const registrar = this.registrarAddressOf(entry.trunk.id)
     return registrar !== undefined && plainAddress(registrar) === address
   }
@@ -99,9 +98,8 @@ export class InboundRouter {
   /** True when the address is inside some trunk's `inbound.cidrs` (whatever number it calls). */
   isTrunkSource(sourceAddress: string): boolean {
     const address = plainAddress(sourceAddress)
-    const family = addressFamily(address)
-    if (this.trunks.some(({sources}) => sources?.check(address, family) === true)) return true
-    for (const entry of this.registered.values()) if (this.fromRegistrar(entry, address, family)) return true
+    if (this.trunks.some(({sources}) => sources?.check(address) === true)) return true
+    for (const entry of this.registered.values()) if (this.fromRegistrar(entry, address)) return true
     return false
   }
 
@@ -116,9 +114,8 @@ export class InboundRouter {
       return {ok: true, tenant: this.openTenant, dialplan: this.dialplanOf.get(this.openTenant) ?? 'default', trunk: NO_TRUNK, credentials: undefined, sourceKnown: true, called: calledNumber}
     }
     const address = plainAddress(sourceAddress)
-    const family = addressFamily(address)
     const contact = this.registered.get(calledNumber)
-    if (contact !== undefined && this.fromRegistrar(contact, address, family)) {
+    if (contact !== undefined && this.fromRegistrar(contact, address)) {
       const {trunk} = contact
       if (!contact.numbers.some((pattern) => numberMatches(pattern, toNumber))) {
         return {ok: false, status: 404, reason: `no route for ${toNumber} on trunk ${trunk.id}`, known: {tenant: trunk.tenant, trunk: trunk.id}}
@@ -126,7 +123,7 @@ export class InboundRouter {
       return {ok: true, tenant: trunk.tenant, dialplan: this.dialplanOf.get(trunk.tenant) ?? 'default', trunk: trunk.id, credentials: trunk.inbound?.auth, sourceKnown: true, called: toNumber}
     }
     // A trunk with no CIDRs accepts any source, but only with credentials: it is authenticated by digest alone.
-    const fromSource = this.trunks.filter(({trunk, sources}) => (sources ? sources.check(address, family) : trunk.inbound?.auth !== undefined))
+    const fromSource = this.trunks.filter(({trunk, sources}) => (sources ? sources.check(address) : trunk.inbound?.auth !== undefined))
     if (fromSource.length === 0) return {ok: false, status: 403, reason: `source ${address} matches no trunk`}
     const routed = fromSource.find(({numbers}) => numbers.some((pattern) => numberMatches(pattern, calledNumber)))
     if (!routed) {
