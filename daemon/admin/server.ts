@@ -120,6 +120,8 @@ export class AdminServer {
       inFlight++
       void this.handleLine(line, state, connection).then((response) => {
         inFlight--
+        // The log file gets a turn's lines at the turn's end (daemon/log.ts): a client that reads it on this reply finds what led to it.
+        log.flush()
         if (response && writable()) socket.write(encodeLine(response))
         pump()
       })
@@ -137,8 +139,9 @@ export class AdminServer {
     const connection: AdminConnection = {
       notify: (method, params) => {
         if (!writable()) return
-        if (socket.writableLength >= maxQueuedBytes) closeLagging(method)
-        else socket.write(encodeLine({jsonrpc: '2.0', method, params} satisfies RpcNotification))
+        if (socket.writableLength >= maxQueuedBytes) return closeLagging(method)
+        log.flush()
+        socket.write(encodeLine({jsonrpc: '2.0', method, params} satisfies RpcNotification))
       },
       onClose: (cleanup) => cleanups.push(cleanup),
     }
