@@ -17,7 +17,8 @@ export class CidrSet {
   check(address: string): boolean {
     const known = this.memo.get(address)
     if (known !== undefined) return known
-    const inside = isIP(address) !== 0 && this.list.check(address, addressFamily(address))
+    const version = isIP(address)
+    const inside = version !== 0 && this.list.check(address, version === 6 ? 'ipv6' : 'ipv4')
     if (this.memo.size >= MEMO_ENTRIES) this.memo.clear()
     this.memo.set(address, inside)
     return inside

@@ -24,9 +24,9 @@ export const request = (method: string, options: {branch?: string; cseq?: number
 
 
 /** A user agent on a fake transport with one call the peer placed and ACKed: the call, and its tag as our To tag. */
-export const answeredIncomingCall = async (): Promise<{fake: FakeSipTransport; ua: UserAgent; call: SipCall; tag: string}> => {
+export const answeredIncomingCall = async (timers: typeof TIMERS = TIMERS): Promise<{fake: FakeSipTransport; ua: UserAgent; call: SipCall; tag: string}> => {
   const fake = new FakeSipTransport()
-  const ua = new UserAgent({transport: fake, timers: TIMERS})
+  const ua = new UserAgent({transport: fake, timers})
   const incoming = new Promise<IncomingInvite>((resolve) => ua.once('invite', resolve))
   fake.inject(request('INVITE', {body: OFFER}))
   const invite = await incoming

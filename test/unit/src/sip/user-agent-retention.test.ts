@@ -10,10 +10,9 @@ import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 import {createResponseTo, cseqOf, type SipRequest} from '../../../../src/sip/message.js'
 import type {SipCall} from '../../../../src/sip/user-agent-call.js'
-import type {IncomingInvite} from '../../../../src/sip/user-agent-incoming.js'
 import {UserAgent} from '../../../../src/sip/user-agent.js'
 import {FakeSipTransport} from './fake-sip-transport.js'
-import {ANSWER, OFFER, request} from './user-agent-fixtures.js'
+import {ANSWER, OFFER, answeredIncomingCall, request} from './user-agent-fixtures.js'
 
 // A context created after the flag gets the `gc` function (the daemon itself runs with --expose-gc).
 setFlagsFromString('--expose-gc')
@@ -69,22 +68,24 @@ describe('UserAgent: an ended call is not held by its lingering transactions', (
   })
 
   it('a call placed to us that the caller hung up', async () => {
-    const answerAndEnd = async (): Promise<WeakRef<SipCall>> => {
-      const incoming = new Promise<IncomingInvite>((resolve) => ua.once('invite', resolve))
-      fake.inject(request('INVITE', {body: OFFER}))
-      const invite = await incoming
-      const answered = invite.answer(ANSWER)
-      fake.inject(request('ACK', {toTag: invite.localTag, branch: 'z9hG4bKack1'}))
-      const call = await answered
-      fake.inject(request('BYE', {toTag: invite.localTag, cseq: 2}))
-      await call.ended
-      const ok = await fake.next(({message}) => message.kind === 'response' && message.status === 200 && cseqOf(message).method === 'BYE')
-      assert.ok(ok)
-      return new WeakRef(call)
+    // A user agent of its own, with the same long timers, answering one call from the shared fixture.
+    const answered = await answeredIncomingCall(TIMERS)
+    try {
+      const endByCaller = async (): Promise<WeakRef<SipCall>> => {
+        answered.fake.inject(request('BYE', {toTag: answered.tag, cseq: 2}))
+        await answered.call.ended
+        const ok = await answered.fake.next(({message}) => message.kind === 'response' && message.status === 200 && cseqOf(message).method === 'BYE')
+        assert.ok(ok)
+        const call = new WeakRef(answered.call)
+        Reflect.deleteProperty(answered, 'call')
+        return call
+      }
+      const call = await endByCaller()
+      const {serverTransactions} = answered.ua.transactions.counters
+      assert.equal(serverTransactions, 2, 'the INVITE (Accepted, Timer L) and the BYE (Completed, Timer J) linger')
+      assert.ok(await collected(call), 'the ended call was collected while its transactions linger')
+    } finally {
+      answered.ua.close()
     }
-    const call = await answerAndEnd()
-    const {serverTransactions} = ua.transactions.counters
-    assert.equal(serverTransactions, 2, 'the INVITE (Accepted, Timer L) and the BYE (Completed, Timer J) linger')
-    assert.ok(await collected(call), 'the ended call was collected while its transactions linger')
   })
 })
