@@ -28,6 +28,10 @@
 //      Reports calls held, MOS and loss from both gateways' CDRs, daemon CPU
 //      per call-second of A, B and A+B, and the ratio SRTP/plain; goals:
 //      within 1.3x of plain, >= 1,000 SRTP calls at MOS >= 4.3, loss < 0.1 %.
+//  (r) bridged calls (not in the default PARTS): a daemon of its own bridges
+//      SIPp's PCMA calls through an outbound trunk to a SIPp callee that
+//      echoes RTP (scripts/lib/part-bridged.js), level by level as in (a);
+//      goal: >= 1,200 concurrent bridged calls at MOS >= 4.3, loss < 0.1 %.
 // Then where it saturates, with the evidence.
 //
 //   npm run bench:calls                       # HOLD_S=60, the full ramp
@@ -49,7 +53,10 @@
 // the default RTP range every test daemon on a shared machine binds, where
 // SIPp dies on a port in use), S_STOP_ON_FAIL (1; 0 runs every level even
 // after SRTP failed one, for CPU figures); HOLD_S, RAMP_CPS, SHARDS (per daemon),
-// QUIET_WAIT_S and NOISY_RETRIES as above. Needs a build (npm run build),
+// QUIET_WAIT_S and NOISY_RETRIES as above. Part r: R_LEVELS
+// (250,500,750,1000,1200,1500), R_RTP (10000-19999, four ports a call),
+// R_CALLEE_MEDIA_PORT (36000, the callee's echo port); SIPP_MEDIA_PORT, HOLD_S,
+// RAMP_CPS, SHARDS, QUIET_WAIT_S, NOISY_RETRIES as above. Needs a build (npm run build),
 // sipp on the PATH, and openssl for part s.
 import {spawnSync} from 'node:child_process'
 import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -59,6 +66,7 @@ import {fileURLToPath} from 'node:url'
 import {Admin} from './lib/admin.js'
 import {daemonIn} from './lib/daemon.js'
 import {holdLevel, LOSS_GOAL, MOS_GOAL} from './lib/hold.js'
+import {runBridgedPart} from './lib/part-bridged.js'
 import {runSrtpPart, SRTP_MODES} from './lib/part-srtp.js'
 import {CORES, listEnv, numberEnv, percentile, rssBytes, sleep, waitForQuietMachine as waitUntilQuiet} from './lib/measure.js'
 import {cpuBetween, snapshot} from './lib/proc.js'
@@ -97,7 +105,14 @@ const srtpPart = () =>
     levels: S_LEVELS, modes: S_MODES, holdS: HOLD_S, rampCps: RAMP_CPS, shards: SHARDS, rtpA: rangeEnv('S_RTP_A', '10000-19999'), rtpB: rangeEnv('S_RTP_B', '40000-43999'),
     sippMediaPort: numberEnv('S_SIPP_MEDIA_PORT', 2000), quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES, stopOnFail: process.env.S_STOP_ON_FAIL !== '0', keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
   })
+const bridgedPart = () =>
+  runBridgedPart({
+    levels: listEnv('R_LEVELS', '250,500,750,1000,1200,1500'), holdS: HOLD_S, rampCps: RAMP_CPS, shards: SHARDS, rtp: rangeEnv('R_RTP', '10000-19999'),
+    sippMediaPort: SIPP_MEDIA_PORT, calleeMediaPort: numberEnv('R_CALLEE_MEDIA_PORT', 36_000), quietWaitS: numberEnv('QUIET_WAIT_S', 120), noisyRetries: NOISY_RETRIES,
+    keep: process.env.KEEP === '1', pcap: PCAP, scenarios, log,
+  })
 if (!['a', 'b', 'm'].some((part) => PARTS.has(part))) {
+  if (PARTS.has('r')) await bridgedPart()
   if (PARTS.has('s')) await srtpPart()
   process.exit(0)
 }
@@ -364,4 +379,5 @@ log(`  (HOLD_S=${HOLD_S}; the numbers include SIPp on the same ${CORES} cores an
 cleanup()
 
 process.off('SIGINT', onSigint)
+if (PARTS.has('r') && !stopping) await bridgedPart()
 if (PARTS.has('s') && !stopping) await srtpPart()

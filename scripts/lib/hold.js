@@ -39,12 +39,13 @@ const cdrFigures = (cdrs) => {
  * calls the first at `target` (host:port) with `service` as the called number; every gateway's CDRs are those whose
  * to_number is `service`. `cwd` holds the scenario and g711a.raw. `running` gets SIPp's child while it runs;
  * `isStopping()` ends the wait early. `slackS` (3): how late after the ramp the last call may be answered with the
- * first call still up through the whole hold.
+ * first call still up through the whole hold. `sippPeers`: the pids of other SIPp processes on the path (a callee),
+ * whose CPU counts as SIPp's.
  *
  * The result has the first gateway's figures at the top level (what part a prints), each gateway's in `gateways`,
  * and `pass`: every call held, none failed, and every gateway's CDRs at mean MOS >= 4.3 and loss < 0.1 %.
  */
-export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, sippMediaPort, gateways, shards, running, isStopping, slackS = 3}) => {
+export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, sippMediaPort, gateways, shards, running, isStopping, slackS = 3, sippPeers = []}) => {
   const rampS = Math.ceil(level / rampCps)
   // Each call holds long enough that all `level` overlap for holdS: the first one answered waits for the last,
   // whose answer may come `slackS` seconds after the ramp's end.
@@ -75,7 +76,7 @@ export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, si
     await sleep(500)
   }
   const lagBefore = await Promise.all(gateways.map(async (gateway) => lagBuckets(await scrape(gateway.metricsUrl))))
-  const before = snapshot(pids, sipp.child.pid)
+  const before = snapshot(pids, [sipp.child.pid, ...sippPeers])
   // Hold: sample the calls up at every gateway.
   const samples = []
   const queuePeaks = gateways.map(() => 0)
@@ -85,7 +86,7 @@ export const holdLevel = async ({level, holdS, rampCps, target, service, cwd, si
     gateways.forEach((gateway, index) => (queuePeaks[index] = Math.max(queuePeaks[index], udpDrops(gateway.rtpMin, gateway.rtpMax).maxQueue)))
     await sleep(Math.min(2000, Math.max(0, holdUntil - performance.now())))
   }
-  const after = snapshot(pids, sipp.child.pid)
+  const after = snapshot(pids, [sipp.child.pid, ...sippPeers])
   const lagAfter = await Promise.all(gateways.map(async (gateway) => lagBuckets(await scrape(gateway.metricsUrl))))
   const daemonDrops = gateways.map((gateway) => udpDrops(gateway.rtpMin, gateway.rtpMax))
   const sippDrops = udpDrops(sippMediaPort, sippMediaPort + 4 * level + 100)

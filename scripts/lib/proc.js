@@ -108,15 +108,17 @@ export const commandOf = (pid) => {
 /**
  * A CPU snapshot of the daemons (per thread), SIPp, this script, every other
  * process and the whole machine. `daemonPids`: one pid, or several (part s
- * of bench:calls runs two daemons).
+ * of bench:calls runs two daemons). `sippPids`: SIPp's pid, or several (a
+ * caller and its callee), counted together.
  */
-export const snapshot = (daemonPids, sippPid) => {
+export const snapshot = (daemonPids, sippPids) => {
   const pids = [daemonPids].flat()
+  const sipps = [sippPids].flat().filter(Boolean)
   return {
     at: performance.now(),
     daemons: pids.map((pid) => ({pid, ticks: threadTicks(pid), sched: threadSched(pid)})),
-    sipp: sippPid ? processTicks(sippPid) : 0,
-    sippPid,
+    sipp: sipps.reduce((sum, pid) => sum + processTicks(pid), 0),
+    sippPids: sipps,
     self: process.cpuUsage(),
     machine: machineTicks(),
     processes: allProcesses(),
@@ -168,7 +170,7 @@ export const cpuBetween = (before, after, shards) => {
   const self = selfMicros / 1e4 / seconds
   const ours = new Set([...daemons.map((one) => one.pid), process.pid])
   const busiestOthers = [...after.processes]
-    .filter(([pid]) => !ours.has(pid) && !(after.sipp > 0 && pid === after.sippPid))
+    .filter(([pid]) => !ours.has(pid) && !after.sippPids.includes(pid))
     .map(([pid, ticks]) => [pid, ofCore(ticks - (before.processes.get(pid) ?? ticks))])
     .filter(([, share]) => share >= 5)
     .sort((a, b) => b[1] - a[1])
