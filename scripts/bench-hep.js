@@ -97,12 +97,15 @@ const home = mkdtempSync(join(tmpdir(), 'cc-bench-hep-'))
 const env = {...process.env, CLUTCHCALL_HOME: home}
 delete env.CLUTCHCALL_CONFIG
 const cli = (args) => JSON.parse(spawnSync(process.execPath, [bin, ...args, '--json'], {env, encoding: 'utf8'}).stdout)
-// CDRs off: the signalling path alone is the base, so capture's share of it is not diluted.
+// CDRs off: the signalling path alone is the base, so capture's share of it is not diluted. Overload control off: this
+// measures what capture costs, not admission (the max runs push the daemon to its limit, where overload control would
+// refuse calls with 503; bench:abuse measures that).
 writeFileSync(
   join(home, 'clutchcall.yaml'),
   'sip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n' +
     'rtp:\n  address: 127.0.0.1\n  port_min: 10000\n  port_max: 17999\n' +
-    `metrics:\n  listen: 127.0.0.1:0\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nheplify:\n  enabled: false\n  endpoint: 127.0.0.1:${sinkPort}\n  capture_id: 2001\n`,
+    `metrics:\n  listen: 127.0.0.1:0\ntracing:\n  enabled: false\ncdr:\n  enabled: false\nheplify:\n  enabled: false\n  endpoint: 127.0.0.1:${sinkPort}\n  capture_id: 2001\n` +
+    'security:\n  overload:\n    enabled: false\n',
 )
 copyFileSync(scenario, join(home, 'uac-setup-bye.xml'))
 const started = cli(['start'])

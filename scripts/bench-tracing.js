@@ -204,7 +204,10 @@ const makeDaemon = async (protocol, rtpMin) => {
     join(home, 'clutchcall.yaml'),
     `sip:\n  listen:\n    - { transport: udp, address: 127.0.0.1, port: 0 }\n` +
       `rtp:\n  address: 127.0.0.1\n  port_min: ${rtpMin}\n  port_max: ${rtpMin + 3999}\n  shards: ${SHARDS}\n` +
-      `metrics:\n  listen: 127.0.0.1:0\n${tracing}`,
+      `metrics:\n  listen: 127.0.0.1:0\n${tracing}` +
+      // This measures what tracing costs, not admission: overload control's 503s at the top of a run would make the
+      // refused calls part of the rate (bench:abuse measures admission).
+      'security:\n  overload:\n    enabled: false\n',
   )
   copyFileSync(scenarioFile, join(home, `${SCENARIO}.xml`))
   // The environment must not switch tracing or move the endpoint behind the config's back.
