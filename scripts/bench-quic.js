@@ -126,16 +126,27 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
   })
   const clients = []
   const sids = []
+  // A client whose handshake, session.open or call.create fails (refused, or its connection closed on a loaded
+  // machine) is counted and the level goes on without it: the level then fails on the calls it holds.
+  const setupFailures = new Map()
+  const setUp = async (index) => {
+    const {client} = await QuicSdkClient.connect(port, {sha256})
+    clients.push(client)
+    const opened = await client.open(await token())
+    if (opened.kind !== 'response') throw new Error(`session.open refused: ${JSON.stringify(opened.payload)}`)
+    client.startTone()
+    const created = await client.request('call.create', destination(sipPort))
+    if (created.kind !== 'response') throw new Error(`call.create ${index + 1} refused: ${JSON.stringify(created.payload)}`)
+    sids.push({sid: created.payload.call_sid, client})
+  }
   try {
     for (let index = 0; index < level; index++) {
-      const {client} = await QuicSdkClient.connect(port, {sha256})
-      clients.push(client)
-      const opened = await client.open(await token())
-      if (opened.kind !== 'response') throw new Error(`session.open refused: ${JSON.stringify(opened.payload)}`)
-      client.startTone()
-      const created = await client.request('call.create', destination(sipPort))
-      if (created.kind !== 'response') throw new Error(`call.create ${index + 1} refused: ${JSON.stringify(created.payload)}`)
-      sids.push(created.payload.call_sid)
+      try {
+        await setUp(index)
+      } catch (error) {
+        const reason = String(error?.message ?? error).replace(/call\.create \d+ /, 'call.create ')
+        setupFailures.set(reason, (setupFailures.get(reason) ?? 0) + 1)
+      }
     }
     const upDeadline = Date.now() + 30_000
     while ((await admin.active()) < DAEMON_CALLS_PER_QUIC_CALL * level && Date.now() < upDeadline) await sleep(500)
@@ -157,10 +168,10 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
     const sent = clients.reduce((sum, client) => sum + client.sentTone, 0) - sentBefore
     const unsent = clients.reduce((sum, client) => sum + client.unsentTone, 0) - unsentBefore
     for (const client of clients) client.stopTone()
-    await Promise.all(sids.map((sid, index) => clients[index].request('call.hangup', {call_sid: sid}).catch(() => undefined)))
+    await Promise.all(sids.map(({sid, client}) => client.request('call.hangup', {call_sid: sid}).catch(() => undefined)))
     const cdrDeadline = Date.now() + 20_000
-    while (sids.some((sid) => !cdrs.has(sid)) && Date.now() < cdrDeadline) await sleep(200)
-    const ours = sids.map((sid) => cdrs.get(sid)).filter(Boolean)
+    while (sids.some(({sid}) => !cdrs.has(sid)) && Date.now() < cdrDeadline) await sleep(200)
+    const ours = sids.map(({sid}) => cdrs.get(sid)).filter(Boolean)
     const mos = ours.map((cdr) => cdr.estimated_mos)
     const received = ours.reduce((sum, cdr) => sum + cdr.packets_received, 0)
     const lost = ours.reduce((sum, cdr) => sum + cdr.packets_lost, 0)
@@ -168,7 +179,7 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
     const meanMos = mos.reduce((sum, value) => sum + value, 0) / Math.max(1, mos.length)
     const callSeconds = (samples.reduce((sum, value) => sum + value, 0) / Math.max(1, samples.length)) * seconds
     return {
-      level, held, cdrs: ours.length, notCompleted: ours.filter((cdr) => cdr.status !== 'completed').length,
+      level, held, setupFailures: [...setupFailures].map(([reason, count]) => `${count}× ${reason}`), cdrs: ours.length, notCompleted: ours.filter((cdr) => cdr.status !== 'completed').length,
       echoShare: echoed / Math.max(1, sent), unsentShare: unsent / Math.max(1, sent + unsent), meanMos, minMos: mos.length > 0 ? Math.min(...mos) : Number.NaN, loss: lost / Math.max(1, received + lost),
       daemonCpu: (100 * daemonSeconds) / seconds, clientCpu: (clientCpu.user + clientCpu.system) / 1e4 / seconds, cpuPerCallSecond: daemonSeconds / Math.max(1, callSeconds),
       pass: held >= level && ours.length >= level && meanMos >= MOS_GOAL,
@@ -248,6 +259,7 @@ try {
             `  ${String(entry.level).padStart(4)} QUIC calls with audio: held ${entry.held}/${entry.level}, ${entry.cdrs} CDR(s) (${entry.notCompleted} not completed), echoed ${(entry.echoShare * 100).toFixed(1)} % of the tone (${(entry.unsentShare * 100).toFixed(2)} % refused by the clients' own QUIC), ` +
             `MOS mean ${entry.meanMos.toFixed(2)} min ${entry.minMos.toFixed(2)}, loss ${(entry.loss * 100).toFixed(2)} %, daemon ${entry.daemonCpu.toFixed(0)} % of a core (the clients' process ${entry.clientCpu.toFixed(0)} %), ` +
             `${(entry.cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ` — goal (all held, MOS ≥ ${MOS_GOAL}) not met`}` +
+            (entry.setupFailures.length > 0 ? ` [calls not set up: ${entry.setupFailures.join('; ')}]` : '') +
             (sipPerCallSecond(entry.level) === undefined
               ? '\n'
               : `; ${(entry.cpuPerCallSecond / sipPerCallSecond(entry.level)).toFixed(2)}× the SIP level's (goal ≤ ${RATIO_GOAL}×)\n`),
