@@ -115,12 +115,9 @@ const recvEstablished = (internals: ConnectionInternals, connection: QUICConnect
 /**
  * How often, at most, an established connection's writable streams are visited when no stream has data
  * to read. A call's datagrams come every 20 ms, so this must be several of them to save anything; it is
- * the longest a write that waited for the peer's credit, or a peer's STOP_SENDING, waits to be seen. At
- * 100 ms the visits (about 25 µs each, quiche's stream iterators) still took 6.8 % of the SIP thread's busy
- * time at 200 QUIC calls; a write blocked on credit is rare for RPC frames (the stream windows are far larger
- * than a reply), so a quarter of a second is the wait allowed.
+ * the longest a write that waited for the peer's credit, or a peer's STOP_SENDING, waits to be seen.
  */
-const WRITABLE_SCAN_MS = 250
+const WRITABLE_SCAN_MS = 100
 const lastStreamScan = new WeakMap<ConnectionInternals, number>()
 
 /**
