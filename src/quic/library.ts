@@ -157,31 +157,6 @@ export const enlargeReceiveBuffer = (server: QUICServer, bytes: number): boolean
 const ignoreSendError = (): void => {}
 
 /**
- * The packets quiche writes on the short send path are carved from one slab at a time. A Buffer.allocUnsafe of
- * the largest UDP payload per packet used Node's 8 KB pool up every few packets, and each new pool is an
- * ArrayBuffer of its own (2.7 % of the SIP thread's busy time at 200 QUIC calls). A packet's slice must stay
- * untouched until dgram has sent it, so the slab only moves forward: a full one is left to the garbage collector
- * with the slices still in flight, and a new one begins.
- */
-const SEND_SLAB_BYTES = 256 * 1024
-let sendSlab = Buffer.allocUnsafeSlow(SEND_SLAB_BYTES)
-let sendSlabUsed = 0
-
-/** Room for one packet of at most `size` octets, from the current slab (or a new one). */
-export const packetRoom = (size: number): Buffer => {
-  if (sendSlabUsed + size > SEND_SLAB_BYTES) {
-    sendSlab = Buffer.allocUnsafeSlow(SEND_SLAB_BYTES)
-    sendSlabUsed = 0
-  }
-  return sendSlab.subarray(sendSlabUsed, sendSlabUsed + size)
-}
-
-/** The packet just written into packetRoom's slice is `length` octets: the next one starts after it (8-aligned). */
-export const keepPacket = (length: number): void => {
-  sendSlabUsed += (length + 7) & ~7
-}
-
-/**
  * The library's send (QUICConnection.send of the pinned version) for a running, securely established
  * connection on a running socket: every packet quiche has goes to the socket, then the connection's timer
  * is set again. False when the library's send must run (any other state, a quiche error, a peer's close,
@@ -191,8 +166,8 @@ const sendEstablished = (internals: ConnectionInternals): boolean => {
   const socket = internals.socket
   if (!internals.secureEstablished || internals[startStop.running] !== true || internals[startStop.status] !== null || socket[startStop.running] !== true || socket[startStop.status] !== null) return false
   for (;;) {
-    // Each packet its own octets: dgram holds them until the send completes.
-    const buffer = packetRoom(internals.config.maxSendUdpPayloadSize)
+    // Each packet its own buffer: dgram holds it until the send completes (a pool slice, not an allocation).
+    const buffer = Buffer.allocUnsafe(internals.config.maxSendUdpPayloadSize)
     let sent: ReturnType<NativeConnection['send']>
     try {
       sent = internals.conn.send(buffer)
@@ -200,7 +175,6 @@ const sendEstablished = (internals: ConnectionInternals): boolean => {
       return false
     }
     if (sent === null) break
-    keepPacket(sent[0])
     socket.socket.send(buffer, 0, sent[0], sent[1].to.port, sent[1].to.host, ignoreSendError)
   }
   internals.setConnTimeoutTimer()
