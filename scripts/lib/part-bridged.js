@@ -10,7 +10,7 @@
 // bench:abuse measure admission). A level passes with every call held, none
 // failed, and the daemon's CDRs (both legs) at mean MOS >= 4.3 and loss
 // < 0.1 %; the ramp stops at the first level that fails.
-import {copyFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Admin} from './admin.js'
@@ -19,6 +19,7 @@ import {daemonIn} from './daemon.js'
 import {holdLevel, LOSS_GOAL, MOS_GOAL} from './hold.js'
 import {CORES, waitForQuietMachine} from './measure.js'
 import {freeUdpPort, rawAudioFromPcap, runSipp} from './sipp.js'
+import {partTeardown} from './teardown.js'
 
 /** The number SIPp calls: the inbound trunk's, bridged by the dialplan to the callee. */
 const SERVICE = '+19990000000'
@@ -39,22 +40,11 @@ export const runBridgedPart = async (options) => {
   writeFileSync(join(home, 'g711a.raw'), rawAudioFromPcap(pcap))
   const shardCount = shards === 'auto' ? CORES : Number(shards)
   const daemon = daemonIn(home)
-  const running = new Set()
+  const teardown = partTeardown({home, keep})
+  const {running, isStopping} = teardown
+  teardown.daemons.push(daemon)
   let admin
   let calleePid
-  let stopping = false
-  const cleanup = () => {
-    for (const child of running) child.kill('SIGKILL')
-    admin?.close()
-    daemon.stop()
-    if (!keep) rmSync(home, {recursive: true, force: true})
-  }
-  const onSigint = () => {
-    stopping = true
-    cleanup()
-    process.exit(130)
-  }
-  process.once('SIGINT', onSigint)
 
   let started
   try {
@@ -71,10 +61,10 @@ export const runBridgedPart = async (options) => {
     )
     started = daemon.start()
     admin = await Admin.connect(join(home, 'admin.sock'), 'bench-calls-bridged')
+    teardown.admins.push(admin)
   } catch (error) {
     log(error.message)
-    cleanup()
-    process.off('SIGINT', onSigint)
+    teardown.finish()
     return []
   }
   const gateway = {pid: started.pid, admin, adminSocket: join(home, 'admin.sock'), metricsUrl: started.metricsUrl, rtpMin: rtp[0], rtpMax: rtp[1]}
@@ -85,18 +75,18 @@ export const runBridgedPart = async (options) => {
   log('level  held/peak  fail  MOS           loss     daemon CPU [main, shards +wait]   SIPp (both)  machine (other)  gw drops  CPU/call-s')
   const results = []
   for (const level of levels) {
-    if (stopping) break
+    if (isStopping()) break
     let entry
     for (let attempt = 0; attempt <= noisyRetries; attempt++) {
       if (!(await admin.waitForIdle(60_000))) {
         log(`calls still up before level ${level}; stopping`)
-        stopping = true
+        teardown.stop()
         break
       }
       await waitForQuietMachine({maxWaitS: quietWaitS, sampleMs: 3000, busyBelow: 25})
       entry = await holdLevel({
         level, holdS, rampCps, target: `127.0.0.1:${started.sipPort}`, service: SERVICE, cwd: home, sippMediaPort,
-        gateways: [gateway], shards: shardCount, running, isStopping: () => stopping, slackS: 5, sippPeers: [calleePid],
+        gateways: [gateway], shards: shardCount, running, isStopping, slackS: 5, sippPeers: [calleePid],
       })
       const {cpu} = entry
       log(
@@ -125,7 +115,6 @@ export const runBridgedPart = async (options) => {
   const best = [...results].reverse().find((entry) => entry.pass)
   const failed = results.find((entry) => !entry.pass)
   log(`  most concurrent bridged calls passing: ${best ? best.level : 'none'}${failed ? `; first failing level: ${failed.level}` : results.length ? ' (no level failed: raise R_LEVELS)' : ''}`)
-  cleanup()
-  process.off('SIGINT', onSigint)
+  teardown.finish()
   return results
 }

@@ -22,7 +22,7 @@
 // first level where the SRTP calls fail (MOS < 4.3 or loss >= 0.1 % at
 // either gateway, or calls not held), unless S_STOP_ON_FAIL=0.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Admin} from './admin.js'
@@ -30,6 +30,7 @@ import {daemonIn} from './daemon.js'
 import {holdLevel, LOSS_GOAL, MOS_GOAL} from './hold.js'
 import {CORES, median, waitForQuietMachine} from './measure.js'
 import {rawAudioFromPcap} from './sipp.js'
+import {partTeardown} from './teardown.js'
 
 /** What each mode dials: A's inbound trunk for the number picks the trunk to B. */
 export const SRTP_MODES = {
@@ -120,22 +121,9 @@ export const runSrtpPart = async (options) => {
 
   const daemonB = daemonIn(homeB)
   const daemonA = daemonIn(homeA)
-  const admins = []
-  const running = new Set()
-  let stopping = false
-  const cleanup = () => {
-    for (const child of running) child.kill('SIGKILL')
-    for (const admin of admins) admin.close()
-    daemonA.stop()
-    daemonB.stop()
-    if (!keep) rmSync(home, {recursive: true, force: true})
-  }
-  const onSigint = () => {
-    stopping = true
-    cleanup()
-    process.exit(130)
-  }
-  process.once('SIGINT', onSigint)
+  const teardown = partTeardown({home, keep})
+  const {running, admins, isStopping} = teardown
+  teardown.daemons.push(daemonA, daemonB)
 
   let a
   let b
@@ -148,8 +136,7 @@ export const runSrtpPart = async (options) => {
     a = daemonA.start()
   } catch (error) {
     log(error.message)
-    cleanup()
-    process.off('SIGINT', onSigint)
+    teardown.finish()
     return {levels: []}
   }
   const adminA = await Admin.connect(join(homeA, 'admin.sock'), 'bench-calls')
@@ -173,7 +160,7 @@ export const runSrtpPart = async (options) => {
     const entry = await holdLevel({
       level, holdS, rampCps, target: `127.0.0.1:${a.sipPort}`, service: SRTP_MODES[mode].service, cwd: home, sippMediaPort,
       // Setting up a bridged call over TLS takes two gateways' work: on a busy machine the last answer comes seconds after the ramp.
-      gateways, shards: shardCount, running, isStopping: () => stopping, slackS: 15,
+      gateways, shards: shardCount, running, isStopping, slackS: 15,
     })
     entry.mode = mode
     const [ga, gb] = entry.gateways
@@ -201,14 +188,14 @@ export const runSrtpPart = async (options) => {
   }
 
   for (const [index, level] of levels.entries()) {
-    if (stopping) break
+    if (isStopping()) break
     const byMode = {}
     // Alternate the order, so that a machine getting busier over a level pair does not always weigh on the same mode.
     const order = index % 2 === 0 ? modes : [...modes].reverse()
     for (const mode of order) {
       if (!(await waitForIdle(60_000))) {
         log(`calls still up before level ${level} (${mode}); stopping`)
-        stopping = true
+        teardown.stop()
         break
       }
       const quiet = await waitForQuiet()
@@ -262,7 +249,6 @@ export const runSrtpPart = async (options) => {
     log(`  at ${lastSrtp.level} (srtp): machine ${pct(cpu.machine)} of ${CORES * 100}% (A ${pct(cpu.daemons[0].daemon)}, B ${pct(cpu.daemons[1].daemon)}, SIPp ${pct(cpu.sipp)}, this script ${pct(cpu.self)}, other processes ${pct(cpu.elsewhere)}); shard run-queue waits A ${cpu.daemons[0].shardWaits.map(pct).join('/')}, B ${cpu.daemons[1].shardWaits.map(pct).join('/')}`)
   }
   log(`  (HOLD_S=${holdS}; both daemons, SIPp and whatever else ran share the ${CORES} cores: "other" is the rest of the machine)`)
-  cleanup()
-  process.off('SIGINT', onSigint)
+  teardown.finish()
   return {levels: results}
 }
