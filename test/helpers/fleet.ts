@@ -10,6 +10,7 @@ import {execFile} from 'node:child_process'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {BIN, ROOT, type CliResult, type JsonEnvelope} from './cli.js'
 import {waitFor} from './gateway.js'
 
@@ -341,15 +342,16 @@ export const assertBilledOnce = (answered: Iterable<string>, rows: readonly Flee
   assert.equal(new Set(rows.map((row) => row.call_sid)).size, rows.length, 'no call_sid is stored twice')
 }
 
-/** Blocks a server's Distributed tables still hold for their shards (files in the table's data directories), per server. */
-const pendingDistributedFiles = (fleet: TestFleet): string =>
-  fleet.state.clickhouse
-    .map((server) => {
-      const tableDir = join(server.dir, 'data', 'data', fleet.state.database, fleet.state.table)
-      const pending = existsSync(tableDir) ? readdirSync(tableDir, {withFileTypes: true}).filter((entry) => entry.isDirectory()).reduce((sum, entry) => sum + readdirSync(join(tableDir, entry.name)).filter((file) => file.endsWith('.bin')).length, 0) : 0
-      return `${server.name} ${pending}`
-    })
-    .join(', ')
+// The fleet script's modules are plain JavaScript outside the compiled tree.
+interface ClickHouseScript {
+  queuedDistributedBlocks(server: {dir: string}, database: string, table: string): number
+}
+
+/** Blocks a server's Distributed tables still hold for their shards, per server (scripts/lib/fleet/clickhouse.js counts them). */
+const pendingDistributedFiles = async (fleet: TestFleet): Promise<string> => {
+  const {queuedDistributedBlocks} = (await import(pathToFileURL(join(ROOT, 'scripts/lib/fleet/clickhouse.js')).href)) as ClickHouseScript
+  return fleet.state.clickhouse.map((server) => `${server.name} ${queuedDistributedBlocks(server, fleet.state.database, fleet.state.table)}`).join(', ')
+}
 
 /**
  * The CDR rows of calls to numbers starting with `prefix`, once at least `atLeast` of them are answered ones.
@@ -367,6 +369,6 @@ export const cdrsOf = async (fleet: TestFleet, prefix: string, atLeast: number):
   } catch (error) {
     const answered = last.filter((row) => Number(row.answered) === 1)
     const byNode = [...new Set(answered.map((row) => row.node))].map((node) => `${node} ${answered.filter((row) => row.node === node).length}`).join(', ')
-    throw new Error(`${(error as Error).message}: ${answered.length} answered of ${last.length} rows (by node: ${byNode || 'none'}); blocks still queued in Distributed tables: ${pendingDistributedFiles(fleet)}`)
+    throw new Error(`${(error as Error).message}: ${answered.length} answered of ${last.length} rows (by node: ${byNode || 'none'}); blocks still queued in Distributed tables: ${await pendingDistributedFiles(fleet)}`)
   }
 }
