@@ -15,6 +15,7 @@ import {listenAddress, listenError, type BoundAddress} from '../net/listen.js'
 import {loadCertificate, needsRenewal, type QuicCertificate} from './certificate.js'
 import {QUIC_CLOSE, QuicClientConnection, type QuicServices} from './connection.js'
 import {H3_ERROR} from './h3.js'
+import {receiveBufferAdvice} from '../../src/net/receive-buffer.js'
 import {enlargeReceiveBuffer, holdEarlyStreams, hookAccept, libraryLogger, serverCrypto} from '../../src/quic/library.js'
 import {WebTransportConnection} from './webtransport.js'
 
@@ -143,7 +144,11 @@ export class QuicEndpoint {
       if (typeof cause.code === 'string') throw listenError(cause, {address: host, port, purpose: h3 ? 'WebTransport (HTTP/3)' : 'SDK clients over QUIC', key})
       throw error
     }
-    if (!enlargeReceiveBuffer(server, RECEIVE_BUFFER_BYTES)) log.warn({listener: kind, bytes: RECEIVE_BUFFER_BYTES}, 'QUIC: the kernel refused a larger UDP receive buffer; audio may be lost under load')
+    const receiveBuffer = enlargeReceiveBuffer(server, RECEIVE_BUFFER_BYTES)
+    if (receiveBuffer?.short !== false) {
+      const advice = receiveBuffer === undefined ? 'no UDP socket to size' : receiveBufferAdvice(receiveBuffer)
+      log.warn({listener: kind, requested_bytes: RECEIVE_BUFFER_BYTES, reported_bytes: receiveBuffer?.reported}, `QUIC: ${advice}; audio arriving while it is full is lost under load`)
+    }
     this.servers.set(kind, server)
     this.bound.set(kind, {host: server.host, port: server.port})
     log.info({listen: `${server.host}:${server.port}`, alpn: h3 ? WEBTRANSPORT_ALPN : QUIC_ALPN, sha256: certificate.sha256, certificate: certificate.source}, h3 ? 'WebTransport listener started' : 'QUIC listener started')

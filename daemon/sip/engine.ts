@@ -22,6 +22,7 @@ import {TrunkMonitor} from '../trunks/trunk-monitor.js'
 import {SipDialer} from './dialer.js'
 import {LegCorrelation} from './leg-correlation.js'
 import {handleInbound, type InboundServices} from './inbound.js'
+import {receiveBufferAdvice} from '../../src/net/receive-buffer.js'
 import {loadTlsMaterial} from './tls-profiles.js'
 import {HandshakeFailureLog} from './tls-log.js'
 import {gatewayResolver, type GatewayResolver} from './resolver.js'
@@ -139,6 +140,9 @@ export class BuiltinSipEngine implements SignallingEngine {
       const failure = error as NodeJS.ErrnoException & {address?: string; port?: number}
       const spec = config.sip.listen.find((listen) => listen.port === failure.port) ?? config.sip.listen[0]
       throw listenError(failure, {address: failure.address ?? spec?.address ?? '?', port: failure.port ?? spec?.port ?? 0, purpose: spec?.transport === 'tls' ? 'SIP over TLS' : 'SIP', key: 'sip.listen'})
+    }
+    for (const {listener, outcome} of this.transport.shortReceiveBuffers) {
+      log.warn({listen: `${listener.address}:${listener.port}`, requested_bytes: outcome.requested, reported_bytes: outcome.reported}, `SIP over UDP: ${receiveBufferAdvice(outcome)}; a burst of requests beyond it is dropped by the kernel`)
     }
     for (const listener of this.packetListeners) this.transport.on('packet', listener)
     const guard = this.guard

@@ -42,6 +42,7 @@ import {startStop} from '@matrixai/async-init'
 import Logger, {Handler, LogLevel} from '@matrixai/logger'
 import {errors, events, QUICConnection, type QUICServer, type QUICServerCrypto, type QUICStream} from '@matrixai/quic'
 import type {Logger as PinoLogger} from 'pino'
+import {requestReceiveBuffer, type ReceiveBufferOutcome} from '../net/receive-buffer.js'
 
 /** What the native quiche connection offers for datagrams (a subset of the library's native types). */
 interface NativeDatagrams {
@@ -141,16 +142,12 @@ const processStreamsSparingly = (internals: ConnectionInternals): boolean => {
  * Asks the kernel for a larger receive buffer on a started server's UDP socket (capped by
  * net.core.rmem_max). Every client's packets arrive on this one socket; the default (~200 KB, a few
  * hundred packets) overflows when the thread is busy for a few tens of ms with a hundred calls' audio
- * coming in, and what overflows is lost audio. False when the kernel refused.
+ * coming in, and what overflows is lost audio. What the kernel gave (src/net/receive-buffer.ts), or
+ * undefined when the server has no socket.
  */
-export const enlargeReceiveBuffer = (server: QUICServer, bytes: number): boolean => {
+export const enlargeReceiveBuffer = (server: QUICServer, bytes: number): ReceiveBufferOutcome | undefined => {
   const socket = (server as unknown as {socket: SocketInternals | undefined}).socket?.socket
-  try {
-    socket?.setRecvBufferSize(bytes)
-    return socket !== undefined
-  } catch {
-    return false
-  }
+  return socket === undefined ? undefined : requestReceiveBuffer(socket, bytes)
 }
 
 /** A UDP send that failed (no route, a closed socket): the packet is lost, as UDP's are; QUIC's recovery resends what needs it. */

@@ -17,6 +17,7 @@ import {TcpPool, type TlsTarget} from './tcp-pool.js'
 import {resolveHost} from './target.js'
 import {isStreamProtocol, preciseNow, SipTransportError, type BoundListener, type ConnectionVerdict, type InboundContext, type InboundMessageListener, type ListenSpec, type SentInfo, type SipConnectionDropReason, type SipPacketEvent, type SipTarget, type SipTlsClientProfile, type SipTlsServerOptions, type SipTransportLike, type SipTransportProtocol, type SocketAddress} from './types.js'
 import {parseVia} from '../via.js'
+import type {ReceiveBufferOutcome} from '../../net/receive-buffer.js'
 import {UdpListener} from './udp-listener.js'
 import {responseDestination, stampTopVia} from './via-routing.js'
 
@@ -162,6 +163,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> implements Si
 
   get counters(): Readonly<SipTransportCounters> {
     return {...this.counts}
+  }
+
+  /** The UDP listeners whose receive buffer the kernel gave less of than asked (its cap, net.core.rmem_max on Linux). */
+  get shortReceiveBuffers(): ReadonlyArray<{readonly listener: BoundListener; readonly outcome: ReceiveBufferOutcome}> {
+    return this.udp.flatMap((udp) => (udp.receiveBuffer?.short === true ? [{listener: udp.listener, outcome: udp.receiveBuffer}] : []))
   }
 
   get tcpConnectionCount(): number {

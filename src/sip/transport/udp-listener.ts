@@ -4,6 +4,7 @@
 import {createSocket, type Socket} from 'node:dgram'
 import {isIP} from 'node:net'
 import {networkInterfaces} from 'node:os'
+import {requestReceiveBuffer, type ReceiveBufferOutcome} from '../../net/receive-buffer.js'
 import {defaultAdvertise, SipTransportError, type BoundListener, type ListenSpec, type SocketAddress} from './types.js'
 
 /** Large enough to absorb a burst of a few thousand call setups; the kernel caps it at net.core.rmem_max. */
@@ -14,6 +15,8 @@ export type DatagramHandler = (bytes: Buffer, remote: SocketAddress, listener: U
 export class UdpListener {
   private socket: Socket | undefined
   private bound: BoundListener | undefined
+  /** What the kernel gave the socket's receive buffer when it was bound. */
+  receiveBuffer: ReceiveBufferOutcome | undefined
 
   constructor(private readonly spec: ListenSpec, private readonly onDatagram: DatagramHandler) {}
 
@@ -35,11 +38,8 @@ export class UdpListener {
         socket.off('error', reject)
         // A socket error after bind (e.g. ICMP-induced on some platforms) must not crash the process.
         socket.on('error', () => {})
-        try {
-          socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES)
-        } catch {
-          // Not permitted or not supported: the default buffer still works at lower rates.
-        }
+        // Short of it (the kernel's cap), the listener still works at lower rates: the engine warns at start.
+        this.receiveBuffer = requestReceiveBuffer(socket, RECEIVE_BUFFER_BYTES)
         const {address, port} = socket.address()
         this.bound = {transport: 'udp', address, port, advertise: this.spec.advertise ?? defaultAdvertise(address, networkInterfaces())}
         socket.on('message', (bytes, rinfo) => this.onDatagram(bytes, {address: rinfo.address, port: rinfo.port}, this))
