@@ -29,7 +29,7 @@ export const requestReceiveBuffer = (socket: ReceiveBufferSocket, bytes: number,
   } catch {
     // Refused or not supported: what the socket has is read below, and falls short.
   }
-  let reported = 0
+  let reported: number
   try {
     reported = socket.getRecvBufferSize()
   } catch {

@@ -15,14 +15,18 @@ export type DatagramHandler = (bytes: Buffer, remote: SocketAddress, listener: U
 export class UdpListener {
   private socket: Socket | undefined
   private bound: BoundListener | undefined
-  /** What the kernel gave the socket's receive buffer when it was bound. */
-  receiveBuffer: ReceiveBufferOutcome | undefined
+  private receiveBufferGiven: ReceiveBufferOutcome | undefined
 
   constructor(private readonly spec: ListenSpec, private readonly onDatagram: DatagramHandler) {}
 
   get listener(): BoundListener {
     if (this.bound === undefined) throw new Error('UDP listener is not bound')
     return this.bound
+  }
+
+  /** What the kernel gave the socket's receive buffer when it was bound. */
+  get receiveBuffer(): ReceiveBufferOutcome | undefined {
+    return this.receiveBufferGiven
   }
 
   get family(): 4 | 6 {
@@ -39,7 +43,7 @@ export class UdpListener {
         // A socket error after bind (e.g. ICMP-induced on some platforms) must not crash the process.
         socket.on('error', () => {})
         // Short of it (the kernel's cap), the listener still works at lower rates: the engine warns at start.
-        this.receiveBuffer = requestReceiveBuffer(socket, RECEIVE_BUFFER_BYTES)
+        this.receiveBufferGiven = requestReceiveBuffer(socket, RECEIVE_BUFFER_BYTES)
         const {address, port} = socket.address()
         this.bound = {transport: 'udp', address, port, advertise: this.spec.advertise ?? defaultAdvertise(address, networkInterfaces())}
         socket.on('message', (bytes, rinfo) => this.onDatagram(bytes, {address: rinfo.address, port: rinfo.port}, this))
