@@ -119,14 +119,32 @@ const udpFree = (port: number): Promise<boolean> =>
     socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)))
   })
 
+/** The top of the kernel's range of ports it hands out to sockets bound to port 0 and to outgoing connections. */
+const ephemeralTop = (): number => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[1]) || 65535
+  } catch {
+    return 65535
+  }
+}
+
+/** A port the kernel would not hand to anyone else: above its ephemeral range when there is room there, else one it gave us. */
+const candidatePort = async (): Promise<number> => {
+  const top = ephemeralTop()
+  return top < 65000 ? top + 1 + Math.floor(Math.random() * (65533 - top)) : freePort()
+}
+
 /**
  * A port for baresip's `sip_listen`: it binds UDP and TCP there, and TLS on
- * the next port, and fails to start if any of them is taken.
+ * the next port, and fails to start if any of them is taken. Tests often
+ * pick it well before baresip starts (it goes into the gateway's config), so
+ * it is taken above the ephemeral range: a port from inside it was seen
+ * taken meanwhile by another test's outgoing connection (CI, 2026-12-06).
  */
 export const freeSipPort = async (): Promise<number> => {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await freePort()
-    if (port < 65535 && (await udpFree(port)) && (await tcpFree(port + 1))) return port
+    const port = await candidatePort()
+    if (port < 65535 && (await udpFree(port)) && (await tcpFree(port)) && (await tcpFree(port + 1))) return port
   }
   throw new Error('found no free port pair for baresip')
 }
