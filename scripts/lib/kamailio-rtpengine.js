@@ -8,8 +8,12 @@ import {join} from 'node:path'
 import {kamailioPreamble} from './fleet/kamailio.js'
 import {sleep} from './measure.js'
 
-/** Kamailio's config: a stateful proxy that forwards every INVITE to `callee` and puts rtpengine in the media path. */
-export const kamailioConfig = ({address, port, ngPort, callee, children}) => `${kamailioPreamble({title: "bench:vs-kamailio's reference proxy (written by scripts/lib/kamailio-rtpengine.js).", address, port, children, modules: ['kex', 'rtpengine']})}
+/**
+ * Kamailio's config: a stateful proxy that forwards every INVITE to `callee` and puts rtpengine in the media
+ * path. `offerFlags`: more rtpengine flags for the offer (transcoding: `codec-mask-PCMA codec-transcode-PCMU`
+ * offers the callee PCMU alone and has rtpengine transcode the caller's PCMA).
+ */
+export const kamailioConfig = ({address, port, ngPort, callee, children, offerFlags = ''}) => `${kamailioPreamble({title: "bench:vs-kamailio's reference proxy (written by scripts/lib/kamailio-rtpengine.js).", address, port, children, modules: ['kex', 'rtpengine']})}
 
 modparam("rtpengine", "rtpengine_sock", "udp:127.0.0.1:${ngPort}")
 modparam("tm", "fr_timer", 5000)
@@ -31,7 +35,7 @@ request_route {
   if (!is_method("INVITE")) { sl_send_reply("405", "Method Not Allowed"); exit; }
   if (t_check_trans()) { exit; }
   record_route();
-  if (has_body("application/sdp")) { rtpengine_offer("replace-origin replace-session-connection"); }
+  if (has_body("application/sdp")) { rtpengine_offer("replace-origin replace-session-connection${offerFlags ? ` ${offerFlags}` : ''}"); }
   $du = "sip:${callee}";
   t_on_reply("ANSWER");
   t_on_failure("FAILED");
@@ -86,8 +90,8 @@ export const descendants = (pid) => {
  * `address:port`, forwarding to `callee` (host:port). Resolves when Kamailio answers on its port and
  * rtpengine on its NG port; `pids()` lists every process of the system (Kamailio's workers included).
  */
-export const startKamailioRtpengine = async ({dir, address, port, ngPort, callee, rtpMin, rtpMax, children, threads}) => {
-  writeFileSync(join(dir, 'kamailio.cfg'), kamailioConfig({address, port, ngPort, callee, children}))
+export const startKamailioRtpengine = async ({dir, address, port, ngPort, callee, rtpMin, rtpMax, children, threads, offerFlags}) => {
+  writeFileSync(join(dir, 'kamailio.cfg'), kamailioConfig({address, port, ngPort, callee, children, offerFlags}))
   const rtpengine = startLogged(
     'rtpengine',
     ['--config-file=none', '--foreground', '--log-stderr', '--log-level=4', '--table=-1', `--interface=${address}`, `--listen-ng=127.0.0.1:${ngPort}`,

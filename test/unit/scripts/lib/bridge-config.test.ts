@@ -7,7 +7,7 @@ import {pathToFileURL} from 'node:url'
 import {parseConfigText} from '../../../../src/config/load.js'
 import {ROOT} from '../../../helpers/cli.js'
 
-type BridgeConfig = (options: {service: string; callees: Array<{id: string; port: number}>; overload?: boolean}) => string
+type BridgeConfig = (options: {service: string; callees: Array<{id: string; port: number; codecs?: string[]}>; overload?: boolean}) => string
 const {bridgeConfig} = (await import(pathToFileURL(join(ROOT, 'scripts/lib/bridge-config.js')).href)) as {bridgeConfig: BridgeConfig}
 
 test('a gateway bridging one number to the first of its callees: valid config, trusted loopback, overload control as asked', () => {
@@ -26,4 +26,10 @@ test('a gateway bridging one number to the first of its callees: valid config, t
   assert.deepEqual(config.security.trusted_cidrs, ['127.0.0.1/32'])
   assert.equal(config.security.overload.enabled, false)
   assert.equal(parseConfigText(bridgeConfig({service: '1', callees: [{id: 'c', port: 5060}]}), 'b.yaml').security.overload.enabled, true)
+})
+
+test('a callee trunk with codecs of its own carries them (the gateway then transcodes a caller on others); without, the trunk has none', () => {
+  const config = parseConfigText(bridgeConfig({service: '1', callees: [{id: 'pcmu', port: 5070, codecs: ['PCMU']}, {id: 'any', port: 5080}]}), 'b.yaml')
+  assert.deepEqual(config.trunks.find((trunk) => trunk.id === 'pcmu')?.codecs, ['PCMU'])
+  assert.equal(config.trunks.find((trunk) => trunk.id === 'any')?.codecs, undefined)
 })
