@@ -8,7 +8,7 @@ import {createHash, webcrypto} from 'node:crypto'
 import {isIPv6} from 'node:net'
 import {events, native, QUICClient, type QUICStream} from '@matrixai/quic'
 import pino from 'pino'
-import {linearToUlaw} from '../media/g711.js'
+import {ToneGenerator} from '../media/tone.js'
 import {decodeFrame, encodeFrame, RPC_METHODS, type RpcFrame, type RpcMethodName} from '../rpc/protocol.js'
 import {encodeStreamFrame, StreamFrameReader} from '../rpc/stream-frames.js'
 import {attachDatagrams, holdEarlyStreams, libraryLogger, type DatagramChannel} from './library.js'
@@ -171,10 +171,15 @@ export const dialQuic = async (port: number, options: QuicConnectOptions = {}): 
 /** 440 Hz at 8 kHz repeats every 200 samples (11 cycles). */
 const TONE_PERIOD_SAMPLES = 200
 /**
- * The tone's µ-law samples, two periods long so any 160 of them starting within the first period are one
- * slice: computed once, not per packet (a benchmark's hundreds of clients share one process's CPU).
+ * The tone's µ-law samples (src/media/tone.ts, −10 dBm0), two periods long so any 160 of them starting
+ * within the first period are one slice: made once, not per packet (a benchmark's hundreds of clients
+ * share one process's CPU).
  */
-const TONE_ULAW = Uint8Array.from({length: 2 * TONE_PERIOD_SAMPLES}, (_, index) => linearToUlaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * index) / 8000))))
+const TONE_ULAW = ((): Uint8Array => {
+  const generator = new ToneGenerator({frequencyHz: 440})
+  const frames = Buffer.concat([generator.nextUlawFrame(), generator.nextUlawFrame(), generator.nextUlawFrame()])
+  return frames.subarray(0, 2 * TONE_PERIOD_SAMPLES)
+})()
 
 /** The tone's 160 µ-law samples (20 ms) from sample `sampleIndex` on: a view of the table, not a copy. */
 export const tonePayload = (sampleIndex: number): Uint8Array => {
