@@ -180,36 +180,51 @@ const sendEstablished = (internals: ConnectionInternals): boolean => {
 
 /** Sends what the connection has to send, by the short path when it can. */
 const flush = (internals: ConnectionInternals): void => {
-  ackWaiting.delete(internals)
+  ackDue.delete(internals)
   if (!sendEstablished(internals)) void internals.send().catch(() => undefined)
 }
 
 /**
  * How long at most the answer to a packet with no stream data (in a call, a packet of audio datagrams)
  * waits for a packet of ours to ride on. quiche acknowledges every packet with the next one it sends, and
- * the library sends right after each receive, so each audio datagram in cost an ACK-only packet out: a
- * quarter of the datagrams the SIP thread handled under QUIC call audio. A call sends audio every 20 ms,
- * so the ACK of a packet received now mostly leaves in the next datagram of ours. Within the 25 ms
- * max_ack_delay quiche announces (RFC 9000 §13.2.1), with room for a late timer.
+ * the library sends right after each receive, so each audio datagram in cost an ACK-only packet out. A
+ * call sends audio every 20 ms, so the ACK of a packet received now leaves in our next datagram when it
+ * waits up to 20 ms: an SDK client whose echo comes back 1–5 ms after its own datagram sends its next one
+ * 15–19 ms after that echo. Within the 25 ms max_ack_delay quiche announces (RFC 9000 §13.2.1).
  */
-const ACK_WAIT_MS = 15
-const ackWaiting = new Set<ConnectionInternals>()
+const ACK_WAIT_MS = 20
+/** A timer that would fire less than this before a deadline waits for it, rather than firing twice. */
+const ACK_TIMER_SLACK_MS = 1
+/**
+ * The connections whose ACK waits, each with the time it is due. Every wait is ACK_WAIT_MS from its
+ * packet and a waiting connection keeps its first deadline, so the map's insertion order is the
+ * deadlines' order: the timer flushes from its start and stops at the first one not yet due.
+ */
+const ackDue = new Map<ConnectionInternals, number>()
 let ackTimer: NodeJS.Timeout | undefined
 
-const flushWaitingAcks = (): void => {
-  ackTimer = undefined
-  const waiting = [...ackWaiting]
-  ackWaiting.clear()
-  for (const internals of waiting) flush(internals)
+const scheduleAckTimer = (delayMs: number): void => {
+  ackTimer = setTimeout(flushDueAcks, delayMs)
+  ackTimer.unref()
 }
 
-/** The connection's next send (an ACK at least) happens with the next packet of ours, or within ACK_WAIT_MS. */
-const flushSoon = (internals: ConnectionInternals): void => {
-  ackWaiting.add(internals)
-  if (ackTimer === undefined) {
-    ackTimer = setTimeout(flushWaitingAcks, ACK_WAIT_MS)
-    ackTimer.unref()
+const flushDueAcks = (): void => {
+  ackTimer = undefined
+  const now = performance.now()
+  // flush() removes the entry it sends for: a Map's iteration goes on past deleted entries.
+  for (const [internals, due] of ackDue) {
+    if (due > now + ACK_TIMER_SLACK_MS) {
+      scheduleAckTimer(due - now)
+      return
+    }
+    flush(internals)
   }
+}
+
+/** The connection's next send (an ACK at least) happens with the next packet of ours, or ACK_WAIT_MS after this one. */
+const flushSoon = (internals: ConnectionInternals): void => {
+  if (!ackDue.has(internals)) ackDue.set(internals, performance.now() + ACK_WAIT_MS)
+  if (ackTimer === undefined) scheduleAckTimer(ACK_WAIT_MS)
 }
 
 export interface DatagramChannel {

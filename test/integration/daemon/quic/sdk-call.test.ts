@@ -112,6 +112,14 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
         packetsIn++
       }
       clientSocket.on('message', countPacket)
+      // And the UDP packets the client sends: its ACK of the echoed audio (back 1-5 ms after its own datagram) waits for its next datagram too.
+      const sendingSocket = clientSocket as unknown as {send: (...args: unknown[]) => void}
+      const socketSend = sendingSocket.send.bind(clientSocket)
+      let packetsOut = 0
+      sendingSocket.send = (...args: unknown[]) => {
+        packetsOut++
+        socketSend(...args)
+      }
       const audioBefore = client.receivedAudio
       const toneBefore = client.sentTone
       // The callee echoes what it gets: the tone coming back in datagrams proves both directions through the gateway.
@@ -122,7 +130,11 @@ describe('SDK call over QUIC (@matrixai/quic client, SIPp callee)', () => {
       assert.ok(librarySends <= 4, `${librarySends} packets took the library's send path while the tone went out`)
       assert.ok(streamVisits < (client.receivedAudio - audioBefore) / 2, `${streamVisits} stream visits for ${client.receivedAudio - audioBefore} datagrams received`)
       clientSocket.off('message', countPacket)
+      delete (sendingSocket as {send?: unknown}).send
       const audioPackets = client.receivedAudio - audioBefore
+      const tonePackets = client.sentTone - toneBefore
+      // Each echoed datagram used to bring an ACK-only packet from the client (about two packets out per tone datagram).
+      assert.ok(packetsOut <= Math.ceil(tonePackets * 1.25) + 3, `${packetsOut} UDP packets sent by the client for ${tonePackets} tone datagrams`)
       // Each audio datagram used to bring an ACK-only packet of its own (102 packets for 50 datagrams); now the ACKs ride on the audio.
       assert.ok(packetsIn <= Math.ceil(audioPackets * 1.25) + 3, `${packetsIn} UDP packets reached the client for ${audioPackets} audio datagrams`)
       const dtmf = await client.request('call.dtmf', {call_sid: callSid, digits: '12#', duration_ms: 80})
