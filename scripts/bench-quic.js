@@ -11,7 +11,10 @@
 //     that many clients in this process, each with one call and a 20 ms PCMU
 //     tone in datagrams, held HOLD_S seconds; calls held, echoed audio, MOS
 //     and loss from the calls' CHANNEL_HANGUP_COMPLETE (the QUIC leg's CDR),
-//     and the daemon's CPU per call-second over the hold.
+//     and the daemon's CPU per call-second over the hold; and the datagrams the
+//     kernel dropped over the level (ramp and hold) at the gateway's QUIC socket
+//     (lost audio in the QUIC leg's CDR) and at the SIPp callee's echo socket
+//     (bridged: echo that never comes back, not in that CDR).
 //   - the SIP reference of the same run (SIP_LEVELS, default QUIC_LEVELS):
 //     SIPp places that many PCMA calls and holds them HOLD_S seconds
 //     (scripts/lib/hold.js, as `bench:calls` part a); the daemon's CPU per
@@ -46,6 +49,7 @@ import {daemonIn} from './lib/daemon.js'
 import {holdLevel} from './lib/hold.js'
 import {freeUdpPort, rawAudioFromPcap, runSipp} from './lib/sipp.js'
 import {CLK_TCK, CORES, percentile, readTicks, sleep, waitForQuietMachine} from './lib/measure.js'
+import {dropTracker} from './lib/proc.js'
 
 const HANDSHAKES = Number(process.env.HANDSHAKES ?? 200)
 const CALLS = Number(process.env.CALLS ?? 100)
@@ -129,6 +133,8 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
   // A client whose handshake, session.open or call.create fails (refused, or its connection closed on a loaded
   // machine) is counted and the level goes on without it: the level then fails on the calls it holds.
   const setupFailures = new Map()
+  const quicDrops = dropTracker(port, port)
+  const calleeDrops = BRIDGED ? dropTracker(CALLEE_MEDIA.pcmu, CALLEE_MEDIA.pcmu) : undefined
   const setUp = async (index) => {
     const {client} = await QuicSdkClient.connect(port, {sha256})
     clients.push(client)
@@ -168,6 +174,7 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
     const sent = clients.reduce((sum, client) => sum + client.sentTone, 0) - sentBefore
     const unsent = clients.reduce((sum, client) => sum + client.unsentTone, 0) - unsentBefore
     for (const client of clients) client.stopTone()
+    const kernelDrops = {quic: quicDrops.stop(), callee: calleeDrops?.stop()}
     await Promise.all(sids.map(({sid, client}) => client.request('call.hangup', {call_sid: sid}).catch(() => undefined)))
     const cdrDeadline = Date.now() + 20_000
     while (sids.some(({sid}) => !cdrs.has(sid)) && Date.now() < cdrDeadline) await sleep(200)
@@ -181,10 +188,14 @@ const concurrentCalls = async (level, port, sha256, sipPort, daemonPid) => {
     return {
       level, held, setupFailures: [...setupFailures].map(([reason, count]) => `${count}× ${reason}`), cdrs: ours.length, notCompleted: ours.filter((cdr) => cdr.status !== 'completed').length,
       echoShare: echoed / Math.max(1, sent), unsentShare: unsent / Math.max(1, sent + unsent), meanMos, minMos: mos.length > 0 ? Math.min(...mos) : Number.NaN, loss: lost / Math.max(1, received + lost),
+      kernelDrops,
       daemonCpu: (100 * daemonSeconds) / seconds, clientCpu: (clientCpu.user + clientCpu.system) / 1e4 / seconds, cpuPerCallSecond: daemonSeconds / Math.max(1, callSeconds),
       pass: held >= level && ours.length >= level && meanMos >= MOS_GOAL,
     }
   } finally {
+    // Their sampling timers go however the level ends (stop() again after a normal end only samples once more).
+    quicDrops.stop()
+    calleeDrops?.stop()
     await Promise.all(clients.map((client) => client.close()))
     await admin.waitForIdle(30_000)
     admin.close()
@@ -259,6 +270,7 @@ try {
             `  ${String(entry.level).padStart(4)} QUIC calls with audio: held ${entry.held}/${entry.level}, ${entry.cdrs} CDR(s) (${entry.notCompleted} not completed), echoed ${(entry.echoShare * 100).toFixed(1)} % of the tone (${(entry.unsentShare * 100).toFixed(2)} % refused by the clients' own QUIC), ` +
             `MOS mean ${entry.meanMos.toFixed(2)} min ${entry.minMos.toFixed(2)}, loss ${(entry.loss * 100).toFixed(2)} %, daemon ${entry.daemonCpu.toFixed(0)} % of a core (the clients' process ${entry.clientCpu.toFixed(0)} %), ` +
             `${(entry.cpuPerCallSecond * 1000).toFixed(2)} ms CPU per call-second${entry.pass ? '' : ` — goal (all held, MOS ≥ ${MOS_GOAL}) not met`}` +
+            `; kernel drops: the gateway's QUIC socket ${entry.kernelDrops.quic}${entry.kernelDrops.callee === undefined ? '' : `, the SIPp callee's echo socket ${entry.kernelDrops.callee}`}` +
             (entry.setupFailures.length > 0 ? ` [calls not set up: ${entry.setupFailures.join('; ')}]` : '') +
             (sipPerCallSecond(entry.level) === undefined
               ? '\n'
