@@ -190,7 +190,9 @@ const flush = (internals: ConnectionInternals): void => {
  * the library sends right after each receive, so each audio datagram in cost an ACK-only packet out. A
  * call sends audio every 20 ms, so the ACK of a packet received now leaves in our next datagram when it
  * waits up to 20 ms: an SDK client whose echo comes back 1–5 ms after its own datagram sends its next one
- * 15–19 ms after that echo. Within the 25 ms max_ack_delay quiche announces (RFC 9000 §13.2.1).
+ * 15–19 ms after that echo. Within the 25 ms max_ack_delay quiche announces (RFC 9000 §13.2.1); a timer
+ * that runs late on a busy thread goes past it, and the peer counts the excess as round-trip time
+ * (RFC 9002 §5.3): nothing is lost or resent for it.
  */
 const ACK_WAIT_MS = 20
 /** A timer that would fire less than this before a deadline waits for it, rather than firing twice. */
